@@ -1,0 +1,53 @@
+# Hotline — the two commands: `make run` and `make test`.
+# Installs come from pyproject.toml + uv.lock only (uv itself is pinned below).
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export XDG_RUNTIME_DIR ?= $(CURDIR)/.hotline/xdg
+
+.PHONY: install run test lint typecheck pytest bench schema permissions clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(BIN)/hotline: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/hotline
+
+run: install
+	$(BIN)/hotline run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+# pytest exits 5 when it collected nothing: we always have tests, so that fails too.
+pytest: install
+	@$(BIN)/pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest ran no tests" >&2; exit 1; fi; exit $$rc
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+schema: install
+	$(BIN)/hotline schema export -o docs/schema.graphql
+
+permissions: install
+	$(BIN)/hotline permissions -o docs/permissions.md
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	@echo "kept .hotline/ (your local data); remove it by hand to start over"

@@ -1,0 +1,3 @@
+from hotline.platform.cli import main
+
+main(prog_name="hotline")

@@ -1,0 +1,92 @@
+"""Tortoise configuration assembled from the parts' declared ORM apps.
+
+Each part declares its models in the ``hotline.orm_apps`` entry-point group, so
+``platform`` builds the configuration without importing any part above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import asyncpg
+
+from hotline.platform.settings import Settings
+from hotline.platform.tenancy import current_scope, rls_settings_sql
+
+
+@dataclass(frozen=True)
+class OrmApp:
+    label: str
+    models: list[str]
+    migrations: str | None = None
+    order: int = field(default=100)
+
+
+def orm_apps() -> list[OrmApp]:
+    apps = [ep.load() for ep in entry_points(group="hotline.orm_apps")]
+    for app in apps:
+        if not isinstance(app, OrmApp):
+            raise TypeError(f"hotline.orm_apps entry {app!r} is not an OrmApp")
+    return sorted(apps, key=lambda a: (a.order, a.label))
+
+
+def credentials(url: str) -> dict[str, Any]:
+    """asyncpg keyword arguments from a ``postgres://`` URL (``?host=/socket/dir`` too)."""
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    host = query.pop("host", None) or parts.hostname or "127.0.0.1"
+    return {
+        "host": unquote(host),
+        "port": parts.port or int(query.pop("port", "5432")),
+        "user": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password) if parts.password else None,
+        "database": unquote(parts.path.lstrip("/")) or "postgres",
+    }
+
+
+async def apply_scope(connection: asyncpg.Connection) -> None:
+    """Pool ``setup`` hook: every acquire sets the RLS variables from the task's scope.
+
+    This is the only place the database scope is set (DESIGN.md §9); asyncpg resets
+    the session (``RESET ALL``) when a connection goes back to the pool.
+    """
+    await connection.execute(rls_settings_sql(current_scope()))
+
+
+def tortoise_config(
+    settings: Settings, *, url: str | None = None, app_scoped: bool = True
+) -> dict[str, Any]:
+    """The Tortoise config; ``app_scoped`` adds the RLS hook (runtime), off for migrations."""
+    creds = credentials(url or settings.app_database_url())
+    creds["minsize"] = settings.database_pool_min
+    creds["maxsize"] = settings.database_pool_max
+    creds["server_settings"] = {"application_name": "hotline", "timezone": "UTC"}
+    if app_scoped:
+        creds["setup"] = apply_scope
+    apps: dict[str, Any] = {}
+    for app in orm_apps():
+        entry: dict[str, Any] = {"models": app.models, "default_connection": "default"}
+        if app.migrations:
+            entry["migrations"] = app.migrations
+        apps[app.label] = entry
+    return {
+        "connections": {"default": {"engine": "tortoise.backends.asyncpg", "credentials": creds}},
+        "apps": apps,
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_orm(settings: Settings) -> None:
+    """Initialise Tortoise for a long-running process (API, worker, CLI, tests).
+
+    Tortoise 1.x keeps its state in a context variable; the global fallback makes it
+    visible to tasks that do not descend from the one that ran ``init`` (uvicorn's
+    request tasks are siblings of its lifespan task; so are arq's job tasks).
+    """
+    from tortoise import Tortoise
+
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)

@@ -1,0 +1,87 @@
+"""``hotline migrate``: database, app role, Tortoise migrations and grants."""
+
+from __future__ import annotations
+
+import contextlib
+
+import asyncpg
+import structlog
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from hotline.platform.db.config import credentials, tortoise_config
+from hotline.platform.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def ensure_database(settings: Settings, *, template: str | None = None) -> bool:
+    """Create the configured database if it is missing; True when it was created."""
+    creds = credentials(settings.database_url)
+    name = creds["database"]
+    admin = await asyncpg.connect(**{**creds, "database": "postgres"})
+    try:
+        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        sql = f"CREATE DATABASE {_ident(name)} ENCODING 'UTF8' TEMPLATE "
+        if template:
+            sql += _ident(template)
+        else:
+            # template0 with a UTF-8 ctype, so trigrams of CJK text are not empty.
+            sql += "template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
+        await admin.execute(sql)
+        return True
+    finally:
+        await admin.close()
+
+
+async def ensure_app_role(settings: Settings) -> None:
+    """The non-owner role the runtime connects as: no BYPASSRLS, so policies hold."""
+    role = credentials(settings.app_database_url())["user"]
+    password = (
+        settings.database_app_password.get_secret_value()
+        if settings.database_app_password
+        else None
+    )
+    conn = await asyncpg.connect(**credentials(settings.database_url))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+        if not exists:
+            # another process may create it between the check and now
+            with contextlib.suppress(asyncpg.DuplicateObjectError):
+                await conn.execute(f"CREATE ROLE {_ident(role)} LOGIN NOBYPASSRLS")
+        if password:
+            await conn.execute(f"ALTER ROLE {_ident(role)} PASSWORD {_literal(password)}")
+        db = _ident(credentials(settings.database_url)["database"])
+        r = _ident(role)
+        for sql in (
+            f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {r}",
+            f"GRANT USAGE ON SCHEMA public TO {r}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {r}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {r}",
+        ):
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+async def run_migrations(settings: Settings) -> None:
+    await ensure_database(settings)
+    config = tortoise_config(settings, url=settings.database_url, app_scoped=False)
+    try:
+        await tortoise_migrate(config=config)
+    finally:
+        await Tortoise.close_connections()
+    await ensure_app_role(settings)
+    log.info("migrated", database=credentials(settings.database_url)["database"])

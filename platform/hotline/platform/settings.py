@@ -1,0 +1,97 @@
+"""One Settings object for every part, read from ``HOTLINE_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=".env", extra="ignore")
+
+    # The owner/admin connection used by ``hotline migrate``; the runtime connects
+    # as ``database_app_role`` on the same server unless ``database_app_url`` is set.
+    database_url: str = "postgres://postgres@127.0.0.1:5432/hotline"
+    database_app_url: str | None = None
+    database_app_role: str = "hotline_app"
+    database_app_password: SecretStr | None = None
+    database_pool_min: int = 1
+    database_pool_max: int = 10
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so
+    # several deployments or test runs can share one server.
+    redis_prefix: str = "hotline"
+
+    s3_endpoint: str = "http://127.0.0.1:9000"
+    s3_access_key: str = "hotline"
+    s3_secret_key: SecretStr = SecretStr("hotline-secret")
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "hotline-evidence"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    base_domain: str = "hotline.example"
+
+    # Where the embedded stack keeps its data; ``hotline run`` uses it when no URLs are set.
+    home: Path = Path(".hotline")
+
+    # Auth
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+    jwt_issuer: str = "hotline"
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    login_rate_per_minute: int = 20
+    # Key for encrypting personal data at rest (Fernet, urlsafe base64, 32 bytes);
+    # several keys separated by commas: the first encrypts, all decrypt (rotation).
+    data_keys: SecretStr = SecretStr("")
+    # Key for keyed lookup hashes (HMAC-SHA256) of phone numbers and API keys.
+    hash_key: SecretStr = SecretStr("dev-only-hash-key-change-me")
+    session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
+
+    # GraphQL
+    graphql_introspection: bool = True
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 4000
+
+    # Outgoing e-mail: smtp://user:password@host:port (smtps:// for implicit TLS);
+    # empty = the log sender (development: messages are logged, not sent).
+    smtp_url: str = ""
+    smtp_from: str = "Hotline <no-reply@hotline.example>"
+
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    def app_database_url(self) -> str:
+        """The runtime connection: an explicit URL, or the owner URL with the app role."""
+        if self.database_app_url:
+            return self.database_app_url
+        parts = urlsplit(self.database_url)
+        password = (
+            self.database_app_password.get_secret_value() if self.database_app_password else ""
+        )
+        auth = quote(self.database_app_role, safe="")
+        if password:
+            auth += ":" + quote(password, safe="")
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{auth}@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the dev runner change the environment)."""
+    get_settings.cache_clear()

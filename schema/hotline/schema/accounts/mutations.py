@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from hotline.schema.accounts.types import ApiKey, Membership, Role, TokenPair, User
+from hotline.schema.context import Info
+from hotline.schema.errors import Error, payload_errors
+from hotline.schema.ids import decode_id
+from hotline.tenants.accounts import service
+from hotline.tenants.accounts.models import Role as RoleEnum
+from hotline.tenants.errors import AuthFailed
+
+
+@strawberry.type
+class AuthPayload:
+    tokens: TokenPair | None
+    errors: list[Error]
+
+
+@strawberry.type
+class OkPayload:
+    ok: bool
+    errors: list[Error]
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None
+    errors: list[Error]
+
+
+@strawberry.type
+class MembershipPayload:
+    membership: Membership | None
+    errors: list[Error]
+
+
+@strawberry.type
+class ApiKeyPayload:
+    api_key: ApiKey | None
+    secret: str | None = strawberry.field(description="The key itself: shown once, never again.")
+    errors: list[Error]
+
+
+@strawberry.type
+class TotpEnrolmentPayload:
+    secret: str | None
+    provisioning_uri: str | None
+    errors: list[Error]
+
+
+@strawberry.input
+class CreateUserInput:
+    username: str
+    display_name: str
+    password: str
+    email: str | None = None
+    role: Role | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Also grant this role in the current city."
+    )
+    department_id: relay.GlobalID | None = None
+
+
+def _tokens(pair: service.TokenPair) -> TokenPair:
+    return TokenPair(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        totp_enrolment_required=pair.totp_enrolment_required,
+    )
+
+
+async def _ok(call: object) -> OkPayload:
+    _, errors = await payload_errors(call)  # type: ignore[arg-type]
+    return OkPayload(ok=not errors, errors=errors)
+
+
+def _user_id(info: Info) -> int:
+    if info.context.actor.user_id is None:
+        raise AuthFailed("authentication required")
+    return info.context.actor.user_id
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Password (+ TOTP for enrolled admins) → a token pair.")
+    async def login(
+        self, info: Info, username: str, password: str, totp_code: str | None = None
+    ) -> AuthPayload:
+        pair, errors = await payload_errors(
+            lambda: service.login(
+                username=username, password=password, totp_code=totp_code, ip=info.context.ip
+            )
+        )
+        return AuthPayload(tokens=_tokens(pair) if pair else None, errors=errors)
+
+    @strawberry.mutation(description="Rotate: the old refresh token stops working.")
+    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        pair, errors = await payload_errors(lambda: service.refresh(refresh_token=refresh_token))
+        return AuthPayload(tokens=_tokens(pair) if pair else None, errors=errors)
+
+    @strawberry.mutation(description="End the session: its refresh and access tokens stop working.")
+    async def logout(self, info: Info, refresh_token: str) -> OkPayload:
+        return await _ok(lambda: service.logout(refresh_token=refresh_token))
+
+    @strawberry.mutation
+    async def change_password(
+        self, info: Info, current_password: str, new_password: str
+    ) -> OkPayload:
+        return await _ok(
+            lambda: service.set_password(
+                user_id=_user_id(info),
+                current_password=current_password,
+                new_password=new_password,
+            )
+        )
+
+    @strawberry.mutation(
+        description="E-mails a single-use reset link; the answer never says if the user exists."
+    )
+    async def request_password_reset(self, info: Info, username_or_email: str) -> OkPayload:
+        return await _ok(lambda: service.send_password_reset(username_or_email=username_or_email))
+
+    @strawberry.mutation
+    async def reset_password(self, info: Info, token: str, new_password: str) -> OkPayload:
+        return await _ok(lambda: service.reset_password(token=token, new_password=new_password))
+
+    @strawberry.mutation(description="Start TOTP enrolment: scan the URI, then confirmTotp.")
+    async def begin_totp_enrolment(self, info: Info) -> TotpEnrolmentPayload:
+        result, errors = await payload_errors(
+            lambda: service.begin_totp_enrolment(user_id=_user_id(info))
+        )
+        secret, uri = result if result else (None, None)
+        return TotpEnrolmentPayload(secret=secret, provisioning_uri=uri, errors=errors)
+
+    @strawberry.mutation
+    async def confirm_totp(self, info: Info, code: str) -> OkPayload:
+        return await _ok(lambda: service.confirm_totp(user_id=_user_id(info), code=code))
+
+    @strawberry.mutation(description="A new user; with role, also a member of the current city.")
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+        async def call() -> User:
+            actor = info.context.actor
+            department_id = (
+                decode_id(input.department_id, "Department", field="departmentId")
+                if input.department_id
+                else None
+            )
+            row = await service.create_user(
+                actor=actor,
+                username=input.username,
+                display_name=input.display_name,
+                password=input.password,
+                email=input.email,
+                role=input.role,
+                department_id=department_id,
+            )
+            return User.from_model(row)
+
+        user, errors = await payload_errors(call)
+        return UserPayload(user=user, errors=errors)
+
+    @strawberry.mutation
+    async def admin_reset_password(
+        self, info: Info, user_id: relay.GlobalID, new_password: str
+    ) -> OkPayload:
+        return await _ok(
+            lambda: service.admin_reset_password(
+                actor=info.context.actor,
+                user_id=decode_id(user_id, "User", field="userId"),
+                new_password=new_password,
+            )
+        )
+
+    @strawberry.mutation(description="Give a user a role in the current city.")
+    async def grant_membership(
+        self,
+        info: Info,
+        user_id: relay.GlobalID,
+        role: Role,  # type: ignore[valid-type]
+        department_id: relay.GlobalID | None = None,
+    ) -> MembershipPayload:
+        async def call() -> Membership:
+            row = await service.grant_membership(
+                actor=info.context.actor,
+                user_id=decode_id(user_id, "User", field="userId"),
+                role=RoleEnum(role),
+                department_id=decode_id(department_id, "Department", field="departmentId")
+                if department_id
+                else None,
+            )
+            return Membership.from_model(row)
+
+        membership, errors = await payload_errors(call)
+        return MembershipPayload(membership=membership, errors=errors)
+
+    @strawberry.mutation
+    async def revoke_membership(
+        self, info: Info, membership_id: relay.GlobalID
+    ) -> MembershipPayload:
+        async def call() -> Membership:
+            row = await service.revoke_membership(
+                actor=info.context.actor,
+                membership_id=decode_id(membership_id, "Membership", field="membershipId"),
+            )
+            return Membership.from_model(row)
+
+        membership, errors = await payload_errors(call)
+        return MembershipPayload(membership=membership, errors=errors)
+
+    @strawberry.mutation(description="Platform operators make a user a province admin.")
+    async def grant_province_admin(
+        self, info: Info, user_id: relay.GlobalID, province_id: relay.GlobalID
+    ) -> OkPayload:
+        return await _ok(
+            lambda: service.grant_province_role(
+                actor=info.context.actor,
+                user_id=decode_id(user_id, "User", field="userId"),
+                province_id=decode_id(province_id, "Province", field="provinceId"),
+            )
+        )
+
+    @strawberry.mutation(description="A key for an integration of the current city.")
+    async def create_api_key(
+        self,
+        info: Info,
+        name: str,
+        roles: list[Role],  # type: ignore[valid-type]
+    ) -> ApiKeyPayload:
+        result, errors = await payload_errors(
+            lambda: service.create_api_key(
+                actor=info.context.actor, name=name, roles=[RoleEnum(r) for r in roles]
+            )
+        )
+        if result is None:
+            return ApiKeyPayload(api_key=None, secret=None, errors=errors)
+        key, secret = result
+        return ApiKeyPayload(api_key=ApiKey.from_model(key), secret=secret, errors=[])
+
+    @strawberry.mutation
+    async def revoke_api_key(self, info: Info, api_key_id: relay.GlobalID) -> ApiKeyPayload:
+        async def call() -> ApiKey:
+            row = await service.revoke_api_key(
+                actor=info.context.actor, key_id=decode_id(api_key_id, "ApiKey", field="apiKeyId")
+            )
+            return ApiKey.from_model(row)
+
+        key, errors = await payload_errors(call)
+        return ApiKeyPayload(api_key=key, secret=None, errors=errors)

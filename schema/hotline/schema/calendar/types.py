@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Self
+
+import strawberry
+
+from hotline.platform.calendar import DayKind as DayKindEnum
+from hotline.platform.calendar import WorkCalendar
+from hotline.tenants.errors import Invalid
+from hotline.tenants.provinces import models
+
+DayKind = strawberry.enum(DayKindEnum, name="DayKind")
+
+
+@strawberry.enum(description="What to set a date to; INHERIT removes this layer's entry.")
+class DaySetting(enum.Enum):
+    HOLIDAY = "holiday"
+    WORKDAY = "workday"
+    INHERIT = "inherit"
+
+
+@strawberry.type
+class CalendarDay:
+    day: date
+    kind: DayKind  # type: ignore[valid-type]
+    name: str
+    city_override: bool = strawberry.field(description="False: the province's shared entry.")
+
+    @classmethod
+    def from_model(cls, row: models.CalendarEntry) -> Self:
+        return cls(
+            day=row.day,
+            kind=DayKindEnum(row.kind),
+            name=row.name,
+            city_override=row.tenant_id is not None,
+        )
+
+
+@strawberry.input
+class CalendarDayInput:
+    day: date
+    kind: DaySetting
+    name: str = ""
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        raise Invalid("give the time with its offset, e.g. 2026-11-23T10:00:00+08:00", field=field)
+    return value
+
+
+@strawberry.type(description="Working-time arithmetic in the city's calendar and time zone.")
+class Calendar:
+    timezone: str
+    warnings: list[str]
+    _calendar: strawberry.Private[WorkCalendar]
+
+    @strawberry.field
+    def is_working_day(self, date: date) -> bool:
+        return self._calendar.is_working_day(date)
+
+    @strawberry.field(description="End of the N-th working day after the start day.")
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        if not 0 <= days <= 366:
+            raise Invalid("days must be between 0 and 366", field="days")
+        return self._calendar.add_working_days(_aware(start, "start"), days)
+
+    @strawberry.field
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        if not 0 <= hours <= 24 * 366:
+            raise Invalid("hours must be between 0 and 8784", field="hours")
+        return self._calendar.add_working_hours(_aware(start, "start"), hours)
+
+    @strawberry.field(description="Working hours between two instants (negative if end < start).")
+    def working_hours_between(self, start: datetime, end: datetime) -> float:
+        delta = self._calendar.working_time_between(_aware(start, "start"), _aware(end, "end"))
+        return delta.total_seconds() / 3600

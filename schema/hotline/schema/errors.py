@@ -1,0 +1,49 @@
+"""Error payloads: expected failures are data (``errors: [Error!]!``), never exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from hotline.tenants.errors import DomainError
+from hotline.tenants.errors import ErrorCode as DomainErrorCode
+
+ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+
+
+@strawberry.type(description="An expected failure: which input, what kind, and why.")
+class Error:
+    field: str | None
+    code: ErrorCode  # type: ignore[valid-type]
+    message: str
+
+
+def error_from(exc: DomainError) -> Error:
+    return Error(field=exc.field, code=exc.code, message=exc.message)
+
+
+T = TypeVar("T")
+
+
+async def payload_errors(call: Callable[[], Awaitable[T]]) -> tuple[T | None, list[Error]]:
+    """Run a service call; a domain error becomes the payload's ``errors`` list."""
+    try:
+        return await call(), []
+    except DomainError as exc:
+        return None, [error_from(exc)]
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None:
+        return False  # syntax and validation errors speak about the query, not our data
+    return not isinstance(original, DomainError)
+
+
+def masking_extension() -> MaskErrors:
+    """Anything but a domain error reaches the client as "Unexpected error." (logged)."""
+    return MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error.")

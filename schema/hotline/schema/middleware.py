@@ -1,0 +1,95 @@
+"""Who is calling, and for which city: the request's chokepoint (DESIGN.md §3).
+
+Authenticates the bearer token or API key, selects the city from the
+``X-Hotline-Tenant`` header, the host (``jinan.hotline.example``) or the API key,
+checks the caller belongs there (or administers its province), then sets the actor
+on the request and the tenant scope on the task. A city the caller may not enter
+answers exactly like a city that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hotline.platform.settings import get_settings
+from hotline.platform.tenancy import Scope as TenantScope
+from hotline.platform.tenancy import set_scope
+from hotline.schema.context import ANONYMOUS
+from hotline.tenants.access import Actor
+from hotline.tenants.accounts import identity
+from hotline.tenants.errors import DomainError
+
+TENANT_HEADER = "x-hotline-tenant"
+API_KEY_HEADER = "x-api-key"
+
+
+def requested_tenant(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get(TENANT_HEADER)
+    if header:
+        return header.strip()
+    host = (conn.headers.get("host") or "").split(":")[0].lower()
+    suffix = "." + get_settings().base_domain
+    if host.endswith(suffix):
+        sub = host[: -len(suffix)]
+        if sub and "." not in sub and sub not in {"www", "api"}:
+            return sub
+    return None
+
+
+async def resolve_actor(conn: HTTPConnection) -> Actor:
+    """The actor for this connection, with the scope set for the current task."""
+    tenant_ref = requested_tenant(conn)
+    api_key = conn.headers.get(API_KEY_HEADER)
+    authorization = conn.headers.get("authorization", "")
+    bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+    if api_key:
+        actor = await identity.actor_for_api_key(plaintext=api_key, tenant_ref=tenant_ref)
+    elif bearer:
+        actor = await identity.actor_for_bearer(token=bearer, tenant_ref=tenant_ref)
+    elif tenant_ref:
+        actor = await identity.anonymous_in(tenant_ref=tenant_ref)
+    else:
+        actor = ANONYMOUS
+    if actor.tenant_id is not None and actor.province_id is not None:
+        set_scope(TenantScope.city(actor.tenant_id, actor.province_id, actor.user_id))
+    elif actor.province_id is not None:
+        set_scope(TenantScope.province(actor.province_id, actor.user_id))
+    else:
+        set_scope(TenantScope.platform(actor.user_id))
+    return actor
+
+
+class IdentityMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        try:
+            actor = await resolve_actor(conn)
+        except DomainError as exc:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 4403})
+                return
+            status = 401 if exc.code.value == "AUTH_FAILED" else 404
+            body = json.dumps(
+                {"errors": [{"message": exc.message, "extensions": exc.extensions}]},
+                ensure_ascii=False,
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"application/json; charset=utf-8")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        scope.setdefault("state", {})["actor"] = actor
+        await self.app(scope, receive, send)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from hotline.schema.context import Info
+from hotline.schema.loaders import by_key, loader
+from hotline.tenants.provinces import models
+from hotline.tenants.provinces.service import tenant_sla
+
+
+@strawberry.type(description="Deadlines and limits of work orders, after inheritance.")
+class SlaPolicy:
+    sign_for_working_hours: float
+    reply_working_days: int
+    max_total_working_days: int
+    due_soon_ratio: float
+    emergency_sign_for_minutes: int
+    revisit_attempt_limit: int
+
+
+@strawberry.input(description="A partial SLA override; unset fields are inherited.")
+class SlaInput:
+    sign_for_working_hours: float | None = None
+    reply_working_days: int | None = None
+    max_total_working_days: int | None = None
+    due_soon_ratio: float | None = None
+    emergency_sign_for_minutes: int | None = None
+    revisit_attempt_limit: int | None = None
+
+    def as_layer(self) -> dict[str, float | int]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@strawberry.type
+class Province(relay.Node):
+    id: relay.NodeID[int]
+    code: str
+    slug: str
+    name: str
+    timezone: str
+    sla_defaults: JSON
+
+    @classmethod
+    def from_model(cls, row: models.Province) -> Self:
+        return cls(
+            id=row.id,
+            code=row.code,
+            slug=row.slug,
+            name=row.name,
+            timezone=row.timezone,
+            sla_defaults=row.sla_defaults,
+        )
+
+    @strawberry.field
+    async def tenants(self, info: Info) -> list[Tenant]:
+        from hotline.tenants.provinces.service import list_tenants
+
+        rows = await list_tenants(actor=info.context.actor, province_id=self.id)
+        return [Tenant.from_model(row) for row in rows]
+
+
+async def load_tenants(keys: list[int]) -> list[models.Tenant | None]:
+    rows = await models.Tenant.filter(id__in=keys)
+    return by_key(rows, keys, lambda r: r.id)
+
+
+async def load_provinces(keys: list[int]) -> list[models.Province | None]:
+    rows = await models.Province.filter(id__in=keys)
+    return by_key(rows, keys, lambda r: r.id)
+
+
+@strawberry.type(description="A city: the unit of tenancy.")
+class Tenant(relay.Node):
+    id: relay.NodeID[int]
+    code: str = strawberry.field(description="GB/T 2260 division code, e.g. 370100.")
+    slug: str = strawberry.field(description="Host name part: <slug>.hotline.example.")
+    name: str
+    number_prefix: str
+    timezone: str
+    locales: list[str]
+    features: JSON
+    sla_overrides: JSON
+    is_active: bool
+    updated_at: datetime
+    province_id: strawberry.Private[int]
+    _row: strawberry.Private[models.Tenant]
+
+    @classmethod
+    def from_model(cls, row: models.Tenant) -> Self:
+        return cls(
+            id=row.id,
+            code=row.code,
+            slug=row.slug,
+            name=row.name,
+            number_prefix=row.number_prefix,
+            timezone=row.timezone,
+            locales=list(row.locales),
+            features=row.features,
+            sla_overrides=row.sla_overrides,
+            is_active=row.is_active,
+            updated_at=row.updated_at,
+            province_id=row.province_id,
+            _row=row,
+        )
+
+    @strawberry.field
+    async def province(self, info: Info) -> Province:
+        row = await loader(info, "province", load_provinces).load(self.province_id)
+        assert row is not None  # a tenant's province always exists (FK)
+        return Province.from_model(row)
+
+    @strawberry.field(description="The SLA in force: platform → province → city.")
+    async def sla(self) -> SlaPolicy:
+        policy = await tenant_sla(self._row)
+        return SlaPolicy(**policy.model_dump())

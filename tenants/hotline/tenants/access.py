@@ -1,0 +1,132 @@
+"""Who may do what: one ``require(actor, action)`` for GraphQL, REST faces and workers.
+
+The role × action table below is the source of ``docs/permissions.md``
+(``hotline permissions`` regenerates it; a test checks it is current).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from hotline.tenants.accounts.models import PlatformRole, Role
+from hotline.tenants.errors import PermissionDenied
+
+
+class Action(enum.StrEnum):
+    PROVINCE_READ = "province.read"
+    PROVINCE_CREATE = "province.create"
+    PROVINCE_UPDATE = "province.update"
+    TENANT_CREATE = "tenant.create"
+    TENANT_UPDATE = "tenant.update"
+    TENANT_READ = "tenant.read"
+    CALENDAR_READ = "calendar.read"
+    CALENDAR_UPDATE = "calendar.update"
+    DEPARTMENT_READ = "department.read"
+    DEPARTMENT_MANAGE = "department.manage"
+    USER_READ = "user.read"
+    USER_MANAGE = "user.manage"
+    APIKEY_MANAGE = "apikey.manage"
+    AUDIT_READ = "audit.read"
+
+
+_EVERY_CITY_ROLE = frozenset(Role)
+_ADMIN = frozenset({Role.TENANT_ADMIN})
+
+# City roles per action; province admins hold every city action in their province's
+# cities, and the province actions listed in _PROVINCE_ACTIONS.
+CITY_TABLE: dict[Action, frozenset[Role]] = {
+    Action.TENANT_READ: _EVERY_CITY_ROLE,
+    Action.TENANT_UPDATE: _ADMIN,
+    Action.CALENDAR_READ: _EVERY_CITY_ROLE,
+    Action.CALENDAR_UPDATE: _ADMIN,
+    Action.DEPARTMENT_READ: _EVERY_CITY_ROLE,
+    Action.DEPARTMENT_MANAGE: _ADMIN,
+    Action.USER_READ: frozenset(
+        {Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR, Role.AUDITOR}
+    ),
+    Action.USER_MANAGE: _ADMIN,
+    Action.APIKEY_MANAGE: _ADMIN,
+    Action.AUDIT_READ: frozenset({Role.TENANT_ADMIN, Role.AUDITOR}),
+}
+
+PROVINCE_ACTIONS: frozenset[Action] = frozenset(
+    {
+        Action.PROVINCE_READ,
+        Action.PROVINCE_UPDATE,
+        Action.TENANT_CREATE,
+        Action.TENANT_UPDATE,
+        Action.TENANT_READ,
+        Action.CALENDAR_READ,
+        Action.CALENDAR_UPDATE,
+        Action.USER_READ,
+        Action.USER_MANAGE,
+        Action.AUDIT_READ,
+    }
+)
+
+OPERATOR_ACTIONS: frozenset[Action] = frozenset({Action.PROVINCE_CREATE, Action.PROVINCE_READ})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller, as the request's authentication and tenant resolution found it."""
+
+    user_id: int | None
+    tenant_id: int | None = None
+    province_id: int | None = None
+    roles: frozenset[Role] = frozenset()
+    # Department scopes of department-bound memberships (a subtree each).
+    department_ids: frozenset[int] = frozenset()
+    province_admin_of: frozenset[int] = frozenset()
+    platform_operator: bool = False
+    api_key_id: int | None = None
+    username: str = field(default="", compare=False)
+
+    @property
+    def is_province_admin(self) -> bool:
+        return self.province_id is not None and self.province_id in self.province_admin_of
+
+
+def allowed(actor: Actor, action: Action, *, province_id: int | None = None) -> bool:
+    """Whether ``actor`` may do ``action`` in its current city, or in ``province_id``."""
+    if actor.platform_operator and (action in OPERATOR_ACTIONS or action in PROVINCE_ACTIONS):
+        return True
+    target_province = province_id if province_id is not None else actor.province_id
+    if target_province is not None and target_province in actor.province_admin_of:
+        if action in PROVINCE_ACTIONS:
+            return True
+        # a province admin working inside one of its cities acts as its administrator
+        if actor.tenant_id is not None and action in CITY_TABLE:
+            return True
+    if actor.tenant_id is None or province_id not in (None, actor.province_id):
+        return False
+    return bool(CITY_TABLE.get(action, frozenset()) & actor.roles)
+
+
+def require(actor: Actor, action: Action, *, province_id: int | None = None) -> None:
+    if not allowed(actor, action, province_id=province_id):
+        raise PermissionDenied(f"{action.value} is not allowed")
+
+
+def permissions_markdown() -> str:
+    """The role × action table for ``docs/permissions.md``."""
+    roles = [r.value for r in Role]
+    header = "| action | " + " | ".join(roles) + " | province_admin | platform_operator |"
+    lines = [
+        "# Permissions",
+        "",
+        "Generated from `hotline.tenants.access` by `hotline permissions`; do not edit.",
+        "",
+        header,
+        "|" + "---|" * (len(roles) + 3),
+    ]
+    for action in Action:
+        city = CITY_TABLE.get(action, frozenset())
+        cells = ["✓" if Role(r) in city else "" for r in roles]
+        prov = "✓" if action in PROVINCE_ACTIONS or action in CITY_TABLE else ""
+        oper = "✓" if action in OPERATOR_ACTIONS or action in PROVINCE_ACTIONS else ""
+        lines.append(f"| `{action.value}` | " + " | ".join(cells) + f" | {prov} | {oper} |")
+    lines.append("")
+    lines.append(f"Platform roles: {', '.join(r.value for r in PlatformRole)}.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,95 @@
+"""From credentials to an :class:`Actor` in a city: what the request middleware calls.
+
+A caller names a city (header, host) and must be a member of it or an admin of its
+province; otherwise the city is NotFound, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from hotline.platform.auth.tokens import TokenError, verify_external_token
+from hotline.platform.settings import get_settings
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.access import Actor
+from hotline.tenants.accounts import service
+from hotline.tenants.accounts.models import User
+from hotline.tenants.errors import AuthFailed, NotFound
+from hotline.tenants.provinces.models import Province, Tenant
+
+
+async def find_tenant(tenant_ref: str) -> Tenant:
+    query = Tenant.filter(is_active=True)
+    tenant = await (
+        query.filter(code=tenant_ref) if tenant_ref.isdigit() else query.filter(slug=tenant_ref)
+    ).first()
+    if tenant is None:
+        raise NotFound("city")
+    return tenant
+
+
+async def _enter(user_id: int, tenant_ref: str | None) -> Actor:
+    if tenant_ref is None:
+        return await service.load_actor(user_id=user_id, tenant_id=None, province_id=None)
+    tenant = await find_tenant(tenant_ref)
+    # load_actor answers NotFound for a city the user is not a member of
+    with use_scope(Scope.city(tenant.id, tenant.province_id, user_id)):
+        return await service.load_actor(
+            user_id=user_id, tenant_id=tenant.id, province_id=tenant.province_id
+        )
+
+
+def _unverified_issuer(token: str) -> str | None:
+    """The ``iss`` claim, read without verification only to pick the verifier."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) else None
+
+
+async def actor_for_bearer(*, token: str, tenant_ref: str | None) -> Actor:
+    settings = get_settings()
+    issuer = _unverified_issuer(token)
+    if issuer is not None and issuer != settings.jwt_issuer:
+        user_id = await _external_user(token, issuer)
+        return await _enter(user_id, tenant_ref)
+    claims = await service.authenticate_access_token(token=token)
+    return await _enter(int(claims["sub"]), tenant_ref)
+
+
+async def _external_user(token: str, issuer: str) -> int:
+    """A bearer token from a province's OpenID Connect issuer, mapped to our user."""
+    for province in await Province.all():
+        oidc = province.oidc or {}
+        if oidc.get("issuer") != issuer:
+            continue
+        try:
+            claims = await verify_external_token(
+                token,
+                issuer=issuer,
+                audience=oidc.get("audience"),
+                jwks_uri=oidc["jwks_uri"],
+            )
+        except TokenError as exc:
+            raise AuthFailed(f"invalid access token: {exc}") from exc
+        user = await User.get_or_none(external_id=f"{issuer}|{claims['sub']}", is_active=True)
+        if user is None:
+            raise AuthFailed("no account is linked to this identity")
+        return int(user.id)
+    raise AuthFailed("invalid access token: unknown issuer")
+
+
+async def actor_for_api_key(*, plaintext: str, tenant_ref: str | None) -> Actor:
+    tenant_id = (await find_tenant(tenant_ref)).id if tenant_ref is not None else None
+    key = await service.authenticate_api_key(plaintext=plaintext, tenant_id=tenant_id)
+    return await service.actor_for_api_key(key=key)
+
+
+async def anonymous_in(*, tenant_ref: str) -> Actor:
+    """No credentials, a city named: public faces only (citizen lookup, login)."""
+    tenant = await find_tenant(tenant_ref)
+    return Actor(user_id=None, tenant_id=tenant.id, province_id=tenant.province_id)

@@ -1,0 +1,142 @@
+"""People and what they may do: users, memberships, province roles, API keys, sessions."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from tortoise import fields
+
+from hotline.platform.db.models import Model, TenantModel
+
+
+class Role(enum.StrEnum):
+    """A membership's role in one city."""
+
+    TENANT_ADMIN = "tenant_admin"
+    CITY_LEADER = "city_leader"
+    AGENT = "agent"
+    DISPATCHER = "dispatcher"
+    SUPERVISOR = "supervisor"
+    DEPT_HANDLER = "dept_handler"
+    DEPT_MANAGER = "dept_manager"
+    SERVICE_MANAGER = "service_manager"
+    ENTERPRISE_ADMIN = "enterprise_admin"
+    ENTERPRISE_USER = "enterprise_user"
+    AUDITOR = "auditor"
+
+
+class PlatformRole(enum.StrEnum):
+    PROVINCE_ADMIN = "province_admin"
+    PLATFORM_OPERATOR = "platform_operator"
+
+
+class User(Model):
+    """A person. Global: one person may serve several cities; authentication precedes
+    any tenant, so this table is not row-level secured (only auth code reads it)."""
+
+    username = fields.CharField(max_length=64, unique=True)
+    display_name = fields.CharField(max_length=100)
+    email = fields.CharField(max_length=254, null=True)
+    locale = fields.CharField(max_length=10, default="zh-CN")
+    password_hash = fields.CharField(max_length=200, null=True)
+    password_changed_at = fields.DatetimeField(null=True)
+    is_active = fields.BooleanField(default=True)
+    is_platform_operator = fields.BooleanField(default=False)
+    failed_logins = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    totp_secret = fields.CharField(max_length=200, null=True)  # encrypted
+    totp_enabled = fields.BooleanField(default=False)
+    # The subject at an external OIDC issuer, "issuer|sub".
+    external_id = fields.CharField(max_length=300, null=True, unique=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "users"
+
+
+class ProvinceRole(Model):
+    """A province-level role (province admin) — the province scope's membership."""
+
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "hotline.User", related_name="province_roles", on_delete=fields.CASCADE
+    )
+    province_id = fields.BigIntField(db_index=True)
+    role = fields.CharEnumField(PlatformRole, max_length=20)
+
+    class Meta:
+        table = "province_roles"
+        unique_together = (("user", "province_id", "role"),)
+
+
+class Membership(TenantModel):
+    """A user's role in one city, optionally limited to a department's subtree."""
+
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "hotline.User", related_name="memberships", on_delete=fields.CASCADE
+    )
+    user_id: int
+    role = fields.CharEnumField(Role, max_length=20)
+    department_id = fields.BigIntField(null=True)
+    is_active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "memberships"
+        # unique (tenant, user, role, department) NULLS NOT DISTINCT: in the migration
+
+
+class ApiKey(Model):
+    """An integration's key: scoped to one city and a set of roles; only a hash is kept.
+
+    Looked up before any tenant is known (it names the tenant), so like users it is
+    not row-level secured; listings filter by the current city explicitly.
+    """
+
+    tenant_id = fields.BigIntField(db_index=True)
+    province_id = fields.BigIntField()
+    name = fields.CharField(max_length=100)
+    prefix = fields.CharField(max_length=16, unique=True)
+    secret_hash = fields.CharField(max_length=128)
+    roles: Any = fields.JSONField(default=list)
+    created_by_id = fields.BigIntField(null=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_keys"
+
+
+class RefreshToken(Model):
+    """One refresh token of a login session; rotation replaces it, reuse revokes the family."""
+
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "hotline.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    user_id: int
+    family = fields.UUIDField(db_index=True)
+    token_hash = fields.CharField(max_length=128, unique=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_tokens"
+
+
+class AuditEvent(Model):
+    """Admin actions and every unmasking of personal data. Append-only.
+
+    ``tenant_id``/``province_id`` are NULL for platform actions; policies let a city
+    read its own rows and a province its province's.
+    """
+
+    tenant_id = fields.BigIntField(null=True, db_index=True)
+    province_id = fields.BigIntField(null=True)
+    actor_id = fields.BigIntField(null=True)
+    action = fields.CharField(max_length=64)
+    target = fields.CharField(max_length=200, default="")
+    detail: Any = fields.JSONField(default=dict)
+    ip = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "audit_events"

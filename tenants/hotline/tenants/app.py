@@ -1,0 +1,13 @@
+"""The domain's ORM app, declared to ``platform`` through the ``hotline.orm_apps`` entry point."""
+
+from hotline.platform.db.config import OrmApp
+
+ORM_APP = OrmApp(
+    label="hotline",
+    models=[
+        "hotline.tenants.provinces.models",
+        "hotline.tenants.accounts.models",
+        "hotline.tenants.departments.models",
+    ],
+    migrations="hotline.tenants.migrations",
+)

@@ -1,0 +1,165 @@
+"""The demo province: Shandong with Jinan and Dezhou, and realistic department trees.
+
+Names follow the cities' real administrative divisions and bureaus; the tree is
+trimmed (a few streets per district, a few communities per street) to stay readable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Dept:
+    name: str
+    kind: str
+    code: str
+    children: tuple[Dept, ...] = ()
+    duty_hours: str = ""
+
+
+@dataclass(frozen=True)
+class CityDemo:
+    code: str
+    slug: str
+    name: str
+    prefix: str
+    departments: tuple[Dept, ...]
+    users: tuple[tuple[str, str, str, str | None], ...] = field(
+        default=()
+    )  # username, name, role, dept code
+
+
+def _district(code: str, name: str, streets: dict[str, list[str]]) -> Dept:
+    return Dept(
+        name,
+        "district",
+        code,
+        tuple(
+            Dept(
+                street,
+                "street",
+                f"{code}-s{i}",
+                tuple(
+                    Dept(c, "community", f"{code}-s{i}-c{j}") for j, c in enumerate(communities, 1)
+                ),
+            )
+            for i, (street, communities) in enumerate(streets.items(), 1)
+        ),
+    )
+
+
+def _bureaus(city: str) -> tuple[Dept, ...]:
+    names = [
+        ("urban", "城市管理局"),
+        ("housing", "住房和城乡建设局"),
+        ("ecology", "生态环境局"),
+        ("market", "市场监督管理局"),
+        ("transport", "交通运输局"),
+        ("hrss", "人力资源和社会保障局"),
+        ("education", "教育局"),
+        ("health", "卫生健康委员会"),
+        ("police", "公安局"),
+        ("planning", "自然资源和规划局"),
+        ("water-affairs", "水务局"),
+        ("civil", "民政局"),
+        ("emergency", "应急管理局"),
+    ]
+    return tuple(
+        Dept(f"{city}{label}", "bureau", code, duty_hours="工作日 9:00-17:00")
+        for code, label in names
+    )
+
+
+JINAN = CityDemo(
+    code="370100",
+    slug="jinan",
+    name="济南市",
+    prefix="JN",
+    departments=(
+        _district(
+            "lixia",
+            "历下区",
+            {
+                "泉城路街道": ["芙蓉街社区", "县西巷社区", "黑虎泉社区"],
+                "大明湖街道": ["百花洲社区", "明湖社区"],
+                "千佛山街道": ["千佛山社区", "南郊社区"],
+            },
+        ),
+        _district(
+            "shizhong",
+            "市中区",
+            {"大观园街道": ["大观园社区", "万紫巷社区"], "杆石桥街道": ["杆石桥社区", "玉函社区"]},
+        ),
+        _district(
+            "huaiyin",
+            "槐荫区",
+            {
+                "段店北路街道": ["段北社区", "美里湖社区"],
+                "道德街街道": ["道德街社区", "营市街社区"],
+            },
+        ),
+        _district("tianqiao", "天桥区", {"北园街道": ["北园社区", "无影山社区"]}),
+        _district("licheng", "历城区", {"洪家楼街道": ["洪楼社区", "花园社区"]}),
+        _district("zhangqiu", "章丘区", {"明水街道": ["明水社区", "百脉泉社区"]}),
+        _district("pingyin", "平阴县", {"榆山街道": ["榆山社区"]}),
+        *_bureaus("济南市"),
+        Dept("济南水务集团", "utility", "water"),
+        Dept("国网济南供电公司", "utility", "power"),
+        Dept("济南港华燃气有限公司", "utility", "gas"),
+        Dept("中国移动济南分公司", "utility", "telecom-mobile"),
+        Dept("济南公交集团", "utility", "bus"),
+        Dept("济南市应急值班室", "duty_room", "duty", duty_hours="24小时"),
+    ),
+    users=(
+        ("jinan_admin", "济南管理员", "tenant_admin", None),
+        ("jinan_leader", "济南市领导", "city_leader", None),
+        ("jinan_agent", "济南话务员", "agent", None),
+        ("jinan_dispatcher", "济南派单员", "dispatcher", None),
+        ("jinan_supervisor", "济南督办员", "supervisor", None),
+        ("jinan_auditor", "济南审计员", "auditor", None),
+        ("lixia_handler", "历下区承办人", "dept_handler", "lixia"),
+        ("lixia_manager", "历下区负责人", "dept_manager", "lixia"),
+        ("quanchenglu_handler", "泉城路街道承办人", "dept_handler", "lixia-s1"),
+        ("urban_handler", "城管局承办人", "dept_handler", "urban"),
+        ("water_handler", "水务集团承办人", "dept_handler", "water"),
+    ),
+)
+
+DEZHOU = CityDemo(
+    code="371400",
+    slug="dezhou",
+    name="德州市",
+    prefix="DZ",
+    departments=(
+        _district(
+            "decheng",
+            "德城区",
+            {"新湖街道": ["新湖社区", "北园社区"], "天衢街道": ["天衢社区", "东关社区"]},
+        ),
+        _district("lingcheng", "陵城区", {"安德街道": ["安德社区", "临齐社区"]}),
+        _district("yucheng", "禹城市", {"市中街道": ["大禹社区", "汉槐社区"]}),
+        _district("leling", "乐陵市", {"市中街道": ["乐陵社区"]}),
+        _district("qihe", "齐河县", {"晏城街道": ["晏城社区", "齐河社区"]}),
+        *_bureaus("德州市"),
+        Dept("德州水务集团", "utility", "water"),
+        Dept("国网德州供电公司", "utility", "power"),
+        Dept("德州华润燃气", "utility", "gas"),
+        Dept("中国联通德州分公司", "utility", "telecom-unicom"),
+        Dept("德州市应急值班室", "duty_room", "duty", duty_hours="24小时"),
+    ),
+    users=(
+        ("dezhou_admin", "德州管理员", "tenant_admin", None),
+        ("dezhou_leader", "德州市领导", "city_leader", None),
+        ("dezhou_agent", "德州话务员", "agent", None),
+        ("dezhou_dispatcher", "德州派单员", "dispatcher", None),
+        ("dezhou_supervisor", "德州督办员", "supervisor", None),
+        ("decheng_handler", "德城区承办人", "dept_handler", "decheng"),
+        ("urban_dz_handler", "德州城管局承办人", "dept_handler", "urban"),
+    ),
+)
+
+PROVINCE = {"code": "370000", "slug": "shandong", "name": "山东省"}
+PROVINCE_ADMIN = ("shandong_admin", "山东省热线管理员")
+PLATFORM_OPERATOR = ("operator", "平台运维")
+DEMO_PASSWORD = "Hotline-demo-2026"  # noqa: S105 — printed by `make run`, demo data only

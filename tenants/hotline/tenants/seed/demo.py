@@ -1,0 +1,141 @@
+"""Seed the demo province; safe to run again (existing rows are kept as they are)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.access import Actor
+from hotline.tenants.accounts import service as accounts
+from hotline.tenants.accounts.models import Membership, PlatformRole, ProvinceRole, Role, User
+from hotline.tenants.departments import service as departments
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.provinces import service as provinces
+from hotline.tenants.provinces.calendar import seed_official_calendar
+from hotline.tenants.provinces.models import Province, Tenant
+from hotline.tenants.seed.data import (
+    DEMO_PASSWORD,
+    DEZHOU,
+    JINAN,
+    PLATFORM_OPERATOR,
+    PROVINCE,
+    PROVINCE_ADMIN,
+    CityDemo,
+    Dept,
+)
+
+SYSTEM = Actor(user_id=None, platform_operator=True, username="system")
+
+
+@dataclass
+class SeedReport:
+    province: str
+    cities: list[str] = field(default_factory=list)
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # username, role, where
+    created: int = 0
+
+
+async def _user(username: str, display_name: str, *, operator: bool = False) -> tuple[User, bool]:
+    existing = await User.get_or_none(username=username)
+    if existing is not None:
+        return existing, False
+    user = await accounts.create_user(
+        actor=None,
+        username=username,
+        display_name=display_name,
+        password=DEMO_PASSWORD,
+        platform_operator=operator,
+    )
+    return user, True
+
+
+async def _tree(
+    actor: Actor, parent: Department, nodes: tuple[Dept, ...], codes: dict[str, int]
+) -> int:
+    created = 0
+    for node in nodes:
+        department = await Department.get_or_none(code=node.code)
+        if department is None:
+            department = await departments.create_department(
+                actor=actor,
+                parent_id=parent.id,
+                kind=DepartmentKind(node.kind),
+                name=node.name,
+                code=node.code,
+                duty_hours=node.duty_hours,
+            )
+            created += 1
+        codes[node.code] = department.id
+        created += await _tree(actor, department, node.children, codes)
+    return created
+
+
+async def _city(province: Province, city: CityDemo, report: SeedReport) -> None:
+    tenant = await Tenant.get_or_none(code=city.code)
+    if tenant is None:
+        tenant = await provinces.create_tenant(
+            actor=SYSTEM,
+            province_id=province.id,
+            code=city.code,
+            slug=city.slug,
+            name=city.name,
+            number_prefix=city.prefix,
+            features={"business": city.slug == "jinan", "open311": True},
+        )
+        report.created += 1
+    report.cities.append(f"{tenant.name} {tenant.code} ({tenant.slug})")
+    actor = Actor(
+        user_id=None,
+        tenant_id=tenant.id,
+        province_id=province.id,
+        province_admin_of=frozenset({province.id}),
+        username="system",
+    )
+    with use_scope(Scope.city(tenant.id, province.id)):
+        center = await Department.get(code="center")
+        codes: dict[str, int] = {"center": center.id}
+        report.created += await _tree(actor, center, city.departments, codes)
+        for username, display_name, role, dept_code in city.users:
+            with use_scope(Scope.platform()):
+                user, created = await _user(username, display_name)
+            report.created += created
+            if not await Membership.filter(user_id=user.id, role=Role(role)).exists():
+                await accounts.grant_membership(
+                    actor=actor,
+                    user_id=user.id,
+                    role=Role(role),
+                    department_id=codes[dept_code] if dept_code else None,
+                )
+            report.users.append(
+                (username, role, f"{city.slug}{'/' + dept_code if dept_code else ''}")
+            )
+
+
+async def seed_demo() -> SeedReport:
+    with use_scope(Scope.platform()):
+        province = await Province.get_or_none(code=PROVINCE["code"])
+        report = SeedReport(province=f"{PROVINCE['name']} {PROVINCE['code']}")
+        if province is None:
+            province = await provinces.create_province(
+                actor=SYSTEM, code=PROVINCE["code"], slug=PROVINCE["slug"], name=PROVINCE["name"]
+            )
+            report.created += 1
+        operator, created = await _user(*PLATFORM_OPERATOR, operator=True)
+        report.created += created
+        report.users.append((operator.username, "platform_operator", "platform"))
+        admin, created = await _user(*PROVINCE_ADMIN)
+        report.created += created
+        if not await ProvinceRole.exists(user_id=admin.id, province_id=province.id):
+            await accounts.grant_province_role(
+                actor=SYSTEM,
+                user_id=admin.id,
+                province_id=province.id,
+                role=PlatformRole.PROVINCE_ADMIN,
+            )
+        report.users.append((admin.username, "province_admin", str(PROVINCE["slug"])))
+    with use_scope(Scope.province(province.id)):
+        report.created += await seed_official_calendar(province_id=province.id)
+    for city in (JINAN, DEZHOU):
+        with use_scope(Scope.platform()):
+            await _city(province, city, report)
+    return report

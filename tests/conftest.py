@@ -1,0 +1,119 @@
+"""Session-wide real services and a migrated template database copied per test module.
+
+Services come from ``HOTLINE_DATABASE_URL`` / ``HOTLINE_REDIS_URL`` /
+``HOTLINE_S3_ENDPOINT`` when set, otherwise from the embedded stack (started once).
+Each test module gets its own database, copied from the template, plus its own
+Redis key prefix and S3 bucket, so modules never see each other's rows or keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from tortoise import Tortoise
+
+from hotline.platform.db.config import credentials, init_orm
+from hotline.platform.db.migrate import ensure_app_role, run_migrations
+from hotline.platform.settings import Settings, get_settings, reset_settings
+
+RUN_ID = secrets.token_hex(3)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[dict[str, str]]:
+    """HOTLINE_* URLs of real PostgreSQL, Redis and S3 servers for this session."""
+    wanted = ("HOTLINE_DATABASE_URL", "HOTLINE_REDIS_URL", "HOTLINE_S3_ENDPOINT")
+    if all(os.environ.get(k) for k in wanted):
+        yield {k: os.environ[k] for k in wanted}
+        return
+    from hotline.platform.devstack.stack import EmbeddedStack
+
+    home = Path(tempfile.mkdtemp(prefix="hotline-test-"))
+    stack = EmbeddedStack(home=home, persist_s3=False)
+    stack.start()
+    try:
+        env = stack.env()
+        yield env
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(services: dict[str, str]) -> Iterator[str]:
+    """A database migrated once; every module copies it (CREATE DATABASE … TEMPLATE)."""
+    name = f"hotline_tpl_{RUN_ID}"
+    settings = Settings(database_url=_with_database(services["HOTLINE_DATABASE_URL"], name))
+    asyncio.run(run_migrations(settings))
+    yield name
+    asyncio.run(_drop_database(services["HOTLINE_DATABASE_URL"], name))
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _copy_template(server_url: str, template: str, name: str) -> None:
+    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def module_settings(
+    request: pytest.FixtureRequest, services: dict[str, str], template_db: str
+) -> Iterator[Settings]:
+    """Environment and settings for one module: its own database, Redis prefix and bucket."""
+    slug = secrets.token_hex(4)
+    name = f"hotline_t_{RUN_ID}_{slug}"
+    server = services["HOTLINE_DATABASE_URL"]
+    asyncio.run(_copy_template(server, template_db, name))
+    env = {
+        **services,
+        "HOTLINE_DATABASE_URL": _with_database(server, name),
+        "HOTLINE_REDIS_PREFIX": f"hltest:{RUN_ID}:{slug}",
+        "HOTLINE_S3_BUCKET": f"hltest-{RUN_ID}-{slug}",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    reset_settings()
+    settings = get_settings()
+    asyncio.run(ensure_app_role(settings))
+    try:
+        yield settings
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_settings()
+        asyncio.run(_drop_database(server, name))
+
+
+@pytest.fixture(scope="module")
+async def db(module_settings: Settings) -> AsyncIterator[Settings]:
+    """Tortoise initialised on the module's database as the runtime (non-owner) role."""
+    await init_orm(module_settings)
+    try:
+        yield module_settings
+    finally:
+        await Tortoise.close_connections()
