@@ -8,6 +8,9 @@ ORM_APP = OrmApp(
         "hotline.tenants.provinces.models",
         "hotline.tenants.accounts.models",
         "hotline.tenants.departments.models",
+        "hotline.tenants.categories.models",
+        "hotline.tenants.routing.models",
+        "hotline.tenants.tickets.models",
     ],
     migrations="hotline.tenants.migrations",
 )
