@@ -23,6 +23,7 @@ from tortoise import Tortoise
 from hotline.platform.db.config import credentials, init_orm
 from hotline.platform.db.migrate import ensure_app_role, run_migrations
 from hotline.platform.settings import Settings, get_settings, reset_settings
+from hotline.platform.storage import ensure_bucket
 
 RUN_ID = secrets.token_hex(3)
 
@@ -97,6 +98,7 @@ def module_settings(
     reset_settings()
     settings = get_settings()
     asyncio.run(ensure_app_role(settings))
+    asyncio.run(ensure_bucket(settings))
     try:
         yield settings
     finally:

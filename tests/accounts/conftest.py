@@ -56,15 +56,14 @@ class World:
         )
 
     async def member(self, username: str, city: City, role: Role, **grant: int) -> User:
-        """A new user with one role in ``city``, granted by that city's admin."""
-        user = await service.create_user(
-            actor=None, username=username, display_name=username.title(), password=PASSWORD
-        )
+        """A new user with one role in ``city``, created and granted by that city's admin."""
         admin = self.alpha_admin if city is self.alpha else self.beta_admin
+        actor = await self.actor(admin, city)
         with use_scope(city.scope(admin.id)):
-            await service.grant_membership(
-                actor=await self.actor(admin, city), user_id=user.id, role=role, **grant
+            user = await service.create_user(
+                actor=actor, username=username, display_name=username.title(), password=PASSWORD
             )
+            await service.grant_membership(actor=actor, user_id=user.id, role=role, **grant)
         return user
 
 

@@ -147,10 +147,16 @@ async def test_grant_membership_in_the_current_city(world: World) -> None:
     actor = await _admin(world, world.alpha)
     district = await _district(world.alpha, "Lixia")
     beta_district = await _district(world.beta, "Xuanwu")
-    user = await service.create_user(
-        actor=None, username="uma", display_name="Uma", password=world.password
+    outsider = await service.create_user(
+        actor=None, username="ursula", display_name="Ursula", password=world.password
     )
     with use_scope(world.alpha.scope(actor.user_id)):
+        user = await service.create_user(
+            actor=actor, username="uma", display_name="Uma", password=world.password
+        )
+        # users are global: a city cannot enrol someone it neither created nor employs
+        with pytest.raises(NotFound):
+            await service.grant_membership(actor=actor, user_id=outsider.id, role=Role.AGENT)
         with pytest.raises(Invalid):
             await service.grant_membership(actor=actor, user_id=user.id, role=Role.DEPT_HANDLER)
         # a department of another city does not exist here
@@ -276,10 +282,19 @@ async def test_admin_reset_password_stays_within_the_admins_reach(world: World) 
     alpha_admin = await _admin(world, world.alpha)
     local = await world.member("zoe", world.alpha, Role.AGENT)
     both = await world.member("abe", world.alpha, Role.AGENT)
+    # beta's own admin may not enrol alpha's user; a province-level actor may
     with use_scope(world.beta.scope(world.beta_admin.id)):
-        await service.grant_membership(
-            actor=await _admin(world, world.beta), user_id=both.id, role=Role.AGENT
+        with pytest.raises(NotFound):
+            await service.grant_membership(
+                actor=await _admin(world, world.beta), user_id=both.id, role=Role.AGENT
+            )
+        province_level = Actor(
+            user_id=world.operator.id,
+            tenant_id=world.beta.id,
+            province_id=world.beta.province_id,
+            platform_operator=True,
         )
+        await service.grant_membership(actor=province_level, user_id=both.id, role=Role.AGENT)
     beta_only = await world.member("bea", world.beta, Role.AGENT)
     pair = await service.login(username="zoe", password=world.password)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,6 +18,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 from tortoise import Tortoise
 
 from hotline.platform.auth.tokens import jwks
@@ -24,16 +27,66 @@ from hotline.platform.db.config import init_orm
 from hotline.platform.logging import configure_logging
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings
+from hotline.platform.tenancy import Scope as TenantScope
+from hotline.platform.tenancy import set_scope
 from hotline.schema import oidc
 from hotline.schema.context import Context, actor_of
 from hotline.schema.health import healthz, readyz
 from hotline.schema.middleware import IdentityMiddleware
 from hotline.schema.schema import build_schema
+from hotline.tenants.access import Actor
+from hotline.tenants.accounts import identity
+from hotline.tenants.errors import DomainError
+
+_NO_ACK_PAYLOAD: UnsetType = UNSET
+
+
+@dataclass
+class ConnectionContext(Context):
+    """A WebSocket's context; Strawberry stores the ``connection_init`` payload here."""
+
+    connection_params: dict[str, Any] = field(default_factory=dict)
+
+
+def _scope_of(actor: Actor) -> TenantScope:
+    if actor.tenant_id is not None and actor.province_id is not None:
+        return TenantScope.city(actor.tenant_id, actor.province_id, actor.user_id)
+    if actor.province_id is not None:
+        return TenantScope.province(actor.province_id, actor.user_id)
+    return TenantScope.platform(actor.user_id)
 
 
 class HotlineGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        if isinstance(request, WebSocket):
+            return ConnectionContext(request=request, response=None, actor=actor_of(request))
         return Context(request=request, response=response, actor=actor_of(request))
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Browsers cannot set WebSocket headers: they send the token and the city in the
+        ``connection_init`` payload (``{"authorization": "Bearer …", "tenant": "jinan"}``).
+        The same checks as the HTTP middleware apply; a refusal closes with 4403."""
+        params = getattr(context, "connection_params", None) or {}
+        token = str(params.get("authorization") or params.get("Authorization") or "").strip()
+        tenant = params.get("tenant") or params.get("X-Hotline-Tenant")
+        if not token and not tenant:
+            return _NO_ACK_PAYLOAD  # the upgrade request's headers decided already
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
+        tenant_ref = str(tenant) if tenant else None
+        try:
+            if token:
+                actor = await identity.actor_for_bearer(token=token, tenant_ref=tenant_ref)
+            elif tenant_ref is not None:
+                actor = await identity.anonymous_in(tenant_ref=tenant_ref)
+            else:
+                return _NO_ACK_PAYLOAD
+        except DomainError as exc:
+            raise ConnectionRejectionError({"code": exc.code.value}) from exc
+        context.actor = actor
+        # The connection's operations run in tasks created after this, with this scope.
+        set_scope(_scope_of(actor))
+        return _NO_ACK_PAYLOAD
 
 
 async def jwks_endpoint(request: Request) -> JSONResponse:

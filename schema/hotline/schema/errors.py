@@ -41,7 +41,8 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # syntax and validation errors speak about the query, not our data
-    return not isinstance(original, DomainError)
+    # GraphQLError originals are deliberate answers too: the permission classes' refusals.
+    return not isinstance(original, DomainError | GraphQLError)
 
 
 def masking_extension() -> MaskErrors:

@@ -28,10 +28,51 @@ class Action(enum.StrEnum):
     USER_MANAGE = "user.manage"
     APIKEY_MANAGE = "apikey.manage"
     AUDIT_READ = "audit.read"
+    KNOWLEDGE_READ = "knowledge.read"
+    KNOWLEDGE_MANAGE = "knowledge.manage"
+    KNOWLEDGE_SHARED_MANAGE = "knowledge.shared_manage"  # province-shared articles
+    TICKET_CREATE = "ticket.create"
+    TICKET_DISPATCH = "ticket.dispatch"  # dispatch, answer, refuse, reclassify, merge, cancel
+    TICKET_HANDLE = "ticket.handle"  # department work, within the member's subtree
+    TICKET_REVIEW = "ticket.review"
+    TICKET_REVISIT = "ticket.revisit"
+    TICKET_DECIDE = "ticket.decide"  # extension and return requests
+    TICKET_SUPERVISE = "ticket.supervise"
+    TICKET_ADMIN = "ticket.admin"  # recompute deadlines after a calendar change
+    TICKET_TRANSFER = "ticket.transfer"  # to another city of the province
+    TICKET_READ = "ticket.read"
+    TICKET_QUEUE_READ = "ticket.queue_read"
+    CITIZEN_REVEAL = "citizen.reveal"
+    CITIZEN_HISTORY = "citizen.history"
+    CATEGORY_READ = "category.read"
+    CATEGORY_MANAGE = "category.manage"
+    ROUTING_MANAGE = "routing.manage"
+    NOTIFICATION_MANAGE = "notification.manage"
+    EVIDENCE_READ = "evidence.read"
+    EVIDENCE_READ_ANY = "evidence.read_any"
+    EVIDENCE_UPLOAD = "evidence.upload"
+    EVIDENCE_PUBLISH = "evidence.publish"
+    EVIDENCE_POLICY_MANAGE = "evidence.policy_manage"
 
 
 _EVERY_CITY_ROLE = frozenset(Role)
 _ADMIN = frozenset({Role.TENANT_ADMIN})
+_CENTER = frozenset({Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR})
+_DEPARTMENT = frozenset({Role.DEPT_HANDLER, Role.DEPT_MANAGER})
+# The hotline center and city leadership see every ticket of the city; department
+# roles see the tickets assigned inside their department's subtree.
+CENTER_ROLES = frozenset(
+    {
+        Role.TENANT_ADMIN,
+        Role.CITY_LEADER,
+        Role.AGENT,
+        Role.DISPATCHER,
+        Role.SUPERVISOR,
+        Role.AUDITOR,
+    }
+)
+DEPARTMENT_ROLES = frozenset({Role.DEPT_HANDLER, Role.DEPT_MANAGER})
+_TICKET_READERS = CENTER_ROLES | DEPARTMENT_ROLES
 
 # City roles per action; province admins hold every city action in their province's
 # cities, and the province actions listed in _PROVINCE_ACTIONS.
@@ -48,6 +89,34 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.USER_MANAGE: _ADMIN,
     Action.APIKEY_MANAGE: _ADMIN,
     Action.AUDIT_READ: frozenset({Role.TENANT_ADMIN, Role.AUDITOR}),
+    Action.KNOWLEDGE_READ: _EVERY_CITY_ROLE,
+    Action.KNOWLEDGE_MANAGE: frozenset({Role.TENANT_ADMIN, Role.SUPERVISOR}),
+    Action.TICKET_READ: _TICKET_READERS,
+    Action.TICKET_QUEUE_READ: CENTER_ROLES,
+    Action.CITIZEN_REVEAL: frozenset(
+        {Role.TENANT_ADMIN, Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR, Role.DEPT_MANAGER}
+    ),
+    Action.CITIZEN_HISTORY: frozenset({Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR}),
+    Action.CATEGORY_READ: _TICKET_READERS,
+    Action.CATEGORY_MANAGE: _ADMIN,
+    Action.ROUTING_MANAGE: frozenset({Role.TENANT_ADMIN, Role.DISPATCHER}),
+    Action.NOTIFICATION_MANAGE: _ADMIN,
+    # Evidence: the center sees every ticket's; departments only their tickets' (service).
+    Action.EVIDENCE_READ: _TICKET_READERS,
+    Action.EVIDENCE_READ_ANY: CENTER_ROLES,
+    Action.EVIDENCE_UPLOAD: _TICKET_READERS - {Role.CITY_LEADER, Role.AUDITOR},
+    Action.EVIDENCE_PUBLISH: frozenset(
+        {Role.TENANT_ADMIN, Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR}
+    ),
+    Action.EVIDENCE_POLICY_MANAGE: _ADMIN,
+    Action.TICKET_CREATE: _CENTER,
+    Action.TICKET_DISPATCH: _CENTER,
+    Action.TICKET_HANDLE: _DEPARTMENT,
+    Action.TICKET_REVIEW: _CENTER,
+    Action.TICKET_REVISIT: _CENTER,
+    Action.TICKET_DECIDE: frozenset({Role.SUPERVISOR}),
+    Action.TICKET_SUPERVISE: frozenset({Role.SUPERVISOR, Role.CITY_LEADER}),
+    Action.TICKET_ADMIN: frozenset({Role.TENANT_ADMIN, Role.SUPERVISOR}),
 }
 
 PROVINCE_ACTIONS: frozenset[Action] = frozenset(
@@ -62,6 +131,9 @@ PROVINCE_ACTIONS: frozenset[Action] = frozenset(
         Action.USER_READ,
         Action.USER_MANAGE,
         Action.AUDIT_READ,
+        Action.KNOWLEDGE_READ,
+        Action.KNOWLEDGE_SHARED_MANAGE,
+        Action.TICKET_TRANSFER,
     }
 )
 

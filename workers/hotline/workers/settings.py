@@ -13,7 +13,7 @@ from hotline.platform.jobs import queue_name, redis_settings
 from hotline.platform.logging import configure_logging
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import get_settings
-from hotline.workers import tasks
+from hotline.workers import delivery, evidence, relay, routing, sweeps, tasks
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -27,9 +27,21 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [tasks.ping]
+    functions: ClassVar[list[Any]] = [
+        tasks.ping,
+        evidence.verify_evidence,
+        evidence.process_evidence,
+        delivery.deliver_message,
+        sweeps.sweep_tenant,
+        routing.train_routing,
+        routing.route_ticket,
+    ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
+        cron(evidence.sweep_unfinalized, minute={7}, run_at_startup=False),
+        cron(evidence.apply_retention, hour={3}, minute={41}, run_at_startup=False),
+        cron(relay.relay_outbox, second=set(range(0, 60, 2)), unique=True, run_at_startup=True),
+        cron(sweeps.sweep_all, second={5}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -33,11 +33,15 @@ async def _enter(user_id: int, tenant_ref: str | None) -> Actor:
     if tenant_ref is None:
         return await service.load_actor(user_id=user_id, tenant_id=None, province_id=None)
     tenant = await find_tenant(tenant_ref)
-    # load_actor answers NotFound for a city the user is not a member of
+    # load_actor answers NotFound for a city the user is not a member of; answer it
+    # with the very error of a city that does not exist (find_tenant's).
     with use_scope(Scope.city(tenant.id, tenant.province_id, user_id)):
-        return await service.load_actor(
-            user_id=user_id, tenant_id=tenant.id, province_id=tenant.province_id
-        )
+        try:
+            return await service.load_actor(
+                user_id=user_id, tenant_id=tenant.id, province_id=tenant.province_id
+            )
+        except NotFound:
+            raise NotFound("city") from None
 
 
 def _unverified_issuer(token: str) -> str | None:

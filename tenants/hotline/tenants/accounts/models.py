@@ -49,6 +49,9 @@ class User(Model):
     totp_enabled = fields.BooleanField(default=False)
     # The subject at an external OIDC issuer, "issuer|sub".
     external_id = fields.CharField(max_length=300, null=True, unique=True)
+    # The city whose administrator created this user (NULL: platform, province or CLI).
+    # Users are global, so a city may only give roles to people it created or employs.
+    created_in_tenant_id = fields.BigIntField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -211,6 +211,7 @@ async def create_user(
                 password_hash=password_hash,
                 password_changed_at=_now(),
                 is_platform_operator=platform_operator,
+                created_in_tenant_id=actor.tenant_id if actor else None,
             )
         except IntegrityError as exc:
             raise Conflict("a user with this username exists", field="username") from exc
@@ -330,7 +331,16 @@ async def grant_membership(
     tenant_id, province_id = _city(actor)
     if role in DEPARTMENT_ROLES and department_id is None:
         raise Invalid(f"the role {role.value} needs a department", field="departmentId")
-    await _active_user(user_id)
+    user = await _active_user(user_id)
+    if not (
+        user.created_in_tenant_id == tenant_id
+        or actor.is_province_admin
+        or actor.platform_operator
+        or await Membership.filter(user_id=user_id).exists()  # RLS: this city's rows
+    ):
+        # Users are global: a city adds only people it created or already employs;
+        # anyone else reads as an unknown id. Province admins place people across cities.
+        raise NotFound("user", field="userId")
     if department_id is not None:
         department = await Department.get_or_none(id=department_id)
         if department is None:

@@ -27,7 +27,7 @@ from hotline.platform.calendar import (
     CalendarEntry as Entry,
 )
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Action, Actor, require
+from hotline.tenants.access import Action, Actor, allowed, require
 from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.errors import Invalid, NotFound
 from hotline.tenants.provinces.models import CalendarEntry, Province, Tenant
@@ -116,7 +116,8 @@ async def set_calendar_days(
             raise Invalid("name a city (X-Hotline-Tenant) or a province", field="provinceId")
         scope = Scope.city(tenant_id, pid, actor.user_id)
     else:
-        require(actor, Action.CALENDAR_UPDATE, province_id=province_id)
+        if not allowed(actor, Action.CALENDAR_UPDATE, province_id=province_id):
+            raise NotFound("province", field="provinceId")
         if actor.tenant_id is not None:
             raise Invalid("province days are set outside a city scope", field="provinceId")
         tenant_id, pid = None, province_id
@@ -158,7 +159,8 @@ async def calendar_entries(
     """Entries of one year: the province's and (in a city) the city's own, by date."""
     start, end = date(year, 1, 1), date(year, 12, 31)
     if province_id is not None:
-        require(actor, Action.CALENDAR_READ, province_id=province_id)
+        if not allowed(actor, Action.CALENDAR_READ, province_id=province_id):
+            raise NotFound("province", field="provinceId")
         with use_scope(Scope.province(province_id, actor.user_id)):
             return await CalendarEntry.filter(
                 province_id=province_id, tenant_id=None, day__gte=start, day__lte=end

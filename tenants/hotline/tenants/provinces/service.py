@@ -82,10 +82,10 @@ async def list_provinces(*, actor: Actor) -> list[Province]:
 
 async def access_province(*, actor: Actor, province_id: int) -> Province:
     if not allowed(actor, Action.PROVINCE_READ, province_id=province_id):
-        raise NotFound("province")
+        raise NotFound("province", field="provinceId")
     province = await Province.get_or_none(id=province_id)
     if province is None:
-        raise NotFound("province")
+        raise NotFound("province", field="provinceId")
     return province
 
 
@@ -104,7 +104,7 @@ async def create_tenant(
 ) -> Tenant:
     """A new city, with its hotline center as the root department."""
     if not allowed(actor, Action.TENANT_CREATE, province_id=province_id):
-        raise NotFound("province")
+        raise NotFound("province", field="provinceId")
     province = await access_province(actor=actor, province_id=province_id)
     _check_common(code=code, slug=slug, timezone=timezone)
     if code[:2] != province.code[:2]:
@@ -253,7 +253,9 @@ async def tenant_sla(tenant: Tenant) -> SlaPolicy:
 async def set_province_sla(
     *, actor: Actor, province_id: int, sla_defaults: dict[str, Any]
 ) -> Province:
-    require(actor, Action.PROVINCE_UPDATE, province_id=province_id)
+    # Another province reads as a missing one (DESIGN.md §3), not as "not allowed".
+    if not allowed(actor, Action.PROVINCE_UPDATE, province_id=province_id):
+        raise NotFound("province", field="provinceId")
     province = await access_province(actor=actor, province_id=province_id)
     province.sla_defaults = validate_sla_layer(sla_defaults)
     await province.save(update_fields=["sla_defaults"])

@@ -1,0 +1,518 @@
+"""Tickets: creation and the department inbox (50 rows, nested) through our GraphQL
+schema, each against a baseline measured in the same run on the same database: the
+same work as raw asyncpg SQL behind a plain Strawberry schema.
+
+Both sides run ``schema.execute`` in-process (no HTTP), so the ratio compares our
+resolvers, dataloaders, ORM and row-level security against hand-written SQL. The
+baseline connects as the database owner with explicit ``tenant_id`` filters (no RLS
+hook): the most favourable raw setup.
+
+Runs on the services named by ``HOTLINE_DATABASE_URL`` / ``HOTLINE_REDIS_URL``,
+starting embedded ones for what is not named; a throwaway database and Redis prefix.
+
+``python -m benchmarks.tickets [creations] [inbox_queries]``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import strawberry
+from starlette.requests import Request
+from tortoise import Tortoise
+
+from hotline.platform.crypto import encrypt, keyed_hash
+from hotline.platform.db.config import credentials, init_orm
+from hotline.platform.db.migrate import ensure_app_role, run_migrations
+from hotline.platform.devstack.stack import EmbeddedStack
+from hotline.platform.redis import close_redis
+from hotline.platform.settings import Settings, get_settings, reset_settings
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.schema.context import Context
+from hotline.schema.ids import encode_id
+from hotline.schema.schema import build_schema
+from hotline.tenants.access import Actor
+from hotline.tenants.accounts.models import Role
+from hotline.tenants.categories.models import Category
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.provinces.models import Province, Tenant
+from hotline.tenants.tickets import service
+from hotline.tenants.tickets.models import Channel, Kind
+
+CREATIONS = 200
+INBOX_QUERIES = 200
+INBOX_ROWS = 50
+
+CREATE = """mutation($c: ID!, $a: ID!) { createTicket(input: {
+  channel: PHONE, kind: COMPLAINT, content: "小区门口有违建，影响通行", citizenName: "李四",
+  citizenPhone: "13900005678", address: "泉城路 1 号", categoryId: $c, areaId: $a }) {
+  ticket { id number status } errors { code message } } }"""
+
+INBOX = """query($d: ID!) { inbox(departmentId: $d, box: TO_SIGN, first: 50) { edges { cursor node {
+  id status replyDeadline signDeadline overdue dueSoon department { name }
+  ticket { number status replyDeadline category { name parent { name } } area { name }
+    assignments { status isLead replyDeadline department { name } } } } } } }"""
+
+
+@dataclass(frozen=True)
+class City:
+    scope: Scope
+    actor: Actor
+    tenant_id: int
+    province_id: int
+    district: Department
+    bureau: Department
+    category: Category
+
+
+async def _world() -> City:
+    with use_scope(Scope.platform()):
+        province = await Province.create(code="370000", slug="shandong", name="Shandong")
+        tenant = await Tenant.create(
+            province=province, code="370100", slug="jinan", name="Jinan", number_prefix="JN"
+        )
+    scope = Scope.city(tenant.id, province.id)
+    with use_scope(scope):
+        center = await Department.create(kind=DepartmentKind.CENTER, name="中心", path="/")
+        center.path = f"/{center.id}/"
+        await center.save(update_fields=["path"])
+        made = []
+        for kind, name in ((DepartmentKind.DISTRICT, "历下区"), (DepartmentKind.BUREAU, "城管局")):
+            row = await Department.create(
+                parent=center, kind=kind, name=name, path=center.path, depth=1
+            )
+            row.path = f"{center.path}{row.id}/"
+            await row.save(update_fields=["path"])
+            made.append(row)
+        root = await Category.create(name="城市管理", path="/")
+        root.path = f"/{root.id}/"
+        await root.save(update_fields=["path"])
+        category = await Category.create(parent=root, name="违章建筑", path=root.path, depth=1)
+        category.path = f"{root.path}{category.id}/"
+        await category.save(update_fields=["path"])
+    actor = Actor(
+        user_id=1,
+        tenant_id=tenant.id,
+        province_id=province.id,
+        roles=frozenset({Role.AGENT, Role.DISPATCHER}),
+    )
+    return City(scope, actor, tenant.id, province.id, made[0], made[1], category)
+
+
+def _context(actor: Actor) -> Context:
+    request = Request({"type": "http", "headers": [], "client": ("127.0.0.1", 0)})
+    return Context(request=request, response=None, actor=actor)
+
+
+# --- the baseline: raw asyncpg + a plain Strawberry schema ---------------------------------
+
+
+@strawberry.type
+class PlainTicketRef:
+    id: strawberry.ID
+    number: str
+    status: str
+
+
+@strawberry.type
+class PlainDepartment:
+    name: str
+
+
+@strawberry.type
+class PlainCategory:
+    name: str
+    parent: PlainCategory | None
+
+
+@strawberry.type
+class PlainLite:
+    status: str
+    is_lead: bool
+    reply_deadline: datetime
+    department: PlainDepartment
+
+
+@strawberry.type
+class PlainTicket:
+    number: str
+    status: str
+    reply_deadline: datetime | None
+    category: PlainCategory | None
+    area: PlainDepartment | None
+    assignments: list[PlainLite]
+
+
+@strawberry.type
+class PlainAssignment:
+    id: strawberry.ID
+    status: str
+    reply_deadline: datetime
+    sign_deadline: datetime | None
+    overdue: bool
+    due_soon: bool
+    department: PlainDepartment
+    ticket: PlainTicket
+
+
+@strawberry.type
+class PlainEdge:
+    cursor: str
+    node: PlainAssignment
+
+
+@strawberry.type
+class PlainConnection:
+    edges: list[PlainEdge]
+
+
+@strawberry.type
+class PlainCreated:
+    ticket: PlainTicketRef
+    errors: list[str]
+
+
+def _pool(info: strawberry.Info) -> asyncpg.Pool:
+    pool: asyncpg.Pool = info.context["pool"]
+    return pool
+
+
+@strawberry.type
+class PlainQuery:
+    @strawberry.field
+    async def inbox(
+        self, info: strawberry.Info, department_id: strawberry.ID, box: str, first: int
+    ) -> PlainConnection:
+        tenant_id: int = info.context["tenant_id"]
+        department = int(department_id)
+        now = datetime.now(UTC)
+        async with _pool(info).acquire() as conn:
+            page = await conn.fetch(
+                "SELECT id, ticket_id, department_id, status, reply_deadline, sign_deadline, "
+                "due_soon_at FROM assignments WHERE tenant_id = $1 AND department_id = $2 "
+                "AND status = $3 ORDER BY reply_deadline, id LIMIT $4",
+                tenant_id,
+                department,
+                box.lower(),
+                first + 1,
+            )
+            ticket_ids = [r["ticket_id"] for r in page]
+            tickets = await conn.fetch(
+                "SELECT t.id, t.number, t.status, t.reply_deadline, t.area_id, "
+                "c.name AS category, p.name AS parent FROM tickets t "
+                "LEFT JOIN categories c ON c.tenant_id = t.tenant_id AND c.id = t.category_id "
+                "LEFT JOIN categories p ON p.tenant_id = c.tenant_id AND p.id = c.parent_id "
+                "WHERE t.tenant_id = $1 AND t.id = ANY($2)",
+                tenant_id,
+                ticket_ids,
+            )
+            siblings = await conn.fetch(
+                "SELECT ticket_id, status, is_lead, reply_deadline, department_id FROM "
+                "assignments WHERE tenant_id = $1 AND ticket_id = ANY($2) ORDER BY id",
+                tenant_id,
+                ticket_ids,
+            )
+            department_ids = {r["department_id"] for r in siblings} | {department}
+            department_ids |= {t["area_id"] for t in tickets if t["area_id"]}
+            departments = {
+                r["id"]: PlainDepartment(name=r["name"])
+                for r in await conn.fetch(
+                    "SELECT id, name FROM departments WHERE tenant_id = $1 AND id = ANY($2)",
+                    tenant_id,
+                    list(department_ids),
+                )
+            }
+        by_ticket: dict[int, list[PlainLite]] = {}
+        for s in siblings:
+            by_ticket.setdefault(s["ticket_id"], []).append(
+                PlainLite(
+                    status=s["status"],
+                    is_lead=s["is_lead"],
+                    reply_deadline=s["reply_deadline"],
+                    department=departments[s["department_id"]],
+                )
+            )
+        plain = {
+            t["id"]: PlainTicket(
+                number=t["number"],
+                status=t["status"],
+                reply_deadline=t["reply_deadline"],
+                category=PlainCategory(
+                    name=t["category"],
+                    parent=PlainCategory(name=t["parent"], parent=None) if t["parent"] else None,
+                )
+                if t["category"]
+                else None,
+                area=departments.get(t["area_id"]),
+                assignments=by_ticket.get(t["id"], []),
+            )
+            for t in tickets
+        }
+        edges = [
+            PlainEdge(
+                cursor=f"{r['reply_deadline'].isoformat()}|{r['id']}",
+                node=PlainAssignment(
+                    id=strawberry.ID(str(r["id"])),
+                    status=r["status"],
+                    reply_deadline=r["reply_deadline"],
+                    sign_deadline=r["sign_deadline"],
+                    overdue=r["reply_deadline"] < now,
+                    due_soon=r["due_soon_at"] is not None and r["due_soon_at"] <= now,
+                    department=departments[department],
+                    ticket=plain[r["ticket_id"]],
+                ),
+            )
+            for r in page[:first]
+        ]
+        return PlainConnection(edges=edges)
+
+
+@strawberry.type
+class PlainMutation:
+    @strawberry.mutation
+    async def create_ticket(
+        self, info: strawberry.Info, content: str, name: str, phone: str, category_id: int
+    ) -> PlainCreated:
+        tenant_id: int = info.context["tenant_id"]
+        province_id: int = info.context["province_id"]
+        now = datetime.now(UTC)
+        day = now.date()
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        async with _pool(info).acquire() as conn, conn.transaction():
+            serial = await conn.fetchval(
+                "INSERT INTO ticket_counters (tenant_id, province_id, day, last_number, "
+                "created_at) VALUES ($1, $2, $3, 1, now()) ON CONFLICT (tenant_id, day) DO "
+                "UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number",
+                tenant_id,
+                province_id,
+                day,
+            )
+            number = f"JN{day:%Y%m%d}{serial:06d}"
+            ticket_id = await conn.fetchval(
+                "INSERT INTO tickets (tenant_id, province_id, created_at, number, "
+                "query_code_hash, channel, kind, priority, status, title, content, "
+                "citizen_name_enc, citizen_phone_enc, citizen_phone_hash, anonymous, "
+                "confidential, address, category_id, received_at, direct_answer, public_reply, "
+                "revisit_attempts, reopen_count, urge_count, reject_reason, timeline_seq, "
+                "timeline_hash, version, updated_at) VALUES ($1, $2, $3, $4, $5, 'phone', "
+                "'complaint', 'normal', 'received', '', $6, $7, $8, $9, false, false, '', $10, "
+                "$3, false, '', 0, 0, 0, '', 1, $11, 0, $3) RETURNING id",
+                tenant_id,
+                province_id,
+                now,
+                number,
+                keyed_hash(f"{tenant_id}:{code}", "ticket-query-code"),
+                content,
+                encrypt(name),
+                encrypt(phone),
+                keyed_hash(phone, "citizen-phone"),
+                category_id,
+                "",
+            )
+            event = json.dumps({"action": "create", "ticket": ticket_id, "at": now.isoformat()})
+            digest = hashlib.sha256(event.encode()).hexdigest()
+            await conn.execute(
+                "INSERT INTO timeline_events (tenant_id, province_id, created_at, ticket_id, "
+                "seq, action, actor_role, from_status, to_status, reason, data, prev_hash, "
+                "hash) VALUES ($1, $2, $3, $4, 1, 'create', 'agent', '', 'received', '', "
+                "'{}', '', $5)",
+                tenant_id,
+                province_id,
+                now,
+                ticket_id,
+                digest,
+            )
+            await conn.execute(
+                "UPDATE tickets SET timeline_hash = $1 WHERE tenant_id = $2 AND id = $3",
+                digest,
+                tenant_id,
+                ticket_id,
+            )
+        ref = PlainTicketRef(id=strawberry.ID(str(ticket_id)), number=number, status="received")
+        return PlainCreated(ticket=ref, errors=[])
+
+
+PLAIN_CREATE = """mutation($c: Int!) { createTicket(content: "小区门口有违建，影响通行",
+  name: "李四", phone: "13900005678", categoryId: $c) { ticket { id number status } errors } }"""
+
+PLAIN_INBOX = """query($d: ID!) { inbox(departmentId: $d, box: "PENDING_SIGN", first: 50) {
+  edges { cursor node {
+  id status replyDeadline signDeadline overdue dueSoon department { name }
+  ticket { number status replyDeadline category { name parent { name } } area { name }
+    assignments { status isLead replyDeadline department { name } } } } } } }"""
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+ROUNDS = 5
+
+
+async def _rates(
+    times: int, ours: Callable[[], Awaitable[None]], baseline: Callable[[], Awaitable[None]]
+) -> tuple[float, float]:
+    """Operations per second of each, measured in alternating rounds (the machine's
+    load drifts; interleaving exposes both sides to it) and taking each side's best."""
+    await ours()  # warm caches (parser, statements, pools)
+    await baseline()
+    best = [0.0, 0.0]
+    per_round = max(times // ROUNDS, 1)
+    for _ in range(ROUNDS):
+        for side, step in enumerate((ours, baseline)):
+            start = time.perf_counter()
+            for _ in range(per_round):
+                await step()
+            best[side] = max(best[side], per_round / (time.perf_counter() - start))
+    return best[0], best[1]
+
+
+def _ok(result: Any) -> None:
+    if result.errors:
+        raise RuntimeError(result.errors)
+
+
+async def measure(creations: int, inbox_queries: int) -> list[tuple[str, float, float]]:
+    settings = get_settings()
+    city = await _world()
+    ours = build_schema(settings)
+    plain = strawberry.Schema(query=PlainQuery, mutation=PlainMutation)
+    pool = await asyncpg.create_pool(**credentials(settings.database_url), min_size=2, max_size=4)
+    plain_context = {"pool": pool, "tenant_id": city.tenant_id, "province_id": city.province_id}
+    variables = {
+        "c": str(encode_id("Category", city.category.id)),
+        "a": str(encode_id("Department", city.district.id)),
+    }
+    try:
+        with use_scope(city.scope):
+
+            async def create_ours() -> None:
+                _ok(
+                    await ours.execute(
+                        CREATE, variable_values=variables, context_value=_context(city.actor)
+                    )
+                )
+
+            async def create_plain() -> None:
+                _ok(
+                    await plain.execute(
+                        PLAIN_CREATE,
+                        variable_values={"c": city.category.id},
+                        context_value=plain_context,
+                    )
+                )
+
+            created_ours, created_plain = await _rates(creations, create_ours, create_plain)
+
+            # the inbox: INBOX_ROWS tickets dispatched to the district, the bureau co-handling
+            for _ in range(INBOX_ROWS):
+                made = await service.create_ticket(
+                    actor=city.actor,
+                    channel=Channel.PHONE,
+                    kind=Kind.COMPLAINT,
+                    content="路灯不亮",
+                    category_id=city.category.id,
+                    area_id=city.district.id,
+                )
+                await service.dispatch_ticket(
+                    actor=city.actor,
+                    ticket_id=made.ticket.id,
+                    lead_department_id=city.district.id,
+                    co_department_ids=[city.bureau.id],
+                )
+            department = {"d": str(encode_id("Department", city.district.id))}
+
+            async def inbox_ours() -> None:
+                result = await ours.execute(
+                    INBOX, variable_values=department, context_value=_context(city.actor)
+                )
+                _ok(result)
+                assert result.data is not None
+                assert len(result.data["inbox"]["edges"]) == INBOX_ROWS
+
+            async def inbox_plain() -> None:
+                result = await plain.execute(
+                    PLAIN_INBOX,
+                    variable_values={"d": str(city.district.id)},
+                    context_value=plain_context,
+                )
+                _ok(result)
+                assert result.data is not None
+                assert len(result.data["inbox"]["edges"]) == INBOX_ROWS
+
+            inbox_ours_rate, inbox_plain_rate = await _rates(inbox_queries, inbox_ours, inbox_plain)
+    finally:
+        await pool.close()
+    return [
+        ("ticket creation (createTicket)", created_ours, created_plain),
+        (f"department inbox ({INBOX_ROWS} rows, nested)", inbox_ours_rate, inbox_plain_rate),
+    ]
+
+
+def report(rows: list[tuple[str, float, float]]) -> None:
+    print("tickets: our GraphQL schema vs raw asyncpg + plain Strawberry, same run")
+    print(f"{'operation':42} {'ours /s':>9} {'baseline /s':>12} {'ratio':>7}")
+    for name, ours, baseline in rows:
+        print(f"{name:42} {ours:9.1f} {baseline:12.1f} {ours / baseline:6.0%}")
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _run(settings: Settings, creations: int, inbox_queries: int) -> None:
+    await run_migrations(settings)
+    await ensure_app_role(settings)
+    await init_orm(settings)
+    try:
+        report(await measure(creations, inbox_queries))
+    finally:
+        await close_redis()
+        await Tortoise.close_connections()
+
+
+def main(creations: int = CREATIONS, inbox_queries: int = INBOX_QUERIES) -> int:
+    home = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    with EmbeddedStack(home=home, need_s3=False, persist_s3=False) as stack:
+        env = stack.env()
+        slug = secrets.token_hex(4)
+        parts = urlsplit(env["HOTLINE_DATABASE_URL"])
+        database = f"hotline_bench_{slug}"
+        env["HOTLINE_DATABASE_URL"] = urlunsplit(parts._replace(path="/" + database))
+        env["HOTLINE_REDIS_PREFIX"] = f"hlbench:{slug}"
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        reset_settings()
+        try:
+            asyncio.run(_run(get_settings(), creations, inbox_queries))
+        finally:
+            asyncio.run(_drop_database(env["HOTLINE_DATABASE_URL"], database))
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            reset_settings()
+    return 0
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:3]]
+    sys.exit(main(*args))

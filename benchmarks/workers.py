@@ -1,0 +1,448 @@
+"""Workers: the deadline sweep over many open tickets, and outbox delivery throughput.
+
+1. Sweep: N open tickets (default 100k; ``python -m benchmarks.workers 1000000``) with
+   their lead assignments, deadlines spread over the coming weeks and 2 % overdue,
+   bulk-loaded with COPY. Measured: the first sweep of the city (no watermark: every
+   overdue assignment gets its supervision and notices), then a steady-state sweep one
+   minute later (only what passed in that minute) — time, batches, SQL statements per
+   batch, and the plan of the batch query (index range, no scan of the table).
+2. Outbox: M webhook messages relayed and delivered by a real arq worker to a local
+   HTTP receiver, as messages/s and as a ratio to the same worker's rate for no-op jobs
+   measured in the same run.
+
+Runs on the services named by ``HOTLINE_DATABASE_URL`` / ``HOTLINE_REDIS_URL`` (embedded
+ones otherwise), in a throwaway database and Redis prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+from arq.worker import Worker, func
+from tortoise import Tortoise
+
+from hotline.platform import jobs, outbox
+from hotline.platform.crypto import encrypt
+from hotline.platform.db.config import credentials, init_orm
+from hotline.platform.db.migrate import run_migrations
+from hotline.platform.devstack.stack import EmbeddedStack
+from hotline.platform.jobs import close_pools, queue_name
+from hotline.platform.redis import close_redis
+from hotline.platform.senders.config import reset_delivery_settings
+from hotline.platform.settings import get_settings, reset_settings
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.accounts.models import Membership, Role, User
+from hotline.tenants.deadlines_sweep.service import sweep_deadlines
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.notifications.models import WebhookEndpoint
+from hotline.tenants.provinces.models import Province, Tenant
+from hotline.workers.delivery import deliver_message
+from hotline.workers.relay import relay_outbox
+
+TICKETS = 100_000
+MESSAGES = 2_000
+DEPARTMENTS = 20
+OVERDUE = 0.02
+
+
+class _Statements(logging.Handler):
+    """Counts the SQL statements Tortoise sends (its db_client logger, at DEBUG)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not str(record.msg).startswith(("Created connection pool", "Closed connection pool")):
+            self.count += 1
+
+
+async def _city() -> tuple[Tenant, list[int]]:
+    with use_scope(Scope.platform()):
+        province = await Province.create(code="370000", slug="shandong", name="山东省")
+        tenant = await Tenant.create(
+            province=province, code="370100", slug="jinan", name="济南市", number_prefix="JN"
+        )
+    departments: list[int] = []
+    with use_scope(Scope.city(tenant.id, province.id)):
+        for i in range(DEPARTMENTS):
+            d = await Department.create(
+                kind=DepartmentKind.BUREAU, name=f"局{i}", path="/", depth=1
+            )
+            departments.append(d.id)
+            with use_scope(Scope.platform()):
+                user = await User.create(
+                    username=f"mgr{i}", display_name=f"负责人{i}", email=f"m{i}@x.cn"
+                )
+            await Membership.create(user_id=user.id, role=Role.DEPT_MANAGER, department_id=d.id)
+    return tenant, departments
+
+
+async def _load(
+    owner_url: str, tenant: Tenant, departments: list[int], n: int, base: datetime
+) -> None:
+    """COPY n open tickets and their lead assignments (as the owner: bulk setup only)."""
+    conn = await asyncpg.connect(**credentials(owner_url))
+    try:
+        first_id = await conn.fetchval("SELECT COALESCE(max(id), 0) + 1 FROM tickets")
+        span = timedelta(days=30).total_seconds()
+        overdue = int(n * OVERDUE)
+
+        def reply(i: int) -> datetime:
+            # the first 2 % are already overdue; the rest spread over 30 days
+            if i < overdue:
+                return base - timedelta(seconds=60 + i)
+            return base + timedelta(seconds=60 + (i * 7919 % n) / n * span)
+
+        tickets = []
+        assignments = []
+        for i in range(n):
+            due = reply(i)
+            tickets.append(
+                (
+                    first_id + i,
+                    tenant.id,
+                    tenant.province_id,
+                    f"JN{i:014d}",
+                    "x",
+                    "phone",
+                    "complaint",
+                    "normal",
+                    "accepted",
+                    "",
+                    "测试工单内容",
+                    False,
+                    False,
+                    "",
+                    False,
+                    "",
+                    0,
+                    0,
+                    0,
+                    "",
+                    0,
+                    "",
+                    0,
+                    base - timedelta(days=3),
+                    base,
+                    base,
+                    due,
+                    due - timedelta(days=1),
+                )
+            )
+            assignments.append(
+                (
+                    tenant.id,
+                    tenant.province_id,
+                    first_id + i,
+                    departments[i % DEPARTMENTS],
+                    True,
+                    "signed",
+                    1,
+                    due,
+                    due - timedelta(days=1),
+                    0,
+                    "",
+                    "",
+                    0,
+                    base,
+                    base,
+                )
+            )
+        await conn.copy_records_to_table(
+            "tickets",
+            records=tickets,
+            columns=[
+                "id",
+                "tenant_id",
+                "province_id",
+                "number",
+                "query_code_hash",
+                "channel",
+                "kind",
+                "priority",
+                "status",
+                "title",
+                "content",
+                "anonymous",
+                "confidential",
+                "address",
+                "direct_answer",
+                "public_reply",
+                "revisit_attempts",
+                "reopen_count",
+                "urge_count",
+                "reject_reason",
+                "timeline_seq",
+                "timeline_hash",
+                "version",
+                "received_at",
+                "created_at",
+                "updated_at",
+                "reply_deadline",
+                "due_soon_at",
+            ],
+        )
+        await conn.copy_records_to_table(
+            "assignments",
+            records=assignments,
+            columns=[
+                "tenant_id",
+                "province_id",
+                "ticket_id",
+                "department_id",
+                "is_lead",
+                "status",
+                "round",
+                "reply_deadline",
+                "due_soon_at",
+                "extended_days",
+                "reply",
+                "return_reason",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+        )
+        await conn.execute(f"SELECT setval('tickets_id_seq', {first_id + n})")
+        await conn.execute("ANALYZE tickets; ANALYZE assignments")
+    finally:
+        await conn.close()
+
+
+async def _plan(owner_url: str, tenant_id: int, now: datetime) -> str:
+    conn = await asyncpg.connect(**credentials(owner_url))
+    try:
+        rows = await conn.fetch(
+            "EXPLAIN SELECT a.id FROM assignments a WHERE a.tenant_id = $1 AND a.status = 'signed'"
+            " AND a.reply_deadline <= $2 AND a.reply_deadline >= $3"
+            " AND (a.reply_deadline, a.id) > ($3, 0) ORDER BY a.reply_deadline, a.id LIMIT 500",
+            tenant_id,
+            now,
+            now - timedelta(minutes=1),
+        )
+        return "\n".join("    " + r[0] for r in rows)
+    finally:
+        await conn.close()
+
+
+async def bench_sweep(n: int) -> None:
+    settings = get_settings()
+    tenant, departments = await _city()
+    base = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # Tue 10:00 in Shanghai
+    started = time.perf_counter()
+    await _load(settings.database_url, tenant, departments, n, base)
+    print(f"\nsweep: {n:,} open tickets loaded in {time.perf_counter() - started:.1f} s (COPY)")
+    counter = _Statements()
+    db_log = logging.getLogger("tortoise.db_client")
+    db_log.addHandler(counter)
+    db_log.setLevel(logging.DEBUG)
+    db_log.propagate = False
+    try:
+        print(f"{'run':34} {'s':>7} {'batches':>8} {'stmts/batch':>12} {'overdue':>8} {'msgs':>7}")
+        for label, now in (
+            ("first sweep (no watermark)", base),
+            ("steady sweep, one minute later", base + timedelta(minutes=1)),
+            ("steady sweep, one hour later", base + timedelta(hours=1)),
+        ):
+            counter.count = 0
+            t = time.perf_counter()
+            with use_scope(Scope.city(tenant.id, tenant.province_id)):
+                report = await sweep_deadlines(now=now)
+            seconds = time.perf_counter() - t
+            per_batch = counter.count / max(report.batches, 1)
+            print(
+                f"{label:34} {seconds:7.3f} {report.batches:8} {per_batch:12.1f} "
+                f"{report.overdue:8} {report.messages:7}"
+            )
+    finally:
+        db_log.removeHandler(counter)
+    print("plan of one batch query (reply deadlines):")
+    print(await _plan(settings.database_url, tenant.id, base + timedelta(hours=1)))
+
+
+_RECEIVER = """
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+keys = set()
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        keys.add(self.headers.get("Idempotency-Key", ""))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def do_GET(self):
+        body = str(len(keys)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+ThreadingHTTPServer.request_queue_size = 256
+server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+class _Receiver:
+    """A deduplicating receiver in its own process (not competing with the worker's loop)."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _RECEIVER], stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
+
+    def applied(self) -> int:
+        return int(httpx.get(self.url + "/count").text)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+async def noop(ctx: dict[str, Any], **kwargs: Any) -> None:
+    return None
+
+
+async def _run_worker(max_jobs: int) -> float:
+    worker = Worker(
+        functions=[noop, func(cast(Any, deliver_message), name="deliver_message")],
+        queue_name=queue_name(),
+        redis_pool=await jobs.pool(),
+        burst=True,
+        max_burst_jobs=max_jobs,
+        handle_signals=False,
+        poll_delay=0.01,
+        keep_result=0,
+        max_jobs=20,
+    )
+    t = time.perf_counter()
+    await worker.async_run()
+    return time.perf_counter() - t
+
+
+async def bench_outbox(m: int) -> None:
+    receiver = _Receiver()
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.get(slug="jinan")
+        await outbox.OutboxMessage.all().delete()  # the sweep's notices are not part of this
+    url = receiver.url + "/hook"
+    with use_scope(Scope.city(tenant.id, tenant.province_id)):
+        endpoint = await WebhookEndpoint.create(name="bench", url=url, secret_enc=encrypt("s"))
+        await outbox.add_many(
+            [
+                outbox.NewMessage(
+                    kind="webhook",
+                    tenant_id=tenant.id,
+                    province_id=tenant.province_id,
+                    payload={
+                        "endpoint_id": endpoint.id,
+                        "event": {"type": "ticket.create", "n": i},
+                    },
+                    send_key=f"bench:{i}",
+                )
+                for i in range(m)
+            ]
+        )
+    for i in range(m):
+        await jobs.enqueue("noop", tenant_id=None, job_id=f"{get_settings().redis_prefix}:noop:{i}")
+    noop_seconds = await _run_worker(m)
+    t = time.perf_counter()
+    relayed = await relay_outbox({})
+    relay_seconds = time.perf_counter() - t
+    await _run_worker(m)
+    retried = 0
+    with use_scope(Scope.platform()):
+        # a refused connection under load is retried after its backoff, like in production
+        while pending := await outbox.OutboxMessage.filter(status="pending").count():
+            retried += pending
+            await asyncio.sleep(0.05)
+            await relay_outbox({})
+            await _run_worker(pending)
+    total = time.perf_counter() - t
+    assert relayed == m, relayed
+    assert receiver.applied() == m, receiver.applied()
+    receiver.stop()
+    noop_rate = m / noop_seconds
+    rate = m / total
+    print(
+        f"\noutbox: {m:,} webhooks to a local receiver (20 concurrent jobs per worker; "
+        f"{retried} retried)"
+    )
+    print(f"{'step':38} {'s':>7} {'per s':>9} {'× no-op':>8}")
+    print(f"{'arq no-op jobs (baseline)':38} {noop_seconds:7.2f} {noop_rate:9.0f} {1:8.2f}")
+    print(f"{'relay (claim + enqueue)':38} {relay_seconds:7.2f} {m / relay_seconds:9.0f}")
+    print(
+        f"{'relay + delivery (signed POST, settle)':38} {total:7.2f} {rate:9.0f} "
+        f"{rate / noop_rate:8.2f}"
+    )
+
+
+async def _run(n: int, m: int) -> None:
+    settings = get_settings()
+    await run_migrations(settings)
+    await init_orm(settings)
+    try:
+        await bench_sweep(n)
+        await bench_outbox(m)
+    finally:
+        await close_pools()
+        await close_redis()
+        await Tortoise.close_connections()
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def main(tickets: int = TICKETS, messages: int = MESSAGES) -> int:
+    home = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    with EmbeddedStack(home=home, persist_s3=False) as stack:
+        env = stack.env()
+        slug = secrets.token_hex(4)
+        parts = urlsplit(env["HOTLINE_DATABASE_URL"])
+        database = f"hotline_bench_{slug}"
+        env["HOTLINE_DATABASE_URL"] = urlunsplit(parts._replace(path="/" + database))
+        env["HOTLINE_REDIS_PREFIX"] = f"hlbench:{slug}"
+        env["HOTLINE_OUTBOX_BASE_DELAY_SECONDS"] = "0.01"
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        reset_settings()
+        reset_delivery_settings()
+        try:
+            asyncio.run(_run(tickets, messages))
+        finally:
+            asyncio.run(_drop_database(env["HOTLINE_DATABASE_URL"], database))
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            reset_settings()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*(int(a) for a in sys.argv[1:3])))

@@ -1,0 +1,42 @@
+"""The transactional outbox: messages written with the change that causes them, relayed to jobs.
+
+``add`` runs inside the caller's transaction (Tortoise's current transaction, or an
+explicit connection), so a rolled-back change sends nothing and a committed one is
+never lost. The relay hands due rows to the job queue; delivery is at-least-once and
+every message carries a send key its receiver deduplicates by (DESIGN.md §10).
+"""
+
+from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
+from hotline.platform.outbox.store import (
+    DeliveryOutcome,
+    NewMessage,
+    Relayed,
+    add,
+    add_many,
+    backoff_delay,
+    claim_for_delivery,
+    dead_letters,
+    defer,
+    mark_failed,
+    mark_sent,
+    relay_due,
+    retry_dead,
+)
+
+__all__ = [
+    "DeliveryOutcome",
+    "NewMessage",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Relayed",
+    "add",
+    "add_many",
+    "backoff_delay",
+    "claim_for_delivery",
+    "dead_letters",
+    "defer",
+    "mark_failed",
+    "mark_sent",
+    "relay_due",
+    "retry_dead",
+]

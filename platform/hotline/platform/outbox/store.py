@@ -1,0 +1,226 @@
+"""Writing, relaying and settling outbox rows (plain SQL on the hot paths)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
+
+# How long a relayed row stays claimed by its job before the relay hands it out again
+# (a job lost with its Redis, say). Far longer than one delivery attempt takes.
+LEASE = timedelta(minutes=5)
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=2)
+
+_INSERT = """
+INSERT INTO outbox (tenant_id, province_id, kind, payload, send_key, status, attempts,
+                    max_attempts, next_attempt_at, last_error, created_at, updated_at)
+VALUES ($1, $2, $3, $4::jsonb, $5, 'pending', 0, $6, $7, '', now(), now())
+ON CONFLICT (send_key) DO NOTHING
+RETURNING id
+"""
+
+# One indexed range read (outbox_due, partial on pending) claims a batch; SKIP LOCKED
+# lets several relays run at once without handing out a row twice.
+_CLAIM_DUE = """
+UPDATE outbox SET next_attempt_at = $2, updated_at = now()
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE status = 'pending' AND next_attempt_at <= $1
+    ORDER BY next_attempt_at
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, tenant_id, attempts
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _db(connection: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
+    # ``_meta.db`` resolves through Tortoise's connection context, so inside
+    # ``in_transaction()`` it is that transaction's connection.
+    return connection if connection is not None else OutboxMessage._meta.db
+
+
+async def add(
+    *,
+    kind: str,
+    tenant_id: int | None,
+    payload: dict[str, Any],
+    send_key: str,
+    province_id: int | None = None,
+    deliver_after: datetime | None = None,
+    max_attempts: int = 8,
+    connection: BaseDBAsyncClient | None = None,
+) -> int | None:
+    """Append a message in the current transaction; the id, or None if the send key exists."""
+    rows = await _db(connection).execute_query_dict(
+        _INSERT,
+        [
+            tenant_id,
+            province_id,
+            kind,
+            json.dumps(payload, ensure_ascii=False),
+            send_key,
+            max_attempts,
+            deliver_after or _now(),
+        ],
+    )
+    return int(rows[0]["id"]) if rows else None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    kind: str
+    tenant_id: int | None
+    province_id: int | None
+    payload: dict[str, Any]
+    send_key: str
+    max_attempts: int = 8
+    deliver_after: datetime | None = None
+
+
+_INSERT_MANY = """
+INSERT INTO outbox (tenant_id, province_id, kind, payload, send_key, status, attempts,
+                    max_attempts, next_attempt_at, last_error, created_at, updated_at)
+SELECT t, p, k, j, s, 'pending', 0, m, d, '', now(), now()
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::smallint[],
+            $7::timestamptz[]) AS u(t, p, k, j, s, m, d)
+ON CONFLICT (send_key) DO NOTHING
+RETURNING id
+"""
+
+
+async def add_many(
+    messages: list[NewMessage], *, connection: BaseDBAsyncClient | None = None
+) -> int:
+    """Append many messages in one statement (same semantics as :func:`add`); rows added."""
+    if not messages:
+        return 0
+    now = _now()
+    rows = await _db(connection).execute_query_dict(
+        _INSERT_MANY,
+        [
+            [m.tenant_id for m in messages],
+            [m.province_id for m in messages],
+            [m.kind for m in messages],
+            [json.dumps(m.payload, ensure_ascii=False) for m in messages],
+            [m.send_key for m in messages],
+            [m.max_attempts for m in messages],
+            [m.deliver_after or now for m in messages],
+        ],
+    )
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Relayed:
+    outbox_id: int
+    tenant_id: int | None
+    attempt: int
+
+
+async def relay_due(
+    enqueue: Callable[[Relayed], Awaitable[object]],
+    *,
+    limit: int = 500,
+    now: datetime | None = None,
+) -> int:
+    """Claim due rows (a lease) and hand each to ``enqueue``; returns how many were handed out.
+
+    The claim commits before enqueueing: if the process dies in between, the lease runs
+    out and the next relay hands the rows out again (at-least-once).
+    """
+    at = now or _now()
+    rows = await _db(None).execute_query_dict(_CLAIM_DUE, [at, at + LEASE, limit])
+    for row in rows:
+        await enqueue(
+            Relayed(outbox_id=int(row["id"]), tenant_id=row["tenant_id"], attempt=row["attempts"])
+        )
+    return len(rows)
+
+
+async def claim_for_delivery(outbox_id: int) -> OutboxMessage | None:
+    """The row if it still waits for delivery (a repeated job finds it settled: None)."""
+    return await OutboxMessage.get_or_none(id=outbox_id, status=OutboxStatus.PENDING)
+
+
+async def mark_sent(message: OutboxMessage) -> None:
+    await OutboxMessage.filter(id=message.id, status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.SENT, sent_at=_now(), attempts=message.attempts + 1, last_error=""
+    )
+
+
+def backoff_delay(attempts: int, *, base: timedelta = BASE_DELAY) -> timedelta:
+    """Exponential backoff with jitter after ``attempts`` failures: base·2^(n-1), ±50 %."""
+    exponential: timedelta = min(base * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    return exponential * (0.5 + random.random())  # noqa: S311 — jitter, not security
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+async def mark_failed(
+    message: OutboxMessage, error: str, *, base: timedelta = BASE_DELAY, permanent: bool = False
+) -> DeliveryOutcome:
+    """Count a failed attempt: back off and retry, or move to the dead-letter list
+    (after the last attempt, or at once for a failure no retry can fix)."""
+    attempts = message.attempts + 1
+    if permanent or attempts >= message.max_attempts:
+        await OutboxMessage.filter(id=message.id, status=OutboxStatus.PENDING).update(
+            status=OutboxStatus.DEAD, attempts=attempts, last_error=error[:2000]
+        )
+        return DeliveryOutcome(OutboxStatus.DEAD, attempts, None)
+    due = _now() + backoff_delay(attempts, base=base)
+    await OutboxMessage.filter(id=message.id, status=OutboxStatus.PENDING).update(
+        attempts=attempts, next_attempt_at=due, last_error=error[:2000]
+    )
+    return DeliveryOutcome(OutboxStatus.PENDING, attempts, due)
+
+
+async def defer(message: OutboxMessage, until: datetime) -> None:
+    """Postpone without counting an attempt (an SMS held back by a citizen's quiet hours)."""
+    await OutboxMessage.filter(id=message.id, status=OutboxStatus.PENDING).update(
+        next_attempt_at=until
+    )
+
+
+async def dead_letters(
+    *, tenant_id: int, limit: int, after_id: int | None = None
+) -> list[OutboxMessage]:
+    """One city's dead letters, newest first (keyset on id)."""
+    query = OutboxMessage.filter(tenant_id=tenant_id, status=OutboxStatus.DEAD)
+    if after_id is not None:
+        query = query.filter(id__lt=after_id)
+    return await query.order_by("-id").limit(limit)
+
+
+async def retry_dead(*, tenant_id: int, outbox_id: int, attempts: int = 8) -> OutboxMessage | None:
+    """Put one of the city's dead letters back in line with ``attempts`` more tries.
+
+    The attempt counter keeps counting (it is part of the delivery job's id, which must
+    not repeat); the limit moves up instead.
+    """
+    rows = await _db(None).execute_query_dict(
+        "UPDATE outbox SET status = 'pending', max_attempts = attempts + $3,"
+        " next_attempt_at = now(), updated_at = now()"
+        " WHERE id = $1 AND tenant_id = $2 AND status = 'dead' RETURNING id",
+        [outbox_id, tenant_id, attempts],
+    )
+    if not rows:
+        return None
+    return await OutboxMessage.get(id=outbox_id)

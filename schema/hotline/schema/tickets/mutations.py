@@ -1,0 +1,608 @@
+"""Ticket mutations: each parses its input, calls one function of
+``hotline.tenants.tickets.service``, announces the change to live subscribers
+(:mod:`.events`, until the outbox does it) and shapes the payload."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from hotline.schema.context import Info
+from hotline.schema.errors import Error, payload_errors
+from hotline.schema.ids import decode_id
+from hotline.schema.tickets.events import announce
+from hotline.schema.tickets.types import (
+    Assignment,
+    Channel,
+    ExtensionRequest,
+    Priority,
+    Satisfaction,
+    Supervision,
+    Ticket,
+    TicketKind,
+)
+from hotline.tenants.tickets import models, service
+from hotline.tenants.tickets.geo import Datum as DatumEnum
+
+Datum = strawberry.enum(DatumEnum, name="Datum")
+
+T = TypeVar("T")
+
+
+async def _run(
+    info: Info, call: Callable[[], Awaitable[T]], ticket_of: Callable[[Any], int]
+) -> tuple[T | None, list[Error]]:
+    """``ticket_of`` takes the service's result (typed loosely: mypy would otherwise
+    infer ``T`` from it and widen it with None)."""
+    row, errors = await payload_errors(call)
+    if row is not None:
+        await announce(actor=info.context.actor, ticket_id=ticket_of(row))
+    return row, errors
+
+
+def _ticket_id(gid: relay.GlobalID, field: str = "ticketId") -> int:
+    return decode_id(gid, "Ticket", field=field)
+
+
+def _assignment_id(gid: relay.GlobalID) -> int:
+    return decode_id(gid, "Assignment", field="assignmentId")
+
+
+@strawberry.type
+class TicketPayload:
+    ticket: Ticket | None
+    errors: list[Error]
+
+
+@strawberry.type
+class CreateTicketPayload:
+    ticket: Ticket | None
+    query_code: str | None = strawberry.field(
+        description="Tell the citizen once; only its hash is kept."
+    )
+    created: bool = strawberry.field(
+        description="False when the idempotency key found an existing ticket."
+    )
+    errors: list[Error]
+
+
+@strawberry.type(description="No ticket object: the citizen's side never sees personal data.")
+class RatePayload:
+    rated: bool
+    errors: list[Error]
+
+
+@strawberry.type
+class AssignmentPayload:
+    assignment: Assignment | None
+    errors: list[Error]
+
+
+@strawberry.type
+class ExtensionPayload:
+    extension: ExtensionRequest | None
+    errors: list[Error]
+
+
+@strawberry.type
+class SupervisionPayload:
+    supervision: Supervision | None
+    errors: list[Error]
+
+
+@strawberry.type
+class TransferPayload:
+    ticket: Ticket | None = strawberry.field(description="The old city's record, TRANSFERRED.")
+    target_number: str | None = strawberry.field(description="The number in the new city.")
+    target_query_code: str | None
+    errors: list[Error]
+
+
+@strawberry.input
+class LocationInput:
+    lng: Decimal
+    lat: Decimal
+    datum: Datum = DatumEnum.WGS84  # type: ignore[valid-type]
+
+
+@strawberry.input
+class CreateTicketInput:
+    channel: Channel  # type: ignore[valid-type]
+    kind: TicketKind  # type: ignore[valid-type]
+    content: str
+    title: str = ""
+    priority: Priority = models.Priority.NORMAL  # type: ignore[valid-type]
+    citizen_name: str | None = None
+    citizen_phone: str | None = None
+    anonymous: bool = False
+    confidential: bool = False
+    address: str = ""
+    location: LocationInput | None = None
+    category_id: relay.GlobalID | None = None
+    area_id: relay.GlobalID | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class DispatchTicketInput:
+    ticket_id: relay.GlobalID
+    lead_department_id: relay.GlobalID
+    co_department_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    reason: str = ""
+
+
+@strawberry.input
+class SubDispatchInput:
+    assignment_id: relay.GlobalID
+    department_id: relay.GlobalID
+    reply_deadline: datetime | None = strawberry.field(
+        default=None, description="No later than the parent's; defaults to the parent's."
+    )
+    reason: str = ""
+
+
+@strawberry.input
+class ReplyAssignmentInput:
+    assignment_id: relay.GlobalID
+    reply: str
+    resolved: bool | None = None
+    public_reply: str | None = None
+
+
+@strawberry.input
+class RevisitTicketInput:
+    ticket_id: relay.GlobalID
+    reached: bool
+    grade: Satisfaction | None = None  # type: ignore[valid-type]
+    resolved: bool | None = None
+    note: str = ""
+
+
+@strawberry.input
+class RateTicketInput:
+    number: str
+    query_code: str
+    grade: Satisfaction  # type: ignore[valid-type]
+    resolved: bool | None = None
+    note: str = ""
+
+
+@strawberry.input
+class ReclassifyTicketInput:
+    ticket_id: relay.GlobalID
+    category_id: relay.GlobalID | None = None
+    area_id: relay.GlobalID | None = None
+    kind: TicketKind | None = None  # type: ignore[valid-type]
+    reason: str = ""
+
+
+def _opt(gid: relay.GlobalID | None, type_name: str, field: str) -> int | None:
+    return decode_id(gid, type_name, field=field) if gid is not None else None
+
+
+def _ticket_payload(row: models.Ticket | None, errors: list[Error]) -> TicketPayload:
+    return TicketPayload(ticket=Ticket.from_model(row) if row else None, errors=errors)
+
+
+def _assignment_payload(row: models.Assignment | None, errors: list[Error]) -> AssignmentPayload:
+    return AssignmentPayload(assignment=Assignment.from_model(row) if row else None, errors=errors)
+
+
+def _supervision_payload(row: models.Supervision | None, errors: list[Error]) -> SupervisionPayload:
+    return SupervisionPayload(
+        supervision=Supervision.from_model(row) if row else None, errors=errors
+    )
+
+
+def _by_id(row: models.Ticket) -> int:
+    return int(row.id)
+
+
+def _by_ticket(row: models.Assignment | models.ExtensionRequest | models.Supervision) -> int:
+    return int(row.ticket_id)
+
+
+@strawberry.type
+class TicketMutations:
+    @strawberry.mutation(description="Record a submission (idempotent with idempotencyKey).")
+    async def create_ticket(self, info: Info, input: CreateTicketInput) -> CreateTicketPayload:
+        location = input.location
+
+        async def call() -> service.CreatedTicket:
+            return await service.create_ticket(
+                actor=info.context.actor,
+                channel=models.Channel(input.channel),
+                kind=models.Kind(input.kind),
+                content=input.content,
+                title=input.title,
+                priority=models.Priority(input.priority),
+                citizen_name=input.citizen_name,
+                citizen_phone=input.citizen_phone,
+                anonymous=input.anonymous,
+                confidential=input.confidential,
+                address=input.address,
+                lng=location.lng if location else None,
+                lat=location.lat if location else None,
+                datum=DatumEnum(location.datum) if location else DatumEnum.WGS84,
+                category_id=_opt(input.category_id, "Category", "categoryId"),
+                area_id=_opt(input.area_id, "Department", "areaId"),
+                idempotency_key=input.idempotency_key,
+            )
+
+        made, errors = await _run(info, call, lambda m: int(m.ticket.id))
+        return CreateTicketPayload(
+            ticket=Ticket.from_model(made.ticket) if made else None,
+            query_code=made.query_code if made else None,
+            created=made.created if made else False,
+            errors=errors,
+        )
+
+    @strawberry.mutation(description="Send to a lead department, with co-handlers.")
+    async def dispatch_ticket(self, info: Info, input: DispatchTicketInput) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.dispatch_ticket(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(input.ticket_id),
+                lead_department_id=decode_id(
+                    input.lead_department_id, "Department", field="leadDepartmentId"
+                ),
+                co_department_ids=[
+                    decode_id(d, "Department", field="coDepartmentIds")
+                    for d in input.co_department_ids
+                ],
+                reason=input.reason,
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation
+    async def sign_for_assignment(
+        self, info: Info, assignment_id: relay.GlobalID
+    ) -> AssignmentPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.sign_for_assignment(
+                actor=info.context.actor, assignment_id=_assignment_id(assignment_id)
+            ),
+            _by_ticket,
+        )
+        return _assignment_payload(row, errors)
+
+    @strawberry.mutation(
+        description="Before signing: back to the center. After: a request a supervisor decides."
+    )
+    async def return_assignment(
+        self, info: Info, assignment_id: relay.GlobalID, reason: str
+    ) -> AssignmentPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.return_assignment(
+                actor=info.context.actor,
+                assignment_id=_assignment_id(assignment_id),
+                reason=reason,
+            ),
+            _by_ticket,
+        )
+        return _assignment_payload(row, errors)
+
+    @strawberry.mutation(description="A supervisor approves or refuses a return request.")
+    async def decide_return(
+        self, info: Info, assignment_id: relay.GlobalID, approve: bool, note: str = ""
+    ) -> AssignmentPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.decide_return(
+                actor=info.context.actor,
+                assignment_id=_assignment_id(assignment_id),
+                approve=approve,
+                note=note,
+            ),
+            _by_ticket,
+        )
+        return _assignment_payload(row, errors)
+
+    @strawberry.mutation(description="Hand part of the work down the department's subtree.")
+    async def sub_dispatch(self, info: Info, input: SubDispatchInput) -> AssignmentPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.sub_dispatch(
+                actor=info.context.actor,
+                assignment_id=_assignment_id(input.assignment_id),
+                department_id=decode_id(input.department_id, "Department", field="departmentId"),
+                reply_deadline=input.reply_deadline,
+                reason=input.reason,
+            ),
+            _by_ticket,
+        )
+        return _assignment_payload(row, errors)
+
+    @strawberry.mutation
+    async def request_extension(
+        self, info: Info, assignment_id: relay.GlobalID, working_days: int, reason: str
+    ) -> ExtensionPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.request_extension(
+                actor=info.context.actor,
+                assignment_id=_assignment_id(assignment_id),
+                working_days=working_days,
+                reason=reason,
+            ),
+            _by_ticket,
+        )
+        return ExtensionPayload(
+            extension=ExtensionRequest.from_model(row) if row else None, errors=errors
+        )
+
+    @strawberry.mutation
+    async def decide_extension(
+        self, info: Info, extension_id: relay.GlobalID, approve: bool, note: str = ""
+    ) -> ExtensionPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.decide_extension(
+                actor=info.context.actor,
+                extension_id=decode_id(extension_id, "ExtensionRequest", field="extensionId"),
+                approve=approve,
+                note=note,
+            ),
+            _by_ticket,
+        )
+        return ExtensionPayload(
+            extension=ExtensionRequest.from_model(row) if row else None, errors=errors
+        )
+
+    @strawberry.mutation(description="The lead's reply, or a co-handler's opinion.")
+    async def reply_assignment(self, info: Info, input: ReplyAssignmentInput) -> AssignmentPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.reply_assignment(
+                actor=info.context.actor,
+                assignment_id=_assignment_id(input.assignment_id),
+                reply=input.reply,
+                resolved=input.resolved,
+                public_reply=input.public_reply,
+            ),
+            _by_ticket,
+        )
+        return _assignment_payload(row, errors)
+
+    @strawberry.mutation
+    async def review_reply(
+        self, info: Info, ticket_id: relay.GlobalID, approve: bool, reason: str = ""
+    ) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.review_reply(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(ticket_id),
+                approve=approve,
+                reason=reason,
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation
+    async def revisit_ticket(self, info: Info, input: RevisitTicketInput) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.revisit_ticket(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(input.ticket_id),
+                reached=input.reached,
+                grade=models.Satisfaction(input.grade) if input.grade else None,
+                resolved=input.resolved,
+                note=input.note,
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation(
+        description="The citizen's own grade, with the number and query code (no login)."
+    )
+    async def rate_ticket(self, info: Info, input: RateTicketInput) -> RatePayload:
+        row, errors = await _run(
+            info,
+            lambda: service.rate_ticket(
+                actor=info.context.actor,
+                number=input.number,
+                query_code=input.query_code,
+                grade=models.Satisfaction(input.grade),
+                resolved=input.resolved,
+                note=input.note,
+            ),
+            _by_id,
+        )
+        return RatePayload(rated=row is not None, errors=errors)
+
+    @strawberry.mutation(description="Answer directly from a knowledge-base article.")
+    async def answer_from_article(
+        self,
+        info: Info,
+        ticket_id: relay.GlobalID,
+        article_id: relay.GlobalID,
+        answer: str | None = None,
+    ) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.answer_from_article(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(ticket_id),
+                article_id=decode_id(article_id, "Article", field="articleId"),
+                answer=answer,
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation
+    async def cancel_ticket(
+        self, info: Info, ticket_id: relay.GlobalID, reason: str
+    ) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.cancel_ticket(
+                actor=info.context.actor, ticket_id=_ticket_id(ticket_id), reason=reason
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation(description="Not accepted / out of scope (不予受理), with a reason.")
+    async def reject_ticket(
+        self, info: Info, ticket_id: relay.GlobalID, reason: str
+    ) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.reject_ticket(
+                actor=info.context.actor, ticket_id=_ticket_id(ticket_id), reason=reason
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation(description="The citizen urges (催办) an open ticket.")
+    async def urge_ticket(
+        self, info: Info, ticket_id: relay.GlobalID, note: str = ""
+    ) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.urge_ticket(
+                actor=info.context.actor, ticket_id=_ticket_id(ticket_id), note=note
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation(
+        description="Change category, area or kind; old values stay in the timeline."
+    )
+    async def reclassify_ticket(self, info: Info, input: ReclassifyTicketInput) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.reclassify_ticket(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(input.ticket_id),
+                category_id=_opt(input.category_id, "Category", "categoryId"),
+                area_id=_opt(input.area_id, "Department", "areaId"),
+                kind=models.Kind(input.kind) if input.kind else None,
+                reason=input.reason,
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation(description="Close a duplicate into another ticket.")
+    async def merge_tickets(
+        self,
+        info: Info,
+        ticket_id: relay.GlobalID,
+        into_ticket_id: relay.GlobalID,
+        reason: str = "",
+    ) -> TicketPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.merge_tickets(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(ticket_id),
+                into_ticket_id=_ticket_id(into_ticket_id, "intoTicketId"),
+                reason=reason,
+            ),
+            _by_id,
+        )
+        return _ticket_payload(row, errors)
+
+    @strawberry.mutation(description="Hand a ticket to another city of the province.")
+    async def transfer_ticket(
+        self, info: Info, ticket_id: relay.GlobalID, to_tenant_id: relay.GlobalID, reason: str
+    ) -> TransferPayload:
+        moved, errors = await _run(
+            info,
+            lambda: service.transfer_ticket(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(ticket_id),
+                to_tenant_id=decode_id(to_tenant_id, "Tenant", field="toTenantId"),
+                reason=reason,
+            ),
+            lambda t: int(t.source.id),
+        )
+        return TransferPayload(
+            ticket=Ticket.from_model(moved.source) if moved else None,
+            target_number=moved.target.number if moved else None,
+            target_query_code=moved.query_code if moved else None,
+            errors=errors,
+        )
+
+    @strawberry.mutation(description="Open a supervision order (督办).")
+    async def open_supervision(
+        self,
+        info: Info,
+        ticket_id: relay.GlobalID,
+        reason: str,
+        assignment_id: relay.GlobalID | None = None,
+    ) -> SupervisionPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.open_supervision(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(ticket_id),
+                reason=reason,
+                assignment_id=_assignment_id(assignment_id) if assignment_id else None,
+            ),
+            _by_ticket,
+        )
+        return _supervision_payload(row, errors)
+
+    @strawberry.mutation
+    async def escalate_supervision(
+        self, info: Info, supervision_id: relay.GlobalID, reason: str = ""
+    ) -> SupervisionPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.escalate_supervision(
+                actor=info.context.actor,
+                supervision_id=decode_id(supervision_id, "Supervision", field="supervisionId"),
+                reason=reason,
+            ),
+            _by_ticket,
+        )
+        return _supervision_payload(row, errors)
+
+    @strawberry.mutation
+    async def comment_supervision(
+        self, info: Info, supervision_id: relay.GlobalID, text: str
+    ) -> SupervisionPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.comment_supervision(
+                actor=info.context.actor,
+                supervision_id=decode_id(supervision_id, "Supervision", field="supervisionId"),
+                text=text,
+            ),
+            _by_ticket,
+        )
+        return _supervision_payload(row, errors)
+
+    @strawberry.mutation
+    async def close_supervision(
+        self, info: Info, supervision_id: relay.GlobalID, note: str = ""
+    ) -> SupervisionPayload:
+        row, errors = await _run(
+            info,
+            lambda: service.close_supervision(
+                actor=info.context.actor,
+                supervision_id=decode_id(supervision_id, "Supervision", field="supervisionId"),
+                note=note,
+            ),
+            _by_ticket,
+        )
+        return _supervision_payload(row, errors)

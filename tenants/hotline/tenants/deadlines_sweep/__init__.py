@@ -1,0 +1,1 @@
+"""Deadline sweeps: due-soon warnings, overdue supervision and its escalation."""

@@ -1,0 +1,279 @@
+"""The deadline sweep of one city, run by a worker job every minute.
+
+Each kind of deadline is read in keyset batches over its indexed column, one status
+at a time, and only in the window that passed since the last sweep (``sweep_marks``),
+so a sweep costs what is new, not what is open: no scan grows with the backlog.
+Everything it writes is keyed so that a repeated or concurrent sweep writes nothing
+twice: notifications by their send keys, automatic supervision orders by a unique
+partial index (one open per assignment), escalations by compare-and-set on the level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from hotline.platform.calendar import WorkCalendar
+from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
+from hotline.tenants.deadlines_sweep.models import SweepMark
+from hotline.tenants.deadlines_sweep.rules import EscalationSchedule, schedule_from_features
+from hotline.tenants.notifications.rules import Audience, Notifier
+from hotline.tenants.provinces.calendar import tenant_calendar
+from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.tickets.models import AssignmentStatus, Ticket
+
+BATCH = 500
+# Reply deadlines run while the department holds the work; sign deadlines until it signs.
+REPLY_OPEN = (
+    AssignmentStatus.PENDING_SIGN,
+    AssignmentStatus.SIGNED,
+    AssignmentStatus.RETURN_REQUESTED,
+)
+SIGN_OPEN = (AssignmentStatus.PENDING_SIGN,)
+LEVEL_AUDIENCE = {1: Audience.MANAGERS}  # higher levels: city leadership
+
+
+@dataclass
+class SweepReport:
+    due_soon: int = 0
+    overdue: int = 0
+    supervisions_opened: int = 0
+    escalated: int = 0
+    sign_overdue: int = 0
+    batches: int = 0
+    messages: int = 0
+
+
+async def active_tenants() -> list[Tenant]:
+    """Cities to sweep (the catalog is global; read in platform scope)."""
+    with use_scope(Scope.platform()):
+        return await Tenant.filter(is_active=True).order_by("id")
+
+
+# One (tenant_id, status, <col>) index range, read in index order; the keyset goes on
+# after the last (deadline, id) of the previous batch, starting at the watermark.
+_SELECT = """
+SELECT a.id, a.ticket_id, a.department_id, a.{col} AS at FROM assignments a
+WHERE a.tenant_id = $1 AND a.status = $2 AND a.{col} <= $3
+  AND a.{col} >= $4 AND (a.{col}, a.id) > ($4, $5)
+ORDER BY a.{col}, a.id LIMIT $6
+"""
+_SELECTS = {
+    c: _SELECT.replace("{col}", c) for c in ("due_soon_at", "sign_deadline", "reply_deadline")
+}
+_NO_ID = 2**62  # starting the keyset at (watermark, this) skips rows at the watermark itself
+
+_OPEN_SUPERVISIONS = """
+INSERT INTO supervisions (tenant_id, province_id, ticket_id, assignment_id, department_id,
+                          level, status, reason, automatic, escalate_at, comments, created_at)
+SELECT $1, $2, t, a, d, 1, 'open', $3, true, e, '[]'::jsonb, now()
+FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[]) AS u(t, a, d, e)
+ON CONFLICT (tenant_id, assignment_id) WHERE status = 'open' AND automatic DO NOTHING
+RETURNING id, ticket_id, assignment_id, department_id
+"""
+
+_DUE_ESCALATIONS = """
+SELECT id, ticket_id, department_id, level, escalate_at
+FROM supervisions
+WHERE tenant_id = $1 AND status = 'open' AND escalate_at <= $2
+ORDER BY escalate_at, id
+LIMIT $3
+FOR UPDATE SKIP LOCKED
+"""
+
+_ESCALATE = """
+UPDATE supervisions s SET level = u.l + 1, escalate_at = u.e
+FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[]) AS u(i, l, e)
+WHERE s.id = u.i AND s.level = u.l AND s.status = 'open'
+RETURNING s.id, s.ticket_id, s.department_id, s.level
+"""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def _marks(kinds: Sequence[str]) -> dict[str, datetime]:
+    rows = await SweepMark.filter(kind__in=list(kinds))
+    return {r.kind: r.swept_until for r in rows}
+
+
+async def _advance(tenant: Tenant, kind: str, until: datetime) -> None:
+    async with in_transaction() as conn:
+        await conn.execute_query(
+            "INSERT INTO sweep_marks (tenant_id, province_id, kind, swept_until, created_at,"
+            " updated_at) VALUES ($1, $2, $3, $4, now(), now())"
+            " ON CONFLICT (tenant_id, kind) DO UPDATE"
+            " SET swept_until = GREATEST(sweep_marks.swept_until, EXCLUDED.swept_until),"
+            " updated_at = now()",
+            [tenant.id, tenant.province_id, kind, until],
+        )
+
+
+async def _tickets(ids: list[int]) -> dict[int, Ticket]:
+    return {t.id: t for t in await Ticket.filter(id__in=ids)}
+
+
+class _Sweep:
+    def __init__(
+        self, tenant: Tenant, calendar: WorkCalendar, schedule: EscalationSchedule, now: datetime
+    ) -> None:
+        self.tenant = tenant
+        self.calendar = calendar
+        self.schedule = schedule
+        self.now = now
+        self.report = SweepReport()
+        # one per sweep: the city's settings, recipients and templates are read once
+        self.notifier: Notifier | None = None
+
+    async def _notifier(self) -> Notifier:
+        if self.notifier is None:
+            self.notifier = await Notifier.for_tenant(self.tenant.id)
+        return self.notifier
+
+    async def window(
+        self,
+        kind: str,
+        column: str,
+        statuses: Sequence[AssignmentStatus],
+        since: datetime | None,
+        batch_size: int,
+    ) -> None:
+        sql = _SELECTS[column]
+        for status in statuses:
+            cursor: tuple[datetime, int] = (since, _NO_ID) if since else (_EPOCH, 0)
+            while True:
+                async with in_transaction() as conn:
+                    rows = await conn.execute_query_dict(
+                        sql,
+                        [self.tenant.id, status.value, self.now, *cursor, batch_size],
+                    )
+                    if not rows:
+                        break
+                    self.report.batches += 1
+                    await self.handle(kind, rows)
+                cursor = (rows[-1]["at"], rows[-1]["id"])
+                if len(rows) < batch_size:
+                    break
+
+    async def handle(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        notifier = await self._notifier()
+        tickets = await _tickets([r["ticket_id"] for r in rows])
+        if kind == "due_soon":
+            self.report.due_soon += len(rows)
+            for r in rows:
+                await notifier.ticket(
+                    ticket=tickets[r["ticket_id"]],
+                    event="ticket.due_soon",
+                    audience=Audience.DEPARTMENT,
+                    key=f"ds{r['id']}.{r['at'].timestamp():.0f}",
+                    department_id=r["department_id"],
+                )
+        elif kind == "sign_overdue":
+            self.report.sign_overdue += len(rows)
+            for r in rows:
+                await notifier.ticket(
+                    ticket=tickets[r["ticket_id"]],
+                    event="ticket.sign_overdue",
+                    audience=Audience.CENTER,
+                    key=f"so{r['id']}.{r['at'].timestamp():.0f}",
+                    department_id=r["department_id"],
+                )
+        else:
+            self.report.overdue += len(rows)
+            await self.open_supervisions(notifier, tickets, rows)
+        self.report.messages += await notifier.flush()
+
+    async def open_supervisions(
+        self, notifier: Notifier, tickets: dict[int, Ticket], rows: list[dict[str, Any]]
+    ) -> None:
+        first = self.schedule.hours_at(1)
+        escalate = [
+            None if first is None else self.calendar.add_working_hours(r["at"], first) for r in rows
+        ]
+        opened = await Ticket._meta.db.execute_query_dict(
+            _OPEN_SUPERVISIONS,
+            [
+                self.tenant.id,
+                self.tenant.province_id,
+                "超期自动督办",
+                [r["ticket_id"] for r in rows],
+                [r["id"] for r in rows],
+                [r["department_id"] for r in rows],
+                escalate,
+            ],
+        )
+        self.report.supervisions_opened += len(opened)
+        for s in opened:
+            await notifier.ticket(
+                ticket=tickets[s["ticket_id"]],
+                event="ticket.overdue",
+                audience=Audience.MANAGERS,
+                key=f"sup{s['id']}.1",
+                department_id=s["department_id"],
+                extra={"level": 1},
+            )
+
+    async def escalations(self, batch_size: int) -> None:
+        while True:
+            async with in_transaction() as conn:
+                due = await conn.execute_query_dict(
+                    _DUE_ESCALATIONS, [self.tenant.id, self.now, batch_size]
+                )
+                if not due:
+                    return
+                self.report.batches += 1
+                following: list[datetime | None] = []
+                for r in due:
+                    hours = self.schedule.hours_at(r["level"] + 1)
+                    following.append(
+                        None
+                        if hours is None
+                        else self.calendar.add_working_hours(r["escalate_at"], hours)
+                    )
+                raised = await conn.execute_query_dict(
+                    _ESCALATE, [[r["id"] for r in due], [r["level"] for r in due], following]
+                )
+                self.report.escalated += len(raised)
+                notifier = await self._notifier()
+                tickets = await _tickets([r["ticket_id"] for r in raised])
+                for r in raised:
+                    await notifier.ticket(
+                        ticket=tickets[r["ticket_id"]],
+                        event="supervision.escalated",
+                        audience=LEVEL_AUDIENCE.get(r["level"], Audience.LEADERS),
+                        key=f"sup{r['id']}.{r['level']}",
+                        department_id=r["department_id"],
+                        extra={"level": r["level"]},
+                    )
+                self.report.messages += await notifier.flush()
+            if len(due) < batch_size:
+                return
+
+
+async def sweep_deadlines(*, now: datetime | None = None, batch_size: int = BATCH) -> SweepReport:
+    """Sweep the current city: due-soon warnings, unsigned-in-time alerts to the center,
+    overdue → automatic supervision (level 1), and escalation on the city's schedule."""
+    tenant_id = current_tenant_id()
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.get(id=tenant_id)
+    at = now or datetime.now(UTC)
+    sweep = _Sweep(
+        tenant, await tenant_calendar(tenant), schedule_from_features(tenant.features), at
+    )
+    kinds = (
+        ("due_soon", "due_soon_at", REPLY_OPEN),
+        ("sign_overdue", "sign_deadline", SIGN_OPEN),
+        ("overdue", "reply_deadline", REPLY_OPEN),
+    )
+    marks = await _marks([k for k, _, _ in kinds])
+    for kind, column, statuses in kinds:
+        since = marks.get(kind)
+        if since is not None and since >= at:
+            continue
+        await sweep.window(kind, column, statuses, since, batch_size)
+        await _advance(tenant, kind, at)
+    await sweep.escalations(batch_size)
+    return sweep.report

@@ -1,0 +1,1 @@
+"""The knowledge base: city and province-shared articles, versions, Chinese search."""

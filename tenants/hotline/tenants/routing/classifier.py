@@ -1,0 +1,115 @@
+"""The per-city ticket text classifier (pure: no database).
+
+Character n-grams (1–3, within word boundaries) suit Chinese, which has no spaces to
+split on; TF-IDF with sublinear term frequency, then a linear SVM whose scores are
+calibrated into probabilities (sigmoid, 3-fold): the confidences shown to dispatchers
+and compared with the city's auto-dispatch threshold. (A logistic regression measured
+the same accuracy on the demo set at 2.7× the training time.)
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import joblib  # type: ignore[import-untyped]
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-untyped]
+from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
+from sklearn.svm import LinearSVC  # type: ignore[import-untyped]
+
+ALGORITHM = "tfidf-char_wb(1,3)+linearsvc-calibrated"
+TOP_K = 3
+
+
+def build_pipeline() -> Pipeline:
+    return Pipeline(
+        [
+            (
+                "tfidf",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2
+                ),
+            ),
+            ("clf", CalibratedClassifierCV(LinearSVC(C=0.5), cv=3)),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    top1: float
+    top3: float
+    train_size: int
+    test_size: int
+
+
+@dataclass(frozen=True)
+class Trained:
+    pipeline: Pipeline
+    labels: list[int]
+    evaluation: Evaluation
+
+
+def top_k(
+    pipeline: Pipeline, texts: Sequence[str], k: int = TOP_K
+) -> list[list[tuple[int, float]]]:
+    """Per text, the ``k`` likeliest labels with their probabilities, best first."""
+    probabilities = pipeline.predict_proba(list(texts))
+    classes = pipeline.classes_
+    out: list[list[tuple[int, float]]] = []
+    for row in probabilities:
+        best = np.argsort(row)[::-1][:k]
+        out.append([(int(classes[i]), float(row[i])) for i in best])
+    return out
+
+
+def evaluate(
+    pipeline: Pipeline, texts: Sequence[str], labels: Sequence[int]
+) -> tuple[float, float]:
+    """Top-1 and top-3 accuracy on a labelled set."""
+    ranked = top_k(pipeline, texts)
+    top1 = sum(r[0][0] == y for r, y in zip(ranked, labels, strict=True)) / len(labels)
+    top3 = sum(y in {c for c, _ in r} for r, y in zip(ranked, labels, strict=True)) / len(labels)
+    return top1, top3
+
+
+def train(
+    texts: Sequence[str], labels: Sequence[int], *, test_fraction: float = 0.2, seed: int = 0
+) -> Trained:
+    """Fit on a stratified split, measure on the held-out part, then refit on everything.
+
+    The recorded accuracy is that of a model that never saw the held-out tickets; the
+    stored model is refitted on all of them (more data, same recipe).
+    """
+    counts = Counter(labels)
+    if len(counts) < 2:
+        raise ValueError("training needs tickets of at least two departments")
+    stratify = list(labels) if min(counts.values()) >= 2 else None
+    x_train, x_test, y_train, y_test = train_test_split(
+        list(texts), list(labels), test_size=test_fraction, random_state=seed, stratify=stratify
+    )
+    held_out = build_pipeline().fit(x_train, y_train)
+    top1, top3 = evaluate(held_out, x_test, y_test)
+    final = build_pipeline().fit(list(texts), list(labels))
+    return Trained(
+        pipeline=final,
+        labels=sorted(int(c) for c in counts),
+        evaluation=Evaluation(top1=top1, top3=top3, train_size=len(x_train), test_size=len(x_test)),
+    )
+
+
+def dumps(pipeline: Pipeline) -> bytes:
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer, compress=3)
+    return buffer.getvalue()
+
+
+def loads(blob: bytes) -> Any:
+    # Only blobs this module wrote to our own database are loaded (joblib is pickle).
+    return joblib.load(io.BytesIO(blob))

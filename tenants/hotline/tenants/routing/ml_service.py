@@ -1,0 +1,219 @@
+"""Learned routing: train the city's classifier on closed tickets, score new tickets.
+
+Rules come first (area × category × keywords → department, ``RoutingRule``); only a
+ticket no rule matches is scored by the model. Auto-dispatch is off unless the city
+sets ``Tenant.features["routing"]["auto_dispatch_threshold"]`` (0–1): a top-1
+confidence at or above it marks the suggestion for automatic dispatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from hotline.platform import jobs
+from hotline.platform.redis import key
+from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
+from hotline.tenants.access import Action, Actor, require
+from hotline.tenants.categories.models import Category
+from hotline.tenants.departments.models import Department
+from hotline.tenants.errors import Invalid, NotFound
+from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
+from hotline.tenants.routing.models import RoutingRule
+from hotline.tenants.tickets.models import Status, Ticket
+
+MIN_PER_DEPARTMENT = 5
+MAX_SAMPLES = 50_000
+
+_TRAINING_SET = """
+SELECT DISTINCT ON (t.id) t.content, a.department_id
+FROM tickets t JOIN assignments a ON a.tenant_id = t.tenant_id AND a.ticket_id = t.id
+WHERE t.tenant_id = $1 AND t.status = 'closed' AND a.is_lead AND a.parent_id IS NULL
+ORDER BY t.id DESC, a.round DESC
+LIMIT $2
+"""
+
+
+def _classifier() -> ModuleType:
+    # scikit-learn takes a second and ~100 MB to import: only processes that train or
+    # score pay for it, not every API process that merely reads a model's accuracy.
+    from hotline.tenants.routing import classifier
+
+    return classifier
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    department_id: int
+    confidence: float
+
+
+async def training_set(*, limit: int = MAX_SAMPLES) -> tuple[list[str], list[int]]:
+    """Closed tickets of the current city (newest first): content → lead department."""
+    rows = await Ticket._meta.db.execute_query_dict(_TRAINING_SET, [current_tenant_id(), limit])
+    return [r["content"] for r in rows], [int(r["department_id"]) for r in rows]
+
+
+async def train_routing_model(
+    *, actor: Actor | None, min_per_department: int = MIN_PER_DEPARTMENT
+) -> RoutingModelVersion:
+    """Train and store a new version (the job runs it as the system: ``actor`` None)."""
+    if actor is not None:
+        require(actor, Action.ROUTING_MANAGE)
+    texts, labels = await training_set()
+    counts: dict[int, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    keep = [i for i, y in enumerate(labels) if counts[y] >= min_per_department]
+    texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+    if len(set(labels)) < 2:
+        raise Invalid(
+            f"need closed tickets of 2+ departments with {min_per_department}+ each to train"
+        )
+    classifier = _classifier()
+    trained = await asyncio.to_thread(classifier.train, texts, labels)
+    blob = await asyncio.to_thread(classifier.dumps, trained.pipeline)
+    async with in_transaction():
+        last = await RoutingModelVersion.all().order_by("-version").first()
+        await RoutingModelVersion.filter(is_active=True).update(is_active=False)
+        return await RoutingModelVersion.create(
+            version=(last.version + 1) if last else 1,
+            algorithm=classifier.ALGORITHM,
+            samples=len(texts),
+            train_size=trained.evaluation.train_size,
+            test_size=trained.evaluation.test_size,
+            top1_accuracy=trained.evaluation.top1,
+            top3_accuracy=trained.evaluation.top3,
+            labels=trained.labels,
+            blob=blob,
+        )
+
+
+async def active_model(*, actor: Actor | None = None) -> RoutingModelVersion | None:
+    if actor is not None:
+        require(actor, Action.ROUTING_MANAGE)
+    return await RoutingModelVersion.filter(is_active=True).order_by("-version").first()
+
+
+@lru_cache(maxsize=32)
+def _pipeline(tenant_id: int, version: int, blob: bytes) -> Any:
+    return _classifier().loads(blob)
+
+
+async def suggest(*, text: str) -> tuple[int | None, list[Suggestion]]:
+    """The active model's version and its top 3 for ``text`` (none without a model)."""
+    model = await active_model()
+    if model is None:
+        return None, []
+    pipeline = _pipeline(model.tenant_id, model.version, bytes(model.blob))
+    ranked = _classifier().top_k(pipeline, [text])[0]
+    return model.version, [Suggestion(d, round(p, 4)) for d, p in ranked]
+
+
+def _under(path: str | None, ancestor: str | None) -> bool:
+    return ancestor is None or (path is not None and path.startswith(ancestor))
+
+
+async def rule_department(ticket: Ticket) -> int | None:
+    """The first active rule (by priority) matching the ticket's area, category, keywords."""
+    rules = await RoutingRule.filter(is_active=True).order_by("priority", "id")
+    if not rules:
+        return None
+    paths: dict[tuple[str, int], str] = {}
+    dept_ids = {r.area_id for r in rules if r.area_id} | (
+        {ticket.area_id} if ticket.area_id else set()
+    )
+    cat_ids = {r.category_id for r in rules if r.category_id} | (
+        {ticket.category_id} if ticket.category_id else set()
+    )
+    for d in await Department.filter(id__in=list(dept_ids)):
+        paths["d", d.id] = d.path
+    for c in await Category.filter(id__in=list(cat_ids)):
+        paths["c", c.id] = c.path
+    area = paths.get(("d", ticket.area_id)) if ticket.area_id else None
+    category = paths.get(("c", ticket.category_id)) if ticket.category_id else None
+    for rule in rules:
+        if rule.area_id and not _under(area, paths.get(("d", rule.area_id))):
+            continue
+        if rule.category_id and not _under(category, paths.get(("c", rule.category_id))):
+            continue
+        if rule.keywords and not any(k and k in ticket.content for k in rule.keywords):
+            continue
+        return rule.department_id
+    return None
+
+
+def auto_dispatch_threshold(features: dict[str, Any] | None) -> float | None:
+    """The city's threshold, or None when auto-dispatch is off (the default)."""
+    value = ((features or {}).get("routing") or {}).get("auto_dispatch_threshold")
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or not 0 < value <= 1:
+        raise Invalid("routing.auto_dispatch_threshold must be in (0, 1]", field="features")
+    return float(value)
+
+
+async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
+    """Route one new ticket: a matching rule decides; else the model suggests its top 3,
+    marked for auto-dispatch when the city's threshold is met. Stored per ticket."""
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None:
+        raise NotFound("ticket")
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.get(id=ticket.tenant_id)
+    fields: dict[str, Any]
+    department = await rule_department(ticket)
+    if department is not None:
+        fields = {
+            "source": "rule",
+            "department_id": department,
+            "confidence": 1.0,
+            "suggestions": [{"department_id": department, "confidence": 1.0}],
+            "model_version": None,
+            "auto_dispatch": False,
+        }
+    else:
+        version, ranked = await suggest(text=f"{ticket.title} {ticket.content}".strip())
+        threshold = auto_dispatch_threshold(tenant.features)
+        best = ranked[0] if ranked else None
+        fields = {
+            "source": "model" if best else "none",
+            "department_id": best.department_id if best else None,
+            "confidence": best.confidence if best else None,
+            "suggestions": [
+                {"department_id": s.department_id, "confidence": s.confidence} for s in ranked
+            ],
+            "model_version": version,
+            "auto_dispatch": bool(
+                best
+                and threshold is not None
+                and best.confidence >= threshold
+                and ticket.status is Status.RECEIVED
+            ),
+        }
+    row, _ = await RoutingSuggestion.update_or_create(defaults=fields, ticket_id=ticket.id)
+    return row
+
+
+async def ticket_suggestion(*, actor: Actor, ticket_id: int) -> RoutingSuggestion | None:
+    require(actor, Action.TICKET_QUEUE_READ)
+    return await RoutingSuggestion.get_or_none(ticket_id=ticket_id)
+
+
+async def request_retrain(*, actor: Actor) -> bool:
+    """Queue a training run for the current city (one per city and minute); False when
+    one is already queued."""
+    require(actor, Action.ROUTING_MANAGE)
+    tenant_id = current_tenant_id()
+    minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
+    job = await jobs.enqueue(
+        "train_routing", tenant_id=tenant_id, job_id=key("train_routing", tenant_id, minute)
+    )
+    return job is not None

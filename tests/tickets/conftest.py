@@ -1,0 +1,201 @@
+"""Three cities for the work-order tests: alpha and gamma in Shandong (transfers go
+between them), beta in Jiangsu. Each has a department tree, categories, a routing
+rule and one actor per role, built directly through models and services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest_asyncio
+
+from hotline.platform.redis import close_redis
+from hotline.platform.settings import Settings
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.access import Actor
+from hotline.tenants.accounts.models import Membership, ProvinceRole, Role, User
+from hotline.tenants.accounts.service import load_actor
+from hotline.tenants.categories.models import Category
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.knowledge import service as knowledge
+from hotline.tenants.provinces.calendar import seed_official_calendar
+from hotline.tenants.provinces.models import Province, Tenant
+from hotline.tenants.routing.models import RoutingRule
+from hotline.tenants.tickets import service
+from hotline.tenants.tickets.models import Channel, Kind, Ticket
+
+
+@dataclass(frozen=True)
+class City:
+    tenant: Tenant
+    center: Department
+    district: Department
+    street: Department
+    community: Department
+    bureau: Department
+    duty_room: Department
+    urban: Category  # urban management
+    construction: Category  # → illegal construction
+    article_id: int  # a published knowledge-base answer of this city
+    agent: Actor
+    dispatcher: Actor
+    supervisor: Actor
+    district_handler: Actor
+    street_handler: Actor
+    bureau_handler: Actor
+    duty_handler: Actor
+    auditor: Actor
+    leader: Actor
+
+    @property
+    def id(self) -> int:
+        return int(self.tenant.id)
+
+    @property
+    def anonymous(self) -> Actor:
+        """A citizen on the city's public pages: no user, the city from the host."""
+        return Actor(user_id=None, tenant_id=self.tenant.id, province_id=self.tenant.province_id)
+
+    def scope(self) -> Scope:
+        return Scope.city(self.tenant.id, self.tenant.province_id)
+
+    async def ticket(self, content: str = "路灯不亮，已经一周了", **extra: object) -> Ticket:
+        created = await service.create_ticket(
+            actor=self.agent,
+            channel=Channel.PHONE,
+            kind=Kind.COMPLAINT,
+            content=content,
+            category_id=self.construction.id,
+            area_id=self.street.id,
+            citizen_name="张三",
+            citizen_phone="138 0000 1234",
+            **extra,  # type: ignore[arg-type]
+        )
+        return created.ticket
+
+
+@dataclass(frozen=True)
+class World:
+    shandong: Province
+    jiangsu: Province
+    alpha: City
+    beta: City
+    gamma: City
+    province_admin: Actor  # of Shandong, in province scope
+
+
+async def _department(parent: Department, kind: DepartmentKind, name: str) -> Department:
+    department = await Department.create(
+        parent=parent,
+        kind=kind,
+        name=name,
+        path=parent.path,
+        depth=parent.depth + 1,
+        is_duty_room=kind is DepartmentKind.DUTY_ROOM,
+    )
+    department.path = f"{parent.path}{department.id}/"
+    await department.save(update_fields=["path"])
+    return department
+
+
+async def _category(parent: Category | None, name: str) -> Category:
+    category = await Category.create(
+        parent=parent,
+        name=name,
+        path=parent.path if parent else "/",
+        depth=parent.depth + 1 if parent else 0,
+    )
+    category.path = f"{parent.path if parent else '/'}{category.id}/"
+    await category.save(update_fields=["path"])
+    return category
+
+
+async def _actor(tenant: Tenant, name: str, role: Role, department: Department | None) -> Actor:
+    with use_scope(Scope.platform()):
+        user = await User.create(username=f"{tenant.slug}-{name}", display_name=name)
+    with use_scope(Scope.city(tenant.id, tenant.province_id)):
+        await Membership.create(
+            user=user, role=role, department_id=department.id if department else None
+        )
+    return await load_actor(user_id=user.id, tenant_id=tenant.id, province_id=tenant.province_id)
+
+
+async def _city(province: Province, code: str, slug: str, prefix: str) -> City:
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.create(
+            province=province, code=code, slug=slug, name=slug.title(), number_prefix=prefix
+        )
+    with use_scope(Scope.city(tenant.id, province.id)):
+        center = await Department.create(kind=DepartmentKind.CENTER, name="center", path="/")
+        center.path = f"/{center.id}/"
+        await center.save(update_fields=["path"])
+        district = await _department(center, DepartmentKind.DISTRICT, "Lixia district")
+        street = await _department(district, DepartmentKind.STREET, "Quancheng street")
+        community = await _department(street, DepartmentKind.COMMUNITY, "Baotu community")
+        bureau = await _department(center, DepartmentKind.BUREAU, "Urban management bureau")
+        duty_room = await _department(center, DepartmentKind.DUTY_ROOM, "Duty room")
+        urban = await _category(None, "urban management")
+        construction = await _category(urban, "illegal construction")
+        await RoutingRule.create(
+            name="construction in Lixia",
+            priority=10,
+            area=district,
+            category=urban,
+            keywords=["违建", "违章"],
+            department=district,
+        )
+        await RoutingRule.create(
+            name="urban management anywhere", priority=20, category=urban, department=bureau
+        )
+    supervisor = await _actor(tenant, "supervisor", Role.SUPERVISOR, None)
+    article = await knowledge.create_article(
+        actor=supervisor, title="社保关系如何转移", answer="携带身份证到社保中心办理转移手续。"
+    )
+    await knowledge.publish_article(actor=supervisor, article_id=article.article.id)
+    return City(
+        tenant=tenant,
+        article_id=article.article.id,
+        center=center,
+        district=district,
+        street=street,
+        community=community,
+        bureau=bureau,
+        duty_room=duty_room,
+        urban=urban,
+        construction=construction,
+        agent=await _actor(tenant, "agent", Role.AGENT, None),
+        dispatcher=await _actor(tenant, "dispatcher", Role.DISPATCHER, None),
+        supervisor=supervisor,
+        district_handler=await _actor(tenant, "district", Role.DEPT_HANDLER, district),
+        street_handler=await _actor(tenant, "street", Role.DEPT_HANDLER, street),
+        bureau_handler=await _actor(tenant, "bureau", Role.DEPT_MANAGER, bureau),
+        duty_handler=await _actor(tenant, "duty", Role.DEPT_HANDLER, duty_room),
+        auditor=await _actor(tenant, "auditor", Role.AUDITOR, None),
+        leader=await _actor(tenant, "leader", Role.CITY_LEADER, None),
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(db: Settings) -> AsyncIterator[World]:
+    with use_scope(Scope.platform()):
+        shandong = await Province.create(code="370000", slug="shandong", name="Shandong")
+        jiangsu = await Province.create(code="320000", slug="jiangsu", name="Jiangsu")
+    for province in (shandong, jiangsu):
+        with use_scope(Scope.province(province.id)):
+            await seed_official_calendar(province_id=province.id, since_year=2026)
+    alpha = await _city(shandong, "370100", "alpha", "AL")
+    beta = await _city(jiangsu, "320100", "beta", "BE")
+    gamma = await _city(shandong, "371400", "gamma", "GA")
+    with use_scope(Scope.platform()):
+        admin = await User.create(username="shandong-admin", display_name="Province admin")
+        await ProvinceRole.create(user=admin, province_id=shandong.id, role="province_admin")
+    province_admin = await load_actor(user_id=admin.id, tenant_id=None, province_id=shandong.id)
+    yield World(
+        shandong=shandong,
+        jiangsu=jiangsu,
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        province_admin=province_admin,
+    )
+    await close_redis()

@@ -1,0 +1,132 @@
+"""Two people acting on the same thing at the same moment: exactly one wins, the other
+gets a typed error, and the timeline stays one unbroken chain."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from hotline.platform.tenancy import use_scope
+from hotline.tenants.tickets import service
+from hotline.tenants.tickets.flow import IllegalTransition
+from hotline.tenants.tickets.models import Assignment, Channel, Kind, Ticket, TimelineEvent
+from hotline.tenants.tickets.timeline import verify_chain
+
+from .conftest import City, World
+
+T = TypeVar("T")
+
+
+async def _race(*calls: Awaitable[T]) -> tuple[list[T], list[BaseException]]:
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    won = [r for r in results if not isinstance(r, BaseException)]
+    lost = [r for r in results if isinstance(r, BaseException)]
+    return won, lost
+
+
+async def _chain_ok(city: City, ticket_id: int) -> bool:
+    with use_scope(city.scope()):
+        events = await TimelineEvent.filter(ticket_id=ticket_id).order_by("seq")
+    return verify_chain(events)
+
+
+async def _lead(city: City, ticket_id: int) -> Assignment:
+    with use_scope(city.scope()):
+        return await Assignment.get(ticket_id=ticket_id, is_lead=True)
+
+
+async def test_two_handlers_sign_for_at_once(world: World) -> None:
+    city = world.alpha
+    ticket = await city.ticket()
+    await service.dispatch_ticket(
+        actor=city.agent, ticket_id=ticket.id, lead_department_id=city.district.id
+    )
+    lead = await _lead(city, ticket.id)
+    # Two handlers of the district (the same actor twice is two people in a call center).
+    won, lost = await _race(
+        service.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id),
+        service.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id),
+    )
+    assert len(won) == 1
+    assert len(lost) == 1
+    assert isinstance(lost[0], IllegalTransition)
+    assert await _chain_ok(city, ticket.id)
+
+
+async def test_two_replies_at_once(world: World) -> None:
+    city = world.beta
+    ticket = await city.ticket()
+    await service.dispatch_ticket(
+        actor=city.agent, ticket_id=ticket.id, lead_department_id=city.district.id
+    )
+    lead = await _lead(city, ticket.id)
+    await service.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id)
+    won, lost = await _race(
+        *[
+            service.reply_assignment(
+                actor=city.district_handler, assignment_id=lead.id, reply=f"reply {i}"
+            )
+            for i in range(3)
+        ]
+    )
+    assert len(won) == 1
+    assert len(lost) == 2
+    assert all(isinstance(e, IllegalTransition) for e in lost)
+    with use_scope(city.scope()):
+        assert (await Ticket.get(id=ticket.id)).public_reply == won[0].reply
+    assert await _chain_ok(city, ticket.id)
+
+
+async def test_same_idempotency_key_concurrently_is_one_ticket(world: World) -> None:
+    city = world.alpha
+    won, lost = await _race(
+        *[
+            service.create_ticket(
+                actor=city.agent,
+                channel=Channel.OPEN311,
+                kind=Kind.REPORT,
+                content="路面塌陷",
+                idempotency_key="race-1",
+            )
+            for _ in range(4)
+        ]
+    )
+    assert lost == []
+    assert len({r.ticket.id for r in won}) == 1
+    assert sum(r.created for r in won) == 1
+    assert len({r.query_code for r in won}) == 1
+    with use_scope(city.scope()):
+        assert await Ticket.filter(idempotency_key="race-1").count() == 1
+
+
+async def test_concurrent_intake_gets_distinct_numbers(world: World) -> None:
+    city = world.beta
+    won, lost = await _race(
+        *[
+            service.create_ticket(
+                actor=city.agent, channel=Channel.WEB, kind=Kind.HELP, content=f"求助 {i}"
+            )
+            for i in range(8)
+        ]
+    )
+    assert lost == []
+    numbers = sorted(r.ticket.number for r in won)
+    assert len(set(numbers)) == 8
+    serials = [int(n[-6:]) for n in numbers]
+    assert serials == list(range(serials[0], serials[0] + 8))
+
+
+async def test_conflicting_center_actions_at_once(world: World) -> None:
+    city = world.alpha
+    ticket = await city.ticket()
+    won, lost = await _race(
+        service.cancel_ticket(actor=city.agent, ticket_id=ticket.id, reason="撤销"),
+        service.dispatch_ticket(
+            actor=city.dispatcher, ticket_id=ticket.id, lead_department_id=city.district.id
+        ),
+        service.reject_ticket(actor=city.agent, ticket_id=ticket.id, reason="不予受理"),
+    )
+    assert len(won) == 1
+    assert all(isinstance(e, IllegalTransition) for e in lost)
+    assert await _chain_ok(city, ticket.id)

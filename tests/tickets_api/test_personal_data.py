@@ -1,0 +1,94 @@
+"""The citizen's personal data: masked everywhere, unmasked only with the right role and
+audited; the public lookup shows no personal data and is rate-limited."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hotline.platform.tenancy import use_scope
+from hotline.schema.ids import encode_id
+from hotline.tenants.accounts.models import AuditEvent
+from hotline.tenants.tickets.models import AssignmentStatus, Status
+
+if TYPE_CHECKING:
+    from tests.tickets_api.conftest import World
+
+CONTACT = "query($id: ID!) { ticket(id: $id) { citizen { name phone } contact { name phone } } }"
+PUBLIC = """query($n: String!, $c: String!) { publicTicket(number: $n, queryCode: $c) {
+  number status kind categoryName receivedAt dispatchedAt closedAt publicReply rated } }"""
+
+
+async def test_unmasking_needs_the_role_and_is_audited(world: World) -> None:
+    a = world.alpha
+    made = await world.ticket(
+        a, status=Status.DISPATCHED, departments=[(a.district, AssignmentStatus.PENDING_SIGN)]
+    )
+    variables = {"id": str(encode_id("Ticket", made.ticket.id))}
+    body = await world.gql(a, "agent", CONTACT, variables)
+    assert "errors" not in body, body
+    assert body["data"]["ticket"]["citizen"] == {"name": "张*", "phone": "138****5678"}
+    assert body["data"]["ticket"]["contact"] == {"name": "张三", "phone": "13812345678"}
+    with use_scope(a.scope()):
+        audits = await AuditEvent.filter(action="citizen.reveal", target=f"ticket:{made.ticket.id}")
+    assert [e.actor_id for e in audits] == [a.users["agent"]]
+    # a department handler reads the ticket but not the clear contact
+    body = await world.gql(a, "district", CONTACT, variables)
+    assert world.codes(body) == ["PERMISSION_DENIED"]
+    assert "13812345678" not in str(body)
+    # beta's agent: the ticket does not exist for it
+    body = await world.gql(world.beta, "agent", CONTACT, variables)
+    assert world.codes(body) == ["NOT_FOUND"]
+    with use_scope(a.scope()):
+        assert await AuditEvent.filter(action="citizen.reveal").count() == 1
+
+
+async def test_confidential_contact_only_for_supervisors(world: World) -> None:
+    a = world.alpha
+    made = await world.ticket(a, confidential=True)
+    variables = {"id": str(encode_id("Ticket", made.ticket.id))}
+    assert world.codes(await world.gql(a, "agent", CONTACT, variables)) == ["PERMISSION_DENIED"]
+    body = await world.gql(a, "supervisor", CONTACT, variables)
+    assert body["data"]["ticket"]["contact"]["phone"] == "13812345678"
+
+
+async def test_citizen_history_is_audited(world: World) -> None:
+    a = world.alpha
+    made = await world.ticket(a, phone="13900001111")
+    body = await world.gql(a, "agent", '{ citizenHistory(phone: "139-0000-1111") { number } }')
+    assert body["data"]["citizenHistory"] == [{"number": made.ticket.number}]
+    with use_scope(a.scope()):
+        assert await AuditEvent.filter(action="citizen.history").count() >= 1
+    body = await world.gql(a, "district", '{ citizenHistory(phone: "13900001111") { number } }')
+    assert world.codes(body) == ["PERMISSION_DENIED"]
+
+
+async def test_public_lookup_shows_progress_without_personal_data(world: World) -> None:
+    b = world.beta
+    made = await world.ticket(b, status=Status.CLOSED, name="李四", phone="13700002222")
+    body = await world.gql(b, None, PUBLIC, {"n": made.ticket.number, "c": made.query_code})
+    assert "errors" not in body, body
+    view = body["data"]["publicTicket"]
+    assert view["status"] == "CLOSED"
+    assert view["publicReply"] == "已处理完毕"
+    assert view["categoryName"] == "illegal construction"
+    text = str(body)
+    for secret in ("李", "13700002222", "2222", made.ticket.content, made.ticket.address):
+        assert secret not in text
+    # a wrong code and an unknown number look the same
+    wrong = await world.gql(b, None, PUBLIC, {"n": made.ticket.number, "c": "000000x"})
+    unknown = await world.gql(b, None, PUBLIC, {"n": "BE20990101000001", "c": made.query_code})
+    assert world.codes(wrong) == world.codes(unknown) == ["NOT_FOUND"]
+
+
+async def test_public_lookup_is_rate_limited_per_number(world: World) -> None:
+    b = world.beta
+    made = await world.ticket(b)
+    codes: list[str] = []
+    for _ in range(12):
+        body = await world.gql(b, None, PUBLIC, {"n": made.ticket.number, "c": "123456"})
+        codes += world.codes(body)
+    assert codes[:10] == ["NOT_FOUND"] * 10
+    assert codes[10:] == ["RATE_LIMITED"] * 2
+    # even the right code is refused while the window lasts
+    body = await world.gql(b, None, PUBLIC, {"n": made.ticket.number, "c": made.query_code})
+    assert world.codes(body) == ["RATE_LIMITED"]

@@ -1,0 +1,83 @@
+"""No N+1: a department inbox page runs the same number of SQL statements at any size.
+
+Statements are counted where they leave for PostgreSQL: every ``fetch``/``execute`` on
+an asyncpg connection (the RLS setup on each pool acquire included)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import pytest
+
+from hotline.platform.tenancy import use_scope
+from hotline.schema.ids import encode_id
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.tickets.models import AssignmentStatus, Status
+
+if TYPE_CHECKING:
+    from tests.tickets_api.conftest import World
+
+INBOX = """query($d: ID!, $n: Int!) { inbox(departmentId: $d, box: TO_SIGN, first: $n) {
+  edges { cursor node {
+    id status replyDeadline signDeadline dueSoon overdue department { name }
+    ticket { number status replyDeadline overdue category { name parent { name } } area { name }
+      citizen { name phone }
+      assignments { status isLead replyDeadline department { name } children { id } } }
+  } } pageInfo { hasNextPage endCursor } } }"""
+
+
+# The RLS scope set on every pool acquire, and asyncpg's reset on release.
+BOOKKEEPING = ("SELECT set_config('app.scope'", "SELECT pg_advisory_unlock_all()")
+
+
+@contextmanager
+def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    sent: list[str] = []
+    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany"):
+        original = getattr(asyncpg.connection.Connection, name)
+
+        def wrapper(self: Any, query: str, *args: Any, _o: Any = original, **kw: Any) -> Any:
+            sent.append(query)
+            return _o(self, query, *args, **kw)
+
+        monkeypatch.setattr(asyncpg.connection.Connection, name, wrapper)
+    yield sent
+    monkeypatch.undo()
+
+
+async def test_inbox_statement_count_does_not_grow_with_the_page(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = world.alpha
+    with use_scope(a.scope()):
+        desk = await Department.create(
+            parent=a.district, kind=DepartmentKind.STREET, name="desk", path="", depth=2
+        )
+        desk.path = f"{a.district.path}{desk.id}/"
+        await desk.save(update_fields=["path"])
+    for _ in range(55):
+        await world.ticket(
+            a,
+            status=Status.DISPATCHED,
+            departments=[
+                (desk, AssignmentStatus.PENDING_SIGN),
+                (a.bureau, AssignmentStatus.PENDING_SIGN),
+            ],
+        )
+    department = str(encode_id("Department", desk.id))
+    counts: dict[int, int] = {}
+    data: dict[int, list[str]] = {}
+    for size in (1, 10, 50):
+        with counting(monkeypatch) as sent:
+            body = await world.gql(a, "agent", INBOX, {"d": department, "n": size})
+        assert "errors" not in body, body
+        assert len(body["data"]["inbox"]["edges"]) == size
+        counts[size] = len(sent)
+        data[size] = [q for q in sent if not q.startswith(BOOKKEEPING)]
+    assert counts[1] == counts[10] == counts[50], counts
+    # identity (5: city, user, province roles, city, memberships), then the inbox:
+    # access check, page, departments, tickets, categories, parents, assignments, …
+    assert len(data[50]) <= 16, data[50]

@@ -1,0 +1,128 @@
+"""Live views over graphql-transport-ws against a real uvicorn server: a ticket's
+timeline and a department's inbox, authenticated by the connection_init payload."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import pytest_asyncio
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from hotline.schema.app import create_app
+from hotline.schema.ids import encode_id
+from hotline.tenants.tickets.models import AssignmentStatus, Status
+
+if TYPE_CHECKING:
+    from tests.tickets_api.conftest import City, World
+
+PROTOCOL = "graphql-transport-ws"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def server_url(world: World) -> AsyncIterator[str]:
+    config = uvicorn.Config(
+        create_app(world.settings, manage_orm=False),
+        host="127.0.0.1",
+        port=0,
+        lifespan="off",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    await task
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+    return message
+
+
+async def start(ws: ClientConnection, city: City, who: str) -> None:
+    init = {"authorization": f"Bearer {city.tokens[who]}", "tenant": city.slug}
+    await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+    assert (await receive(ws))["type"] == "connection_ack"
+
+
+async def subscribe(ws: ClientConnection, op: str, query: str, **variables: Any) -> None:
+    payload = {"query": query, "variables": variables}
+    await ws.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
+    await asyncio.sleep(0.2)  # let the resolver subscribe to its channel
+
+
+async def test_ticket_timeline_and_department_inbox_live(world: World, server_url: str) -> None:
+    a = world.alpha
+    made = await world.ticket(
+        a, status=Status.DISPATCHED, departments=[(a.district, AssignmentStatus.PENDING_SIGN)]
+    )
+    ticket_id = str(encode_id("Ticket", made.ticket.id))
+    async with connect(server_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await start(ws, a, "district")
+        await subscribe(
+            ws,
+            "t",
+            "subscription($t: ID!) { ticketTimeline(ticketId: $t) { seq action reason } }",
+            t=ticket_id,
+        )
+        await subscribe(
+            ws,
+            "i",
+            "subscription($d: ID!) { departmentInbox(departmentId: $d) "
+            "{ status ticket { number status } } }",
+            d=str(encode_id("Department", a.district.id)),
+        )
+        # the district signs for its assignment through the HTTP API…
+        body = await world.gql(
+            a,
+            "district",
+            "mutation($a: ID!) { signForAssignment(assignmentId: $a) "
+            "{ assignment { status } errors { code message } } }",
+            {"a": str(encode_id("Assignment", made.assignments[0].id))},
+        )
+        assert body["data"]["signForAssignment"]["errors"] == [], body
+        # …and both live views hear of it
+        seen: dict[str, list[dict[str, Any]]] = {"t": [], "i": []}
+        while not (seen["t"] and seen["i"]):
+            message = await receive(ws)
+            assert message["type"] == "next", message
+            seen[message["id"]].append(message["payload"]["data"])
+        (event,) = seen["t"]
+        assert event["ticketTimeline"]["action"] == "sign_for"
+        inbox = seen["i"][0]["departmentInbox"]
+        assert inbox["status"] == "SIGNED"
+        assert inbox["ticket"] == {"number": made.ticket.number, "status": "ACCEPTED"}
+
+
+async def test_other_city_and_bad_tokens_are_refused(world: World, server_url: str) -> None:
+    a, b = world.alpha, world.beta
+    made = await world.ticket(a)
+    async with connect(server_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await start(ws, b, "agent")
+        await subscribe(
+            ws,
+            "t",
+            "subscription($t: ID!) { ticketTimeline(ticketId: $t) { seq } }",
+            t=str(encode_id("Ticket", made.ticket.id)),
+        )
+        message = await receive(ws)
+        assert message["type"] == "next"
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    # a token of alpha's agent naming beta as its city: refused at connection_init
+    async with connect(server_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        init = {"authorization": f"Bearer {a.tokens['agent']}", "tenant": b.slug}
+        await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+        try:
+            await receive(ws)
+            closed_code = None
+        except ConnectionClosed as exc:
+            closed_code = exc.rcvd.code if exc.rcvd else None
+        assert closed_code == 4403

@@ -1,0 +1,270 @@
+"""The outbox end to end: written in the change's transaction, relayed to a real arq
+worker, delivered to real local receivers exactly once per send key."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from hotline.platform import outbox
+from hotline.platform.crypto import encrypt
+from hotline.platform.outbox import OutboxMessage, OutboxStatus
+from hotline.platform.redis import redis_client
+from hotline.platform.senders.config import reset_delivery_settings
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.notifications.delivery import deliver_outbox, notice_channel
+from hotline.tenants.notifications.models import Notice, NotificationPreference, WebhookEndpoint
+from hotline.tenants.notifications.rules import on_ticket_event
+from hotline.workers.relay import relay_outbox
+
+if TYPE_CHECKING:
+    from tests.workers.conftest import Mailbox, Receiver, World
+
+pytestmark = pytest.mark.usefixtures("channels")
+WEBHOOK_SECRET = "whsec-test-secret"  # the receiver's (tests/workers/conftest.py)
+
+
+async def _rows(**filters: object) -> list[OutboxMessage]:
+    with use_scope(Scope.platform()):
+        return await OutboxMessage.filter(**filters).order_by("id")
+
+
+async def _drain(burst: Any, rounds: int = 10) -> None:
+    """Relay and run a burst worker until nothing is due (retries come due quickly)."""
+    for _ in range(rounds):
+        handed = await relay_outbox({})
+        if handed:
+            await burst()
+        pending = await _rows(status=OutboxStatus.PENDING)
+        if not pending:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def test_add_is_part_of_the_callers_transaction(
+    world: World, new_ticket: Any, new_worker: Any, burst: Any
+) -> None:
+    with use_scope(world.alpha.scope()):
+        with pytest.raises(RuntimeError):  # noqa: PT012 — the transaction is the subject
+            async with in_transaction():
+                await outbox.add(kind="sms", tenant_id=world.alpha.id, payload={}, send_key="tx-1")
+                raise RuntimeError("the change fails")
+        async with in_transaction():
+            first = await outbox.add(
+                kind="sms", tenant_id=world.alpha.id, payload={}, send_key="tx-2"
+            )
+            again = await outbox.add(
+                kind="sms", tenant_id=world.alpha.id, payload={}, send_key="tx-2"
+            )
+    assert first is not None
+    assert again is None
+    assert [r.send_key for r in await _rows(send_key__startswith="tx-")] == ["tx-2"]
+    with use_scope(Scope.platform()):
+        await OutboxMessage.filter(send_key__startswith="tx-").delete()
+
+
+async def test_ticket_events_deliver_on_every_channel(
+    world: World, receiver: Receiver, mailbox: Mailbox, new_ticket: Any, new_worker: Any, burst: Any
+) -> None:
+    receiver.reset()
+    alpha = world.alpha
+    with use_scope(alpha.scope()):
+        hook = await WebhookEndpoint.create(
+            name="crm",
+            url=receiver.url + "/ok",
+            secret_enc=encrypt(WEBHOOK_SECRET),
+            event_types=["ticket.create", "ticket.dispatch"],
+        )
+        # the handler turned e-mail off for themselves; the manager keeps the default
+        await NotificationPreference.create(
+            user_id=alpha.users["handler"].id, event="*", channel="email", enabled=False
+        )
+        ticket, _ = await new_ticket(alpha)
+        channel = notice_channel(alpha.id, alpha.users["handler"].id)
+        pubsub = redis_client().pubsub()
+        await pubsub.subscribe(channel)
+        async with in_transaction():
+            await on_ticket_event(ticket=ticket, event="create", actor=None)
+            await on_ticket_event(ticket=ticket, event="dispatch", actor=None)
+            # the same event again writes nothing twice
+            await on_ticket_event(ticket=ticket, event="dispatch", actor=None)
+    rows = await _rows(tenant_id=alpha.id, status=OutboxStatus.PENDING)
+    kinds = sorted(r.kind for r in rows)
+    # create: SMS + webhook; dispatch: webhook + in-app x2 + e-mail to the manager only
+    assert kinds == ["email", "inapp", "inapp", "sms", "webhook", "webhook"]
+    await _drain(burst)
+    assert {r.status for r in await _rows(tenant_id=alpha.id)} == {OutboxStatus.SENT}, [
+        (r.id, r.kind, r.status, r.attempts, r.sent_at, r.updated_at, r.next_attempt_at)
+        for r in await _rows(tenant_id=alpha.id)
+    ]
+
+    sms = [r for r in receiver.requests if "segments" in json.loads(r["body"])]
+    assert len(sms) == 1
+    assert json.loads(sms[0]["body"])["to"] == "13800138000"
+    assert ticket.number in json.loads(sms[0]["body"])["text"]
+    hooks = [r for r in receiver.requests if "X-Hotline-Signature" in r["headers"]]
+    assert sorted(json.loads(r["body"])["type"] for r in hooks) == [
+        "ticket.create",
+        "ticket.dispatch",
+    ]
+    assert receiver.bad_signatures == 0
+    assert [m["to"] for m in mailbox.messages] == [["manager@alpha.example"]]
+    with use_scope(alpha.scope()):
+        notices = await Notice.filter(ticket_id=ticket.id).order_by("user_id")
+    assert [n.user_id for n in notices] == sorted(
+        [alpha.users["handler"].id, alpha.users["manager"].id]
+    )
+    message = None
+    for _ in range(5):  # the first read may be the subscription's confirmation
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+        if message is not None:
+            break
+    assert message is not None
+    assert json.loads(message["data"])["notice_id"] in {n.id for n in notices}
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    with use_scope(alpha.scope()):
+        await hook.delete()
+
+
+async def test_other_citys_endpoints_and_people_are_never_used(
+    world: World, new_ticket: Any, new_worker: Any, burst: Any
+) -> None:
+    with use_scope(world.beta.scope()):
+        await WebhookEndpoint.create(
+            name="beta-crm", url="http://127.0.0.1:9/", secret_enc=encrypt("x"), event_types=[]
+        )
+    with use_scope(world.alpha.scope()):
+        ticket, _ = await new_ticket(world.alpha)
+        async with in_transaction():
+            await on_ticket_event(ticket=ticket, event="dispatch", actor=None)
+    rows = await _rows(payload__contains={"ticket_id": ticket.id})
+    assert rows
+    assert {r.tenant_id for r in rows} == {world.alpha.id}
+    assert not [r for r in rows if r.kind == "webhook"]
+    beta_users = {u.id for u in world.beta.users.values()}
+    assert not {r.payload.get("user_id") for r in rows} & beta_users
+    with use_scope(Scope.platform()):
+        await OutboxMessage.filter(id__in=[r.id for r in rows]).delete()
+
+
+async def test_a_receiver_failing_three_times_applies_the_message_once(
+    world: World, receiver: Receiver, new_ticket: Any, new_worker: Any, burst: Any
+) -> None:
+    receiver.reset()
+    with use_scope(world.alpha.scope()):
+        # keep the endpoint while delivering
+        hook = await WebhookEndpoint.create(
+            name="flaky", url=receiver.url + "/flaky/3", secret_enc=encrypt(WEBHOOK_SECRET)
+        )
+        ticket, _ = await new_ticket(world.alpha)
+        async with in_transaction():
+            await on_ticket_event(ticket=ticket, event="reclassify", actor=None)
+    [row] = await _rows(payload__contains={"endpoint_id": hook.id})
+    await _drain(burst)
+    [row] = await _rows(id=row.id)
+    assert row.status is OutboxStatus.SENT
+    assert row.attempts == 4
+    assert len([r for r in receiver.requests if r["key"] == row.send_key]) == 4
+    assert receiver.applications == {row.send_key: 1}
+    with use_scope(world.alpha.scope()):
+        await hook.delete()
+
+
+async def test_an_always_failing_receiver_ends_in_the_dead_letters(
+    world: World, receiver: Receiver, new_ticket: Any, new_worker: Any, burst: Any
+) -> None:
+    receiver.reset()
+    with use_scope(world.alpha.scope()):
+        hook = await WebhookEndpoint.create(
+            name="down", url=receiver.url + "/down", secret_enc=encrypt(WEBHOOK_SECRET)
+        )
+        ticket, _ = await new_ticket(world.alpha)
+        async with in_transaction():
+            await on_ticket_event(ticket=ticket, event="reclassify", actor=None)
+    [row] = await _rows(payload__contains={"endpoint_id": hook.id})
+    await _drain(burst)
+    [row] = await _rows(id=row.id)
+    assert row.status is OutboxStatus.DEAD
+    assert row.attempts == 4
+    assert "HTTP 503" in row.last_error
+    assert row.id in [m.id for m in await outbox.dead_letters(tenant_id=world.alpha.id, limit=10)]
+    assert not await outbox.dead_letters(tenant_id=world.beta.id, limit=10)
+    # an admin fixes the endpoint and retries the dead letter
+    assert await outbox.retry_dead(tenant_id=world.beta.id, outbox_id=row.id) is None
+    with use_scope(world.alpha.scope()):
+        hook.url = receiver.url + "/ok"
+        await hook.save()
+    retried = await outbox.retry_dead(tenant_id=world.alpha.id, outbox_id=row.id)
+    assert retried is not None
+    assert retried.status is OutboxStatus.PENDING
+    await _drain(burst)
+    [row] = await _rows(id=row.id)
+    assert row.status is OutboxStatus.SENT
+    assert receiver.applications == {row.send_key: 1}
+    with use_scope(world.alpha.scope()):
+        await hook.delete()
+
+
+async def test_a_worker_killed_mid_delivery_applies_the_message_once(
+    world: World, receiver: Receiver, new_ticket: Any, new_worker: Any, burst: Any
+) -> None:
+    receiver.reset()
+    with use_scope(world.alpha.scope()):
+        hook = await WebhookEndpoint.create(
+            name="stall", url=receiver.url + "/stall", secret_enc=encrypt(WEBHOOK_SECRET)
+        )
+        ticket, _ = await new_ticket(world.alpha)
+        async with in_transaction():
+            await on_ticket_event(ticket=ticket, event="reclassify", actor=None)
+    [row] = await _rows(payload__contains={"endpoint_id": hook.id})
+    assert await relay_outbox({}) == 1
+    first = await new_worker()
+    running = asyncio.create_task(first.async_run())
+    # the receiver has applied the message; the worker waits for the answer — and dies
+    assert await asyncio.to_thread(receiver.received.wait, 5)
+    first.handle_sig(signal.SIGTERM)  # what arq does on SIGTERM: cancel the jobs, stop
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(running, 5)
+    [row] = await _rows(id=row.id)
+    assert row.status is OutboxStatus.PENDING
+    assert row.attempts == 0
+    # a new worker runs the job again: the receiver sees the key twice, applies it once
+    await burst()
+    [row] = await _rows(id=row.id)
+    assert row.status is OutboxStatus.SENT
+    assert len([r for r in receiver.requests if r["key"] == row.send_key]) == 2
+    assert receiver.applications == {row.send_key: 1}
+    with use_scope(world.alpha.scope()):
+        await hook.delete()
+
+
+async def test_citizen_sms_waits_for_the_morning(
+    world: World, new_ticket: Any, new_worker: Any, burst: Any
+) -> None:
+    with use_scope(world.alpha.scope()):
+        ticket, _ = await new_ticket(world.alpha)
+        async with in_transaction():
+            await on_ticket_event(ticket=ticket, event="create", actor=None)
+    [row] = await _rows(payload__contains={"ticket_id": ticket.id}, kind="sms")
+    night = datetime(2026, 3, 2, 23, 30, tzinfo=UTC) - timedelta(hours=8)  # 23:30 Shanghai
+    os.environ["HOTLINE_SMS_QUIET_START"] = "21:30"
+    os.environ["HOTLINE_SMS_QUIET_END"] = "08:00"
+    reset_delivery_settings()
+    try:
+        with use_scope(world.alpha.scope()):
+            assert await deliver_outbox(outbox_id=row.id, now=night) == "deferred"
+    finally:
+        os.environ["HOTLINE_SMS_QUIET_START"] = "00:00"
+        os.environ["HOTLINE_SMS_QUIET_END"] = "00:00"
+        reset_delivery_settings()
+    [row] = await _rows(id=row.id)
+    assert row.attempts == 0
+    assert row.next_attempt_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 Shanghai

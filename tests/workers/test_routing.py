@@ -1,0 +1,129 @@
+"""Learned routing on generated demo tickets: held-out accuracy, rules first, threshold."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest_asyncio
+
+from hotline.platform import jobs
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
+from hotline.tenants.routing.ml_service import score_ticket, train_routing_model
+from hotline.tenants.routing.models import RoutingRule
+from hotline.tenants.seed.tickets_demo import TOPICS, seed_closed_tickets
+from hotline.tenants.tickets.models import Status
+
+if TYPE_CHECKING:
+    from tests.workers.conftest import City, World
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def trained(world: World) -> RoutingModelVersion:
+    alpha = world.alpha
+    with use_scope(alpha.scope()):
+        for topic in TOPICS:
+            if topic.department not in alpha.depts:
+                d = await Department.create(
+                    kind=DepartmentKind.BUREAU,
+                    name=topic.department,
+                    code=topic.department,
+                    parent_id=alpha.center.id,
+                    path="",
+                    depth=1,
+                )
+                d.path = f"{alpha.center.path}{d.id}/"
+                await d.save(update_fields=["path"])
+                alpha.depts[topic.department] = d
+        seeded = await seed_closed_tickets(
+            tenant_id=alpha.id,
+            province_id=alpha.tenant.province_id,
+            departments={k: d.id for k, d in alpha.depts.items()},
+            per_topic=40,
+        )
+        assert seeded == 40 * len(TOPICS)
+        return await train_routing_model(actor=None)
+
+
+async def _features(city: City, features: dict[str, Any]) -> None:
+    with use_scope(Scope.platform()):
+        await Tenant.filter(id=city.id).update(features=features)
+
+
+async def test_accuracy_is_measured_on_a_held_out_split(trained: RoutingModelVersion) -> None:
+    assert trained.version == 1
+    assert trained.samples == 40 * len(TOPICS)
+    assert trained.test_size == trained.samples // 5
+    assert trained.train_size + trained.test_size == trained.samples
+    # the demo set carries 4 % misrouted history and shared phrases: never a perfect score
+    assert 0.8 <= trained.top1_accuracy < 1.0
+    assert trained.top3_accuracy >= trained.top1_accuracy
+    assert len(trained.labels) == len(TOPICS)
+
+
+async def test_the_model_suggests_the_top_three_and_auto_dispatch_needs_a_threshold(
+    world: World, trained: RoutingModelVersion, new_ticket: Any
+) -> None:
+    alpha = world.alpha
+    with use_scope(alpha.scope()):
+        ticket, _ = await new_ticket(
+            alpha, content="您好，我家楼道里有燃气泄漏的味道，请燃气公司尽快派人检查。"
+        )
+        off = await score_ticket(ticket_id=ticket.id)
+    assert off.source == "model"
+    assert off.model_version == trained.version
+    assert off.department_id == alpha.depts["gas"].id
+    assert len(off.suggestions) == 3
+    confidences = [s["confidence"] for s in off.suggestions]
+    assert confidences == sorted(confidences, reverse=True)
+    assert off.auto_dispatch is False  # off by default
+
+    await _features(alpha, {"routing": {"auto_dispatch_threshold": 0.3}})
+    with use_scope(alpha.scope()):
+        ticket.status = Status.RECEIVED
+        await ticket.save(update_fields=["status"])
+        low = await score_ticket(ticket_id=ticket.id)
+    assert low.auto_dispatch is (low.confidence is not None and low.confidence >= 0.3)
+    assert low.auto_dispatch
+    await _features(alpha, {"routing": {"auto_dispatch_threshold": 1.0}})
+    with use_scope(alpha.scope()):
+        high = await score_ticket(ticket_id=ticket.id)
+        assert await RoutingSuggestion.filter(ticket_id=ticket.id).count() == 1
+    assert high.auto_dispatch is False
+    await _features(alpha, {})
+
+
+async def test_rules_beat_the_model(
+    world: World, trained: RoutingModelVersion, new_ticket: Any
+) -> None:
+    alpha = world.alpha
+    with use_scope(alpha.scope()):
+        rule = await RoutingRule.create(
+            name="gas smells go to the duty utility",
+            keywords=["燃气泄漏"],
+            department_id=alpha.depts["power"].id,
+        )
+        ticket, _ = await new_ticket(alpha, content="小区里有燃气泄漏的味道，很担心安全。")
+        decided = await score_ticket(ticket_id=ticket.id)
+        await rule.delete()
+    assert decided.source == "rule"
+    assert decided.department_id == alpha.depts["power"].id
+    assert decided.model_version is None
+
+
+async def test_a_city_without_a_model_gets_no_suggestion_and_a_job_scores_it(
+    world: World, trained: RoutingModelVersion, new_ticket: Any, burst: Any
+) -> None:
+    beta = world.beta
+    with use_scope(beta.scope()):
+        ticket, _ = await new_ticket(beta, content="楼道里有燃气泄漏的味道")
+        assert not await RoutingModelVersion.all()
+    await jobs.enqueue("route_ticket", tenant_id=beta.id, ticket_id=ticket.id)
+    worker = await burst(max_jobs=5)
+    assert worker.jobs_complete == 1
+    with use_scope(beta.scope()):
+        row = await RoutingSuggestion.get(ticket_id=ticket.id)
+    assert row.source == "none"
+    assert row.suggestions == []
