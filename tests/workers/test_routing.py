@@ -7,14 +7,19 @@ from typing import TYPE_CHECKING, Any
 import pytest_asyncio
 
 from hotline.platform import jobs
+from hotline.platform.outbox.models import OutboxMessage
 from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.access import Actor
+from hotline.tenants.accounts.models import Role
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.notifications.delivery import deliver_outbox
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
 from hotline.tenants.routing.ml_service import score_ticket, train_routing_model
 from hotline.tenants.routing.models import RoutingRule
 from hotline.tenants.seed.tickets_demo import TOPICS, seed_closed_tickets
-from hotline.tenants.tickets.models import Status
+from hotline.tenants.tickets import service as tickets
+from hotline.tenants.tickets.models import Assignment, Channel, Kind, Status, Ticket, TimelineEvent
 
 if TYPE_CHECKING:
     from tests.workers.conftest import City, World
@@ -127,3 +132,39 @@ async def test_a_city_without_a_model_gets_no_suggestion_and_a_job_scores_it(
         row = await RoutingSuggestion.get(ticket_id=ticket.id)
     assert row.source == "none"
     assert row.suggestions == []
+
+
+async def test_a_new_ticket_is_routed_through_the_outbox_and_auto_dispatched(
+    world: World, trained: RoutingModelVersion
+) -> None:
+    """create_ticket writes a route message in its transaction; delivering it scores the
+    ticket and, above the city's threshold, dispatches it; a redelivery changes nothing."""
+    alpha = world.alpha
+    await _features(alpha, {"routing": {"auto_dispatch_threshold": 0.3}})
+    agent = Actor(
+        user_id=None,
+        tenant_id=alpha.id,
+        province_id=alpha.tenant.province_id,
+        roles=frozenset({Role.AGENT}),
+    )
+    created = await tickets.create_ticket(
+        actor=agent,
+        channel=Channel.PHONE,
+        kind=Kind.HELP,
+        content="您好，我家楼道里有燃气泄漏的味道，请燃气公司尽快派人检查。",
+    )
+    with use_scope(Scope.platform()):
+        message = await OutboxMessage.get(kind=tickets.ROUTE_KIND, tenant_id=alpha.id)
+    assert message.payload == {"ticket_id": created.ticket.id}
+    with use_scope(alpha.scope()):
+        assert await deliver_outbox(outbox_id=message.id) == "sent"
+        assert await deliver_outbox(outbox_id=message.id) == "settled"
+        ticket = await Ticket.get(id=created.ticket.id)
+        lead = await Assignment.get(ticket_id=ticket.id, is_lead=True)
+        dispatch = await TimelineEvent.get(ticket_id=ticket.id, action="dispatch")
+    await _features(alpha, {})
+    assert ticket.status is Status.DISPATCHED
+    assert lead.department_id == alpha.depts["gas"].id
+    assert dispatch.actor_id is None
+    assert dispatch.actor_role == "dispatcher"
+    assert "routing model" in dispatch.reason

@@ -22,6 +22,8 @@ from hotline.platform.senders.errors import SendFailed
 from hotline.platform.senders.sms import quiet_until, send_sms
 from hotline.platform.senders.webhook import send_webhook
 from hotline.tenants.notifications.models import Channel, WebhookEndpoint
+from hotline.tenants.routing.ml_service import route_new_ticket
+from hotline.tenants.tickets.service import ROUTE_KIND
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +60,9 @@ async def _inapp(message: outbox.OutboxMessage) -> None:
 
 async def _send(message: outbox.OutboxMessage) -> None:
     p = message.payload
+    if message.kind == ROUTE_KIND:
+        await route_new_ticket(ticket_id=int(p["ticket_id"]))
+        return
     kind = Channel(message.kind)
     if kind is Channel.SMS:
         await send_sms(to=decrypt(p["to_enc"]), text=p["text"], send_key=message.send_key)

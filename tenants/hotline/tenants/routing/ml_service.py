@@ -9,6 +9,7 @@ confidence at or above it marks the suggestion for automatic dispatch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -21,12 +22,15 @@ from hotline.platform import jobs
 from hotline.platform.redis import key
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
 from hotline.tenants.access import Action, Actor, require
+from hotline.tenants.accounts.models import Role
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department
 from hotline.tenants.errors import Invalid, NotFound
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
 from hotline.tenants.routing.models import RoutingRule
+from hotline.tenants.tickets import service as tickets
+from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Status, Ticket
 
 MIN_PER_DEPARTMENT = 5
@@ -217,3 +221,32 @@ async def request_retrain(*, actor: Actor) -> bool:
         "train_routing", tenant_id=tenant_id, job_id=key("train_routing", tenant_id, minute)
     )
     return job is not None
+
+
+# The router acts as a dispatcher of the city, with no user behind it.
+def _router(ticket: Ticket) -> Actor:
+    return Actor(
+        user_id=None,
+        tenant_id=ticket.tenant_id,
+        province_id=ticket.province_id,
+        roles=frozenset({Role.DISPATCHER}),
+        username="router",
+    )
+
+
+async def route_new_ticket(*, ticket_id: int) -> RoutingSuggestion:
+    """Score a new ticket and, above the city's threshold, dispatch it to the suggestion.
+
+    Safe to run again: a ticket a person (or an earlier run) has dispatched stays as it is.
+    """
+    suggestion = await score_ticket(ticket_id=ticket_id)
+    if suggestion.auto_dispatch and suggestion.department_id is not None:
+        ticket = await Ticket.get(id=ticket_id)
+        with contextlib.suppress(IllegalTransition):
+            await tickets.dispatch_ticket(
+                actor=_router(ticket),
+                ticket_id=ticket_id,
+                lead_department_id=suggestion.department_id,
+                reason=f"auto-dispatched by the routing model ({suggestion.confidence:.2f})",
+            )
+    return suggestion

@@ -25,6 +25,7 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from hotline.platform import outbox
 from hotline.platform.calendar import WorkCalendar
 from hotline.platform.crypto import encrypt, keyed_hash
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
@@ -41,6 +42,7 @@ from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.errors import Conflict, Invalid, NotFound, PermissionDenied
 from hotline.tenants.knowledge import service as knowledge
+from hotline.tenants.notifications.rules import on_ticket_event
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.routing.models import RoutingRule
@@ -62,6 +64,7 @@ from hotline.tenants.tickets.models import (
     Status,
     Supervision,
     Ticket,
+    TimelineEvent,
 )
 
 PHONE_PURPOSE = "citizen-phone"
@@ -208,6 +211,21 @@ async def _locked_for_handling(
 # --- transitions ------------------------------------------------------------------
 
 
+# The outbox kind of "route this new ticket" (hotline.tenants.routing.ml_service).
+ROUTE_KIND = "route"
+
+
+async def _append(ticket: Ticket, actor: Actor | None, **event: Any) -> TimelineEvent:
+    """Append a timeline event and, in the same transaction, the notifications it causes
+    (outbox rows: a rollback sends nothing, a commit loses nothing)."""
+    appended = await timeline.append(ticket, **event)
+    # The ticket's own city for the rules' queries; the transaction keeps the scope it
+    # started in (a transfer runs in the province's, which covers both cities).
+    with use_scope(Scope.city(ticket.tenant_id, ticket.province_id)):
+        await on_ticket_event(ticket=ticket, event=appended, actor=actor)
+    return appended
+
+
 async def _move(
     ticket: Ticket,
     action: FA,
@@ -228,8 +246,9 @@ async def _move(
     ticket.status = new
     if stage and new is not old and new in flow.STAGE_FIELD:
         setattr(ticket, flow.STAGE_FIELD[new], at)
-    await timeline.append(
+    await _append(
         ticket,
+        actor,
         action=event or action.value,
         at=at,
         actor_id=actor.user_id,
@@ -449,8 +468,9 @@ async def create_ticket(
                     created_by_id=actor.user_id,
                     received_at=now,
                 )
-                await timeline.append(
+                await _append(
                     ticket,
+                    actor,
                     action=FA.CREATE.value,
                     at=now,
                     actor_id=actor.user_id,
@@ -468,6 +488,16 @@ async def create_ticket(
                         lead=duty_room,
                         co=[],
                         reason="emergency: straight to the duty room",
+                    )
+                else:
+                    # Routing (rules, then the city's model) runs in a worker; written to
+                    # the outbox with the ticket, so a committed ticket is always routed.
+                    await outbox.add(
+                        kind=ROUTE_KIND,
+                        tenant_id=ticket.tenant_id,
+                        province_id=ticket.province_id,
+                        payload={"ticket_id": ticket.id},
+                        send_key=f"route-{ticket.tenant_id}-{ticket.id}",
                     )
                 await _save(ticket)
         except IntegrityError:
@@ -1177,8 +1207,9 @@ async def rate_ticket(
             elif ticket.status is Status.CLOSED and ticket.satisfaction is None:
                 if grade is Satisfaction.UNREACHABLE:
                     raise Invalid("not a citizen's grade", field="grade")
-                await timeline.append(
+                await _append(
                     ticket,
+                    actor,
                     action="rate",
                     at=now,
                     actor_id=None,
@@ -1393,8 +1424,9 @@ async def merge_tickets(
             )
             ticket.merged_into_id = into.id
             await _end_assignments(ticket, AA.CANCEL)
-            await timeline.append(
+            await _append(
                 into,
+                actor,
                 action="merged_in",
                 at=now,
                 actor_id=actor.user_id,
@@ -1468,8 +1500,9 @@ async def transfer_ticket(
                 transferred_from_ticket_id=source.id,
             )
             link = {"from_ticket": source.number, "to_ticket": number}
-            await timeline.append(
+            await _append(
                 target,
+                actor,
                 action="transfer_in",
                 at=now,
                 actor_id=actor.user_id,
@@ -1518,8 +1551,9 @@ async def _supervision_event(
     permission: Action = Action.TICKET_SUPERVISE,
 ) -> None:
     ticket = await _lock_ticket(actor, supervision.ticket_id, paths)
-    await timeline.append(
+    await _append(
         ticket,
+        actor,
         action=event,
         at=at,
         actor_id=actor.user_id,
@@ -1702,8 +1736,9 @@ async def recompute_deadlines(*, actor: Actor) -> int:
                 if moved:
                     changed += moved
                     _copy_deadlines(ticket, await _lead(ticket))
-                    await timeline.append(
+                    await _append(
                         ticket,
+                        actor,
                         action="deadlines_recomputed",
                         at=now,
                         actor_id=actor.user_id,
