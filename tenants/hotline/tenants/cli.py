@@ -179,6 +179,8 @@ def seed(demo: bool) -> None:
     report = _run(seed_demo)
     click.echo(f"Demo province {report.province}: {', '.join(report.cities)}")
     click.echo(f"  ({report.created} rows created this time)")
+    for line in report.routing:
+        click.echo(f"  {line}")
     click.echo(f"Demo users (password {DEMO_PASSWORD!r}):")
     for username, role, where in report.users:
         click.echo(f"  {username:<22} {role:<18} {where}")
