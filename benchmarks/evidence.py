@@ -13,29 +13,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import os
-import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import numpy as np
 from PIL import ExifTags, Image
 from tortoise import Tortoise
 
+from benchmarks.environment import bench_environment
 from hotline.platform import storage
-from hotline.platform.db.config import credentials, init_orm
+from hotline.platform.db.config import init_orm
 from hotline.platform.db.migrate import run_migrations
-from hotline.platform.devstack.stack import EmbeddedStack
 from hotline.platform.jobs import close_pools
-from hotline.platform.settings import get_settings, reset_settings
+from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.access import Actor
 from hotline.tenants.accounts.models import Role
@@ -155,14 +149,6 @@ def report(rows: list[tuple[str, float]], photos: int) -> None:
         )
 
 
-async def _drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def _run(photos: int) -> None:
     settings = get_settings()
     await run_migrations(settings)
@@ -177,28 +163,8 @@ async def _run(photos: int) -> None:
 
 
 def main(photos: int = PHOTOS) -> int:
-    home = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    with EmbeddedStack(home=home, persist_s3=False) as stack:
-        env = stack.env()
-        slug = secrets.token_hex(4)
-        parts = urlsplit(env["HOTLINE_DATABASE_URL"])
-        database = f"hotline_bench_{slug}"
-        env["HOTLINE_DATABASE_URL"] = urlunsplit(parts._replace(path="/" + database))
-        env["HOTLINE_REDIS_PREFIX"] = f"hlbench:{slug}"
-        env["HOTLINE_S3_BUCKET"] = f"hlbench-{slug}"
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        reset_settings()
-        try:
-            asyncio.run(_run(photos))
-        finally:
-            asyncio.run(_drop_database(env["HOTLINE_DATABASE_URL"], database))
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            reset_settings()
+    with bench_environment():
+        asyncio.run(_run(photos))
     return 0
 
 

@@ -18,29 +18,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import strawberry
 from starlette.requests import Request
 from tortoise import Tortoise
 
+from benchmarks.environment import bench_environment
 from hotline.platform.crypto import encrypt, keyed_hash
 from hotline.platform.db.config import credentials, init_orm
 from hotline.platform.db.migrate import ensure_app_role, run_migrations
-from hotline.platform.devstack.stack import EmbeddedStack
 from hotline.platform.redis import close_redis
-from hotline.platform.settings import Settings, get_settings, reset_settings
+from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.context import Context
 from hotline.schema.ids import encode_id
@@ -469,14 +465,6 @@ def report(rows: list[tuple[str, float, float]]) -> None:
         print(f"{name:42} {ours:9.1f} {baseline:12.1f} {ours / baseline:6.0%}")
 
 
-async def _drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def _run(settings: Settings, creations: int, inbox_queries: int) -> None:
     await run_migrations(settings)
     await ensure_app_role(settings)
@@ -489,27 +477,8 @@ async def _run(settings: Settings, creations: int, inbox_queries: int) -> None:
 
 
 def main(creations: int = CREATIONS, inbox_queries: int = INBOX_QUERIES) -> int:
-    home = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    with EmbeddedStack(home=home, need_s3=False, persist_s3=False) as stack:
-        env = stack.env()
-        slug = secrets.token_hex(4)
-        parts = urlsplit(env["HOTLINE_DATABASE_URL"])
-        database = f"hotline_bench_{slug}"
-        env["HOTLINE_DATABASE_URL"] = urlunsplit(parts._replace(path="/" + database))
-        env["HOTLINE_REDIS_PREFIX"] = f"hlbench:{slug}"
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        reset_settings()
-        try:
-            asyncio.run(_run(get_settings(), creations, inbox_queries))
-        finally:
-            asyncio.run(_drop_database(env["HOTLINE_DATABASE_URL"], database))
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            reset_settings()
+    with bench_environment(need_s3=False):
+        asyncio.run(_run(get_settings(), creations, inbox_queries))
     return 0
 
 

@@ -18,31 +18,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 from arq.worker import Worker, func
 from tortoise import Tortoise
 
+from benchmarks.environment import bench_environment
 from hotline.platform import jobs, outbox
 from hotline.platform.crypto import encrypt
 from hotline.platform.db.config import credentials, init_orm
 from hotline.platform.db.migrate import run_migrations
-from hotline.platform.devstack.stack import EmbeddedStack
 from hotline.platform.jobs import close_pools, queue_name
 from hotline.platform.redis import close_redis
 from hotline.platform.senders.config import reset_delivery_settings
-from hotline.platform.settings import get_settings, reset_settings
+from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts.models import Membership, Role, User
 from hotline.tenants.deadlines_sweep.service import sweep_deadlines
@@ -409,38 +404,10 @@ async def _run(n: int, m: int) -> None:
         await Tortoise.close_connections()
 
 
-async def _drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def main(tickets: int = TICKETS, messages: int = MESSAGES) -> int:
-    home = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    with EmbeddedStack(home=home, persist_s3=False) as stack:
-        env = stack.env()
-        slug = secrets.token_hex(4)
-        parts = urlsplit(env["HOTLINE_DATABASE_URL"])
-        database = f"hotline_bench_{slug}"
-        env["HOTLINE_DATABASE_URL"] = urlunsplit(parts._replace(path="/" + database))
-        env["HOTLINE_REDIS_PREFIX"] = f"hlbench:{slug}"
-        env["HOTLINE_OUTBOX_BASE_DELAY_SECONDS"] = "0.01"
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        reset_settings()
+    with bench_environment(need_s3=False, HOTLINE_OUTBOX_BASE_DELAY_SECONDS="0.01"):
         reset_delivery_settings()
-        try:
-            asyncio.run(_run(tickets, messages))
-        finally:
-            asyncio.run(_drop_database(env["HOTLINE_DATABASE_URL"], database))
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            reset_settings()
+        asyncio.run(_run(tickets, messages))
     return 0
 
 
