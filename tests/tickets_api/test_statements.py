@@ -30,7 +30,7 @@ INBOX = """query($d: ID!, $n: Int!) { inbox(departmentId: $d, box: TO_SIGN, firs
 
 
 # The RLS scope set on every pool acquire, and asyncpg's reset on release.
-BOOKKEEPING = ("SELECT set_config('app.scope'", "SELECT pg_advisory_unlock_all()")
+BOOKKEEPING = ("RESET ALL; SELECT set_config('app.scope'", "SELECT pg_advisory_unlock_all()")
 
 
 @contextmanager

@@ -48,12 +48,21 @@ def credentials(url: str) -> dict[str, Any]:
 
 
 async def apply_scope(connection: asyncpg.Connection) -> None:
-    """Pool ``setup`` hook: every acquire sets the RLS variables from the task's scope.
+    """Pool ``setup`` hook: every acquire resets the session and sets the RLS variables
+    from the task's scope, in one round trip (simple-query protocol).
 
-    This is the only place the database scope is set (DESIGN.md §9); asyncpg resets
-    the session (``RESET ALL``) when a connection goes back to the pool.
+    This is the only place the database scope is set (DESIGN.md §9). All four variables
+    are written on every acquire, so nothing of an earlier task's scope survives.
     """
-    await connection.execute(rls_settings_sql(current_scope()))
+    await connection.execute("RESET ALL; " + rls_settings_sql(current_scope()))
+
+
+async def release_connection(connection: asyncpg.Connection) -> None:
+    """Pool ``reset`` hook: the next acquire resets the session anyway (above), so a
+    clean connection goes back as it is; one left inside a transaction (a cancelled
+    task) gets asyncpg's full reset, which rolls it back."""
+    if connection.is_in_transaction():
+        await connection.reset()
 
 
 def tortoise_config(
@@ -66,6 +75,7 @@ def tortoise_config(
     creds["server_settings"] = {"application_name": "hotline", "timezone": "UTC"}
     if app_scoped:
         creds["setup"] = apply_scope
+        creds["reset"] = release_connection
     apps: dict[str, Any] = {}
     for app in orm_apps():
         entry: dict[str, Any] = {"models": app.models, "default_connection": "default"}
