@@ -173,3 +173,26 @@ async def test_routing_model_accuracy_and_retraining(api: Api, world: World) -> 
     assert again["data"]["retrainRoutingModel"] == {"queued": False, "errors": []}
     denied = await api(retrain, "alpha-handler", alpha)
     assert denied["data"]["retrainRoutingModel"]["errors"] == [{"code": "PERMISSION_DENIED"}]
+
+
+async def test_auto_dispatch_threshold_is_set_per_city(api: Api, world: World) -> None:
+    alpha, beta = world.alpha, world.beta
+    set_threshold = """mutation($t: Float) { setAutoDispatchThreshold(threshold: $t) {
+        threshold errors { field code } } }"""
+    read = "{ tenant(code: %s) { features } }"
+    done = await api(set_threshold, "alpha-dispatcher", alpha, {"t": 0.8})
+    assert done["data"]["setAutoDispatchThreshold"] == {"threshold": 0.8, "errors": []}
+    bad = await api(set_threshold, "alpha-dispatcher", alpha, {"t": 1.5})
+    assert bad["data"]["setAutoDispatchThreshold"]["errors"] == [
+        {"field": "threshold", "code": "INVALID"}
+    ]
+    denied = await api(set_threshold, "alpha-handler", alpha, {"t": 0.5})
+    assert denied["data"]["setAutoDispatchThreshold"]["errors"][0]["code"] == "PERMISSION_DENIED"
+    alpha_features = await api(read % f'"{alpha.tenant.code}"', "alpha-admin", alpha)
+    beta_features = await api(read % f'"{beta.tenant.code}"', "beta-admin", beta)
+    assert alpha_features["data"]["tenant"]["features"]["routing"] == {
+        "auto_dispatch_threshold": 0.8
+    }
+    assert "routing" not in beta_features["data"]["tenant"]["features"]  # only alpha changed
+    off = await api(set_threshold, "alpha-admin", alpha, {"t": None})
+    assert off["data"]["setAutoDispatchThreshold"] == {"threshold": None, "errors": []}

@@ -32,6 +32,12 @@ class WebhookEndpointPayload:
 
 
 @strawberry.type
+class AutoDispatchPayload:
+    threshold: float | None
+    errors: list[Error]
+
+
+@strawberry.type
 class RetrainRoutingModelPayload:
     queued: bool
     errors: list[Error]
@@ -110,6 +116,20 @@ class NotificationMutations:
 
         endpoint, errors = await payload_errors(call)
         return WebhookEndpointPayload(endpoint=endpoint, secret=None, errors=errors)
+
+    @strawberry.mutation(
+        description="Auto-dispatch new tickets whose top suggestion reaches this confidence "
+        "(0-1]; null turns it off (the default)."
+    )
+    async def set_auto_dispatch_threshold(
+        self, info: Info, threshold: float | None
+    ) -> AutoDispatchPayload:
+        value, errors = await payload_errors(
+            lambda: ml_service.set_auto_dispatch_threshold(
+                actor=info.context.actor, threshold=threshold
+            )
+        )
+        return AutoDispatchPayload(threshold=value, errors=errors)
 
     @strawberry.mutation(description="Queue a training run on the city's closed tickets.")
     async def retrain_routing_model(self, info: Info) -> RetrainRoutingModelPayload:

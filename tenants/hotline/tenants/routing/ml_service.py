@@ -22,6 +22,7 @@ from hotline.platform import jobs
 from hotline.platform.redis import key
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
 from hotline.tenants.access import Action, Actor, require
+from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.accounts.models import Role
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department
@@ -221,6 +222,31 @@ async def request_retrain(*, actor: Actor) -> bool:
         "train_routing", tenant_id=tenant_id, job_id=key("train_routing", tenant_id, minute)
     )
     return job is not None
+
+
+async def set_auto_dispatch_threshold(*, actor: Actor, threshold: float | None) -> float | None:
+    """Turn auto-dispatch on above ``threshold`` (0–1] for the current city, or off (None)."""
+    require(actor, Action.ROUTING_MANAGE)
+    if threshold is not None and not 0 < threshold <= 1:
+        raise Invalid("the threshold is a confidence in (0, 1]", field="threshold")
+    tenant_id = current_tenant_id()
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.get(id=tenant_id)
+        routing = dict((tenant.features or {}).get("routing") or {})
+        if threshold is None:
+            routing.pop("auto_dispatch_threshold", None)
+        else:
+            routing["auto_dispatch_threshold"] = threshold
+        tenant.features = {**(tenant.features or {}), "routing": routing}
+        await tenant.save(update_fields=["features", "updated_at"])
+    await record_audit(
+        actor_id=actor.user_id,
+        action="routing.auto_dispatch",
+        target=str(threshold),
+        tenant_id=tenant_id,
+        province_id=tenant.province_id,
+    )
+    return threshold
 
 
 # The router acts as a dispatcher of the city, with no user behind it.
