@@ -8,7 +8,6 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-export XDG_RUNTIME_DIR ?= $(CURDIR)/.hotline/xdg
 
 .PHONY: install run test lint typecheck pytest bench schema permissions clean
 
