@@ -160,6 +160,16 @@ async def test_webhook_endpoints_are_administered_per_city(api: Api, world: Worl
     assert denied["data"]["createWebhookEndpoint"]["errors"] == [
         {"code": "PERMISSION_DENIED", "field": None}
     ]
+    # another city's admin cannot touch it: the same answer as a missing endpoint
+    update = """mutation($id: ID!) { updateWebhookEndpoint(input: {endpointId: $id,
+        isActive: false}) { endpoint { id } errors { code } } }"""
+    hook_id = payload["endpoint"]["id"]
+    missing = str(relay.GlobalID("WebhookEndpoint", "999999"))
+    for target in (hook_id, missing):
+        other = await api(update, "beta-admin", beta, {"id": target})
+        assert other["data"]["updateWebhookEndpoint"]["errors"] == [{"code": "NOT_FOUND"}]
+    own = await api(update, "alpha-admin", alpha, {"id": hook_id})
+    assert own["data"]["updateWebhookEndpoint"] == {"endpoint": {"id": hook_id}, "errors": []}
 
 
 async def test_routing_model_accuracy_and_retraining(api: Api, world: World) -> None:
@@ -196,3 +206,21 @@ async def test_auto_dispatch_threshold_is_set_per_city(api: Api, world: World) -
     assert "routing" not in beta_features["data"]["tenant"]["features"]  # only alpha changed
     off = await api(set_threshold, "alpha-admin", alpha, {"t": None})
     assert off["data"]["setAutoDispatchThreshold"] == {"threshold": None, "errors": []}
+
+
+async def test_a_routing_suggestion_of_another_city_is_like_a_missing_one(
+    api: Api, world: World, new_ticket: Any
+) -> None:
+    alpha = world.alpha
+    with use_scope(alpha.scope()):
+        ticket, _ = await new_ticket(alpha, content="路灯不亮")
+    query = "query($id: ID!) { routingSuggestion(ticketId: $id) { source } }"
+    gid = str(relay.GlobalID("Ticket", str(ticket.id)))
+    mine = await api(query, "alpha-dispatcher", alpha, {"id": gid})
+    assert "errors" not in mine
+    # another city's ticket answers exactly like a missing one (no NOT_FOUND to probe)
+    other = await api(query, "beta-dispatcher", world.beta, {"id": gid})
+    missing = await api(
+        query, "beta-dispatcher", world.beta, {"id": str(relay.GlobalID("Ticket", "999999"))}
+    )
+    assert other == missing
