@@ -58,7 +58,6 @@ class Action(enum.StrEnum):
 _EVERY_CITY_ROLE = frozenset(Role)
 _ADMIN = frozenset({Role.TENANT_ADMIN})
 _CENTER = frozenset({Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR})
-_DEPARTMENT = frozenset({Role.DEPT_HANDLER, Role.DEPT_MANAGER})
 # The hotline center and city leadership see every ticket of the city; department
 # roles see the tickets assigned inside their department's subtree.
 CENTER_ROLES = frozenset(
@@ -111,7 +110,7 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.EVIDENCE_POLICY_MANAGE: _ADMIN,
     Action.TICKET_CREATE: _CENTER,
     Action.TICKET_DISPATCH: _CENTER,
-    Action.TICKET_HANDLE: _DEPARTMENT,
+    Action.TICKET_HANDLE: DEPARTMENT_ROLES,
     Action.TICKET_REVIEW: _CENTER,
     Action.TICKET_REVISIT: _CENTER,
     Action.TICKET_DECIDE: frozenset({Role.SUPERVISOR}),

@@ -52,7 +52,7 @@ from hotline.platform.redis import redis_client
 from hotline.platform.senders.email import send_email
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, current_scope, current_tenant_id, use_scope
-from hotline.tenants.access import Action, Actor, require
+from hotline.tenants.access import DEPARTMENT_ROLES, Action, Actor, require
 from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.accounts.models import (
     ApiKey,
@@ -81,7 +81,6 @@ log = structlog.get_logger(__name__)
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
-DEPARTMENT_ROLES = frozenset({Role.DEPT_HANDLER, Role.DEPT_MANAGER})
 TOTP_ISSUER = "Hotline 12345"
 RESET_TOKEN_SECONDS = 30 * 60
 RESET_REQUESTS_PER_HOUR = 5
