@@ -284,3 +284,28 @@ async def test_external_bearer_tokens(gql: Gql, issuer: _Issuer, world: World) -
         stranger_key,
     )
     assert (await gql(me, token=forged)).status == 401
+
+
+async def test_error_texts_follow_the_readers_language(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    create = """mutation($p: ID!) { createTenant(input: { provinceId: $p, code: "37AB00",
+        slug: "x-city", name: "X", numberPrefix: "XX" }) {
+        errors { field code localizedMessage } } }"""
+    answers = {}
+    for language in ("zh-CN,zh;q=0.9", "en-US,en;q=0.8"):
+        response = await client.post(
+            "/graphql",
+            json={"query": create, "variables": {"p": world.shandong}},
+            headers={
+                "Authorization": f"Bearer {world.shandong_admin.token}",
+                "Accept-Language": language,
+            },
+        )
+        answers[language[:2]] = response.json()["data"]["createTenant"]["errors"]
+    assert answers["zh"] == [
+        {"field": "code", "code": "INVALID", "localizedMessage": "输入有误，请检查（code）"}
+    ]
+    assert answers["en"] == [
+        {"field": "code", "code": "INVALID", "localizedMessage": "Please check this input (code)"}
+    ]

@@ -9,7 +9,8 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from hotline.tenants.errors import DomainError
+from hotline.schema.context import Info
+from hotline.tenants.errors import DomainError, localized
 from hotline.tenants.errors import ErrorCode as DomainErrorCode
 
 ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
@@ -19,7 +20,12 @@ ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
 class Error:
     field: str | None
     code: ErrorCode  # type: ignore[valid-type]
-    message: str
+    message: str = strawberry.field(description="Precise English text for developers and logs.")
+
+    @strawberry.field(description="For the person: zh-CN or en by the request's Accept-Language.")
+    def localized_message(self, info: Info) -> str:
+        language = info.context.request.headers.get("accept-language", "zh-CN")
+        return localized(DomainErrorCode(self.code), self.field, language)
 
 
 def error_from(exc: DomainError) -> Error:
