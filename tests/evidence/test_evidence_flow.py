@@ -48,7 +48,9 @@ from hotline.tenants.evidence.models import (
     RejectReason,
     Variant,
 )
-from hotline.tenants.tickets.models import Status, Ticket
+from hotline.tenants.tickets import citizen
+from hotline.tenants.tickets import service as tickets_service
+from hotline.tenants.tickets.models import Satisfaction, Status, Ticket
 from hotline.workers import evidence as tasks
 
 
@@ -483,15 +485,29 @@ async def test_integrations_finalize_their_own_uploads(world, kit) -> None:
 
 
 async def test_query_code_guesses_are_rate_limited(world, kit) -> None:
+    """Wrong codes count against one budget per number, shared by every citizen face."""
     with use_scope(world.alpha.scope()):
         ticket = await kit.make_ticket(world.alpha, "AL20261123000099")
-        guesses = [f"{n:06d}" for n in range(rules.CITIZEN_CALLS_PER_MINUTE)]
+        guesses = [f"{n:06d}" for n in range(citizen.FAILURES_PER_NUMBER)]
         for code in guesses:
             with pytest.raises(NotFound):
                 await service.list_citizen_evidence(
                     citizen=service.CitizenProof(number=ticket.number, query_code=code)
                 )
+        # now even the right code waits, here and on the other faces (rating, lookup)
         with pytest.raises(RateLimited):
             await service.list_citizen_evidence(
                 citizen=service.CitizenProof(number=ticket.number, query_code=kit.QUERY_CODE)
+            )
+        anonymous = Actor(
+            user_id=None,
+            tenant_id=world.alpha.tenant.id,
+            province_id=world.alpha.tenant.province_id,
+        )
+        with pytest.raises(RateLimited):
+            await tickets_service.rate_ticket(
+                actor=anonymous,
+                number=ticket.number,
+                query_code=kit.QUERY_CODE,
+                grade=Satisfaction.SATISFIED,
             )

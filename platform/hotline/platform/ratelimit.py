@@ -21,3 +21,10 @@ async def hit(key: str, *, limit: int, window_seconds: int) -> bool:
         pipe.expire(name, window_seconds + 1)
         count, _ = await pipe.execute()
     return int(count) <= limit
+
+
+async def exhausted(key: str, *, limit: int, window_seconds: int) -> bool:
+    """Whether ``key`` has already used up its ``limit`` in the current window (no count)."""
+    window = int(time.time()) // window_seconds
+    count = await redis_client().get(redis_key("ratelimit", key, window))
+    return count is not None and int(count) >= limit

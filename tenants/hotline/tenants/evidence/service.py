@@ -50,9 +50,9 @@ from hotline.tenants.evidence.models import (
     Variant,
 )
 from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.tickets.citizen import proven_ticket
 from hotline.tenants.tickets.geo import haversine_m
 from hotline.tenants.tickets.models import Assignment, Ticket
-from hotline.tenants.tickets.numbering import query_code_matches
 
 VERIFY_TASK = "verify_evidence"
 PROCESS_TASK = "process_evidence"
@@ -178,19 +178,15 @@ async def visible_evidence(*, actor: Actor, evidence_ids: list[int]) -> list[Evi
 
 async def _citizen_ticket(citizen: CitizenProof) -> Ticket:
     number = citizen.number.strip().upper()
-    # A query code has six digits: bound the guesses per ticket number.
     if not await ratelimit.hit(
         f"evidence-citizen:{current_tenant_id()}:{keyed_hash(number, 'evidence-citizen')}",
         limit=rules.CITIZEN_CALLS_PER_MINUTE,
         window_seconds=60,
     ):
         raise RateLimited("too many requests for this ticket, try again in a minute")
-    ticket = await Ticket.get_or_none(number=number)
-    if ticket is None or not query_code_matches(
-        ticket.tenant_id, citizen.query_code.strip(), ticket.query_code_hash
-    ):
-        raise NotFound("ticket", field="number")
-    return ticket
+    return await proven_ticket(
+        tenant_id=current_tenant_id(), number=number, query_code=citizen.query_code
+    )
 
 
 def _citizen_visible(evidence: Evidence) -> bool:
@@ -270,9 +266,9 @@ async def request_upload(
         if assignment is None:
             raise NotFound("assignment", field="assignmentId")
         department = await Department.get(id=assignment.department_id)
-        if not allowed(actor, Action.EVIDENCE_READ_ANY) and not rules.department_may_see(
-            actor.department_ids, [department.path]
-        ):
+        # Proof of handling is the department's own (or its parent's): a center role held
+        # beside a department role does not let it attach proof for other departments.
+        if not rules.department_may_see(actor.department_ids, [department.path]):
             raise NotFound("assignment", field="assignmentId")
     return await _create_upload(
         ticket=ticket,

@@ -33,6 +33,7 @@ from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department
 from hotline.tenants.errors import Invalid, NotFound, PermissionDenied, RateLimited
 from hotline.tenants.tickets import service
+from hotline.tenants.tickets.citizen import proven_ticket
 from hotline.tenants.tickets.models import (
     Assignment,
     AssignmentStatus,
@@ -45,7 +46,6 @@ from hotline.tenants.tickets.models import (
     Ticket,
     TimelineEvent,
 )
-from hotline.tenants.tickets.numbering import query_code_matches
 
 M = TypeVar("M", bound=Model)
 
@@ -481,9 +481,10 @@ def _by_id(rows: Iterable[M], keys: Sequence[int]) -> list[M | None]:
 
 
 async def tickets_by_ids(*, actor: Actor, ids: Sequence[int]) -> list[Ticket | None]:
-    """Tickets by id for relations of objects already read (a merge target, an assignment's)."""
-    require(actor, Action.TICKET_READ)
-    return _by_id(await Ticket.filter(id__in=list(ids)), ids)
+    """Tickets by id for relations of objects already read (a merge target, an assignment's);
+    a ticket outside the actor's department subtree reads as None, like a missing one."""
+    paths = await _department_paths(actor)
+    return _by_id(await _visible(Ticket.filter(id__in=list(ids)), paths), ids)
 
 
 async def categories_by_ids(*, actor: Actor, ids: Sequence[int]) -> list[Category | None]:
@@ -608,11 +609,7 @@ async def public_ticket(
     )
     if not (ip_ok and number_ok):
         raise RateLimited("too many lookups, try again in a minute")
-    ticket = await Ticket.get_or_none(number=number)
-    if ticket is None or not query_code_matches(
-        actor.tenant_id, query_code.strip(), ticket.query_code_hash
-    ):
-        raise NotFound("ticket")
+    ticket = await proven_ticket(tenant_id=actor.tenant_id, number=number, query_code=query_code)
     category_name: str | None = None
     if ticket.category_id is not None:
         category = await Category.get_or_none(id=ticket.category_id)

@@ -48,6 +48,7 @@ from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.routing.models import RoutingRule
 from hotline.tenants.sla.rules import SlaPolicy, effective_sla
 from hotline.tenants.tickets import deadlines, flow, numbering, timeline
+from hotline.tenants.tickets.citizen import proven_ticket
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.flow import IllegalTransition
@@ -134,9 +135,15 @@ def _role(actor: Actor, action: Action) -> str:
 
 
 async def _scope_paths(actor: Actor) -> list[str] | None:
-    """Department subtrees the actor is limited to; None = the whole city."""
+    """Department subtrees the actor may READ in; None = the whole city."""
     if actor.roles & CENTER_ROLES or actor.is_province_admin:
         return None
+    return await _handling_paths(actor)
+
+
+async def _handling_paths(actor: Actor) -> list[str]:
+    """Department subtrees the actor may WORK in. Handling is department work: a center
+    role held beside a department role widens reading only, never handling."""
     if not actor.department_ids:
         return []
     rows = Department.filter(id__in=sorted(actor.department_ids)).values_list("path", flat=True)
@@ -201,9 +208,9 @@ async def _locked_for_handling(
     assignment = await Assignment.filter(id=assignment_id).select_for_update().first()
     if assignment is None:
         raise NotFound("assignment")
-    if action is Action.TICKET_HANDLE and paths is not None:
+    if action is Action.TICKET_HANDLE:
         department = await Department.get(id=assignment.department_id)
-        if not _within(department.path, paths):
+        if not _within(department.path, await _handling_paths(actor)):
             raise PermissionDenied("this assignment belongs to another department")
     return ticket, assignment
 
@@ -1185,11 +1192,9 @@ async def rate_ticket(
     counts like the center's; on a ticket closed without a grade it is recorded. The
     first grade wins. A wrong code is NotFound, like a wrong number."""
     with _city(actor):
-        found = await Ticket.get_or_none(number=number.strip().upper())
-        if found is None or not numbering.query_code_matches(
-            found.tenant_id, query_code.strip(), found.query_code_hash
-        ):
-            raise NotFound("ticket")
+        found = await proven_ticket(
+            tenant_id=current_tenant_id(), number=number, query_code=query_code
+        )
         now = _now()
         async with in_transaction():
             ticket = await _lock_ticket(actor, found.id, None)
@@ -1658,7 +1663,7 @@ async def comment_supervision(*, actor: Actor, supervision_id: int, text: str) -
         require(actor, Action.TICKET_HANDLE)
     with _city(actor):
         now = _now()
-        paths = await _scope_paths(actor) if handler else None
+        paths = await _handling_paths(actor) if handler else None
         async with in_transaction():
             found = await Supervision.get_or_none(id=supervision_id)
             if found is None:
