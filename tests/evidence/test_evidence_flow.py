@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo
 
 import av
 import pytest
+from arq.jobs import Job, JobStatus
 from arq.worker import Worker
 from PIL import Image
 
 from hotline.platform import jobs, storage
+from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.access import Actor
 from hotline.tenants.accounts.models import Role
@@ -511,3 +513,23 @@ async def test_query_code_guesses_are_rate_limited(world, kit) -> None:
                 query_code=kit.QUERY_CODE,
                 grade=Satisfaction.SATISFIED,
             )
+
+
+async def test_a_lost_copy_job_of_published_evidence_is_queued_again(world, kit) -> None:
+    """Publishing enqueues its copy job after the update; if that job is lost, the hourly
+    sweep queues it again, so a published item never stays without its stripped copy."""
+    with use_scope(world.alpha.scope()):
+        evidence = await _verified_photo(world, kit)
+        await service.publish_evidence(actor=world.agent, evidence_id=evidence.id)
+        # the job was lost: nothing ran, and an hour has passed
+        await Evidence.filter(id=evidence.id).update(
+            public_key=None, published_at=datetime.now(UTC) - timedelta(hours=2)
+        )
+    now = datetime.now(UTC)
+    assert await tasks.sweep_unfinalized({}) >= 0
+    job_id = f"{get_settings().redis_prefix}:evidence:{evidence.id}:publish-{now:%Y%m%d%H}"
+    job = Job(job_id, await jobs.pool(), _queue_name=jobs.queue_name())
+    assert await job.status() is JobStatus.queued
+    await tasks.process_evidence({}, tenant_id=world.alpha.tenant.id, evidence_id=evidence.id)
+    with use_scope(world.alpha.scope()):
+        assert (await Evidence.get(id=evidence.id)).public_key

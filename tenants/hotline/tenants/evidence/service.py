@@ -618,7 +618,8 @@ async def citizen_download_link(
 
 
 async def sweep_unfinalized(*, now: datetime | None = None) -> int:
-    """In the current city: delete uploads never finalized; re-enqueue lost verifications."""
+    """In the current city: delete uploads never finalized; re-enqueue lost verifications
+    and lost copy jobs of published evidence (publishing enqueues after its update)."""
     now = now or _now()
     swept = 0
     while rows := await Evidence.filter(
@@ -636,6 +637,19 @@ async def sweep_unfinalized(*, now: datetime | None = None) -> int:
             VERIFY_TASK,
             tenant_id=row.tenant_id,
             job_id=_job_id("verify", row.id),
+            evidence_id=row.id,
+        )
+    uncopied = await Evidence.filter(
+        status=EvidenceStatus.VERIFIED,
+        published=True,
+        public_key=None,
+        published_at__lt=now - rules.VERIFY_STALE_AFTER,
+    ).only("id", "tenant_id")
+    for row in uncopied:
+        await jobs.enqueue(
+            PROCESS_TASK,
+            tenant_id=row.tenant_id,
+            job_id=_job_id(f"publish-{now:%Y%m%d%H}", row.id),
             evidence_id=row.id,
         )
     return swept
