@@ -13,11 +13,11 @@ import pytest_asyncio
 from hotline.platform.jobs import pool, queue_name
 from hotline.platform.outbox import OutboxMessage
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.deadlines_sweep.service import SweepReport, sweep_deadlines
+from hotline.tenants.deadlines_sweep.service import SweepReport, rewind, sweep_deadlines
 from hotline.tenants.provinces.calendar import seed_official_calendar, tenant_calendar
 from hotline.tenants.sla.rules import SlaPolicy
 from hotline.tenants.tickets import deadlines
-from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Supervision
+from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Status, Supervision
 from hotline.workers.sweeps import sweep_all
 
 if TYPE_CHECKING:
@@ -152,3 +152,29 @@ async def test_the_cron_fans_out_one_job_per_city_and_minute(
     worker = await burst(max_jobs=10)
     assert worker.jobs_complete == 2
     assert worker.jobs_failed == 0
+
+
+async def test_work_reopened_past_its_deadline_is_swept_again(
+    calendar_world: World, new_ticket: Any
+) -> None:
+    """A reply rejected after its deadline puts the work back behind the sweep's marks;
+    rewinding them makes the next sweep see it overdue (a review finding)."""
+    alpha = calendar_world.alpha
+    deadline = at(10, 17, month=3)
+    with use_scope(alpha.scope()):
+        ticket, assignment = await new_ticket(
+            alpha,
+            status=Status.REPLIED,
+            assignment_status=AssignmentStatus.REPLIED,
+            reply_deadline=deadline,
+            due_soon_at=at(9, 12, month=3),
+        )
+    # replied in time: the deadline passes while nothing is open
+    assert (await _sweep(alpha, at(10, 18, month=3))).overdue == 0
+    with use_scope(alpha.scope()):
+        await Assignment.filter(id=assignment.id).update(status=AssignmentStatus.SIGNED)
+        await rewind(deadlines=[deadline], now=at(11, 9, month=3))
+    report = await _sweep(alpha, at(11, 9, 5, month=3))
+    assert report.overdue == 1
+    with use_scope(alpha.scope()):
+        assert await Supervision.filter(ticket_id=ticket.id, automatic=True).count() == 1

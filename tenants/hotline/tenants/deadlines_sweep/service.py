@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -110,6 +110,16 @@ async def _advance(tenant: Tenant, kind: str, until: datetime) -> None:
             " updated_at = now()",
             [tenant.id, tenant.province_id, kind, until],
         )
+
+
+async def rewind(*, deadlines: Sequence[datetime | None], now: datetime) -> None:
+    """Work back in an open state with a deadline the sweep has already passed (a rejected
+    reply, deadlines recomputed earlier): move the current city's marks back before it, so
+    the next sweep looks again. Re-sweeping a window writes nothing twice (keyed writes)."""
+    past = [d for d in deadlines if d is not None and d <= now]
+    if past:
+        before = min(past) - timedelta(microseconds=1)
+        await SweepMark.filter(swept_until__gte=before).update(swept_until=before)
 
 
 async def _tickets(ids: list[int]) -> dict[int, Ticket]:

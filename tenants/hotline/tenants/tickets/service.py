@@ -39,6 +39,7 @@ from hotline.tenants.access import (
 )
 from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.categories.models import Category
+from hotline.tenants.deadlines_sweep import service as deadlines_sweep
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.errors import Conflict, Invalid, NotFound, PermissionDenied
 from hotline.tenants.knowledge import service as knowledge
@@ -1067,6 +1068,9 @@ async def review_reply(*, actor: Actor, ticket_id: int, approve: bool, reason: s
                     stage=False,
                 )
                 await _save_assignment(lead, AA.REOPEN)
+                await deadlines_sweep.rewind(
+                    deadlines=[lead.reply_deadline, lead.due_soon_at], now=now
+                )
             await _save(ticket)
     return ticket
 
@@ -1741,6 +1745,10 @@ async def recompute_deadlines(*, actor: Actor) -> int:
                 if moved:
                     changed += moved
                     _copy_deadlines(ticket, await _lead(ticket))
+                    await deadlines_sweep.rewind(
+                        deadlines=[ticket.reply_deadline, ticket.due_soon_at, ticket.sign_deadline],
+                        now=now,
+                    )
                     await _append(
                         ticket,
                         actor,
