@@ -158,6 +158,7 @@ def channels(db: Settings, receiver: Receiver, mailbox: Mailbox) -> Iterator[Set
         "HOTLINE_SMS_GATEWAY_URL": receiver.url + "/ok",
         "HOTLINE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
         "HOTLINE_OUTBOX_BASE_DELAY_SECONDS": "0.01",
+        "HOTLINE_WEBHOOK_ALLOW_PRIVATE": "true",  # the test receivers listen on loopback
         "HOTLINE_OUTBOX_MAX_ATTEMPTS": "4",
         # no quiet hours unless a test asks (the suite runs at any hour)
         "HOTLINE_SMS_QUIET_START": "00:00",

@@ -24,6 +24,9 @@ class DeliverySettings(BaseSettings):
     # First retry delay of a failed delivery; doubles per attempt (with jitter).
     outbox_base_delay_seconds: float = 30.0
     outbox_max_attempts: int = 8
+    # Webhooks to loopback, private or link-local addresses are refused (a city admin must
+    # not make our workers call internal services); tests and on-premise set this.
+    webhook_allow_private: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -8,13 +8,18 @@ and applies each idempotency key once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from hotline.platform.senders.config import get_delivery_settings
+from hotline.platform.senders.errors import SendFailed
 from hotline.platform.senders.sms import post_json
 
 TOLERANCE_SECONDS = 300
@@ -38,7 +43,27 @@ def verify(
     return hmac.compare_digest(sign(secret, ts, body), signature)
 
 
+async def check_destination(url: str) -> None:
+    """Refuse (permanently) a webhook host that resolves to an internal address."""
+    if get_delivery_settings().webhook_allow_private:
+        return
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise SendFailed("the webhook URL has no host", permanent=True)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
+        )
+    except OSError as exc:
+        raise SendFailed(f"cannot resolve {parts.hostname}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise SendFailed(f"{parts.hostname} resolves to a non-public address", permanent=True)
+
+
 async def send_webhook(*, url: str, secret: str, event: dict[str, Any], send_key: str) -> None:
+    await check_destination(url)
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
