@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from zoneinfo import available_timezones
@@ -182,17 +183,25 @@ async def update_tenant(
     if locales is not None:
         _check_locales(locales)
         changed["locales"] = locales
-    if features is not None:
-        changed["features"] = {**tenant.features, **_check_features(features)}
+    flags = _check_features(features) if features is not None else None
     if sla_overrides is not None:
         changed["sla_overrides"] = validate_sla_layer(sla_overrides)
     if is_active is not None:
         if not actor.is_province_admin and not actor.platform_operator:
             raise NotFound("city")
         changed["is_active"] = is_active
+    if flags:
+        # Merged in SQL: concurrent changes to other flags (or routing settings) survive.
+        rows = await Tenant._meta.db.execute_query_dict(
+            "UPDATE tenants SET features = features || $1::jsonb, updated_at = now() "
+            "WHERE id = $2 RETURNING features",
+            [json.dumps(flags), tenant.id],
+        )
+        tenant.features = _json(rows[0]["features"])
+        changed["features"] = tenant.features
     if changed:
         tenant.update_from_dict(changed)
-        await tenant.save(update_fields=[*changed, "updated_at"])
+        await tenant.save(update_fields=[k for k in [*changed, "updated_at"] if k != "features"])
         await record_audit(
             actor_id=actor.user_id,
             action="tenant.update",
@@ -202,6 +211,11 @@ async def update_tenant(
             tenant_id=tenant.id,
         )
     return tenant
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """asyncpg returns jsonb as text unless a codec is set."""
+    return dict(json.loads(value) if isinstance(value, str) else value)
 
 
 def _visible_tenant_filter(actor: Actor) -> dict[str, Any] | None:

@@ -232,13 +232,15 @@ async def set_auto_dispatch_threshold(*, actor: Actor, threshold: float | None) 
     tenant_id = current_tenant_id()
     with use_scope(Scope.platform()):
         tenant = await Tenant.get(id=tenant_id)
-        routing = dict((tenant.features or {}).get("routing") or {})
-        if threshold is None:
-            routing.pop("auto_dispatch_threshold", None)
-        else:
-            routing["auto_dispatch_threshold"] = threshold
-        tenant.features = {**(tenant.features or {}), "routing": routing}
-        await tenant.save(update_fields=["features", "updated_at"])
+        # One statement: a concurrent change to other features is not lost.
+        await Tenant._meta.db.execute_query(
+            "UPDATE tenants SET features = jsonb_set(features, '{routing}', "
+            "COALESCE(features->'routing', '{}'::jsonb) - 'auto_dispatch_threshold' "
+            "|| CASE WHEN $1::float8 IS NULL THEN '{}'::jsonb "
+            "ELSE jsonb_build_object('auto_dispatch_threshold', $1::float8) END), "
+            "updated_at = now() WHERE id = $2",
+            [threshold, tenant_id],
+        )
     await record_audit(
         actor_id=actor.user_id,
         action="routing.auto_dispatch",
