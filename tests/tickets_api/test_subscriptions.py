@@ -13,9 +13,15 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from hotline.platform import pubsub
+from hotline.platform.tenancy import use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
+from hotline.tenants.accounts.models import Membership, Role
+from hotline.tenants.tickets import selectors
 from hotline.tenants.tickets.models import AssignmentStatus, Status
+
+from .conftest import add_person
 
 if TYPE_CHECKING:
     from tests.tickets_api.conftest import City, World
@@ -126,3 +132,28 @@ async def test_other_city_and_bad_tokens_are_refused(world: World, server_url: s
         except ConnectionClosed as exc:
             closed_code = exc.rcvd.code if exc.rcvd else None
         assert closed_code == 4403
+
+
+async def test_a_revoked_membership_ends_the_live_view(world: World, server_url: str) -> None:
+    """Checked at connect AND before each event: revoking the handler's membership ends
+    its inbox subscription at the next change instead of when the socket closes."""
+    a = world.alpha
+    await add_person(a, "leaver", Role.DEPT_HANDLER, a.district)
+    made = await world.ticket(
+        a, status=Status.DISPATCHED, departments=[(a.district, AssignmentStatus.PENDING_SIGN)]
+    )
+    async with connect(server_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await start(ws, a, "leaver")
+        await subscribe(
+            ws,
+            "i",
+            "subscription($d: ID!) { departmentInbox(departmentId: $d) { status } }",
+            d=str(encode_id("Department", a.district.id)),
+        )
+        with use_scope(a.scope()):
+            await Membership.filter(user_id=a.users["leaver"]).update(is_active=False)
+        await pubsub.publish(
+            selectors.inbox_channel(a.tenant.id, a.district.id), {"ticket_id": made.ticket.id}
+        )
+        message = await receive(ws)
+        assert message == {"id": "i", "type": "complete"}

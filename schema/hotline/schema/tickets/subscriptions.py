@@ -17,6 +17,7 @@ from hotline.schema.ids import decode_id
 from hotline.schema.permissions import can
 from hotline.schema.tickets.types import Assignment, TimelineEvent
 from hotline.tenants.access import Action
+from hotline.tenants.accounts import identity
 from hotline.tenants.errors import NotFound
 from hotline.tenants.tickets import selectors
 
@@ -42,6 +43,8 @@ class TicketSubscriptions:
         async with pubsub.subscribe(selectors.timeline_channel(actor.tenant_id, key)) as notices:
             seen = await selectors.last_timeline_seq(actor=actor, ticket_id=key)
             async for _ in notices:
+                if not await identity.still_allowed(actor):
+                    return
                 rows = await selectors.timeline_after(actor=actor, ticket_id=key, seq=seen)
                 _fresh(info)
                 for row in rows:
@@ -62,6 +65,8 @@ class TicketSubscriptions:
         await selectors.access_department_inbox(actor=actor, department_id=key)
         async with pubsub.subscribe(selectors.inbox_channel(actor.tenant_id, key)) as notices:
             async for notice in notices:
+                if not await identity.still_allowed(actor):
+                    return
                 rows = await selectors.inbox_assignments(
                     actor=actor, department_id=key, ticket_id=int(notice["ticket_id"])
                 )

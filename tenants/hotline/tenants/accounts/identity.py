@@ -14,7 +14,7 @@ from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.access import Actor
 from hotline.tenants.accounts import service
-from hotline.tenants.accounts.models import User
+from hotline.tenants.accounts.models import ApiKey, User
 from hotline.tenants.errors import AuthFailed, NotFound
 from hotline.tenants.provinces.models import Province, Tenant
 
@@ -97,3 +97,29 @@ async def anonymous_in(*, tenant_ref: str) -> Actor:
     """No credentials, a city named: public faces only (citizen lookup, login)."""
     tenant = await find_tenant(tenant_ref)
     return Actor(user_id=None, tenant_id=tenant.id, province_id=tenant.province_id)
+
+
+async def still_allowed(actor: Actor) -> bool:
+    """Whether a long-lived connection's actor still stands: the user is active and still
+    a member of the city (or admin of its province), the API key is not revoked.
+
+    Live subscriptions call this before each event, so revoking a membership or a key
+    ends them at the next event instead of when the socket closes.
+    """
+    try:
+        if actor.api_key_id is not None:
+            return await ApiKey.exists(id=actor.api_key_id, revoked_at=None)
+        if actor.user_id is None:
+            return True  # an anonymous public face holds nothing to revoke
+        if actor.tenant_id is None or actor.province_id is None:
+            await service.load_actor(
+                user_id=actor.user_id, tenant_id=None, province_id=actor.province_id
+            )
+            return True
+        with use_scope(Scope.city(actor.tenant_id, actor.province_id, actor.user_id)):
+            await service.load_actor(
+                user_id=actor.user_id, tenant_id=actor.tenant_id, province_id=actor.province_id
+            )
+    except (NotFound, AuthFailed):
+        return False
+    return True
