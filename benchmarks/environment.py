@@ -12,19 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
-from hotline.platform.db.config import credentials
+from hotline.platform.db.migrate import drop_database
 from hotline.platform.devstack.stack import EmbeddedStack
 from hotline.platform.settings import reset_settings
-
-
-async def _drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @contextmanager
@@ -46,7 +36,7 @@ def bench_environment(*, need_s3: bool = True, **extra: str) -> Iterator[None]:
         try:
             yield
         finally:
-            asyncio.run(_drop_database(env["HOTLINE_DATABASE_URL"], database))
+            asyncio.run(drop_database(env["HOTLINE_DATABASE_URL"], database))
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

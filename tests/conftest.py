@@ -16,12 +16,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from tortoise import Tortoise
 
-from hotline.platform.db.config import credentials, init_orm
-from hotline.platform.db.migrate import ensure_app_role, run_migrations
+from hotline.platform.db.config import init_orm
+from hotline.platform.db.migrate import (
+    drop_database,
+    ensure_app_role,
+    ensure_database,
+    run_migrations,
+)
 from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.storage import ensure_bucket
 
@@ -59,23 +63,7 @@ def template_db(services: dict[str, str]) -> Iterator[str]:
     settings = Settings(database_url=_with_database(services["HOTLINE_DATABASE_URL"], name))
     asyncio.run(run_migrations(settings))
     yield name
-    asyncio.run(_drop_database(services["HOTLINE_DATABASE_URL"], name))
-
-
-async def _drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _copy_template(server_url: str, template: str, name: str) -> None:
-    conn = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await conn.close()
+    asyncio.run(drop_database(services["HOTLINE_DATABASE_URL"], name))
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +74,9 @@ def module_settings(
     slug = secrets.token_hex(4)
     name = f"hotline_t_{RUN_ID}_{slug}"
     server = services["HOTLINE_DATABASE_URL"]
-    asyncio.run(_copy_template(server, template_db, name))
+    asyncio.run(
+        ensure_database(Settings(database_url=_with_database(server, name)), template=template_db)
+    )
     env = {
         **services,
         "HOTLINE_DATABASE_URL": _with_database(server, name),
@@ -108,7 +98,7 @@ def module_settings(
             else:
                 os.environ[key] = value
         reset_settings()
-        asyncio.run(_drop_database(server, name))
+        asyncio.run(drop_database(server, name))
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,15 @@ async def ensure_database(settings: Settings, *, template: str | None = None) ->
         await admin.close()
 
 
+async def drop_database(server_url: str, name: str) -> None:
+    """Drop a throwaway database (test modules, benchmarks), closing its connections."""
+    admin = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {_ident(name)} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
 async def ensure_app_role(settings: Settings) -> None:
     """The non-owner role the runtime connects as: no BYPASSRLS, so policies hold."""
     role = credentials(settings.app_database_url())["user"]

@@ -24,12 +24,10 @@ from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
 from hotline.tenants.access import Action, Actor, require
 from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.accounts.models import Role
-from hotline.tenants.categories.models import Category
-from hotline.tenants.departments.models import Department
 from hotline.tenants.errors import Invalid, NotFound
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
-from hotline.tenants.routing.models import RoutingRule
+from hotline.tenants.routing.service import matching_rules
 from hotline.tenants.tickets import service as tickets
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Status, Ticket
@@ -122,37 +120,12 @@ async def suggest(*, text: str) -> tuple[int | None, list[Suggestion]]:
     return model.version, [Suggestion(d, round(p, 4)) for d, p in ranked]
 
 
-def _under(path: str | None, ancestor: str | None) -> bool:
-    return ancestor is None or (path is not None and path.startswith(ancestor))
-
-
 async def rule_department(ticket: Ticket) -> int | None:
-    """The first active rule (by priority) matching the ticket's area, category, keywords."""
-    rules = await RoutingRule.filter(is_active=True).order_by("priority", "id")
-    if not rules:
-        return None
-    paths: dict[tuple[str, int], str] = {}
-    dept_ids = {r.area_id for r in rules if r.area_id} | (
-        {ticket.area_id} if ticket.area_id else set()
+    """The department of the first routing rule matching the ticket, if any."""
+    rules = await matching_rules(
+        content=ticket.content, category_id=ticket.category_id, area_id=ticket.area_id
     )
-    cat_ids = {r.category_id for r in rules if r.category_id} | (
-        {ticket.category_id} if ticket.category_id else set()
-    )
-    for d in await Department.filter(id__in=list(dept_ids)):
-        paths["d", d.id] = d.path
-    for c in await Category.filter(id__in=list(cat_ids)):
-        paths["c", c.id] = c.path
-    area = paths.get(("d", ticket.area_id)) if ticket.area_id else None
-    category = paths.get(("c", ticket.category_id)) if ticket.category_id else None
-    for rule in rules:
-        if rule.area_id and not _under(area, paths.get(("d", rule.area_id))):
-            continue
-        if rule.category_id and not _under(category, paths.get(("c", rule.category_id))):
-            continue
-        if rule.keywords and not any(k and k in ticket.content for k in rule.keywords):
-            continue
-        return rule.department_id
-    return None
+    return rules[0].department_id if rules else None
 
 
 def auto_dispatch_threshold(features: dict[str, Any] | None) -> float | None:

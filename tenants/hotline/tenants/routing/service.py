@@ -132,3 +132,24 @@ async def update_routing_rule(
             province_id=rule.province_id,
         )
     return rule
+
+
+async def matching_rules(
+    *, content: str, category_id: int | None, area_id: int | None
+) -> list[RoutingRule]:
+    """The current city's active rules that match, in rule order: the area lies in the
+    rule's area subtree, the category in its category subtree, and a keyword occurs.
+
+    The one matcher for the agent's suggestion and the worker's routing decision."""
+    area = await Department.get_or_none(id=area_id) if area_id is not None else None
+    category = await Category.get_or_none(id=category_id) if category_id is not None else None
+    area_path = area.path if area else ""
+    category_path = category.path if category else ""
+    rules = await RoutingRule.filter(is_active=True).order_by("priority", "id")
+    return [
+        rule
+        for rule in rules
+        if (rule.area_id is None or f"/{rule.area_id}/" in area_path)
+        and (rule.category_id is None or f"/{rule.category_id}/" in category_path)
+        and (not rule.keywords or any(k and k in content for k in rule.keywords))
+    ]

@@ -46,6 +46,7 @@ from hotline.tenants.knowledge import service as knowledge
 from hotline.tenants.notifications.rules import on_ticket_event
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Province, Tenant
+from hotline.tenants.routing import service as routing
 from hotline.tenants.routing.models import RoutingRule
 from hotline.tenants.sla.rules import SlaPolicy, effective_sla
 from hotline.tenants.tickets import deadlines, flow, numbering, timeline
@@ -536,23 +537,10 @@ async def suggest_departments(
     choice): area within the rule's subtree, category within its subtree, any keyword."""
     require(actor, Action.TICKET_CREATE)
     with _city(actor):
-        area_path = ""
-        if area_id is not None:
-            area = await Department.get_or_none(id=area_id)
-            area_path = area.path if area else ""
-        category_path = ""
-        if category_id is not None:
-            category = await Category.get_or_none(id=category_id)
-            category_path = category.path if category else ""
-        rules = await RoutingRule.filter(is_active=True).order_by("priority", "id")
         picked: list[RoutingRule] = []
-        for rule in rules:
-            if rule.area_id is not None and f"/{rule.area_id}/" not in area_path:
-                continue
-            if rule.category_id is not None and f"/{rule.category_id}/" not in category_path:
-                continue
-            if rule.keywords and not any(k and k in content for k in rule.keywords):
-                continue
+        for rule in await routing.matching_rules(
+            content=content, category_id=category_id, area_id=area_id
+        ):
             if all(p.department_id != rule.department_id for p in picked):
                 picked.append(rule)
         departments = {
