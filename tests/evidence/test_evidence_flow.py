@@ -23,7 +23,6 @@ from arq.worker import Worker
 from PIL import Image
 
 from hotline.platform import jobs, storage
-from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.access import Actor
 from hotline.tenants.accounts.models import Role
@@ -527,7 +526,7 @@ async def test_a_lost_copy_job_of_published_evidence_is_queued_again(world, kit)
         )
     now = datetime.now(UTC)
     assert await tasks.sweep_unfinalized({}) >= 0
-    job_id = f"{get_settings().redis_prefix}:evidence:{evidence.id}:publish-{now:%Y%m%d%H}"
+    job_id = jobs.job_key(f"evidence:{evidence.id}:publish-{now:%Y%m%d%H}")
     job = Job(job_id, await jobs.pool(), _queue_name=jobs.queue_name())
     assert await job.status() is JobStatus.queued
     await tasks.process_evidence({}, tenant_id=world.alpha.tenant.id, evidence_id=evidence.id)

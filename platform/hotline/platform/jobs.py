@@ -12,6 +12,7 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import Job
 
+from hotline.platform.redis import key as redis_key
 from hotline.platform.settings import Settings, get_settings
 
 _pools: dict[str, ArqRedis] = {}
@@ -43,8 +44,16 @@ async def close_pools() -> None:
         await p.aclose()
 
 
+def job_key(job_id: str) -> str:
+    """arq keys jobs by id across the whole Redis database, not per queue: the id it
+    stores carries the deployment's prefix, so deployments sharing a Redis never meet."""
+    return redis_key("job", job_id)
+
+
 async def enqueue(
     function: str, *, tenant_id: int | None, job_id: str | None = None, **kwargs: Any
 ) -> Job | None:
     """Enqueue ``function(tenant_id=…, **kwargs)``; a repeated ``job_id`` enqueues nothing."""
-    return await (await pool()).enqueue_job(function, tenant_id=tenant_id, _job_id=job_id, **kwargs)
+    return await (await pool()).enqueue_job(
+        function, tenant_id=tenant_id, _job_id=job_key(job_id) if job_id else None, **kwargs
+    )

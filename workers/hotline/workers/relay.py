@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from hotline.platform import jobs, outbox
-from hotline.platform.redis import key
 from hotline.platform.tenancy import Scope, use_scope
 
 
@@ -16,7 +15,7 @@ async def _enqueue(row: outbox.Relayed) -> None:
     await jobs.enqueue(
         "deliver_message",
         tenant_id=row.tenant_id,
-        job_id=key("outbox", row.outbox_id, row.attempt),
+        job_id=f"outbox:{row.outbox_id}:{row.attempt}",
         outbox_id=row.outbox_id,
     )
 

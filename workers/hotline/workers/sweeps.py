@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotline.platform import jobs
-from hotline.platform.redis import key
 from hotline.tenants.deadlines_sweep.service import active_tenants, sweep_deadlines
 from hotline.workers.scoped import tenant_job
 
@@ -19,7 +18,7 @@ async def sweep_all(ctx: dict[str, Any]) -> int:
     tenants = await active_tenants()
     for tenant in tenants:
         await jobs.enqueue(
-            "sweep_tenant", tenant_id=tenant.id, job_id=key("sweep", tenant.id, minute)
+            "sweep_tenant", tenant_id=tenant.id, job_id=f"sweep:{tenant.id}:{minute}"
         )
     return len(tenants)
 

@@ -26,7 +26,6 @@ from hotline.platform.crypto import keyed_hash
 from hotline.platform.media import images, video
 from hotline.platform.media.digest import object_sha256
 from hotline.platform.media.sniff import HEAD_BYTES, sniff
-from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
 from hotline.tenants.access import Action, Actor, allowed, require
 from hotline.tenants.accounts.audit import record_audit
@@ -85,8 +84,7 @@ def _now() -> datetime:
 
 
 def _job_id(step: str, evidence_id: int) -> str:
-    # arq's job keys are not under our Redis prefix: put the prefix into the id.
-    return f"{get_settings().redis_prefix}:evidence:{evidence_id}:{step}"
+    return f"evidence:{evidence_id}:{step}"
 
 
 # --- the city's policy -------------------------------------------------------------

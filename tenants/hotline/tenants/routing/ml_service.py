@@ -19,7 +19,6 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from hotline.platform import jobs
-from hotline.platform.redis import key
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
 from hotline.tenants.access import Action, Actor, require
 from hotline.tenants.accounts.audit import record_audit
@@ -192,7 +191,7 @@ async def request_retrain(*, actor: Actor) -> bool:
     tenant_id = current_tenant_id()
     minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
     job = await jobs.enqueue(
-        "train_routing", tenant_id=tenant_id, job_id=key("train_routing", tenant_id, minute)
+        "train_routing", tenant_id=tenant_id, job_id=f"train_routing:{tenant_id}:{minute}"
     )
     return job is not None
 
