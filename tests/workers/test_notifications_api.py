@@ -16,7 +16,7 @@ from hotline.platform.outbox import OutboxMessage, OutboxStatus
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, current_scope, set_scope, use_scope
 from hotline.tenants.accounts.service import issue_token_for
-from hotline.tenants.notifications.models import Notice
+from hotline.tenants.notifications.models import Notice, NotificationTemplate
 
 if TYPE_CHECKING:
     from tests.workers.conftest import City, World
@@ -224,3 +224,57 @@ async def test_a_routing_suggestion_of_another_city_is_like_a_missing_one(
         query, "beta-dispatcher", world.beta, {"id": str(relay.GlobalID("Ticket", "999999"))}
     )
     assert other == missing
+
+
+TEMPLATE = """mutation($e: String!, $l: String!, $b: String!) { setNotificationTemplate(
+    event: $e, channel: SMS, locale: $l, subject: "", body: $b) { ok errors { field code } } }"""
+PREFERENCE = """mutation($e: String!, $d: ID, $u: ID) { setNotificationPreference(
+    channel: EMAIL, enabled: false, event: $e, departmentId: $d, userId: $u) {
+    ok errors { field code } } }"""
+
+
+async def test_templates_and_preferences_are_set_per_city(api: Api, world: World) -> None:
+    alpha, beta = world.alpha, world.beta
+    body = "{{ number }} 已受理，查询码 {{ query_code }}"
+    done = await api(
+        TEMPLATE, "alpha-admin", alpha, {"e": "ticket.received", "l": "zh-CN", "b": body}
+    )
+    assert done["data"]["setNotificationTemplate"] == {"ok": True, "errors": []}
+    for variables, field in (
+        ({"e": "ticket.nonsense", "l": "zh-CN", "b": body}, "event"),
+        ({"e": "ticket.received", "l": "fr", "b": body}, "locale"),
+        ({"e": "ticket.received", "l": "en", "b": "{{ number"}, "body"),
+    ):
+        bad = await api(TEMPLATE, "alpha-admin", alpha, variables)
+        assert bad["data"]["setNotificationTemplate"]["errors"] == [
+            {"field": field, "code": "INVALID"}
+        ]
+    with use_scope(alpha.scope()):
+        assert await NotificationTemplate.filter(event="ticket.received").count() == 1
+    with use_scope(beta.scope()):
+        assert await NotificationTemplate.all().count() == 0
+
+    handler = alpha.users["handler"]
+    own = str(relay.GlobalID("User", str(handler.id)))
+    mine = await api(PREFERENCE, "alpha-handler", alpha, {"e": "*", "u": own})
+    assert mine["data"]["setNotificationPreference"] == {"ok": True, "errors": []}
+    city_wide = await api(PREFERENCE, "alpha-handler", alpha, {"e": "*"})
+    assert city_wide["data"]["setNotificationPreference"]["errors"] == [
+        {"field": None, "code": "PERMISSION_DENIED"}
+    ]
+    # alpha's department and user, named from beta: the same answer as missing ones
+    for name, value, kind in (
+        ("d", alpha.depts["urban"].id, "Department"),
+        ("u", handler.id, "User"),
+    ):
+        field = "departmentId" if name == "d" else "userId"
+        for key in (value, 999999):
+            other = await api(
+                PREFERENCE,
+                "beta-admin",
+                beta,
+                {"e": "*", name: str(relay.GlobalID(kind, str(key)))},
+            )
+            assert other["data"]["setNotificationPreference"]["errors"] == [
+                {"field": field, "code": "NOT_FOUND"}
+            ]

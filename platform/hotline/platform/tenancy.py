@@ -62,13 +62,6 @@ def current_tenant_id() -> int:
     return scope.tenant_id
 
 
-def current_province_id() -> int:
-    scope = _scope.get()
-    if scope.province_id is None:
-        raise TenantNotSet("no province scope is set for this task")
-    return scope.province_id
-
-
 @contextmanager
 def use_scope(scope: Scope) -> Iterator[Scope]:
     token = _scope.set(scope)

@@ -8,6 +8,7 @@ from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
 from hotline.schema.notifications.types import DeadLetter, WebhookEndpoint
 from hotline.tenants.notifications import service
+from hotline.tenants.notifications.models import Channel
 from hotline.tenants.routing import ml_service
 
 
@@ -28,6 +29,15 @@ class WebhookEndpointPayload:
     endpoint: WebhookEndpoint | None
     # shown once, on creation: the key receivers verify X-Hotline-Signature with
     secret: str | None
+    errors: list[Error]
+
+
+NotificationChannel = strawberry.enum(Channel, name="NotificationChannel")
+
+
+@strawberry.type
+class SettingPayload:
+    ok: bool
     errors: list[Error]
 
 
@@ -116,6 +126,57 @@ class NotificationMutations:
 
         endpoint, errors = await payload_errors(call)
         return WebhookEndpointPayload(endpoint=endpoint, secret=None, errors=errors)
+
+    @strawberry.mutation(
+        description="The city's wording of one event on one channel and locale (Jinja2)."
+    )
+    async def set_notification_template(
+        self,
+        info: Info,
+        event: str,
+        channel: NotificationChannel,  # type: ignore[valid-type]
+        locale: str,
+        subject: str,
+        body: str,
+    ) -> SettingPayload:
+        _, errors = await payload_errors(
+            lambda: service.set_template(
+                actor=info.context.actor,
+                event=event,
+                channel=Channel(channel),
+                locale=locale,
+                subject=subject,
+                body=body,
+            )
+        )
+        return SettingPayload(ok=not errors, errors=errors)
+
+    @strawberry.mutation(
+        description='Turn a channel on or off for an event ("*" = all): city-wide, for a '
+        "department, or for one user (anyone may set their own)."
+    )
+    async def set_notification_preference(
+        self,
+        info: Info,
+        channel: NotificationChannel,  # type: ignore[valid-type]
+        enabled: bool,
+        event: str = "*",
+        department_id: relay.GlobalID | None = None,
+        user_id: relay.GlobalID | None = None,
+    ) -> SettingPayload:
+        _, errors = await payload_errors(
+            lambda: service.set_preference(
+                actor=info.context.actor,
+                channel=Channel(channel),
+                enabled=enabled,
+                event=event,
+                department_id=decode_id(department_id, "Department", field="departmentId")
+                if department_id
+                else None,
+                user_id=decode_id(user_id, "User", field="userId") if user_id else None,
+            )
+        )
+        return SettingPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(
         description="Auto-dispatch new tickets whose top suggestion reaches this confidence "

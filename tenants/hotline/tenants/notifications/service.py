@@ -10,6 +10,8 @@ from hotline.platform import outbox
 from hotline.platform.crypto import encrypt
 from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.access import Action, Actor, require
+from hotline.tenants.accounts.models import Membership
+from hotline.tenants.departments.models import Department
 from hotline.tenants.errors import Invalid, NotFound, PermissionDenied
 from hotline.tenants.notifications.models import (
     Channel,
@@ -18,6 +20,7 @@ from hotline.tenants.notifications.models import (
     NotificationTemplate,
     WebhookEndpoint,
 )
+from hotline.tenants.notifications.rules import ACTION_EVENTS
 from hotline.tenants.notifications.templates import check_template
 
 MAX_PAGE = 100
@@ -141,10 +144,22 @@ async def update_webhook_endpoint(
 # Templates and preferences --------------------------------------------------------------
 
 
+TEMPLATE_LOCALES = frozenset({"zh-CN", "en"})
+EVENTS = frozenset(name for name, _ in ACTION_EVENTS.values())
+
+
+def _check_event(event: str, *, wildcard: bool) -> None:
+    if not (event in EVENTS or (wildcard and event == "*")):
+        raise Invalid(f"event must be one of {sorted(EVENTS)}", field="event")
+
+
 async def set_template(
     *, actor: Actor, event: str, channel: Channel, locale: str, subject: str, body: str
 ) -> NotificationTemplate:
     require(actor, Action.NOTIFICATION_MANAGE)
+    _check_event(event, wildcard=False)
+    if locale not in TEMPLATE_LOCALES:
+        raise Invalid(f"locale must be one of {sorted(TEMPLATE_LOCALES)}", field="locale")
     check_template(subject)
     check_template(body)
     row, _ = await NotificationTemplate.update_or_create(
@@ -165,6 +180,11 @@ async def set_preference(
     """City- or department-wide switches are the admin's; anyone may set their own."""
     if user_id is None or user_id != actor.user_id:
         require(actor, Action.NOTIFICATION_MANAGE)
+    _check_event(event, wildcard=True)
+    if department_id is not None and not await Department.exists(id=department_id):
+        raise NotFound("department", field="departmentId")
+    if user_id is not None and not await Membership.exists(user_id=user_id, is_active=True):
+        raise NotFound("user", field="userId")
     row, _ = await NotificationPreference.update_or_create(
         defaults={"enabled": enabled},
         event=event,
