@@ -31,9 +31,9 @@ from hotline.platform.db.migrate import run_migrations
 from hotline.platform.jobs import close_pools
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Role
-from hotline.tenants.evidence import service
+from hotline.tenants.evidence import processing, uploads, verification
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.tickets.models import Channel, Kind, Ticket
 
@@ -92,10 +92,10 @@ async def measure(photos: int) -> list[tuple[str, float]]:
     scope, actor, ticket_id = await _world()
     bodies = [one_mb_photo(i) for i in range(photos)]
     with use_scope(scope):
-        uploads = []
+        uploaded: list[int] = []
         async with httpx.AsyncClient() as client:
             for body in bodies:
-                up = await service.request_upload(
+                up = await uploads.request_upload(
                     actor=actor,
                     ticket_id=ticket_id,
                     file_name="photo.jpg",
@@ -107,7 +107,7 @@ async def measure(photos: int) -> list[tuple[str, float]]:
                     up.post.url, data=up.post.fields, files={"file": ("photo.jpg", body)}
                 )
                 response.raise_for_status()
-                uploads.append(up.evidence.id)
+                uploaded.append(up.evidence.id)
         plain_keys = [storage.tenant_key("bench") for _ in bodies]
         index = list(range(photos))
 
@@ -116,13 +116,13 @@ async def measure(photos: int) -> list[tuple[str, float]]:
             await storage.stat(plain_keys[i])
 
         async def finalize(i: int) -> None:
-            await service.finalize_evidence(actor=actor, evidence_id=uploads[i])
+            await verification.finalize_evidence(actor=actor, evidence_id=uploaded[i])
 
         async def verify(i: int) -> None:
-            await service.verify_evidence(evidence_id=uploads[i])
+            await verification.verify_evidence(evidence_id=uploaded[i])
 
         async def process(i: int) -> None:
-            assert await service.process_evidence(evidence_id=uploads[i])
+            assert await processing.process_evidence(evidence_id=uploaded[i])
 
         baseline = await _timed(index, put_stat)
         finalized = await _timed(index, finalize)

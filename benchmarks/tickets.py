@@ -41,12 +41,12 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.context import Context
 from hotline.schema.ids import encode_id
 from hotline.schema.schema import build_schema
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Role
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Province, Tenant
-from hotline.tenants.tickets import service
+from hotline.tenants.tickets import dispatch, intake
 from hotline.tenants.tickets.models import Channel, Kind
 
 CREATIONS = 200
@@ -415,7 +415,7 @@ async def measure(creations: int, inbox_queries: int) -> list[tuple[str, float, 
 
             # the inbox: INBOX_ROWS tickets dispatched to the district, the bureau co-handling
             for _ in range(INBOX_ROWS):
-                made = await service.create_ticket(
+                made = await intake.create_ticket(
                     actor=city.actor,
                     channel=Channel.PHONE,
                     kind=Kind.COMPLAINT,
@@ -423,7 +423,7 @@ async def measure(creations: int, inbox_queries: int) -> list[tuple[str, float, 
                     category_id=city.category.id,
                     area_id=city.district.id,
                 )
-                await service.dispatch_ticket(
+                await dispatch.dispatch_ticket(
                     actor=city.actor,
                     ticket_id=made.ticket.id,
                     lead_department_id=city.district.id,

@@ -39,11 +39,12 @@ from hotline.platform.redis import close_redis
 from hotline.platform.senders.config import reset_delivery_settings
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.accounts.models import Membership, Role, User
-from hotline.tenants.deadlines_sweep.service import sweep_deadlines
+from hotline.tenants.accounts.models import Membership, User
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.notifications.models import WebhookEndpoint
 from hotline.tenants.provinces.models import Province, Tenant
+from hotline.tenants.tickets.sweep import sweep_deadlines
 from hotline.workers.delivery import deliver_message
 from hotline.workers.relay import relay_outbox
 
@@ -247,7 +248,9 @@ async def bench_sweep(n: int) -> None:
     db_log.setLevel(logging.DEBUG)
     db_log.propagate = False
     try:
-        print(f"{'run':34} {'s':>7} {'batches':>8} {'stmts/batch':>12} {'overdue':>8} {'msgs':>7}")
+        print(
+            f"{'run':34} {'s':>7} {'batches':>8} {'stmts/batch':>12} {'overdue':>8} {'orders':>7}"
+        )
         for label, now in (
             ("first sweep (no watermark)", base),
             ("steady sweep, one minute later", base + timedelta(minutes=1)),
@@ -261,7 +264,7 @@ async def bench_sweep(n: int) -> None:
             per_batch = counter.count / max(report.batches, 1)
             print(
                 f"{label:34} {seconds:7.3f} {report.batches:8} {per_batch:12.1f} "
-                f"{report.overdue:8} {report.messages:7}"
+                f"{report.overdue:8} {report.supervisions_opened:7}"
             )
     finally:
         db_log.removeHandler(counter)

@@ -11,10 +11,11 @@ import pytest_asyncio
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, reset_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Actor
 from hotline.tenants.accounts import service
-from hotline.tenants.accounts.models import Membership, Role, User
+from hotline.tenants.accounts.models import Membership, User
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Province, Tenant
 
 PASSWORD = "Correct-Horse-42"

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hotline.platform.tenancy import Scope, TenantNotSet, use_scope
-from hotline.tenants.access import Actor
 from hotline.tenants.accounts import service
-from hotline.tenants.accounts.models import ApiKey, AuditEvent, Membership, Role, User
+from hotline.tenants.accounts.models import ApiKey, Membership, User
 from hotline.tenants.departments.models import Department, DepartmentKind
-from hotline.tenants.errors import (
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.audit import AuditEvent
+from hotline.tenants.kernel.errors import (
     AuthFailed,
     Conflict,
     Invalid,
@@ -20,6 +21,7 @@ from hotline.tenants.errors import (
     PermissionDenied,
     WeakPassword,
 )
+from hotline.tenants.kernel.roles import Role
 
 if TYPE_CHECKING:
     from tests.accounts.conftest import City, World

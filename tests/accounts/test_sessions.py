@@ -17,8 +17,8 @@ from hotline.platform.redis import key as redis_key
 from hotline.platform.redis import redis_client
 from hotline.platform.settings import Settings
 from hotline.tenants.accounts import service
-from hotline.tenants.accounts.models import RefreshToken, Role, User
-from hotline.tenants.errors import (
+from hotline.tenants.accounts.models import RefreshToken, User
+from hotline.tenants.kernel.errors import (
     AuthFailed,
     Invalid,
     Locked,
@@ -27,6 +27,7 @@ from hotline.tenants.errors import (
     TotpRequired,
     WeakPassword,
 )
+from hotline.tenants.kernel.roles import Role
 
 if TYPE_CHECKING:
     from tests.accounts.conftest import World

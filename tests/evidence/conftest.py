@@ -26,10 +26,10 @@ from hotline.platform import storage
 from hotline.platform.jobs import close_pools
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Role
 from hotline.tenants.departments.models import Department, DepartmentKind
-from hotline.tenants.evidence.service import Upload
+from hotline.tenants.evidence.uploads import Upload
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.tickets.models import Assignment, Channel, Kind, Status, Ticket
 from hotline.tenants.tickets.numbering import hash_query_code

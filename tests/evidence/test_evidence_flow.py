@@ -24,17 +24,15 @@ from PIL import Image
 
 from hotline.platform import jobs, storage
 from hotline.platform.tenancy import use_scope
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Role
-from hotline.tenants.errors import (
-    Conflict,
-    ErrorCode,
-    Invalid,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
+from hotline.tenants.evidence import (
+    access,
+    downloads,
+    policy,
+    processing,
+    rules,
+    uploads,
+    verification,
 )
-from hotline.tenants.evidence import rules, service
 from hotline.tenants.evidence.errors import (
     AlreadyFinalized,
     SizeMismatch,
@@ -49,8 +47,17 @@ from hotline.tenants.evidence.models import (
     RejectReason,
     Variant,
 )
-from hotline.tenants.tickets import citizen
-from hotline.tenants.tickets import service as tickets_service
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.errors import (
+    Conflict,
+    ErrorCode,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+from hotline.tenants.kernel.roles import Role
+from hotline.tenants.tickets import citizen, review
 from hotline.tenants.tickets.models import Satisfaction, Status, Ticket
 from hotline.workers import evidence as tasks
 
@@ -65,7 +72,7 @@ async def _request(world, kit, data: bytes, *, actor=None, **overrides):
         "sha256": kit.sha256(data),
         **overrides,
     }
-    return await service.request_upload(**args)
+    return await uploads.request_upload(**args)
 
 
 async def _verify_and_process(world, evidence_id: int) -> Evidence:
@@ -79,7 +86,7 @@ async def _verified_photo(world, kit, data: bytes | None = None, *, actor=None) 
     data = data or kit.photo()
     up = await _request(world, kit, data, actor=actor)
     await kit.upload(up, data)
-    await service.finalize_evidence(actor=actor or world.agent, evidence_id=up.evidence.id)
+    await verification.finalize_evidence(actor=actor or world.agent, evidence_id=up.evidence.id)
     return await _verify_and_process(world, up.evidence.id)
 
 
@@ -96,7 +103,9 @@ async def test_upload_finalize_verify_process_download(world, kit) -> None:
         assert up.evidence.status is EvidenceStatus.PENDING
 
         await kit.upload(up, data)
-        finalized = await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+        finalized = await verification.finalize_evidence(
+            actor=world.agent, evidence_id=up.evidence.id
+        )
         assert finalized.status is EvidenceStatus.VERIFYING
         assert finalized.content_type == "image/jpeg"
 
@@ -110,7 +119,7 @@ async def test_upload_finalize_verify_process_download(world, kit) -> None:
         assert float(evidence.gps_lng or 0) == pytest.approx(kit.PHOTO_LNG, abs=1e-6)
         assert evidence.distance_m == pytest.approx(152, abs=5)  # haversine from the ticket
 
-        link = await service.download_link(
+        link = await downloads.download_link(
             actor=world.agent, evidence_id=evidence.id, ip="10.0.0.1"
         )
         query = parse_qs(urlsplit(link.url).query)
@@ -118,7 +127,7 @@ async def test_upload_finalize_verify_process_download(world, kit) -> None:
         assert link.expires_at - datetime.now(UTC) <= timedelta(minutes=5)
         assert await kit.fetch(link.url) == data
 
-        thumb = await service.download_link(
+        thumb = await downloads.download_link(
             actor=world.agent, evidence_id=evidence.id, variant=Variant.THUMBNAIL
         )
         with Image.open(io.BytesIO(await kit.fetch(thumb.url))) as image:
@@ -130,7 +139,7 @@ async def test_upload_finalize_verify_process_download(world, kit) -> None:
             (Variant.THUMBNAIL, world.agent.user_id),
         ]
         assert recorded[0].ip == "10.0.0.1"
-        listed = await service.list_ticket_evidence(actor=world.agent, ticket_id=world.ticket.id)
+        listed = await downloads.list_ticket_evidence(actor=world.agent, ticket_id=world.ticket.id)
         assert evidence.id in [e.id for e in listed]
 
 
@@ -148,7 +157,7 @@ async def test_video_through_a_real_arq_worker(world, kit, tmp_path: Path) -> No
             assignment_id=world.assignment.id,
         )
         await kit.upload(up, data, "fixed.mp4")
-        await service.finalize_evidence(actor=world.street_handler, evidence_id=up.evidence.id)
+        await verification.finalize_evidence(actor=world.street_handler, evidence_id=up.evidence.id)
     worker = Worker(
         functions=[tasks.verify_evidence, tasks.process_evidence],  # type: ignore[list-item]
         redis_settings=jobs.redis_settings(),
@@ -173,7 +182,7 @@ async def test_video_through_a_real_arq_worker(world, kit, tmp_path: Path) -> No
         assert evidence.duration_ms is not None
         assert abs(evidence.duration_ms - 2000) <= 200
         assert (evidence.width, evidence.height) == (160, 120)
-        poster = await service.download_link(
+        poster = await downloads.download_link(
             actor=world.district_manager, evidence_id=evidence.id, variant=Variant.POSTER
         )
         with Image.open(io.BytesIO(await kit.fetch(poster.url))) as frame:
@@ -183,9 +192,9 @@ async def test_video_through_a_real_arq_worker(world, kit, tmp_path: Path) -> No
         assert evidence.distance_m == pytest.approx(152, abs=5)
 
         # Published: a remuxed copy without the recording place.
-        await service.publish_evidence(actor=world.agent, evidence_id=evidence.id)
+        await processing.publish_evidence(actor=world.agent, evidence_id=evidence.id)
         await tasks.process_evidence({}, tenant_id=world.alpha.tenant.id, evidence_id=evidence.id)
-        public = await service.download_link(
+        public = await downloads.download_link(
             actor=world.agent, evidence_id=evidence.id, variant=Variant.PUBLIC
         )
         copy = tmp_path / "public.mp4"
@@ -206,7 +215,7 @@ async def test_wrong_size_is_refused_and_deleted(world, kit) -> None:
             # store that does not (the local stand-in) would, to test finalize's own check.
             await storage.put(up.post.fields["key"], short, content_type="image/jpeg")
         with pytest.raises(SizeMismatch) as error:
-            await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+            await verification.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
         assert error.value.code is ErrorCode.INVALID
         assert error.value.field == "size"
         evidence = await Evidence.get(id=up.evidence.id)
@@ -220,7 +229,7 @@ async def test_renamed_executable_is_refused_and_deleted(world, kit) -> None:
         up = await _request(world, kit, kit.ELF)
         await kit.upload(up, kit.ELF, "photo.jpg")
         with pytest.raises(TypeRefused) as error:
-            await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+            await verification.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
         assert error.value.field == "contentType"
         assert "application/x-executable" in error.value.message
         evidence = await Evidence.get(id=up.evidence.id)
@@ -235,7 +244,7 @@ async def test_wrong_hash_is_rejected_by_the_worker(world, kit) -> None:
     with use_scope(world.alpha.scope()):
         up = await _request(world, kit, data, sha256=kit.sha256(b"something else"))
         await kit.upload(up, data)
-        await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+        await verification.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
         status = await tasks.verify_evidence(
             {}, tenant_id=world.alpha.tenant.id, evidence_id=up.evidence.id
         )
@@ -245,7 +254,7 @@ async def test_wrong_hash_is_rejected_by_the_worker(world, kit) -> None:
         assert kit.sha256(data) in evidence.reject_detail
         assert await storage.stat(up.post.fields["key"]) is None
         with pytest.raises(Conflict):
-            await service.download_link(actor=world.agent, evidence_id=evidence.id)
+            await downloads.download_link(actor=world.agent, evidence_id=evidence.id)
 
 
 async def test_missing_upload_then_double_finalize(world, kit) -> None:
@@ -253,18 +262,18 @@ async def test_missing_upload_then_double_finalize(world, kit) -> None:
     with use_scope(world.alpha.scope()):
         up = await _request(world, kit, data)
         with pytest.raises(UploadMissing) as missing:
-            await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+            await verification.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
         assert missing.value.field == "upload"
         assert (await Evidence.get(id=up.evidence.id)).status is EvidenceStatus.PENDING
         # Uploading afterwards and finalizing again works; a second finalize does not.
         await kit.upload(up, data)
-        await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+        await verification.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
         with pytest.raises(AlreadyFinalized) as twice:
-            await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+            await verification.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
         assert twice.value.code is ErrorCode.CONFLICT
         # Only the uploader finalizes.
         with pytest.raises(NotFound):
-            await service.finalize_evidence(actor=world.admin, evidence_id=up.evidence.id)
+            await verification.finalize_evidence(actor=world.admin, evidence_id=up.evidence.id)
 
 
 async def test_upload_requests_are_checked_against_the_policy(world, kit) -> None:
@@ -286,13 +295,15 @@ async def test_who_may_download(world, kit) -> None:
     with use_scope(world.alpha.scope()):
         evidence = await _verified_photo(world, kit)
         for actor in (world.agent, world.admin, world.street_handler, world.district_manager):
-            link = await service.download_link(actor=actor, evidence_id=evidence.id)
+            link = await downloads.download_link(actor=actor, evidence_id=evidence.id)
             assert link.url
         # Another department of the same city: as if it did not exist.
         with pytest.raises(NotFound):
-            await service.download_link(actor=world.other_handler, evidence_id=evidence.id)
+            await downloads.download_link(actor=world.other_handler, evidence_id=evidence.id)
         with pytest.raises(NotFound):
-            await service.list_ticket_evidence(actor=world.other_handler, ticket_id=world.ticket.id)
+            await downloads.list_ticket_evidence(
+                actor=world.other_handler, ticket_id=world.ticket.id
+            )
         with pytest.raises(NotFound):
             await _request(
                 world,
@@ -304,27 +315,27 @@ async def test_who_may_download(world, kit) -> None:
         # Departments cannot add intake evidence (the center's).
         with pytest.raises(NotFound):
             await _request(world, kit, b"x" * 10, actor=world.street_handler)
-        downloads = await EvidenceDownload.filter(evidence_id=evidence.id).count()
-        assert downloads == 4
+        recorded = await EvidenceDownload.filter(evidence_id=evidence.id).count()
+        assert recorded == 4
     # Another city: its own scope, its own agent, alpha's ids: nothing there.
     with use_scope(world.beta.scope()):
         with pytest.raises(NotFound):
-            await service.download_link(actor=world.beta_agent, evidence_id=evidence.id)
+            await downloads.download_link(actor=world.beta_agent, evidence_id=evidence.id)
         with pytest.raises(NotFound):
-            await service.list_ticket_evidence(actor=world.beta_agent, ticket_id=world.ticket.id)
+            await downloads.list_ticket_evidence(actor=world.beta_agent, ticket_id=world.ticket.id)
         with pytest.raises(NotFound):
-            await service.finalize_evidence(actor=world.beta_agent, evidence_id=evidence.id)
+            await verification.finalize_evidence(actor=world.beta_agent, evidence_id=evidence.id)
         with pytest.raises(NotFound):
-            await service.publish_evidence(actor=world.beta_agent, evidence_id=evidence.id)
+            await processing.publish_evidence(actor=world.beta_agent, evidence_id=evidence.id)
         with pytest.raises(NotFound):
             await _request(world, kit, b"x" * 10, actor=world.beta_agent)
 
 
 async def test_citizen_sees_own_uploads_and_published_copies_without_exif(world, kit) -> None:
-    citizen = service.CitizenProof(number=world.ticket.number, query_code=kit.QUERY_CODE)
+    citizen = access.CitizenProof(number=world.ticket.number, query_code=kit.QUERY_CODE)
     data = kit.photo()
     with use_scope(world.alpha.scope()):
-        up = await service.request_citizen_upload(
+        up = await uploads.request_citizen_upload(
             citizen=citizen,
             file_name="lamp.jpg",
             content_type="image/jpeg",
@@ -332,68 +343,68 @@ async def test_citizen_sees_own_uploads_and_published_copies_without_exif(world,
             sha256=kit.sha256(data),
         )
         await kit.upload(up, data, "lamp.jpg")
-        await service.finalize_citizen_evidence(citizen=citizen, evidence_id=up.evidence.id)
+        await verification.finalize_citizen_evidence(citizen=citizen, evidence_id=up.evidence.id)
         own = await _verify_and_process(world, up.evidence.id)
         assert own.purpose is Purpose.CITIZEN
         assert own.public_key is not None
 
         staff = await _verified_photo(world, kit)
-        visible = await service.list_citizen_evidence(citizen=citizen)
+        visible = await downloads.list_citizen_evidence(citizen=citizen)
         seen = {e.id for e in visible}
         assert own.id in seen
         assert staff.id not in seen  # not the center's, until published
         with pytest.raises(NotFound):
-            await service.citizen_download_link(
+            await downloads.citizen_download_link(
                 citizen=citizen, evidence_id=staff.id, variant=Variant.PUBLIC
             )
         with pytest.raises(NotFound):  # never the original
-            await service.citizen_download_link(
+            await downloads.citizen_download_link(
                 citizen=citizen, evidence_id=own.id, variant=Variant.ORIGINAL
             )
-        copy = await service.citizen_download_link(citizen=citizen, evidence_id=own.id)
+        copy = await downloads.citizen_download_link(citizen=citizen, evidence_id=own.id)
         with Image.open(io.BytesIO(await kit.fetch(copy.url))) as image:
             assert not image.getexif()
 
         with pytest.raises(PermissionDenied):
-            await service.publish_evidence(actor=world.street_handler, evidence_id=staff.id)
-        published = await service.publish_evidence(actor=world.agent, evidence_id=staff.id)
+            await processing.publish_evidence(actor=world.street_handler, evidence_id=staff.id)
+        published = await processing.publish_evidence(actor=world.agent, evidence_id=staff.id)
         assert published.published
         assert published.public_key is None
         await tasks.process_evidence({}, tenant_id=world.alpha.tenant.id, evidence_id=staff.id)
-        visible = await service.list_citizen_evidence(citizen=citizen)
+        visible = await downloads.list_citizen_evidence(citizen=citizen)
         assert {own.id, staff.id} <= {e.id for e in visible}
-        link = await service.citizen_download_link(citizen=citizen, evidence_id=staff.id)
+        link = await downloads.citizen_download_link(citizen=citizen, evidence_id=staff.id)
         with Image.open(io.BytesIO(await kit.fetch(link.url))) as image:
             assert image.size == (640, 480)
             assert not image.getexif()
         citizen_rows = await EvidenceDownload.filter(evidence_id=staff.id, user_id=None).count()
         assert citizen_rows == 1
 
-        wrong = service.CitizenProof(number=world.ticket.number, query_code="000000")
+        wrong = access.CitizenProof(number=world.ticket.number, query_code="000000")
         with pytest.raises(NotFound):
-            await service.list_citizen_evidence(citizen=wrong)
+            await downloads.list_citizen_evidence(citizen=wrong)
     # The same number and code mean nothing in another city.
     with use_scope(world.beta.scope()), pytest.raises(NotFound):
-        await service.citizen_download_link(citizen=citizen, evidence_id=own.id)
+        await downloads.citizen_download_link(citizen=citizen, evidence_id=own.id)
 
 
 async def test_policy_per_city(world, kit) -> None:
     with use_scope(world.alpha.scope()):
         with pytest.raises(PermissionDenied):
-            await service.set_evidence_policy(
+            await policy.set_evidence_policy(
                 actor=world.agent, allowed_types=["image/jpeg"], max_bytes={}, retention_days=30
             )
         with pytest.raises(Invalid):
-            await service.set_evidence_policy(
+            await policy.set_evidence_policy(
                 actor=world.admin, allowed_types=["text/html"], max_bytes={}, retention_days=30
             )
-        policy = await service.set_evidence_policy(
+        saved = await policy.set_evidence_policy(
             actor=world.admin,
             allowed_types=["image/jpeg", "image/png"],
             max_bytes={"photo": 1000},
             retention_days=30,
         )
-        assert policy.retention_days == 30
+        assert saved.retention_days == 30
         with pytest.raises(Invalid) as video:
             await _request(world, kit, b"x" * 10, content_type="video/mp4", file_name="v.mp4")
         assert video.value.field == "contentType"
@@ -401,9 +412,9 @@ async def test_policy_per_city(world, kit) -> None:
             await _request(world, kit, b"x" * 1001)
         assert big.value.field == "size"
     with use_scope(world.beta.scope()):
-        assert await service.evidence_policy(actor=world.beta_agent) == rules.DEFAULT_POLICY
+        assert await policy.evidence_policy(actor=world.beta_agent) == rules.DEFAULT_POLICY
     with use_scope(world.alpha.scope()):
-        await service.set_evidence_policy(
+        await policy.set_evidence_policy(
             actor=world.admin,
             allowed_types=sorted(rules.DEFAULT_POLICY.allowed_types),
             max_bytes={},
@@ -420,7 +431,7 @@ async def test_retention_counts_from_closure_and_spares_open_tickets(world, kit)
             data = kit.photo()
             up = await _request(world, kit, data, ticket_id=ticket.id)
             await kit.upload(up, data)
-            await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+            await verification.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
             items[ticket.id] = await _verify_and_process(world, up.evidence.id)
         now = datetime.now(UTC)
         await Ticket.filter(id=old.id).update(
@@ -463,7 +474,7 @@ async def test_unfinalized_uploads_are_swept(world, kit) -> None:
         assert evidence.status is EvidenceStatus.ABANDONED
         assert await storage.stat(up.post.fields["key"]) is None
         with pytest.raises(AlreadyFinalized):
-            await service.finalize_evidence(actor=world.agent, evidence_id=evidence.id)
+            await verification.finalize_evidence(actor=world.agent, evidence_id=evidence.id)
 
 
 async def test_integrations_finalize_their_own_uploads(world, kit) -> None:
@@ -479,8 +490,8 @@ async def test_integrations_finalize_their_own_uploads(world, kit) -> None:
         up = await _request(world, kit, data, actor=integration)
         await kit.upload(up, data)
         with pytest.raises(NotFound):  # not the uploader
-            await service.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
-        done = await service.finalize_evidence(actor=integration, evidence_id=up.evidence.id)
+            await verification.finalize_evidence(actor=world.agent, evidence_id=up.evidence.id)
+        done = await verification.finalize_evidence(actor=integration, evidence_id=up.evidence.id)
         assert done.status is EvidenceStatus.VERIFYING
         assert done.uploaded_by_api_key_id == 7
 
@@ -492,13 +503,13 @@ async def test_query_code_guesses_are_rate_limited(world, kit) -> None:
         guesses = [f"{n:06d}" for n in range(citizen.FAILURES_PER_NUMBER)]
         for code in guesses:
             with pytest.raises(NotFound):
-                await service.list_citizen_evidence(
-                    citizen=service.CitizenProof(number=ticket.number, query_code=code)
+                await downloads.list_citizen_evidence(
+                    citizen=access.CitizenProof(number=ticket.number, query_code=code)
                 )
         # now even the right code waits, here and on the other faces (rating, lookup)
         with pytest.raises(RateLimited):
-            await service.list_citizen_evidence(
-                citizen=service.CitizenProof(number=ticket.number, query_code=kit.QUERY_CODE)
+            await downloads.list_citizen_evidence(
+                citizen=access.CitizenProof(number=ticket.number, query_code=kit.QUERY_CODE)
             )
         anonymous = Actor(
             user_id=None,
@@ -506,7 +517,7 @@ async def test_query_code_guesses_are_rate_limited(world, kit) -> None:
             province_id=world.alpha.tenant.province_id,
         )
         with pytest.raises(RateLimited):
-            await tickets_service.rate_ticket(
+            await review.rate_ticket(
                 actor=anonymous,
                 number=ticket.number,
                 query_code=kit.QUERY_CODE,
@@ -519,7 +530,7 @@ async def test_a_lost_copy_job_of_published_evidence_is_queued_again(world, kit)
     sweep queues it again, so a published item never stays without its stripped copy."""
     with use_scope(world.alpha.scope()):
         evidence = await _verified_photo(world, kit)
-        await service.publish_evidence(actor=world.agent, evidence_id=evidence.id)
+        await processing.publish_evidence(actor=world.agent, evidence_id=evidence.id)
         # the job was lost: nothing ran, and an hour has passed
         await Evidence.filter(id=evidence.id).update(
             public_key=None, published_at=datetime.now(UTC) - timedelta(hours=2)

@@ -12,10 +12,10 @@ from hotline.platform.tenancy import use_scope
 from hotline.schema.context import ANONYMOUS, Context
 from hotline.schema.ids import encode_id
 from hotline.schema.schema import build_schema
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Role
-from hotline.tenants.evidence import service
+from hotline.tenants.evidence import uploads
 from hotline.tenants.evidence.models import Evidence, EvidenceStatus
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
 from hotline.workers import evidence as tasks
 
 SCHEMA = build_schema()
@@ -178,7 +178,7 @@ async def test_every_evidence_field_is_isolated_between_cities(world, kit) -> No
     with use_scope(world.alpha.scope()):
         alpha_row = await kit.make_ticket(world.alpha, "AL20261123000077")
         data = kit.photo()
-        up = await service.request_upload(
+        up = await uploads.request_upload(
             actor=world.agent,
             ticket_id=alpha_row.id,
             file_name="p.jpg",

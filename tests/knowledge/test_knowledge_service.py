@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.errors import Invalid, NotFound, PermissionDenied
+from hotline.tenants.kernel.errors import Invalid, NotFound, PermissionDenied
 from hotline.tenants.knowledge import service
 from hotline.tenants.knowledge.models import ArticleStatus
 

@@ -12,16 +12,17 @@ import pytest_asyncio
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Membership, ProvinceRole, Role, User
+from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.accounts.service import load_actor
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.knowledge import service as knowledge
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.routing.models import RoutingRule
-from hotline.tenants.tickets import service
+from hotline.tenants.tickets import intake
 from hotline.tenants.tickets.models import Channel, Kind, Ticket
 
 
@@ -60,7 +61,7 @@ class City:
         return Scope.city(self.tenant.id, self.tenant.province_id)
 
     async def ticket(self, content: str = "路灯不亮，已经一周了", **extra: object) -> Ticket:
-        created = await service.create_ticket(
+        created = await intake.create_ticket(
             actor=self.agent,
             channel=Channel.PHONE,
             kind=Kind.COMPLAINT,

@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from hotline.platform.tenancy import use_scope
-from hotline.tenants.tickets import service
+from hotline.tenants.tickets import center, dispatch, intake
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Assignment, Channel, Kind, Ticket, TimelineEvent
 from hotline.tenants.tickets.timeline import verify_chain
@@ -39,14 +39,14 @@ async def _lead(city: City, ticket_id: int) -> Assignment:
 async def test_two_handlers_sign_for_at_once(world: World) -> None:
     city = world.alpha
     ticket = await city.ticket()
-    await service.dispatch_ticket(
+    await dispatch.dispatch_ticket(
         actor=city.agent, ticket_id=ticket.id, lead_department_id=city.district.id
     )
     lead = await _lead(city, ticket.id)
     # Two handlers of the district (the same actor twice is two people in a call center).
     won, lost = await _race(
-        service.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id),
-        service.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id),
+        dispatch.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id),
+        dispatch.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id),
     )
     assert len(won) == 1
     assert len(lost) == 1
@@ -57,14 +57,14 @@ async def test_two_handlers_sign_for_at_once(world: World) -> None:
 async def test_two_replies_at_once(world: World) -> None:
     city = world.beta
     ticket = await city.ticket()
-    await service.dispatch_ticket(
+    await dispatch.dispatch_ticket(
         actor=city.agent, ticket_id=ticket.id, lead_department_id=city.district.id
     )
     lead = await _lead(city, ticket.id)
-    await service.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id)
+    await dispatch.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id)
     won, lost = await _race(
         *[
-            service.reply_assignment(
+            dispatch.reply_assignment(
                 actor=city.district_handler, assignment_id=lead.id, reply=f"reply {i}"
             )
             for i in range(3)
@@ -82,7 +82,7 @@ async def test_same_idempotency_key_concurrently_is_one_ticket(world: World) -> 
     city = world.alpha
     won, lost = await _race(
         *[
-            service.create_ticket(
+            intake.create_ticket(
                 actor=city.agent,
                 channel=Channel.OPEN311,
                 kind=Kind.REPORT,
@@ -104,7 +104,7 @@ async def test_concurrent_intake_gets_distinct_numbers(world: World) -> None:
     city = world.beta
     won, lost = await _race(
         *[
-            service.create_ticket(
+            intake.create_ticket(
                 actor=city.agent, channel=Channel.WEB, kind=Kind.HELP, content=f"求助 {i}"
             )
             for i in range(8)
@@ -121,11 +121,11 @@ async def test_conflicting_center_actions_at_once(world: World) -> None:
     city = world.alpha
     ticket = await city.ticket()
     won, lost = await _race(
-        service.cancel_ticket(actor=city.agent, ticket_id=ticket.id, reason="撤销"),
-        service.dispatch_ticket(
+        center.cancel_ticket(actor=city.agent, ticket_id=ticket.id, reason="撤销"),
+        dispatch.dispatch_ticket(
             actor=city.dispatcher, ticket_id=ticket.id, lead_department_id=city.district.id
         ),
-        service.reject_ticket(actor=city.agent, ticket_id=ticket.id, reason="不予受理"),
+        center.reject_ticket(actor=city.agent, ticket_id=ticket.id, reason="不予受理"),
     )
     assert len(won) == 1
     assert all(isinstance(e, IllegalTransition) for e in lost)

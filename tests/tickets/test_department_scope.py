@@ -5,10 +5,19 @@ from __future__ import annotations
 import pytest
 
 from hotline.platform.tenancy import use_scope
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Role
-from hotline.tenants.errors import NotFound, PermissionDenied, RateLimited
-from hotline.tenants.tickets import citizen, selectors, service
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.errors import NotFound, RateLimited
+from hotline.tenants.kernel.roles import Role
+from hotline.tenants.tickets import (
+    access,
+    center,
+    citizen,
+    dispatch,
+    intake,
+    personal,
+    reads,
+    review,
+)
 from hotline.tenants.tickets.models import Assignment, Channel, Kind, Satisfaction
 
 from .conftest import World
@@ -19,21 +28,21 @@ async def test_a_merge_target_outside_the_subtree_reads_as_missing(world: World)
     with use_scope(city.scope()):
         street_ticket = await city.ticket("路灯不亮")
         bureau_ticket = await city.ticket("夜间施工噪音")
-        await service.dispatch_ticket(
+        await dispatch.dispatch_ticket(
             actor=city.dispatcher, ticket_id=street_ticket.id, lead_department_id=city.street.id
         )
-        await service.dispatch_ticket(
+        await dispatch.dispatch_ticket(
             actor=city.dispatcher, ticket_id=bureau_ticket.id, lead_department_id=city.bureau.id
         )
-        await service.merge_tickets(
+        await center.merge_tickets(
             actor=city.dispatcher, ticket_id=street_ticket.id, into_ticket_id=bureau_ticket.id
         )
         handler = city.street_handler
-        seen = await selectors.access_ticket(actor=handler, ticket_id=street_ticket.id)
+        seen = await access.access_ticket(actor=handler, ticket_id=street_ticket.id)
         assert seen.merged_into_id == bureau_ticket.id
-        assert await selectors.tickets_by_ids(actor=handler, ids=[bureau_ticket.id]) == [None]
+        assert await reads.tickets_by_ids(actor=handler, ids=[bureau_ticket.id]) == [None]
         # the center sees both
-        found = await selectors.tickets_by_ids(actor=city.agent, ids=[bureau_ticket.id])
+        found = await reads.tickets_by_ids(actor=city.agent, ids=[bureau_ticket.id])
         assert [t.id for t in found if t] == [bureau_ticket.id]
 
 
@@ -41,11 +50,12 @@ async def test_a_center_role_does_not_widen_department_handling(world: World) ->
     city = world.alpha
     with use_scope(city.scope()):
         ticket = await city.ticket("路面塌陷")
-        await service.dispatch_ticket(
+        await dispatch.dispatch_ticket(
             actor=city.dispatcher, ticket_id=ticket.id, lead_department_id=city.bureau.id
         )
         lead = await Assignment.get(ticket_id=ticket.id, is_lead=True)
-        # an auditor who also handles for the street may read the bureau's work, not do it
+        # an auditor who also handles for the street may read the bureau's work, not do
+        # it: to its handling, another department's assignment does not exist
         both = Actor(
             user_id=city.auditor.user_id,
             tenant_id=city.id,
@@ -53,24 +63,24 @@ async def test_a_center_role_does_not_widen_department_handling(world: World) ->
             roles=frozenset({Role.AUDITOR, Role.DEPT_HANDLER}),
             department_ids=frozenset({city.street.id}),
         )
-        with pytest.raises(PermissionDenied):
-            await service.sign_for_assignment(actor=both, assignment_id=lead.id)
-        await service.sign_for_assignment(actor=city.bureau_handler, assignment_id=lead.id)
-        with pytest.raises(PermissionDenied):
-            await service.reply_assignment(actor=both, assignment_id=lead.id, reply="not mine")
+        with pytest.raises(NotFound, match=r"^assignment not found$"):
+            await dispatch.sign_for_assignment(actor=both, assignment_id=lead.id)
+        await dispatch.sign_for_assignment(actor=city.bureau_handler, assignment_id=lead.id)
+        with pytest.raises(NotFound, match=r"^assignment not found$"):
+            await dispatch.reply_assignment(actor=both, assignment_id=lead.id, reply="not mine")
 
 
 async def test_wrong_query_codes_exhaust_the_rating_too(world: World) -> None:
     city = world.alpha
     with use_scope(city.scope()):
-        created = await service.create_ticket(
+        created = await intake.create_ticket(
             actor=city.agent, channel=Channel.WEB, kind=Kind.COMPLAINT, content="井盖缺失"
         )
         number = created.ticket.number
         wrong = f"{(int(created.query_code) + 1) % 1_000_000:06d}"
         for _ in range(citizen.FAILURES_PER_NUMBER):
             with pytest.raises(NotFound):
-                await service.rate_ticket(
+                await review.rate_ticket(
                     actor=city.anonymous,
                     number=number,
                     query_code=wrong,
@@ -78,14 +88,14 @@ async def test_wrong_query_codes_exhaust_the_rating_too(world: World) -> None:
                 )
         # the right code no longer tells anything apart, and the lookup waits too
         with pytest.raises(RateLimited):
-            await service.rate_ticket(
+            await review.rate_ticket(
                 actor=city.anonymous,
                 number=number,
                 query_code=created.query_code,
                 grade=Satisfaction.SATISFIED,
             )
         with pytest.raises(RateLimited):
-            await selectors.public_ticket(
+            await personal.public_ticket(
                 actor=city.anonymous,
                 number=number,
                 query_code=created.query_code,

@@ -16,7 +16,7 @@ from hotline.platform.calendar import (
     effective_calendar,
     official_entries,
 )
-from hotline.tenants.errors import ErrorCode, Invalid
+from hotline.tenants.kernel.errors import ErrorCode, Invalid
 from hotline.tenants.sla.rules import SlaPolicy
 from hotline.tenants.tickets import deadlines, flow, geo, numbering, timeline
 from hotline.tenants.tickets.flow import Action, AssignmentAction, IllegalTransition

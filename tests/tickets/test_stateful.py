@@ -26,8 +26,8 @@ from hypothesis.stateful import (
 )
 
 from hotline.platform.tenancy import use_scope
-from hotline.tenants.errors import DomainError
-from hotline.tenants.tickets import flow, service
+from hotline.tenants.kernel.errors import DomainError
+from hotline.tenants.tickets import center, dispatch, extensions, flow, review, supervision
 from hotline.tenants.tickets.models import (
     Assignment,
     AssignmentStatus,
@@ -102,7 +102,7 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
         @rule(co=st.booleans())
         def dispatch(self, co: bool) -> None:
             self.attempt(
-                lambda: service.dispatch_ticket(
+                lambda: dispatch.dispatch_ticket(
                     actor=city.agent,
                     ticket_id=self.ticket_id,
                     lead_department_id=city.district.id,
@@ -115,21 +115,21 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
             handler = {"lead": city.district_handler, "co": city.bureau_handler}.get(
                 which, city.street_handler
             )
-            self.on(which, lambda i: service.sign_for_assignment(actor=handler, assignment_id=i))
+            self.on(which, lambda i: dispatch.sign_for_assignment(actor=handler, assignment_id=i))
 
         @rule(which=st.sampled_from(["lead", "co"]))
         def give_back(self, which: str) -> None:
             handler = city.district_handler if which == "lead" else city.bureau_handler
             self.on(
                 which,
-                lambda i: service.return_assignment(actor=handler, assignment_id=i, reason="no"),
+                lambda i: dispatch.return_assignment(actor=handler, assignment_id=i, reason="no"),
             )
 
         @rule(approve=st.booleans())
         def decide_return(self, approve: bool) -> None:
             self.on(
                 "lead",
-                lambda i: service.decide_return(
+                lambda i: dispatch.decide_return(
                     actor=city.supervisor, assignment_id=i, approve=approve
                 ),
             )
@@ -138,7 +138,7 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
         def sub_dispatch(self) -> None:
             self.on(
                 "lead",
-                lambda i: service.sub_dispatch(
+                lambda i: dispatch.sub_dispatch(
                     actor=city.district_handler, assignment_id=i, department_id=city.street.id
                 ),
             )
@@ -146,10 +146,10 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
         @rule(days=st.integers(min_value=0, max_value=25), approve=st.booleans())
         def extension(self, days: int, approve: bool) -> None:
             async def both(i: int) -> None:
-                request = await service.request_extension(
+                request = await extensions.request_extension(
                     actor=city.district_handler, assignment_id=i, working_days=days, reason="r"
                 )
-                await service.decide_extension(
+                await extensions.decide_extension(
                     actor=city.supervisor, extension_id=request.id, approve=approve
                 )
 
@@ -162,13 +162,13 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
             )
             self.on(
                 which,
-                lambda i: service.reply_assignment(actor=handler, assignment_id=i, reply="done"),
+                lambda i: dispatch.reply_assignment(actor=handler, assignment_id=i, reply="done"),
             )
 
         @rule(approve=st.booleans())
         def review(self, approve: bool) -> None:
             self.attempt(
-                lambda: service.review_reply(
+                lambda: review.review_reply(
                     actor=city.dispatcher, ticket_id=self.ticket_id, approve=approve, reason="r"
                 )
             )
@@ -180,7 +180,7 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
         )
         def revisit(self, grade: Satisfaction | None) -> None:
             self.attempt(
-                lambda: service.revisit_ticket(
+                lambda: review.revisit_ticket(
                     actor=city.agent,
                     ticket_id=self.ticket_id,
                     reached=grade is not None,
@@ -213,7 +213,7 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
             if rare:
                 return
             self.attempt(
-                lambda: service.answer_from_article(
+                lambda: review.answer_from_article(
                     actor=city.agent, ticket_id=self.ticket_id, article_id=city.article_id
                 )
             )
@@ -221,18 +221,16 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
         @rule(what=st.sampled_from(["cancel", "reject", *["urge"] * 6]))
         def center(self, what: str) -> None:
             if what == "urge":
-                self.attempt(
-                    lambda: service.urge_ticket(actor=city.agent, ticket_id=self.ticket_id)
-                )
+                self.attempt(lambda: center.urge_ticket(actor=city.agent, ticket_id=self.ticket_id))
                 return
-            call = service.cancel_ticket if what == "cancel" else service.reject_ticket
+            call = center.cancel_ticket if what == "cancel" else center.reject_ticket
             self.attempt(lambda: call(actor=city.agent, ticket_id=self.ticket_id, reason="r"))
 
         @rule(step=st.sampled_from(["open", "escalate", "close"]))
         def supervise(self, step: str) -> None:
             if step == "open":
                 self.attempt(
-                    lambda: service.open_supervision(
+                    lambda: supervision.open_supervision(
                         actor=city.supervisor, ticket_id=self.ticket_id, reason="late"
                     )
                 )
@@ -240,9 +238,9 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
             orders = run(open_supervisions(self.ticket_id))
             if orders:
                 call = (
-                    service.escalate_supervision
+                    supervision.escalate_supervision
                     if step == "escalate"
-                    else service.close_supervision
+                    else supervision.close_supervision
                 )
                 self.attempt(lambda: call(actor=city.supervisor, supervision_id=orders[0].id))
 

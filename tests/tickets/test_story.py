@@ -10,8 +10,16 @@ import pytest
 
 from hotline.platform.crypto import decrypt
 from hotline.platform.tenancy import use_scope
-from hotline.tenants.errors import DomainError, Invalid, NotFound, PermissionDenied
-from hotline.tenants.tickets import service
+from hotline.tenants.kernel.errors import DomainError, Invalid, NotFound, PermissionDenied
+from hotline.tenants.tickets import (
+    access,
+    center,
+    dispatch,
+    extensions,
+    intake,
+    review,
+    supervision,
+)
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.geo import Datum
 from hotline.tenants.tickets.models import (
@@ -37,26 +45,26 @@ def _pair(world: World, name: str) -> tuple[City, City]:
 async def _isolated(other: City, ticket: Ticket, assignment_id: int | None = None) -> None:
     """The other city's actors get NotFound for every step on this city's ids."""
     with pytest.raises(NotFound):
-        await service.access_ticket(actor=other.agent, ticket_id=ticket.id)
+        await access.access_ticket(actor=other.agent, ticket_id=ticket.id)
     with pytest.raises(NotFound):
-        await service.dispatch_ticket(
+        await dispatch.dispatch_ticket(
             actor=other.agent, ticket_id=ticket.id, lead_department_id=other.district.id
         )
     with pytest.raises(NotFound):
-        await service.review_reply(actor=other.dispatcher, ticket_id=ticket.id, approve=True)
+        await review.review_reply(actor=other.dispatcher, ticket_id=ticket.id, approve=True)
     with pytest.raises(NotFound):
-        await service.urge_ticket(actor=other.agent, ticket_id=ticket.id)
+        await center.urge_ticket(actor=other.agent, ticket_id=ticket.id)
     with pytest.raises(NotFound):
-        await service.open_supervision(actor=other.supervisor, ticket_id=ticket.id, reason="x")
+        await supervision.open_supervision(actor=other.supervisor, ticket_id=ticket.id, reason="x")
     if assignment_id is not None:
         with pytest.raises(NotFound):
-            await service.access_assignment(actor=other.agent, assignment_id=assignment_id)
+            await access.access_assignment(actor=other.agent, assignment_id=assignment_id)
         with pytest.raises(NotFound):
-            await service.sign_for_assignment(
+            await dispatch.sign_for_assignment(
                 actor=other.district_handler, assignment_id=assignment_id
             )
         with pytest.raises(NotFound):
-            await service.reply_assignment(
+            await dispatch.reply_assignment(
                 actor=other.district_handler, assignment_id=assignment_id, reply="x"
             )
 
@@ -81,7 +89,7 @@ async def test_whole_story(world: World, name: str) -> None:
     city, other = _pair(world, name)
 
     # Intake: a phone complaint with a GCJ-02 location and a category.
-    created = await service.create_ticket(
+    created = await intake.create_ticket(
         actor=city.agent,
         channel=Channel.PHONE,
         kind=Kind.COMPLAINT,
@@ -105,14 +113,14 @@ async def test_whole_story(world: World, name: str) -> None:
     assert ticket.citizen_phone_enc
     assert "5678" not in ticket.citizen_phone_enc
     assert decrypt(ticket.citizen_phone_enc) == "13900005678"
-    assert ticket.citizen_phone_hash == service.phone_hash("13900005678")
+    assert ticket.citizen_phone_hash == intake.phone_hash("13900005678")
     assert ticket.lng is not None
     assert ticket.lat is not None
     assert Decimal("117.020") < ticket.lng < Decimal("117.0286")  # GCJ-02 is shifted east
     await _isolated(other, ticket)
 
     # Routing rules suggest the district (first rule), then the bureau.
-    suggestions = await service.suggest_departments(
+    suggestions = await intake.suggest_departments(
         actor=city.agent,
         content=ticket.content,
         category_id=city.construction.id,
@@ -121,7 +129,7 @@ async def test_whole_story(world: World, name: str) -> None:
     assert [s.department.id for s in suggestions] == [city.district.id, city.bureau.id]
 
     # Dispatch: the district leads, the bureau co-handles.
-    ticket = await service.dispatch_ticket(
+    ticket = await dispatch.dispatch_ticket(
         actor=city.agent,
         ticket_id=ticket.id,
         lead_department_id=city.district.id,
@@ -136,17 +144,18 @@ async def test_whole_story(world: World, name: str) -> None:
     await _isolated(other, ticket, lead.id)
     # Department scope: the street sees nothing yet, the district and the auditor do.
     with pytest.raises(NotFound):
-        await service.access_ticket(actor=city.street_handler, ticket_id=ticket.id)
-    await service.access_ticket(actor=city.district_handler, ticket_id=ticket.id)
-    await service.access_ticket(actor=city.auditor, ticket_id=ticket.id)
+        await access.access_ticket(actor=city.street_handler, ticket_id=ticket.id)
+    await access.access_ticket(actor=city.district_handler, ticket_id=ticket.id)
+    await access.access_ticket(actor=city.auditor, ticket_id=ticket.id)
     with pytest.raises(PermissionDenied):
-        await service.sign_for_assignment(actor=city.auditor, assignment_id=lead.id)
-    with pytest.raises(PermissionDenied):  # the bureau sees the ticket, not the lead's work
-        await service.sign_for_assignment(actor=city.bureau_handler, assignment_id=lead.id)
+        await dispatch.sign_for_assignment(actor=city.auditor, assignment_id=lead.id)
+    # the bureau sees the ticket, not the lead's work: to it, that assignment does not exist
+    with pytest.raises(NotFound, match=r"^assignment not found$"):
+        await dispatch.sign_for_assignment(actor=city.bureau_handler, assignment_id=lead.id)
 
     # The district signs; the co-handler too.
-    await service.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id)
-    await service.sign_for_assignment(actor=city.bureau_handler, assignment_id=co.id)
+    await dispatch.sign_for_assignment(actor=city.district_handler, assignment_id=lead.id)
+    await dispatch.sign_for_assignment(actor=city.bureau_handler, assignment_id=co.id)
     ticket = await _reload(city, ticket.id)
     assert ticket.status is Status.ACCEPTED
     assert ticket.accepted_at is not None
@@ -155,17 +164,17 @@ async def test_whole_story(world: World, name: str) -> None:
     # Sub-dispatch to the street, due earlier; never outside the subtree or later.
     earlier = lead.reply_deadline - timedelta(days=1)
     with pytest.raises(Invalid):
-        await service.sub_dispatch(
+        await dispatch.sub_dispatch(
             actor=city.district_handler, assignment_id=lead.id, department_id=city.bureau.id
         )
     with pytest.raises(Invalid):
-        await service.sub_dispatch(
+        await dispatch.sub_dispatch(
             actor=city.district_handler,
             assignment_id=lead.id,
             department_id=city.street.id,
             reply_deadline=lead.reply_deadline + timedelta(hours=1),
         )
-    child = await service.sub_dispatch(
+    child = await dispatch.sub_dispatch(
         actor=city.district_handler,
         assignment_id=lead.id,
         department_id=city.street.id,
@@ -173,24 +182,26 @@ async def test_whole_story(world: World, name: str) -> None:
     )
     assert child.parent_id == lead.id
     assert child.reply_deadline == earlier
-    await service.access_ticket(actor=city.street_handler, ticket_id=ticket.id)
-    await service.sign_for_assignment(actor=city.street_handler, assignment_id=child.id)
-    await service.reply_assignment(
+    await access.access_ticket(actor=city.street_handler, ticket_id=ticket.id)
+    await dispatch.sign_for_assignment(actor=city.street_handler, assignment_id=child.id)
+    await dispatch.reply_assignment(
         actor=city.street_handler, assignment_id=child.id, reply="已现场核实", resolved=True
     )
     await _isolated(other, ticket, child.id)
 
     # Extension: 5 working days, approved by a supervisor only.
-    request = await service.request_extension(
+    request = await extensions.request_extension(
         actor=city.district_handler, assignment_id=lead.id, working_days=5, reason="需协调拆除"
     )
     with pytest.raises(PermissionDenied):
-        await service.decide_extension(actor=city.dispatcher, extension_id=request.id, approve=True)
+        await extensions.decide_extension(
+            actor=city.dispatcher, extension_id=request.id, approve=True
+        )
     with pytest.raises(NotFound):
-        await service.decide_extension(
+        await extensions.decide_extension(
             actor=other.supervisor, extension_id=request.id, approve=True
         )
-    request = await service.decide_extension(
+    request = await extensions.decide_extension(
         actor=city.supervisor, extension_id=request.id, approve=True
     )
     assert request.status == "approved"
@@ -198,13 +209,15 @@ async def test_whole_story(world: World, name: str) -> None:
     ticket = await _reload(city, ticket.id)
     assert ticket.reply_deadline == request.new_deadline > lead.reply_deadline
     with pytest.raises(IllegalTransition):
-        await service.decide_extension(
+        await extensions.decide_extension(
             actor=city.supervisor, extension_id=request.id, approve=False
         )
 
     # The co-handler's opinion, then the lead's reply.
-    await service.reply_assignment(actor=city.bureau_handler, assignment_id=co.id, reply="配合执法")
-    await service.reply_assignment(
+    await dispatch.reply_assignment(
+        actor=city.bureau_handler, assignment_id=co.id, reply="配合执法"
+    )
+    await dispatch.reply_assignment(
         actor=city.district_handler, assignment_id=lead.id, reply="已拆除", resolved=True
     )
     ticket = await _reload(city, ticket.id)
@@ -213,15 +226,15 @@ async def test_whole_story(world: World, name: str) -> None:
 
     # The center rejects the reply, the district replies again, the center approves.
     with pytest.raises(Invalid):
-        await service.review_reply(actor=city.dispatcher, ticket_id=ticket.id, approve=False)
-    ticket = await service.review_reply(
+        await review.review_reply(actor=city.dispatcher, ticket_id=ticket.id, approve=False)
+    ticket = await review.review_reply(
         actor=city.dispatcher, ticket_id=ticket.id, approve=False, reason="请附整改照片"
     )
     assert ticket.status is Status.ACCEPTED
-    await service.reply_assignment(
+    await dispatch.reply_assignment(
         actor=city.district_handler, assignment_id=lead.id, reply="已拆除，附照片", resolved=True
     )
-    ticket = await service.review_reply(actor=city.dispatcher, ticket_id=ticket.id, approve=True)
+    ticket = await review.review_reply(actor=city.dispatcher, ticket_id=ticket.id, approve=True)
     assert ticket.status is Status.REVISIT
     assert ticket.reviewed_at is not None
     statuses = {a.status for a in await _assignments(city, ticket.id)}
@@ -229,7 +242,7 @@ async def test_whole_story(world: World, name: str) -> None:
     await _isolated(other, ticket, lead.id)
 
     # Revisit: unsatisfied reopens; re-dispatch; satisfied closes.
-    ticket = await service.revisit_ticket(
+    ticket = await review.revisit_ticket(
         actor=city.agent,
         ticket_id=ticket.id,
         reached=True,
@@ -238,18 +251,18 @@ async def test_whole_story(world: World, name: str) -> None:
     )
     assert ticket.status is Status.REOPENED
     assert ticket.reopen_count == 1
-    ticket = await service.dispatch_ticket(
+    ticket = await dispatch.dispatch_ticket(
         actor=city.dispatcher, ticket_id=ticket.id, lead_department_id=city.district.id
     )
     round2 = [a for a in await _assignments(city, ticket.id) if a.round == 2]
     assert len(round2) == 1
     assert round2[0].is_lead
-    await service.sign_for_assignment(actor=city.district_handler, assignment_id=round2[0].id)
-    await service.reply_assignment(
+    await dispatch.sign_for_assignment(actor=city.district_handler, assignment_id=round2[0].id)
+    await dispatch.reply_assignment(
         actor=city.district_handler, assignment_id=round2[0].id, reply="彻底拆除", resolved=True
     )
-    await service.review_reply(actor=city.dispatcher, ticket_id=ticket.id, approve=True)
-    ticket = await service.revisit_ticket(
+    await review.review_reply(actor=city.dispatcher, ticket_id=ticket.id, approve=True)
+    ticket = await review.revisit_ticket(
         actor=city.agent,
         ticket_id=ticket.id,
         reached=True,
@@ -264,14 +277,14 @@ async def test_whole_story(world: World, name: str) -> None:
 
     # The first grade wins; a closed ticket takes no more steps.
     with pytest.raises(DomainError):
-        await service.rate_ticket(
+        await review.rate_ticket(
             actor=city.anonymous,
             number=ticket.number,
             query_code=created.query_code,
             grade=Satisfaction.UNSATISFIED,
         )
     with pytest.raises(IllegalTransition):
-        await service.urge_ticket(actor=city.agent, ticket_id=ticket.id)
+        await center.urge_ticket(actor=city.agent, ticket_id=ticket.id)
 
     events = await _timeline(city, ticket.id)
     assert verify_chain(events)

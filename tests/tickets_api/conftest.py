@@ -18,17 +18,12 @@ from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
 from hotline.tenants.accounts import service as accounts
-from hotline.tenants.accounts.models import (
-    Membership,
-    PlatformRole,
-    ProvinceRole,
-    Role,
-    User,
-)
+from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.provinces.models import Province, Tenant
-from hotline.tenants.tickets import service, timeline
+from hotline.tenants.tickets import intake, timeline
 from hotline.tenants.tickets.models import (
     Assignment,
     AssignmentStatus,
@@ -206,7 +201,7 @@ async def make_ticket(
             address=address,
             citizen_name_enc=encrypt(name) if name else None,
             citizen_phone_enc=encrypt(phone) if phone else None,
-            citizen_phone_hash=service.phone_hash(phone) if phone else None,
+            citizen_phone_hash=intake.phone_hash(phone) if phone else None,
             confidential=confidential,
             lng=117.0,
             lat=36.65,

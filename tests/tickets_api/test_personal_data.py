@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import encode_id
-from hotline.tenants.accounts.models import AuditEvent
+from hotline.tenants.kernel.audit import AuditEvent
 from hotline.tenants.tickets.models import AssignmentStatus, Status
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest_asyncio
@@ -17,9 +18,11 @@ from hotline.platform import pubsub
 from hotline.platform.tenancy import use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
-from hotline.tenants.accounts.models import Membership, Role
-from hotline.tenants.tickets import selectors
+from hotline.tenants.accounts.models import Membership
+from hotline.tenants.kernel.roles import Role
+from hotline.tenants.tickets import reads
 from hotline.tenants.tickets.models import AssignmentStatus, Status
+from hotline.tenants.tickets.sweep import sweep_deadlines
 
 from .conftest import add_person
 
@@ -153,7 +156,37 @@ async def test_a_revoked_membership_ends_the_live_view(world: World, server_url:
         with use_scope(a.scope()):
             await Membership.filter(user_id=a.users["leaver"]).update(is_active=False)
         await pubsub.publish(
-            selectors.inbox_channel(a.tenant.id, a.district.id), {"ticket_id": made.ticket.id}
+            reads.inbox_channel(a.tenant.id, a.district.id), {"ticket_id": made.ticket.id}
         )
         message = await receive(ws)
         assert message == {"id": "i", "type": "complete"}
+
+
+async def test_a_workers_change_reaches_the_live_view_through_the_domain_events(
+    world: World, server_url: str
+) -> None:
+    """No resolver announces it: the deadline sweep (a worker's job) opens an automatic
+    supervision order, its domain event reaches the after-commit live push."""
+    a = world.alpha
+    overdue = datetime.now(UTC) - timedelta(hours=1)
+    made = await world.ticket(
+        a,
+        status=Status.DISPATCHED,
+        departments=[(a.district, AssignmentStatus.PENDING_SIGN)],
+        reply_deadline=overdue,
+    )
+    async with connect(server_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await start(ws, a, "supervisor")
+        await subscribe(
+            ws,
+            "t",
+            "subscription($t: ID!) { ticketTimeline(ticketId: $t) { action actorRole } }",
+            t=str(encode_id("Ticket", made.ticket.id)),
+        )
+        with use_scope(a.scope()):
+            report = await sweep_deadlines()
+        assert report.supervisions_opened >= 1
+        message = await receive(ws)
+        assert message["type"] == "next", message
+        event = message["payload"]["data"]["ticketTimeline"]
+        assert event == {"action": "supervision_opened", "actorRole": "system"}

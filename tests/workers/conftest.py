@@ -28,8 +28,9 @@ from hotline.platform.senders.config import reset_delivery_settings
 from hotline.platform.senders.webhook import verify
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.accounts.models import Membership, Role, User
+from hotline.tenants.accounts.models import Membership, User
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.tickets.models import (
     Assignment,

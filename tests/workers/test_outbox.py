@@ -20,9 +20,12 @@ from hotline.platform.outbox import OutboxMessage, OutboxStatus
 from hotline.platform.redis import redis_client
 from hotline.platform.senders.config import reset_delivery_settings
 from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.notifications.delivery import deliver_outbox, notice_channel
 from hotline.tenants.notifications.models import Notice, NotificationPreference, WebhookEndpoint
-from hotline.tenants.notifications.rules import on_ticket_event
+from hotline.tenants.notifications.rules import on_ticket_events
+from hotline.tenants.tickets.models import Assignment, Ticket
+from hotline.tenants.tickets.work import snapshot
 from hotline.workers.relay import relay_outbox
 
 if TYPE_CHECKING:
@@ -30,6 +33,25 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.usefixtures("channels")
 WEBHOOK_SECRET = "whsec-test-secret"  # the receiver's (tests/workers/conftest.py)
+
+
+async def on_ticket_event(*, ticket: Ticket, event: str) -> None:
+    """What a ticket change tells the notifications handler (its domain event), with the
+    lead department as the change would name it."""
+    lead = await Assignment.filter(ticket_id=ticket.id, is_lead=True).first()
+    kind = TicketEvent(event)
+    await on_ticket_events(
+        [
+            snapshot(
+                ticket,
+                kind,
+                key=f"t{ticket.id}.{ticket.timeline_seq}.{kind.value}",
+                at=ticket.updated_at,
+                department_id=lead.department_id if lead else None,
+                timeline_event_id=ticket.timeline_seq,
+            )
+        ]
+    )
 
 
 async def _rows(**filters: object) -> list[OutboxMessage]:
@@ -92,10 +114,10 @@ async def test_ticket_events_deliver_on_every_channel(
         pubsub = redis_client().pubsub()
         await pubsub.subscribe(channel)
         async with in_transaction():
-            await on_ticket_event(ticket=ticket, event="create", actor=None)
-            await on_ticket_event(ticket=ticket, event="dispatch", actor=None)
+            await on_ticket_event(ticket=ticket, event="create")
+            await on_ticket_event(ticket=ticket, event="dispatch")
             # the same event again writes nothing twice
-            await on_ticket_event(ticket=ticket, event="dispatch", actor=None)
+            await on_ticket_event(ticket=ticket, event="dispatch")
     rows = await _rows(tenant_id=alpha.id, status=OutboxStatus.PENDING)
     kinds = sorted(r.kind for r in rows)
     # create: SMS + webhook; dispatch: webhook + in-app x2 + e-mail to the manager only
@@ -144,7 +166,7 @@ async def test_other_citys_endpoints_and_people_are_never_used(
     with use_scope(world.alpha.scope()):
         ticket, _ = await new_ticket(world.alpha)
         async with in_transaction():
-            await on_ticket_event(ticket=ticket, event="dispatch", actor=None)
+            await on_ticket_event(ticket=ticket, event="dispatch")
     rows = await _rows(payload__contains={"ticket_id": ticket.id})
     assert rows
     assert {r.tenant_id for r in rows} == {world.alpha.id}
@@ -166,7 +188,7 @@ async def test_a_receiver_failing_three_times_applies_the_message_once(
         )
         ticket, _ = await new_ticket(world.alpha)
         async with in_transaction():
-            await on_ticket_event(ticket=ticket, event="reclassify", actor=None)
+            await on_ticket_event(ticket=ticket, event="reclassify")
     [row] = await _rows(payload__contains={"endpoint_id": hook.id})
     await _drain(burst)
     [row] = await _rows(id=row.id)
@@ -188,7 +210,7 @@ async def test_an_always_failing_receiver_ends_in_the_dead_letters(
         )
         ticket, _ = await new_ticket(world.alpha)
         async with in_transaction():
-            await on_ticket_event(ticket=ticket, event="reclassify", actor=None)
+            await on_ticket_event(ticket=ticket, event="reclassify")
     [row] = await _rows(payload__contains={"endpoint_id": hook.id})
     await _drain(burst)
     [row] = await _rows(id=row.id)
@@ -223,7 +245,7 @@ async def test_a_worker_killed_mid_delivery_applies_the_message_once(
         )
         ticket, _ = await new_ticket(world.alpha)
         async with in_transaction():
-            await on_ticket_event(ticket=ticket, event="reclassify", actor=None)
+            await on_ticket_event(ticket=ticket, event="reclassify")
     [row] = await _rows(payload__contains={"endpoint_id": hook.id})
     assert await relay_outbox({}) == 1
     first = await new_worker()
@@ -252,7 +274,7 @@ async def test_citizen_sms_waits_for_the_morning(
     with use_scope(world.alpha.scope()):
         ticket, _ = await new_ticket(world.alpha)
         async with in_transaction():
-            await on_ticket_event(ticket=ticket, event="create", actor=None)
+            await on_ticket_event(ticket=ticket, event="create")
     [row] = await _rows(payload__contains={"ticket_id": ticket.id}, kind="sms")
     night = datetime(2026, 3, 2, 23, 30, tzinfo=UTC) - timedelta(hours=8)  # 23:30 Shanghai
     os.environ["HOTLINE_SMS_QUIET_START"] = "21:30"

@@ -9,16 +9,17 @@ import pytest_asyncio
 from hotline.platform import jobs
 from hotline.platform.outbox.models import OutboxMessage
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Role
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.notifications.delivery import deliver_outbox
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
-from hotline.tenants.routing.ml_service import score_ticket, train_routing_model
+from hotline.tenants.routing.ml_service import train_routing_model
 from hotline.tenants.routing.models import RoutingRule
 from hotline.tenants.seed.tickets_demo import TOPICS, seed_closed_tickets
-from hotline.tenants.tickets import service as tickets
+from hotline.tenants.tickets import intake
+from hotline.tenants.tickets.autodispatch import score_ticket
 from hotline.tenants.tickets.models import Assignment, Channel, Kind, Status, Ticket, TimelineEvent
 
 if TYPE_CHECKING:
@@ -147,14 +148,14 @@ async def test_a_new_ticket_is_routed_through_the_outbox_and_auto_dispatched(
         province_id=alpha.tenant.province_id,
         roles=frozenset({Role.AGENT}),
     )
-    created = await tickets.create_ticket(
+    created = await intake.create_ticket(
         actor=agent,
         channel=Channel.PHONE,
         kind=Kind.HELP,
         content="您好，我家楼道里有燃气泄漏的味道，请燃气公司尽快派人检查。",
     )
     with use_scope(Scope.platform()):
-        message = await OutboxMessage.get(kind=tickets.ROUTE_KIND, tenant_id=alpha.id)
+        message = await OutboxMessage.get(kind=intake.ROUTE_KIND, tenant_id=alpha.id)
     assert message.payload == {"ticket_id": created.ticket.id}
     with use_scope(alpha.scope()):
         assert await deliver_outbox(outbox_id=message.id) == "sent"

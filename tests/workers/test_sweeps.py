@@ -13,11 +13,11 @@ import pytest_asyncio
 from hotline.platform.jobs import pool, queue_name
 from hotline.platform.outbox import OutboxMessage
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.deadlines_sweep.service import SweepReport, rewind, sweep_deadlines
 from hotline.tenants.provinces.calendar import seed_official_calendar, tenant_calendar
 from hotline.tenants.sla.rules import SlaPolicy
 from hotline.tenants.tickets import deadlines
 from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Status, Supervision
+from hotline.tenants.tickets.sweep import SweepReport, rewind, sweep_deadlines
 from hotline.workers.sweeps import sweep_all
 
 if TYPE_CHECKING:

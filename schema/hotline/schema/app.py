@@ -34,9 +34,9 @@ from hotline.schema.context import Context, actor_of
 from hotline.schema.health import healthz, readyz
 from hotline.schema.middleware import IdentityMiddleware
 from hotline.schema.schema import build_schema
-from hotline.tenants.access import Actor
 from hotline.tenants.accounts import identity
-from hotline.tenants.errors import DomainError
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.errors import DomainError
 
 _NO_ACK_PAYLOAD: UnsetType = UNSET
 

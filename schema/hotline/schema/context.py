@@ -10,7 +10,7 @@ from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from hotline.tenants.access import Actor
+from hotline.tenants.kernel.access import Actor
 
 ANONYMOUS = Actor(user_id=None)
 

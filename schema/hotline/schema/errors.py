@@ -10,16 +10,17 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from hotline.schema.context import Info
-from hotline.tenants.errors import DomainError, localized
-from hotline.tenants.errors import ErrorCode as DomainErrorCode
+from hotline.tenants.kernel.errors import DomainError, localized
+from hotline.tenants.kernel.errors import ErrorCode as DomainErrorCode
 
-ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+ErrorCode = DomainErrorCode
+strawberry.enum(DomainErrorCode, name="ErrorCode")
 
 
 @strawberry.type(description="An expected failure: which input, what kind, and why.")
 class Error:
     field: str | None
-    code: ErrorCode  # type: ignore[valid-type]
+    code: ErrorCode
     message: str = strawberry.field(description="Precise English text for developers and logs.")
 
     @strawberry.field(description="For the person: zh-CN or en by the request's Accept-Language.")

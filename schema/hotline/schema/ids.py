@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry import relay
 
-from hotline.tenants.errors import NotFound
+from hotline.tenants.kernel.errors import NotFound
 
 
 def decode_id(gid: relay.GlobalID, type_name: str, *, field: str) -> int:

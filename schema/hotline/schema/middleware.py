@@ -18,9 +18,9 @@ from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
 from hotline.schema.context import ANONYMOUS
-from hotline.tenants.access import Actor
 from hotline.tenants.accounts import identity
-from hotline.tenants.errors import DomainError
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.errors import DomainError
 
 TENANT_HEADER = "x-hotline-tenant"
 API_KEY_HEADER = "x-api-key"

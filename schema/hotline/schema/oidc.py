@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts import service
-from hotline.tenants.errors import DomainError
+from hotline.tenants.kernel.errors import DomainError
 from hotline.tenants.provinces.models import Province
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from hotline.tenants.errors import Invalid
+from hotline.tenants.kernel.errors import Invalid
 
 Node = TypeVar("Node")
 Row = TypeVar("Row")
@@ -16,9 +16,13 @@ Row = TypeVar("Row")
 MAX_PAGE = 100
 
 
-@strawberry.type
+@strawberry.type(description="Relay's page info; lists page forward (first/after).")
 class PageInfo:
     has_next_page: bool
+    has_previous_page: bool = strawberry.field(
+        description="True when this page was asked for after a cursor."
+    )
+    start_cursor: str | None
     end_cursor: str | None
 
 
@@ -63,14 +67,24 @@ def page_size(first: int | None) -> int:
 
 
 def build_connection(
-    rows: Sequence[Row], size: int, key: Callable[[Row], int], convert: Callable[[Row], Node]
+    rows: Sequence[Row],
+    size: int,
+    key: Callable[[Row], Any],
+    convert: Callable[[Row], Node],
+    *,
+    after: str | None,
+    encode: Callable[[Any], str] = encode_cursor,
 ) -> Connection[Node]:
-    """``rows`` were fetched with ``limit size + 1``: the extra row only says there is more."""
-    page = rows[:size]
-    edges = [Edge(cursor=encode_cursor(key(row)), node=convert(row)) for row in page]
+    """The one connection builder: ``rows`` were fetched with ``limit size + 1`` (the
+    extra row only says there is more); ``key`` is a row's position, ``encode`` turns it
+    into the opaque cursor (an id by default; the ticket lists' keyset otherwise)."""
+    edges = [Edge(cursor=encode(key(row)), node=convert(row)) for row in rows[:size]]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
         ),
     )

@@ -2,7 +2,7 @@
 
 ``@strawberry.field(permission_classes=[can(Action.X)])``
 
-The decision itself is ``hotline.tenants.access.allowed``, so GraphQL, REST faces and
+The decision itself is ``hotline.tenants.kernel.access.allowed``, so GraphQL, REST faces and
 workers pass the same checks; this only wires it to Strawberry.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 from strawberry.permission import BasePermission
 
 from hotline.schema.context import Info
-from hotline.tenants.access import Action, allowed
-from hotline.tenants.errors import ErrorCode
+from hotline.tenants.kernel.access import Action, allowed
+from hotline.tenants.kernel.errors import ErrorCode
 
 
 class _Signed(BasePermission):

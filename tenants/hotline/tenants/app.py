@@ -5,6 +5,7 @@ from hotline.platform.db.config import OrmApp
 ORM_APP = OrmApp(
     label="hotline",
     models=[
+        "hotline.tenants.kernel.audit",
         "hotline.tenants.provinces.models",
         "hotline.tenants.accounts.models",
         "hotline.tenants.departments.models",

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.tenants.evidence import service
+from hotline.tenants.evidence import processing, sweeps, verification
 from hotline.workers.scoped import tenant_job
 
 
 @tenant_job
 async def verify_evidence(ctx: dict[str, Any], *, evidence_id: int) -> str | None:
     """Stream the upload's sha256: `verified` (then processed) or deleted as `rejected`."""
-    status = await service.verify_evidence(evidence_id=evidence_id)
+    status = await verification.verify_evidence(evidence_id=evidence_id)
     return status.value if status else None
 
 
 @tenant_job
 async def process_evidence(ctx: dict[str, Any], *, evidence_id: int) -> bool:
     """Thumbnails, poster frame, duration, EXIF time/GPS, and the metadata-free copy."""
-    return await service.process_evidence(evidence_id=evidence_id)
+    return await processing.process_evidence(evidence_id=evidence_id)
 
 
 async def sweep_unfinalized(ctx: dict[str, Any]) -> int:
     """Hourly, every city: delete uploads that were never finalized."""
-    return await service.sweep_unfinalized_everywhere()
+    return await sweeps.sweep_unfinalized_everywhere()
 
 
 async def apply_retention(ctx: dict[str, Any]) -> int:
     """Nightly, every city: remove evidence past the city's retention after closure."""
-    return await service.apply_retention_everywhere()
+    return await sweeps.apply_retention_everywhere()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.tenants.routing.ml_service import score_ticket, train_routing_model
+from hotline.tenants.routing.ml_service import train_routing_model
+from hotline.tenants.tickets.autodispatch import score_ticket
 from hotline.workers.scoped import tenant_job
 
 

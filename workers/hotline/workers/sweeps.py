@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotline.platform import jobs
-from hotline.tenants.deadlines_sweep.service import active_tenants, sweep_deadlines
+from hotline.tenants.tickets.sweep import active_tenants, sweep_deadlines
 from hotline.workers.scoped import tenant_job
 
 

@@ -6,6 +6,7 @@ never lost. The relay hands due rows to the job queue; delivery is at-least-once
 every message carries a send key its receiver deduplicates by (DESIGN.md §10).
 """
 
+from hotline.platform.outbox.handlers import UnknownKind, handler_for
 from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
 from hotline.platform.outbox.store import (
     DeliveryOutcome,
@@ -29,12 +30,14 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Relayed",
+    "UnknownKind",
     "add",
     "add_many",
     "backoff_delay",
     "claim_for_delivery",
     "dead_letters",
     "defer",
+    "handler_for",
     "mark_failed",
     "mark_sent",
     "relay_due",

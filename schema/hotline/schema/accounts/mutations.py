@@ -8,8 +8,8 @@ from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
 from hotline.tenants.accounts import service
-from hotline.tenants.accounts.models import Role as RoleEnum
-from hotline.tenants.errors import AuthFailed
+from hotline.tenants.kernel.errors import AuthFailed
+from hotline.tenants.kernel.roles import Role as RoleEnum
 
 
 @strawberry.type
@@ -56,7 +56,7 @@ class CreateUserInput:
     display_name: str
     password: str
     email: str | None = None
-    role: Role | None = strawberry.field(  # type: ignore[valid-type]
+    role: Role | None = strawberry.field(
         default=None, description="Also grant this role in the current city."
     )
     department_id: relay.GlobalID | None = None
@@ -178,7 +178,7 @@ class AccountMutations:
         self,
         info: Info,
         user_id: relay.GlobalID,
-        role: Role,  # type: ignore[valid-type]
+        role: Role,
         department_id: relay.GlobalID | None = None,
     ) -> MembershipPayload:
         async def call() -> Membership:
@@ -226,7 +226,7 @@ class AccountMutations:
         self,
         info: Info,
         name: str,
-        roles: list[Role],  # type: ignore[valid-type]
+        roles: list[Role],
     ) -> ApiKeyPayload:
         result, errors = await payload_errors(
             lambda: service.create_api_key(

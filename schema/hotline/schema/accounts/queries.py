@@ -10,9 +10,9 @@ from hotline.schema.loaders import loader
 from hotline.schema.pagination import Connection, build_connection, decode_cursor, page_size
 from hotline.schema.permissions import can
 from hotline.schema.provinces.types import Tenant, load_tenants
-from hotline.tenants.access import Action
 from hotline.tenants.accounts import directory
 from hotline.tenants.accounts.models import User as UserRow
+from hotline.tenants.kernel.access import Action
 
 
 @strawberry.type
@@ -51,7 +51,7 @@ class AccountQueries:
         rows = await directory.list_city_users(
             actor=info.context.actor, search=search, limit=size + 1, after_id=decode_cursor(after)
         )
-        return build_connection(rows, size, lambda r: r.id, User.from_model)
+        return build_connection(rows, size, lambda r: r.id, User.from_model, after=after)
 
     @strawberry.field(permission_classes=[can(Action.USER_READ)])
     async def user(self, info: Info, id: relay.GlobalID) -> User:
@@ -81,4 +81,4 @@ class AccountQueries:
         rows = await directory.list_audit_events(
             actor=info.context.actor, limit=size + 1, before_id=decode_cursor(after)
         )
-        return build_connection(rows, size, lambda r: r.id, AuditEvent.from_model)
+        return build_connection(rows, size, lambda r: r.id, AuditEvent.from_model, after=after)

@@ -12,14 +12,16 @@ from hotline.schema.departments.types import Department, load_departments
 from hotline.schema.loaders import loader
 from hotline.schema.provinces.types import Tenant, load_tenants
 from hotline.tenants.accounts import models
+from hotline.tenants.kernel import audit, roles
 
-Role = strawberry.enum(models.Role, name="Role")
+Role = roles.Role
+strawberry.enum(roles.Role, name="Role")
 
 
 @strawberry.type
 class Membership(relay.Node):
     id: relay.NodeID[int]
-    role: Role  # type: ignore[valid-type]
+    role: Role
     is_active: bool
     created_at: datetime
     user_id: strawberry.Private[int]
@@ -84,7 +86,7 @@ class Me:
     province_admin_of: list[relay.GlobalID]
     platform_operator: bool
     current_tenant: Tenant | None
-    roles: list[Role]  # type: ignore[valid-type]
+    roles: list[Role]
 
 
 @strawberry.type
@@ -120,7 +122,7 @@ class AuditEvent(relay.Node):
     detail: JSON
 
     @classmethod
-    def from_model(cls, row: models.AuditEvent) -> Self:
+    def from_model(cls, row: audit.AuditEvent) -> Self:
         return cls(
             id=row.id,
             created_at=row.created_at,

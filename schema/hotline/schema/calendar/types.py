@@ -8,10 +8,11 @@ import strawberry
 
 from hotline.platform.calendar import DayKind as DayKindEnum
 from hotline.platform.calendar import WorkCalendar
-from hotline.tenants.errors import Invalid
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.provinces import models
 
-DayKind = strawberry.enum(DayKindEnum, name="DayKind")
+DayKind = DayKindEnum
+strawberry.enum(DayKindEnum, name="DayKind")
 
 
 @strawberry.enum(description="What to set a date to; INHERIT removes this layer's entry.")
@@ -24,7 +25,7 @@ class DaySetting(enum.Enum):
 @strawberry.type
 class CalendarDay:
     day: date
-    kind: DayKind  # type: ignore[valid-type]
+    kind: DayKind
     name: str
     city_override: bool = strawberry.field(description="False: the province's shared entry.")
 

@@ -9,7 +9,7 @@ from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
 from hotline.tenants.categories import service
-from hotline.tenants.errors import Invalid
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.routing import service as routing
 
 

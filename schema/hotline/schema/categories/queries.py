@@ -7,8 +7,8 @@ from hotline.schema.categories.types import Category, RoutingRule
 from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
 from hotline.schema.permissions import can
-from hotline.tenants.access import Action
 from hotline.tenants.categories import service
+from hotline.tenants.kernel.access import Action
 from hotline.tenants.routing import service as routing
 
 

@@ -13,14 +13,14 @@ from hotline.schema.loaders import loader
 from hotline.schema.tickets.resolve import now_or_later
 from hotline.tenants.categories import models
 from hotline.tenants.routing import models as routing_models
-from hotline.tenants.tickets import selectors
+from hotline.tenants.tickets import reads
 
 
 def category_loader(info: Info) -> DataLoader[int, models.Category | None]:
     actor = info.context.actor
 
     async def batch(keys: list[int]) -> list[models.Category | None]:
-        return await selectors.categories_by_ids(actor=actor, ids=keys)
+        return await reads.categories_by_ids(actor=actor, ids=keys)
 
     return loader(info, "category", batch)
 

@@ -25,7 +25,7 @@ class DeactivateDepartmentPayload:
 @strawberry.input
 class CreateDepartmentInput:
     parent_id: relay.GlobalID
-    kind: DepartmentKind  # type: ignore[valid-type]
+    kind: DepartmentKind
     name: str
     code: str | None = None
     contacts: list[ContactInput] | None = None

@@ -8,8 +8,8 @@ from hotline.schema.departments.types import Department, DepartmentKind
 from hotline.schema.ids import decode_id
 from hotline.schema.pagination import Connection, build_connection, decode_cursor, page_size
 from hotline.schema.permissions import can
-from hotline.tenants.access import Action
 from hotline.tenants.departments import service
+from hotline.tenants.kernel.access import Action
 
 
 @strawberry.type
@@ -26,7 +26,7 @@ class DepartmentQueries:
         info: Info,
         parent_id: relay.GlobalID | None = None,
         root_id: relay.GlobalID | None = None,
-        kind: DepartmentKind | None = None,  # type: ignore[valid-type]
+        kind: DepartmentKind | None = None,
         search: str | None = None,
         include_inactive: bool = False,
         first: int | None = None,
@@ -43,7 +43,7 @@ class DepartmentQueries:
             limit=size + 1,
             after_id=decode_cursor(after),
         )
-        return build_connection(rows, size, lambda r: r.id, Department.from_model)
+        return build_connection(rows, size, lambda r: r.id, Department.from_model, after=after)
 
     @strawberry.field(permission_classes=[can(Action.DEPARTMENT_READ)])
     async def department(self, info: Info, id: relay.GlobalID) -> Department:

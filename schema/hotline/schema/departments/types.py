@@ -10,7 +10,8 @@ from hotline.schema.context import Info
 from hotline.schema.loaders import by_key, loader
 from hotline.tenants.departments import models
 
-DepartmentKind = strawberry.enum(models.DepartmentKind, name="DepartmentKind")
+DepartmentKind = models.DepartmentKind
+strawberry.enum(models.DepartmentKind, name="DepartmentKind")
 
 
 @strawberry.type
@@ -36,7 +37,7 @@ async def load_departments(keys: list[int]) -> list[models.Department | None]:
 class Department(relay.Node):
     id: relay.NodeID[int]
     name: str
-    kind: DepartmentKind  # type: ignore[valid-type]
+    kind: DepartmentKind
     code: str | None
     depth: int
     contacts: list[Contact]

@@ -13,8 +13,8 @@ from hotline.schema.evidence.types import (
     PresignedUpload,
 )
 from hotline.schema.ids import decode_id
-from hotline.tenants.errors import Invalid
-from hotline.tenants.evidence import service
+from hotline.tenants.evidence import policy, processing, uploads, verification
+from hotline.tenants.kernel.errors import Invalid
 
 
 @strawberry.input
@@ -26,7 +26,7 @@ class RequestEvidenceUploadInput:
     content_type: str
     size: int
     sha256: str = strawberry.field(description="Hex sha256 of the file, checked after upload.")
-    purpose: EvidencePurpose | None = None  # type: ignore[valid-type]
+    purpose: EvidencePurpose | None = None
     assignment_id: relay.GlobalID | None = strawberry.field(
         default=None, description="The assignment a department's handling evidence proves."
     )
@@ -66,9 +66,9 @@ class EvidencePolicyPayload:
     errors: list[Error]
 
 
-async def _request(info: Info, input: RequestEvidenceUploadInput) -> service.Upload:
+async def _request(info: Info, input: RequestEvidenceUploadInput) -> uploads.Upload:
     if input.citizen is not None:
-        return await service.request_citizen_upload(
+        return await uploads.request_citizen_upload(
             citizen=input.citizen.proof(),
             file_name=input.file_name,
             content_type=input.content_type,
@@ -77,7 +77,7 @@ async def _request(info: Info, input: RequestEvidenceUploadInput) -> service.Upl
         )
     if input.ticket_id is None:
         raise Invalid("name the ticket", field="ticketId")
-    return await service.request_upload(
+    return await uploads.request_upload(
         actor=info.context.actor,
         ticket_id=decode_id(input.ticket_id, "Ticket", field="ticketId"),
         file_name=input.file_name,
@@ -126,11 +126,13 @@ class EvidenceMutations:
         async def call() -> Evidence:
             key = decode_id(evidence_id, "Evidence", field="evidenceId")
             if citizen is not None:
-                row = await service.finalize_citizen_evidence(
+                row = await verification.finalize_citizen_evidence(
                     citizen=citizen.proof(), evidence_id=key
                 )
             else:
-                row = await service.finalize_evidence(actor=info.context.actor, evidence_id=key)
+                row = await verification.finalize_evidence(
+                    actor=info.context.actor, evidence_id=key
+                )
             return Evidence.from_model(row)
 
         evidence, errors = await payload_errors(call)
@@ -141,7 +143,7 @@ class EvidenceMutations:
     )
     async def publish_evidence(self, info: Info, evidence_id: relay.GlobalID) -> EvidencePayload:
         async def call() -> Evidence:
-            row = await service.publish_evidence(
+            row = await processing.publish_evidence(
                 actor=info.context.actor,
                 evidence_id=decode_id(evidence_id, "Evidence", field="evidenceId"),
             )
@@ -157,13 +159,13 @@ class EvidenceMutations:
         limits = {k: v for k, v in vars(input.max_bytes).items() if v is not None}
 
         async def call() -> EvidencePolicy:
-            policy = await service.set_evidence_policy(
+            saved = await policy.set_evidence_policy(
                 actor=info.context.actor,
                 allowed_types=input.allowed_types,
                 max_bytes=limits,
                 retention_days=input.retention_days,
             )
-            return EvidencePolicy.from_policy(policy)
+            return EvidencePolicy.from_policy(saved)
 
-        policy, errors = await payload_errors(call)
-        return EvidencePolicyPayload(policy=policy, errors=errors)
+        shaped, errors = await payload_errors(call)
+        return EvidencePolicyPayload(policy=shaped, errors=errors)

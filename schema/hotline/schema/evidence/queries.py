@@ -12,8 +12,8 @@ from hotline.schema.evidence.types import (
 )
 from hotline.schema.ids import decode_id
 from hotline.schema.permissions import can
-from hotline.tenants.access import Action
-from hotline.tenants.evidence import service
+from hotline.tenants.evidence import downloads, policy
+from hotline.tenants.kernel.access import Action
 
 
 @strawberry.type
@@ -26,7 +26,7 @@ class EvidenceQueries:
         ),
     )
     async def evidence(self, info: Info, ticket_id: relay.GlobalID) -> list[Evidence]:
-        rows = await service.list_ticket_evidence(
+        rows = await downloads.list_ticket_evidence(
             actor=info.context.actor, ticket_id=decode_id(ticket_id, "Ticket", field="ticketId")
         )
         return [Evidence.from_model(r) for r in rows]
@@ -38,9 +38,9 @@ class EvidenceQueries:
         self, info: Info, citizen: CitizenTicketInput
     ) -> list[PublicEvidence]:
         proof = citizen.proof()
-        rows = await service.list_citizen_evidence(citizen=proof)
+        rows = await downloads.list_citizen_evidence(citizen=proof)
         return [PublicEvidence.from_model(r, proof) for r in rows]
 
     @strawberry.field(permission_classes=[can(Action.EVIDENCE_READ)])
     async def evidence_policy(self, info: Info) -> EvidencePolicy:
-        return EvidencePolicy.from_policy(await service.evidence_policy(actor=info.context.actor))
+        return EvidencePolicy.from_policy(await policy.evidence_policy(actor=info.context.actor))

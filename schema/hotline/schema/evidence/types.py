@@ -8,23 +8,28 @@ from strawberry import relay
 
 from hotline.schema.context import Info
 from hotline.schema.ids import encode_id
-from hotline.tenants.evidence import models, rules, service
+from hotline.tenants.evidence import access, downloads, models, rules, uploads
 
-EvidenceStatus = strawberry.enum(models.EvidenceStatus, name="EvidenceStatus")
-EvidencePurpose = strawberry.enum(models.Purpose, name="EvidencePurpose")
-EvidenceKind = strawberry.enum(models.Kind, name="EvidenceKind")
-EvidenceRejectReason = strawberry.enum(models.RejectReason, name="EvidenceRejectReason")
-EvidenceVariant = strawberry.enum(models.Variant, name="EvidenceVariant")
+EvidenceStatus = models.EvidenceStatus
+strawberry.enum(models.EvidenceStatus, name="EvidenceStatus")
+EvidencePurpose = models.Purpose
+strawberry.enum(models.Purpose, name="EvidencePurpose")
+EvidenceKind = models.Kind
+strawberry.enum(models.Kind, name="EvidenceKind")
+EvidenceRejectReason = models.RejectReason
+strawberry.enum(models.RejectReason, name="EvidenceRejectReason")
+EvidenceVariant = models.Variant
+strawberry.enum(models.Variant, name="EvidenceVariant")
 
 
 @strawberry.type(description="A presigned GET link: valid for at most five minutes.")
 class DownloadLink:
     url: str
     expires_at: datetime
-    variant: EvidenceVariant  # type: ignore[valid-type]
+    variant: EvidenceVariant
 
     @classmethod
-    def from_link(cls, link: service.DownloadLink) -> Self:
+    def from_link(cls, link: downloads.DownloadLink) -> Self:
         return cls(url=link.url, expires_at=link.expires_at, variant=link.variant)
 
 
@@ -46,7 +51,7 @@ class PresignedUpload:
     expires_at: datetime
 
     @classmethod
-    def from_upload(cls, upload: service.Upload) -> Self:
+    def from_upload(cls, upload: uploads.Upload) -> Self:
         return cls(
             url=upload.post.url,
             fields=[FormField(name=k, value=v) for k, v in upload.post.fields.items()],
@@ -63,14 +68,14 @@ class Evidence(relay.Node):
     id: relay.NodeID[int]
     ticket_id: relay.GlobalID
     assignment_id: relay.GlobalID | None
-    purpose: EvidencePurpose  # type: ignore[valid-type]
-    status: EvidenceStatus  # type: ignore[valid-type]
-    kind: EvidenceKind  # type: ignore[valid-type]
+    purpose: EvidencePurpose
+    status: EvidenceStatus
+    kind: EvidenceKind
     file_name: str
     content_type: str = strawberry.field(description="From the file's bytes once finalized.")
     size: int = strawberry.field(description="Bytes.")
     sha256: str
-    reject_reason: EvidenceRejectReason | None  # type: ignore[valid-type]
+    reject_reason: EvidenceRejectReason | None
     reject_detail: str
     width: int | None
     height: int | None
@@ -128,9 +133,9 @@ class Evidence(relay.Node):
     async def download_url(
         self,
         info: Info,
-        variant: EvidenceVariant = models.Variant.ORIGINAL,  # type: ignore[valid-type]
+        variant: EvidenceVariant = models.Variant.ORIGINAL,
     ) -> DownloadLink:
-        link = await service.download_link(
+        link = await downloads.download_link(
             actor=info.context.actor, evidence_id=self.id, variant=variant, ip=info.context.ip
         )
         return DownloadLink.from_link(link)
@@ -139,7 +144,7 @@ class Evidence(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list[Evidence | None]:
-        rows = await service.visible_evidence(
+        rows = await access.visible_evidence(
             actor=info.context.actor, evidence_ids=[int(k) for k in node_ids]
         )
         return [cls.from_model(r) if r else None for r in rows]
@@ -150,23 +155,23 @@ class CitizenTicketInput:
     number: str
     query_code: str
 
-    def proof(self) -> service.CitizenProof:
-        return service.CitizenProof(number=self.number, query_code=self.query_code)
+    def proof(self) -> access.CitizenProof:
+        return access.CitizenProof(number=self.number, query_code=self.query_code)
 
 
 @strawberry.type(description="What a citizen sees: no EXIF, no GPS, never the original.")
 class PublicEvidence:
     id: relay.GlobalID
-    kind: EvidenceKind  # type: ignore[valid-type]
+    kind: EvidenceKind
     content_type: str | None
     duration_seconds: float | None
     published: bool
     created_at: datetime
-    proof: strawberry.Private[service.CitizenProof]
+    proof: strawberry.Private[access.CitizenProof]
     evidence_id: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, row: models.Evidence, proof: service.CitizenProof) -> Self:
+    def from_model(cls, row: models.Evidence, proof: access.CitizenProof) -> Self:
         return cls(
             id=encode_id("Evidence", row.id),
             kind=row.kind,
@@ -182,9 +187,9 @@ class PublicEvidence:
     async def download_url(
         self,
         info: Info,
-        variant: EvidenceVariant = models.Variant.PUBLIC,  # type: ignore[valid-type]
+        variant: EvidenceVariant = models.Variant.PUBLIC,
     ) -> DownloadLink:
-        link = await service.citizen_download_link(
+        link = await downloads.citizen_download_link(
             citizen=self.proof, evidence_id=self.evidence_id, variant=variant, ip=info.context.ip
         )
         return DownloadLink.from_link(link)

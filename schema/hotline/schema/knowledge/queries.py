@@ -8,7 +8,7 @@ from hotline.schema.ids import decode_id
 from hotline.schema.knowledge.types import Article, ArticleStatus, KnowledgeHit
 from hotline.schema.pagination import Connection, build_connection, decode_cursor, page_size
 from hotline.schema.permissions import can, signed_in
-from hotline.tenants.access import Action
+from hotline.tenants.kernel.access import Action
 from hotline.tenants.knowledge import service
 
 
@@ -57,7 +57,7 @@ class KnowledgeQueries:
     async def articles(
         self,
         info: Info,
-        status: ArticleStatus | None = None,  # type: ignore[valid-type]
+        status: ArticleStatus | None = None,
         department_id: relay.GlobalID | None = None,
         shared: bool | None = None,
         province_id: relay.GlobalID | None = None,
@@ -76,4 +76,4 @@ class KnowledgeQueries:
             limit=size + 1,
             after_id=decode_cursor(after),
         )
-        return build_connection(rows, size, lambda v: v.article.id, Article.from_view)
+        return build_connection(rows, size, lambda v: v.article.id, Article.from_view, after=after)

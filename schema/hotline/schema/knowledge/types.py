@@ -10,10 +10,11 @@ from hotline.schema.context import Info
 from hotline.schema.departments.types import Department, load_departments
 from hotline.schema.ids import encode_id
 from hotline.schema.loaders import loader
-from hotline.tenants.errors import NotFound
+from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.knowledge import models, service
 
-ArticleStatus = strawberry.enum(models.ArticleStatus, name="ArticleStatus")
+ArticleStatus = models.ArticleStatus
+strawberry.enum(models.ArticleStatus, name="ArticleStatus")
 
 
 @strawberry.type(description="One immutable edit of an article.")
@@ -51,7 +52,7 @@ class ArticleVersion:
 )
 class Article(relay.Node):
     id: relay.NodeID[int]
-    status: ArticleStatus  # type: ignore[valid-type]
+    status: ArticleStatus
     shared: bool
     title: str
     answer: str

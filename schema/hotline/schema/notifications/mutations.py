@@ -32,7 +32,8 @@ class WebhookEndpointPayload:
     errors: list[Error]
 
 
-NotificationChannel = strawberry.enum(Channel, name="NotificationChannel")
+NotificationChannel = Channel
+strawberry.enum(Channel, name="NotificationChannel")
 
 
 @strawberry.type
@@ -134,7 +135,7 @@ class NotificationMutations:
         self,
         info: Info,
         event: str,
-        channel: NotificationChannel,  # type: ignore[valid-type]
+        channel: NotificationChannel,
         locale: str,
         subject: str,
         body: str,
@@ -158,7 +159,7 @@ class NotificationMutations:
     async def set_notification_preference(
         self,
         info: Info,
-        channel: NotificationChannel,  # type: ignore[valid-type]
+        channel: NotificationChannel,
         enabled: bool,
         event: str = "*",
         department_id: relay.GlobalID | None = None,

@@ -14,7 +14,7 @@ from hotline.schema.notifications.types import (
 )
 from hotline.schema.pagination import Connection, build_connection, decode_cursor, page_size
 from hotline.schema.permissions import can, signed_in
-from hotline.tenants.access import Action
+from hotline.tenants.kernel.access import Action
 from hotline.tenants.notifications import service
 from hotline.tenants.routing import ml_service
 
@@ -29,7 +29,7 @@ class NotificationQueries:
         rows = await service.dead_letters(
             actor=info.context.actor, first=size, after_id=decode_cursor(after)
         )
-        return build_connection(rows, size, lambda r: r.id, DeadLetter.from_model)
+        return build_connection(rows, size, lambda r: r.id, DeadLetter.from_model, after=after)
 
     @strawberry.field(permission_classes=[signed_in])
     async def notices(
@@ -46,7 +46,7 @@ class NotificationQueries:
             after_id=decode_cursor(after),
             unread_only=unread_only,
         )
-        return build_connection(rows, size, lambda r: r.id, Notice.from_model)
+        return build_connection(rows, size, lambda r: r.id, Notice.from_model, after=after)
 
     @strawberry.field(permission_classes=[signed_in])
     async def unread_notice_count(self, info: Info) -> int:

@@ -9,7 +9,7 @@ from hotline.schema.context import Info
 from hotline.schema.notifications.types import Notice
 from hotline.schema.permissions import signed_in
 from hotline.tenants.accounts import identity
-from hotline.tenants.errors import NotFound
+from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.notifications import service
 from hotline.tenants.notifications.delivery import notice_channel
 

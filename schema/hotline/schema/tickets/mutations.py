@@ -1,13 +1,12 @@
-"""Ticket mutations: each parses its input, calls one function of
-``hotline.tenants.tickets.service``, announces the change to live subscribers
-(:mod:`.events`, until the outbox does it) and shapes the payload."""
+"""Ticket mutations: each parses its input, calls one function of the tickets domain
+(``hotline.tenants.tickets.<intake|dispatch|extensions|review|center|transfer|supervision>``)
+and shapes the payload. Live subscribers are told by the domain events, not here."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -15,7 +14,6 @@ from strawberry import relay
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
-from hotline.schema.tickets.events import announce
 from hotline.schema.tickets.types import (
     Assignment,
     Channel,
@@ -26,23 +24,20 @@ from hotline.schema.tickets.types import (
     Ticket,
     TicketKind,
 )
-from hotline.tenants.tickets import models, service
+from hotline.tenants.tickets import (
+    center,
+    dispatch,
+    extensions,
+    intake,
+    models,
+    review,
+    supervision,
+    transfer,
+)
 from hotline.tenants.tickets.geo import Datum as DatumEnum
 
-Datum = strawberry.enum(DatumEnum, name="Datum")
-
-T = TypeVar("T")
-
-
-async def _run(
-    info: Info, call: Callable[[], Awaitable[T]], ticket_of: Callable[[Any], int]
-) -> tuple[T | None, list[Error]]:
-    """``ticket_of`` takes the service's result (typed loosely: mypy would otherwise
-    infer ``T`` from it and widen it with None)."""
-    row, errors = await payload_errors(call)
-    if row is not None:
-        await announce(actor=info.context.actor, ticket_id=ticket_of(row))
-    return row, errors
+Datum = DatumEnum
+strawberry.enum(DatumEnum, name="Datum")
 
 
 def _ticket_id(gid: relay.GlobalID, field: str = "ticketId") -> int:
@@ -107,16 +102,16 @@ class TransferPayload:
 class LocationInput:
     lng: Decimal
     lat: Decimal
-    datum: Datum = DatumEnum.WGS84  # type: ignore[valid-type]
+    datum: Datum = DatumEnum.WGS84
 
 
 @strawberry.input
 class CreateTicketInput:
-    channel: Channel  # type: ignore[valid-type]
-    kind: TicketKind  # type: ignore[valid-type]
+    channel: Channel
+    kind: TicketKind
     content: str
     title: str = ""
-    priority: Priority = models.Priority.NORMAL  # type: ignore[valid-type]
+    priority: Priority = models.Priority.NORMAL
     citizen_name: str | None = None
     citizen_phone: str | None = None
     anonymous: bool = False
@@ -158,7 +153,7 @@ class ReplyAssignmentInput:
 class RevisitTicketInput:
     ticket_id: relay.GlobalID
     reached: bool
-    grade: Satisfaction | None = None  # type: ignore[valid-type]
+    grade: Satisfaction | None = None
     resolved: bool | None = None
     note: str = ""
 
@@ -167,7 +162,7 @@ class RevisitTicketInput:
 class RateTicketInput:
     number: str
     query_code: str
-    grade: Satisfaction  # type: ignore[valid-type]
+    grade: Satisfaction
     resolved: bool | None = None
     note: str = ""
 
@@ -177,7 +172,7 @@ class ReclassifyTicketInput:
     ticket_id: relay.GlobalID
     category_id: relay.GlobalID | None = None
     area_id: relay.GlobalID | None = None
-    kind: TicketKind | None = None  # type: ignore[valid-type]
+    kind: TicketKind | None = None
     reason: str = ""
 
 
@@ -185,26 +180,26 @@ def _opt(gid: relay.GlobalID | None, type_name: str, field: str) -> int | None:
     return decode_id(gid, type_name, field=field) if gid is not None else None
 
 
-def _ticket_payload(row: models.Ticket | None, errors: list[Error]) -> TicketPayload:
+# One payload helper per object type: run the service call, shape the object or the errors.
+async def _ticket_payload(call: Callable[[], Awaitable[models.Ticket]]) -> TicketPayload:
+    row, errors = await payload_errors(call)
     return TicketPayload(ticket=Ticket.from_model(row) if row else None, errors=errors)
 
 
-def _assignment_payload(row: models.Assignment | None, errors: list[Error]) -> AssignmentPayload:
+async def _assignment_payload(
+    call: Callable[[], Awaitable[models.Assignment]],
+) -> AssignmentPayload:
+    row, errors = await payload_errors(call)
     return AssignmentPayload(assignment=Assignment.from_model(row) if row else None, errors=errors)
 
 
-def _supervision_payload(row: models.Supervision | None, errors: list[Error]) -> SupervisionPayload:
+async def _supervision_payload(
+    call: Callable[[], Awaitable[models.Supervision]],
+) -> SupervisionPayload:
+    row, errors = await payload_errors(call)
     return SupervisionPayload(
         supervision=Supervision.from_model(row) if row else None, errors=errors
     )
-
-
-def _by_id(row: models.Ticket) -> int:
-    return int(row.id)
-
-
-def _by_ticket(row: models.Assignment | models.ExtensionRequest | models.Supervision) -> int:
-    return int(row.ticket_id)
 
 
 @strawberry.type
@@ -213,8 +208,8 @@ class TicketMutations:
     async def create_ticket(self, info: Info, input: CreateTicketInput) -> CreateTicketPayload:
         location = input.location
 
-        async def call() -> service.CreatedTicket:
-            return await service.create_ticket(
+        async def call() -> intake.CreatedTicket:
+            return await intake.create_ticket(
                 actor=info.context.actor,
                 channel=models.Channel(input.channel),
                 kind=models.Kind(input.kind),
@@ -234,7 +229,7 @@ class TicketMutations:
                 idempotency_key=input.idempotency_key,
             )
 
-        made, errors = await _run(info, call, lambda m: int(m.ticket.id))
+        made, errors = await payload_errors(call)
         return CreateTicketPayload(
             ticket=Ticket.from_model(made.ticket) if made else None,
             query_code=made.query_code if made else None,
@@ -244,9 +239,8 @@ class TicketMutations:
 
     @strawberry.mutation(description="Send to a lead department, with co-handlers.")
     async def dispatch_ticket(self, info: Info, input: DispatchTicketInput) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.dispatch_ticket(
+        return await _ticket_payload(
+            lambda: dispatch.dispatch_ticket(
                 actor=info.context.actor,
                 ticket_id=_ticket_id(input.ticket_id),
                 lead_department_id=decode_id(
@@ -258,22 +252,17 @@ class TicketMutations:
                 ],
                 reason=input.reason,
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation
     async def sign_for_assignment(
         self, info: Info, assignment_id: relay.GlobalID
     ) -> AssignmentPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.sign_for_assignment(
+        return await _assignment_payload(
+            lambda: dispatch.sign_for_assignment(
                 actor=info.context.actor, assignment_id=_assignment_id(assignment_id)
             ),
-            _by_ticket,
         )
-        return _assignment_payload(row, errors)
 
     @strawberry.mutation(
         description="Before signing: back to the center. After: a request a supervisor decides."
@@ -281,61 +270,50 @@ class TicketMutations:
     async def return_assignment(
         self, info: Info, assignment_id: relay.GlobalID, reason: str
     ) -> AssignmentPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.return_assignment(
+        return await _assignment_payload(
+            lambda: dispatch.return_assignment(
                 actor=info.context.actor,
                 assignment_id=_assignment_id(assignment_id),
                 reason=reason,
             ),
-            _by_ticket,
         )
-        return _assignment_payload(row, errors)
 
     @strawberry.mutation(description="A supervisor approves or refuses a return request.")
     async def decide_return(
         self, info: Info, assignment_id: relay.GlobalID, approve: bool, note: str = ""
     ) -> AssignmentPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.decide_return(
+        return await _assignment_payload(
+            lambda: dispatch.decide_return(
                 actor=info.context.actor,
                 assignment_id=_assignment_id(assignment_id),
                 approve=approve,
                 note=note,
             ),
-            _by_ticket,
         )
-        return _assignment_payload(row, errors)
 
     @strawberry.mutation(description="Hand part of the work down the department's subtree.")
     async def sub_dispatch(self, info: Info, input: SubDispatchInput) -> AssignmentPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.sub_dispatch(
+        return await _assignment_payload(
+            lambda: dispatch.sub_dispatch(
                 actor=info.context.actor,
                 assignment_id=_assignment_id(input.assignment_id),
                 department_id=decode_id(input.department_id, "Department", field="departmentId"),
                 reply_deadline=input.reply_deadline,
                 reason=input.reason,
             ),
-            _by_ticket,
         )
-        return _assignment_payload(row, errors)
 
     @strawberry.mutation
     async def request_extension(
         self, info: Info, assignment_id: relay.GlobalID, working_days: int, reason: str
     ) -> ExtensionPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.request_extension(
+        row, errors = await payload_errors(
+            lambda: extensions.request_extension(
                 actor=info.context.actor,
                 assignment_id=_assignment_id(assignment_id),
                 working_days=working_days,
                 reason=reason,
             ),
-            _by_ticket,
         )
         return ExtensionPayload(
             extension=ExtensionRequest.from_model(row) if row else None, errors=errors
@@ -345,15 +323,13 @@ class TicketMutations:
     async def decide_extension(
         self, info: Info, extension_id: relay.GlobalID, approve: bool, note: str = ""
     ) -> ExtensionPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.decide_extension(
+        row, errors = await payload_errors(
+            lambda: extensions.decide_extension(
                 actor=info.context.actor,
                 extension_id=decode_id(extension_id, "ExtensionRequest", field="extensionId"),
                 approve=approve,
                 note=note,
             ),
-            _by_ticket,
         )
         return ExtensionPayload(
             extension=ExtensionRequest.from_model(row) if row else None, errors=errors
@@ -361,40 +337,33 @@ class TicketMutations:
 
     @strawberry.mutation(description="The lead's reply, or a co-handler's opinion.")
     async def reply_assignment(self, info: Info, input: ReplyAssignmentInput) -> AssignmentPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.reply_assignment(
+        return await _assignment_payload(
+            lambda: dispatch.reply_assignment(
                 actor=info.context.actor,
                 assignment_id=_assignment_id(input.assignment_id),
                 reply=input.reply,
                 resolved=input.resolved,
                 public_reply=input.public_reply,
             ),
-            _by_ticket,
         )
-        return _assignment_payload(row, errors)
 
     @strawberry.mutation
     async def review_reply(
         self, info: Info, ticket_id: relay.GlobalID, approve: bool, reason: str = ""
     ) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.review_reply(
+        return await _ticket_payload(
+            lambda: review.review_reply(
                 actor=info.context.actor,
                 ticket_id=_ticket_id(ticket_id),
                 approve=approve,
                 reason=reason,
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation
     async def revisit_ticket(self, info: Info, input: RevisitTicketInput) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.revisit_ticket(
+        return await _ticket_payload(
+            lambda: review.revisit_ticket(
                 actor=info.context.actor,
                 ticket_id=_ticket_id(input.ticket_id),
                 reached=input.reached,
@@ -402,17 +371,14 @@ class TicketMutations:
                 resolved=input.resolved,
                 note=input.note,
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation(
         description="The citizen's own grade, with the number and query code (no login)."
     )
     async def rate_ticket(self, info: Info, input: RateTicketInput) -> RatePayload:
-        row, errors = await _run(
-            info,
-            lambda: service.rate_ticket(
+        row, errors = await payload_errors(
+            lambda: review.rate_ticket(
                 actor=info.context.actor,
                 number=input.number,
                 query_code=input.query_code,
@@ -420,7 +386,6 @@ class TicketMutations:
                 resolved=input.resolved,
                 note=input.note,
             ),
-            _by_id,
         )
         return RatePayload(rated=row is not None, errors=errors)
 
@@ -432,64 +397,51 @@ class TicketMutations:
         article_id: relay.GlobalID,
         answer: str | None = None,
     ) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.answer_from_article(
+        return await _ticket_payload(
+            lambda: review.answer_from_article(
                 actor=info.context.actor,
                 ticket_id=_ticket_id(ticket_id),
                 article_id=decode_id(article_id, "Article", field="articleId"),
                 answer=answer,
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation
     async def cancel_ticket(
         self, info: Info, ticket_id: relay.GlobalID, reason: str
     ) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.cancel_ticket(
+        return await _ticket_payload(
+            lambda: center.cancel_ticket(
                 actor=info.context.actor, ticket_id=_ticket_id(ticket_id), reason=reason
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation(description="Not accepted / out of scope (不予受理), with a reason.")
     async def reject_ticket(
         self, info: Info, ticket_id: relay.GlobalID, reason: str
     ) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.reject_ticket(
+        return await _ticket_payload(
+            lambda: center.reject_ticket(
                 actor=info.context.actor, ticket_id=_ticket_id(ticket_id), reason=reason
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation(description="The citizen urges (催办) an open ticket.")
     async def urge_ticket(
         self, info: Info, ticket_id: relay.GlobalID, note: str = ""
     ) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.urge_ticket(
+        return await _ticket_payload(
+            lambda: center.urge_ticket(
                 actor=info.context.actor, ticket_id=_ticket_id(ticket_id), note=note
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation(
         description="Change category, area or kind; old values stay in the timeline."
     )
     async def reclassify_ticket(self, info: Info, input: ReclassifyTicketInput) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.reclassify_ticket(
+        return await _ticket_payload(
+            lambda: center.reclassify_ticket(
                 actor=info.context.actor,
                 ticket_id=_ticket_id(input.ticket_id),
                 category_id=_opt(input.category_id, "Category", "categoryId"),
@@ -497,9 +449,7 @@ class TicketMutations:
                 kind=models.Kind(input.kind) if input.kind else None,
                 reason=input.reason,
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation(description="Close a duplicate into another ticket.")
     async def merge_tickets(
@@ -509,31 +459,26 @@ class TicketMutations:
         into_ticket_id: relay.GlobalID,
         reason: str = "",
     ) -> TicketPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.merge_tickets(
+        return await _ticket_payload(
+            lambda: center.merge_tickets(
                 actor=info.context.actor,
                 ticket_id=_ticket_id(ticket_id),
                 into_ticket_id=_ticket_id(into_ticket_id, "intoTicketId"),
                 reason=reason,
             ),
-            _by_id,
         )
-        return _ticket_payload(row, errors)
 
     @strawberry.mutation(description="Hand a ticket to another city of the province.")
     async def transfer_ticket(
         self, info: Info, ticket_id: relay.GlobalID, to_tenant_id: relay.GlobalID, reason: str
     ) -> TransferPayload:
-        moved, errors = await _run(
-            info,
-            lambda: service.transfer_ticket(
+        moved, errors = await payload_errors(
+            lambda: transfer.transfer_ticket(
                 actor=info.context.actor,
                 ticket_id=_ticket_id(ticket_id),
                 to_tenant_id=decode_id(to_tenant_id, "Tenant", field="toTenantId"),
                 reason=reason,
             ),
-            lambda t: int(t.source.id),
         )
         return TransferPayload(
             ticket=Ticket.from_model(moved.source) if moved else None,
@@ -550,59 +495,47 @@ class TicketMutations:
         reason: str,
         assignment_id: relay.GlobalID | None = None,
     ) -> SupervisionPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.open_supervision(
+        return await _supervision_payload(
+            lambda: supervision.open_supervision(
                 actor=info.context.actor,
                 ticket_id=_ticket_id(ticket_id),
                 reason=reason,
                 assignment_id=_assignment_id(assignment_id) if assignment_id else None,
             ),
-            _by_ticket,
         )
-        return _supervision_payload(row, errors)
 
     @strawberry.mutation
     async def escalate_supervision(
         self, info: Info, supervision_id: relay.GlobalID, reason: str = ""
     ) -> SupervisionPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.escalate_supervision(
+        return await _supervision_payload(
+            lambda: supervision.escalate_supervision(
                 actor=info.context.actor,
                 supervision_id=decode_id(supervision_id, "Supervision", field="supervisionId"),
                 reason=reason,
             ),
-            _by_ticket,
         )
-        return _supervision_payload(row, errors)
 
     @strawberry.mutation
     async def comment_supervision(
         self, info: Info, supervision_id: relay.GlobalID, text: str
     ) -> SupervisionPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.comment_supervision(
+        return await _supervision_payload(
+            lambda: supervision.comment_supervision(
                 actor=info.context.actor,
                 supervision_id=decode_id(supervision_id, "Supervision", field="supervisionId"),
                 text=text,
             ),
-            _by_ticket,
         )
-        return _supervision_payload(row, errors)
 
     @strawberry.mutation
     async def close_supervision(
         self, info: Info, supervision_id: relay.GlobalID, note: str = ""
     ) -> SupervisionPayload:
-        row, errors = await _run(
-            info,
-            lambda: service.close_supervision(
+        return await _supervision_payload(
+            lambda: supervision.close_supervision(
                 actor=info.context.actor,
                 supervision_id=decode_id(supervision_id, "Supervision", field="supervisionId"),
                 note=note,
             ),
-            _by_ticket,
         )
-        return _supervision_payload(row, errors)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -14,7 +14,7 @@ from strawberry import relay
 from hotline.schema.categories.types import category_loader
 from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
-from hotline.schema.pagination import Connection, Edge, PageInfo, page_size
+from hotline.schema.pagination import Connection, build_connection, page_size
 from hotline.schema.permissions import can
 from hotline.schema.tickets.types import (
     Assignment,
@@ -30,20 +30,17 @@ from hotline.schema.tickets.types import (
     department_loader,
     ticket_loader,
 )
-from hotline.tenants.access import Action
-from hotline.tenants.errors import Invalid
-from hotline.tenants.tickets import models, selectors
-
-Row = TypeVar("Row")
-Node = TypeVar("Node")
+from hotline.tenants.kernel.access import Action
+from hotline.tenants.kernel.errors import Invalid
+from hotline.tenants.tickets import access, lists, models, personal, reads
 
 
-def encode_cursor(cursor: selectors.Cursor) -> str:
+def encode_cursor(cursor: lists.Cursor) -> str:
     value = cursor.value.isoformat() if cursor.value is not None else ""
     return base64.urlsafe_b64encode(f"c:{value}|{cursor.id}".encode()).decode()
 
 
-def decode_cursor(text: str | None) -> selectors.Cursor | None:
+def decode_cursor(text: str | None) -> lists.Cursor | None:
     if text is None:
         return None
     try:
@@ -51,25 +48,9 @@ def decode_cursor(text: str | None) -> selectors.Cursor | None:
         if not raw.startswith("c:"):
             raise ValueError(raw)
         value, _, key = raw[2:].rpartition("|")
-        return selectors.Cursor(value=datetime.fromisoformat(value) if value else None, id=int(key))
+        return lists.Cursor(value=datetime.fromisoformat(value) if value else None, id=int(key))
     except ValueError as exc:
         raise Invalid("malformed cursor", field="after") from exc
-
-
-def connection(
-    rows: Sequence[Row],
-    size: int,
-    cursor: Callable[[Row], selectors.Cursor],
-    convert: Callable[[Row], Node],
-) -> Connection[Node]:
-    """``rows`` were fetched with ``limit size + 1``: the extra row only says there is more."""
-    edges = [Edge(cursor=encode_cursor(cursor(row)), node=convert(row)) for row in rows[:size]]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
-        ),
-    )
 
 
 def _selected(info: Info) -> set[str]:
@@ -104,12 +85,12 @@ async def prefetch(
     async def categories() -> None:
         keys = sorted({t.category_id for t in tickets if t.category_id is not None})
         if "parent" in names:
-            rows = await selectors.categories_with_parents(actor=actor, ids=keys)
+            rows = await reads.categories_with_parents(actor=actor, ids=keys)
             category_loader(info).prime_many({c.id: c for c in rows})
         await category_loader(info).load_many(keys)
 
     async def departments() -> None:
-        rows = await selectors.departments_of_tickets(
+        rows = await reads.departments_of_tickets(
             actor=actor, ticket_ids=ids if with_assignments else [], also=wanted
         )
         department_loader(info).prime_many({d.id: d for d in rows})
@@ -124,9 +105,9 @@ async def prefetch(
 
 @strawberry.input
 class TicketFilter:
-    status: list[TicketStatus] | None = None  # type: ignore[valid-type]
-    kind: list[TicketKind] | None = None  # type: ignore[valid-type]
-    channel: list[Channel] | None = None  # type: ignore[valid-type]
+    status: list[TicketStatus] | None = None
+    kind: list[TicketKind] | None = None
+    channel: list[Channel] | None = None
     category_id: relay.GlobalID | None = strawberry.field(
         default=None, description="The category or any below it."
     )
@@ -140,8 +121,8 @@ class TicketFilter:
     )
     overdue: bool | None = None
 
-    def to_selector(self) -> selectors.TicketFilter:
-        return selectors.TicketFilter(
+    def to_selector(self) -> lists.TicketFilter:
+        return lists.TicketFilter(
             statuses=[models.Status(s) for s in self.status or ()],
             kinds=[models.Kind(k) for k in self.kind or ()],
             channels=[models.Channel(c) for c in self.channel or ()],
@@ -160,7 +141,7 @@ class TicketFilter:
 class TicketQueries:
     @strawberry.field(permission_classes=[can(Action.TICKET_READ)])
     async def ticket(self, info: Info, id: relay.GlobalID) -> Ticket:
-        row = await selectors.access_ticket(
+        row = await access.access_ticket(
             actor=info.context.actor, ticket_id=decode_id(id, "Ticket", field="id")
         )
         return Ticket.from_model(row)
@@ -168,7 +149,7 @@ class TicketQueries:
     @strawberry.field(permission_classes=[can(Action.TICKET_READ)])
     async def ticket_by_number(self, info: Info, number: str) -> Ticket:
         return Ticket.from_model(
-            await selectors.ticket_by_number(actor=info.context.actor, number=number)
+            await access.ticket_by_number(actor=info.context.actor, number=number)
         )
 
     @strawberry.field(
@@ -179,22 +160,27 @@ class TicketQueries:
         self,
         info: Info,
         filter: TicketFilter | None = None,
-        sort: TicketSort = selectors.TicketSort.RECEIVED_DESC,  # type: ignore[valid-type]
+        sort: TicketSort = lists.TicketSort.RECEIVED_DESC,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Ticket]:
         size = page_size(first)
-        order = selectors.TicketSort(sort)
-        rows = await selectors.search_tickets(
+        order = lists.TicketSort(sort)
+        rows = await lists.search_tickets(
             actor=info.context.actor,
-            filter=filter.to_selector() if filter else selectors.TicketFilter(),
+            filter=filter.to_selector() if filter else lists.TicketFilter(),
             sort=order,
             limit=size + 1,
             after=decode_cursor(after),
         )
         await prefetch(info, rows[:size], names=_selected(info))
-        return connection(
-            rows, size, lambda r: selectors.ticket_cursor(r, order), Ticket.from_model
+        return build_connection(
+            rows,
+            size,
+            lambda r: lists.ticket_cursor(r, order),
+            Ticket.from_model,
+            after=after,
+            encode=encode_cursor,
         )
 
     @strawberry.field(
@@ -205,16 +191,16 @@ class TicketQueries:
         self,
         info: Info,
         department_id: relay.GlobalID,
-        box: InboxBox,  # type: ignore[valid-type]
+        box: InboxBox,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Assignment]:
         size = page_size(first)
         key = decode_id(department_id, "Department", field="departmentId")
-        rows = await selectors.department_inbox(
+        rows = await lists.department_inbox(
             actor=info.context.actor,
             department_id=key,
-            box=selectors.InboxBox(box),
+            box=lists.InboxBox(box),
             limit=size + 1,
             after=decode_cursor(after),
         )
@@ -222,29 +208,41 @@ class TicketQueries:
         if "ticket" in names:
             tickets = await ticket_loader(info).load_many([r.ticket_id for r in rows[:size]])
             await prefetch(info, [t for t in tickets if t], names=names, department_ids=[key])
-        return connection(rows, size, selectors.assignment_cursor, Assignment.from_model)
+        return build_connection(
+            rows,
+            size,
+            lists.assignment_cursor,
+            Assignment.from_model,
+            after=after,
+            encode=encode_cursor,
+        )
 
     @strawberry.field(permission_classes=[can(Action.TICKET_QUEUE_READ)])
     async def center_queue(
         self,
         info: Info,
-        queue: CenterQueue,  # type: ignore[valid-type]
-        sort: TicketSort = selectors.TicketSort.RECEIVED_DESC,  # type: ignore[valid-type]
+        queue: CenterQueue,
+        sort: TicketSort = lists.TicketSort.RECEIVED_DESC,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Ticket]:
         size = page_size(first)
-        order = selectors.TicketSort(sort)
-        rows = await selectors.center_queue(
+        order = lists.TicketSort(sort)
+        rows = await lists.center_queue(
             actor=info.context.actor,
-            queue=selectors.CenterQueue(queue),
+            queue=lists.CenterQueue(queue),
             sort=order,
             limit=size + 1,
             after=decode_cursor(after),
         )
         await prefetch(info, rows[:size], names=_selected(info))
-        return connection(
-            rows, size, lambda r: selectors.ticket_cursor(r, order), Ticket.from_model
+        return build_connection(
+            rows,
+            size,
+            lambda r: lists.ticket_cursor(r, order),
+            Ticket.from_model,
+            after=after,
+            encode=encode_cursor,
         )
 
     @strawberry.field(
@@ -254,7 +252,7 @@ class TicketQueries:
     async def citizen_history(
         self, info: Info, phone: str, first: int | None = None
     ) -> list[Ticket]:
-        rows = await selectors.citizen_history(
+        rows = await personal.citizen_history(
             actor=info.context.actor, phone=phone, limit=page_size(first), ip=info.context.ip
         )
         return [Ticket.from_model(r) for r in rows]
@@ -266,7 +264,7 @@ class TicketQueries:
         )
     )
     async def public_ticket(self, info: Info, number: str, query_code: str) -> PublicTicket:
-        view = await selectors.public_ticket(
+        view = await personal.public_ticket(
             actor=info.context.actor, number=number, query_code=query_code, ip=info.context.ip
         )
         return PublicTicket.from_view(view)

@@ -16,10 +16,10 @@ from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
 from hotline.schema.permissions import can
 from hotline.schema.tickets.types import Assignment, TimelineEvent
-from hotline.tenants.access import Action
 from hotline.tenants.accounts import identity
-from hotline.tenants.errors import NotFound
-from hotline.tenants.tickets import selectors
+from hotline.tenants.kernel.access import Action
+from hotline.tenants.kernel.errors import NotFound
+from hotline.tenants.tickets import access, reads
 
 
 def _fresh(info: Info) -> None:
@@ -40,12 +40,12 @@ class TicketSubscriptions:
         key = decode_id(ticket_id, "Ticket", field="ticketId")
         if actor.tenant_id is None:
             raise NotFound("ticket", field="ticketId")
-        async with pubsub.subscribe(selectors.timeline_channel(actor.tenant_id, key)) as notices:
-            seen = await selectors.last_timeline_seq(actor=actor, ticket_id=key)
+        async with pubsub.subscribe(reads.timeline_channel(actor.tenant_id, key)) as notices:
+            seen = await reads.last_timeline_seq(actor=actor, ticket_id=key)
             async for _ in notices:
                 if not await identity.still_allowed(actor):
                     return
-                rows = await selectors.timeline_after(actor=actor, ticket_id=key, seq=seen)
+                rows = await reads.timeline_after(actor=actor, ticket_id=key, seq=seen)
                 _fresh(info)
                 for row in rows:
                     seen = row.seq
@@ -62,12 +62,12 @@ class TicketSubscriptions:
         key = decode_id(department_id, "Department", field="departmentId")
         if actor.tenant_id is None:
             raise NotFound("department", field="departmentId")
-        await selectors.access_department_inbox(actor=actor, department_id=key)
-        async with pubsub.subscribe(selectors.inbox_channel(actor.tenant_id, key)) as notices:
+        await access.access_department_inbox(actor=actor, department_id=key)
+        async with pubsub.subscribe(reads.inbox_channel(actor.tenant_id, key)) as notices:
             async for notice in notices:
                 if not await identity.still_allowed(actor):
                     return
-                rows = await selectors.inbox_assignments(
+                rows = await reads.inbox_assignments(
                     actor=actor, department_id=key, ticket_id=int(notice["ticket_id"])
                 )
                 _fresh(info)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Self, TypeVar
 
 import strawberry
@@ -11,25 +11,35 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
+from hotline.platform import clock
 from hotline.schema.categories.types import Category, category_loader
 from hotline.schema.context import Info
 from hotline.schema.departments.types import Department, load_departments
 from hotline.schema.loaders import loader
 from hotline.schema.permissions import can
 from hotline.schema.tickets.resolve import now_or_later
-from hotline.tenants.access import Action, Actor
 from hotline.tenants.departments.models import Department as DepartmentRow
-from hotline.tenants.tickets import models, selectors, service
+from hotline.tenants.kernel.access import Action, Actor
+from hotline.tenants.tickets import intake, lists, models, personal, reads
 
-TicketStatus = strawberry.enum(models.Status, name="TicketStatus")
-TicketKind = strawberry.enum(models.Kind, name="TicketKind")
-Channel = strawberry.enum(models.Channel, name="Channel")
-Priority = strawberry.enum(models.Priority, name="Priority")
-AssignmentStatus = strawberry.enum(models.AssignmentStatus, name="AssignmentStatus")
-Satisfaction = strawberry.enum(models.Satisfaction, name="Satisfaction")
-InboxBox = strawberry.enum(selectors.InboxBox, name="InboxBox")
-CenterQueue = strawberry.enum(selectors.CenterQueue, name="CenterQueue")
-TicketSort = strawberry.enum(selectors.TicketSort, name="TicketSort")
+TicketStatus = models.Status
+strawberry.enum(models.Status, name="TicketStatus")
+TicketKind = models.Kind
+strawberry.enum(models.Kind, name="TicketKind")
+Channel = models.Channel
+strawberry.enum(models.Channel, name="Channel")
+Priority = models.Priority
+strawberry.enum(models.Priority, name="Priority")
+AssignmentStatus = models.AssignmentStatus
+strawberry.enum(models.AssignmentStatus, name="AssignmentStatus")
+Satisfaction = models.Satisfaction
+strawberry.enum(models.Satisfaction, name="Satisfaction")
+InboxBox = lists.InboxBox
+strawberry.enum(lists.InboxBox, name="InboxBox")
+CenterQueue = lists.CenterQueue
+strawberry.enum(lists.CenterQueue, name="CenterQueue")
+TicketSort = lists.TicketSort
+strawberry.enum(lists.TicketSort, name="TicketSort")
 
 R = TypeVar("R")
 
@@ -49,14 +59,14 @@ def _many(
 
 
 def assignments_loader(info: Info) -> DataLoader[int, list[models.Assignment]]:
-    return _many(info, "assignments_by_ticket", selectors.assignments_of)
+    return _many(info, "assignments_by_ticket", reads.assignments_of)
 
 
 def ticket_loader(info: Info) -> DataLoader[int, models.Ticket | None]:
     actor = info.context.actor
 
     async def batch(keys: list[int]) -> list[models.Ticket | None]:
-        return await selectors.tickets_by_ids(actor=actor, ids=keys)
+        return await reads.tickets_by_ids(actor=actor, ids=keys)
 
     return loader(info, "ticket", batch)
 
@@ -73,10 +83,6 @@ def _department(info: Info, department_id: int | None) -> Department | None:
         department_id,
         lambda row: Department.from_model(row) if row else None,
     )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @strawberry.type
@@ -228,7 +234,7 @@ class Supervision(relay.Node):
 class Revisit:
     attempt: int
     reached: bool
-    grade: Satisfaction | None  # type: ignore[valid-type]
+    grade: Satisfaction | None
     resolved: bool | None
     source: str
     note: str
@@ -251,7 +257,7 @@ class Revisit:
 class Assignment(relay.Node):
     id: relay.NodeID[int]
     is_lead: bool
-    status: AssignmentStatus  # type: ignore[valid-type]
+    status: AssignmentStatus
     round: int
     sign_deadline: datetime | None
     reply_deadline: datetime
@@ -268,10 +274,10 @@ class Assignment(relay.Node):
 
     @classmethod
     def from_model(cls, row: models.Assignment) -> Self:
-        now = _now()
+        now = clock.now()
         return cls(
-            overdue=selectors.assignment_overdue(row, now),
-            due_soon=selectors.assignment_due_soon(row, now),
+            overdue=lists.assignment_overdue(row, now),
+            due_soon=lists.assignment_due_soon(row, now),
             id=row.id,
             is_lead=row.is_lead,
             status=row.status,
@@ -313,7 +319,7 @@ class Assignment(relay.Node):
     def extensions(self, info: Info) -> list[ExtensionRequest]:
         own = self.row.id
         return now_or_later(
-            _many(info, "extensions_by_ticket", selectors.extensions_of),
+            _many(info, "extensions_by_ticket", reads.extensions_of),
             self.row.ticket_id,
             lambda rows: [ExtensionRequest.from_model(e) for e in rows if e.assignment_id == own],
         )
@@ -323,10 +329,10 @@ class Assignment(relay.Node):
 class Ticket(relay.Node):
     id: relay.NodeID[int]
     number: str
-    status: TicketStatus  # type: ignore[valid-type]
-    kind: TicketKind  # type: ignore[valid-type]
-    channel: Channel  # type: ignore[valid-type]
-    priority: Priority  # type: ignore[valid-type]
+    status: TicketStatus
+    kind: TicketKind
+    channel: Channel
+    priority: Priority
     title: str
     content: str
     address: str
@@ -336,7 +342,7 @@ class Ticket(relay.Node):
     direct_answer: bool
     public_reply: str
     resolved: bool | None
-    satisfaction: Satisfaction | None  # type: ignore[valid-type]
+    satisfaction: Satisfaction | None
     revisit_attempts: int
     reopen_count: int
     urge_count: int
@@ -348,10 +354,10 @@ class Ticket(relay.Node):
 
     @classmethod
     def from_model(cls, row: models.Ticket) -> Self:
-        now = _now()
+        now = clock.now()
         return cls(
-            overdue=selectors.is_overdue(row, now),
-            due_soon=selectors.is_due_soon(row, now),
+            overdue=lists.is_overdue(row, now),
+            due_soon=lists.is_due_soon(row, now),
             id=row.id,
             number=row.number,
             status=row.status,
@@ -398,7 +404,7 @@ class Ticket(relay.Node):
 
     @strawberry.field
     def citizen(self) -> Citizen:
-        masked = selectors.masked_citizen(self.row)
+        masked = personal.masked_citizen(self.row)
         return Citizen(
             name=masked.name,
             phone=masked.phone,
@@ -411,7 +417,7 @@ class Ticket(relay.Node):
         description="The citizen's name and phone in clear. Every read is audited.",
     )
     async def contact(self, info: Info) -> CitizenContact:
-        contact = await selectors.reveal_citizen(
+        contact = await personal.reveal_citizen(
             actor=info.context.actor, ticket_id=self.row.id, ip=info.context.ip
         )
         return CitizenContact(name=contact.name, phone=contact.phone)
@@ -449,7 +455,7 @@ class Ticket(relay.Node):
     @strawberry.field
     def timeline(self, info: Info) -> list[TimelineEvent]:
         return now_or_later(
-            _many(info, "timeline_by_ticket", selectors.timeline_of),
+            _many(info, "timeline_by_ticket", reads.timeline_of),
             self.row.id,
             lambda rows: [TimelineEvent.from_model(e) for e in rows],
         )
@@ -457,7 +463,7 @@ class Ticket(relay.Node):
     @strawberry.field
     def supervisions(self, info: Info) -> list[Supervision]:
         return now_or_later(
-            _many(info, "supervisions_by_ticket", selectors.supervisions_of),
+            _many(info, "supervisions_by_ticket", reads.supervisions_of),
             self.row.id,
             lambda rows: [Supervision.from_model(s) for s in rows],
         )
@@ -465,7 +471,7 @@ class Ticket(relay.Node):
     @strawberry.field
     def extensions(self, info: Info) -> list[ExtensionRequest]:
         return now_or_later(
-            _many(info, "extensions_by_ticket", selectors.extensions_of),
+            _many(info, "extensions_by_ticket", reads.extensions_of),
             self.row.id,
             lambda rows: [ExtensionRequest.from_model(e) for e in rows],
         )
@@ -473,7 +479,7 @@ class Ticket(relay.Node):
     @strawberry.field
     def revisits(self, info: Info) -> list[Revisit]:
         return now_or_later(
-            _many(info, "revisits_by_ticket", selectors.revisits_of),
+            _many(info, "revisits_by_ticket", reads.revisits_of),
             self.row.id,
             lambda rows: [Revisit.from_model(r) for r in rows],
         )
@@ -484,7 +490,7 @@ class Ticket(relay.Node):
         "For one ticket's page: each ticket asks separately.",
     )
     async def suggested_departments(self, info: Info) -> list[SuggestedDepartment] | None:
-        found = await service.suggest_departments(
+        found = await intake.suggest_departments(
             actor=info.context.actor,
             content=self.row.content,
             category_id=self.row.category_id,
@@ -503,7 +509,7 @@ class Ticket(relay.Node):
         "within 30 days. For one ticket's page: each ticket asks separately.",
     )
     async def duplicates(self, info: Info) -> list[Ticket] | None:
-        rows = await service.duplicate_candidates(actor=info.context.actor, ticket_id=self.row.id)
+        rows = await intake.duplicate_candidates(actor=info.context.actor, ticket_id=self.row.id)
         return [Ticket.from_model(r) for r in rows]
 
     @strawberry.field
@@ -517,8 +523,8 @@ class Ticket(relay.Node):
 @strawberry.type(description="A citizen's view of a ticket: progress only, no personal data.")
 class PublicTicket:
     number: str
-    status: TicketStatus  # type: ignore[valid-type]
-    kind: TicketKind  # type: ignore[valid-type]
+    status: TicketStatus
+    kind: TicketKind
     category_name: str | None
     received_at: datetime
     dispatched_at: datetime | None
@@ -527,9 +533,12 @@ class PublicTicket:
     closed_at: datetime | None
     public_reply: str
     rated: bool
+    merged_into_number: str | None = strawberry.field(
+        description="A duplicate merged into another work order: the number to follow."
+    )
 
     @classmethod
-    def from_view(cls, view: selectors.PublicTicket) -> Self:
+    def from_view(cls, view: personal.PublicTicket) -> Self:
         return cls(
             number=view.number,
             status=view.status,
@@ -542,4 +551,5 @@ class PublicTicket:
             closed_at=view.closed_at,
             public_reply=view.public_reply,
             rated=view.rated,
+            merged_into_number=view.merged_into_number,
         )

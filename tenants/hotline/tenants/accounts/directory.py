@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from hotline.platform.tenancy import current_tenant_id
-from hotline.tenants.access import Action, Actor, require
-from hotline.tenants.accounts.models import ApiKey, AuditEvent, Membership, User
-from hotline.tenants.errors import NotFound
+from hotline.tenants.accounts.models import ApiKey, Membership, User
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.audit import AuditEvent
+from hotline.tenants.kernel.errors import NotFound
 
 
 async def list_city_users(

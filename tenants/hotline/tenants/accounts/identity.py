@@ -12,10 +12,10 @@ import json
 from hotline.platform.auth.tokens import TokenError, verify_external_token
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Actor
 from hotline.tenants.accounts import service
 from hotline.tenants.accounts.models import ApiKey, User
-from hotline.tenants.errors import AuthFailed, NotFound
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.errors import AuthFailed, NotFound
 from hotline.tenants.provinces.models import Province, Tenant
 
 

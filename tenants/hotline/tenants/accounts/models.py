@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 from tortoise import fields
 
 from hotline.platform.db.models import Model, TenantModel
-
-
-class Role(enum.StrEnum):
-    """A membership's role in one city."""
-
-    TENANT_ADMIN = "tenant_admin"
-    CITY_LEADER = "city_leader"
-    AGENT = "agent"
-    DISPATCHER = "dispatcher"
-    SUPERVISOR = "supervisor"
-    DEPT_HANDLER = "dept_handler"
-    DEPT_MANAGER = "dept_manager"
-    SERVICE_MANAGER = "service_manager"
-    ENTERPRISE_ADMIN = "enterprise_admin"
-    ENTERPRISE_USER = "enterprise_user"
-    AUDITOR = "auditor"
-
-
-class PlatformRole(enum.StrEnum):
-    PROVINCE_ADMIN = "province_admin"
-    PLATFORM_OPERATOR = "platform_operator"
+from hotline.tenants.kernel.roles import PlatformRole, Role
 
 
 class User(Model):
@@ -124,22 +103,3 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_tokens"
-
-
-class AuditEvent(Model):
-    """Admin actions and every unmasking of personal data. Append-only.
-
-    ``tenant_id``/``province_id`` are NULL for platform actions; policies let a city
-    read its own rows and a province its province's.
-    """
-
-    tenant_id = fields.BigIntField(null=True, db_index=True)
-    province_id = fields.BigIntField(null=True)
-    actor_id = fields.BigIntField(null=True)
-    action = fields.CharField(max_length=64)
-    target = fields.CharField(max_length=200, default="")
-    detail: Any = fields.JSONField(default=dict)
-    ip = fields.CharField(max_length=64, null=True)
-
-    class Meta:
-        table = "audit_events"

@@ -52,19 +52,11 @@ from hotline.platform.redis import redis_client
 from hotline.platform.senders.email import send_email
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, current_scope, current_tenant_id, use_scope
-from hotline.tenants.access import DEPARTMENT_ROLES, Action, Actor, require
-from hotline.tenants.accounts.audit import record_audit
-from hotline.tenants.accounts.models import (
-    ApiKey,
-    Membership,
-    PlatformRole,
-    ProvinceRole,
-    RefreshToken,
-    Role,
-    User,
-)
+from hotline.tenants.accounts.models import ApiKey, Membership, ProvinceRole, RefreshToken, User
 from hotline.tenants.departments.models import Department
-from hotline.tenants.errors import (
+from hotline.tenants.kernel.access import DEPARTMENT_ROLES, Action, Actor, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import (
     AuthFailed,
     Conflict,
     Invalid,
@@ -75,6 +67,7 @@ from hotline.tenants.errors import (
     TotpRequired,
     WeakPassword,
 )
+from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.provinces.models import Province, Tenant
 
 log = structlog.get_logger(__name__)

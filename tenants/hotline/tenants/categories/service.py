@@ -7,10 +7,10 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from hotline.tenants.access import Action, Actor, require
-from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.categories.models import Category
-from hotline.tenants.errors import Conflict, Invalid, NotFound
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 from hotline.tenants.sla.rules import validate_sla_layer
 
 MAX_DEPTH = 5

@@ -11,10 +11,10 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from hotline.platform.tenancy import current_tenant_id
-from hotline.tenants.access import Action, Actor, require
-from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.departments.models import Department, DepartmentKind
-from hotline.tenants.errors import Conflict, Invalid, NotFound
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 
 # Which kinds may sit under which: the administrative hierarchy, with bureaus,
 # utilities and duty rooms hanging off the center or a district.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotline.tenants.errors import Conflict, Invalid
+from hotline.tenants.kernel.errors import Conflict, Invalid
 
 
 class AlreadyFinalized(Conflict):

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hotline.platform.media.sniff import KINDS, kind_of, normalize
-from hotline.tenants.errors import Invalid
 from hotline.tenants.evidence.models import Kind
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.tickets.models import Status
 
 MIB = 1024 * 1024

@@ -24,10 +24,10 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Action, Actor, allowed, require
-from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.departments.models import Department
-from hotline.tenants.errors import Invalid, NotFound, PermissionDenied
+from hotline.tenants.kernel.access import Action, Actor, allowed, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import Invalid, NotFound, PermissionDenied
 from hotline.tenants.knowledge import text as kbtext
 from hotline.tenants.knowledge.models import (
     Article,

@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from hotline.tenants.accounts.models import PlatformRole, Role
+from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.departments.models import DepartmentKind
 from hotline.tenants.provinces.models import default_locales
 from json import dumps, loads

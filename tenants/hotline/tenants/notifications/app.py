@@ -8,7 +8,7 @@ ORM_APP = OrmApp(
     models=[
         "hotline.tenants.notifications.models",
         "hotline.tenants.routing.ml_models",
-        "hotline.tenants.deadlines_sweep.models",
+        "hotline.tenants.tickets.sweep_marks",
     ],
     migrations="hotline.tenants.notifications.migrations",
     order=200,

@@ -22,8 +22,6 @@ from hotline.platform.senders.errors import SendFailed
 from hotline.platform.senders.sms import quiet_until, send_sms
 from hotline.platform.senders.webhook import send_webhook
 from hotline.tenants.notifications.models import Channel, WebhookEndpoint
-from hotline.tenants.routing.ml_service import route_new_ticket
-from hotline.tenants.tickets.service import ROUTE_KIND
 
 log = structlog.get_logger(__name__)
 
@@ -58,11 +56,9 @@ async def _inapp(message: outbox.OutboxMessage) -> None:
         )
 
 
-async def _send(message: outbox.OutboxMessage) -> None:
+async def send(message: outbox.OutboxMessage) -> None:
+    """The outbox handler of the notification channels (sms, email, webhook, inapp)."""
     p = message.payload
-    if message.kind == ROUTE_KIND:
-        await route_new_ticket(ticket_id=int(p["ticket_id"]))
-        return
     kind = Channel(message.kind)
     if kind is Channel.SMS:
         await send_sms(to=decrypt(p["to_enc"]), text=p["text"], send_key=message.send_key)
@@ -96,13 +92,14 @@ async def deliver_outbox(*, outbox_id: int, now: datetime | None = None) -> str:
             await outbox.defer(message, morning)
             return "deferred"
     try:
-        await _send(message)
+        await outbox.handler_for(message.kind)(message)
     except Exception as exc:  # any failure of a channel is one failed attempt, never a crash
         outcome = await outbox.mark_failed(
             message,
             f"{type(exc).__name__}: {exc}",
             base=timedelta(seconds=get_delivery_settings().outbox_base_delay_seconds),
-            permanent=isinstance(exc, SendFailed) and exc.permanent,
+            permanent=(isinstance(exc, SendFailed) and exc.permanent)
+            or isinstance(exc, outbox.UnknownKind),
         )
         log.warning(
             "outbox.failed",

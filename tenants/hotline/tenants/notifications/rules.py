@@ -1,14 +1,17 @@
-"""Who gets what for each ticket event, written to the outbox in the caller's transaction.
+"""Who gets what for each work-order event, written to the outbox in the change's
+transaction.
 
-The ticket service calls :func:`on_ticket_event` after it appended a timeline event
-(inside the same ``in_transaction()``); the deadline sweeps use a :class:`Notifier`
-for due-soon, overdue, escalation and unsigned-in-time. Nothing here sends anything:
-delivery is the workers' job (``hotline.tenants.notifications.delivery``).
+:func:`on_ticket_events` is an in-transaction handler of the domain events
+(:mod:`hotline.tenants.kernel.events`, registered by :func:`register` through the
+``hotline.event_handlers`` entry point): a ticket change or a deadline sweep never calls
+this module. It reads the ticket only from the events' snapshots. Nothing here sends
+anything: delivery is the workers' job (``hotline.tenants.notifications.delivery``).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,13 +19,14 @@ from zoneinfo import ZoneInfo
 
 from hotline.platform import outbox
 from hotline.platform.senders.config import get_delivery_settings
-from hotline.tenants.access import Actor
-from hotline.tenants.accounts.models import Membership, Role, User
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.accounts.models import Membership, User
 from hotline.tenants.departments.models import Department
+from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.notifications.models import Channel, NotificationPreference, WebhookEndpoint
 from hotline.tenants.notifications.templates import Templates
 from hotline.tenants.provinces.models import Tenant
-from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Ticket, TimelineEvent
 
 
 class Audience(enum.StrEnum):
@@ -33,19 +37,25 @@ class Audience(enum.StrEnum):
     CENTER = "center"  # the hotline center's dispatchers and supervisors
 
 
-# Timeline action (tickets/flow.py) -> (notification event, audience). Every action also
-# goes to the webhooks subscribed to "ticket.<action>".
-ACTION_EVENTS: dict[str, tuple[str, Audience]] = {
-    "create": ("ticket.received", Audience.CITIZEN),
-    "dispatch": ("ticket.dispatched", Audience.DEPARTMENT),
-    "answer": ("ticket.replied", Audience.CITIZEN),
-    "review_approve": ("ticket.replied", Audience.CITIZEN),
-    "return": ("ticket.returned", Audience.CENTER),
-    "reply": ("ticket.reply_submitted", Audience.CENTER),
-    "review_reject": ("ticket.reply_rejected", Audience.DEPARTMENT),
-    "urge": ("ticket.urged", Audience.DEPARTMENT),
-    "supervise": ("ticket.supervised", Audience.MANAGERS),
+# Domain event -> (notification event, audience). Every event on the timeline also goes
+# to the webhooks subscribed to "ticket.<action>".
+ACTION_EVENTS: dict[TicketEvent, tuple[str, Audience]] = {
+    TicketEvent.CREATED: ("ticket.received", Audience.CITIZEN),
+    TicketEvent.DISPATCHED: ("ticket.dispatched", Audience.DEPARTMENT),
+    TicketEvent.ANSWERED: ("ticket.replied", Audience.CITIZEN),
+    TicketEvent.REVIEW_APPROVED: ("ticket.replied", Audience.CITIZEN),
+    TicketEvent.RETURNED: ("ticket.returned", Audience.CENTER),
+    TicketEvent.REPLIED: ("ticket.reply_submitted", Audience.CENTER),
+    TicketEvent.REVIEW_REJECTED: ("ticket.reply_rejected", Audience.DEPARTMENT),
+    TicketEvent.URGED: ("ticket.urged", Audience.DEPARTMENT),
+    TicketEvent.SUPERVISION_OPENED: ("ticket.supervised", Audience.MANAGERS),
+    TicketEvent.SUPERVISION_ESCALATED: ("supervision.escalated", Audience.LEADERS),
+    TicketEvent.DUE_SOON: ("ticket.due_soon", Audience.DEPARTMENT),
+    TicketEvent.SIGN_OVERDUE: ("ticket.sign_overdue", Audience.CENTER),
 }
+# An automatic supervision order is the overdue notice of its department's managers.
+OVERDUE = ("ticket.overdue", Audience.MANAGERS)
+EVENT_NAMES = frozenset({name for name, _ in ACTION_EVENTS.values()} | {OVERDUE[0]})
 
 _ROLES: dict[Audience, frozenset[Role]] = {
     Audience.DEPARTMENT: frozenset({Role.DEPT_HANDLER, Role.DEPT_MANAGER}),
@@ -65,16 +75,6 @@ class Recipient:
 
 def _local(value: datetime | None, timezone: str) -> str:
     return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-async def _lead_department(ticket: Ticket) -> int | None:
-    lead = (
-        await Assignment.filter(ticket_id=ticket.id, is_lead=True)
-        .exclude(status=AssignmentStatus.CANCELLED)
-        .order_by("-round", "-id")
-        .first()
-    )
-    return lead.department_id if lead else None
 
 
 async def _recipients(audience: Audience, department_id: int | None) -> list[Recipient]:
@@ -159,13 +159,15 @@ class Notifier:
             self._departments[department_id] = row.name if row else ""
         return self._departments[department_id]
 
-    def _add(self, ticket: Ticket, kind: Channel, send_key: str, payload: dict[str, Any]) -> None:
+    def _add(
+        self, ticket: TicketChanged, kind: Channel, send_key: str, payload: dict[str, Any]
+    ) -> None:
         self.pending.append(
             outbox.NewMessage(
                 kind=kind.value,
                 tenant_id=ticket.tenant_id,
                 province_id=ticket.province_id,
-                payload={"ticket_id": ticket.id, **payload},
+                payload={"ticket_id": ticket.ticket_id, **payload},
                 send_key=send_key,
                 max_attempts=self._max_attempts,
             )
@@ -174,7 +176,7 @@ class Notifier:
     async def ticket(
         self,
         *,
-        ticket: Ticket,
+        ticket: TicketChanged,
         event: str,
         audience: Audience,
         key: str,
@@ -188,7 +190,7 @@ class Notifier:
             "number": ticket.number,
             "title": ticket.title,
             "content": ticket.content[:60],
-            "status": ticket.status.value,
+            "status": ticket.status,
             "department": await self._department(department_id),
             "sign_deadline": _local(ticket.sign_deadline, tz),
             "reply_deadline": _local(ticket.reply_deadline, tz),
@@ -245,7 +247,7 @@ class Notifier:
                 self._add(ticket, channel, f"{prefix}:{channel.value}:u{person.user_id}", payload)
 
     async def webhooks(
-        self, *, ticket: Ticket, action: str, key: str, data: dict[str, Any]
+        self, *, ticket: TicketChanged, action: str, key: str, data: dict[str, Any]
     ) -> None:
         if self._webhooks is None:
             self._webhooks = await WebhookEndpoint.filter(is_active=True).order_by("id")
@@ -271,47 +273,59 @@ class Notifier:
         return added
 
 
-async def on_ticket_event(
-    *, ticket: Ticket, event: TimelineEvent | str, actor: Actor | None
-) -> None:
-    """Notify everyone concerned by one ticket event, in the caller's transaction.
+async def on_ticket_events(events: Sequence[TicketChanged]) -> None:
+    """Notify everyone concerned by each event, in the change's transaction. The city's
+    settings, recipients and templates are read once per city for the whole batch."""
+    notifiers: dict[int, Notifier] = {}
+    for event in events:
+        # the event's own city (a transfer runs under its province's scope)
+        with use_scope(Scope.city(event.tenant_id, event.province_id)):
+            notifier = notifiers.get(event.tenant_id)
+            if notifier is None:
+                notifier = notifiers[event.tenant_id] = await Notifier.for_tenant(event.tenant_id)
+            await _notify(notifier, event)
+    for tenant_id, notifier in notifiers.items():
+        with use_scope(Scope.city(tenant_id, notifier.tenant.province_id)):
+            await notifier.flush()
 
-    ``event`` is the appended timeline event (preferred: its id keys the messages) or a
-    bare action name (keyed by the ticket's timeline position).
-    """
-    if isinstance(event, TimelineEvent):
-        action, key = event.action, f"tl{event.id}"
-        department_id, reason = event.department_id, event.reason
-        occurred = event.created_at
-    else:
-        action, key = event, f"t{ticket.id}.{ticket.timeline_seq}.{event}"
-        department_id, reason, occurred = None, "", ticket.updated_at
-    notifier = await Notifier.for_tenant(ticket.tenant_id)
-    await notifier.webhooks(
-        ticket=ticket,
-        action=action,
-        key=key,
-        data={
-            "ticket_id": ticket.id,
-            "number": ticket.number,
-            "status": ticket.status.value,
-            "action": action,
-            "department_id": department_id,
-            "actor_id": actor.user_id if actor else None,
-            "occurred_at": occurred.isoformat() if occurred else None,
-        },
-    )
-    mapped = ACTION_EVENTS.get(action)
-    if mapped is not None:
-        name, audience = mapped
-        if audience in (Audience.DEPARTMENT, Audience.MANAGERS) and department_id is None:
-            department_id = await _lead_department(ticket)
-        await notifier.ticket(
-            ticket=ticket,
-            event=name,
-            audience=audience,
-            key=key,
-            department_id=department_id,
-            extra={"reason": reason},
+
+async def _notify(notifier: Notifier, event: TicketChanged) -> None:
+    if event.timeline_event_id is not None:
+        await notifier.webhooks(
+            ticket=event,
+            action=event.kind.value,
+            key=event.key,
+            data={
+                "ticket_id": event.ticket_id,
+                "number": event.number,
+                "status": event.status,
+                "action": event.kind.value,
+                "department_id": event.department_id,
+                "actor_id": event.actor_user_id,
+                "occurred_at": event.occurred_at.isoformat(),
+            },
         )
-    await notifier.flush()
+    mapped = ACTION_EVENTS.get(event.kind)
+    if event.kind is TicketEvent.SUPERVISION_OPENED and event.data.get("automatic"):
+        mapped = OVERDUE
+    if mapped is None:
+        return
+    name, audience = mapped
+    if audience in (Audience.DEPARTMENT, Audience.MANAGERS) and event.department_id is None:
+        return
+    extra: dict[str, Any] = {"reason": event.reason}
+    if "level" in event.data:
+        extra["level"] = event.data["level"]
+    await notifier.ticket(
+        ticket=event,
+        event=name,
+        audience=audience,
+        key=event.key,
+        department_id=event.department_id,
+        extra=extra,
+    )
+
+
+def register(bus: Bus) -> None:
+    """Entry point of ``hotline.event_handlers``."""
+    bus.subscribe(on_ticket_events)

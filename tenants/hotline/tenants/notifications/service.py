@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from hotline.platform import outbox
 from hotline.platform.crypto import encrypt
 from hotline.platform.tenancy import current_tenant_id
-from hotline.tenants.access import Action, Actor, require
 from hotline.tenants.accounts.models import Membership
 from hotline.tenants.departments.models import Department
-from hotline.tenants.errors import Invalid, NotFound, PermissionDenied
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.errors import Invalid, NotFound, PermissionDenied
 from hotline.tenants.notifications.models import (
     Channel,
     Notice,
@@ -20,7 +20,7 @@ from hotline.tenants.notifications.models import (
     NotificationTemplate,
     WebhookEndpoint,
 )
-from hotline.tenants.notifications.rules import ACTION_EVENTS
+from hotline.tenants.notifications.rules import EVENT_NAMES
 from hotline.tenants.notifications.templates import check_template
 
 MAX_PAGE = 100
@@ -145,7 +145,7 @@ async def update_webhook_endpoint(
 
 
 TEMPLATE_LOCALES = frozenset({"zh-CN", "en"})
-EVENTS = frozenset(name for name, _ in ACTION_EVENTS.values())
+EVENTS = EVENT_NAMES
 
 
 def _check_event(event: str, *, wildcard: bool) -> None:

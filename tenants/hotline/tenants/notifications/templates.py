@@ -14,7 +14,7 @@ from jinja2 import StrictUndefined, Template
 from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from hotline.tenants.errors import Invalid
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.notifications.models import Channel, NotificationTemplate
 
 # (event, channel) -> (subject, body) per locale; events are the keys of rules.EVENTS.

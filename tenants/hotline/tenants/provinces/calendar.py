@@ -27,9 +27,9 @@ from hotline.platform.calendar import (
     CalendarEntry as Entry,
 )
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Action, Actor, allowed, require
-from hotline.tenants.accounts.audit import record_audit
-from hotline.tenants.errors import Invalid, NotFound
+from hotline.tenants.kernel.access import Action, Actor, allowed, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.provinces.models import CalendarEntry, Province, Tenant
 
 MAX_DAYS_PER_CALL = 400

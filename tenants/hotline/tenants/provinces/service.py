@@ -11,10 +11,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Action, Actor, allowed, require
-from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.departments.models import Department, DepartmentKind
-from hotline.tenants.errors import Conflict, Invalid, NotFound
+from hotline.tenants.kernel.access import Action, Actor, allowed, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.sla.rules import SlaPolicy, effective_sla, validate_sla_layer
 

@@ -1,35 +1,31 @@
-"""Learned routing: train the city's classifier on closed tickets, score new tickets.
+"""Learned routing: train the city's classifier on closed tickets, score a request.
 
 Rules come first (area × category × keywords → department, ``RoutingRule``); only a
-ticket no rule matches is scored by the model. Auto-dispatch is off unless the city
+request no rule matches is scored by the model. Auto-dispatch is off unless the city
 sets ``Tenant.features["routing"]["auto_dispatch_threshold"]`` (0–1): a top-1
-confidence at or above it marks the suggestion for automatic dispatch.
+confidence at or above it marks the suggestion for automatic dispatch. Routing knows
+requests as text and ids, not the tickets domain (which sits above it): acting on a
+suggestion is ``hotline.tenants.tickets.autodispatch``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from hotline.platform import jobs
+from hotline.platform import clock, jobs
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
-from hotline.tenants.access import Action, Actor, require
-from hotline.tenants.accounts.audit import record_audit
-from hotline.tenants.accounts.models import Role
-from hotline.tenants.errors import Invalid, NotFound
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
 from hotline.tenants.routing.service import matching_rules
-from hotline.tenants.tickets import service as tickets
-from hotline.tenants.tickets.flow import IllegalTransition
-from hotline.tenants.tickets.models import Status, Ticket
 
 MIN_PER_DEPARTMENT = 5
 MAX_SAMPLES = 50_000
@@ -59,7 +55,9 @@ class Suggestion:
 
 async def training_set(*, limit: int = MAX_SAMPLES) -> tuple[list[str], list[int]]:
     """Closed tickets of the current city (newest first): content → lead department."""
-    rows = await Ticket._meta.db.execute_query_dict(_TRAINING_SET, [current_tenant_id(), limit])
+    rows = await RoutingModelVersion._meta.db.execute_query_dict(
+        _TRAINING_SET, [current_tenant_id(), limit]
+    )
     return [r["content"] for r in rows], [int(r["department_id"]) for r in rows]
 
 
@@ -119,11 +117,11 @@ async def suggest(*, text: str) -> tuple[int | None, list[Suggestion]]:
     return model.version, [Suggestion(d, round(p, 4)) for d, p in ranked]
 
 
-async def rule_department(ticket: Ticket) -> int | None:
-    """The department of the first routing rule matching the ticket, if any."""
-    rules = await matching_rules(
-        content=ticket.content, category_id=ticket.category_id, area_id=ticket.area_id
-    )
+async def rule_department(
+    *, content: str, category_id: int | None, area_id: int | None
+) -> int | None:
+    """The department of the first routing rule matching the request, if any."""
+    rules = await matching_rules(content=content, category_id=category_id, area_id=area_id)
     return rules[0].department_id if rules else None
 
 
@@ -137,16 +135,21 @@ def auto_dispatch_threshold(features: dict[str, Any] | None) -> float | None:
     return float(value)
 
 
-async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
-    """Route one new ticket: a matching rule decides; else the model suggests its top 3,
-    marked for auto-dispatch when the city's threshold is met. Stored per ticket."""
-    ticket = await Ticket.get_or_none(id=ticket_id)
-    if ticket is None:
-        raise NotFound("ticket")
-    with use_scope(Scope.platform()):
-        tenant = await Tenant.get(id=ticket.tenant_id)
+async def score(
+    *,
+    ticket_id: int,
+    title: str,
+    content: str,
+    category_id: int | None,
+    area_id: int | None,
+    features: dict[str, Any] | None,
+    may_auto_dispatch: bool,
+) -> RoutingSuggestion:
+    """Route one request: a matching rule decides; else the model suggests its top 3,
+    marked for auto-dispatch when the city's threshold is met (and ``may_auto_dispatch``:
+    the center still holds it). Stored per ticket, replacing an earlier score."""
     fields: dict[str, Any]
-    department = await rule_department(ticket)
+    department = await rule_department(content=content, category_id=category_id, area_id=area_id)
     if department is not None:
         fields = {
             "source": "rule",
@@ -157,8 +160,8 @@ async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
             "auto_dispatch": False,
         }
     else:
-        version, ranked = await suggest(text=f"{ticket.title} {ticket.content}".strip())
-        threshold = auto_dispatch_threshold(tenant.features)
+        version, ranked = await suggest(text=f"{title} {content}".strip())
+        threshold = auto_dispatch_threshold(features)
         best = ranked[0] if ranked else None
         fields = {
             "source": "model" if best else "none",
@@ -172,10 +175,10 @@ async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
                 best
                 and threshold is not None
                 and best.confidence >= threshold
-                and ticket.status is Status.RECEIVED
+                and may_auto_dispatch
             ),
         }
-    row, _ = await RoutingSuggestion.update_or_create(defaults=fields, ticket_id=ticket.id)
+    row, _ = await RoutingSuggestion.update_or_create(defaults=fields, ticket_id=ticket_id)
     return row
 
 
@@ -189,7 +192,7 @@ async def request_retrain(*, actor: Actor) -> bool:
     one is already queued."""
     require(actor, Action.ROUTING_MANAGE)
     tenant_id = current_tenant_id()
-    minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
+    minute = clock.now().strftime("%Y%m%d%H%M")
     job = await jobs.enqueue(
         "train_routing", tenant_id=tenant_id, job_id=f"train_routing:{tenant_id}:{minute}"
     )
@@ -221,32 +224,3 @@ async def set_auto_dispatch_threshold(*, actor: Actor, threshold: float | None) 
         province_id=tenant.province_id,
     )
     return threshold
-
-
-# The router acts as a dispatcher of the city, with no user behind it.
-def _router(ticket: Ticket) -> Actor:
-    return Actor(
-        user_id=None,
-        tenant_id=ticket.tenant_id,
-        province_id=ticket.province_id,
-        roles=frozenset({Role.DISPATCHER}),
-        username="router",
-    )
-
-
-async def route_new_ticket(*, ticket_id: int) -> RoutingSuggestion:
-    """Score a new ticket and, above the city's threshold, dispatch it to the suggestion.
-
-    Safe to run again: a ticket a person (or an earlier run) has dispatched stays as it is.
-    """
-    suggestion = await score_ticket(ticket_id=ticket_id)
-    if suggestion.auto_dispatch and suggestion.department_id is not None:
-        ticket = await Ticket.get(id=ticket_id)
-        with contextlib.suppress(IllegalTransition):
-            await tickets.dispatch_ticket(
-                actor=_router(ticket),
-                ticket_id=ticket_id,
-                lead_department_id=suggestion.department_id,
-                reason=f"auto-dispatched by the routing model ({suggestion.confidence:.2f})",
-            )
-    return suggestion

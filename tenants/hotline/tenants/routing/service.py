@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hotline.tenants.access import Action, Actor, require
-from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department
-from hotline.tenants.errors import Invalid, NotFound
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.routing.models import RoutingRule
 
 MAX_KEYWORDS = 50

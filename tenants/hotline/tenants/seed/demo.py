@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Actor
 from hotline.tenants.accounts import service as accounts
-from hotline.tenants.accounts.models import Membership, PlatformRole, ProvinceRole, Role, User
+from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.departments import service as departments
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.provinces import service as provinces
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant

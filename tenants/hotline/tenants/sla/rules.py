@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hotline.tenants.errors import Invalid
+from hotline.tenants.kernel.errors import Invalid
 
 
 class SlaPolicy(BaseModel):

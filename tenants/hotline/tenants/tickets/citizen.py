@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hotline.platform import ratelimit
 from hotline.platform.crypto import keyed_hash
-from hotline.tenants.errors import NotFound, RateLimited
+from hotline.tenants.kernel.errors import NotFound, RateLimited
 from hotline.tenants.tickets.models import Ticket
 from hotline.tenants.tickets.numbering import query_code_matches
 

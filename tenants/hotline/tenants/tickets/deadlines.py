@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hotline.platform.calendar import WorkCalendar
-from hotline.tenants.errors import Invalid
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.sla.rules import SlaPolicy
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-from hotline.tenants.errors import Conflict
+from hotline.tenants.kernel.errors import Conflict
 from hotline.tenants.tickets.models import AssignmentStatus as A
 from hotline.tenants.tickets.models import Status as S
 

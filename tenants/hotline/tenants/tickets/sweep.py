@@ -17,14 +17,18 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from hotline.platform import clock
 from hotline.platform.calendar import WorkCalendar
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
-from hotline.tenants.deadlines_sweep.models import SweepMark
-from hotline.tenants.deadlines_sweep.rules import EscalationSchedule, schedule_from_features
-from hotline.tenants.notifications.rules import Audience, Notifier
+from hotline.tenants.kernel.access import Action, Actor
+from hotline.tenants.kernel.events import TicketEvent, publish, unit
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Tenant
-from hotline.tenants.tickets.models import AssignmentStatus, Ticket
+from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_from_features
+from hotline.tenants.tickets.models import AssignmentStatus, Supervision, Ticket
+from hotline.tenants.tickets.supervision import next_escalation, record_escalated, record_opened
+from hotline.tenants.tickets.sweep_marks import SweepMark
+from hotline.tenants.tickets.work import Change, snapshot
 
 BATCH = 500
 # Reply deadlines run while the department holds the work; sign deadlines until it signs.
@@ -34,7 +38,8 @@ REPLY_OPEN = (
     AssignmentStatus.RETURN_REQUESTED,
 )
 SIGN_OPEN = (AssignmentStatus.PENDING_SIGN,)
-LEVEL_AUDIENCE = {1: Audience.MANAGERS}  # higher levels: city leadership
+# The sweep acts as the system: no user, the timeline says "system".
+SYSTEM = Actor(user_id=None)
 
 
 @dataclass
@@ -45,7 +50,6 @@ class SweepReport:
     escalated: int = 0
     sign_overdue: int = 0
     batches: int = 0
-    messages: int = 0
 
 
 async def active_tenants() -> list[Tenant]:
@@ -70,10 +74,10 @@ _NO_ID = 2**62  # starting the keyset at (watermark, this) skips rows at the wat
 _OPEN_SUPERVISIONS = """
 INSERT INTO supervisions (tenant_id, province_id, ticket_id, assignment_id, department_id,
                           level, status, reason, automatic, escalate_at, comments, created_at)
-SELECT $1, $2, t, a, d, 1, 'open', $3, true, e, '[]'::jsonb, now()
+SELECT $1, $2, t, a, d, 1, 'open', $3, true, e, '[]'::jsonb, $8
 FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[]) AS u(t, a, d, e)
 ON CONFLICT (tenant_id, assignment_id) WHERE status = 'open' AND automatic DO NOTHING
-RETURNING id, ticket_id, assignment_id, department_id
+RETURNING id
 """
 
 _DUE_ESCALATIONS = """
@@ -89,7 +93,7 @@ _ESCALATE = """
 UPDATE supervisions s SET level = u.l + 1, escalate_at = u.e
 FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[]) AS u(i, l, e)
 WHERE s.id = u.i AND s.level = u.l AND s.status = 'open'
-RETURNING s.id, s.ticket_id, s.department_id, s.level
+RETURNING s.id
 """
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -122,8 +126,9 @@ async def rewind(*, deadlines: Sequence[datetime | None], now: datetime) -> None
         await SweepMark.filter(swept_until__gte=before).update(swept_until=before)
 
 
-async def _tickets(ids: list[int]) -> dict[int, Ticket]:
-    return {t.id: t for t in await Ticket.filter(id__in=ids)}
+async def _locked_tickets(c: Change, ids: list[int]) -> dict[int, Ticket]:
+    """The tickets, locked in id order (as every change locks them: no deadlock)."""
+    return {i: await c.lock(i) for i in sorted(set(ids))}
 
 
 class _Sweep:
@@ -135,13 +140,6 @@ class _Sweep:
         self.schedule = schedule
         self.now = now
         self.report = SweepReport()
-        # one per sweep: the city's settings, recipients and templates are read once
-        self.notifier: Notifier | None = None
-
-    async def _notifier(self) -> Notifier:
-        if self.notifier is None:
-            self.notifier = await Notifier.for_tenant(self.tenant.id)
-        return self.notifier
 
     async def window(
         self,
@@ -155,7 +153,7 @@ class _Sweep:
         for status in statuses:
             cursor: tuple[datetime, int] = (since, _NO_ID) if since else (_EPOCH, 0)
             while True:
-                async with in_transaction() as conn:
+                async with unit(), in_transaction() as conn:
                     rows = await conn.execute_query_dict(
                         sql,
                         [self.tenant.id, status.value, self.now, *cursor, batch_size],
@@ -163,47 +161,43 @@ class _Sweep:
                     if not rows:
                         break
                     self.report.batches += 1
-                    await self.handle(kind, rows)
+                    await self.handle(
+                        kind, rows, Change(SYSTEM, Action.TICKET_SUPERVISE, self.now, conn)
+                    )
                 cursor = (rows[-1]["at"], rows[-1]["id"])
                 if len(rows) < batch_size:
                     break
 
-    async def handle(self, kind: str, rows: list[dict[str, Any]]) -> None:
-        notifier = await self._notifier()
-        tickets = await _tickets([r["ticket_id"] for r in rows])
+    async def handle(self, kind: str, rows: list[dict[str, Any]], c: Change) -> None:
+        if kind == "overdue":
+            self.report.overdue += len(rows)
+            await self.open_supervisions(rows, c)
+            return
+        warning = TicketEvent.DUE_SOON if kind == "due_soon" else TicketEvent.SIGN_OVERDUE
+        prefix = "ds" if kind == "due_soon" else "so"
         if kind == "due_soon":
             self.report.due_soon += len(rows)
-            for r in rows:
-                await notifier.ticket(
-                    ticket=tickets[r["ticket_id"]],
-                    event="ticket.due_soon",
-                    audience=Audience.DEPARTMENT,
-                    key=f"ds{r['id']}.{r['at'].timestamp():.0f}",
-                    department_id=r["department_id"],
-                )
-        elif kind == "sign_overdue":
-            self.report.sign_overdue += len(rows)
-            for r in rows:
-                await notifier.ticket(
-                    ticket=tickets[r["ticket_id"]],
-                    event="ticket.sign_overdue",
-                    audience=Audience.CENTER,
-                    key=f"so{r['id']}.{r['at'].timestamp():.0f}",
-                    department_id=r["department_id"],
-                )
         else:
-            self.report.overdue += len(rows)
-            await self.open_supervisions(notifier, tickets, rows)
-        self.report.messages += await notifier.flush()
+            self.report.sign_overdue += len(rows)
+        tickets = {t.id: t for t in await Ticket.filter(id__in=[r["ticket_id"] for r in rows])}
+        await publish(
+            [
+                snapshot(
+                    tickets[r["ticket_id"]],
+                    warning,
+                    key=f"{prefix}{r['id']}.{r['at'].timestamp():.0f}",
+                    at=self.now,
+                    department_id=r["department_id"],
+                    assignment_id=r["id"],
+                )
+                for r in rows
+            ]
+        )
 
-    async def open_supervisions(
-        self, notifier: Notifier, tickets: dict[int, Ticket], rows: list[dict[str, Any]]
-    ) -> None:
-        first = self.schedule.hours_at(1)
-        escalate = [
-            None if first is None else self.calendar.add_working_hours(r["at"], first) for r in rows
-        ]
-        opened = await Ticket._meta.db.execute_query_dict(
+    async def open_supervisions(self, rows: list[dict[str, Any]], c: Change) -> None:
+        """An automatic order (level 1) on each overdue assignment that has none open;
+        each recorded on its ticket's timeline like a manual one."""
+        opened = await c.conn.execute_query_dict(
             _OPEN_SUPERVISIONS,
             [
                 self.tenant.id,
@@ -212,53 +206,45 @@ class _Sweep:
                 [r["ticket_id"] for r in rows],
                 [r["id"] for r in rows],
                 [r["department_id"] for r in rows],
-                escalate,
+                [next_escalation(self.calendar, self.schedule, 1, r["at"]) for r in rows],
+                self.now,
             ],
         )
         self.report.supervisions_opened += len(opened)
-        for s in opened:
-            await notifier.ticket(
-                ticket=tickets[s["ticket_id"]],
-                event="ticket.overdue",
-                audience=Audience.MANAGERS,
-                key=f"sup{s['id']}.1",
-                department_id=s["department_id"],
-                extra={"level": 1},
-            )
+        if not opened:
+            return
+        orders = await Supervision.filter(id__in=[o["id"] for o in opened]).order_by("id")
+        tickets = await _locked_tickets(c, [o.ticket_id for o in orders])
+        for order in orders:
+            await record_opened(c, tickets[order.ticket_id], order)
+        await c.finish()
 
     async def escalations(self, batch_size: int) -> None:
         while True:
-            async with in_transaction() as conn:
+            async with unit(), in_transaction() as conn:
                 due = await conn.execute_query_dict(
                     _DUE_ESCALATIONS, [self.tenant.id, self.now, batch_size]
                 )
                 if not due:
                     return
                 self.report.batches += 1
-                following: list[datetime | None] = []
-                for r in due:
-                    hours = self.schedule.hours_at(r["level"] + 1)
-                    following.append(
-                        None
-                        if hours is None
-                        else self.calendar.add_working_hours(r["escalate_at"], hours)
-                    )
+                following = [
+                    next_escalation(self.calendar, self.schedule, r["level"] + 1, r["escalate_at"])
+                    for r in due
+                ]
                 raised = await conn.execute_query_dict(
                     _ESCALATE, [[r["id"] for r in due], [r["level"] for r in due], following]
                 )
                 self.report.escalated += len(raised)
-                notifier = await self._notifier()
-                tickets = await _tickets([r["ticket_id"] for r in raised])
-                for r in raised:
-                    await notifier.ticket(
-                        ticket=tickets[r["ticket_id"]],
-                        event="supervision.escalated",
-                        audience=LEVEL_AUDIENCE.get(r["level"], Audience.LEADERS),
-                        key=f"sup{r['id']}.{r['level']}",
-                        department_id=r["department_id"],
-                        extra={"level": r["level"]},
+                if raised:
+                    c = Change(SYSTEM, Action.TICKET_SUPERVISE, self.now, conn)
+                    orders = await Supervision.filter(id__in=[r["id"] for r in raised]).order_by(
+                        "id"
                     )
-                self.report.messages += await notifier.flush()
+                    tickets = await _locked_tickets(c, [o.ticket_id for o in orders])
+                    for order in orders:
+                        await record_escalated(c, tickets[order.ticket_id], order)
+                    await c.finish()
             if len(due) < batch_size:
                 return
 
@@ -269,7 +255,7 @@ async def sweep_deadlines(*, now: datetime | None = None, batch_size: int = BATC
     tenant_id = current_tenant_id()
     with use_scope(Scope.platform()):
         tenant = await Tenant.get(id=tenant_id)
-    at = now or datetime.now(UTC)
+    at = now or clock.now()
     sweep = _Sweep(
         tenant, await tenant_calendar(tenant), schedule_from_features(tenant.features), at
     )

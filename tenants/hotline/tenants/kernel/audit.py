@@ -1,12 +1,37 @@
-"""The audit log: admin actions and every unmasking of personal data. Append-only."""
+"""The audit log: admin actions and every unmasking of personal data. Append-only.
+
+Every domain records here (cities, departments, people, tickets, knowledge), so it
+lives in the kernel.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from hotline.tenants.accounts.models import AuditEvent
+from tortoise import fields
+
+from hotline.platform import clock
+from hotline.platform.db.models import Model
+
+
+class AuditEvent(Model):
+    """Admin actions and every unmasking of personal data. Append-only.
+
+    ``tenant_id``/``province_id`` are NULL for platform actions; policies let a city
+    read its own rows and a province its province's.
+    """
+
+    tenant_id = fields.BigIntField(null=True, db_index=True)
+    province_id = fields.BigIntField(null=True)
+    actor_id = fields.BigIntField(null=True)
+    action = fields.CharField(max_length=64)
+    target = fields.CharField(max_length=200, default="")
+    detail: Any = fields.JSONField(default=dict)
+    ip = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "audit_events"
 
 
 async def record_audit(
@@ -26,7 +51,7 @@ async def record_audit(
         'INSERT INTO "audit_events" (created_at, tenant_id, province_id, actor_id, action, '
         "target, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         [
-            datetime.now(UTC),
+            clock.now(),
             tenant_id,
             province_id,
             actor_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hotline.tenants.errors import Invalid
+from hotline.tenants.kernel.errors import Invalid
 
 DEFAULT_AFTER_WORKING_HOURS: tuple[float, ...] = (16.0,)
 

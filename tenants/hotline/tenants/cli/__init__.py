@@ -18,8 +18,8 @@ from hotline.platform.db.config import init_orm
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.access import Actor, permissions_markdown
-from hotline.tenants.errors import DomainError
+from hotline.tenants.kernel.access import Actor, permissions_markdown
+from hotline.tenants.kernel.errors import DomainError
 
 T = TypeVar("T")
 SYSTEM = Actor(user_id=None, platform_operator=True, username="system")
@@ -131,7 +131,7 @@ def user_create(
 ) -> None:
     """Create a user, optionally a province admin or a member of a city."""
     from hotline.tenants.accounts import service
-    from hotline.tenants.accounts.models import Role
+    from hotline.tenants.kernel.roles import Role
     from hotline.tenants.provinces.models import Province, Tenant
 
     if (tenant_code is None) != (role is None):

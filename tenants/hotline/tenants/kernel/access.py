@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from hotline.tenants.accounts.models import PlatformRole, Role
-from hotline.tenants.errors import PermissionDenied
+from hotline.tenants.kernel.errors import PermissionDenied
+from hotline.tenants.kernel.roles import PlatformRole, Role
 
 
 class Action(enum.StrEnum):
@@ -187,7 +187,7 @@ def permissions_markdown() -> str:
     lines = [
         "# Permissions",
         "",
-        "Generated from `hotline.tenants.access` by `hotline permissions`; do not edit.",
+        "Generated from `hotline.tenants.kernel.access` by `hotline permissions`; do not edit.",
         "",
         header,
         "|" + "---|" * (len(roles) + 3),

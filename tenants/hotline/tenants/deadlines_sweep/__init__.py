@@ -1,1 +1,0 @@
-"""Deadline sweeps: due-soon warnings, overdue supervision and its escalation."""

@@ -1,0 +1,174 @@
+"""Domain events: what happened to a work order, told to whoever subscribed.
+
+A ticket change never calls the domains that react to it (notifications, live views,
+statistics …): it records typed :class:`TicketEvent` s on the unit of work, and when the
+work is done the unit publishes them, as :class:`TicketChanged` snapshots of the ticket
+*after* the change, to
+
+* **in-transaction handlers** (``hotline.event_handlers`` entry points, phase ``tx``):
+  they run inside the change's transaction, so what they write (outbox rows) commits
+  or rolls back with it;
+* **after-commit handlers** (phase ``after_commit``): they run once the transaction
+  committed (live pushes); a failure there is logged, the change stands.
+
+Handlers are found through the ``hotline.event_handlers`` entry-point group, each
+naming a ``register(bus)`` function, so this module imports no domain above it and
+no domain imports another to be told of a change.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class TicketEvent(enum.StrEnum):
+    """Every kind of thing that happens to a work order. The values are the timeline's
+    ``action`` column (the deadline warnings are not written to the timeline)."""
+
+    CREATED = "create"
+    DISPATCHED = "dispatch"
+    ANSWERED = "answer"
+    CLOSED_ANSWERED = "close_answered"
+    SAMPLED_FOR_REVISIT = "sample_revisit"
+    SIGNED = "sign_for"
+    RETURNED = "return"
+    RETURN_REQUESTED = "return_requested"
+    RETURN_REJECTED = "return_rejected"
+    SUB_DISPATCHED = "sub_dispatch"
+    SUB_REPLIED = "sub_reply"
+    OPINION = "opinion"
+    REPLIED = "reply"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_APPROVED = "extension_approved"
+    EXTENSION_REJECTED = "extension_rejected"
+    REVIEW_APPROVED = "review_approve"
+    REVIEW_REJECTED = "review_reject"
+    REVISIT_ATTEMPT = "revisit_attempt"
+    REVISIT_UNREACHABLE = "revisit_unreachable"
+    REVISITED = "revisit"
+    RATED = "rate"
+    CANCELLED = "cancel"
+    REJECTED = "reject"
+    URGED = "urge"
+    RECLASSIFIED = "reclassify"
+    MERGED = "merge"
+    MERGED_IN = "merged_in"
+    TRANSFERRED = "transfer"
+    TRANSFERRED_IN = "transfer_in"
+    SUPERVISION_OPENED = "supervision_opened"
+    SUPERVISION_ESCALATED = "supervision_escalated"
+    SUPERVISION_COMMENT = "supervision_comment"
+    SUPERVISION_CLOSED = "supervision_closed"
+    DEADLINES_RECOMPUTED = "deadlines_recomputed"
+    # Deadline warnings from the sweep (not on the timeline).
+    DUE_SOON = "due_soon"
+    SIGN_OVERDUE = "sign_overdue"
+
+
+@dataclass(frozen=True)
+class TicketChanged:
+    """One event with the ticket as it stands after the change: all a handler may read of
+    the ticket, so no handler needs to import the tickets domain."""
+
+    kind: TicketEvent
+    key: str  # names this occurrence; handlers derive idempotency keys from it
+    tenant_id: int
+    province_id: int
+    ticket_id: int
+    number: str
+    status: str
+    title: str
+    content: str
+    anonymous: bool
+    citizen_phone_enc: str | None
+    sign_deadline: datetime | None
+    reply_deadline: datetime | None
+    occurred_at: datetime
+    department_id: int | None = None  # the department the event concerns, if any
+    assignment_id: int | None = None
+    timeline_event_id: int | None = None
+    actor_user_id: int | None = None
+    reason: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    # every department holding an assignment of the ticket (live inbox views)
+    departments: tuple[int, ...] = ()
+
+
+Handler = Callable[[Sequence[TicketChanged]], Awaitable[None]]
+
+
+class Bus:
+    def __init__(self) -> None:
+        self.in_transaction: list[Handler] = []
+        self.after_commit: list[Handler] = []
+
+    def subscribe(self, handler: Handler, *, after_commit: bool = False) -> None:
+        (self.after_commit if after_commit else self.in_transaction).append(handler)
+
+
+_bus: Bus | None = None
+
+
+def bus() -> Bus:
+    """The handlers of this process, registered once from the entry points."""
+    global _bus
+    if _bus is None:
+        loaded = Bus()
+        for entry in sorted(entry_points(group="hotline.event_handlers"), key=lambda e: e.name):
+            entry.load()(loaded)
+        _bus = loaded
+    return _bus
+
+
+_pending: ContextVar[list[Sequence[TicketChanged]] | None] = ContextVar(
+    "hotline_after_commit", default=None
+)
+
+
+async def publish(events: Sequence[TicketChanged]) -> None:
+    """Run the in-transaction handlers now (call this inside the change's transaction)
+    and keep the events for the after-commit handlers of the enclosing :func:`unit`."""
+    if not events:
+        return
+    for handler in bus().in_transaction:
+        await handler(events)
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(events)
+    else:
+        await _after_commit([events])
+
+
+async def _after_commit(batches: list[Sequence[TicketChanged]]) -> None:
+    for events in batches:
+        for handler in bus().after_commit:
+            try:
+                await handler(events)
+            except Exception:  # the change is committed; a lost push only delays a view
+                log.warning("after-commit handler %r failed", handler, exc_info=True)
+
+
+@asynccontextmanager
+async def unit() -> AsyncIterator[None]:
+    """Wrap a transaction: events published inside reach the after-commit handlers
+    once the block ends without an error (nothing is told of a rolled-back change)."""
+    if _pending.get() is not None:  # nested: the outer unit tells them
+        yield
+        return
+    batches: list[Sequence[TicketChanged]] = []
+    token = _pending.set(batches)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    await _after_commit(batches)

@@ -1,0 +1,71 @@
+"""Acting on routing: the ``route`` outbox message of a new ticket is scored (rules,
+then the city's model, :mod:`hotline.tenants.routing.ml_service`) and, above the city's
+threshold, dispatched to the suggestion by "the router" — a dispatcher with no user.
+
+Safe to run again: a ticket a person (or an earlier run) has dispatched stays as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from hotline.platform import outbox
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.errors import NotFound
+from hotline.tenants.kernel.roles import Role
+from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.routing.ml_models import RoutingSuggestion
+from hotline.tenants.routing.ml_service import score
+from hotline.tenants.tickets.dispatch import dispatch_ticket
+from hotline.tenants.tickets.flow import IllegalTransition
+from hotline.tenants.tickets.models import Status, Ticket
+
+
+def _router(ticket: Ticket) -> Actor:
+    return Actor(
+        user_id=None,
+        tenant_id=ticket.tenant_id,
+        province_id=ticket.province_id,
+        roles=frozenset({Role.DISPATCHER}),
+        username="router",
+    )
+
+
+async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
+    """Score one ticket of the current city and store the suggestion."""
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None:
+        raise NotFound("ticket")
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.get(id=ticket.tenant_id)
+    return await score(
+        ticket_id=ticket.id,
+        title=ticket.title,
+        content=ticket.content,
+        category_id=ticket.category_id,
+        area_id=ticket.area_id,
+        features=tenant.features,
+        may_auto_dispatch=ticket.status is Status.RECEIVED,
+    )
+
+
+async def route_new_ticket(*, ticket_id: int) -> RoutingSuggestion:
+    """Score a new ticket and, above the city's threshold, dispatch it to the suggestion."""
+    suggestion = await score_ticket(ticket_id=ticket_id)
+    if suggestion.auto_dispatch and suggestion.department_id is not None:
+        ticket = await Ticket.get(id=ticket_id)
+        with contextlib.suppress(IllegalTransition):
+            await dispatch_ticket(
+                actor=_router(ticket),
+                ticket_id=ticket_id,
+                lead_department_id=suggestion.department_id,
+                reason=f"auto-dispatched by the routing model ({suggestion.confidence:.2f})",
+            )
+    return suggestion
+
+
+async def deliver(message: outbox.OutboxMessage) -> None:
+    """The outbox handler of ``route`` messages (see the ``hotline.outbox_handlers``
+    entry points)."""
+    await route_new_ticket(ticket_id=int(message.payload["ticket_id"]))

@@ -1,0 +1,265 @@
+"""Intake: a submission becomes a work order (any channel), and what the center sees
+beside it — the routing rules' suggestions and earlier tickets that may be duplicates.
+
+A new ticket is routed by a worker (rules, then the city's model): the ``route``
+outbox row is written in the ticket's own transaction, so a committed ticket is always
+routed (:mod:`.autodispatch`). An emergency goes straight to the city's duty room.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from hotline.platform import outbox
+from hotline.platform.crypto import encrypt, keyed_hash
+from hotline.platform.tenancy import current_tenant_id
+from hotline.tenants.departments.models import Department
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.errors import Invalid
+from hotline.tenants.kernel.events import TicketEvent
+from hotline.tenants.routing import service as routing
+from hotline.tenants.routing.models import RoutingRule
+from hotline.tenants.tickets import access, numbering, policy
+from hotline.tenants.tickets.dispatch import dispatch_to
+from hotline.tenants.tickets.geo import Datum, to_wgs84
+from hotline.tenants.tickets.models import Channel, Kind, Priority, Status, Ticket
+from hotline.tenants.tickets.work import change
+
+PHONE_PURPOSE = "citizen-phone"
+_PHONE = re.compile(r"^\+?[0-9]{3,20}$")
+_COORD = Decimal("0.0000001")
+# The outbox kind of "route this new ticket" (handled by .autodispatch).
+ROUTE_KIND = "route"
+
+
+@dataclass(frozen=True)
+class CreatedTicket:
+    ticket: Ticket
+    query_code: str  # shown to the citizen once; only its keyed hash is stored
+    created: bool  # False when the idempotency key found an existing ticket
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    department: Department
+    rule_id: int
+    rule_name: str
+
+
+def normalize_phone(phone: str) -> str:
+    digits = re.sub(r"[\s\-()]", "", phone)
+    if not _PHONE.match(digits):
+        raise Invalid("not a phone number", field="citizenPhone")
+    return digits
+
+
+def phone_hash(phone: str) -> str:
+    """The keyed hash that finds a caller's history (same number, same hash)."""
+    return keyed_hash(normalize_phone(phone), PHONE_PURPOSE)
+
+
+def _location(
+    lng: Decimal | float | None, lat: Decimal | float | None, datum: Datum
+) -> tuple[Decimal | None, Decimal | None]:
+    if lng is None and lat is None:
+        return None, None
+    if lng is None or lat is None:
+        raise Invalid("give both longitude and latitude", field="location")
+    if not (-180 <= float(lng) <= 180 and -90 <= float(lat) <= 90):
+        raise Invalid("coordinates out of range", field="location")
+    w_lng, w_lat = to_wgs84(float(lng), float(lat), datum)
+    return Decimal(repr(w_lng)).quantize(_COORD), Decimal(repr(w_lat)).quantize(_COORD)
+
+
+async def create_ticket(
+    *,
+    actor: Actor,
+    channel: Channel,
+    kind: Kind,
+    content: str,
+    title: str = "",
+    priority: Priority = Priority.NORMAL,
+    citizen_name: str | None = None,
+    citizen_phone: str | None = None,
+    anonymous: bool = False,
+    confidential: bool = False,
+    address: str = "",
+    lng: Decimal | float | None = None,
+    lat: Decimal | float | None = None,
+    datum: Datum = Datum.WGS84,
+    category_id: int | None = None,
+    area_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> CreatedTicket:
+    """Record a submission. An emergency goes at once to the city's duty room.
+
+    Anonymous tickets keep neither name nor phone. A repeated ``idempotency_key``
+    returns the first ticket (and the same query code), also under concurrency.
+    """
+    require(actor, Action.TICKET_CREATE)
+    content = policy.required(content, "content", "the content")
+    if len(title) > 200 or len(address) > 300:
+        raise Invalid("title or address too long", field="title" if len(title) > 200 else "address")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
+        raise Invalid("an idempotency key is 1 to 100 characters", field="idempotencyKey")
+    name = None if anonymous or not citizen_name else citizen_name.strip()[:100] or None
+    phone = None if anonymous or not citizen_phone else normalize_phone(citizen_phone)
+    w_lng, w_lat = _location(lng, lat, datum)
+    with access.city_scope(actor):
+        tenant = await policy.city(current_tenant_id())
+        if idempotency_key is not None:
+            existing = await Ticket.get_or_none(idempotency_key=idempotency_key)
+            if existing is not None:
+                return _repeat(existing, idempotency_key)
+        await policy.active_category(category_id)
+        if area_id is not None:
+            await policy.active_department(area_id, "areaId")
+        duty_room = None
+        if priority is Priority.EMERGENCY:
+            duty_room = (
+                await Department.filter(is_duty_room=True, is_active=True)
+                .order_by("depth", "id")
+                .first()
+            )
+        clock = await policy.clock(tenant.id, category_id) if duty_room is not None else None
+        code = (
+            numbering.new_query_code()
+            if idempotency_key is None
+            else numbering.query_code_for_key(tenant.id, idempotency_key)
+        )
+    try:
+        async with change(actor, Action.TICKET_CREATE, checked=True) as c:
+            number = await numbering.next_number(
+                c.conn,
+                tenant_id=tenant.id,
+                province_id=tenant.province_id,
+                prefix=tenant.number_prefix,
+                timezone=tenant.timezone,
+                at=c.now,
+            )
+            ticket = c.hold(
+                await Ticket.create(
+                    number=number,
+                    query_code_hash=numbering.hash_query_code(tenant.id, code),
+                    channel=channel,
+                    kind=kind,
+                    priority=priority,
+                    title=title.strip(),
+                    content=content,
+                    citizen_name_enc=encrypt(name) if name else None,
+                    citizen_phone_enc=encrypt(phone) if phone else None,
+                    citizen_phone_hash=keyed_hash(phone, PHONE_PURPOSE) if phone else None,
+                    anonymous=anonymous,
+                    confidential=confidential,
+                    address=address.strip(),
+                    lng=w_lng,
+                    lat=w_lat,
+                    category_id=category_id,
+                    area_id=area_id,
+                    idempotency_key=idempotency_key,
+                    created_by_id=actor.user_id,
+                    received_at=c.now,
+                )
+            )
+            await c.record(
+                ticket,
+                TicketEvent.CREATED,
+                from_status="",
+                to_status=Status.RECEIVED.value,
+                data={"channel": channel.value, "kind": kind.value, "priority": priority.value},
+            )
+            if duty_room is not None and clock is not None:
+                await dispatch_to(
+                    c,
+                    ticket,
+                    clock=clock,
+                    lead=duty_room,
+                    co=[],
+                    reason="emergency: straight to the duty room",
+                )
+            else:
+                await outbox.add(
+                    kind=ROUTE_KIND,
+                    tenant_id=ticket.tenant_id,
+                    province_id=ticket.province_id,
+                    payload={"ticket_id": ticket.id},
+                    send_key=f"route-{ticket.tenant_id}-{ticket.id}",
+                )
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # Another request with the same key committed first.
+        with access.city_scope(actor):
+            existing = await Ticket.get_or_none(idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return _repeat(existing, idempotency_key)
+    return CreatedTicket(ticket=ticket, query_code=code, created=True)
+
+
+def _repeat(ticket: Ticket, idempotency_key: str) -> CreatedTicket:
+    code = numbering.query_code_for_key(ticket.tenant_id, idempotency_key)
+    return CreatedTicket(ticket=ticket, query_code=code, created=False)
+
+
+async def suggest_departments(
+    *,
+    actor: Actor,
+    content: str,
+    category_id: int | None = None,
+    area_id: int | None = None,
+    limit: int = 3,
+) -> list[Suggestion]:
+    """Departments of the routing rules that match, in rule order (the first is the rule's
+    choice): area within the rule's subtree, category within its subtree, any keyword."""
+    require(actor, Action.TICKET_CREATE)
+    with access.city_scope(actor):
+        picked: list[RoutingRule] = []
+        for rule in await routing.matching_rules(
+            content=content, category_id=category_id, area_id=area_id
+        ):
+            if all(p.department_id != rule.department_id for p in picked):
+                picked.append(rule)
+        departments = {
+            d.id: d
+            for d in await Department.filter(
+                id__in=[r.department_id for r in picked], is_active=True
+            )
+        }
+    return [
+        Suggestion(department=departments[r.department_id], rule_id=r.id, rule_name=r.name)
+        for r in picked
+        if r.department_id in departments
+    ][:limit]
+
+
+async def duplicate_candidates(
+    *, actor: Actor, ticket_id: int, within_days: int = 30, limit: int = 10
+) -> list[Ticket]:
+    """Earlier tickets of the same caller, or of the same category and area, within N days."""
+    require(actor, Action.TICKET_DISPATCH)
+    ticket = await access.access_ticket(actor=actor, ticket_id=ticket_id)
+    same = Q(id=-1)
+    if ticket.citizen_phone_hash:
+        same |= Q(citizen_phone_hash=ticket.citizen_phone_hash)
+    if ticket.category_id is not None and ticket.area_id is not None:
+        same |= Q(category_id=ticket.category_id, area_id=ticket.area_id)
+    with access.city_scope(actor):
+        found: list[Ticket] = (
+            await Ticket.filter(same)
+            .filter(
+                received_at__gte=ticket.received_at - timedelta(days=within_days),
+                received_at__lte=ticket.received_at,
+            )
+            .exclude(id=ticket.id)
+            .exclude(status=Status.MERGED)
+            .order_by("-received_at", "-id")
+            .limit(limit)
+        )
+    return found

@@ -1,0 +1,74 @@
+"""The city, its SLA policy and its working calendar, as a ticket change needs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.platform.calendar import WorkCalendar
+from hotline.tenants.categories.models import Category
+from hotline.tenants.departments.models import Department
+from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.provinces.calendar import tenant_calendar
+from hotline.tenants.provinces.models import Province, Tenant
+from hotline.tenants.sla.rules import SlaPolicy, effective_sla
+
+
+async def city(tenant_id: int) -> Tenant:
+    tenant = await Tenant.get_or_none(id=tenant_id)
+    if tenant is None:
+        raise NotFound("city")
+    return tenant
+
+
+async def sla(tenant: Tenant, category_id: int | None) -> SlaPolicy:
+    """Province defaults, then the city, then the category's ancestors and itself."""
+    province = await Province.get(id=tenant.province_id)
+    layers: list[dict[str, Any]] = [province.sla_defaults, tenant.sla_overrides]
+    if category_id is not None:
+        category = await Category.get_or_none(id=category_id)
+        if category is not None:
+            ids = [int(i) for i in category.path.strip("/").split("/") if i]
+            chain = {c.id: c for c in await Category.filter(id__in=ids)}
+            layers += [chain[i].sla_overrides for i in ids if i in chain]
+    return effective_sla(*layers)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What deadline math needs: the city's calendar and the ticket's SLA policy."""
+
+    calendar: WorkCalendar
+    policy: SlaPolicy
+
+
+async def clock(tenant_id: int, category_id: int | None) -> Clock:
+    tenant = await city(tenant_id)
+    return Clock(await tenant_calendar(tenant), await sla(tenant, category_id))
+
+
+async def active_category(category_id: int | None) -> Category | None:
+    if category_id is None:
+        return None
+    category = await Category.get_or_none(id=category_id)
+    if category is None:
+        raise NotFound("category", field="categoryId")
+    if not category.is_active:
+        raise Invalid("the category is inactive", field="categoryId")
+    return category
+
+
+async def active_department(department_id: int, field: str) -> Department:
+    department = await Department.get_or_none(id=department_id)
+    if department is None:
+        raise NotFound("department", field=field)
+    if not department.is_active:
+        raise Invalid("the department is deactivated", field=field)
+    return department
+
+
+def required(text: str, field: str, what: str = "a reason") -> str:
+    text = text.strip()
+    if not text:
+        raise Invalid(f"give {what}", field=field)
+    return text

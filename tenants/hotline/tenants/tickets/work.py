@@ -1,0 +1,305 @@
+"""The one preamble of every change to work orders, and the moves it is made of.
+
+::
+
+    async with change(actor, Action.TICKET_DISPATCH) as c:
+        ticket = await c.lock(ticket_id)
+        await c.move(ticket, FA.DISPATCH, ...)
+
+:func:`change` checks the permission, sets the actor's city as the scope (the
+connection's row-level-security settings are fixed when the transaction acquires it),
+opens the transaction, and at the end saves every ticket it locked or created (version
++1) and publishes the recorded domain events (:mod:`hotline.tenants.kernel.events`) with
+the tickets as they stand then — inside the transaction for what must commit with the
+change (notifications in the outbox), after the commit for live pushes.
+
+Tickets are locked (``SELECT … FOR UPDATE``) before their assignments, and several
+tickets in id order, so two changes never deadlock; the second of two concurrent
+changes sees the first one's result and gets :class:`~.flow.IllegalTransition`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from hotline.platform import clock
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.events import TicketChanged, TicketEvent, publish, unit
+from hotline.tenants.tickets import access, flow, timeline
+from hotline.tenants.tickets.flow import Action as FA
+from hotline.tenants.tickets.flow import AssignmentAction as AA
+from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Ticket, TimelineEvent
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    kind: TicketEvent
+    ticket: Ticket
+    event: TimelineEvent | None
+    key: str
+    department_id: int | None
+    assignment_id: int | None
+    reason: str
+    data: dict[str, Any]
+
+
+class Change:
+    """One unit of work: the actor, the moment, the tickets it holds, the events it made."""
+
+    def __init__(
+        self, actor: Actor, permission: Action, now: datetime, conn: BaseDBAsyncClient
+    ) -> None:
+        self.actor = actor
+        self.conn = conn
+        self.permission = permission
+        self.now = now
+        self._tickets: dict[int, Ticket] = {}
+        self._recorded: list[_Recorded] = []
+
+    # --- what the change holds -----------------------------------------------------
+
+    def hold(self, ticket: Ticket) -> Ticket:
+        """Save ``ticket`` at the end of the change (one it created, say)."""
+        self._tickets[ticket.id] = ticket
+        return ticket
+
+    async def lock(self, ticket_id: int, paths: list[str] | None = None) -> Ticket:
+        return self.hold(await access.lock_ticket(self.actor, ticket_id, paths))
+
+    async def lock_assignment(
+        self, assignment_id: int, action: Action = Action.TICKET_HANDLE
+    ) -> tuple[Ticket, Assignment]:
+        ticket, assignment = await access.lock_for_handling(self.actor, assignment_id, action)
+        return self.hold(ticket), assignment
+
+    # --- the timeline and the state machine ------------------------------------------
+
+    async def record(
+        self,
+        ticket: Ticket,
+        kind: TicketEvent,
+        *,
+        permission: Action | None = None,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        department_id: int | None = None,
+        assignment_id: int | None = None,
+        reason: str = "",
+        data: dict[str, Any] | None = None,
+        actor_role: str | None = None,
+    ) -> TimelineEvent:
+        """Append one timeline event (hash-chained) and remember it for the handlers."""
+        event = await timeline.append(
+            ticket,
+            action=kind.value,
+            at=self.now,
+            actor_id=self.actor.user_id,
+            actor_role=(
+                actor_role
+                if actor_role is not None
+                else access.acting_role(self.actor, permission or self.permission)
+            ),
+            from_status=ticket.status.value if from_status is None else from_status,
+            to_status=ticket.status.value if to_status is None else to_status,
+            department_id=department_id,
+            assignment_id=assignment_id,
+            reason=reason,
+            data=data,
+        )
+        self._recorded.append(
+            _Recorded(
+                kind,
+                ticket,
+                event,
+                f"tl{event.id}",
+                department_id,
+                assignment_id,
+                reason,
+                event.data,
+            )
+        )
+        return event
+
+    async def move(
+        self,
+        ticket: Ticket,
+        action: FA,
+        *,
+        event: TicketEvent | None = None,
+        permission: Action | None = None,
+        reason: str = "",
+        assignment: Assignment | None = None,
+        department_id: int | None = None,
+        data: dict[str, Any] | None = None,
+        stage: bool = True,
+    ) -> TimelineEvent:
+        """Check and apply one ticket transition, stamp its stage, record the event."""
+        old = ticket.status
+        new = flow.check(old, action)
+        ticket.status = new
+        if stage and new is not old and new in flow.STAGE_FIELD:
+            setattr(ticket, flow.STAGE_FIELD[new], self.now)
+        return await self.record(
+            ticket,
+            event or TicketEvent(action.value),
+            permission=permission,
+            from_status=old.value,
+            to_status=new.value,
+            department_id=assignment.department_id if assignment is not None else department_id,
+            assignment_id=assignment.id if assignment is not None else None,
+            reason=reason,
+            data=data,
+        )
+
+    # --- the end of the change -----------------------------------------------------------
+
+    async def finish(self) -> None:
+        for ticket in sorted(self._tickets.values(), key=lambda t: t.id):
+            ticket.version += 1
+            await ticket.save(force_update=True)
+        await publish(await self.snapshots())
+
+    async def snapshots(self) -> list[TicketChanged]:
+        held: dict[int, tuple[int | None, tuple[int, ...]]] = {}
+        for r in self._recorded:
+            if r.ticket.id not in held:
+                held[r.ticket.id] = await _departments(r.ticket)
+        out: list[TicketChanged] = []
+        for r in self._recorded:
+            lead, departments = held[r.ticket.id]
+            out.append(
+                snapshot(
+                    r.ticket,
+                    r.kind,
+                    key=r.key,
+                    at=self.now,
+                    department_id=r.department_id if r.department_id is not None else lead,
+                    assignment_id=r.assignment_id,
+                    timeline_event_id=r.event.id if r.event else None,
+                    actor_user_id=self.actor.user_id,
+                    reason=r.reason,
+                    data=r.data,
+                    departments=departments,
+                )
+            )
+        return out
+
+
+def snapshot(
+    ticket: Ticket,
+    kind: TicketEvent,
+    *,
+    key: str,
+    at: datetime,
+    departments: tuple[int, ...] = (),
+    **more: Any,
+) -> TicketChanged:
+    return TicketChanged(
+        kind=kind,
+        key=key,
+        tenant_id=ticket.tenant_id,
+        province_id=ticket.province_id,
+        ticket_id=ticket.id,
+        number=ticket.number,
+        status=ticket.status.value,
+        title=ticket.title,
+        content=ticket.content,
+        anonymous=ticket.anonymous,
+        citizen_phone_enc=ticket.citizen_phone_enc,
+        sign_deadline=ticket.sign_deadline,
+        reply_deadline=ticket.reply_deadline,
+        occurred_at=at,
+        departments=departments,
+        **more,
+    )
+
+
+async def _departments(ticket: Ticket) -> tuple[int | None, tuple[int, ...]]:
+    """The current lead department and every assigned department of the ticket."""
+    if ticket.dispatched_at is None:  # never dispatched: nothing assigned
+        return None, ()
+    rows = await access.assignments_of(ticket).values(
+        "department_id", "is_lead", "parent_id", "round", "status"
+    )
+    leads = sorted(
+        (
+            r
+            for r in rows
+            if r["is_lead"] and r["parent_id"] is None and r["status"] != AssignmentStatus.CANCELLED
+        ),
+        key=lambda r: r["round"],
+    )
+    lead = int(leads[-1]["department_id"]) if leads else None
+    return lead, tuple(sorted({int(r["department_id"]) for r in rows}))
+
+
+@asynccontextmanager
+async def change(
+    actor: Actor,
+    permission: Action,
+    *,
+    checked: bool = False,
+    scope: Scope | None = None,
+) -> AsyncIterator[Change]:
+    """The preamble: permission (unless the caller ``checked`` it), scope, transaction;
+    then the tickets saved and the events published. ``scope`` replaces the actor's city
+    (a transfer runs in its province's)."""
+    if not checked:
+        require(actor, permission)
+    scoped = use_scope(scope) if scope is not None else access.city_scope(actor)
+    with scoped:
+        async with unit(), in_transaction() as conn:
+            work = Change(actor, permission, clock.now(), conn)
+            yield work
+            await work.finish()
+
+
+# --- assignments ------------------------------------------------------------------------
+
+
+async def save_assignment(assignment: Assignment, action: AA, **changes: Any) -> None:
+    assignment.status = flow.check_assignment(assignment.status, action)
+    assignment.update_from_dict(changes)
+    assignment.version += 1
+    await assignment.save(force_update=True)
+
+
+def is_top_lead(assignment: Assignment) -> bool:
+    return assignment.is_lead and assignment.parent_id is None
+
+
+async def lead_of(ticket: Ticket) -> Assignment | None:
+    lead: Assignment | None = (
+        await access.assignments_of(ticket)
+        .filter(is_lead=True, parent_id=None)
+        .order_by("-round")
+        .first()
+    )
+    return lead
+
+
+def copy_deadlines(ticket: Ticket, lead: Assignment | None) -> None:
+    """The ticket shows its lead assignment's deadlines (none when no lead works on it)."""
+    ticket.sign_deadline = lead.sign_deadline if lead else None
+    ticket.reply_deadline = lead.reply_deadline if lead else None
+    ticket.due_soon_at = lead.due_soon_at if lead else None
+
+
+async def end_assignments(ticket: Ticket, action: AA) -> int:
+    """Close or cancel every active assignment of the ticket (all rounds, all levels)."""
+    target = AssignmentStatus.CLOSED if action is AA.CLOSE else AssignmentStatus.CANCELLED
+    count: int = (
+        await access.assignments_of(ticket)
+        .filter(status__in=list(flow.ACTIVE))
+        .update(status=target, version=F("version") + 1)
+    )
+    return count
