@@ -1,4 +1,5 @@
-"""The layout rules of DESIGN.md §2, read from the source: roots, namespace, import direction."""
+"""The layout rules of docs/architecture.md §2, read from the source: roots, namespace,
+import direction."""
 
 from __future__ import annotations
 

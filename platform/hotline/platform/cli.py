@@ -1,7 +1,7 @@
 """The ``hotline`` command: subcommands come from the ``hotline.commands`` entry points.
 
 Each part declares its own commands, so the root knows none of them and no part
-imports one above it (DESIGN.md §2).
+imports one above it (docs/architecture.md §2).
 """
 
 from __future__ import annotations

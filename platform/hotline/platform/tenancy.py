@@ -80,7 +80,7 @@ def rls_settings_sql(scope: Scope) -> str:
     """One statement that sets the row-level-security variables for ``scope``.
 
     Values are integers or an enum, formatted by us, so inlining them is safe and
-    keeps it to one round trip on every connection acquire (DESIGN.md §9).
+    keeps it to one round trip on every connection acquire (docs/architecture.md §9).
     """
 
     def num(value: int | None) -> str:

@@ -1,4 +1,4 @@
-"""Who is calling, and for which city: the request's chokepoint (DESIGN.md §3).
+"""Who is calling, and for which city: the request's chokepoint (docs/architecture.md §3).
 
 Authenticates the bearer token or API key, selects the city from the
 ``X-Hotline-Tenant`` header, the host (``jinan.hotline.example``) or the API key,

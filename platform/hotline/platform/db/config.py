@@ -51,7 +51,7 @@ async def apply_scope(connection: asyncpg.Connection) -> None:
     """Pool ``setup`` hook: every acquire resets the session and sets the RLS variables
     from the task's scope, in one round trip (simple-query protocol).
 
-    This is the only place the database scope is set (DESIGN.md §9). All four variables
+    This is the only place the database scope is set (docs/architecture.md §9). All four variables
     are written on every acquire, so nothing of an earlier task's scope survives.
     """
     await connection.execute("RESET ALL; " + rls_settings_sql(current_scope()))

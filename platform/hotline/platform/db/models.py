@@ -46,7 +46,7 @@ class TenantModel(Model):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # Meta.manager on an abstract base is not inherited (DESIGN.md §9): give each
+        # Meta.manager on an abstract base is not inherited (docs/architecture.md §9): give each
         # concrete model its own scoped manager.
         if not cls._meta.abstract:
             cls._meta.manager = ScopedManager(cls)

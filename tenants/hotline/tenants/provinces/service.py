@@ -267,7 +267,7 @@ async def tenant_sla(tenant: Tenant) -> SlaPolicy:
 async def set_province_sla(
     *, actor: Actor, province_id: int, sla_defaults: dict[str, Any]
 ) -> Province:
-    # Another province reads as a missing one (DESIGN.md §3), not as "not allowed".
+    # Another province reads as a missing one (docs/architecture.md §3), not as "not allowed".
     if not allowed(actor, Action.PROVINCE_UPDATE, province_id=province_id):
         raise NotFound("province", field="provinceId")
     province = await access_province(actor=actor, province_id=province_id)

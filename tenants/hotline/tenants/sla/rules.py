@@ -10,7 +10,8 @@ from hotline.tenants.kernel.errors import Invalid
 
 
 class SlaPolicy(BaseModel):
-    """Deadlines of a work order; units are in the field names (DESIGN.md §10 "Clocks")."""
+    """Deadlines of a work order; units are in the field names
+    (docs/architecture.md §10 "Clocks")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -1,4 +1,4 @@
-"""Deadline math of work orders (DESIGN.md §10 "Clocks"): pure, no database.
+"""Deadline math of work orders (docs/architecture.md §10 "Clocks"): pure, no database.
 
 Sign-for limits count working hours (emergencies: wall-clock minutes, duty rooms
 work 24/7); reply limits count working days; both in the city's calendar. A

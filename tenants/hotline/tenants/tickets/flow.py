@@ -1,4 +1,4 @@
-"""The work-order state machine (DESIGN.md §4, §10) as data: pure, no database.
+"""The work-order state machine (docs/architecture.md §4, §10) as data: pure, no database.
 
 A ticket's status follows its lead assignment; each assignment has its own status.
 ``TICKET`` and ``ASSIGNMENT`` map (status, action) to the next status; anything not
