@@ -28,8 +28,50 @@ from hotline.platform.db.migrate import (
 )
 from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.storage import ensure_bucket
+from tests import isolation_registry
 
 RUN_ID = secrets.token_hex(3)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One NOT_FOUND log per run; xdist workers inherit it from the controller."""
+    if isolation_registry.LOG_ENV not in os.environ:
+        fd, path = tempfile.mkstemp(prefix="hotline-not-found-", suffix=".log")
+        os.close(fd)
+        os.environ[isolation_registry.LOG_ENV] = path
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    chosen = [Path(a.split("::")[0]).resolve() for a in config.args]
+    whole = chosen == [Path(config.rootpath, "tests").resolve()]
+    narrowed = config.option.keyword or config.option.markexpr or config.option.lf
+    return whole and not narrowed and not config.getoption("deselect", None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a green run of the whole suite: every operation of the schema that takes
+    city ids must have been seen answering NOT_FOUND (tests/isolation_registry.py)."""
+    if hasattr(session.config, "workerinput") or exitstatus != 0:
+        return
+    if not _whole_suite(session.config):
+        return
+    from hotline.schema.schema import build_schema
+
+    schema = build_schema()._schema
+    operations: set[str] = set()
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        if root is not None:
+            operations.update(root.fields)
+    missing = sorted(
+        operations - set(isolation_registry.NO_CITY_IDS) - isolation_registry.seen_refusing()
+    )
+    if missing:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"operations never seen answering NOT_FOUND across cities: {missing}", red=True
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _with_database(url: str, name: str) -> str:

@@ -24,6 +24,7 @@ from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.tenancy import Scope, current_scope, set_scope, use_scope
 from hotline.tenants.accounts import service
+from tests import isolation_registry
 
 PASSWORD = "Correct-Horse-42"
 # Many logins from one test client address: the per-minute limit is not what we test here.
@@ -132,7 +133,9 @@ class Gql:
             )
         finally:
             set_scope(saved)
-        return Response(status=response.status_code, body=response.json())
+        body = response.json()
+        isolation_registry.record(query, body)
+        return Response(status=response.status_code, body=body)
 
     async def login(self, username: str, password: str = PASSWORD) -> tuple[str, str]:
         """(access token, refresh token) of a password login that must succeed."""

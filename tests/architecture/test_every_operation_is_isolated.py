@@ -1,35 +1,15 @@
-"""Every query, mutation and subscription of the schema is exercised by a test module that
-also checks the cross-tenant answer (NOT_FOUND) — the rule "every new query or mutation
-gets a cross-tenant test", kept honest as the schema grows.
+"""The rule "every query, mutation and subscription gets a cross-city test", kept by
+execution: every GraphQL helper of the suite tells ``tests/isolation_registry.py`` which
+operations answered NOT_FOUND, and after a green run of the whole suite
+``tests/conftest.py`` fails the session if an operation taking city ids never did. The
+cases live next to their domain (tests/api/test_isolation.py, tests/tickets_api/, …).
 
-This is a coverage floor, not the isolation test itself: the cases live next to their
-domain (tests/api/test_isolation.py, tests/tickets_api/, tests/knowledge/, tests/evidence/,
-tests/workers/). Operations that take no ids of any city are listed below with a reason.
-"""
+Here: that the registry reads answers right, and that its allowlist is real."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from hotline.schema.schema import build_schema
-
-TESTS = Path(__file__).resolve().parents[1]
-
-# Operations acting only on the caller's own account or on nothing tenant-owned.
-NO_CITY_IDS = {
-    "login": "credentials only",
-    "refreshToken": "the caller's own session",
-    "logout": "the caller's own session",
-    "changePassword": "the caller's own account",
-    "requestPasswordReset": "answers the same for every input",
-    "resetPassword": "a signed single-use token",
-    "beginTotpEnrolment": "the caller's own account",
-    "confirmTotp": "the caller's own account",
-    "me": "the caller's own memberships",
-    "provinces": "filtered by the caller's roles (tests/api)",
-    "noticeReceived": "the caller's own notice channel, keyed by its city and user",
-}
+from tests.isolation_registry import NO_CITY_IDS, refused
 
 
 def _operations() -> set[str]:
@@ -41,24 +21,18 @@ def _operations() -> set[str]:
     return names
 
 
-def _isolation_modules() -> str:
-    texts = [
-        p.read_text(encoding="utf-8")
-        for p in TESTS.rglob("test_*.py")
-        if "NOT_FOUND" in p.read_text(encoding="utf-8")
-    ]
-    return "\n".join(texts)
-
-
-def test_every_operation_has_a_cross_tenant_case() -> None:
-    corpus = _isolation_modules()
-    missing = sorted(
-        name
-        for name in _operations() - set(NO_CITY_IDS)
-        if not re.search(rf"\b{re.escape(name)}\b", corpus)
-    )
-    assert missing == [], f"operations with no test module checking NOT_FOUND: {missing}"
-
-
 def test_the_allowlist_names_real_operations() -> None:
     assert set(NO_CITY_IDS) <= _operations()
+
+
+def test_a_refusal_counts_only_when_the_answer_is_not_found() -> None:
+    query = 'mutation { a: cancelTicket(ticketId: 1, reason: "x") { errors { code } } }'
+    assert refused(query, {"data": {"a": {"errors": [{"code": "NOT_FOUND"}]}}}) == {"cancelTicket"}
+    assert refused(query, {"data": {"a": {"errors": [{"code": "INVALID"}]}}}) == set()
+    assert refused(query, {"data": {"a": {"errors": []}}}) == set()
+    top = {
+        "data": None,
+        "errors": [{"path": ["ticket"], "extensions": {"code": "NOT_FOUND"}}],
+    }
+    assert refused("{ ticket(id: 1) { id } }", top) == {"ticket"}
+    assert refused("{ tickets { edges { cursor } } }", top) == set()

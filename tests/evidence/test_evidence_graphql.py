@@ -17,6 +17,7 @@ from hotline.tenants.evidence.models import Evidence, EvidenceStatus
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
 from hotline.workers import evidence as tasks
+from tests import isolation_registry
 
 SCHEMA = build_schema()
 
@@ -50,7 +51,9 @@ async def _run(query: str, actor: Actor, **variables: Any) -> dict[str, Any]:
         variable_values=variables,
         context_value=Context(request=request, response=None, actor=actor),
     )
-    return {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
+    body = {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
+    isolation_registry.record(query, body)
+    return body
 
 
 async def _post(kit: Any, upload: dict[str, Any], data: bytes) -> None:

@@ -14,6 +14,7 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
 from hotline.tenants.accounts.service import issue_token_for
+from tests import isolation_registry
 
 from .conftest import World
 
@@ -38,6 +39,7 @@ class Api:
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
         body: dict[str, Any] = response.json()
+        isolation_registry.record(query, body)
         body["status"] = response.status_code
         return body
 

@@ -33,6 +33,7 @@ from hotline.tenants.tickets.models import (
     Ticket,
 )
 from hotline.tenants.tickets.numbering import hash_query_code
+from tests import isolation_registry
 
 
 @dataclass
@@ -151,6 +152,7 @@ class World:
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
+        isolation_registry.record(query, body)
         return body
 
     @staticmethod

@@ -23,6 +23,7 @@ from hotline.tenants.kernel.roles import Role
 from hotline.tenants.tickets import reads
 from hotline.tenants.tickets.models import AssignmentStatus, Status
 from hotline.tenants.tickets.sweep import sweep_deadlines
+from tests import isolation_registry
 
 from .conftest import add_person
 
@@ -51,8 +52,14 @@ async def server_url(world: World) -> AsyncIterator[str]:
     await task
 
 
+# The query of each subscription id, so answers can be told to the isolation registry.
+_QUERIES: dict[str, str] = {}
+
+
 async def receive(ws: ClientConnection) -> dict[str, Any]:
     message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+    if message.get("type") == "next" and message.get("id") in _QUERIES:
+        isolation_registry.record(_QUERIES[message["id"]], message["payload"])
     return message
 
 
@@ -64,6 +71,7 @@ async def start(ws: ClientConnection, city: City, who: str) -> None:
 
 async def subscribe(ws: ClientConnection, op: str, query: str, **variables: Any) -> None:
     payload = {"query": query, "variables": variables}
+    _QUERIES[op] = query
     await ws.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
     await asyncio.sleep(0.2)  # let the resolver subscribe to its channel
 
@@ -121,6 +129,15 @@ async def test_other_city_and_bad_tokens_are_refused(world: World, server_url: s
             "t",
             "subscription($t: ID!) { ticketTimeline(ticketId: $t) { seq } }",
             t=str(encode_id("Ticket", made.ticket.id)),
+        )
+        message = await receive(ws)
+        assert message["type"] == "next"
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        await subscribe(
+            ws,
+            "i",
+            "subscription($d: ID!) { departmentInbox(departmentId: $d) { status } }",
+            d=str(encode_id("Department", a.district.id)),
         )
         message = await receive(ws)
         assert message["type"] == "next"

@@ -17,6 +17,7 @@ from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, current_scope, set_scope, use_scope
 from hotline.tenants.accounts.service import issue_token_for
 from hotline.tenants.notifications.models import Notice, NotificationTemplate
+from tests import isolation_registry
 
 if TYPE_CHECKING:
     from tests.workers.conftest import City, World
@@ -46,6 +47,7 @@ class Api:
         finally:
             set_scope(saved)
         body: dict[str, Any] = response.json()
+        isolation_registry.record(query, body)
         return body
 
 

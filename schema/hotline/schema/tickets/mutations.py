@@ -21,6 +21,8 @@ from hotline.schema.tickets.types import (
     Priority,
     Satisfaction,
     Supervision,
+    Suspension,
+    SuspensionCause,
     Ticket,
     TicketKind,
 )
@@ -32,6 +34,8 @@ from hotline.tenants.tickets import (
     models,
     review,
     supervision,
+    supplements,
+    suspension,
     transfer,
 )
 from hotline.tenants.tickets.geo import Datum as DatumEnum
@@ -87,6 +91,18 @@ class ExtensionPayload:
 @strawberry.type
 class SupervisionPayload:
     supervision: Supervision | None
+    errors: list[Error]
+
+
+@strawberry.type
+class SuspensionPayload:
+    suspension: Suspension | None
+    errors: list[Error]
+
+
+@strawberry.type(description="No ticket object: the citizen's side never sees personal data.")
+class SupplementPayload:
+    added: bool
     errors: list[Error]
 
 
@@ -191,6 +207,17 @@ async def _assignment_payload(
 ) -> AssignmentPayload:
     row, errors = await payload_errors(call)
     return AssignmentPayload(assignment=Assignment.from_model(row) if row else None, errors=errors)
+
+
+async def _suspension_payload(
+    call: Callable[[], Awaitable[models.Suspension]],
+) -> SuspensionPayload:
+    row, errors = await payload_errors(call)
+    return SuspensionPayload(suspension=Suspension.from_model(row) if row else None, errors=errors)
+
+
+def _suspension_id(gid: relay.GlobalID) -> int:
+    return decode_id(gid, "Suspension", field="suspensionId")
 
 
 async def _supervision_payload(
@@ -539,3 +566,79 @@ class TicketMutations:
                 note=note,
             ),
         )
+
+    @strawberry.mutation(
+        description="The handling department asks the center to suspend (挂起) the ticket."
+    )
+    async def request_suspension(
+        self, info: Info, assignment_id: relay.GlobalID, cause: SuspensionCause, reason: str
+    ) -> SuspensionPayload:
+        return await _suspension_payload(
+            lambda: suspension.request_suspension(
+                actor=info.context.actor,
+                assignment_id=_assignment_id(assignment_id),
+                cause=models.SuspensionCause(cause),
+                reason=reason,
+            ),
+        )
+
+    @strawberry.mutation(description="A supervisor suspends a ticket at once.")
+    async def suspend_ticket(
+        self, info: Info, ticket_id: relay.GlobalID, cause: SuspensionCause, reason: str
+    ) -> SuspensionPayload:
+        return await _suspension_payload(
+            lambda: suspension.suspend_ticket(
+                actor=info.context.actor,
+                ticket_id=_ticket_id(ticket_id),
+                cause=models.SuspensionCause(cause),
+                reason=reason,
+            ),
+        )
+
+    @strawberry.mutation(description="A supervisor approves (clocks stop) or refuses.")
+    async def decide_suspension(
+        self, info: Info, suspension_id: relay.GlobalID, approve: bool, note: str = ""
+    ) -> SuspensionPayload:
+        return await _suspension_payload(
+            lambda: suspension.decide_suspension(
+                actor=info.context.actor,
+                suspension_id=_suspension_id(suspension_id),
+                approve=approve,
+                note=note,
+            ),
+        )
+
+    @strawberry.mutation(description="End a suspension; the deadlines move by the pause.")
+    async def resume_ticket(
+        self, info: Info, suspension_id: relay.GlobalID, note: str = ""
+    ) -> SuspensionPayload:
+        return await _suspension_payload(
+            lambda: suspension.resume_ticket(
+                actor=info.context.actor,
+                suspension_id=_suspension_id(suspension_id),
+                note=note,
+            ),
+        )
+
+    @strawberry.mutation(description="Record what the citizen adds to an open ticket (补充诉求).")
+    async def add_supplement(
+        self, info: Info, ticket_id: relay.GlobalID, text: str
+    ) -> TicketPayload:
+        return await _ticket_payload(
+            lambda: supplements.add_supplement(
+                actor=info.context.actor, ticket_id=_ticket_id(ticket_id), text=text
+            ),
+        )
+
+    @strawberry.mutation(
+        description="The citizen adds information with the number and query code (no login)."
+    )
+    async def supplement_ticket(
+        self, info: Info, number: str, query_code: str, text: str
+    ) -> SupplementPayload:
+        row, errors = await payload_errors(
+            lambda: supplements.citizen_supplement(
+                actor=info.context.actor, number=number, query_code=query_code, text=text
+            ),
+        )
+        return SupplementPayload(added=row is not None, errors=errors)

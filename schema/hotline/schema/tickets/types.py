@@ -15,6 +15,7 @@ from hotline.platform import clock
 from hotline.schema.categories.types import Category, category_loader
 from hotline.schema.context import Info
 from hotline.schema.departments.types import Department, load_departments
+from hotline.schema.ids import encode_id
 from hotline.schema.loaders import loader
 from hotline.schema.permissions import can
 from hotline.schema.tickets.resolve import now_or_later
@@ -40,6 +41,44 @@ CenterQueue = lists.CenterQueue
 strawberry.enum(lists.CenterQueue, name="CenterQueue")
 TicketSort = lists.TicketSort
 strawberry.enum(lists.TicketSort, name="TicketSort")
+ExtensionStatus = models.ExtensionStatus
+strawberry.enum(models.ExtensionStatus, name="ExtensionStatus")
+SupervisionStatus = models.SupervisionStatus
+strawberry.enum(models.SupervisionStatus, name="SupervisionStatus")
+SuspensionCause = models.SuspensionCause
+strawberry.enum(models.SuspensionCause, name="SuspensionCause")
+SuspensionStatus = models.SuspensionStatus
+strawberry.enum(models.SuspensionStatus, name="SuspensionStatus")
+
+# Ids in a timeline event's data, and the type each names: answered as global ids.
+_DATA_IDS = {
+    "lead": "Department",
+    "co": "Department",
+    "department": "Department",
+    "child": "Assignment",
+    "request": "ExtensionRequest",
+    "supervision": "Supervision",
+    "suspension": "Suspension",
+    "into": "Ticket",
+    "duplicate": "Ticket",
+    "article_id": "Article",
+    "from_tenant": "Tenant",
+    "to_tenant": "Tenant",
+}
+
+
+def readable_data(data: dict[str, object]) -> dict[str, object]:
+    """Event data as a frontend reads it: ids of objects as global ids."""
+
+    def gid(type_name: str, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(encode_id(type_name, value))
+        if isinstance(value, list):
+            return [gid(type_name, v) for v in value]
+        return value
+
+    return {k: gid(_DATA_IDS[k], v) if k in _DATA_IDS else v for k, v in data.items()}
+
 
 R = TypeVar("R")
 
@@ -128,7 +167,9 @@ class TimelineEvent:
     seq: int
     action: str
     at: datetime
-    actor_id: int | None
+    actor_id: int | None = strawberry.field(
+        deprecation_reason="Use actorName; ids of people are not for display."
+    )
     actor_role: str
     from_status: str
     to_status: str
@@ -149,7 +190,7 @@ class TimelineEvent:
             from_status=row.from_status,
             to_status=row.to_status,
             reason=row.reason,
-            data=row.data,
+            data=JSON(readable_data(row.data)),
             hash=row.hash,
             department_id=row.department_id,
             ticket_id=row.ticket_id,
@@ -159,6 +200,17 @@ class TimelineEvent:
     def department(self, info: Info) -> Department | None:
         return _department(info, self.department_id)
 
+    @strawberry.field(description="Who acted, by name (none for the system or a citizen).")
+    async def actor_name(self, info: Info) -> str | None:
+        if self.actor_id is None:
+            return None
+        actor: Actor = info.context.actor
+
+        async def batch(keys: list[int]) -> Sequence[str | None]:
+            return await reads.people_names(actor=actor, ids=keys)
+
+        return await loader(info, "person_name", batch).load(self.actor_id)
+
 
 @strawberry.type
 class ExtensionRequest(relay.Node):
@@ -166,7 +218,7 @@ class ExtensionRequest(relay.Node):
     assignment_id: strawberry.Private[int]
     working_days: int
     reason: str
-    status: str
+    status: ExtensionStatus
     requested_at: datetime
     decided_at: datetime | None
     decision_note: str
@@ -179,7 +231,7 @@ class ExtensionRequest(relay.Node):
             assignment_id=row.assignment_id,
             working_days=row.working_days,
             reason=row.reason,
-            status=row.status,
+            status=models.ExtensionStatus(row.status),
             requested_at=row.created_at,
             decided_at=row.decided_at,
             decision_note=row.decision_note,
@@ -198,7 +250,7 @@ class SupervisionComment:
 class Supervision(relay.Node):
     id: relay.NodeID[int]
     level: int
-    status: str
+    status: SupervisionStatus
     reason: str
     automatic: bool
     opened_at: datetime
@@ -212,7 +264,7 @@ class Supervision(relay.Node):
         return cls(
             id=row.id,
             level=row.level,
-            status=row.status,
+            status=models.SupervisionStatus(row.status),
             reason=row.reason,
             automatic=row.automatic,
             opened_at=row.created_at,
@@ -222,6 +274,43 @@ class Supervision(relay.Node):
                 SupervisionComment(at=str(c.get("at", "")), by=c.get("by"), text=c.get("text", ""))
                 for c in row.comments
             ],
+            department_id=row.department_id,
+        )
+
+    @strawberry.field
+    def department(self, info: Info) -> Department | None:
+        return _department(info, self.department_id)
+
+
+@strawberry.type(description="A suspension (挂起): the ticket waits, its deadlines paused.")
+class Suspension(relay.Node):
+    id: relay.NodeID[int]
+    cause: SuspensionCause
+    reason: str
+    status: SuspensionStatus
+    requested_at: datetime
+    decided_at: datetime | None
+    decision_note: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    paused_working_hours: float = strawberry.field(
+        description="Working time the clocks stood still (set on resumption)."
+    )
+    department_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: models.Suspension) -> Self:
+        return cls(
+            id=row.id,
+            cause=models.SuspensionCause(row.cause),
+            reason=row.reason,
+            status=models.SuspensionStatus(row.status),
+            requested_at=row.created_at,
+            decided_at=row.decided_at,
+            decision_note=row.decision_note,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            paused_working_hours=round(row.paused_seconds / 3600, 2),
             department_id=row.department_id,
         )
 
@@ -347,6 +436,9 @@ class Ticket(relay.Node):
     reopen_count: int
     urge_count: int
     reject_reason: str
+    suspended_at: datetime | None = strawberry.field(
+        description="Set while a suspension pauses the deadlines."
+    )
     updated_at: datetime
     overdue: bool
     due_soon: bool
@@ -378,6 +470,7 @@ class Ticket(relay.Node):
             reopen_count=row.reopen_count,
             urge_count=row.urge_count,
             reject_reason=row.reject_reason,
+            suspended_at=row.suspended_at,
             updated_at=row.updated_at,
             row=row,
         )
@@ -474,6 +567,14 @@ class Ticket(relay.Node):
             _many(info, "extensions_by_ticket", reads.extensions_of),
             self.row.id,
             lambda rows: [ExtensionRequest.from_model(e) for e in rows],
+        )
+
+    @strawberry.field
+    def suspensions(self, info: Info) -> list[Suspension]:
+        return now_or_later(
+            _many(info, "suspensions_by_ticket", reads.suspensions_of),
+            self.row.id,
+            lambda rows: [Suspension.from_model(s) for s in rows],
         )
 
     @strawberry.field

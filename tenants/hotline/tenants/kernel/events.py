@@ -70,6 +70,11 @@ class TicketEvent(enum.StrEnum):
     SUPERVISION_COMMENT = "supervision_comment"
     SUPERVISION_CLOSED = "supervision_closed"
     DEADLINES_RECOMPUTED = "deadlines_recomputed"
+    SUSPENSION_REQUESTED = "suspension_requested"
+    SUSPENDED = "suspend"
+    SUSPENSION_REJECTED = "suspension_rejected"
+    RESUMED = "resume"
+    SUPPLEMENTED = "supplement"  # the citizen added information (补充诉求)
     # Deadline warnings from the sweep (not on the timeline).
     DUE_SOON = "due_soon"
     SIGN_OVERDUE = "sign_overdue"

@@ -50,6 +50,10 @@ ACTION_EVENTS: dict[TicketEvent, tuple[str, Audience]] = {
     TicketEvent.URGED: ("ticket.urged", Audience.DEPARTMENT),
     TicketEvent.SUPERVISION_OPENED: ("ticket.supervised", Audience.MANAGERS),
     TicketEvent.SUPERVISION_ESCALATED: ("supervision.escalated", Audience.LEADERS),
+    TicketEvent.SUSPENSION_REQUESTED: ("ticket.suspension_requested", Audience.CENTER),
+    TicketEvent.SUSPENDED: ("ticket.suspended", Audience.DEPARTMENT),
+    TicketEvent.RESUMED: ("ticket.resumed", Audience.DEPARTMENT),
+    TicketEvent.SUPPLEMENTED: ("ticket.supplemented", Audience.DEPARTMENT),
     TicketEvent.DUE_SOON: ("ticket.due_soon", Audience.DEPARTMENT),
     TicketEvent.SIGN_OVERDUE: ("ticket.sign_overdue", Audience.CENTER),
 }

@@ -86,6 +86,22 @@ DEFAULTS: dict[str, dict[tuple[str, Channel], tuple[str, str]]] = {
             "工单{{ number }}被督办",
             "{{ reason }}",
         ),
+        ("ticket.suspension_requested", Channel.INAPP): (
+            "工单{{ number }}申请挂起",
+            "{{ department }}申请挂起：{{ reason }}",
+        ),
+        ("ticket.suspended", Channel.INAPP): (
+            "工单{{ number }}已挂起",
+            "办理时限暂停计算。{{ reason }}",
+        ),
+        ("ticket.resumed", Channel.INAPP): (
+            "工单{{ number }}恢复办理",
+            "办理时限恢复计算，答复时限{{ reply_deadline }}。",
+        ),
+        ("ticket.supplemented", Channel.INAPP): (
+            "工单{{ number }}有补充诉求",
+            "市民补充：{{ reason }}",
+        ),
     },
     "en": {
         ("ticket.received", Channel.SMS): (
@@ -107,6 +123,18 @@ DEFAULTS: dict[str, dict[tuple[str, Channel], tuple[str, str]]] = {
         ("ticket.overdue", Channel.INAPP): (
             "{{ number }} is overdue: supervision opened",
             "Reply was due {{ reply_deadline }}; level {{ level }}.",
+        ),
+        ("ticket.suspended", Channel.INAPP): (
+            "{{ number }} is suspended",
+            "Its deadlines are paused. {{ reason }}",
+        ),
+        ("ticket.resumed", Channel.INAPP): (
+            "{{ number }} is resumed",
+            "Its deadlines run again; reply due {{ reply_deadline }}.",
+        ),
+        ("ticket.supplemented", Channel.INAPP): (
+            "{{ number }}: the citizen added information",
+            "{{ reason }}",
         ),
     },
 }

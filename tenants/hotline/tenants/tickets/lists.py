@@ -31,6 +31,8 @@ from hotline.tenants.tickets.models import (
     Kind,
     Status,
     Supervision,
+    Suspension,
+    SuspensionStatus,
     Ticket,
 )
 
@@ -62,6 +64,7 @@ class InboxBox(enum.StrEnum):
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
     RETURNED = "returned"  # sub-dispatches the department below sent back
+    SUSPENDED = "suspended"  # paused while the ticket is suspended (挂起)
 
 
 class CenterQueue(enum.StrEnum):
@@ -71,6 +74,8 @@ class CenterQueue(enum.StrEnum):
     SUPERVISION = "supervision"  # with an open supervision order
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
+    SUSPENSION_REQUESTED = "suspension_requested"  # a department asks to suspend
+    SUSPENDED = "suspended"  # clocks paused
 
 
 class TicketSort(enum.StrEnum):
@@ -124,7 +129,7 @@ def is_due_soon(ticket: Ticket, now: datetime) -> bool:
 
 
 def assignment_overdue(assignment: Assignment, now: datetime) -> bool:
-    if assignment.status not in OPEN_ASSIGNMENT:
+    if assignment.status not in OPEN_ASSIGNMENT or assignment.paused_at is not None:
         return False
     if assignment.reply_deadline < now:
         return True
@@ -266,6 +271,11 @@ async def center_queue(
             query = query.filter(_due_soon_q(now))
         case CenterQueue.OVERDUE:
             query = query.filter(_overdue_q(now))
+        case CenterQueue.SUSPENSION_REQUESTED:
+            asked = Suspension.filter(status=SuspensionStatus.REQUESTED.value).values("ticket_id")
+            query = query.filter(id__in=Subquery(asked))
+        case CenterQueue.SUSPENDED:
+            query = query.filter(suspended_at__isnull=False)
     return await _sorted(query, sort, after).limit(limit)
 
 
@@ -291,7 +301,8 @@ async def department_inbox(
         case InboxBox.DUE_SOON:
             query = query.filter(
                 Q(status__in=open_states, due_soon_at__lte=now, reply_deadline__gte=now)
-                & ~Q(status=AssignmentStatus.PENDING_SIGN, sign_deadline__lt=now)
+                & ~Q(status=AssignmentStatus.PENDING_SIGN, sign_deadline__lt=now),
+                paused_at__isnull=True,
             )
         case InboxBox.OVERDUE:
             query = query.filter(
@@ -299,8 +310,11 @@ async def department_inbox(
                 & (
                     Q(reply_deadline__lt=now)
                     | Q(status=AssignmentStatus.PENDING_SIGN, sign_deadline__lt=now)
-                )
+                ),
+                paused_at__isnull=True,
             )
+        case InboxBox.SUSPENDED:
+            query = query.filter(status__in=open_states, paused_at__isnull=False)
         case InboxBox.RETURNED:
             query = Assignment.filter(
                 status=AssignmentStatus.RETURNED,

@@ -126,6 +126,8 @@ class Ticket(TenantModel):
     reopen_count = fields.SmallIntField(default=0)
     urge_count = fields.SmallIntField(default=0)
     reject_reason = fields.TextField(default="")
+    # Set while an approved suspension (挂起) pauses the ticket's deadline clocks.
+    suspended_at = fields.DatetimeField(null=True)
     merged_into: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "hotline.Ticket", related_name=False, null=True, on_delete=fields.RESTRICT
     )
@@ -165,6 +167,8 @@ class Assignment(TenantModel):
         AssignmentStatus, max_length=20, default=AssignmentStatus.PENDING_SIGN
     )
     round = fields.SmallIntField(default=1)  # re-dispatch after return/reopen starts a new round
+    # Set while the ticket is suspended: the sweep and the overdue boxes pass it by.
+    paused_at = fields.DatetimeField(null=True)
     sign_deadline = fields.DatetimeField(null=True)
     reply_deadline = fields.DatetimeField()
     due_soon_at = fields.DatetimeField(null=True)
@@ -226,6 +230,59 @@ class ExtensionRequest(TenantModel):
 
     class Meta:
         table = "extension_requests"
+
+
+class ExtensionStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class SupervisionStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SuspensionCause(enum.StrEnum):
+    """Why a work order waits, its clocks paused."""
+
+    CITIZEN = "citizen"  # waiting for the citizen (materials, access, a date)
+    COURT = "court"  # a court or arbitration decides first
+    AUTHORITY = "authority"  # another authority decides first
+    OTHER = "other"
+
+
+class SuspensionStatus(enum.StrEnum):
+    REQUESTED = "requested"  # asked by the department, for the center to decide
+    ACTIVE = "active"  # the clocks are paused
+    REJECTED = "rejected"
+    ENDED = "ended"  # resumed; the deadlines moved by the paused working time
+
+
+class Suspension(TenantModel):
+    """A suspension (挂起) of a work order: requested with a cause and a reason, approved
+    by the center, then resumed; while active the ticket's deadline clocks stand still."""
+
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "hotline.Ticket", related_name="suspensions", on_delete=fields.RESTRICT
+    )
+    ticket_id: int
+    assignment_id = fields.BigIntField(null=True)  # the requesting department's assignment
+    department_id = fields.BigIntField(null=True)
+    cause = fields.CharField(max_length=10)  # SuspensionCause
+    reason = fields.TextField()
+    status = fields.CharField(max_length=10, default="requested")  # SuspensionStatus
+    requested_by_id = fields.BigIntField(null=True)
+    decided_by_id = fields.BigIntField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    decision_note = fields.TextField(default="")
+    started_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    ended_by_id = fields.BigIntField(null=True)
+    paused_seconds = fields.IntField(default=0)  # working time the clocks stood still
+
+    class Meta:
+        table = "suspensions"
 
 
 class Supervision(TenantModel):

@@ -12,6 +12,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
 from hotline.platform.redis import tenant_key
+from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
@@ -26,6 +27,7 @@ from hotline.tenants.tickets.models import (
     ExtensionRequest,
     Revisit,
     Supervision,
+    Suspension,
     Ticket,
     TimelineEvent,
 )
@@ -95,6 +97,27 @@ async def extensions_of(*, actor: Actor, ticket_ids: Sequence[int]) -> list[list
     require(actor, Action.TICKET_READ)
     rows = await ExtensionRequest.filter(ticket_id__in=list(ticket_ids)).order_by("id")
     return _grouped(rows, ticket_ids, "ticket_id")
+
+
+async def suspensions_of(*, actor: Actor, ticket_ids: Sequence[int]) -> list[list[Suspension]]:
+    require(actor, Action.TICKET_READ)
+    rows = await Suspension.filter(ticket_id__in=list(ticket_ids)).order_by("id")
+    return _grouped(rows, ticket_ids, "ticket_id")
+
+
+async def people_names(*, actor: Actor, ids: Sequence[int]) -> list[str | None]:
+    """Display names of the people on a timeline the actor may read (users are global:
+    only names of members of the actor's city, or province staff, are answered)."""
+    require(actor, Action.TICKET_READ)
+    members = Membership.filter(user_id__in=list(ids)).values("user_id")
+    staff = ProvinceRole.filter(user_id__in=list(ids), province_id=actor.province_id).values(
+        "user_id"
+    )
+    rows = await User.filter(
+        Q(id__in=Subquery(members)) | Q(id__in=Subquery(staff)), id__in=list(ids)
+    ).values("id", "display_name")
+    names = {int(r["id"]): str(r["display_name"]) for r in rows}
+    return [names.get(i) for i in ids]
 
 
 async def revisits_of(*, actor: Actor, ticket_ids: Sequence[int]) -> list[list[Revisit]]:

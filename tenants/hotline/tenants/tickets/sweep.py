@@ -63,7 +63,7 @@ async def active_tenants() -> list[Tenant]:
 _SELECT = """
 SELECT a.id, a.ticket_id, a.department_id, a.{col} AS at FROM assignments a
 WHERE a.tenant_id = $1 AND a.status = $2 AND a.{col} <= $3
-  AND a.{col} >= $4 AND (a.{col}, a.id) > ($4, $5)
+  AND a.{col} >= $4 AND (a.{col}, a.id) > ($4, $5) AND a.paused_at IS NULL
 ORDER BY a.{col}, a.id LIMIT $6
 """
 _SELECTS = {
