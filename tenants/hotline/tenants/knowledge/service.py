@@ -593,9 +593,14 @@ async def list_synonym_groups(*, actor: Actor, province_id: int | None = None) -
 
 
 async def _synonym_group(owner: _Owner, group_id: int) -> SynonymGroup:
-    """A group of the owner's own list; another city's (or, from a city, the province's
-    shared one) is not found."""
-    group = await SynonymGroup.filter(_own_groups(owner), id=group_id).first()
+    """A group of the owner's own list, locked; another city's is not found, the
+    province's shared one (seen from a city) is the province's to change."""
+    seen = await SynonymGroup.filter(owner.visible(), id=group_id).first()
+    if seen is None:
+        raise NotFound("synonym group", field="id")
+    if seen.tenant_id != owner.tenant_id:
+        raise PermissionDenied("province-shared synonyms are managed by the province")
+    group = await SynonymGroup.filter(id=group_id).select_for_update().first()
     if group is None:
         raise NotFound("synonym group", field="id")
     return group
