@@ -26,7 +26,9 @@ R_AT_3_FLOOR = 0.97
 LABELLED_P_AT_1_FLOOR = 0.89  # the original set must not get worse
 
 
-async def _measure(agent: Actor, ids: dict[int, str], questions: list[dict[str, str]]) -> tuple:
+async def _measure(
+    agent: Actor, ids: dict[int, str], questions: list[dict[str, str]]
+) -> tuple[float, float, list[str]]:
     top1 = top3 = 0
     misses: list[str] = []
     for question in questions:
