@@ -64,6 +64,9 @@ def _bureaus(city: str) -> tuple[Dept, ...]:
         ("water-affairs", "水务局"),
         ("civil", "民政局"),
         ("emergency", "应急管理局"),
+        ("agriculture", "农业农村局"),
+        ("medical-security", "医疗保障局"),
+        ("housing-fund", "住房公积金管理中心"),
     ]
     return tuple(
         Dept(f"{city}{label}", "bureau", code, duty_hours="工作日 9:00-17:00")
@@ -104,11 +107,14 @@ JINAN = CityDemo(
         _district("zhangqiu", "章丘区", {"明水街道": ["明水社区", "百脉泉社区"]}),
         _district("pingyin", "平阴县", {"榆山街道": ["榆山社区"]}),
         *_bureaus("济南市"),
+        Dept("国家税务总局济南市税务局", "bureau", "tax", duty_hours="工作日 9:00-17:00"),
+        Dept("济南市公安局交通警察支队", "bureau", "traffic-police", duty_hours="24小时"),
         Dept("济南水务集团", "utility", "water"),
         Dept("国网济南供电公司", "utility", "power"),
         Dept("济南港华燃气有限公司", "utility", "gas"),
         Dept("中国移动济南分公司", "utility", "telecom-mobile"),
         Dept("济南公交集团", "utility", "bus"),
+        Dept("济南能源集团(供热)", "utility", "heating"),
         Dept("济南市应急值班室", "duty_room", "duty", duty_hours="24小时"),
     ),
     users=(
@@ -142,10 +148,14 @@ DEZHOU = CityDemo(
         _district("leling", "乐陵市", {"市中街道": ["乐陵社区"]}),
         _district("qihe", "齐河县", {"晏城街道": ["晏城社区", "齐河社区"]}),
         *_bureaus("德州市"),
+        Dept("国家税务总局德州市税务局", "bureau", "tax", duty_hours="工作日 9:00-17:00"),
+        Dept("德州市公安局交通警察支队", "bureau", "traffic-police", duty_hours="24小时"),
         Dept("德州水务集团", "utility", "water"),
         Dept("国网德州供电公司", "utility", "power"),
         Dept("德州华润燃气", "utility", "gas"),
         Dept("中国联通德州分公司", "utility", "telecom-unicom"),
+        Dept("德州市公交总公司", "utility", "bus"),
+        Dept("德州市热力有限公司(供热)", "utility", "heating"),
         Dept("德州市应急值班室", "duty_room", "duty", duty_hours="24小时"),
     ),
     users=(
