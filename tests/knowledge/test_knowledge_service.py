@@ -8,7 +8,7 @@ import pytest
 
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.errors import Invalid, NotFound, PermissionDenied
-from hotline.tenants.knowledge import service
+from hotline.tenants.knowledge import segmentation, service
 from hotline.tenants.knowledge.models import ArticleStatus
 
 from .conftest import World
@@ -289,3 +289,29 @@ async def test_city_synonyms_reach_shared_articles_at_query_time(world: World) -
             await service.delete_synonym_group(
                 actor=await world.actor(alpha.admin, alpha), group_id=group.group.id
             )
+
+
+async def test_a_province_list_change_reindexes_cities_with_their_dictionaries(
+    world: World,
+) -> None:
+    city = world.gamma
+    admin = await world.actor(city.admin, city)
+    with use_scope(city.scope(city.admin)):
+        await service.add_dictionary_words(actor=admin, words=["趵突泉"])
+        view = await service.create_article(
+            actor=admin, title="趵突泉景区门票价格", answer="成人票价40元，学生半价。"
+        )
+        await service.publish_article(actor=admin, article_id=view.article.id)
+        assert view.article.id not in [
+            h.article_id for h in await service.search_articles(actor=admin, text="入园票几块钱")
+        ]
+    province_admin = await world.actor(world.province_admin)
+    segmentation.forget()  # another process: gamma's dictionary is not in its memory
+    await service.create_synonym_group(
+        actor=province_admin, terms=["门票", "入园票"], province_id=world.shandong.id
+    )
+    with use_scope(city.scope(city.admin)):
+        hits = await service.search_articles(actor=admin, text="入园票几块钱")
+        segmented = await service.segment(actor=admin, text="趵突泉门票")
+    assert hits[0].article_id == view.article.id
+    assert "趵突泉" in segmented

@@ -675,20 +675,22 @@ async def _synonym_groups(tenant_id: int | None, province_id: int) -> list[list[
 
 
 async def _reindex(province_id: int, *, tenant_id: int | None) -> None:
-    """Rewrite the search vectors a list change affects, in the current scope: one
-    city's live articles; or, for the province's list, the shared ones and those of
-    every city of the province (each with its own dictionary and list)."""
+    """Rewrite the search vectors a list change affects: one city's live articles; or,
+    for the province's list, the shared ones and those of every city of the province,
+    each in its own scope with its own dictionary and groups."""
     query = ArticleVersion.filter(is_live=True, province_id=province_id)
     if tenant_id is not None:
         query = query.filter(tenant_id=tenant_id)
-    versions = await query.order_by("id")
-    owners = sorted({v.tenant_id for v in versions}, key=lambda t: -1 if t is None else t)
-    async with in_transaction() as conn:
-        for owner in owners:
+    by_owner: dict[int | None, list[ArticleVersion]] = {}
+    for version in await query.order_by("id"):
+        by_owner.setdefault(version.tenant_id, []).append(version)
+    for owner, versions in by_owner.items():
+        scope = Scope.province(province_id) if owner is None else Scope.city(owner, province_id)
+        with use_scope(scope):
             tokenizer = await _tokenizer(owner)
             synonyms = await _synonym_groups(owner, province_id)
-            for version in versions:
-                if version.tenant_id == owner:
+            async with in_transaction() as conn:
+                for version in versions:
                     await _write_vector(conn, tokenizer, synonyms, version, live=True)
 
 
