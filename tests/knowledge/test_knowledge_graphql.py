@@ -197,3 +197,85 @@ async def test_dictionary_words_stay_in_their_city(api: Api, world: World) -> No
     assert hits["data"]["knowledgeSearch"][0]["articleId"] == gid
     body = await api("alpha-agent", SEARCH, "alpha", text="")
     assert codes(body) == ["INVALID"]
+
+
+SYNONYMS = """query($p: ID) { synonymGroups(provinceId: $p) { id terms shared } }"""
+CREATE_SYNONYMS = """mutation($terms: [String!]!, $p: ID) {
+  createSynonymGroup(terms: $terms, provinceId: $p) {
+    group { id terms shared } errors { field code } } }"""
+UPDATE_SYNONYMS = """mutation($id: ID!, $terms: [String!]!, $p: ID) {
+  updateSynonymGroup(id: $id, terms: $terms, provinceId: $p) {
+    group { id terms } errors { code } } }"""
+DELETE_SYNONYMS = """mutation($id: ID!, $p: ID) {
+  deleteSynonymGroup(id: $id, provinceId: $p) { deletedId errors { code } } }"""
+
+
+async def test_synonym_groups_per_city_and_province(api: Api, world: World) -> None:
+    created = await api(
+        "alpha-admin",
+        CREATE,
+        "alpha",
+        input={"title": "公交卡在哪里充值？", "answer": "可在公交集团营业厅或手机应用充值。"},
+    )
+    gid = created["data"]["createArticle"]["article"]["id"]
+    await api("alpha-admin", PUBLISH, "alpha", id=gid)
+
+    async def found(user: str, city: str, text: str) -> list[str]:
+        body = await api(user, SEARCH, city, text=text)
+        return [h["articleId"] for h in body["data"]["knowledgeSearch"]]
+
+    assert gid not in await found("alpha-agent", "alpha", "泉城通怎么充钱")
+    body = await api("alpha-admin", CREATE_SYNONYMS, "alpha", terms=["泉城通", "公交卡"])
+    group = body["data"]["createSynonymGroup"]["group"]
+    assert group["terms"] == ["泉城通", "公交卡"]
+    assert not group["shared"]
+    # applied at once to alpha's index and query
+    assert (await found("alpha-agent", "alpha", "泉城通怎么充钱"))[0] == gid
+    listed = await api("alpha-agent", SYNONYMS, "alpha")
+    assert group["id"] in [g["id"] for g in listed["data"]["synonymGroups"]]
+
+    # bad input: a clear error, nothing stored
+    body = await api("alpha-admin", CREATE_SYNONYMS, "alpha", terms=["泉城通"])
+    assert body["data"]["createSynonymGroup"]["errors"] == [{"field": "terms", "code": "INVALID"}]
+    body = await api("alpha-admin", CREATE_SYNONYMS, "alpha", terms=["公交卡", "乘车卡"])
+    assert body["data"]["createSynonymGroup"]["errors"] == [{"field": "terms", "code": "CONFLICT"}]
+    body = await api("alpha-agent", CREATE_SYNONYMS, "alpha", terms=["乘车码", "二维码"])
+    assert payload_codes(body, "createSynonymGroup") == ["PERMISSION_DENIED"]
+    assert len((await api("alpha-agent", SYNONYMS, "alpha"))["data"]["synonymGroups"]) == 1
+
+    # gamma (same province) and beta (another) neither see nor change alpha's group
+    for user, city in (("gamma-admin", "gamma"), ("beta-admin", "beta")):
+        listed = await api(user, SYNONYMS, city)
+        assert group["id"] not in [g["id"] for g in listed["data"]["synonymGroups"]]
+        body = await api(user, UPDATE_SYNONYMS, city, id=group["id"], terms=["甲甲", "乙乙"])
+        assert payload_codes(body, "updateSynonymGroup") == ["NOT_FOUND"]
+        body = await api(user, DELETE_SYNONYMS, city, id=group["id"])
+        assert payload_codes(body, "deleteSynonymGroup") == ["NOT_FOUND"]
+    assert (await api("alpha-agent", SYNONYMS, "alpha"))["data"]["synonymGroups"][0] == group
+
+    # the province's shared list reaches every city of the province, and only it
+    province = str(encode_id("Province", world.shandong.id))
+    body = await api("shandong-admin", CREATE_SYNONYMS, terms=["暂住证", "居住证"], p=province)
+    shared = body["data"]["createSynonymGroup"]["group"]
+    assert shared["shared"]
+    for city in ("alpha", "gamma"):
+        listed = await api(f"{city}-agent", SYNONYMS, city)
+        assert shared["id"] in [g["id"] for g in listed["data"]["synonymGroups"]]
+    listed = await api("beta-agent", SYNONYMS, "beta")
+    assert shared["id"] not in [g["id"] for g in listed["data"]["synonymGroups"]]
+    body = await api("alpha-admin", DELETE_SYNONYMS, "alpha", id=shared["id"])
+    assert payload_codes(body, "deleteSynonymGroup") == ["PERMISSION_DENIED"]
+    other = str(encode_id("Province", world.jiangsu.id))
+    body = await api("shandong-admin", CREATE_SYNONYMS, terms=["甲甲", "乙乙"], p=other)
+    assert payload_codes(body, "createSynonymGroup") == ["PERMISSION_DENIED"]
+    body = await api("shandong-admin", SYNONYMS, p=province)
+    assert [g["id"] for g in body["data"]["synonymGroups"]] == [shared["id"]]
+
+    # update and delete by the owner re-index
+    body = await api(
+        "alpha-admin", UPDATE_SYNONYMS, "alpha", id=group["id"], terms=["泉城一卡通", "公交卡"]
+    )
+    assert body["data"]["updateSynonymGroup"]["group"]["terms"] == ["泉城一卡通", "公交卡"]
+    body = await api("alpha-admin", DELETE_SYNONYMS, "alpha", id=group["id"])
+    assert body["data"]["deleteSynonymGroup"]["deletedId"] == group["id"]
+    assert gid not in await found("alpha-agent", "alpha", "泉城一卡通怎么充钱")

@@ -8,7 +8,7 @@ import pytest
 
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.errors import Invalid, NotFound, PermissionDenied
-from hotline.tenants.knowledge import service
+from hotline.tenants.knowledge import segmentation, service
 from hotline.tenants.knowledge.models import ArticleStatus
 
 from .conftest import World
@@ -231,3 +231,87 @@ async def test_city_dictionary_keeps_place_names_whole(world: World) -> None:
         agent = await world.actor(city.agent, city)
         with pytest.raises(PermissionDenied):
             await service.add_dictionary_words(actor=agent, words=["洪家楼"])
+
+
+async def test_equal_scores_are_ordered_by_relevance_not_id(world: World) -> None:
+    city = world.gamma
+    admin = await world.actor(city.admin, city)
+    agent = await world.actor(city.agent, city)
+    with use_scope(city.scope(city.admin)):
+        ids = []
+        for answer in (
+            "请向管理部门咨询。本市还提供供水、供电、燃气、供暖、公交、教育、医疗、养老、"
+            "就业、社保、户政、出入境、税务等多种便民服务，详情见政务服务网各栏目。",
+            "请向管理部门咨询。",
+        ):
+            view = await service.create_article(
+                actor=admin, title="路边泊位收费标准", answer=answer
+            )
+            await service.publish_article(actor=admin, article_id=view.article.id)
+            ids.append(view.article.id)
+    with use_scope(city.scope(city.agent)):
+        hits = await service.search_articles(actor=agent, text="泊位收费")
+    # the same title match: the article that is about it, not the older one, comes first
+    assert [h.article_id for h in hits[:2]] == [ids[1], ids[0]]
+    assert hits[0].score == hits[1].score
+
+
+async def test_city_synonyms_reach_shared_articles_at_query_time(world: World) -> None:
+    province_admin = await world.actor(world.province_admin)
+    view = await service.create_article(
+        actor=province_admin,
+        title="机动车驾驶证记分如何查询？",
+        answer="可通过交管12123查询驾驶证记分。",
+        province_id=world.shandong.id,
+    )
+    await service.publish_article(
+        actor=province_admin, article_id=view.article.id, province_id=world.shandong.id
+    )
+    gamma = world.gamma
+    gamma_admin = await world.actor(gamma.admin, gamma)
+    with use_scope(gamma.scope(gamma.admin)):
+        before = await service.search_articles(actor=gamma_admin, text="本本扣了几分")
+        assert view.article.id not in [h.article_id for h in before]
+        group = await service.create_synonym_group(actor=gamma_admin, terms=["本本", "驾驶证"])
+        assert not group.shared
+        hits = await service.search_articles(actor=gamma_admin, text="本本扣了几分")
+        assert hits[0].article_id == view.article.id
+        assert "<mark>驾驶证</mark>" in hits[0].snippet
+    # gamma's list is gamma's: alpha neither applies nor sees it
+    alpha = world.alpha
+    alpha_agent = await world.actor(alpha.agent, alpha)
+    with use_scope(alpha.scope(alpha.agent)):
+        hits = await service.search_articles(actor=alpha_agent, text="本本扣了几分")
+        assert view.article.id not in [h.article_id for h in hits]
+        visible = await service.list_synonym_groups(actor=alpha_agent)
+        assert group.group.id not in [g.group.id for g in visible]
+        with pytest.raises(NotFound):
+            await service.delete_synonym_group(
+                actor=await world.actor(alpha.admin, alpha), group_id=group.group.id
+            )
+
+
+async def test_a_province_list_change_reindexes_cities_with_their_dictionaries(
+    world: World,
+) -> None:
+    city = world.gamma
+    admin = await world.actor(city.admin, city)
+    with use_scope(city.scope(city.admin)):
+        await service.add_dictionary_words(actor=admin, words=["趵突泉"])
+        view = await service.create_article(
+            actor=admin, title="趵突泉景区门票价格", answer="成人票价40元，学生半价。"
+        )
+        await service.publish_article(actor=admin, article_id=view.article.id)
+        assert view.article.id not in [
+            h.article_id for h in await service.search_articles(actor=admin, text="入园票几块钱")
+        ]
+    province_admin = await world.actor(world.province_admin)
+    segmentation.forget()  # another process: gamma's dictionary is not in its memory
+    await service.create_synonym_group(
+        actor=province_admin, terms=["门票", "入园票"], province_id=world.shandong.id
+    )
+    with use_scope(city.scope(city.admin)):
+        hits = await service.search_articles(actor=admin, text="入园票几块钱")
+        segmented = await service.segment(actor=admin, text="趵突泉门票")
+    assert hits[0].article_id == view.article.id
+    assert "趵突泉" in segmented

@@ -169,3 +169,18 @@ async def test_a_new_ticket_is_routed_through_the_outbox_and_auto_dispatched(
     assert dispatch.actor_id is None
     assert dispatch.actor_role == "dispatcher"
     assert "routing model" in dispatch.reason
+
+
+async def test_the_worker_warm_up_preloads_the_current_models(
+    world: World, trained: RoutingModelVersion
+) -> None:
+    from hotline.tenants.routing import ml_service
+    from hotline.tenants.warmup import warm_up
+
+    ml_service._pipeline.cache_clear()
+    await warm_up(routing=True)
+    assert ml_service._pipeline.cache_info().currsize == 1  # alpha's; the others have none
+    with use_scope(world.alpha.scope()):
+        # the first scoring uses the loaded model: no load, a cache hit
+        await ml_service.suggest(text="楼道里有燃气泄漏的味道")
+    assert ml_service._pipeline.cache_info().hits >= 1

@@ -34,6 +34,7 @@ from hotline.schema.context import Context, actor_of
 from hotline.schema.health import healthz, readyz
 from hotline.schema.middleware import IdentityMiddleware
 from hotline.schema.schema import build_schema
+from hotline.tenants import warmup
 from hotline.tenants.accounts import identity
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import DomainError
@@ -102,9 +103,11 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
         configure_logging()
         if manage_orm:
             await init_orm(s)
+        app.state.warmup = warmup.start()  # jieba and the city dictionaries, in background
         try:
             yield
         finally:
+            app.state.warmup.cancel()
             await close_redis()
             if manage_orm:
                 await Tortoise.close_connections()

@@ -13,15 +13,20 @@ from hotline.platform.jobs import queue_name, redis_settings
 from hotline.platform.logging import configure_logging
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import get_settings
+from hotline.tenants import warmup
 from hotline.workers import delivery, evidence, relay, routing, sweeps, tasks
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging()
     await init_orm(get_settings())
+    # jieba, the city dictionaries and the routing models, in background (docs/routing.md)
+    ctx["warmup"] = warmup.start(routing=True)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "warmup" in ctx:
+        ctx["warmup"].cancel()
     await close_redis()
     await Tortoise.close_connections()
 

@@ -7,9 +7,9 @@ from strawberry import relay
 
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
-from hotline.schema.ids import decode_id
+from hotline.schema.ids import decode_id, encode_id
 from hotline.schema.knowledge.queries import province_arg
-from hotline.schema.knowledge.types import Article
+from hotline.schema.knowledge.types import Article, SynonymGroup
 from hotline.tenants.knowledge import service
 
 
@@ -22,6 +22,18 @@ class ArticlePayload:
 @strawberry.type
 class DictionaryWordsPayload:
     words: list[str]
+    errors: list[Error]
+
+
+@strawberry.type
+class SynonymGroupPayload:
+    group: SynonymGroup | None
+    errors: list[Error]
+
+
+@strawberry.type
+class DeleteSynonymGroupPayload:
+    deleted_id: relay.GlobalID | None
     errors: list[Error]
 
 
@@ -156,3 +168,56 @@ class KnowledgeMutations:
 
         added, errors = await payload_errors(call)
         return DictionaryWordsPayload(words=added or [], errors=errors)
+
+    @strawberry.mutation(
+        description=(
+            "A synonym group of the city's list, or (provinceId, no city selected) of the "
+            "province's shared list; the articles it applies to are re-indexed."
+        )
+    )
+    async def create_synonym_group(
+        self, info: Info, terms: list[str], province_id: relay.GlobalID | None = None
+    ) -> SynonymGroupPayload:
+        async def call() -> SynonymGroup:
+            view = await service.create_synonym_group(
+                actor=info.context.actor, terms=terms, province_id=province_arg(province_id)
+            )
+            return SynonymGroup.from_view(view)
+
+        group, errors = await payload_errors(call)
+        return SynonymGroupPayload(group=group, errors=errors)
+
+    @strawberry.mutation(description="Replace a synonym group's words; re-indexes.")
+    async def update_synonym_group(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        terms: list[str],
+        province_id: relay.GlobalID | None = None,
+    ) -> SynonymGroupPayload:
+        async def call() -> SynonymGroup:
+            view = await service.update_synonym_group(
+                actor=info.context.actor,
+                group_id=decode_id(id, "SynonymGroup", field="id"),
+                terms=terms,
+                province_id=province_arg(province_id),
+            )
+            return SynonymGroup.from_view(view)
+
+        group, errors = await payload_errors(call)
+        return SynonymGroupPayload(group=group, errors=errors)
+
+    @strawberry.mutation(description="Remove a synonym group; re-indexes.")
+    async def delete_synonym_group(
+        self, info: Info, id: relay.GlobalID, province_id: relay.GlobalID | None = None
+    ) -> DeleteSynonymGroupPayload:
+        async def call() -> relay.GlobalID:
+            deleted = await service.delete_synonym_group(
+                actor=info.context.actor,
+                group_id=decode_id(id, "SynonymGroup", field="id"),
+                province_id=province_arg(province_id),
+            )
+            return encode_id("SynonymGroup", deleted)
+
+        deleted_id, errors = await payload_errors(call)
+        return DeleteSynonymGroupPayload(deleted_id=deleted_id, errors=errors)

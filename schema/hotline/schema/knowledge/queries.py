@@ -5,7 +5,7 @@ from strawberry import relay
 
 from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
-from hotline.schema.knowledge.types import Article, ArticleStatus, KnowledgeHit
+from hotline.schema.knowledge.types import Article, ArticleStatus, KnowledgeHit, SynonymGroup
 from hotline.schema.pagination import Connection, build_connection, decode_cursor, page_size
 from hotline.schema.permissions import can, signed_in
 from hotline.tenants.kernel.access import Action
@@ -77,3 +77,18 @@ class KnowledgeQueries:
             after_id=decode_cursor(after),
         )
         return build_connection(rows, size, lambda v: v.article.id, Article.from_view, after=after)
+
+    @strawberry.field(
+        permission_classes=[signed_in],
+        description=(
+            "The synonym groups search applies in the current city: its own and its "
+            "province's shared ones; with provinceId and no city selected, the province's."
+        ),
+    )
+    async def synonym_groups(
+        self, info: Info, province_id: relay.GlobalID | None = None
+    ) -> list[SynonymGroup]:
+        rows = await service.list_synonym_groups(
+            actor=info.context.actor, province_id=province_arg(province_id)
+        )
+        return [SynonymGroup.from_view(r) for r in rows]

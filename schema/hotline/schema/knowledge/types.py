@@ -131,3 +131,26 @@ class KnowledgeHit:
             score=hit.score,
             shared=hit.shared,
         )
+
+
+@strawberry.type(
+    description=(
+        "Words callers and articles use for the same thing (户口, 户籍), applied when "
+        "articles are indexed and when a search runs: the city's own group, or one shared "
+        "by every city of the province (shared = true)."
+    )
+)
+class SynonymGroup:
+    id: relay.GlobalID
+    terms: list[str]
+    shared: bool
+    updated_at: datetime
+
+    @classmethod
+    def from_view(cls, view: service.SynonymView) -> Self:
+        return cls(
+            id=encode_id("SynonymGroup", view.group.id),
+            terms=list(view.group.terms),
+            shared=view.shared,
+            updated_at=view.group.updated_at,
+        )

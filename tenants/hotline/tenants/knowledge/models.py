@@ -79,3 +79,20 @@ class DictionaryWord(TenantModel):
     class Meta:
         table = "knowledge_dictionary_words"
         unique_together = (("tenant_id", "word"),)
+
+
+class SynonymGroup(Model):
+    """Words callers and articles use for the same thing (``户口``, ``户籍``).
+
+    A city's group (``tenant_id`` set) or one shared by every city of the province
+    (``tenant_id`` NULL), secured like the articles. Applied when indexing and when
+    searching (see ``synonyms.py``).
+    """
+
+    province_id = fields.BigIntField()
+    tenant_id = fields.BigIntField(null=True)  # NULL: shared by the province's cities
+    terms: Any = fields.JSONField(default=list)  # 2+ normalised words
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "knowledge_synonym_groups"

@@ -42,6 +42,24 @@ def _load_base() -> Tokenizer:
     return _base
 
 
+def base_loaded() -> bool:
+    """Whether jieba's dictionary is in memory (the process warmed up or searched)."""
+    return _base is not None
+
+
+def city_loaded(tenant_id: int) -> bool:
+    """Whether the city's own dictionary is layered and cached."""
+    return tenant_id in _cities
+
+
+def forget() -> None:
+    """Drop every loaded dictionary: the state of a process that has just started."""
+    global _base
+    with _lock:
+        _base = None
+    _cities.clear()
+
+
 async def base_tokenizer() -> Tokenizer:
     """The default-dictionary tokenizer, loaded in a thread on first use."""
     return _base if _base is not None else await asyncio.to_thread(_load_base)

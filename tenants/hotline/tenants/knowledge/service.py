@@ -12,6 +12,7 @@ the city's dictionary (see ``segmentation.py`` and ``text.py``).
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,13 +28,14 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
-from hotline.tenants.kernel.errors import Invalid, NotFound, PermissionDenied
+from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound, PermissionDenied
 from hotline.tenants.knowledge import text as kbtext
 from hotline.tenants.knowledge.models import (
     Article,
     ArticleStatus,
     ArticleVersion,
     DictionaryWord,
+    SynonymGroup,
 )
 from hotline.tenants.knowledge.segmentation import (
     Tokenizer,
@@ -50,6 +52,8 @@ MAX_ITEM = 40
 MAX_QUERY = 200
 MAX_HITS = 50
 MAX_WORDS_PER_CALL = 500
+MAX_SYNONYMS = 20  # words in one group
+MAX_SYNONYM_GROUPS = 2000  # per city or province
 # The score blends cover density (0..1, normalised) with title trigram similarity.
 FUZZY_WEIGHT = 0.3
 
@@ -367,6 +371,7 @@ async def publish_article(
     owner = _owner(actor, province_id, write=True)
     with use_scope(owner.scope):
         tokenizer = await _tokenizer(owner.tenant_id)
+        synonyms = await _synonym_groups(owner.tenant_id, owner.province_id)
         async with in_transaction() as conn:
             article = await _locked(owner, article_id)
             latest = await ArticleVersion.get(article_id=article.id, number=article.latest_version)
@@ -374,7 +379,7 @@ async def publish_article(
                 await ArticleVersion.filter(article_id=article.id, is_live=True).update(
                     is_live=False
                 )
-                await _write_vector(conn, tokenizer, latest, live=True)
+                await _write_vector(conn, tokenizer, synonyms, latest, live=True)
             article.status = ArticleStatus.PUBLISHED
             article.published_version_id = latest.id
             article.published_at = datetime.now(UTC)
@@ -436,7 +441,8 @@ async def _city_today(owner: _Owner) -> date:
 _SEARCH_SQL = """
 SELECT v.article_id, v.id AS version_id, v.title, v.answer, v.tenant_id,
        a.department_id,
-       {text_rank} + {fuzzy_weight} * similarity($1, v.title) AS score
+       {text_rank} + {fuzzy_weight} * similarity($1, v.title) AS score,
+       {focus} AS focus
 FROM knowledge_article_versions v
 JOIN knowledge_articles a ON a.id = v.article_id
 WHERE v.is_live
@@ -444,7 +450,8 @@ WHERE v.is_live
   AND (v.valid_from IS NULL OR v.valid_from <= $4)
   AND (v.valid_until IS NULL OR v.valid_until >= $4)
   AND ({matches} OR $1 % v.title)
-ORDER BY score DESC, v.article_id
+ORDER BY score DESC, focus DESC, similarity($1, v.title) DESC, length(v.answer),
+         v.article_id
 LIMIT $5
 """
 
@@ -453,8 +460,12 @@ async def search_articles(*, actor: Actor, text: str, limit: int = 10) -> list[S
     """Published, valid articles of the current city and its province, best first.
 
     The question is segmented with the city's dictionary; any of its terms may match
-    (callers rarely use an article's exact words); the rank blends ``ts_rank_cd``
-    with trigram similarity of the title, which also catches near-miss wording.
+    (callers rarely use an article's exact words), and so may the synonyms of what it
+    says (the city's and the province's groups); the rank blends ``ts_rank_cd`` with
+    trigram similarity of the title, which also catches near-miss wording. Equal scores
+    are ordered by relevance still: the share of the article about the question
+    (``ts_rank`` divided by the article's length), the title's similarity, the shorter
+    answer; the id only when all of these are equal.
     """
     owner = _owner(actor, None, write=False)
     query = kbtext.normalize(text).strip()
@@ -466,15 +477,23 @@ async def search_articles(*, actor: Actor, text: str, limit: int = 10) -> list[S
         tokenizer = await _tokenizer(owner.tenant_id)
         words = kbtext.terms(cut_for_search(tokenizer, query))
         query_terms = kbtext.terms([*words, *kbtext.bigrams(query)])
-        tsquery = kbtext.tsquery_literal(query_terms)
+        synonyms = kbtext.synonyms_in(
+            query, await _synonym_groups(owner.tenant_id, owner.province_id)
+        )
+        tsquery = kbtext.tsquery_with_alternatives(
+            query_terms,
+            [alt for word in synonyms for alt in ([word], kbtext.terms(tokenizer.cut(word)))],
+        )
+        words = [*words, *synonyms]
         params: list[Any] = [query, owner.tenant_id, owner.province_id, await _city_today(owner)]
         if tsquery is None:
-            sql = _SEARCH_SQL.format(text_rank="0", fuzzy_weight="1", matches="false")
+            sql = _SEARCH_SQL.format(text_rank="0", fuzzy_weight="1", matches="false", focus="0")
         else:
             sql = _SEARCH_SQL.format(
                 text_rank="ts_rank_cd(v.search_vector, $6::tsquery, 32)",
                 fuzzy_weight=FUZZY_WEIGHT,
                 matches="v.search_vector @@ $6::tsquery",
+                focus="ts_rank(v.search_vector, $6::tsquery, 1)",
             )
         rows = await connections.get("default").execute_query_dict(
             sql, [*params, limit, *([tsquery] if tsquery else [])]
@@ -518,10 +537,7 @@ async def add_dictionary_words(
             await DictionaryWord.bulk_create(
                 [DictionaryWord(word=w, freq=freq) for w in clean], ignore_conflicts=True
             )
-        tokenizer = await _tokenizer(owner.tenant_id)
-        async with in_transaction() as conn:
-            for version in await ArticleVersion.filter(tenant_id=owner.tenant_id, is_live=True):
-                await _write_vector(conn, tokenizer, version, live=True)
+        await _reindex(owner.province_id, tenant_id=owner.tenant_id)
         rows = await DictionaryWord.filter(word__in=clean).order_by("id")
     await _audit(actor, owner, "knowledge.dictionary_add", f"{len(clean)} words")
     return rows
@@ -531,6 +547,164 @@ async def list_dictionary_words(*, actor: Actor) -> list[DictionaryWord]:
     owner = _owner(actor, None, write=False)
     with use_scope(owner.scope):
         return await DictionaryWord.all().order_by("word")
+
+
+@dataclass(frozen=True)
+class SynonymView:
+    group: SynonymGroup
+
+    @property
+    def shared(self) -> bool:
+        return self.group.tenant_id is None
+
+
+def _synonym_terms(terms: Sequence[str]) -> list[str]:
+    clean = list(dict.fromkeys(kbtext.normalize(t).strip() for t in terms if t.strip()))
+    if not 2 <= len(clean) <= MAX_SYNONYMS:
+        raise Invalid(f"a group has 2 to {MAX_SYNONYMS} different words", field="terms")
+    for term in clean:
+        if not 2 <= len(term) <= MAX_ITEM or any(ch.isspace() for ch in term):
+            raise Invalid(f"a word has 2 to {MAX_ITEM} characters, no spaces", field="terms")
+    return clean
+
+
+def _own_groups(owner: _Owner) -> Q:
+    return Q(tenant_id=owner.tenant_id, province_id=owner.province_id)
+
+
+async def _check_overlap(owner: _Owner, terms: Sequence[str], *, skip: int | None) -> None:
+    """A word belongs to one group of a list: two groups sharing it are one group."""
+    groups = SynonymGroup.filter(_own_groups(owner))
+    if skip is not None:
+        groups = groups.exclude(id=skip)
+    taken = {t for g in await groups for t in g.terms}
+    clash = [t for t in terms if t in taken]
+    if clash:
+        raise Conflict(f"already in another group: {', '.join(clash)}", field="terms")
+
+
+async def list_synonym_groups(*, actor: Actor, province_id: int | None = None) -> list[SynonymView]:
+    """The city's groups and its province's shared ones; with ``province_id`` and no
+    city selected, the province's shared groups."""
+    owner = _owner(actor, province_id, write=False)
+    with use_scope(owner.scope):
+        rows = await SynonymGroup.filter(owner.visible()).order_by("id")
+    return [SynonymView(r) for r in rows]
+
+
+async def _synonym_group(owner: _Owner, group_id: int) -> SynonymGroup:
+    """A group of the owner's own list, locked; another city's is not found, the
+    province's shared one (seen from a city) is the province's to change."""
+    seen = await SynonymGroup.filter(owner.visible(), id=group_id).first()
+    if seen is None:
+        raise NotFound("synonym group", field="id")
+    if seen.tenant_id != owner.tenant_id:
+        raise PermissionDenied("province-shared synonyms are managed by the province")
+    group = await SynonymGroup.filter(id=group_id).select_for_update().first()
+    if group is None:
+        raise NotFound("synonym group", field="id")
+    return group
+
+
+async def create_synonym_group(
+    *, actor: Actor, terms: Sequence[str], province_id: int | None = None
+) -> SynonymView:
+    """A group of the city's list, or of the province's shared list (``province_id``);
+    re-indexes the articles it applies to."""
+    owner = _owner(actor, province_id, write=True)
+    clean = _synonym_terms(terms)
+    with use_scope(owner.scope):
+        async with in_transaction():
+            if await SynonymGroup.filter(_own_groups(owner)).count() >= MAX_SYNONYM_GROUPS:
+                raise Invalid(f"at most {MAX_SYNONYM_GROUPS} groups per list", field="terms")
+            await _check_overlap(owner, clean, skip=None)
+            group = await SynonymGroup.create(
+                province_id=owner.province_id, tenant_id=owner.tenant_id, terms=clean
+            )
+        await _reindex(owner.province_id, tenant_id=owner.tenant_id)
+    await _audit(actor, owner, "knowledge.synonyms_create", group.id)
+    return SynonymView(group)
+
+
+async def update_synonym_group(
+    *, actor: Actor, group_id: int, terms: Sequence[str], province_id: int | None = None
+) -> SynonymView:
+    """Replace a group's words; re-indexes."""
+    owner = _owner(actor, province_id, write=True)
+    clean = _synonym_terms(terms)
+    with use_scope(owner.scope):
+        async with in_transaction():
+            group = await _synonym_group(owner, group_id)
+            if group.terms == clean:
+                return SynonymView(group)
+            await _check_overlap(owner, clean, skip=group.id)
+            group.terms = clean
+            await group.save(update_fields=["terms", "updated_at"])
+        await _reindex(owner.province_id, tenant_id=owner.tenant_id)
+    await _audit(actor, owner, "knowledge.synonyms_update", group.id)
+    return SynonymView(group)
+
+
+async def delete_synonym_group(
+    *, actor: Actor, group_id: int, province_id: int | None = None
+) -> int:
+    """Remove a group; re-indexes. Answers the removed group's id."""
+    owner = _owner(actor, province_id, write=True)
+    with use_scope(owner.scope):
+        async with in_transaction():
+            group = await _synonym_group(owner, group_id)
+            await group.delete()
+        await _reindex(owner.province_id, tenant_id=owner.tenant_id)
+    await _audit(actor, owner, "knowledge.synonyms_delete", group_id)
+    return group_id
+
+
+async def _synonym_groups(tenant_id: int | None, province_id: int) -> list[list[str]]:
+    """The groups that apply to a city's text (its own and the province's), or to the
+    province's shared articles (``tenant_id`` None: the province's only)."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT terms FROM knowledge_synonym_groups WHERE province_id = $2 "
+        "AND (tenant_id IS NULL OR tenant_id = $1) ORDER BY id",
+        [tenant_id, province_id],
+    )
+    out: list[list[str]] = []
+    for row in rows:
+        terms = row["terms"]
+        out.append(json.loads(terms) if isinstance(terms, str) else list(terms))
+    return out
+
+
+async def _reindex(province_id: int, *, tenant_id: int | None) -> None:
+    """Rewrite the search vectors a list change affects: one city's live articles; or,
+    for the province's list, the shared ones and those of every city of the province,
+    each in its own scope with its own dictionary and groups."""
+    query = ArticleVersion.filter(is_live=True, province_id=province_id)
+    if tenant_id is not None:
+        query = query.filter(tenant_id=tenant_id)
+    by_owner: dict[int | None, list[ArticleVersion]] = {}
+    for version in await query.order_by("id"):
+        by_owner.setdefault(version.tenant_id, []).append(version)
+    for owner, versions in by_owner.items():
+        scope = Scope.province(province_id) if owner is None else Scope.city(owner, province_id)
+        with use_scope(scope):
+            tokenizer = await _tokenizer(owner)
+            synonyms = await _synonym_groups(owner, province_id)
+            async with in_transaction() as conn:
+                for version in versions:
+                    await _write_vector(conn, tokenizer, synonyms, version, live=True)
+
+
+async def warm_tokenizers() -> int:
+    """Load jieba's dictionary and every active city's own (process start): the first
+    search then costs a query, not seconds. Answers how many city dictionaries loaded."""
+    await base_tokenizer()
+    with use_scope(Scope.platform()):
+        cities = await Tenant.filter(is_active=True).order_by("id")
+    loaded = 0
+    for city in cities:
+        with use_scope(Scope.city(city.id, city.province_id)):
+            loaded += (await _tokenizer(city.id)) is not await base_tokenizer()
+    return loaded
 
 
 async def _tokenizer(tenant_id: int | None) -> Tokenizer:
@@ -553,11 +727,15 @@ async def _tokenizer(tenant_id: int | None) -> Tokenizer:
     return await city_tokenizer(tenant_id, (int(row["n"]), int(row["newest"])), load)
 
 
-def index_vector(tokenizer: Tokenizer, version: ArticleVersion) -> str:
-    """The weighted tsvector literal of a version: title and keywords weigh most."""
+def index_vector(
+    tokenizer: Tokenizer, version: ArticleVersion, synonyms: Sequence[Sequence[str]] = ()
+) -> str:
+    """The weighted tsvector literal of a version: title and keywords weigh most. The
+    synonyms of what a field says are indexed with the field's weight."""
 
     def cut(value: str) -> list[str]:
-        return cut_for_search(tokenizer, kbtext.normalize(value))
+        text = kbtext.normalize(value)
+        return [*cut_for_search(tokenizer, text), *kbtext.synonyms_in(text, synonyms)]
 
     keywords = [t for k in version.keywords for t in [kbtext.normalize(k), *cut(k)]]
     tags = [t for k in version.tags for t in [kbtext.normalize(k), *cut(k)]]
@@ -573,12 +751,17 @@ def index_vector(tokenizer: Tokenizer, version: ArticleVersion) -> str:
 
 
 async def _write_vector(
-    conn: BaseDBAsyncClient, tokenizer: Tokenizer, version: ArticleVersion, *, live: bool
+    conn: BaseDBAsyncClient,
+    tokenizer: Tokenizer,
+    synonyms: Sequence[Sequence[str]],
+    version: ArticleVersion,
+    *,
+    live: bool,
 ) -> None:
     await conn.execute_query(
         "UPDATE knowledge_article_versions SET search_vector = $1::tsvector, is_live = $2 "
         "WHERE id = $3",
-        [index_vector(tokenizer, version), live, version.id],
+        [index_vector(tokenizer, version, synonyms), live, version.id],
     )
 
 

@@ -232,3 +232,31 @@ def snippet(text: str, query_terms: Sequence[str], *, width: int = 80) -> str:
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     return prefix + "".join(marked).replace("</mark><mark>", "") + suffix
+
+
+def synonyms_in(text: str, groups: Sequence[Sequence[str]]) -> list[str]:
+    """The words of every group one of whose words occurs in ``text``, except the ones
+    already there: what the text also means (``户口`` → ``户籍``)."""
+    out: dict[str, None] = {}
+    for group in groups:
+        if any(word in text for word in group):
+            for word in group:
+                if word not in text:
+                    out.setdefault(word, None)
+    return list(out)
+
+
+def tsquery_with_alternatives(
+    query_terms: Sequence[str], alternatives: Sequence[Sequence[str]]
+) -> str | None:
+    """Any of the terms, or any alternative: one lexeme, or all of a phrase's pieces
+    (``'最低生活保障' | ('最低' & '生活' & '保障')``) for text indexed before the phrase
+    was known."""
+    parts = [_lexeme(t) for t in query_terms]
+    for pieces in alternatives:
+        clean = [p for p in dict.fromkeys(pieces) if p]
+        if len(clean) == 1:
+            parts.append(_lexeme(clean[0]))
+        elif clean:
+            parts.append("(" + " & ".join(_lexeme(p) for p in clean) + ")")
+    return " | ".join(dict.fromkeys(parts)) if parts else None

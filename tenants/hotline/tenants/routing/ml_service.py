@@ -107,6 +107,21 @@ def _pipeline(tenant_id: int, version: int, blob: bytes) -> Any:
     return _classifier().loads(blob)
 
 
+async def preload_models() -> int:
+    """Import scikit-learn and load every active city's current model (worker start):
+    the first routing then costs a prediction, not seconds. Answers how many loaded."""
+    with use_scope(Scope.platform()):
+        cities = await Tenant.filter(is_active=True).order_by("id")
+    loaded = 0
+    for city in cities:
+        with use_scope(Scope.city(city.id, city.province_id)):
+            model = await active_model()
+        if model is not None:
+            await asyncio.to_thread(_pipeline, model.tenant_id, model.version, bytes(model.blob))
+            loaded += 1
+    return loaded
+
+
 async def suggest(*, text: str) -> tuple[int | None, list[Suggestion]]:
     """The active model's version and its top 3 for ``text`` (none without a model)."""
     model = await active_model()

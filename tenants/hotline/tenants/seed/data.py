@@ -64,6 +64,9 @@ def _bureaus(city: str) -> tuple[Dept, ...]:
         ("water-affairs", "水务局"),
         ("civil", "民政局"),
         ("emergency", "应急管理局"),
+        ("agriculture", "农业农村局"),
+        ("medical-security", "医疗保障局"),
+        ("housing-fund", "住房公积金管理中心"),
     ]
     return tuple(
         Dept(f"{city}{label}", "bureau", code, duty_hours="工作日 9:00-17:00")
@@ -104,11 +107,14 @@ JINAN = CityDemo(
         _district("zhangqiu", "章丘区", {"明水街道": ["明水社区", "百脉泉社区"]}),
         _district("pingyin", "平阴县", {"榆山街道": ["榆山社区"]}),
         *_bureaus("济南市"),
+        Dept("国家税务总局济南市税务局", "bureau", "tax", duty_hours="工作日 9:00-17:00"),
+        Dept("济南市公安局交通警察支队", "bureau", "traffic-police", duty_hours="24小时"),
         Dept("济南水务集团", "utility", "water"),
         Dept("国网济南供电公司", "utility", "power"),
         Dept("济南港华燃气有限公司", "utility", "gas"),
         Dept("中国移动济南分公司", "utility", "telecom-mobile"),
         Dept("济南公交集团", "utility", "bus"),
+        Dept("济南能源集团(供热)", "utility", "heating"),
         Dept("济南市应急值班室", "duty_room", "duty", duty_hours="24小时"),
     ),
     users=(
@@ -142,10 +148,14 @@ DEZHOU = CityDemo(
         _district("leling", "乐陵市", {"市中街道": ["乐陵社区"]}),
         _district("qihe", "齐河县", {"晏城街道": ["晏城社区", "齐河社区"]}),
         *_bureaus("德州市"),
+        Dept("国家税务总局德州市税务局", "bureau", "tax", duty_hours="工作日 9:00-17:00"),
+        Dept("德州市公安局交通警察支队", "bureau", "traffic-police", duty_hours="24小时"),
         Dept("德州水务集团", "utility", "water"),
         Dept("国网德州供电公司", "utility", "power"),
         Dept("德州华润燃气", "utility", "gas"),
         Dept("中国联通德州分公司", "utility", "telecom-unicom"),
+        Dept("德州市公交总公司", "utility", "bus"),
+        Dept("德州市热力有限公司(供热)", "utility", "heating"),
         Dept("德州市应急值班室", "duty_room", "duty", duty_hours="24小时"),
     ),
     users=(
@@ -163,3 +173,46 @@ PROVINCE = {"code": "370000", "slug": "shandong", "name": "山东省"}
 PROVINCE_ADMIN = ("shandong_admin", "山东省热线管理员")
 PLATFORM_OPERATOR = ("operator", "平台运维")
 DEMO_PASSWORD = "Hotline-demo-2026"  # noqa: S105 — printed by `make run`, demo data only
+
+# The province's shared synonym list for knowledge search (docs/knowledge.md): what
+# callers say, and what the articles and the authorities call the same thing.
+PROVINCE_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("户口", "户籍", "户口本", "户口簿"),
+    ("落户", "户口迁入", "迁户口"),
+    ("公积金", "住房公积金"),
+    ("医保", "医疗保险", "基本医疗保险", "医保卡"),
+    ("社保", "社会保险"),
+    ("养老金", "养老保险金", "退休金"),
+    ("失业金", "失业保险金"),
+    ("身份证", "居民身份证"),
+    ("低保", "最低生活保障"),
+    ("暖气", "供暖", "供热", "取暖"),
+    ("暖气费", "取暖费", "采暖费", "供热费"),
+    ("煤气", "燃气", "天然气"),
+    ("自来水", "供水"),
+    ("停水", "断水", "没水"),
+    ("停电", "断电", "没电"),
+    ("物业", "物业公司", "物业服务企业"),
+    ("城管", "城市管理", "综合执法"),
+    ("违建", "违章建筑", "违法建设", "私搭乱建"),
+    ("狗证", "养犬登记", "犬证"),
+    ("营业执照", "执照", "工商登记"),
+    ("个体户", "个体工商户"),
+    ("工资", "薪水", "工钱", "劳动报酬"),
+    ("欠薪", "拖欠工资", "讨薪"),
+    ("驾照", "驾驶证"),
+    ("出租车", "的士", "出租汽车"),
+    ("网约车", "滴滴"),
+    ("公交", "公交车", "公共汽车"),
+    ("居住证", "暂住证"),
+    ("退休", "退休手续", "办退休"),
+    ("残疾证", "残疾人证"),
+    ("结婚证", "婚姻登记"),
+    ("出生证", "出生医学证明"),
+    ("房产证", "不动产权证书", "不动产证"),
+    ("异地就医", "外地看病", "跨省就医"),
+    ("幼儿园", "托幼"),
+    ("上学", "入学"),
+    ("井盖", "窨井盖"),
+    ("路灯", "照明设施"),
+)

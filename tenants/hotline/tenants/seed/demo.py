@@ -11,6 +11,8 @@ from hotline.tenants.departments import service as departments
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import PlatformRole, Role
+from hotline.tenants.knowledge import service as knowledge
+from hotline.tenants.knowledge.models import SynonymGroup
 from hotline.tenants.provinces import service as provinces
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
@@ -22,9 +24,11 @@ from hotline.tenants.seed.data import (
     PLATFORM_OPERATOR,
     PROVINCE,
     PROVINCE_ADMIN,
+    PROVINCE_SYNONYMS,
     CityDemo,
     Dept,
 )
+from hotline.tenants.seed.routing_demo import seed_categories, seed_routing_rules
 from hotline.tenants.seed.tickets_demo import seed_closed_tickets
 from hotline.tenants.tickets.models import Ticket
 
@@ -114,10 +118,23 @@ async def _city(province: Province, city: CityDemo, report: SeedReport) -> None:
             report.users.append(
                 (username, role, f"{city.slug}{'/' + dept_code if dept_code else ''}")
             )
+        category_ids, new_categories = await seed_categories(actor=actor)
+        new_rules = await seed_routing_rules(
+            actor=actor, city=city, departments=codes, category_ids=category_ids
+        )
+        report.created += new_categories + new_rules
+        report.routing.append(
+            f"{tenant.name}: {len(category_ids)} categories, {new_rules} routing rules added"
+        )
         if not await Ticket.exists():
             # Closed history for the routing model to learn from, then the first model.
             report.created += await seed_closed_tickets(
-                tenant_id=tenant.id, province_id=province.id, departments=codes, per_topic=40
+                tenant_id=tenant.id,
+                province_id=province.id,
+                departments=codes,
+                per_topic=40,
+                city=city,
+                categories=category_ids,
             )
             model = await train_routing_model(actor=None)
             report.routing.append(
@@ -125,6 +142,21 @@ async def _city(province: Province, city: CityDemo, report: SeedReport) -> None:
                 f"tickets, held-out top-1 {model.top1_accuracy:.1%}, "
                 f"top-3 {model.top3_accuracy:.1%}"
             )
+
+
+async def _synonyms(province_id: int) -> int:
+    """The province's shared synonym list for knowledge search, unless it has one."""
+    if await SynonymGroup.filter(tenant_id=None, province_id=province_id).exists():
+        return 0
+    actor = Actor(
+        user_id=None,
+        province_id=province_id,
+        province_admin_of=frozenset({province_id}),
+        username="system",
+    )
+    for terms in PROVINCE_SYNONYMS:
+        await knowledge.create_synonym_group(actor=actor, terms=terms, province_id=province_id)
+    return len(PROVINCE_SYNONYMS)
 
 
 async def seed_demo() -> SeedReport:
@@ -151,6 +183,7 @@ async def seed_demo() -> SeedReport:
         report.users.append((admin.username, "province_admin", str(PROVINCE["slug"])))
     with use_scope(Scope.province(province.id)):
         report.created += await seed_official_calendar(province_id=province.id)
+        report.created += await _synonyms(province.id)
     for city in (JINAN, DEZHOU):
         with use_scope(Scope.platform()):
             await _city(province, city, report)

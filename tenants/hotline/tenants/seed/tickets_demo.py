@@ -374,11 +374,12 @@ _INSERT_TICKETS = """
 INSERT INTO tickets (tenant_id, province_id, number, query_code_hash, channel, kind, priority,
     status, title, content, anonymous, confidential, address, direct_answer, public_reply,
     revisit_attempts, reopen_count, urge_count, reject_reason, timeline_seq, timeline_hash,
-    version, received_at, dispatched_at, replied_at, closed_at, created_at, updated_at)
+    version, received_at, dispatched_at, replied_at, closed_at, created_at, updated_at,
+    category_id)
 SELECT $1, $2, n, 'demo', 'phone', 'complaint', 'normal', 'closed', '', c, false, false, '',
     false, '', 0, 0, 0, '', 0, '', 0, r, r, r + interval '3 days', r + interval '4 days', r,
-    r + interval '4 days'
-FROM unnest($3::text[], $4::text[], $5::timestamptz[]) AS u(n, c, r)
+    r + interval '4 days', k
+FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::bigint[]) AS u(n, c, r, k)
 RETURNING id, number
 """
 
@@ -397,12 +398,21 @@ async def seed_closed_tickets(
     departments: dict[str, int],
     per_topic: int,
     seed: int = 2026,
+    city: CityDemo = JINAN,
+    categories: dict[str, int] | None = None,
 ) -> int:
     """Closed demo tickets (with their lead department) in the current city's scope, in
-    two statements; topics whose department the city lacks are skipped."""
+    two statements; topics whose department the city lacks are skipped. With the city's
+    ``categories`` (code → id, ``routing_demo``), each is filed under its category."""
+    from hotline.tenants.seed.routing_demo import category_of
     from hotline.tenants.tickets.models import Ticket
 
-    tickets = [t for t in generate(per_topic=per_topic, seed=seed) if t.department in departments]
+    tickets = [
+        t
+        for t in generate(per_topic=per_topic, seed=seed, city=city)
+        if t.department in departments
+    ]
+    codes = categories or {}
     start = datetime(2026, 1, 5, 9, tzinfo=UTC)
     numbers = [f"DEMO{seed % 10000:04d}{i:08d}" for i in range(len(tickets))]
     db = Ticket._meta.db
@@ -414,6 +424,7 @@ async def seed_closed_tickets(
             numbers,
             [t.content for t in tickets],
             [start + timedelta(minutes=7 * i) for i in range(len(tickets))],
+            [codes.get(category_of(t.department, t.content)) for t in tickets],
         ],
     )
     by_number = {r["number"]: r["id"] for r in rows}

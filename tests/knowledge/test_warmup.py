@@ -1,0 +1,35 @@
+"""Process start warms the search: after the API's startup jieba's dictionary and the
+cities' own dictionaries are loaded, before any search asks for them."""
+
+from __future__ import annotations
+
+from hotline.platform.settings import Settings
+from hotline.schema.app import create_app
+from hotline.tenants.knowledge import segmentation, service
+from hotline.tenants.warmup import warm_up
+
+from .conftest import World
+
+
+async def test_api_startup_loads_jieba_and_the_city_dictionaries(
+    db: Settings, world: World
+) -> None:
+    city = world.alpha
+    admin = await world.actor(city.admin, city)
+    await service.add_dictionary_words(actor=admin, words=["芙蓉街", "曲水亭街"])
+    segmentation.forget()
+    assert not segmentation.base_loaded()
+    assert not segmentation.city_loaded(city.id)
+    app = create_app(db, manage_orm=False)
+    async with app.router.lifespan_context(app):
+        await app.state.warmup
+        assert segmentation.base_loaded()
+        assert segmentation.city_loaded(city.id)
+        assert not segmentation.city_loaded(world.gamma.id)  # no words: the base one
+
+
+async def test_the_worker_warm_up_with_no_routing_model_yet(db: Settings, world: World) -> None:
+    segmentation.forget()
+    await warm_up(routing=True)  # no city has a model yet: only the dictionaries load
+    assert segmentation.base_loaded()
+    assert segmentation.city_loaded(world.alpha.id)

@@ -1,0 +1,137 @@
+"""The seeded demo cities route: the README tour's work order gets rule suggestions in
+Jinan, a fitting one in Dezhou, and the demo history is filed under the categories."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest_asyncio
+
+from hotline.platform.settings import Settings
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.schema.app import create_app
+from hotline.schema.ids import encode_id
+from hotline.tenants.accounts.service import issue_token_for
+from hotline.tenants.categories.models import Category
+from hotline.tenants.departments.models import Department
+from hotline.tenants.knowledge.models import SynonymGroup
+from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.routing.models import RoutingRule
+from hotline.tenants.seed.data import PROVINCE_SYNONYMS
+from hotline.tenants.seed.demo import seed_demo
+from hotline.tenants.tickets.models import Ticket
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+TOUR_CONTENT = "泉城路芙蓉街夜间施工噪音扰民，已持续一周"
+
+CREATE = """mutation($input: CreateTicketInput!) { createTicket(input: $input) {
+  ticket { id suggestedDepartments { department { name } ruleName } }
+  errors { field code message } } }"""
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def create(self, user: str, city: str, **fields: Any) -> list[dict[str, Any]]:
+        with use_scope(Scope.platform()):
+            token = await issue_token_for(username=user, ttl=timedelta(hours=1))
+        ticket_input = {
+            "channel": "PHONE",
+            "kind": "COMPLAINT",
+            "citizenName": "张先生",
+            "citizenPhone": "13800001234",
+            **fields,
+        }
+        response = await self.client.post(
+            "/graphql",
+            json={"query": CREATE, "variables": {"input": ticket_input}},
+            headers={"Authorization": f"Bearer {token}", "X-Hotline-Tenant": city},
+        )
+        body = response.json()
+        assert body["data"]["createTicket"]["errors"] == [], body
+        suggested: list[dict[str, Any]] = body["data"]["createTicket"]["ticket"][
+            "suggestedDepartments"
+        ]
+        return suggested
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api(db: Settings) -> AsyncIterator[Api]:
+    await seed_demo()
+    transport = httpx.ASGITransport(app=create_app(db, manage_orm=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Api(client)
+
+
+async def _ids(slug: str, category: str, area: str) -> dict[str, str]:
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.get(slug=slug)
+    with use_scope(Scope.city(tenant.id, tenant.province_id)):
+        cat = await Category.get(name=category)
+        dept = await Department.get(name=area)
+    return {
+        "categoryId": str(encode_id("Category", cat.id)),
+        "areaId": str(encode_id("Department", dept.id)),
+    }
+
+
+async def test_the_readme_work_order_gets_rule_suggestions_in_jinan(api: Api) -> None:
+    assert TOUR_CONTENT in README
+    suggested = await api.create(
+        "jinan_agent", "jinan", content=TOUR_CONTENT, address="芙蓉街 12 号"
+    )
+    assert suggested, "the README's tour ticket must get a rule suggestion"
+    assert suggested[0]["department"]["name"] == "济南市城市管理局"
+    # with its category and area, the district that owns the street comes first
+    placed = await api.create(
+        "jinan_agent",
+        "jinan",
+        content=TOUR_CONTENT,
+        **await _ids("jinan", "建筑施工噪音", "泉城路街道"),
+    )
+    assert [s["department"]["name"] for s in placed][:2] == ["历下区", "济南市城市管理局"]
+
+
+async def test_fitting_work_orders_get_rule_suggestions_in_dezhou(api: Api) -> None:
+    noise = await api.create(
+        "dezhou_agent", "dezhou", content="新湖街道一处工地夜间施工噪音扰民，已持续一周"
+    )
+    assert noise[0]["department"]["name"] == "德州市城市管理局"
+    placed = await api.create(
+        "dezhou_agent",
+        "dezhou",
+        content="新湖街道一处工地夜间施工噪音扰民，已持续一周",
+        **await _ids("dezhou", "建筑施工噪音", "新湖街道"),
+    )
+    assert placed[0]["department"]["name"] == "德城区"
+    bus = await api.create("dezhou_agent", "dezhou", content="10路公交车到站不停，等了半小时")
+    assert bus[0]["department"]["name"] == "德州市公交总公司"
+    heat = await api.create("dezhou_agent", "dezhou", content="家里暖气不热，室温只有十五度")
+    assert heat[0]["department"]["name"] == "德州市热力有限公司(供热)"
+
+
+async def test_the_demo_cities_have_a_tree_rules_history_and_synonyms(api: Api) -> None:
+    with use_scope(Scope.platform()):
+        cities = await Tenant.filter(slug__in=["jinan", "dezhou"])
+    for tenant in cities:
+        with use_scope(Scope.city(tenant.id, tenant.province_id)):
+            tops = await Category.filter(parent_id=None).count()
+            leaves = await Category.filter(depth=1).count()
+            rules = await RoutingRule.filter(is_active=True).count()
+            history = await Ticket.filter(number__startswith="DEMO").count()
+            filed = await Ticket.filter(
+                number__startswith="DEMO", category_id__isnull=False
+            ).count()
+        assert tops >= 15
+        assert leaves >= 50
+        assert rules >= 100
+        assert history > 0
+        assert filed == history
+        with use_scope(Scope.province(tenant.province_id)):
+            shared = await SynonymGroup.filter(tenant_id=None).count()
+        assert shared == len(PROVINCE_SYNONYMS)
