@@ -495,7 +495,7 @@ async def test_platform_mutations(gql: Gql, world: World) -> None:
     assert "410000" not in {p["code"] for p in provinces.ok()["provinces"]}
 
 
-@isolates("setProvinceSla", "createTenant", "updateTenant")
+@isolates("setProvinceSla", "createTenant", "updateTenant", "updateCitySettings")
 async def test_province_and_city_mutations(gql: Gql, world: World) -> None:
     sla = """mutation($p: ID!) { setProvinceSla(provinceId: $p, sla: { replyWorkingDays: 1 }) {
         province { id } errors { field code message } } }"""
@@ -505,7 +505,18 @@ async def test_province_and_city_mutations(gql: Gql, world: World) -> None:
     update = """mutation($t: ID!) { updateTenant(input: { tenantId: $t, name: "Hijacked",
         slaOverrides: { replyWorkingDays: 1 } }) {
         tenant { id } errors { field code message } } }"""
+    settings = """mutation($t: ID!) { updateCitySettings(input: { tenantId: $t,
+        revisitSampling: true }) { settings { revisitSampling } errors { field code message } } }"""
     for token, tenant in ((world.shandong_admin.token, None), (world.alpha.admin.token, "alpha")):
+        await same_as_missing(
+            gql,
+            settings,
+            "updateCitySettings",
+            {"t": world.beta.id},
+            {"t": missing("Tenant")},
+            token=token,
+            tenant=tenant,
+        )
         await same_as_missing(
             gql,
             sla,

@@ -232,3 +232,49 @@ async def test_tickets_leaving_the_work_keep_no_deadline(world: World) -> None:
         assert (merged.reply_deadline, merged.sign_deadline, merged.due_soon_at) == (None,) * 3
         cancelled = await center.cancel_ticket(actor=city.agent, ticket_id=kept.id, reason="撤诉")
         assert (cancelled.reply_deadline, cancelled.due_soon_at) == (None, None)
+
+
+async def test_the_escalation_schedule_is_a_typed_city_setting(world: World) -> None:
+    from hotline.tenants.kernel.errors import Invalid
+    from hotline.tenants.provinces.models import Tenant as TenantRow
+    from hotline.tenants.provinces.settings import city_settings, update_city_settings
+    from hotline.tenants.tickets import supervision
+
+    city = world.gamma
+    with use_scope(Scope.platform()):
+        with pytest.raises(Invalid):
+            await update_city_settings(
+                actor=world.province_admin,
+                tenant_id=city.id,
+                changes={"supervision_escalation_hours": [0]},
+            )
+        with pytest.raises(Invalid):
+            await update_city_settings(
+                actor=world.province_admin, tenant_id=city.id, changes={"no_such": 1}
+            )
+        saved = await update_city_settings(
+            actor=world.province_admin,
+            tenant_id=city.id,
+            changes={"supervision_escalation_hours": [4, 8]},
+        )
+        assert saved.supervision_escalation_hours == (4.0, 8.0)
+        tenant = await TenantRow.get(id=city.id)
+    assert city_settings(tenant).revisit_sampling is False  # untouched settings keep defaults
+    with use_scope(city.scope()):
+        ticket, _ = await _signed(city, "河道垃圾堆积")
+        order = await supervision.open_supervision(
+            actor=city.supervisor, ticket_id=ticket.id, reason="群众反映强烈"
+        )
+        calendar = await tenant_calendar(tenant)
+        # level 1 waits the city's 4 working hours; a third level exists (two steps)
+        assert order.escalate_at is not None
+        expected = calendar.add_working_hours(order.created_at, 4)
+        assert abs(order.escalate_at - expected) < timedelta(seconds=5)
+        raised = await supervision.escalate_supervision(
+            actor=city.supervisor, supervision_id=order.id
+        )
+        assert raised.level == 2
+        assert raised.escalate_at is not None
+        top = await supervision.escalate_supervision(actor=city.supervisor, supervision_id=order.id)
+        assert top.level == 3
+        assert top.escalate_at is None

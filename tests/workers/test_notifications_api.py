@@ -191,7 +191,7 @@ async def test_auto_dispatch_threshold_is_set_per_city(api: Api, world: World) -
     alpha, beta = world.alpha, world.beta
     set_threshold = """mutation($t: Float) { setAutoDispatchThreshold(threshold: $t) {
         threshold errors { field code } } }"""
-    read = "{ tenant(code: %s) { features } }"
+    read = "{ tenant(code: %s) { settings { autoDispatchThreshold } } }"
     done = await api(set_threshold, "alpha-dispatcher", alpha, {"t": 0.8})
     assert done["data"]["setAutoDispatchThreshold"] == {"threshold": 0.8, "errors": []}
     bad = await api(set_threshold, "alpha-dispatcher", alpha, {"t": 1.5})
@@ -202,10 +202,9 @@ async def test_auto_dispatch_threshold_is_set_per_city(api: Api, world: World) -
     assert denied["data"]["setAutoDispatchThreshold"]["errors"][0]["code"] == "PERMISSION_DENIED"
     alpha_features = await api(read % f'"{alpha.tenant.code}"', "alpha-admin", alpha)
     beta_features = await api(read % f'"{beta.tenant.code}"', "beta-admin", beta)
-    assert alpha_features["data"]["tenant"]["features"]["routing"] == {
-        "auto_dispatch_threshold": 0.8
-    }
-    assert "routing" not in beta_features["data"]["tenant"]["features"]  # only alpha changed
+    assert alpha_features["data"]["tenant"]["settings"] == {"autoDispatchThreshold": 0.8}
+    # only alpha changed
+    assert beta_features["data"]["tenant"]["settings"] == {"autoDispatchThreshold": None}
     off = await api(set_threshold, "alpha-admin", alpha, {"t": None})
     assert off["data"]["setAutoDispatchThreshold"] == {"threshold": None, "errors": []}
 

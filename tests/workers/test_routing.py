@@ -53,9 +53,9 @@ async def trained(world: World) -> RoutingModelVersion:
         return await train_routing_model(actor=None)
 
 
-async def _features(city: City, features: dict[str, Any]) -> None:
+async def _settings(city: City, settings: dict[str, Any]) -> None:
     with use_scope(Scope.platform()):
-        await Tenant.filter(id=city.id).update(features=features)
+        await Tenant.filter(id=city.id).update(settings=settings)
 
 
 async def test_accuracy_is_measured_on_a_held_out_split(trained: RoutingModelVersion) -> None:
@@ -86,19 +86,19 @@ async def test_the_model_suggests_the_top_three_and_auto_dispatch_needs_a_thresh
     assert confidences == sorted(confidences, reverse=True)
     assert off.auto_dispatch is False  # off by default
 
-    await _features(alpha, {"routing": {"auto_dispatch_threshold": 0.3}})
+    await _settings(alpha, {"auto_dispatch_threshold": 0.3})
     with use_scope(alpha.scope()):
         ticket.status = Status.RECEIVED
         await ticket.save(update_fields=["status"])
         low = await score_ticket(ticket_id=ticket.id)
     assert low.auto_dispatch is (low.confidence is not None and low.confidence >= 0.3)
     assert low.auto_dispatch
-    await _features(alpha, {"routing": {"auto_dispatch_threshold": 1.0}})
+    await _settings(alpha, {"auto_dispatch_threshold": 1.0})
     with use_scope(alpha.scope()):
         high = await score_ticket(ticket_id=ticket.id)
         assert await RoutingSuggestion.filter(ticket_id=ticket.id).count() == 1
     assert high.auto_dispatch is False
-    await _features(alpha, {})
+    await _settings(alpha, {})
 
 
 async def test_rules_beat_the_model(
@@ -141,7 +141,7 @@ async def test_a_new_ticket_is_routed_through_the_outbox_and_auto_dispatched(
     """create_ticket writes a route message in its transaction; delivering it scores the
     ticket and, above the city's threshold, dispatches it; a redelivery changes nothing."""
     alpha = world.alpha
-    await _features(alpha, {"routing": {"auto_dispatch_threshold": 0.3}})
+    await _settings(alpha, {"auto_dispatch_threshold": 0.3})
     agent = Actor(
         user_id=None,
         tenant_id=alpha.id,
@@ -163,7 +163,7 @@ async def test_a_new_ticket_is_routed_through_the_outbox_and_auto_dispatched(
         ticket = await Ticket.get(id=created.ticket.id)
         lead = await Assignment.get(ticket_id=ticket.id, is_lead=True)
         dispatch = await TimelineEvent.get(ticket_id=ticket.id, action="dispatch")
-    await _features(alpha, {})
+    await _settings(alpha, {})
     assert ticket.status is Status.DISPATCHED
     assert lead.department_id == alpha.depts["gas"].id
     assert dispatch.actor_id is None

@@ -9,8 +9,8 @@ from strawberry.scalars import JSON
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
-from hotline.schema.provinces.types import Province, SlaInput, Tenant
-from hotline.tenants.provinces import service
+from hotline.schema.provinces.types import CitySettings, Province, SlaInput, Tenant
+from hotline.tenants.provinces import service, settings
 
 
 @strawberry.type
@@ -56,6 +56,22 @@ class UpdateTenantInput:
     features: JSON | None = None
     sla_overrides: SlaInput | None = None
     is_active: bool | None = None
+
+
+@strawberry.input(description="Only the settings given change; the rest stay.")
+class CitySettingsInput:
+    tenant_id: relay.GlobalID
+    revisit_sampling: bool | None = None
+    auto_dispatch_threshold: float | None = strawberry.field(
+        default=None, description="0 < x ≤ 1; use setAutoDispatchThreshold to turn it off."
+    )
+    supervision_escalation_hours: list[float] | None = None
+
+
+@strawberry.type
+class CitySettingsPayload:
+    settings: CitySettings | None
+    errors: list[Error]
 
 
 @strawberry.type
@@ -127,3 +143,28 @@ class ProvinceMutations:
 
         tenant, errors = await payload_errors(call)
         return TenantPayload(tenant=tenant, errors=errors)
+
+    @strawberry.mutation(description="A city's admin (or its province's) tunes its settings.")
+    async def update_city_settings(
+        self, info: Info, input: CitySettingsInput
+    ) -> CitySettingsPayload:
+        changes = {
+            k: v
+            for k, v in {
+                "revisit_sampling": input.revisit_sampling,
+                "auto_dispatch_threshold": input.auto_dispatch_threshold,
+                "supervision_escalation_hours": input.supervision_escalation_hours,
+            }.items()
+            if v is not None
+        }
+
+        async def call() -> CitySettings:
+            saved = await settings.update_city_settings(
+                actor=info.context.actor,
+                tenant_id=decode_id(input.tenant_id, "Tenant", field="tenantId"),
+                changes=changes,
+            )
+            return CitySettings.from_settings(saved)
+
+        shaped, errors = await payload_errors(call)
+        return CitySettingsPayload(settings=shaped, errors=errors)

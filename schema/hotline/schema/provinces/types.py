@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 
 from hotline.schema.context import Info
 from hotline.schema.loaders import by_key, loader
-from hotline.tenants.provinces import models
+from hotline.tenants.provinces import models, settings
 from hotline.tenants.provinces.service import tenant_sla
 
 
@@ -74,6 +74,27 @@ async def load_provinces(keys: list[int]) -> list[models.Province | None]:
     return by_key(rows, keys, lambda r: r.id)
 
 
+@strawberry.type(description="A city's validated settings (beside its on/off features).")
+class CitySettings:
+    revisit_sampling: bool = strawberry.field(
+        description="Direct answers go to a revisit instead of closing."
+    )
+    auto_dispatch_threshold: float | None = strawberry.field(
+        description="Auto-dispatch at or above this routing confidence; null = off."
+    )
+    supervision_escalation_hours: list[float] = strawberry.field(
+        description="Working hours at supervision level 1, 2, …; the last level stays."
+    )
+
+    @classmethod
+    def from_settings(cls, value: settings.CitySettings) -> Self:
+        return cls(
+            revisit_sampling=value.revisit_sampling,
+            auto_dispatch_threshold=value.auto_dispatch_threshold,
+            supervision_escalation_hours=list(value.supervision_escalation_hours),
+        )
+
+
 @strawberry.type(description="A city: the unit of tenancy.")
 class Tenant(relay.Node):
     id: relay.NodeID[int]
@@ -113,6 +134,10 @@ class Tenant(relay.Node):
         row = await loader(info, "province", load_provinces).load(self.province_id)
         assert row is not None  # a tenant's province always exists (FK)
         return Province.from_model(row)
+
+    @strawberry.field
+    def settings(self) -> CitySettings:
+        return CitySettings.from_settings(settings.city_settings(self._row))
 
     @strawberry.field(description="The SLA in force: platform → province → city.")
     async def sla(self) -> SlaPolicy:

@@ -49,7 +49,8 @@ class Tenant(Model):
     locales: Any = fields.JSONField(default=default_locales)
     sla_overrides: Any = fields.JSONField(default=dict)
     working_hours: Any = fields.JSONField(default=dict)
-    features: Any = fields.JSONField(default=dict)
+    features: Any = fields.JSONField(default=dict)  # on/off switches (KNOWN_FEATURES)
+    settings: Any = fields.JSONField(default=dict)  # validated values (provinces.settings)
     is_active = fields.BooleanField(default=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -22,7 +22,7 @@ _DIVISION = re.compile(r"^[1-8]\d{5}$")
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Z]{2,4}$")
 KNOWN_LOCALES = frozenset({"zh-CN", "en"})
-KNOWN_FEATURES = frozenset({"business", "wechat", "open311", "sms", "revisit_sampling"})
+KNOWN_FEATURES = frozenset({"business", "wechat", "open311", "sms"})
 
 
 def _check_common(*, code: str | None, slug: str | None, timezone: str | None) -> None:

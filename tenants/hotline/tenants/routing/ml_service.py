@@ -2,7 +2,7 @@
 
 Rules come first (area × category × keywords → department, ``RoutingRule``); only a
 request no rule matches is scored by the model. Auto-dispatch is off unless the city
-sets ``Tenant.features["routing"]["auto_dispatch_threshold"]`` (0–1): a top-1
+sets ``auto_dispatch_threshold`` in its settings (0–1]: a top-1
 confidence at or above it marks the suggestion for automatic dispatch. Routing knows
 requests as text and ids, not the tickets domain (which sits above it): acting on a
 suggestion is ``hotline.tenants.tickets.autodispatch``.
@@ -140,16 +140,6 @@ async def rule_department(
     return rules[0].department_id if rules else None
 
 
-def auto_dispatch_threshold(features: dict[str, Any] | None) -> float | None:
-    """The city's threshold, or None when auto-dispatch is off (the default)."""
-    value = ((features or {}).get("routing") or {}).get("auto_dispatch_threshold")
-    if value is None:
-        return None
-    if not isinstance(value, int | float) or not 0 < value <= 1:
-        raise Invalid("routing.auto_dispatch_threshold must be in (0, 1]", field="features")
-    return float(value)
-
-
 async def score(
     *,
     ticket_id: int,
@@ -157,7 +147,7 @@ async def score(
     content: str,
     category_id: int | None,
     area_id: int | None,
-    features: dict[str, Any] | None,
+    threshold: float | None,
     may_auto_dispatch: bool,
 ) -> RoutingSuggestion:
     """Route one request: a matching rule decides; else the model suggests its top 3,
@@ -176,7 +166,6 @@ async def score(
         }
     else:
         version, ranked = await suggest(text=f"{title} {content}".strip())
-        threshold = auto_dispatch_threshold(features)
         best = ranked[0] if ranked else None
         fields = {
             "source": "model" if best else "none",
@@ -222,13 +211,10 @@ async def set_auto_dispatch_threshold(*, actor: Actor, threshold: float | None) 
     tenant_id = current_tenant_id()
     with use_scope(Scope.platform()):
         tenant = await Tenant.get(id=tenant_id)
-        # One statement: a concurrent change to other features is not lost.
+        # One statement: a concurrent change to other settings is not lost.
         await Tenant._meta.db.execute_query(
-            "UPDATE tenants SET features = jsonb_set(features, '{routing}', "
-            "COALESCE(features->'routing', '{}'::jsonb) - 'auto_dispatch_threshold' "
-            "|| CASE WHEN $1::float8 IS NULL THEN '{}'::jsonb "
-            "ELSE jsonb_build_object('auto_dispatch_threshold', $1::float8) END), "
-            "updated_at = now() WHERE id = $2",
+            "UPDATE tenants SET settings = settings || jsonb_build_object("
+            "'auto_dispatch_threshold', $1::float8), updated_at = now() WHERE id = $2",
             [threshold, tenant_id],
         )
     await record_audit(

@@ -15,6 +15,7 @@ from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.routing.ml_models import RoutingSuggestion
 from hotline.tenants.routing.ml_service import score
 from hotline.tenants.tickets.dispatch import dispatch_ticket
@@ -45,7 +46,7 @@ async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
         content=ticket.content,
         category_id=ticket.category_id,
         area_id=ticket.area_id,
-        features=tenant.features,
+        threshold=city_settings(tenant).auto_dispatch_threshold,
         may_auto_dispatch=ticket.status is Status.RECEIVED,
     )
 

@@ -1,25 +1,22 @@
 """The escalation schedule of supervision orders (pure).
 
-A city configures it in ``Tenant.features["supervision_escalation"]``:
-``{"after_working_hours": [16]}`` — level 1 (the department's manager) escalates to
-level 2 (city leadership) after 16 working hours; a longer list adds levels. The
-default is two working days to the last level.
+A city sets it as ``supervision_escalation_hours`` in its settings
+(:mod:`hotline.tenants.provinces.settings`): ``(16,)`` — level 1 (the department's
+manager) escalates to level 2 (city leadership) after 16 working hours; a longer tuple
+adds levels. The default is two working days to the last level.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from hotline.tenants.kernel.errors import Invalid
-
-DEFAULT_AFTER_WORKING_HOURS: tuple[float, ...] = (16.0,)
+from hotline.tenants.provinces.settings import CitySettings
 
 
 @dataclass(frozen=True)
 class EscalationSchedule:
     # after_working_hours[i]: time at level i+1 before moving to level i+2
-    after_working_hours: tuple[float, ...] = DEFAULT_AFTER_WORKING_HOURS
+    after_working_hours: tuple[float, ...]
 
     @property
     def max_level(self) -> int:
@@ -32,16 +29,5 @@ class EscalationSchedule:
         return self.after_working_hours[level - 1]
 
 
-def schedule_from_features(features: dict[str, Any] | None) -> EscalationSchedule:
-    raw = (features or {}).get("supervision_escalation") or {}
-    hours = raw.get("after_working_hours", list(DEFAULT_AFTER_WORKING_HOURS))
-    if (
-        not isinstance(hours, list)
-        or not hours
-        or not all(isinstance(h, int | float) and 0 < h <= 240 for h in hours)
-    ):
-        raise Invalid(
-            "supervision_escalation.after_working_hours: 1+ numbers of hours (0, 240]",
-            field="features",
-        )
-    return EscalationSchedule(tuple(float(h) for h in hours))
+def schedule_of(settings: CitySettings) -> EscalationSchedule:
+    return EscalationSchedule(settings.supervision_escalation_hours)

@@ -9,6 +9,7 @@ from hotline.tenants.kernel.access import Action, Actor
 from hotline.tenants.kernel.errors import Conflict, Invalid
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.knowledge import service as knowledge
+from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.tickets import access, flow, policy
 from hotline.tenants.tickets.citizen import proven_ticket
 from hotline.tenants.tickets.flow import Action as FA
@@ -200,6 +201,6 @@ async def answer_from_article(
         ticket.direct_answer, ticket.article_id, ticket.public_reply = True, article_id, text
         copy_deadlines(ticket, None)
         await c.move(ticket, FA.ANSWER, data={"article_id": article_id})
-        sampled = bool(tenant.features.get("revisit_sampling"))
+        sampled = city_settings(tenant).revisit_sampling
         await c.move(ticket, FA.SAMPLE_REVISIT if sampled else FA.CLOSE_ANSWERED)
     return ticket

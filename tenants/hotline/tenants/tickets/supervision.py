@@ -16,8 +16,9 @@ from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.errors import Conflict, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.tickets import access, flow, policy
-from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_from_features
+from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_of
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Supervision, Ticket
@@ -34,7 +35,7 @@ def next_escalation(
 
 async def city_schedule(tenant: Tenant) -> tuple[WorkCalendar, EscalationSchedule]:
     clock = await policy.clock(tenant.id, None)
-    return clock.calendar, schedule_from_features(tenant.features)
+    return clock.calendar, schedule_of(city_settings(tenant))
 
 
 async def record_opened(c: Change, ticket: Ticket, supervision: Supervision) -> None:

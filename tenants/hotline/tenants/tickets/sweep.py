@@ -24,7 +24,8 @@ from hotline.tenants.kernel.access import Action, Actor
 from hotline.tenants.kernel.events import TicketEvent, publish, unit
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Tenant
-from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_from_features
+from hotline.tenants.provinces.settings import city_settings
+from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_of
 from hotline.tenants.tickets.models import AssignmentStatus, Supervision, Ticket
 from hotline.tenants.tickets.supervision import next_escalation, record_escalated, record_opened
 from hotline.tenants.tickets.sweep_marks import SweepMark
@@ -256,9 +257,7 @@ async def sweep_deadlines(*, now: datetime | None = None, batch_size: int = BATC
     with use_scope(Scope.platform()):
         tenant = await Tenant.get(id=tenant_id)
     at = now or clock.now()
-    sweep = _Sweep(
-        tenant, await tenant_calendar(tenant), schedule_from_features(tenant.features), at
-    )
+    sweep = _Sweep(tenant, await tenant_calendar(tenant), schedule_of(city_settings(tenant)), at)
     kinds = (
         ("due_soon", "due_soon_at", REPLY_OPEN),
         ("sign_overdue", "sign_deadline", SIGN_OPEN),

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 "table": _TABLE,
                 "app": "knowledge",
                 "pk_attr": "id",
-                "table_description": "Words callers and articles use for the same thing.",
+                "table_description": "Words callers and articles use for the same thing (``户口``, ``户籍``).",
             },
             bases=["Model"],
         ),
