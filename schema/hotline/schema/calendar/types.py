@@ -7,11 +7,24 @@ from typing import Self
 import strawberry
 
 from hotline.platform.calendar import DayKind as DayKindEnum
-from hotline.platform.calendar import WorkCalendar
+from hotline.platform.calendar import RestDayStart, WorkCalendar
 from hotline.tenants.errors import Invalid
 from hotline.tenants.provinces import models
 
 DayKind = strawberry.enum(DayKindEnum, name="DayKind")
+strawberry.enum(
+    RestDayStart,
+    name="RestDayStart",
+    description=(
+        "How working days count from a start on a rest day. OFFICIAL (default): the "
+        "start day is never counted, counting runs from the next calendar day (Sunday + "
+        "1 working day = Monday). NEXT_WORKING_DAY: the start moves to the next working "
+        "day, which is not counted either (Sunday + 1 = Tuesday); only for a city whose "
+        "regulation says so."
+    ),
+)
+
+__all__ = ["RestDayStart"]
 
 
 @strawberry.enum(description="What to set a date to; INHERIT removes this layer's entry.")
@@ -56,6 +69,10 @@ class Calendar:
     timezone: str
     warnings: list[str]
     _calendar: strawberry.Private[WorkCalendar]
+
+    @strawberry.field(description="How working days count from a rest-day start.")
+    def rest_day_start(self) -> RestDayStart:
+        return self._calendar.rest_day_start
 
     @strawberry.field
     def is_working_day(self, date: date) -> bool:

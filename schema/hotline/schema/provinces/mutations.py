@@ -6,6 +6,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from hotline.schema.calendar.types import RestDayStart
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
@@ -56,6 +57,9 @@ class UpdateTenantInput:
     features: JSON | None = None
     sla_overrides: SlaInput | None = None
     is_active: bool | None = None
+    rest_day_start: RestDayStart | None = strawberry.field(
+        default=None, description="How working days count from a rest-day start."
+    )
 
 
 @strawberry.type
@@ -122,6 +126,7 @@ class ProvinceMutations:
                 features=cast(dict[str, Any] | None, input.features),
                 sla_overrides=input.sla_overrides.as_layer() if input.sla_overrides else None,
                 is_active=input.is_active,
+                rest_day_start=input.rest_day_start,
             )
             return Tenant.from_model(row)
 

@@ -11,6 +11,7 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
+from hotline.schema.calendar import provisional
 from hotline.schema.categories.types import Category, category_loader
 from hotline.schema.context import Info
 from hotline.schema.departments.types import Department, load_departments
@@ -292,6 +293,10 @@ class Assignment(relay.Node):
     def department(self, info: Info) -> Department | None:
         return _department(info, self.row.department_id)
 
+    @strawberry.field(description=provisional.DESCRIPTION)
+    def deadline_provisional(self, info: Info) -> bool:
+        return provisional.deadline_provisional(info, self.row.province_id, self.row.reply_deadline)
+
     @strawberry.field
     def ticket(self, info: Info) -> Ticket | None:
         return now_or_later(
@@ -375,6 +380,10 @@ class Ticket(relay.Node):
             updated_at=row.updated_at,
             row=row,
         )
+
+    @strawberry.field(description=provisional.DESCRIPTION)
+    def deadline_provisional(self, info: Info) -> bool:
+        return provisional.deadline_provisional(info, self.row.province_id, self.row.reply_deadline)
 
     @strawberry.field
     def location(self) -> Location | None:
