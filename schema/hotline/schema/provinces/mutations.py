@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from hotline.schema.calendar.types import RestDayStart
 from hotline.schema.context import Info
+from hotline.schema.datetimes import forget_zones
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
 from hotline.schema.provinces.types import Province, SlaInput, Tenant
@@ -128,6 +129,8 @@ class ProvinceMutations:
                 is_active=input.is_active,
                 rest_day_start=input.rest_day_start,
             )
+            if input.timezone is not None:
+                forget_zones()  # answers follow the new zone at once in this process
             return Tenant.from_model(row)
 
         tenant, errors = await payload_errors(call)
