@@ -19,6 +19,8 @@ class Migration(migrations.Migration):
                 RestDayStart,
                 max_length=20,
                 default=RestDayStart.OFFICIAL,
+                # existing cities get the official count
+                db_default=RestDayStart.OFFICIAL,
                 description="OFFICIAL: official\nNEXT_WORKING_DAY: next_working_day",
             ),
         ),

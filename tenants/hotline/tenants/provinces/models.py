@@ -55,7 +55,10 @@ class Tenant(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     # How working days count from a start on a rest day (docs/calendar.md).
     rest_day_start = fields.CharEnumField(
-        RestDayStart, max_length=20, default=RestDayStart.OFFICIAL
+        RestDayStart,
+        max_length=20,
+        default=RestDayStart.OFFICIAL,
+        db_default=RestDayStart.OFFICIAL,
     )
 
     class Meta:
