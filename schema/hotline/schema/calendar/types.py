@@ -78,7 +78,13 @@ class Calendar:
     def is_working_day(self, date: date) -> bool:
         return self._calendar.is_working_day(date)
 
-    @strawberry.field(description="End of the N-th working day after the start day.")
+    @strawberry.field(
+        description=(
+            "End of the N-th working day after the start day: the start day is never "
+            "counted, counting runs from the next calendar day, only working days count "
+            "(see restDayStart for a city's exception)."
+        )
+    )
     def add_working_days(self, start: datetime, days: int) -> datetime:
         if not 0 <= days <= 366:
             raise Invalid("days must be between 0 and 366", field="days")

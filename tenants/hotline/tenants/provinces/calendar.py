@@ -106,7 +106,7 @@ async def set_calendar_days(
     *, actor: Actor, days: list[DayChange], province_id: int | None = None
 ) -> list[CalendarEntry]:
     """Set or clear dated entries: the current city's layer, or (``province_id``) the
-    province's shared layer. Deadlines already set keep their value (DESIGN.md §10)."""
+    province's shared layer. Deadlines already set keep their value (docs/calendar.md)."""
     if not days or len(days) > MAX_DAYS_PER_CALL:
         raise Invalid(f"give 1 to {MAX_DAYS_PER_CALL} days", field="days")
     if len({d.day for d in days}) != len(days):
