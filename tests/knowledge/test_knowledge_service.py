@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -75,7 +76,7 @@ async def test_versions_and_publishing(world: World) -> None:
 async def test_validity_dates(world: World) -> None:
     city = world.alpha
     admin = await world.actor(city.admin, city)
-    today = date.today()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the city's today
     with use_scope(city.scope(city.admin)):
         with pytest.raises(Invalid):
             await service.create_article(

@@ -18,6 +18,7 @@ from hotline.platform.calendar import (
     CalendarEntry,
     CalendarOverride,
     DayKind,
+    RestDayStart,
     WorkCalendar,
     covered_years,
     default_province_calendar,
@@ -65,13 +66,56 @@ def test_start_time_only_matters_through_its_local_date() -> None:
     assert PROVINCE.add_working_days(local(2026, 2, 12, 20), 7) == local(2026, 2, 28, 17)
 
 
-def test_start_on_a_non_working_day_counts_from_the_next_working_day() -> None:
-    # Fri 6 Mar 17:00 UTC is Sat 7 Mar 01:00 in Shanghai: treated as a start on Mon 9 Mar.
+def test_start_on_a_rest_day_counts_from_the_next_calendar_day() -> None:
+    # The official rule: the start day is never counted, counting runs from the next
+    # calendar day and only working days count. Sun 2 Nov 2025 + 7: Mon 3 Nov is day 1,
+    # Tue 11 Nov day 7.
+    assert PROVINCE.add_working_days(local(2025, 11, 2, 10), 7) == local(2025, 11, 11, 17)
+    # Fri 6 Mar 17:00 UTC is Sat 7 Mar 01:00 in Shanghai: Mon 9 Mar is working day 1.
     saturday_night = dt.datetime(2026, 3, 6, 17, tzinfo=dt.UTC)
     assert PROVINCE.add_working_days(saturday_night, 0) == local(2026, 3, 9, 17)
-    assert PROVINCE.add_working_days(saturday_night, 1) == local(2026, 3, 10, 17)
-    # A start on the first holiday counts from Tue 24 Feb: Wed 25 (1), Thu 26 (2).
-    assert PROVINCE.add_working_days(local(2026, 2, 15, 9), 2) == local(2026, 2, 26, 17)
+    assert PROVINCE.add_working_days(saturday_night, 1) == local(2026, 3, 9, 17)
+    assert PROVINCE.add_working_days(saturday_night, 2) == local(2026, 3, 10, 17)
+    # A start on the first Spring Festival holiday: Tue 24 Feb (1), Wed 25 Feb (2).
+    assert PROVINCE.add_working_days(local(2026, 2, 15, 9), 2) == local(2026, 2, 25, 17)
+
+
+def test_next_working_day_start_is_an_explicit_city_setting() -> None:
+    # A city whose regulation moves a rest-day request to the next working day and
+    # does not count that day either: Sun 2 Nov 2025 + 7 ends Wed 12 Nov.
+    moved = effective_calendar(
+        PROVINCE, CalendarOverride(rest_day_start=RestDayStart.NEXT_WORKING_DAY)
+    )
+    assert moved.rest_day_start is RestDayStart.NEXT_WORKING_DAY
+    assert PROVINCE.rest_day_start is RestDayStart.OFFICIAL
+    assert moved.add_working_days(local(2025, 11, 2, 10), 7) == local(2025, 11, 12, 17)
+    saturday_night = dt.datetime(2026, 3, 6, 17, tzinfo=dt.UTC)
+    assert moved.add_working_days(saturday_night, 0) == local(2026, 3, 9, 17)
+    assert moved.add_working_days(saturday_night, 1) == local(2026, 3, 10, 17)
+    assert moved.add_working_days(local(2026, 2, 15, 9), 2) == local(2026, 2, 26, 17)
+    # On a working-day start both rules agree.
+    for calendar in (PROVINCE, moved):
+        assert calendar.add_working_days(local(2026, 2, 12, 10), 7) == local(2026, 2, 28, 17)
+
+
+def test_working_hours_from_a_rest_day_or_after_hours() -> None:
+    # Sun 2 Nov 2025 10:00 + 2 h: Monday 09:00–11:00.
+    assert PROVINCE.add_working_hours(local(2025, 11, 2, 10), 2) == local(2025, 11, 3, 11)
+    # Mon 3 Nov 20:00 + 4 h: Tuesday 09:00–12:00 and 13:00–14:00.
+    assert PROVINCE.add_working_hours(local(2025, 11, 3, 20), 4) == local(2025, 11, 4, 14)
+    # Before hours on a working day: from 09:00 that day.
+    assert PROVINCE.add_working_hours(local(2025, 11, 4, 6), 1) == local(2025, 11, 4, 10)
+    # National Day 2025 (1–8 Oct) starts on a Wednesday; Sat 11 Oct is a make-up day.
+    # A working day has 7 hours by default.
+    assert PROVINCE.add_working_hours(local(2025, 10, 1, 10), 7) == local(2025, 10, 9, 17)
+    assert PROVINCE.add_working_hours(local(2025, 10, 1, 10), 8) == local(2025, 10, 10, 10)
+    assert PROVINCE.add_working_hours(local(2025, 10, 3, 10), 14) == local(2025, 10, 10, 17)
+    assert PROVINCE.add_working_hours(local(2025, 10, 3, 10), 15) == local(2025, 10, 11, 10)
+    # The rest-day setting only concerns working days, never working hours.
+    moved = effective_calendar(
+        PROVINCE, CalendarOverride(rest_day_start=RestDayStart.NEXT_WORKING_DAY)
+    )
+    assert moved.add_working_hours(local(2025, 11, 2, 10), 2) == local(2025, 11, 3, 11)
 
 
 def test_city_local_holiday_shifts_the_deadline() -> None:
@@ -146,7 +190,7 @@ def test_working_time_between_is_signed() -> None:
 
 
 def test_naive_datetimes_are_refused() -> None:
-    naive = dt.datetime(2026, 3, 9, 10)
+    naive = dt.datetime(2026, 3, 9, 10)  # noqa: DTZ001 (refused on purpose)
     with pytest.raises(ValueError, match="naive"):
         PROVINCE.add_working_days(naive, 1)
     with pytest.raises(ValueError, match="naive"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hotline.platform.calendar import WorkCalendar, default_province_calendar
@@ -13,7 +13,8 @@ from hotline.platform.calendar import WorkCalendar, default_province_calendar
 # Zones without daylight saving, where local wall times map one to one onto instants.
 FIXED_ZONES = ("Asia/Shanghai", "Asia/Urumqi", "UTC")
 DST_ZONES = ("Europe/Berlin", "America/New_York")
-FIRST, LAST = dt.datetime(2025, 12, 1), dt.datetime(2027, 1, 31)
+# Naive bounds: hypothesis's datetimes() takes naive bounds and adds the zones itself.
+FIRST, LAST = dt.datetime(2025, 12, 1), dt.datetime(2027, 1, 31)  # noqa: DTZ001
 MICROSECOND = dt.timedelta(microseconds=1)
 
 PROPERTY = settings(database=None, max_examples=150, deadline=None)
@@ -129,6 +130,11 @@ def test_add_working_days_lands_at_the_end_of_a_working_day(
 
 @PROPERTY
 @given(calendars(), moments(), st.integers(0, 40))
+@example(  # a start on a rest day: 0 and 1 working days end on the same day
+    WorkCalendar(holidays=frozenset({dt.date(2025, 12, 1)})),
+    dt.datetime(2025, 12, 1, tzinfo=ZoneInfo("Asia/Shanghai")),
+    1,
+)
 def test_add_working_days_counts_working_days_after_the_start_day(
     calendar: WorkCalendar, start: dt.datetime, days: int
 ) -> None:
@@ -138,9 +144,14 @@ def test_add_working_days_counts_working_days_after_the_start_day(
         calendar.is_working_day(start_day + dt.timedelta(days=n))
         for n in range(1, (deadline_day - start_day).days + 1)
     )
-    # A start on a non-working day counts from the next working day, so that day is
-    # counted here too.
-    assert counted == (days if calendar.is_working_day(start_day) else days + 1)
+    # The start day is never counted, whatever it is (the official rule); 0 days from a
+    # non-working day ends on the next working day.
+    assert counted == (days or (0 if calendar.is_working_day(start_day) else 1))
     if days:
         assert calendar.add_working_days(start, days) > start
-        assert calendar.add_working_days(start, days - 1) < calendar.add_working_days(start, days)
+        previous = calendar.add_working_days(start, days - 1)
+        if days == 1 and not calendar.is_working_day(start_day):
+            # 0 and 1 days from a rest day both end on the next working day
+            assert previous == calendar.add_working_days(start, days)
+        else:
+            assert previous < calendar.add_working_days(start, days)

@@ -87,7 +87,7 @@ async def test_ticket_timeline_and_department_inbox_live(world: World, server_ur
         await subscribe(
             ws,
             "t",
-            "subscription($t: ID!) { ticketTimeline(ticketId: $t) { seq action reason } }",
+            "subscription($t: ID!) { ticketTimeline(ticketId: $t) { seq action reason at } }",
             t=ticket_id,
         )
         await subscribe(
@@ -114,6 +114,7 @@ async def test_ticket_timeline_and_department_inbox_live(world: World, server_ur
             seen[message["id"]].append(message["payload"]["data"])
         (event,) = seen["t"]
         assert event["ticketTimeline"]["action"] == "sign_for"
+        assert event["ticketTimeline"]["at"].endswith("+08:00")  # the city's zone, live too
         inbox = seen["i"][0]["departmentInbox"]
         assert inbox["status"] == "SIGNED"
         assert inbox["ticket"] == {"number": made.ticket.number, "status": "ACCEPTED"}

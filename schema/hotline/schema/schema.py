@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -24,6 +25,7 @@ from hotline.schema.calendar.mutations import CalendarMutations
 from hotline.schema.calendar.queries import CalendarQueries
 from hotline.schema.categories.mutations import CategoryMutations
 from hotline.schema.categories.queries import CategoryQueries
+from hotline.schema.datetimes import DATETIME, AnswerZone
 from hotline.schema.departments.mutations import DepartmentMutations
 from hotline.schema.departments.queries import DepartmentQueries
 from hotline.schema.errors import masking_extension
@@ -88,7 +90,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
         masking_extension,
+        AnswerZone,
     ]
     return strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        scalar_overrides={datetime: DATETIME},
     )

@@ -14,7 +14,7 @@ from hotline.platform.logging import configure_logging
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import get_settings
 from hotline.tenants import warmup
-from hotline.workers import delivery, evidence, relay, routing, sweeps, tasks
+from hotline.workers import calendar, delivery, evidence, relay, routing, sweeps, tasks
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -40,6 +40,7 @@ class WorkerSettings:
         sweeps.sweep_tenant,
         routing.train_routing,
         routing.route_ticket,
+        calendar.recompute_provisional_deadlines,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),

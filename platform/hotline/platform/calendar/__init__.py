@@ -9,6 +9,7 @@ from hotline.platform.calendar.model import (
     DayHours,
     DayKind,
     Period,
+    RestDayStart,
     WeeklyHours,
     WorkCalendar,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "DayHours",
     "DayKind",
     "Period",
+    "RestDayStart",
     "WeeklyHours",
     "WorkCalendar",
     "covered_years",

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.platform.calendar.model import CalendarEntry, WeeklyHours, WorkCalendar, split_entries
+from hotline.platform.calendar.model import (
+    CalendarEntry,
+    RestDayStart,
+    WeeklyHours,
+    WorkCalendar,
+    split_entries,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +26,7 @@ class CalendarOverride:
     timezone: str | None = None
     weekly_hours: WeeklyHours | None = None
     entries: tuple[CalendarEntry, ...] = ()
+    rest_day_start: RestDayStart | None = None
 
 
 def effective_calendar(base: WorkCalendar, override: CalendarOverride) -> WorkCalendar:
@@ -30,4 +37,7 @@ def effective_calendar(base: WorkCalendar, override: CalendarOverride) -> WorkCa
         weekly_hours=base.weekly_hours if override.weekly_hours is None else override.weekly_hours,
         holidays=(base.holidays - decided) | holidays,
         workdays=(base.workdays - decided) | workdays,
+        rest_day_start=base.rest_day_start
+        if override.rest_day_start is None
+        else override.rest_day_start,
     )

@@ -41,6 +41,20 @@ class DayKind(enum.StrEnum):
     WORKDAY = "workday"
 
 
+class RestDayStart(enum.StrEnum):
+    """How ``add_working_days`` counts from a start on a non-working day.
+
+    ``OFFICIAL`` (the default): the start day is never counted and counting runs from
+    the next calendar day, so after a Sunday start Monday is working day 1.
+    ``NEXT_WORKING_DAY``: a rest-day start is moved to the next working day, and that
+    day is not counted either (Monday is day 0, Tuesday day 1) — only for a city whose
+    own regulation says so.
+    """
+
+    OFFICIAL = "official"
+    NEXT_WORKING_DAY = "next_working_day"
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarEntry:
     """One dated exception to the weekly hours: a day off, or a working day."""
@@ -70,6 +84,7 @@ class WorkCalendar:
     holidays: frozenset[dt.date] = frozenset()
     # Make-up workdays (调休), and dates explicitly marked as normal working days.
     workdays: frozenset[dt.date] = frozenset()
+    rest_day_start: RestDayStart = RestDayStart.OFFICIAL
 
     def __post_init__(self) -> None:
         try:
@@ -94,9 +109,10 @@ class WorkCalendar:
         *,
         timezone: str = DEFAULT_TIMEZONE,
         weekly_hours: WeeklyHours = DEFAULT_WEEKLY_HOURS,
+        rest_day_start: RestDayStart = RestDayStart.OFFICIAL,
     ) -> WorkCalendar:
         holidays, workdays = split_entries(entries)
-        return cls(timezone, weekly_hours, holidays, workdays)
+        return cls(timezone, weekly_hours, holidays, workdays, rest_day_start)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -126,14 +142,18 @@ class WorkCalendar:
         """The end of the last working period of the ``days``-th working day after the start.
 
         Only the start's local date matters, not its time. The start day itself is
-        never counted (counting begins the next day); a start on a non-working day
-        is treated as a start on the next working day. ``days=0`` is the end of
-        that (effective) start day.
+        never counted: counting runs from the next calendar day and only working days
+        count, so a Sunday start makes Monday working day 1 (``RestDayStart.OFFICIAL``).
+        With ``RestDayStart.NEXT_WORKING_DAY`` a start on a non-working day is first
+        moved to the next working day, which is not counted either. ``days=0`` is the
+        end of the start day, or of the next working day when the start day has no
+        working hours.
         """
         if days < 0:
             raise ValueError("days must not be negative")
         day = self._local_date(_utc(start))
-        if not self.is_working_day(day):
+        resting = not self.is_working_day(day)
+        if resting and (days == 0 or self.rest_day_start is RestDayStart.NEXT_WORKING_DAY):
             day = self.next_working_day(day)
         for _ in range(days):
             day = self.next_working_day(day)

@@ -48,9 +48,10 @@ def missing_arrangement_warning(year: int) -> str | None:
     return (
         f"No official holiday arrangement is loaded for {year} (chinese-calendar "
         f"{chinese_calendar.__version__} covers {years.start}–{years.stop - 1}): "
-        f"{year} is treated as plain weekends, with no holidays and no make-up workdays. "
-        f"Upgrade chinese-calendar once the State Council publishes the {year} arrangement, "
-        "or enter its holidays and make-up workdays as province calendar days."
+        f"{year} is treated as plain weekends, with no holidays and no make-up workdays, "
+        f"and deadlines in {year} are provisional. Once the State Council publishes the "
+        f"{year} arrangement, import it (importCalendarYear, or hotline calendar import); "
+        "open deadlines are then recomputed."
     )
 
 

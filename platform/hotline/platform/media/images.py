@@ -59,7 +59,9 @@ def _taken_at(exif: Image.Exif) -> datetime | None:
     if not isinstance(raw, str):
         return None
     try:
-        moment = datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+        # The camera's wall time; its zone is only known from the offset tag below, so
+        # without one it stays naive on purpose (it is never compared with instants).
+        moment = datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S")  # noqa: DTZ007
     except ValueError:
         return None
     offset = sub.get(_OFFSET_TIME_ORIGINAL)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 import strawberry
 from strawberry import relay
@@ -25,7 +25,7 @@ class CalendarQueries:
         warnings: list[str] = []
         if actor.province_id is not None and (actor.is_province_admin or actor.roles):
             tenant = await Tenant.get(id=actor.tenant_id)
-            today = date.today()
+            today = datetime.now(cal.zone).date()  # the city's today
             warnings = await service.arrangement_warnings(
                 province_id=tenant.province_id, today=today
             )

@@ -7,12 +7,25 @@ from typing import Self
 import strawberry
 
 from hotline.platform.calendar import DayKind as DayKindEnum
-from hotline.platform.calendar import WorkCalendar
+from hotline.platform.calendar import RestDayStart, WorkCalendar
 from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.provinces import models
 
 DayKind = DayKindEnum
 strawberry.enum(DayKindEnum, name="DayKind")
+strawberry.enum(
+    RestDayStart,
+    name="RestDayStart",
+    description=(
+        "How working days count from a start on a rest day. OFFICIAL (default): the "
+        "start day is never counted, counting runs from the next calendar day (Sunday + "
+        "1 working day = Monday). NEXT_WORKING_DAY: the start moves to the next working "
+        "day, which is not counted either (Sunday + 1 = Tuesday); only for a city whose "
+        "regulation says so."
+    ),
+)
+
+__all__ = ["RestDayStart"]
 
 
 @strawberry.enum(description="What to set a date to; INHERIT removes this layer's entry.")
@@ -58,11 +71,21 @@ class Calendar:
     warnings: list[str]
     _calendar: strawberry.Private[WorkCalendar]
 
+    @strawberry.field(description="How working days count from a rest-day start.")
+    def rest_day_start(self) -> RestDayStart:
+        return self._calendar.rest_day_start
+
     @strawberry.field
     def is_working_day(self, date: date) -> bool:
         return self._calendar.is_working_day(date)
 
-    @strawberry.field(description="End of the N-th working day after the start day.")
+    @strawberry.field(
+        description=(
+            "End of the N-th working day after the start day: the start day is never "
+            "counted, counting runs from the next calendar day, only working days count "
+            "(see restDayStart for a city's exception)."
+        )
+    )
     def add_working_days(self, start: datetime, days: int) -> datetime:
         if not 0 <= days <= 366:
             raise Invalid("days must be between 0 and 366", field="days")

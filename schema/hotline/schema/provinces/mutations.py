@@ -6,7 +6,9 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from hotline.schema.calendar.types import RestDayStart
 from hotline.schema.context import Info
+from hotline.schema.datetimes import forget_zones
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
 from hotline.schema.provinces.types import CitySettings, Province, SlaInput, Tenant
@@ -56,6 +58,9 @@ class UpdateTenantInput:
     features: JSON | None = None
     sla_overrides: SlaInput | None = None
     is_active: bool | None = None
+    rest_day_start: RestDayStart | None = strawberry.field(
+        default=None, description="How working days count from a rest-day start."
+    )
 
 
 @strawberry.input(description="Only the settings given change; the rest stay.")
@@ -138,7 +143,10 @@ class ProvinceMutations:
                 features=cast(dict[str, Any] | None, input.features),
                 sla_overrides=input.sla_overrides.as_layer() if input.sla_overrides else None,
                 is_active=input.is_active,
+                rest_day_start=input.rest_day_start,
             )
+            if input.timezone is not None:
+                forget_zones()  # answers follow the new zone at once in this process
             return Tenant.from_model(row)
 
         tenant, errors = await payload_errors(call)

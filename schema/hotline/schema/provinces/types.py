@@ -7,6 +7,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from hotline.schema.calendar.types import RestDayStart
 from hotline.schema.context import Info
 from hotline.schema.loaders import by_key, loader
 from hotline.tenants.provinces import models, settings
@@ -108,6 +109,9 @@ class Tenant(relay.Node):
     sla_overrides: JSON
     is_active: bool
     updated_at: datetime
+    rest_day_start: RestDayStart = strawberry.field(
+        description="How working days count from a rest-day start (docs/calendar.md)."
+    )
     province_id: strawberry.Private[int]
     _row: strawberry.Private[models.Tenant]
 
@@ -125,6 +129,7 @@ class Tenant(relay.Node):
             sla_overrides=row.sla_overrides,
             is_active=row.is_active,
             updated_at=row.updated_at,
+            rest_day_start=RestDayStart(row.rest_day_start),
             province_id=row.province_id,
             _row=row,
         )

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
 from hotline.platform import clock
+from hotline.schema.calendar import provisional
 from hotline.schema.categories.types import Category, category_loader
 from hotline.schema.context import Info
 from hotline.schema.departments.types import Department, load_departments
@@ -387,6 +388,10 @@ class Assignment(relay.Node):
     def department(self, info: Info) -> Department | None:
         return _department(info, self.row.department_id)
 
+    @strawberry.field(description=provisional.DESCRIPTION)
+    def deadline_provisional(self, info: Info) -> bool:
+        return provisional.deadline_provisional(info, self.row.province_id, self.row.reply_deadline)
+
     @strawberry.field
     def ticket(self, info: Info) -> Ticket | None:
         return now_or_later(
@@ -474,6 +479,10 @@ class Ticket(relay.Node):
             updated_at=row.updated_at,
             row=row,
         )
+
+    @strawberry.field(description=provisional.DESCRIPTION)
+    def deadline_provisional(self, info: Info) -> bool:
+        return provisional.deadline_provisional(info, self.row.province_id, self.row.reply_deadline)
 
     @strawberry.field
     def location(self) -> Location | None:

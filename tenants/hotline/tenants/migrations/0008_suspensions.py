@@ -33,7 +33,7 @@ SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hotline", "0005_user_created_in_tenant")]
+    dependencies = [("hotline", "0006_calendar_years")]
 
     initial = False
 

@@ -7,7 +7,7 @@ from the database, writes calendar days, and seeds the official arrangement.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -16,6 +16,7 @@ from hotline.platform.calendar import (
     DEFAULT_WEEKLY_HOURS,
     CalendarOverride,
     DayKind,
+    RestDayStart,
     WeeklyHours,
     WorkCalendar,
     covered_years,
@@ -30,7 +31,7 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid, NotFound
-from hotline.tenants.provinces.models import CalendarEntry, Province, Tenant
+from hotline.tenants.provinces.models import CalendarEntry, CalendarYear, Province, Tenant
 
 MAX_DAYS_PER_CALL = 400
 
@@ -88,6 +89,7 @@ async def tenant_calendar(tenant: Tenant) -> WorkCalendar:
             timezone=tenant.timezone,
             weekly_hours=parse_weekly_hours(tenant.working_hours) if tenant.working_hours else None,
             entries=_entries(own),
+            rest_day_start=RestDayStart(tenant.rest_day_start),
         ),
     )
 
@@ -104,7 +106,7 @@ async def set_calendar_days(
     *, actor: Actor, days: list[DayChange], province_id: int | None = None
 ) -> list[CalendarEntry]:
     """Set or clear dated entries: the current city's layer, or (``province_id``) the
-    province's shared layer. Deadlines already set keep their value (docs/architecture.md §10)."""
+    province's shared layer. Deadlines already set keep their value (docs/calendar.md)."""
     if not days or len(days) > MAX_DAYS_PER_CALL:
         raise Invalid(f"give 1 to {MAX_DAYS_PER_CALL} days", field="days")
     if len({d.day for d in days}) != len(days):
@@ -171,7 +173,7 @@ async def calendar_entries(
 
 async def seed_official_calendar(*, province_id: int, since_year: int | None = None) -> int:
     """Load the official national arrangement into the province layer; returns rows added."""
-    first = since_year if since_year is not None else datetime.now().year - 1
+    first = since_year if since_year is not None else datetime.now(UTC).year - 1
     existing = set(
         await CalendarEntry.filter(province_id=province_id, tenant_id=None).values_list(
             "day", flat=True
@@ -195,6 +197,8 @@ async def arrangement_warnings(*, province_id: int, today: date) -> list[str]:
     year = today.year + 1
     warning = missing_arrangement_warning(year)
     if warning is None:
+        return []
+    if await CalendarYear.filter(province_id=province_id, year=year).exists():
         return []
     has_own = await CalendarEntry.filter(
         province_id=province_id,

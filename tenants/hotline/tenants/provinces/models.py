@@ -10,6 +10,7 @@ from typing import Any
 
 from tortoise import fields
 
+from hotline.platform.calendar import RestDayStart
 from hotline.platform.db.models import Model
 
 
@@ -53,6 +54,13 @@ class Tenant(Model):
     settings: Any = fields.JSONField(default=dict)  # validated values (provinces.settings)
     is_active = fields.BooleanField(default=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # How working days count from a start on a rest day (docs/calendar.md).
+    rest_day_start = fields.CharEnumField(
+        RestDayStart,
+        max_length=20,
+        default=RestDayStart.OFFICIAL,
+        db_default=RestDayStart.OFFICIAL,
+    )
 
     class Meta:
         table = "tenants"
@@ -75,3 +83,25 @@ class CalendarEntry(Model):
     class Meta:
         table = "calendar_entries"
         # unique (province_id, tenant_id, day) NULLS NOT DISTINCT: in the migration
+
+
+class CalendarYear(Model):
+    """A year whose official holiday arrangement a province has published (imported).
+
+    Together with the years ``chinese-calendar`` ships, these are the years whose
+    deadlines are final; a deadline in any other year is provisional (docs/calendar.md).
+    A catalog table like ``provinces``: not tenant-owned, no row-level security.
+    """
+
+    province_id = fields.BigIntField()
+    year = fields.SmallIntField()
+    # How it was published: "import" (CLI or GraphQL), with the notice's day count.
+    source = fields.CharField(max_length=20, default="import")
+    holidays = fields.SmallIntField(default=0)
+    workdays = fields.SmallIntField(default=0)
+    published_by_id = fields.BigIntField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "calendar_years"
+        unique_together = (("province_id", "year"),)

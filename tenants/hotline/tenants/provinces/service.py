@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from hotline.platform.calendar import RestDayStart
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
@@ -169,6 +170,7 @@ async def update_tenant(
     features: dict[str, Any] | None = None,
     sla_overrides: dict[str, Any] | None = None,
     is_active: bool | None = None,
+    rest_day_start: RestDayStart | None = None,
 ) -> Tenant:
     tenant = await access_tenant(actor=actor, tenant_id=tenant_id)
     require(actor, Action.TENANT_UPDATE, province_id=tenant.province_id)
@@ -190,6 +192,8 @@ async def update_tenant(
         if not actor.is_province_admin and not actor.platform_operator:
             raise NotFound("city")
         changed["is_active"] = is_active
+    if rest_day_start is not None:
+        changed["rest_day_start"] = rest_day_start
     if flags:
         # Merged in SQL: concurrent changes to other flags (or routing settings) survive.
         rows = await Tenant._meta.db.execute_query_dict(

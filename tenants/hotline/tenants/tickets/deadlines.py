@@ -1,9 +1,10 @@
-"""Deadline math of work orders (docs/architecture.md §10 "Clocks"): pure, no database.
+"""Deadline math of work orders (docs/calendar.md, "Deadline semantics"): pure, no database.
 
 Sign-for limits count working hours (emergencies: wall-clock minutes, duty rooms
 work 24/7); reply limits count working days; both in the city's calendar. A
 deadline is fixed when set; :func:`recompute_deadlines` in the service re-times
-open work after a calendar change.
+open work after a calendar change, and :mod:`.provisional` the provisional deadlines
+once a province publishes their year.
 """
 
 from __future__ import annotations

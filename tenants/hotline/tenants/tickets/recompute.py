@@ -1,22 +1,29 @@
 """Recomputing deadlines after a calendar change. Deadlines are fixed when set; an
-admin action (this) re-times the city's open work, each change on its ticket's timeline.
+admin action re-times the city's open work (:func:`recompute_deadlines`), and publishing
+a year's arrangement re-times the work whose deadlines ran into it while it was unknown
+(:func:`recompute_provisional`, run by a worker in each city). Each ticket whose
+deadlines moved gets a ``deadlines_recomputed`` timeline event; a re-run finds nothing
+to move and writes nothing.
 """
 
 from __future__ import annotations
 
-from typing import cast
+from datetime import UTC, date, datetime, time
+from typing import Any, cast
 
 from hotline.platform.calendar import WorkCalendar
 from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.kernel.access import Action, Actor
 from hotline.tenants.kernel.events import TicketEvent
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.calendar import tenant_calendar
+from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.sla.rules import SlaPolicy
 from hotline.tenants.tickets import deadlines, flow, policy
 from hotline.tenants.tickets.access import assignments_of, lock_ticket
 from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Priority, Ticket
 from hotline.tenants.tickets.sweep import rewind
-from hotline.tenants.tickets.work import change, copy_deadlines, lead_of
+from hotline.tenants.tickets.work import Change, change, copy_deadlines, lead_of
 
 _OPEN = [AssignmentStatus.PENDING_SIGN, AssignmentStatus.SIGNED, AssignmentStatus.RETURN_REQUESTED]
 
@@ -31,22 +38,72 @@ async def recompute_deadlines(*, actor: Actor) -> int:
         changed = 0
         open_ids = await Assignment.filter(status__in=_OPEN).values_list("ticket_id", flat=True)
         for ticket_id in sorted(set(cast(list[int], open_ids))):
-            ticket = await lock_ticket(actor, ticket_id)
-            sla = await policy.sla(tenant, ticket.category_id)
-            moved = await _recompute_ticket(ticket, calendar, sla)
-            if not moved:
-                continue
-            c.hold(ticket)
-            changed += moved
-            copy_deadlines(ticket, await lead_of(ticket))
-            await rewind(
-                deadlines=[ticket.reply_deadline, ticket.due_soon_at, ticket.sign_deadline],
-                now=c.now,
-            )
-            await c.record(
-                ticket,
-                TicketEvent.DEADLINES_RECOMPUTED,
-                data={"assignments": moved, "reply_deadline": ticket.reply_deadline},
+            changed += await _retime(c, tenant, calendar, ticket_id)
+    return changed
+
+
+async def _retime(
+    c: Change,
+    tenant: Tenant,
+    calendar: WorkCalendar,
+    ticket_id: int,
+    *,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Re-time one ticket's open assignments; record it when something moved."""
+    ticket = await lock_ticket(c.actor, ticket_id)
+    before = ticket.reply_deadline
+    moved = await _recompute_ticket(ticket, calendar, await policy.sla(tenant, ticket.category_id))
+    if not moved:
+        return 0
+    c.hold(ticket)
+    copy_deadlines(ticket, await lead_of(ticket))
+    await rewind(
+        deadlines=[ticket.reply_deadline, ticket.due_soon_at, ticket.sign_deadline], now=c.now
+    )
+    await c.record(
+        ticket,
+        TicketEvent.DEADLINES_RECOMPUTED,
+        actor_role="system" if c.actor.user_id is None else None,
+        reason=reason,
+        data={
+            "assignments": moved,
+            "previous_reply_deadline": before,
+            "reply_deadline": ticket.reply_deadline,
+            **(data or {}),
+        },
+    )
+    return moved
+
+
+async def recompute_provisional(*, year: int) -> int:
+    """Re-time the open work of the current city due in ``year`` or later, once the
+    province published the year; one transaction per ticket. Returns how many
+    assignments changed."""
+    tenant = await policy.city(current_tenant_id())
+    calendar = await tenant_calendar(tenant)
+    since = datetime.combine(date(year, 1, 1), time(0), calendar.zone).astimezone(UTC)
+    system = Actor(
+        user_id=None,
+        tenant_id=tenant.id,
+        province_id=tenant.province_id,
+        roles=frozenset({Role.SUPERVISOR}),
+        username="calendar",
+    )
+    ticket_ids = await Assignment.filter(status__in=_OPEN, reply_deadline__gte=since).values_list(
+        "ticket_id", flat=True
+    )
+    changed = 0
+    for ticket_id in sorted(set(cast(list[int], ticket_ids))):
+        async with change(system, Action.TICKET_ADMIN, checked=True) as c:
+            changed += await _retime(
+                c,
+                tenant,
+                calendar,
+                ticket_id,
+                reason=f"calendar {year} published",
+                data={"year": year},
             )
     return changed
 
