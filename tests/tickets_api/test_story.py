@@ -183,7 +183,7 @@ async def test_story_through_graphql(world: World, name: str) -> None:
         "{ extension { status newDeadline } ERRORS } }",
         e=ext["extension"]["id"],
     )
-    assert decided["extension"]["status"] == "approved"
+    assert decided["extension"]["status"] == "APPROVED"
 
     # supervision on the open work
     sup = await ok(

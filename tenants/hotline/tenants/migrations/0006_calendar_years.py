@@ -47,6 +47,10 @@ class Migration(migrations.Migration):
                 "app": "hotline",
                 "unique_together": (("province_id", "year"),),
                 "pk_attr": "id",
+                "table_description": (
+                    "A year whose official holiday arrangement a province has published"
+                    " (imported)."
+                ),
             },
             bases=["Model"],
         ),
