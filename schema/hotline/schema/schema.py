@@ -38,9 +38,12 @@ from hotline.schema.notifications.queries import NotificationQueries
 from hotline.schema.notifications.subscriptions import NotificationSubscriptions
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
-from hotline.schema.tickets.mutations import TicketMutations
+from hotline.schema.tickets.center_mutations import CenterMutations
+from hotline.schema.tickets.department_work_mutations import DepartmentWorkMutations
+from hotline.schema.tickets.intake_mutations import IntakeMutations
 from hotline.schema.tickets.queries import TicketQueries
 from hotline.schema.tickets.subscriptions import TicketSubscriptions
+from hotline.schema.tickets.supervision_mutations import SupervisionMutations
 
 Query = merge_types(
     "Query",
@@ -64,7 +67,10 @@ Mutation = merge_types(
         CalendarMutations,
         DepartmentMutations,
         CategoryMutations,
-        TicketMutations,
+        IntakeMutations,
+        CenterMutations,
+        DepartmentWorkMutations,
+        SupervisionMutations,
         KnowledgeMutations,
         EvidenceMutations,
         NotificationMutations,
