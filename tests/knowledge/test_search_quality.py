@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from hotline.platform.tenancy import use_scope
-from hotline.tenants.knowledge import service
+from hotline.tenants.knowledge import articles, search
 
 from .conftest import World
 
@@ -26,20 +26,20 @@ async def test_precision_and_recall_on_labelled_questions(world: World) -> None:
     ids: dict[int, str] = {}
     with use_scope(city.scope(city.admin)):
         for item in DATA["articles"]:
-            view = await service.create_article(
+            view = await articles.create_article(
                 actor=admin,
                 title=item["title"],
                 answer=item["answer"],
                 keywords=item["keywords"],
                 tags=item["tags"],
             )
-            await service.publish_article(actor=admin, article_id=view.article.id)
+            await articles.publish_article(actor=admin, article_id=view.article.id)
             ids[view.article.id] = item["key"]
     top1 = top3 = 0
     misses: list[str] = []
     with use_scope(city.scope(city.agent)):
         for question in DATA["questions"]:
-            hits = await service.search_articles(actor=agent, text=question["q"], limit=3)
+            hits = await search.search_articles(actor=agent, text=question["q"], limit=3)
             found = [ids[h.article_id] for h in hits]
             top1 += bool(found) and found[0] == question["article"]
             top3 += question["article"] in found

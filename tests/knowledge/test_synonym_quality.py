@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.kernel.access import Actor
-from hotline.tenants.knowledge import service
+from hotline.tenants.knowledge import articles, search, synonyms
 from hotline.tenants.seed.data import PROVINCE_SYNONYMS
 
 from .conftest import World
@@ -32,7 +32,7 @@ async def _measure(
     top1 = top3 = 0
     misses: list[str] = []
     for question in questions:
-        hits = await service.search_articles(actor=agent, text=question["q"], limit=3)
+        hits = await search.search_articles(actor=agent, text=question["q"], limit=3)
         found = [ids[h.article_id] for h in hits]
         top1 += bool(found) and found[0] == question["article"]
         top3 += question["article"] in found
@@ -50,20 +50,20 @@ async def test_colloquial_questions_before_and_after_the_province_list(world: Wo
     ids: dict[int, str] = {}
     with use_scope(city.scope(city.admin)):
         for item in [*LABELLED["articles"], *COLLOQUIAL["articles"]]:
-            view = await service.create_article(
+            view = await articles.create_article(
                 actor=admin,
                 title=item["title"],
                 answer=item["answer"],
                 keywords=item["keywords"],
                 tags=item["tags"],
             )
-            await service.publish_article(actor=admin, article_id=view.article.id)
+            await articles.publish_article(actor=admin, article_id=view.article.id)
             ids[view.article.id] = item["key"]
     with use_scope(city.scope(city.agent)):
         before = await _measure(agent, ids, COLLOQUIAL["questions"])
         labelled_before = await _measure(agent, ids, LABELLED["questions"])
     for terms in PROVINCE_SYNONYMS:
-        await service.create_synonym_group(
+        await synonyms.create_synonym_group(
             actor=province_admin, terms=terms, province_id=world.shandong.id
         )
     with use_scope(city.scope(city.agent)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hotline.platform.settings import Settings
 from hotline.schema.app import create_app
-from hotline.tenants.knowledge import segmentation, service
+from hotline.tenants.knowledge import search, segmentation
 from hotline.tenants.warmup import warm_up
 
 from .conftest import World
@@ -16,7 +16,7 @@ async def test_api_startup_loads_jieba_and_the_city_dictionaries(
 ) -> None:
     city = world.alpha
     admin = await world.actor(city.admin, city)
-    await service.add_dictionary_words(actor=admin, words=["芙蓉街", "曲水亭街"])
+    await search.add_dictionary_words(actor=admin, words=["芙蓉街", "曲水亭街"])
     segmentation.forget()
     assert not segmentation.base_loaded()
     assert not segmentation.city_loaded(city.id)

@@ -18,7 +18,7 @@ from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
-from hotline.tenants.knowledge import service as knowledge
+from hotline.tenants.knowledge import articles
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.routing.models import RoutingRule
@@ -149,10 +149,10 @@ async def _city(province: Province, code: str, slug: str, prefix: str) -> City:
             name="urban management anywhere", priority=20, category=urban, department=bureau
         )
     supervisor = await _actor(tenant, "supervisor", Role.SUPERVISOR, None)
-    article = await knowledge.create_article(
+    article = await articles.create_article(
         actor=supervisor, title="社保关系如何转移", answer="携带身份证到社保中心办理转移手续。"
     )
-    await knowledge.publish_article(actor=supervisor, article_id=article.article.id)
+    await articles.publish_article(actor=supervisor, article_id=article.article.id)
     return City(
         tenant=tenant,
         article_id=article.article.id,

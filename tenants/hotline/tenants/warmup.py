@@ -15,7 +15,7 @@ import time
 
 import structlog
 
-from hotline.tenants.knowledge.service import warm_tokenizers
+from hotline.tenants.knowledge.search import warm_tokenizers
 
 log = structlog.get_logger(__name__)
 

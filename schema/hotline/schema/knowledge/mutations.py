@@ -10,7 +10,7 @@ from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id, encode_id
 from hotline.schema.knowledge.queries import province_arg
 from hotline.schema.knowledge.types import Article, SynonymGroup
-from hotline.tenants.knowledge import service
+from hotline.tenants.knowledge import articles, search, synonyms
 
 
 @strawberry.type
@@ -64,8 +64,8 @@ class UpdateArticleInput:
     province_id: relay.GlobalID | None = None
 
 
-def _keep_date(value: date | None) -> date | service.Keep | None:
-    return service.KEEP if value is strawberry.UNSET else value
+def _keep_date(value: date | None) -> date | articles.Keep | None:
+    return articles.KEEP if value is strawberry.UNSET else value
 
 
 @strawberry.type
@@ -73,7 +73,7 @@ class KnowledgeMutations:
     @strawberry.mutation(description="A draft article (version 1).")
     async def create_article(self, info: Info, input: CreateArticleInput) -> ArticlePayload:
         async def call() -> Article:
-            view = await service.create_article(
+            view = await articles.create_article(
                 actor=info.context.actor,
                 title=input.title,
                 answer=input.answer,
@@ -94,14 +94,14 @@ class KnowledgeMutations:
     @strawberry.mutation(description="A new version; the published one stays live until publish.")
     async def update_article(self, info: Info, input: UpdateArticleInput) -> ArticlePayload:
         async def call() -> Article:
-            department: int | service.Keep | None = service.KEEP
+            department: int | articles.Keep | None = articles.KEEP
             if input.department_id is not strawberry.UNSET:
                 department = (
                     decode_id(input.department_id, "Department", field="departmentId")
                     if input.department_id
                     else None
                 )
-            view = await service.update_article(
+            view = await articles.update_article(
                 actor=info.context.actor,
                 article_id=decode_id(input.article_id, "Article", field="articleId"),
                 title=input.title,
@@ -126,7 +126,7 @@ class KnowledgeMutations:
         province_id: relay.GlobalID | None = None,
     ) -> ArticlePayload:
         async def call() -> Article:
-            view = await service.publish_article(
+            view = await articles.publish_article(
                 actor=info.context.actor,
                 article_id=decode_id(article_id, "Article", field="articleId"),
                 province_id=province_arg(province_id),
@@ -144,7 +144,7 @@ class KnowledgeMutations:
         province_id: relay.GlobalID | None = None,
     ) -> ArticlePayload:
         async def call() -> Article:
-            view = await service.unpublish_article(
+            view = await articles.unpublish_article(
                 actor=info.context.actor,
                 article_id=decode_id(article_id, "Article", field="articleId"),
                 province_id=province_arg(province_id),
@@ -161,7 +161,7 @@ class KnowledgeMutations:
         self, info: Info, words: list[str], freq: int | None = None
     ) -> DictionaryWordsPayload:
         async def call() -> list[str]:
-            rows = await service.add_dictionary_words(
+            rows = await search.add_dictionary_words(
                 actor=info.context.actor, words=words, freq=freq
             )
             return [r.word for r in rows]
@@ -179,7 +179,7 @@ class KnowledgeMutations:
         self, info: Info, terms: list[str], province_id: relay.GlobalID | None = None
     ) -> SynonymGroupPayload:
         async def call() -> SynonymGroup:
-            view = await service.create_synonym_group(
+            view = await synonyms.create_synonym_group(
                 actor=info.context.actor, terms=terms, province_id=province_arg(province_id)
             )
             return SynonymGroup.from_view(view)
@@ -196,7 +196,7 @@ class KnowledgeMutations:
         province_id: relay.GlobalID | None = None,
     ) -> SynonymGroupPayload:
         async def call() -> SynonymGroup:
-            view = await service.update_synonym_group(
+            view = await synonyms.update_synonym_group(
                 actor=info.context.actor,
                 group_id=decode_id(id, "SynonymGroup", field="id"),
                 terms=terms,
@@ -212,7 +212,7 @@ class KnowledgeMutations:
         self, info: Info, id: relay.GlobalID, province_id: relay.GlobalID | None = None
     ) -> DeleteSynonymGroupPayload:
         async def call() -> relay.GlobalID:
-            deleted = await service.delete_synonym_group(
+            deleted = await synonyms.delete_synonym_group(
                 actor=info.context.actor,
                 group_id=decode_id(id, "SynonymGroup", field="id"),
                 province_id=province_arg(province_id),

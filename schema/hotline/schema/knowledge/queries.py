@@ -9,7 +9,7 @@ from hotline.schema.knowledge.types import Article, ArticleStatus, KnowledgeHit,
 from hotline.schema.pagination import Connection, build_connection, decode_cursor, page_size
 from hotline.schema.permissions import can, signed_in
 from hotline.tenants.kernel.access import Action
-from hotline.tenants.knowledge import service
+from hotline.tenants.knowledge import articles, search, synonyms
 
 
 def province_arg(province_id: relay.GlobalID | None) -> int | None:
@@ -28,7 +28,7 @@ class KnowledgeQueries:
     async def knowledge_search(
         self, info: Info, text: str, first: int | None = None
     ) -> list[KnowledgeHit]:
-        hits = await service.search_articles(
+        hits = await search.search_articles(
             actor=info.context.actor, text=text, limit=10 if first is None else first
         )
         return [KnowledgeHit.from_hit(h) for h in hits]
@@ -40,7 +40,7 @@ class KnowledgeQueries:
     async def article(
         self, info: Info, id: relay.GlobalID, province_id: relay.GlobalID | None = None
     ) -> Article:
-        view = await service.access_article(
+        view = await articles.access_article(
             actor=info.context.actor,
             article_id=decode_id(id, "Article", field="id"),
             province_id=province_arg(province_id),
@@ -65,7 +65,7 @@ class KnowledgeQueries:
         after: str | None = None,
     ) -> Connection[Article]:
         size = page_size(first)
-        rows = await service.list_articles(
+        rows = await articles.list_articles(
             actor=info.context.actor,
             province_id=province_arg(province_id),
             status=status,
@@ -88,7 +88,7 @@ class KnowledgeQueries:
     async def synonym_groups(
         self, info: Info, province_id: relay.GlobalID | None = None
     ) -> list[SynonymGroup]:
-        rows = await service.list_synonym_groups(
+        rows = await synonyms.list_synonym_groups(
             actor=info.context.actor, province_id=province_arg(province_id)
         )
         return [SynonymGroup.from_view(r) for r in rows]

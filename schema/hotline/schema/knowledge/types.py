@@ -11,7 +11,7 @@ from hotline.schema.departments.types import Department, load_departments
 from hotline.schema.ids import encode_id
 from hotline.schema.loaders import loader
 from hotline.tenants.kernel.errors import NotFound
-from hotline.tenants.knowledge import models, service
+from hotline.tenants.knowledge import articles, models, search, synonyms
 
 ArticleStatus = models.ArticleStatus
 strawberry.enum(models.ArticleStatus, name="ArticleStatus")
@@ -65,7 +65,7 @@ class Article(relay.Node):
     province_id: strawberry.Private[int]
 
     @classmethod
-    def from_view(cls, view: service.ArticleView) -> Self:
+    def from_view(cls, view: articles.ArticleView) -> Self:
         row = view.article
         return cls(
             id=row.id,
@@ -92,7 +92,7 @@ class Article(relay.Node):
     @strawberry.field(description="Every version, newest first (knowledge managers only).")
     async def versions(self, info: Info) -> list[ArticleVersion]:
         actor = info.context.actor
-        rows = await service.list_versions(
+        rows = await articles.list_versions(
             actor=actor,
             article_id=self.id,
             province_id=self.province_id if actor.tenant_id is None else None,
@@ -106,7 +106,7 @@ class Article(relay.Node):
         out: list[Article | None] = []
         for key in node_ids:
             try:
-                view = await service.access_article(actor=info.context.actor, article_id=int(key))
+                view = await articles.access_article(actor=info.context.actor, article_id=int(key))
             except (NotFound, ValueError):
                 out.append(None)
             else:
@@ -123,7 +123,7 @@ class KnowledgeHit:
     shared: bool
 
     @classmethod
-    def from_hit(cls, hit: service.SearchHit) -> Self:
+    def from_hit(cls, hit: search.SearchHit) -> Self:
         return cls(
             article_id=encode_id("Article", hit.article_id),
             title=hit.title,
@@ -147,7 +147,7 @@ class SynonymGroup:
     updated_at: datetime
 
     @classmethod
-    def from_view(cls, view: service.SynonymView) -> Self:
+    def from_view(cls, view: synonyms.SynonymView) -> Self:
         return cls(
             id=encode_id("SynonymGroup", view.group.id),
             terms=list(view.group.terms),

@@ -11,7 +11,7 @@ from hotline.tenants.departments import service as departments
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import PlatformRole, Role
-from hotline.tenants.knowledge import service as knowledge
+from hotline.tenants.knowledge import synonyms
 from hotline.tenants.knowledge.models import SynonymGroup
 from hotline.tenants.provinces import service as provinces
 from hotline.tenants.provinces.calendar import seed_official_calendar
@@ -155,7 +155,7 @@ async def _synonyms(province_id: int) -> int:
         username="system",
     )
     for terms in PROVINCE_SYNONYMS:
-        await knowledge.create_synonym_group(actor=actor, terms=terms, province_id=province_id)
+        await synonyms.create_synonym_group(actor=actor, terms=terms, province_id=province_id)
     return len(PROVINCE_SYNONYMS)
 
 

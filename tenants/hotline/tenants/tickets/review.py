@@ -8,7 +8,7 @@ from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.kernel.access import Action, Actor
 from hotline.tenants.kernel.errors import Conflict, Invalid
 from hotline.tenants.kernel.events import TicketEvent
-from hotline.tenants.knowledge import service as knowledge
+from hotline.tenants.knowledge import articles
 from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.tickets import access, flow, policy
 from hotline.tenants.tickets.citizen import proven_ticket
@@ -192,7 +192,7 @@ async def answer_from_article(
     async with change(actor, Action.TICKET_DISPATCH) as c:
         # The article must be a published, valid one this city can see, even when the
         # agent adapts its wording.
-        _, article_text = await knowledge.article_answer(actor=actor, article_id=article_id)
+        _, article_text = await articles.article_answer(actor=actor, article_id=article_id)
         text = answer.strip() if answer else article_text
         if not text:
             raise Invalid("the article has no answer to give", field="articleId")
