@@ -23,7 +23,7 @@ from strawberry import relay
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.tenancy import Scope, current_scope, set_scope, use_scope
-from hotline.tenants.accounts import service
+from hotline.tenants.accounts import users
 
 PASSWORD = "Correct-Horse-42"
 # Many logins from one test client address: the per-minute limit is not what we test here.
@@ -285,7 +285,7 @@ async def _city(
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(gql: Gql) -> World:
     with use_scope(Scope.platform()):
-        operator_row = await service.create_user(
+        operator_row = await users.create_user(
             actor=None,
             username="operator",
             display_name="Operator",

@@ -17,7 +17,7 @@ from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
-from hotline.tenants.accounts import service as accounts
+from hotline.tenants.accounts import sessions
 from hotline.tenants.accounts.models import (
     Membership,
     PlatformRole,
@@ -129,7 +129,7 @@ async def add_person(
                 user=user, role=role, department_id=department.id if department else None
             )
     city.users[name] = user.id
-    city.tokens[name] = await accounts.issue_token_for(username=username, ttl=timedelta(hours=1))
+    city.tokens[name] = await sessions.issue_token_for(username=username, ttl=timedelta(hours=1))
 
 
 @dataclass
