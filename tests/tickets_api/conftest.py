@@ -28,7 +28,7 @@ from hotline.tenants.accounts.models import (
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.provinces.models import Province, Tenant
-from hotline.tenants.tickets import service, timeline
+from hotline.tenants.tickets import timeline
 from hotline.tenants.tickets.models import (
     Assignment,
     AssignmentStatus,
@@ -38,6 +38,7 @@ from hotline.tenants.tickets.models import (
     Ticket,
 )
 from hotline.tenants.tickets.numbering import hash_query_code
+from hotline.tenants.tickets.phones import phone_hash
 
 
 @dataclass
@@ -206,7 +207,7 @@ async def make_ticket(
             address=address,
             citizen_name_enc=encrypt(name) if name else None,
             citizen_phone_enc=encrypt(phone) if phone else None,
-            citizen_phone_hash=service.phone_hash(phone) if phone else None,
+            citizen_phone_hash=phone_hash(phone) if phone else None,
             confidential=confidential,
             lng=117.0,
             lat=36.65,

@@ -32,7 +32,6 @@ from hotline.tenants.accounts.models import Role
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department
 from hotline.tenants.errors import Invalid, NotFound, PermissionDenied, RateLimited
-from hotline.tenants.tickets import service
 from hotline.tenants.tickets.citizen import proven_ticket
 from hotline.tenants.tickets.models import (
     Assignment,
@@ -46,6 +45,7 @@ from hotline.tenants.tickets.models import (
     Ticket,
     TimelineEvent,
 )
+from hotline.tenants.tickets.phones import mask_phone, phone_hash
 
 M = TypeVar("M", bound=Model)
 
@@ -190,13 +190,6 @@ def assignment_due_soon(assignment: Assignment, now: datetime) -> bool:
 def mask_name(name: str) -> str:
     """张三 → 张*, 欧阳娜娜 → 欧***; a single character stays as it is."""
     return name[:1] + "*" * (len(name) - 1)
-
-
-def mask_phone(phone: str) -> str:
-    """13812345678 → 138****5678; short numbers keep only their last two digits."""
-    if len(phone) >= 11:
-        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-    return "*" * max(len(phone) - 2, 0) + phone[-2:]
 
 
 # --- visibility ----------------------------------------------------------------------------
@@ -449,7 +442,7 @@ async def citizen_history(
     """A caller's earlier tickets, newest first, found by the keyed hash of the phone."""
     require(actor, Action.CITIZEN_HISTORY)
     rows = (
-        await Ticket.filter(citizen_phone_hash=service.phone_hash(phone))
+        await Ticket.filter(citizen_phone_hash=phone_hash(phone))
         .order_by("-received_at", "-id")
         .limit(limit)
     )

@@ -12,7 +12,6 @@ once queue on the lock; the second sees the new state and gets
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,9 +68,8 @@ from hotline.tenants.tickets.models import (
     Ticket,
     TimelineEvent,
 )
+from hotline.tenants.tickets.phones import PHONE_PURPOSE, normalize_phone
 
-PHONE_PURPOSE = "citizen-phone"
-_PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 _COORD = Decimal("0.0000001")
 MAX_SUPERVISION_LEVEL = 2  # 1 department manager, 2 city leadership
 
@@ -99,18 +97,6 @@ class Transfer:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def normalize_phone(phone: str) -> str:
-    digits = re.sub(r"[\s\-()]", "", phone)
-    if not _PHONE.match(digits):
-        raise Invalid("not a phone number", field="citizenPhone")
-    return digits
-
-
-def phone_hash(phone: str) -> str:
-    """The keyed hash that finds a caller's history (same number, same hash)."""
-    return keyed_hash(normalize_phone(phone), PHONE_PURPOSE)
 
 
 # --- scope, visibility, locks -----------------------------------------------------
