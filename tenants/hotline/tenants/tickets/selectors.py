@@ -548,7 +548,9 @@ def masked_citizen(ticket: Ticket) -> CitizenContact:
 async def reveal_citizen(*, actor: Actor, ticket_id: int, ip: str | None = None) -> CitizenContact:
     """The citizen's name and phone in clear; every call is audited.
 
-    Confidential tickets reveal only to supervisors and administrators."""
+    Department roles see it for tickets their subtree holds a live assignment of (they
+    call the citizen first, 先行联系). Confidential tickets reveal only to the center's
+    supervisors and administrators."""
     require(actor, Action.CITIZEN_REVEAL)
     ticket = await access_ticket(actor=actor, ticket_id=ticket_id)
     if ticket.anonymous:
@@ -559,6 +561,8 @@ async def reveal_citizen(*, actor: Actor, ticket_id: int, ip: str | None = None)
         and not actor.is_province_admin
     ):
         raise PermissionDenied("the citizen asked for confidentiality")
+    if not sees_whole_city(actor) and not await _holds_assignment(actor, ticket.id):
+        raise PermissionDenied("your department holds no assignment of this ticket")
     await record_audit(
         actor_id=actor.user_id,
         action="citizen.reveal",
@@ -572,6 +576,19 @@ async def reveal_citizen(*, actor: Actor, ticket_id: int, ip: str | None = None)
         name=decrypt(ticket.citizen_name_enc) if ticket.citizen_name_enc else None,
         phone=decrypt(ticket.citizen_phone_enc) if ticket.citizen_phone_enc else None,
     )
+
+
+async def _holds_assignment(actor: Actor, ticket_id: int) -> bool:
+    """Whether the actor's departments (subtrees) hold a live assignment of the ticket:
+    one not returned or cancelled."""
+    paths = await _department_paths(actor)
+    query = Assignment.filter(ticket_id=ticket_id).exclude(
+        status__in=[AssignmentStatus.RETURNED, AssignmentStatus.CANCELLED]
+    )
+    if paths is not None:
+        departments = Department.filter(_under(paths)).values("id")
+        query = query.filter(department_id__in=Subquery(departments))
+    return await query.exists()
 
 
 def may_reveal(actor: Actor) -> bool:
