@@ -57,8 +57,9 @@ async def test_create_user_validates_and_audits(world: World) -> None:
             password=world.password,
             email="Quinn@Example.COM",
         )
+        # named in alpha's namespace
         assert (user.username, user.display_name, user.email) == (
-            "quinn.li",
+            f"quinn.li@{world.alpha.tenant.slug}",
             "Quinn Li",
             "quinn@example.com",
         )
@@ -89,7 +90,9 @@ async def test_create_user_validates_and_audits(world: World) -> None:
                 password=world.password,
                 platform_operator=True,
             )
-        audit = await AuditEvent.filter(action="user.create", target="quinn.li").first()
+        audit = await AuditEvent.filter(
+            action="user.create", target=f"quinn.li@{world.alpha.tenant.slug}"
+        ).first()
     assert audit is not None
     assert (audit.actor_id, audit.tenant_id) == (actor.user_id, world.alpha.id)
 
@@ -138,6 +141,59 @@ async def test_create_user_needs_user_manage(world: World) -> None:
         await users.create_user(
             actor=actor, username="tess", display_name="T", password=world.password
         )
+
+
+async def test_a_city_names_its_people_without_learning_other_cities_names(
+    world: World,
+) -> None:
+    """Usernames created in a city live in its namespace: a name taken in beta is free
+    in alpha, and "taken" speaks only of alpha's own names."""
+    beta_admin = await _admin(world, world.beta)
+    with use_scope(world.beta.scope(beta_admin.user_id)):
+        in_beta = await users.create_user(
+            actor=beta_admin, username="zhangsan", display_name="张三", password=world.password
+        )
+    alpha_admin = await _admin(world, world.alpha)
+    with use_scope(world.alpha.scope(alpha_admin.user_id)):
+        in_alpha = await users.create_user(
+            actor=alpha_admin, username="ZhangSan", display_name="张三", password=world.password
+        )
+        with pytest.raises(Conflict) as taken:
+            await users.create_user(
+                actor=alpha_admin, username="zhangsan", display_name="张三", password=world.password
+            )
+        # nobody chooses a name in another city's namespace
+        with pytest.raises(Invalid):
+            await users.create_user(
+                actor=alpha_admin,
+                username="lisi@beta",
+                display_name="李四",
+                password=world.password,
+            )
+    assert (in_alpha.username, in_beta.username) == ("zhangsan@alpha", "zhangsan@beta")
+    assert "beta" not in taken.value.message
+    # a province or platform account keeps its bare name, beside the cities' ones
+    bare = await users.create_user(
+        actor=None, username="zhangsan", display_name="张三 (province)", password="Other-Pass-2026"
+    )
+    assert bare.username == "zhangsan"
+
+    # login stays unambiguous: the full name, or the bare name with the city selected
+    async def who(username: str, password: str, tenant_id: int | None = None) -> str:
+        pair = await sessions.login(username=username, password=password, tenant_id=tenant_id)
+        claims = await sessions.authenticate_access_token(token=pair.access_token)
+        return str(claims["sub"])
+
+    assert await who("zhangsan@alpha", world.password) == str(in_alpha.id)
+    assert await who("zhangsan@beta", world.password) == str(in_beta.id)
+    assert await who("zhangsan", world.password, world.alpha.id) == str(in_alpha.id)
+    assert await who("zhangsan", world.password, world.beta.id) == str(in_beta.id)
+    assert await who("zhangsan", "Other-Pass-2026") == str(bare.id)
+    # beta's person cannot log in through alpha with a bare name, nor alpha's without a city
+    with pytest.raises(AuthFailed):
+        await sessions.login(username="zhangsan", password=world.password)
+    with pytest.raises(AuthFailed):
+        await sessions.login(username="zhangsan@beta", password="Other-Pass-2026")
 
 
 # --- memberships ----------------------------------------------------------------------
@@ -243,7 +299,7 @@ async def test_load_actor_enters_only_cities_the_user_serves(world: World) -> No
         world.shandong.id,
         frozenset({Role.AGENT}),
     )
-    assert actor.username == "xena"
+    assert actor.username == "xena@alpha"
     with pytest.raises(NotFound):
         await world.actor(agent, world.beta)
     with pytest.raises(NotFound):
@@ -298,7 +354,7 @@ async def test_admin_reset_password_stays_within_the_admins_reach(world: World) 
         )
         await memberships.grant_membership(actor=province_level, user_id=both.id, role=Role.AGENT)
     beta_only = await world.member("bea", world.beta, Role.AGENT)
-    pair = await sessions.login(username="zoe", password=world.password)
+    pair = await sessions.login(username="zoe@alpha", password=world.password)
 
     with use_scope(world.alpha.scope(alpha_admin.user_id)):
         await users.admin_reset_password(
@@ -325,7 +381,7 @@ async def test_admin_reset_password_stays_within_the_admins_reach(world: World) 
     assert audited == 1
     with pytest.raises(AuthFailed):
         await sessions.authenticate_access_token(token=pair.access_token)
-    await sessions.login(username="zoe", password="Reset-By-Admin-1")
+    await sessions.login(username="zoe@alpha", password="Reset-By-Admin-1")
     operator = await world.actor(world.operator)
     # a province admin reaches users serving only in its province's cities
     yuri = await users.create_user(
@@ -361,7 +417,7 @@ async def test_admin_reset_totp(world: World) -> None:
         await users.admin_reset_totp(actor=alpha_admin, user_id=user.id)
     stored = await User.get(id=user.id)
     assert (stored.totp_enabled, stored.totp_secret) == (False, None)
-    await sessions.login(username="cody", password=world.password)
+    await sessions.login(username="cody", password=world.password, tenant_id=world.alpha.id)
 
 
 # --- API keys -------------------------------------------------------------------------

@@ -134,9 +134,11 @@ class Gql:
             set_scope(saved)
         return Response(status=response.status_code, body=response.json())
 
-    async def login(self, username: str, password: str = PASSWORD) -> tuple[str, str]:
+    async def login(
+        self, username: str, password: str = PASSWORD, *, tenant: str | None = None
+    ) -> tuple[str, str]:
         """(access token, refresh token) of a password login that must succeed."""
-        result = await self(LOGIN, {"u": username, "p": password})
+        result = await self(LOGIN, {"u": username, "p": password}, tenant=tenant)
         tokens = result.ok()["login"]["tokens"]
         return tokens["accessToken"], tokens["refreshToken"]
 
@@ -159,8 +161,10 @@ class Gql:
             "departmentId": department,
         }
         created = (await self(CREATE_USER, {"input": data}, token=token, tenant=tenant)).ok()
-        access, refresh = await self.login(username)
-        return Person(username, created["createUser"]["user"]["id"], access, refresh)
+        user = created["createUser"]["user"]
+        # created in a city: stored as name@city; with the city selected the bare name logs in
+        access, refresh = await self.login(username, tenant=tenant)
+        return Person(user["username"], user["id"], access, refresh)
 
     async def new_department(
         self, token: str, tenant: str, parent: str, kind: str, name: str, code: str | None = None

@@ -357,7 +357,7 @@ async def test_people_queries(gql: Gql, world: World) -> None:
     token = alpha.admin.token
     users = await gql("{ users(first: 100) { nodes { username } } }", token=token, tenant="alpha")
     names = {u["username"] for u in users.ok()["users"]["nodes"]}
-    assert names == {"alpha_admin", "alpha_agent", "alpha_handler"}
+    assert names == {"alpha_admin@alpha", "alpha_agent@alpha", "alpha_handler@alpha"}
     await same_as_missing(
         gql,
         "query($u: ID!) { user(id: $u) { username } }",
@@ -375,7 +375,7 @@ async def test_people_queries(gql: Gql, world: World) -> None:
         "{ auditEvents(first: 100) { nodes { action target } } }", token=token, tenant="alpha"
     )
     targets = {e["target"] for e in audit.ok()["auditEvents"]["nodes"]}
-    assert "alpha_agent" in targets
+    assert "alpha_agent@alpha" in targets
     assert not {t for t in targets if t.startswith("beta") or t == "320100"}
 
 

@@ -84,13 +84,20 @@ def _user_id(info: Info) -> int:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Password (+ TOTP for enrolled admins) → a token pair.")
+    @strawberry.mutation(
+        description="Password (+ TOTP for enrolled admins) → a token pair. People created in a "
+        "city log in as name@city, or as name with the city selected (X-Hotline-Tenant)."
+    )
     async def login(
         self, info: Info, username: str, password: str, totp_code: str | None = None
     ) -> AuthPayload:
         pair, errors = await payload_errors(
             lambda: sessions.login(
-                username=username, password=password, totp_code=totp_code, ip=info.context.ip
+                username=username,
+                password=password,
+                totp_code=totp_code,
+                ip=info.context.ip,
+                tenant_id=info.context.actor.tenant_id,
             )
         )
         return AuthPayload(tokens=_tokens(pair) if pair else None, errors=errors)

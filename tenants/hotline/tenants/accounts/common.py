@@ -13,7 +13,10 @@ from hotline.tenants.access import Actor
 from hotline.tenants.accounts.models import Membership, PlatformRole, ProvinceRole, User
 from hotline.tenants.errors import NotFound, PermissionDenied, WeakPassword
 
-USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
+# What a person chooses; "@" is reserved for the city suffix the service adds
+# (``name@slug``), so no chosen name can fall into a city's namespace.
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+USERNAME_MAX = 64
 
 
 def now_utc() -> datetime:
@@ -25,7 +28,8 @@ def normalize_username(username: str) -> str:
 
 
 def check_password(password: str, username: str) -> None:
-    problems = password_problems(password, username=username)
+    # the name the person chose, without the city suffix (name@city)
+    problems = password_problems(password, username=username.partition("@")[0])
     if problems:
         raise WeakPassword("the password " + "; ".join(problems), field="password")
 

@@ -38,6 +38,7 @@ from hotline.tenants.accounts.common import normalize_username, now_utc, own_mem
 from hotline.tenants.accounts.models import ProvinceRole, RefreshToken, Role, User
 from hotline.tenants.accounts.totp import totp_matches
 from hotline.tenants.errors import AuthFailed, Locked, NotFound, RateLimited, TotpRequired
+from hotline.tenants.provinces.models import Tenant
 
 log = structlog.get_logger(__name__)
 
@@ -109,22 +110,44 @@ async def _token_pair(user: User, family: uuid.UUID, refresh_token: str) -> Toke
     )
 
 
+async def _login_names(username: str, tenant_id: int | None) -> list[str]:
+    """The stored names a typed login name stands for, the first one preferred.
+
+    ``zhangsan@jinan`` is itself. With a city selected, a bare ``zhangsan`` is that
+    city's ``zhangsan@<slug>`` if it exists, else the bare (province or platform) name;
+    without a city, only the bare name (docs/auth.md).
+    """
+    name = normalize_username(username)
+    if tenant_id is None or "@" in name:
+        return [name]
+    slugs = await Tenant.filter(id=tenant_id).values_list("slug", flat=True)
+    return [f"{name}@{slugs[0]}", name] if slugs else [name]
+
+
 async def login(
-    *, username: str, password: str, totp_code: str | None = None, ip: str | None = None
+    *,
+    username: str,
+    password: str,
+    totp_code: str | None = None,
+    ip: str | None = None,
+    tenant_id: int | None = None,
 ) -> TokenPair:
     """Password (and, once enrolled, TOTP) login; starts a new session family.
 
-    Unknown users, disabled users and wrong passwords get the same AuthFailed, after
-    the same password-hashing work.
+    ``tenant_id`` is the city the request selected, if any: it lets people of that city
+    log in with their name without the ``@city`` suffix. Unknown users, disabled users
+    and wrong passwords get the same AuthFailed, after the same password-hashing work.
     """
     settings = get_settings()
-    name = normalize_username(username)
+    names = await _login_names(username, tenant_id)
+    name = names[0]
     limit = settings.login_rate_per_minute
     if not await hit(f"login:user:{keyed_hash(name, 'login')}", limit=limit, window_seconds=60) or (
         ip is not None and not await hit(f"login:ip:{ip}", limit=limit, window_seconds=60)
     ):
         raise RateLimited("too many login attempts; try again in a minute")
-    user = await User.get_or_none(username=name)
+    found = {u.username: u for u in await User.filter(username__in=names)}
+    user = next((found[n] for n in names if n in found), None)
     if user is None or not user.is_active:
         await asyncio.to_thread(verify_password, None, password)
         raise AuthFailed(_BAD_LOGIN)

@@ -14,6 +14,7 @@ from hotline.platform.auth.passwords import hash_password, verify_password
 from hotline.tenants.access import Action, Actor, require
 from hotline.tenants.accounts.audit import record_audit
 from hotline.tenants.accounts.common import (
+    USERNAME_MAX,
     USERNAME_PATTERN,
     active_user,
     check_password,
@@ -26,6 +27,7 @@ from hotline.tenants.accounts.memberships import grant_membership
 from hotline.tenants.accounts.models import Role, User
 from hotline.tenants.accounts.sessions import count_failure, revoke_user_sessions
 from hotline.tenants.errors import AuthFailed, Conflict, Invalid, NotFound, PermissionDenied
+from hotline.tenants.provinces.models import Tenant
 
 _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 
@@ -52,7 +54,9 @@ async def create_user(
 ) -> User:
     """A new person; with ``role``, also a member of the current city (all or nothing).
 
-    ``actor`` None is a trusted system caller (CLI, seed), which grants no roles.
+    ``actor`` None is a trusted system caller (CLI, seed), which grants no roles. A user
+    created in a city is named in that city's namespace (``zhangsan@jinan``), so the
+    "username taken" answer speaks of that city's names only (docs/auth.md).
     """
     if actor is not None:
         require(actor, Action.USER_MANAGE)
@@ -60,11 +64,7 @@ async def create_user(
             raise PermissionDenied("only platform operators create platform operators")
     if role is None and department_id is not None:
         raise Invalid("a department is given with a role", field="departmentId")
-    name = normalize_username(username)
-    if not USERNAME_PATTERN.match(name):
-        raise Invalid(
-            "the username must be 3-64 letters, digits or . _ @ - characters", field="username"
-        )
+    name = await qualified_username(username, tenant_id=actor.tenant_id if actor else None)
     display = display_name.strip()
     if not display or len(display) > 100:
         raise Invalid("the display name must be 1-100 characters", field="displayName")
@@ -99,6 +99,23 @@ async def create_user(
                 actor=actor, user_id=user.id, role=role, department_id=department_id
             )
     return user
+
+
+async def qualified_username(username: str, *, tenant_id: int | None) -> str:
+    """The stored login name: ``name@<city slug>`` when created in a city, else ``name``
+    (province and platform accounts). Nobody types the ``@``: the city adds it."""
+    name = normalize_username(username)
+    if not USERNAME_PATTERN.match(name):
+        raise Invalid(
+            "the username must be 3-64 letters, digits or . _ - characters", field="username"
+        )
+    if tenant_id is None:
+        return name
+    slug = await Tenant.filter(id=tenant_id).values_list("slug", flat=True)
+    room = USERNAME_MAX - 1 - len(slug[0])
+    if len(name) > room:
+        raise Invalid(f"the username must be at most {room} characters", field="username")
+    return f"{name}@{slug[0]}"
 
 
 async def store_password(user: User, password: str) -> None:
