@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -21,15 +21,31 @@ class Error:
     field: str | None
     code: ErrorCode  # type: ignore[valid-type]
     message: str = strawberry.field(description="Precise English text for developers and logs.")
+    template: strawberry.Private[str | None] = None
+    params: strawberry.Private[dict[str, Any] | None] = None
 
-    @strawberry.field(description="For the person: zh-CN or en by the request's Accept-Language.")
+    @strawberry.field(
+        description="Why, for the person: zh-CN or en by the request's Accept-Language."
+    )
     def localized_message(self, info: Info) -> str:
         language = info.context.request.headers.get("accept-language", "zh-CN")
-        return localized(DomainErrorCode(self.code), self.field, language)
+        return localized(
+            DomainErrorCode(self.code),
+            language,
+            template=self.template,
+            params=self.params,
+            field=self.field,
+        )
 
 
 def error_from(exc: DomainError) -> Error:
-    return Error(field=exc.field, code=exc.code, message=exc.message)
+    return Error(
+        field=exc.field,
+        code=exc.code,
+        message=exc.message,
+        template=exc.template,
+        params=exc.params,
+    )
 
 
 T = TypeVar("T")

@@ -186,7 +186,7 @@ def allowed(actor: Actor, action: Action, *, province_id: int | None = None) -> 
 
 def require(actor: Actor, action: Action, *, province_id: int | None = None) -> None:
     if not allowed(actor, action, province_id=province_id):
-        raise PermissionDenied(f"{action.value} is not allowed")
+        raise PermissionDenied("{action} is not allowed", action=action.value)
 
 
 def permissions_markdown() -> str:

@@ -31,7 +31,7 @@ def check_password(password: str, username: str) -> None:
     # the name the person chose, without the city suffix (name@city)
     problems = password_problems(password, username=username.partition("@")[0])
     if problems:
-        raise WeakPassword("the password " + "; ".join(problems), field="password")
+        raise WeakPassword("the password {problems}", field="password", problems=problems)
 
 
 def city_of(actor: Actor) -> tuple[int, int]:

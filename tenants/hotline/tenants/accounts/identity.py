@@ -79,7 +79,7 @@ async def _external_user(token: str, issuer: str) -> int:
                 jwks_uri=oidc["jwks_uri"],
             )
         except TokenError as exc:
-            raise AuthFailed(f"invalid access token: {exc}") from exc
+            raise AuthFailed("invalid access token: {error}", error=str(exc)) from exc
         user = await User.get_or_none(external_id=f"{issuer}|{claims['sub']}", is_active=True)
         if user is None:
             raise AuthFailed("no account is linked to this identity")

@@ -29,7 +29,7 @@ async def grant_membership(
     require(actor, Action.USER_MANAGE)
     tenant_id, province_id = city_of(actor)
     if role in DEPARTMENT_ROLES and department_id is None:
-        raise Invalid(f"the role {role.value} needs a department", field="departmentId")
+        raise Invalid("the role {role} needs a department", field="departmentId", role=role.value)
     user = await active_user(user_id)
     if not (
         user.created_in_tenant_id == tenant_id

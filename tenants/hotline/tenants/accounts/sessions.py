@@ -153,8 +153,8 @@ async def login(
         raise AuthFailed(_BAD_LOGIN)
     if user.locked_until is not None and user.locked_until > now_utc():
         raise Locked(
-            "the account is locked after repeated failures until "
-            f"{user.locked_until:%Y-%m-%d %H:%M} UTC"
+            "the account is locked after repeated failures until {until} UTC",
+            until=f"{user.locked_until:%Y-%m-%d %H:%M}",
         )
     if not await asyncio.to_thread(verify_password, user.password_hash, password):
         await count_failure(user, ip=ip)
@@ -302,7 +302,7 @@ async def authenticate_access_token(*, token: str) -> dict[str, Any]:
     try:
         claims = await verify_access_token(token)
     except TokenError as exc:
-        raise AuthFailed(f"invalid access token ({exc.reason.value})") from exc
+        raise AuthFailed("invalid access token ({reason})", reason=exc.reason.value) from exc
     sid = claims.get("sid")
     if not isinstance(sid, str) or await is_session_revoked(sid=sid):
         raise AuthFailed(_BAD_REFRESH)

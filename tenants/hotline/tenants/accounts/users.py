@@ -114,7 +114,7 @@ async def qualified_username(username: str, *, tenant_id: int | None) -> str:
     slug = await Tenant.filter(id=tenant_id).values_list("slug", flat=True)
     room = USERNAME_MAX - 1 - len(slug[0])
     if len(name) > room:
-        raise Invalid(f"the username must be at most {room} characters", field="username")
+        raise Invalid("the username must be at most {max} characters", field="username", max=room)
     return f"{name}@{slug[0]}"
 
 

@@ -129,7 +129,12 @@ def _owner(actor: Actor, province_id: int | None, *, write: bool) -> _Owner:
 def _items(values: Sequence[str], field: str) -> list[str]:
     items = list(dict.fromkeys(v.strip() for v in values if v.strip()))
     if len(items) > MAX_LIST_ITEMS or any(len(v) > MAX_ITEM for v in items):
-        raise Invalid(f"at most {MAX_LIST_ITEMS} items of {MAX_ITEM} characters", field=field)
+        raise Invalid(
+            "at most {max} items of {length} characters",
+            field=field,
+            max=MAX_LIST_ITEMS,
+            length=MAX_ITEM,
+        )
     return items
 
 
@@ -144,9 +149,9 @@ def _content(
 ) -> dict[str, Any]:
     title, answer = title.strip(), answer.strip()
     if not 1 <= len(title) <= MAX_TITLE:
-        raise Invalid(f"a title has 1 to {MAX_TITLE} characters", field="title")
+        raise Invalid("a title has 1 to {max} characters", field="title", max=MAX_TITLE)
     if not 1 <= len(answer) <= MAX_ANSWER:
-        raise Invalid(f"an answer has 1 to {MAX_ANSWER} characters", field="answer")
+        raise Invalid("an answer has 1 to {max} characters", field="answer", max=MAX_ANSWER)
     if valid_from and valid_until and valid_until < valid_from:
         raise Invalid("validity ends before it starts", field="validUntil")
     return {
@@ -459,9 +464,9 @@ async def search_articles(*, actor: Actor, text: str, limit: int = 10) -> list[S
     owner = _owner(actor, None, write=False)
     query = kbtext.normalize(text).strip()
     if not 1 <= len(query) <= MAX_QUERY:
-        raise Invalid(f"a search has 1 to {MAX_QUERY} characters", field="text")
+        raise Invalid("a search has 1 to {max} characters", field="text", max=MAX_QUERY)
     if not 1 <= limit <= MAX_HITS:
-        raise Invalid(f"limit must be between 1 and {MAX_HITS}", field="first")
+        raise Invalid("limit must be between 1 and {max}", field="first", max=MAX_HITS)
     with use_scope(owner.scope):
         tokenizer = await _tokenizer(owner.tenant_id)
         words = kbtext.terms(cut_for_search(tokenizer, query))
@@ -507,10 +512,12 @@ async def add_dictionary_words(
     owner = _owner(actor, None, write=True)
     clean = list(dict.fromkeys(kbtext.normalize(w).strip() for w in words))
     if not clean or len(clean) > MAX_WORDS_PER_CALL:
-        raise Invalid(f"give 1 to {MAX_WORDS_PER_CALL} words", field="words")
+        raise Invalid("give 1 to {max} words", field="words", max=MAX_WORDS_PER_CALL)
     for word in clean:
         if not 2 <= len(word) <= MAX_ITEM or any(ch.isspace() for ch in word):
-            raise Invalid(f"a word has 2 to {MAX_ITEM} characters, no spaces", field="words")
+            raise Invalid(
+                "a word has 2 to {max} characters, no spaces", field="words", max=MAX_ITEM
+            )
     if freq is not None and not 1 <= freq <= 1_000_000:
         raise Invalid("freq must be between 1 and 1000000", field="freq")
     with use_scope(owner.scope):

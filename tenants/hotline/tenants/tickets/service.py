@@ -300,7 +300,7 @@ async def _end_assignments(ticket: Ticket, action: AA) -> int:
 def _required(text: str, field: str, what: str = "a reason") -> str:
     text = text.strip()
     if not text:
-        raise Invalid(f"give {what}", field=field)
+        raise Invalid("give {what}", field=field, what=what)
     return text
 
 
