@@ -362,3 +362,16 @@ async def test_every_error_says_why_in_chinese(client: httpx.AsyncClient, world:
         admin,
         "alpha",
     ) == [("NOT_FOUND", "未找到用户，或您无权访问")]
+    # an error escaping a query (not a payload) carries the same text in its extensions
+    response = await client.post(
+        "/graphql",
+        json={"query": '{ user(id: "VXNlcjo5OTk5OTk=") { username } }'},
+        headers={
+            "Authorization": f"Bearer {admin}",
+            "X-Hotline-Tenant": "alpha",
+            "Accept-Language": "zh-CN",
+        },
+    )
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert error["extensions"]["localizedMessage"] == "未找到用户，或您无权访问"

@@ -67,6 +67,28 @@ def _should_mask(error: GraphQLError) -> bool:
     return not isinstance(original, DomainError | GraphQLError)
 
 
+class _MaskAndLocalize(MaskErrors):
+    """Masks unexpected errors; a domain error escaping a resolver also carries its
+    reader's text as ``extensions.localizedMessage``, like a payload error."""
+
+    def _language(self) -> str:
+        request = getattr(self.execution_context.context, "request", None)
+        headers = getattr(request, "headers", None)
+        return str(headers.get("accept-language", "zh-CN")) if headers is not None else "zh-CN"
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        language: str | None = None
+        for error in processed:
+            if isinstance(error.original_error, DomainError):
+                language = language or self._language()
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "localizedMessage": error.original_error.localized(language),
+                }
+        return processed
+
+
 def masking_extension() -> MaskErrors:
     """Anything but a domain error reaches the client as "Unexpected error." (logged)."""
-    return MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error.")
+    return _MaskAndLocalize(should_mask_error=_should_mask, error_message="Unexpected error.")
