@@ -11,7 +11,7 @@ import pytest_asyncio
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, reset_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.accounts import service
+from hotline.tenants.accounts import memberships, users
 from hotline.tenants.accounts.models import Membership, User
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Actor
@@ -50,7 +50,7 @@ class World:
     beta_admin: User
 
     async def actor(self, user: User, city: City | None = None) -> Actor:
-        return await service.load_actor(
+        return await memberships.load_actor(
             user_id=user.id,
             tenant_id=city.id if city else None,
             province_id=city.province_id if city else None,
@@ -61,10 +61,10 @@ class World:
         admin = self.alpha_admin if city is self.alpha else self.beta_admin
         actor = await self.actor(admin, city)
         with use_scope(city.scope(admin.id)):
-            user = await service.create_user(
+            user = await users.create_user(
                 actor=actor, username=username, display_name=username.title(), password=PASSWORD
             )
-            await service.grant_membership(actor=actor, user_id=user.id, role=role, **grant)
+            await memberships.grant_membership(actor=actor, user_id=user.id, role=role, **grant)
         return user
 
 
@@ -83,7 +83,7 @@ async def _city(province: Province, code: str, slug: str, prefix: str) -> City:
 
 
 async def _admin_of(city: City, username: str) -> User:
-    user = await service.create_user(
+    user = await users.create_user(
         actor=None, username=username, display_name=username.title(), password=PASSWORD
     )
     with use_scope(city.scope()):
@@ -98,7 +98,7 @@ async def world(db: Settings) -> AsyncIterator[World]:
         jiangsu = await Province.create(code="320000", slug="jiangsu", name="Jiangsu")
     alpha = await _city(shandong, "370100", "alpha", "AL")
     beta = await _city(jiangsu, "320100", "beta", "BE")
-    operator = await service.create_user(
+    operator = await users.create_user(
         actor=None,
         username="operator",
         display_name="Operator",

@@ -23,7 +23,7 @@ from strawberry import relay
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.tenancy import Scope, current_scope, set_scope, use_scope
-from hotline.tenants.accounts import service
+from hotline.tenants.accounts import users
 from tests import isolation_registry
 
 PASSWORD = "Correct-Horse-42"
@@ -137,9 +137,11 @@ class Gql:
         isolation_registry.record(query, body)
         return Response(status=response.status_code, body=body)
 
-    async def login(self, username: str, password: str = PASSWORD) -> tuple[str, str]:
+    async def login(
+        self, username: str, password: str = PASSWORD, *, tenant: str | None = None
+    ) -> tuple[str, str]:
         """(access token, refresh token) of a password login that must succeed."""
-        result = await self(LOGIN, {"u": username, "p": password})
+        result = await self(LOGIN, {"u": username, "p": password}, tenant=tenant)
         tokens = result.ok()["login"]["tokens"]
         return tokens["accessToken"], tokens["refreshToken"]
 
@@ -162,8 +164,10 @@ class Gql:
             "departmentId": department,
         }
         created = (await self(CREATE_USER, {"input": data}, token=token, tenant=tenant)).ok()
-        access, refresh = await self.login(username)
-        return Person(username, created["createUser"]["user"]["id"], access, refresh)
+        user = created["createUser"]["user"]
+        # created in a city: stored as name@city; with the city selected the bare name logs in
+        access, refresh = await self.login(username, tenant=tenant)
+        return Person(user["username"], user["id"], access, refresh)
 
     async def new_department(
         self, token: str, tenant: str, parent: str, kind: str, name: str, code: str | None = None
@@ -288,7 +292,7 @@ async def _city(
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(gql: Gql) -> World:
     with use_scope(Scope.platform()):
-        operator_row = await service.create_user(
+        operator_row = await users.create_user(
             actor=None,
             username="operator",
             display_name="Operator",

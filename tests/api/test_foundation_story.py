@@ -415,7 +415,8 @@ async def test_people_roles_and_memberships(gql: Gql, world: World) -> None:
     users = await gql(
         "{ users(first: 50) { nodes { username } } }", token=handler.token, tenant=CITY
     )
-    assert "rencheng_handler" in [u["username"] for u in users.ok()["users"]["nodes"]]
+    # created in jining: named in jining's namespace
+    assert "rencheng_handler@jining" in [u["username"] for u in users.ok()["users"]["nodes"]]
     revoked = await gql(
         """mutation($m: ID!) { revokeMembership(membershipId: $m) {
              membership { isActive } errors { code } } }""",
@@ -450,7 +451,7 @@ async def test_people_roles_and_memberships(gql: Gql, world: World) -> None:
         token=handler.token,
     )
     assert me.ok()["me"] == {
-        "user": {"username": "rencheng_handler"},
+        "user": {"username": "rencheng_handler@jining"},
         "platformOperator": False,
         "currentTenant": None,
         "roles": [],
@@ -557,7 +558,7 @@ async def test_totp_enrolment_and_login_with_a_code(gql: Gql, world: World) -> N
         token=admin.token,
     )
     assert confirmed.ok()["confirmTotp"]["ok"] is True
-    login = """mutation($c: String) { login(username: "jining_admin",
+    login = """mutation($c: String) { login(username: "jining_admin@jining",
                  password: "Correct-Horse-42", totpCode: $c) {
                  tokens { accessToken totpEnrolmentRequired } errors { field code } } }"""
     without = await gql(login, {"c": None})
@@ -577,11 +578,11 @@ async def test_refresh_rotation_and_logout(gql: Gql, world: World) -> None:
     refresh = """mutation($t: String!) { refreshToken(refreshToken: $t) {
                    tokens { accessToken refreshToken } errors { code } } }"""
     me = "{ me { user { username } } }"
-    access1, refresh1 = await gql.login("session_user")
+    access1, refresh1 = await gql.login("session_user", tenant=CITY)
     rotated = (await gql(refresh, {"t": refresh1})).ok()["refreshToken"]["tokens"]
     assert rotated["refreshToken"] != refresh1
     assert (await gql(me, token=rotated["accessToken"])).ok()["me"]["user"] == {
-        "username": "session_user"
+        "username": "session_user@jining"
     }
     # the used refresh token again: reuse → the whole family is revoked
     reused = await gql(refresh, {"t": refresh1})
@@ -589,7 +590,7 @@ async def test_refresh_rotation_and_logout(gql: Gql, world: World) -> None:
     dead = await gql(me, token=rotated["accessToken"])
     assert (dead.status, dead.codes) == (401, ["AUTH_FAILED"])
     # logout ends a session: its access token is refused with 401 at once
-    access2, refresh2 = await gql.login("session_user")
+    access2, refresh2 = await gql.login("session_user@jining")
     assert (await gql(me, token=access2)).status == 200
     out = await gql(
         "mutation($t: String!) { logout(refreshToken: $t) { ok errors { code } } }", {"t": refresh2}
@@ -601,7 +602,7 @@ async def test_refresh_rotation_and_logout(gql: Gql, world: World) -> None:
         {"code": "AUTH_FAILED"}
     ]
     # an unrelated session of the same user is unaffected
-    access3, _ = await gql.login("session_user")
+    access3, _ = await gql.login("session_user", tenant=CITY)
     assert (await gql(me, token=access3)).status == 200
     assert access1 != access3
 
@@ -672,10 +673,10 @@ async def test_password_reset_by_mail(gql: Gql, world: World, inbox: _Inbox) -> 
     again = await gql(reset, {"t": token, "p": "Another-new-pass-88"})
     assert again.data["resetPassword"]["errors"] == [{"field": "token", "code": "INVALID"}]
     old = await gql(
-        """mutation { login(username: "alpha_agent", password: "Correct-Horse-42") {
+        """mutation { login(username: "alpha_agent@alpha", password: "Correct-Horse-42") {
              errors { code } } }"""
     )
     assert old.data["login"]["errors"] == [{"code": "AUTH_FAILED"}]
-    await gql.login("alpha_agent", "A-brand-new-pass-77")
+    await gql.login("alpha_agent@alpha", "A-brand-new-pass-77")
     ended = await gql("{ me { user { id } } }", token=world.alpha.agent.token)
     assert ended.status == 401

@@ -304,8 +304,74 @@ async def test_error_texts_follow_the_readers_language(
         )
         answers[language[:2]] = response.json()["data"]["createTenant"]["errors"]
     assert answers["zh"] == [
-        {"field": "code", "code": "INVALID", "localizedMessage": "输入有误，请检查（code）"}
+        {
+            "field": "code",
+            "code": "INVALID",
+            "localizedMessage": "代码须为 6 位 GB/T 2260 行政区划代码",
+        }
     ]
     assert answers["en"] == [
-        {"field": "code", "code": "INVALID", "localizedMessage": "Please check this input (code)"}
+        {
+            "field": "code",
+            "code": "INVALID",
+            "localizedMessage": "Code must be a 6-digit GB/T 2260 division code",
+        }
     ]
+
+
+async def test_every_error_says_why_in_chinese(client: httpx.AsyncClient, world: World) -> None:
+    """A sample of errors of different kinds, each with its own Chinese reason."""
+
+    async def errors(query: str, token: str | None, tenant: str | None = None) -> Any:
+        headers = {"Accept-Language": "zh-CN,zh;q=0.9"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if tenant:
+            headers["X-Hotline-Tenant"] = tenant
+        response = await client.post("/graphql", json={"query": query}, headers=headers)
+        data = response.json()["data"]
+        return [(e["code"], e["localizedMessage"]) for e in next(iter(data.values()))["errors"]]
+
+    admin = world.alpha.admin.token
+    assert await errors(
+        'mutation { login(username: "nobody", password: "x") '
+        "{ errors { code localizedMessage } } }",
+        None,
+    ) == [("AUTH_FAILED", "用户名或密码错误")]
+    assert await errors(
+        """mutation { createUser(input: { username: "a b", displayName: "X",
+             password: "Long-enough-pass-2026" }) { errors { code localizedMessage } } }""",
+        admin,
+        "alpha",
+    ) == [("INVALID", "用户名须为 3 到 64 个字母、数字或 . _ - 字符")]
+    assert await errors(
+        """mutation { createUser(input: { username: "weakling", displayName: "X",
+             password: "short" }) { errors { code localizedMessage } } }""",
+        admin,
+        "alpha",
+    ) == [
+        (
+            "WEAK_PASSWORD",
+            "密码不符合要求：至少 10 个字符、"
+            "须包含小写字母、大写字母、数字、其他字符中的至少 3 类（或至少 16 个字符）",
+        )
+    ]
+    assert await errors(
+        """mutation { grantMembership(userId: "VXNlcjo5OTk5OTk=", role: AGENT) {
+             errors { code localizedMessage } } }""",
+        admin,
+        "alpha",
+    ) == [("NOT_FOUND", "未找到用户，或您无权访问")]
+    # an error escaping a query (not a payload) carries the same text in its extensions
+    response = await client.post(
+        "/graphql",
+        json={"query": '{ user(id: "VXNlcjo5OTk5OTk=") { username } }'},
+        headers={
+            "Authorization": f"Bearer {admin}",
+            "X-Hotline-Tenant": "alpha",
+            "Accept-Language": "zh-CN",
+        },
+    )
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert error["extensions"]["localizedMessage"] == "未找到用户，或您无权访问"

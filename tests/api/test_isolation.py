@@ -357,7 +357,7 @@ async def test_people_queries(gql: Gql, world: World) -> None:
     token = alpha.admin.token
     users = await gql("{ users(first: 100) { nodes { username } } }", token=token, tenant="alpha")
     names = {u["username"] for u in users.ok()["users"]["nodes"]}
-    assert names == {"alpha_admin", "alpha_agent", "alpha_handler"}
+    assert names == {"alpha_admin@alpha", "alpha_agent@alpha", "alpha_handler@alpha"}
     await same_as_missing(
         gql,
         "query($u: ID!) { user(id: $u) { username } }",
@@ -375,7 +375,7 @@ async def test_people_queries(gql: Gql, world: World) -> None:
         "{ auditEvents(first: 100) { nodes { action target } } }", token=token, tenant="alpha"
     )
     targets = {e["target"] for e in audit.ok()["auditEvents"]["nodes"]}
-    assert "alpha_agent" in targets
+    assert "alpha_agent@alpha" in targets
     assert not {t for t in targets if t.startswith("beta") or t == "320100"}
 
 
@@ -395,7 +395,7 @@ async def test_user_mutations(gql: Gql, world: World) -> None:
     assert problem(foreign, "createUser") == problem(absent, "createUser")
     assert problem(foreign, "createUser")[0]["code"] == "NOT_FOUND"
     with use_scope(Scope.platform()):
-        assert not await User.filter(username__in=["sneaky1", "sneaky2"]).exists()
+        assert not await User.filter(username__startswith="sneaky").exists()
     await same_as_missing(
         gql,
         """mutation($u: ID!) { adminResetPassword(userId: $u, newPassword: "Hijacked-pass-123") {
@@ -407,6 +407,33 @@ async def test_user_mutations(gql: Gql, world: World) -> None:
         tenant="alpha",
     )
     await gql.login(beta.handler.username)  # the old password still works
+
+
+async def test_a_name_taken_in_another_city_is_free_here(gql: Gql, world: World) -> None:
+    """Usernames live in the city's namespace: beta may name someone like alpha's agent,
+    and "taken" only ever speaks of the city's own names (docs/auth.md)."""
+    alpha, beta = world.alpha, world.beta
+    create = """mutation($name: String!) { createUser(input: { username: $name,
+        displayName: "X", password: "Correct-Horse-42", role: AGENT }) {
+        user { username } errors { field code message } } }"""
+    taken_elsewhere = alpha.agent.username.split("@")[0]
+    made = await gql(create, {"name": taken_elsewhere}, token=beta.admin.token, tenant="beta")
+    assert made.ok()["createUser"]["user"]["username"] == f"{taken_elsewhere}@beta"
+    again = await gql(create, {"name": taken_elsewhere}, token=beta.admin.token, tenant="beta")
+    assert problem(again, "createUser") == [
+        {"field": "username", "code": "CONFLICT", "message": "a user with this username exists"}
+    ]
+    # both log in, each unambiguously: the full name, or the bare name in its own city
+    await gql.login(f"{taken_elsewhere}@beta")
+    beta_access, _ = await gql.login(taken_elsewhere, tenant="beta")
+    alpha_access, _ = await gql.login(taken_elsewhere, tenant="alpha")
+    me = "{ me { user { username } } }"
+    assert (await gql(me, token=beta_access)).ok()["me"]["user"]["username"] == (
+        f"{taken_elsewhere}@beta"
+    )
+    assert (await gql(me, token=alpha_access)).ok()["me"]["user"]["username"] == (
+        alpha.agent.username
+    )
 
 
 @isolates("grantMembership", "revokeMembership")

@@ -11,7 +11,7 @@ import pytest_asyncio
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.accounts import service
+from hotline.tenants.accounts import memberships, users
 from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Actor
@@ -53,7 +53,7 @@ class World:
     async def actor(self, user: User, city: City | None = None) -> Actor:
         """The actor of ``user`` in ``city`` (None: no city, the province scope)."""
         with use_scope(city.scope(user) if city else Scope.platform(user.id)):
-            return await service.load_actor(
+            return await memberships.load_actor(
                 user_id=user.id,
                 tenant_id=city.id if city else None,
                 province_id=city.province_id if city else None,
@@ -61,7 +61,7 @@ class World:
 
 
 async def _user(name: str) -> User:
-    return await service.create_user(
+    return await users.create_user(
         actor=None, username=name, display_name=name.title(), password=PASSWORD
     )
 

@@ -13,7 +13,7 @@ from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
-from hotline.tenants.accounts.service import issue_token_for
+from hotline.tenants.accounts.sessions import issue_token_for
 from tests import isolation_registry
 
 from .conftest import World

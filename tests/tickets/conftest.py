@@ -12,8 +12,8 @@ import pytest_asyncio
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.accounts.memberships import load_actor
 from hotline.tenants.accounts.models import Membership, ProvinceRole, User
-from hotline.tenants.accounts.service import load_actor
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Actor

@@ -10,7 +10,7 @@ import pytest
 
 from hotline.platform.calendar import DayKind
 from hotline.platform.tenancy import use_scope
-from hotline.tenants.accounts.service import load_actor
+from hotline.tenants.accounts.memberships import load_actor
 from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound, PermissionDenied
 from hotline.tenants.provinces.calendar import DayChange, set_calendar_days, tenant_calendar
 from hotline.tenants.tickets import (

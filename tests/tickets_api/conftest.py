@@ -17,13 +17,13 @@ from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
-from hotline.tenants.accounts import service as accounts
+from hotline.tenants.accounts import sessions
 from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.provinces.models import Province, Tenant
-from hotline.tenants.tickets import intake, timeline
+from hotline.tenants.tickets import timeline
 from hotline.tenants.tickets.models import (
     Assignment,
     AssignmentStatus,
@@ -33,6 +33,7 @@ from hotline.tenants.tickets.models import (
     Ticket,
 )
 from hotline.tenants.tickets.numbering import hash_query_code
+from hotline.tenants.tickets.phones import phone_hash
 from tests import isolation_registry
 
 
@@ -125,7 +126,7 @@ async def add_person(
                 user=user, role=role, department_id=department.id if department else None
             )
     city.users[name] = user.id
-    city.tokens[name] = await accounts.issue_token_for(username=username, ttl=timedelta(hours=1))
+    city.tokens[name] = await sessions.issue_token_for(username=username, ttl=timedelta(hours=1))
 
 
 @dataclass
@@ -203,7 +204,7 @@ async def make_ticket(
             address=address,
             citizen_name_enc=encrypt(name) if name else None,
             citizen_phone_enc=encrypt(phone) if phone else None,
-            citizen_phone_hash=intake.phone_hash(phone) if phone else None,
+            citizen_phone_hash=phone_hash(phone) if phone else None,
             confidential=confidential,
             lng=117.0,
             lat=36.65,

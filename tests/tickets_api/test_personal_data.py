@@ -31,15 +31,82 @@ async def test_unmasking_needs_the_role_and_is_audited(world: World) -> None:
     with use_scope(a.scope()):
         audits = await AuditEvent.filter(action="citizen.reveal", target=f"ticket:{made.ticket.id}")
     assert [e.actor_id for e in audits] == [a.users["agent"]]
-    # a department handler reads the ticket but not the clear contact
-    body = await world.gql(a, "district", CONTACT, variables)
-    assert world.codes(body) == ["PERMISSION_DENIED"]
-    assert "13812345678" not in str(body)
     # beta's agent: the ticket does not exist for it
     body = await world.gql(world.beta, "agent", CONTACT, variables)
     assert world.codes(body) == ["NOT_FOUND"]
     with use_scope(a.scope()):
         assert await AuditEvent.filter(action="citizen.reveal").count() == 1
+
+
+async def test_the_handling_department_may_call_the_citizen(world: World) -> None:
+    """先行联系: a department holding an assignment sees the contact, audited."""
+    a = world.alpha
+    made = await world.ticket(
+        a, status=Status.DISPATCHED, departments=[(a.district, AssignmentStatus.SIGNED)]
+    )
+    variables = {"id": str(encode_id("Ticket", made.ticket.id))}
+    body = await world.gql(a, "district", CONTACT, variables)
+    assert "errors" not in body, body
+    assert body["data"]["ticket"]["contact"] == {"name": "张三", "phone": "13812345678"}
+    with use_scope(a.scope()):
+        audits = await AuditEvent.filter(action="citizen.reveal", target=f"ticket:{made.ticket.id}")
+    assert [e.actor_id for e in audits] == [a.users["district"]]
+    # another department of the same city: the ticket is not theirs to see at all
+    body = await world.gql(a, "bureau", CONTACT, variables)
+    assert world.codes(body) == ["NOT_FOUND"]
+    assert "13812345678" not in str(body)
+    # the same role in another city: not found either
+    for who in ("district", "bureau"):
+        body = await world.gql(world.beta, who, CONTACT, variables)
+        assert world.codes(body) == ["NOT_FOUND"]
+        assert "13812345678" not in str(body)
+    with use_scope(a.scope()):
+        count = await AuditEvent.filter(
+            action="citizen.reveal", target=f"ticket:{made.ticket.id}"
+        ).count()
+    assert count == 1
+
+
+async def test_a_department_that_gave_the_ticket_back_no_longer_sees_the_contact(
+    world: World,
+) -> None:
+    a = world.alpha
+    made = await world.ticket(
+        a,
+        status=Status.DISPATCHED,
+        departments=[
+            (a.bureau, AssignmentStatus.SIGNED),
+            (a.district, AssignmentStatus.RETURNED),
+        ],
+    )
+    variables = {"id": str(encode_id("Ticket", made.ticket.id))}
+    body = await world.gql(a, "district", CONTACT, variables)
+    assert world.codes(body) == ["PERMISSION_DENIED"]
+    assert "13812345678" not in str(body)
+    body = await world.gql(a, "bureau", CONTACT, variables)
+    assert body["data"]["ticket"]["contact"]["phone"] == "13812345678"
+
+
+async def test_a_confidential_contact_stays_with_the_center(world: World) -> None:
+    a = world.alpha
+    made = await world.ticket(
+        a,
+        status=Status.DISPATCHED,
+        departments=[(a.district, AssignmentStatus.SIGNED)],
+        confidential=True,
+    )
+    variables = {"id": str(encode_id("Ticket", made.ticket.id))}
+    for who, code in (("district", "PERMISSION_DENIED"), ("street", "NOT_FOUND")):
+        body = await world.gql(a, who, CONTACT, variables)
+        assert world.codes(body) == [code], body
+        assert "13812345678" not in str(body)
+    # the masked form is still there for the handler
+    body = await world.gql(
+        a, "district", "query($id: ID!) { ticket(id: $id) { citizen { phone } } }", variables
+    )
+    assert body["data"]["ticket"]["citizen"]["phone"] == "138****5678"
+    body = await world.gql(a, "supervisor", CONTACT, variables)
+    assert body["data"]["ticket"]["contact"]["phone"] == "13812345678"
 
 
 async def test_confidential_contact_only_for_supervisors(world: World) -> None:

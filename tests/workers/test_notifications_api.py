@@ -15,7 +15,7 @@ from hotline.platform import outbox
 from hotline.platform.outbox import OutboxMessage, OutboxStatus
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, current_scope, set_scope, use_scope
-from hotline.tenants.accounts.service import issue_token_for
+from hotline.tenants.accounts.sessions import issue_token_for
 from hotline.tenants.notifications.models import Notice, NotificationTemplate
 from tests import isolation_registry
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -22,15 +22,31 @@ class Error:
     field: str | None
     code: ErrorCode
     message: str = strawberry.field(description="Precise English text for developers and logs.")
+    template: strawberry.Private[str | None] = None
+    params: strawberry.Private[dict[str, Any] | None] = None
 
-    @strawberry.field(description="For the person: zh-CN or en by the request's Accept-Language.")
+    @strawberry.field(
+        description="Why, for the person: zh-CN or en by the request's Accept-Language."
+    )
     def localized_message(self, info: Info) -> str:
         language = info.context.request.headers.get("accept-language", "zh-CN")
-        return localized(DomainErrorCode(self.code), self.field, language)
+        return localized(
+            DomainErrorCode(self.code),
+            language,
+            template=self.template,
+            params=self.params,
+            field=self.field,
+        )
 
 
 def error_from(exc: DomainError) -> Error:
-    return Error(field=exc.field, code=exc.code, message=exc.message)
+    return Error(
+        field=exc.field,
+        code=exc.code,
+        message=exc.message,
+        template=exc.template,
+        params=exc.params,
+    )
 
 
 T = TypeVar("T")
@@ -52,6 +68,28 @@ def _should_mask(error: GraphQLError) -> bool:
     return not isinstance(original, DomainError | GraphQLError)
 
 
+class _MaskAndLocalize(MaskErrors):
+    """Masks unexpected errors; a domain error escaping a resolver also carries its
+    reader's text as ``extensions.localizedMessage``, like a payload error."""
+
+    def _language(self) -> str:
+        request = getattr(self.execution_context.context, "request", None)
+        headers = getattr(request, "headers", None)
+        return str(headers.get("accept-language", "zh-CN")) if headers is not None else "zh-CN"
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        language: str | None = None
+        for error in processed:
+            if isinstance(error.original_error, DomainError):
+                language = language or self._language()
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "localizedMessage": error.original_error.localized(language),
+                }
+        return processed
+
+
 def masking_extension() -> MaskErrors:
     """Anything but a domain error reaches the client as "Unexpected error." (logged)."""
-    return MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error.")
+    return _MaskAndLocalize(should_mask_error=_should_mask, error_message="Unexpected error.")

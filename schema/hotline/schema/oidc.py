@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.accounts import service
+from hotline.tenants.accounts import sessions
 from hotline.tenants.kernel.errors import DomainError
 from hotline.tenants.provinces.models import Province
 
@@ -71,7 +71,7 @@ async def callback(request: Request) -> Response:
     userinfo = token.get("userinfo") or {}
     try:
         with use_scope(Scope.platform()):
-            pair = await service.start_external_session(
+            pair = await sessions.start_external_session(
                 external_id=f"{province.oidc['issuer']}|{userinfo.get('sub')}"
             )
     except DomainError as exc:

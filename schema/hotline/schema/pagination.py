@@ -62,7 +62,7 @@ def page_size(first: int | None) -> int:
     if first is None:
         return 50
     if not 1 <= first <= MAX_PAGE:
-        raise Invalid(f"first must be between 1 and {MAX_PAGE}", field="first")
+        raise Invalid("first must be between 1 and {max}", max=MAX_PAGE, field="first")
     return first
 
 

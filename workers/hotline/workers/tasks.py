@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotline.platform.tenancy import current_scope
-from hotline.tenants.accounts.service import purge_expired_refresh_tokens
+from hotline.tenants.accounts.sessions import purge_expired_refresh_tokens
 from hotline.workers.scoped import tenant_job
 
 

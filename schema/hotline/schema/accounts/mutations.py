@@ -7,7 +7,7 @@ from hotline.schema.accounts.types import ApiKey, Membership, Role, TokenPair, U
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
-from hotline.tenants.accounts import service
+from hotline.tenants.accounts import api_keys, memberships, password_reset, sessions, totp, users
 from hotline.tenants.kernel.errors import AuthFailed
 from hotline.tenants.kernel.roles import Role as RoleEnum
 
@@ -62,7 +62,7 @@ class CreateUserInput:
     department_id: relay.GlobalID | None = None
 
 
-def _tokens(pair: service.TokenPair) -> TokenPair:
+def _tokens(pair: sessions.TokenPair) -> TokenPair:
     return TokenPair(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -84,32 +84,39 @@ def _user_id(info: Info) -> int:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Password (+ TOTP for enrolled admins) → a token pair.")
+    @strawberry.mutation(
+        description="Password (+ TOTP for enrolled admins) → a token pair. People created in a "
+        "city log in as name@city, or as name with the city selected (X-Hotline-Tenant)."
+    )
     async def login(
         self, info: Info, username: str, password: str, totp_code: str | None = None
     ) -> AuthPayload:
         pair, errors = await payload_errors(
-            lambda: service.login(
-                username=username, password=password, totp_code=totp_code, ip=info.context.ip
+            lambda: sessions.login(
+                username=username,
+                password=password,
+                totp_code=totp_code,
+                ip=info.context.ip,
+                tenant_id=info.context.actor.tenant_id,
             )
         )
         return AuthPayload(tokens=_tokens(pair) if pair else None, errors=errors)
 
     @strawberry.mutation(description="Rotate: the old refresh token stops working.")
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
-        pair, errors = await payload_errors(lambda: service.refresh(refresh_token=refresh_token))
+        pair, errors = await payload_errors(lambda: sessions.refresh(refresh_token=refresh_token))
         return AuthPayload(tokens=_tokens(pair) if pair else None, errors=errors)
 
     @strawberry.mutation(description="End the session: its refresh and access tokens stop working.")
     async def logout(self, info: Info, refresh_token: str) -> OkPayload:
-        return await _ok(lambda: service.logout(refresh_token=refresh_token))
+        return await _ok(lambda: sessions.logout(refresh_token=refresh_token))
 
     @strawberry.mutation
     async def change_password(
         self, info: Info, current_password: str, new_password: str
     ) -> OkPayload:
         return await _ok(
-            lambda: service.set_password(
+            lambda: users.set_password(
                 user_id=_user_id(info),
                 current_password=current_password,
                 new_password=new_password,
@@ -120,23 +127,27 @@ class AccountMutations:
         description="E-mails a single-use reset link; the answer never says if the user exists."
     )
     async def request_password_reset(self, info: Info, username_or_email: str) -> OkPayload:
-        return await _ok(lambda: service.send_password_reset(username_or_email=username_or_email))
+        return await _ok(
+            lambda: password_reset.send_password_reset(username_or_email=username_or_email)
+        )
 
     @strawberry.mutation
     async def reset_password(self, info: Info, token: str, new_password: str) -> OkPayload:
-        return await _ok(lambda: service.reset_password(token=token, new_password=new_password))
+        return await _ok(
+            lambda: password_reset.reset_password(token=token, new_password=new_password)
+        )
 
     @strawberry.mutation(description="Start TOTP enrolment: scan the URI, then confirmTotp.")
     async def begin_totp_enrolment(self, info: Info) -> TotpEnrolmentPayload:
         result, errors = await payload_errors(
-            lambda: service.begin_totp_enrolment(user_id=_user_id(info))
+            lambda: totp.begin_totp_enrolment(user_id=_user_id(info))
         )
         secret, uri = result if result else (None, None)
         return TotpEnrolmentPayload(secret=secret, provisioning_uri=uri, errors=errors)
 
     @strawberry.mutation
     async def confirm_totp(self, info: Info, code: str) -> OkPayload:
-        return await _ok(lambda: service.confirm_totp(user_id=_user_id(info), code=code))
+        return await _ok(lambda: totp.confirm_totp(user_id=_user_id(info), code=code))
 
     @strawberry.mutation(description="A new user; with role, also a member of the current city.")
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
@@ -147,7 +158,7 @@ class AccountMutations:
                 if input.department_id
                 else None
             )
-            row = await service.create_user(
+            row = await users.create_user(
                 actor=actor,
                 username=input.username,
                 display_name=input.display_name,
@@ -166,7 +177,7 @@ class AccountMutations:
         self, info: Info, user_id: relay.GlobalID, new_password: str
     ) -> OkPayload:
         return await _ok(
-            lambda: service.admin_reset_password(
+            lambda: users.admin_reset_password(
                 actor=info.context.actor,
                 user_id=decode_id(user_id, "User", field="userId"),
                 new_password=new_password,
@@ -182,7 +193,7 @@ class AccountMutations:
         department_id: relay.GlobalID | None = None,
     ) -> MembershipPayload:
         async def call() -> Membership:
-            row = await service.grant_membership(
+            row = await memberships.grant_membership(
                 actor=info.context.actor,
                 user_id=decode_id(user_id, "User", field="userId"),
                 role=RoleEnum(role),
@@ -200,7 +211,7 @@ class AccountMutations:
         self, info: Info, membership_id: relay.GlobalID
     ) -> MembershipPayload:
         async def call() -> Membership:
-            row = await service.revoke_membership(
+            row = await memberships.revoke_membership(
                 actor=info.context.actor,
                 membership_id=decode_id(membership_id, "Membership", field="membershipId"),
             )
@@ -214,7 +225,7 @@ class AccountMutations:
         self, info: Info, user_id: relay.GlobalID, province_id: relay.GlobalID
     ) -> OkPayload:
         return await _ok(
-            lambda: service.grant_province_role(
+            lambda: memberships.grant_province_role(
                 actor=info.context.actor,
                 user_id=decode_id(user_id, "User", field="userId"),
                 province_id=decode_id(province_id, "Province", field="provinceId"),
@@ -229,7 +240,7 @@ class AccountMutations:
         roles: list[Role],
     ) -> ApiKeyPayload:
         result, errors = await payload_errors(
-            lambda: service.create_api_key(
+            lambda: api_keys.create_api_key(
                 actor=info.context.actor, name=name, roles=[RoleEnum(r) for r in roles]
             )
         )
@@ -241,7 +252,7 @@ class AccountMutations:
     @strawberry.mutation
     async def revoke_api_key(self, info: Info, api_key_id: relay.GlobalID) -> ApiKeyPayload:
         async def call() -> ApiKey:
-            row = await service.revoke_api_key(
+            row = await api_keys.revoke_api_key(
                 actor=info.context.actor, key_id=decode_id(api_key_id, "ApiKey", field="apiKeyId")
             )
             return ApiKey.from_model(row)

@@ -12,7 +12,7 @@ import json
 from hotline.platform.auth.tokens import TokenError, verify_external_token
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.accounts import service
+from hotline.tenants.accounts import api_keys, memberships, sessions
 from hotline.tenants.accounts.models import ApiKey, User
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import AuthFailed, NotFound
@@ -31,13 +31,13 @@ async def find_tenant(tenant_ref: str) -> Tenant:
 
 async def _enter(user_id: int, tenant_ref: str | None) -> Actor:
     if tenant_ref is None:
-        return await service.load_actor(user_id=user_id, tenant_id=None, province_id=None)
+        return await memberships.load_actor(user_id=user_id, tenant_id=None, province_id=None)
     tenant = await find_tenant(tenant_ref)
     # load_actor answers NotFound for a city the user is not a member of; answer it
     # with the very error of a city that does not exist (find_tenant's).
     with use_scope(Scope.city(tenant.id, tenant.province_id, user_id)):
         try:
-            return await service.load_actor(
+            return await memberships.load_actor(
                 user_id=user_id, tenant_id=tenant.id, province_id=tenant.province_id
             )
         except NotFound:
@@ -61,7 +61,7 @@ async def actor_for_bearer(*, token: str, tenant_ref: str | None) -> Actor:
     if issuer is not None and issuer != settings.jwt_issuer:
         user_id = await _external_user(token, issuer)
         return await _enter(user_id, tenant_ref)
-    claims = await service.authenticate_access_token(token=token)
+    claims = await sessions.authenticate_access_token(token=token)
     return await _enter(int(claims["sub"]), tenant_ref)
 
 
@@ -79,7 +79,7 @@ async def _external_user(token: str, issuer: str) -> int:
                 jwks_uri=oidc["jwks_uri"],
             )
         except TokenError as exc:
-            raise AuthFailed(f"invalid access token: {exc}") from exc
+            raise AuthFailed("invalid access token: {error}", error=str(exc)) from exc
         user = await User.get_or_none(external_id=f"{issuer}|{claims['sub']}", is_active=True)
         if user is None:
             raise AuthFailed("no account is linked to this identity")
@@ -89,8 +89,8 @@ async def _external_user(token: str, issuer: str) -> int:
 
 async def actor_for_api_key(*, plaintext: str, tenant_ref: str | None) -> Actor:
     tenant_id = (await find_tenant(tenant_ref)).id if tenant_ref is not None else None
-    key = await service.authenticate_api_key(plaintext=plaintext, tenant_id=tenant_id)
-    return await service.actor_for_api_key(key=key)
+    key = await api_keys.authenticate_api_key(plaintext=plaintext, tenant_id=tenant_id)
+    return await memberships.actor_for_api_key(key=key)
 
 
 async def anonymous_in(*, tenant_ref: str) -> Actor:
@@ -112,12 +112,12 @@ async def still_allowed(actor: Actor) -> bool:
         if actor.user_id is None:
             return True  # an anonymous public face holds nothing to revoke
         if actor.tenant_id is None or actor.province_id is None:
-            await service.load_actor(
+            await memberships.load_actor(
                 user_id=actor.user_id, tenant_id=None, province_id=actor.province_id
             )
             return True
         with use_scope(Scope.city(actor.tenant_id, actor.province_id, actor.user_id)):
-            await service.load_actor(
+            await memberships.load_actor(
                 user_id=actor.user_id, tenant_id=actor.tenant_id, province_id=actor.province_id
             )
     except (NotFound, AuthFailed):

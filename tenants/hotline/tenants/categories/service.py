@@ -60,7 +60,7 @@ async def create_category(
         if parent is None:
             raise NotFound("category", field="parentId")
         if parent.depth + 1 >= MAX_DEPTH:
-            raise Invalid(f"categories nest at most {MAX_DEPTH} levels", field="parentId")
+            raise Invalid("categories nest at most {max} levels", field="parentId", max=MAX_DEPTH)
     overrides = validate_sla_layer(sla_overrides or {})
     try:
         async with in_transaction():

@@ -130,7 +130,7 @@ def user_create(
     role: str | None,
 ) -> None:
     """Create a user, optionally a province admin or a member of a city."""
-    from hotline.tenants.accounts import service
+    from hotline.tenants.accounts import memberships, users
     from hotline.tenants.kernel.roles import Role
     from hotline.tenants.provinces.models import Province, Tenant
 
@@ -139,7 +139,7 @@ def user_create(
 
     async def work() -> str:
         with use_scope(Scope.platform()):
-            row = await service.create_user(
+            row = await users.create_user(
                 actor=None,
                 username=username,
                 display_name=display_name,
@@ -149,7 +149,9 @@ def user_create(
             )
             if province_code:
                 prov = await Province.get(code=province_code)
-                await service.grant_province_role(actor=SYSTEM, user_id=row.id, province_id=prov.id)
+                await memberships.grant_province_role(
+                    actor=SYSTEM, user_id=row.id, province_id=prov.id
+                )
             city = await Tenant.get_or_none(slug=tenant_code) or await Tenant.get_or_none(
                 code=tenant_code
             )
@@ -163,7 +165,7 @@ def user_create(
                 province_admin_of=frozenset({city.province_id}),
             )
             with use_scope(Scope.city(city.id, city.province_id)):
-                await service.grant_membership(actor=admin, user_id=row.id, role=Role(role))
+                await memberships.grant_membership(actor=admin, user_id=row.id, role=Role(role))
         return f"user {row.username} (id {row.id})"
 
     click.echo(_run(work))
@@ -195,7 +197,7 @@ def token(username: str, minutes: int | None) -> None:
     """Print an access token for USER (development and scripts)."""
     from datetime import timedelta
 
-    from hotline.tenants.accounts.service import issue_token_for
+    from hotline.tenants.accounts.sessions import issue_token_for
 
     async def work() -> str:
         with use_scope(Scope.platform()):

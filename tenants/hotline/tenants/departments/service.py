@@ -47,7 +47,10 @@ def _contacts(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise Invalid(
-            f"contacts: {'.'.join(map(str, first['loc']))}: {first['msg']}", field="contacts"
+            "contacts: {where}: {error}",
+            field="contacts",
+            where=".".join(map(str, first["loc"])),
+            error=first["msg"],
         ) from exc
 
 
@@ -67,7 +70,10 @@ def _check_parent(kind: DepartmentKind, parent: Department | None) -> None:
         )
     if parent.kind not in ALLOWED_PARENTS[kind]:
         raise Invalid(
-            f"a {kind.value} cannot be placed under a {parent.kind.value}", field="parentId"
+            "a {kind} cannot be placed under a {parent}",
+            field="parentId",
+            kind=kind.value,
+            parent=parent.kind.value,
         )
     if not parent.is_active:
         raise Invalid("the parent department is deactivated", field="parentId")

@@ -56,7 +56,7 @@ async def list_citizen_evidence(*, citizen: CitizenProof) -> list[Evidence]:
 
 def _variant_key(evidence: Evidence, variant: Variant) -> str:
     if evidence.status is not EvidenceStatus.VERIFIED:
-        raise Conflict(f"the evidence is {evidence.status.value}", field="evidenceId")
+        raise Conflict("the evidence is {status}", field="evidenceId", status=evidence.status.value)
     key = {
         Variant.ORIGINAL: evidence.object_key,
         Variant.THUMBNAIL: evidence.thumbnail_key,
@@ -64,7 +64,7 @@ def _variant_key(evidence: Evidence, variant: Variant) -> str:
         Variant.PUBLIC: evidence.public_key,
     }[variant]
     if key is None:
-        raise Conflict(f"no {variant.value} copy (yet)", field="variant")
+        raise Conflict("no {variant} copy (yet)", field="variant", variant=variant.value)
     return key
 
 

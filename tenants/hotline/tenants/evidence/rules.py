@@ -80,7 +80,7 @@ def policy_from(
     types = frozenset(normalize(t) for t in allowed_types)
     unknown = sorted(t for t in types if t not in KINDS)
     if unknown:
-        raise Invalid(f"types we cannot process: {', '.join(unknown)}", field="allowedTypes")
+        raise Invalid("types we cannot process: {types}", field="allowedTypes", types=list(unknown))
     if not types:
         raise Invalid("allow at least one type", field="allowedTypes")
     limits: dict[Kind, int] = dict(DEFAULT_POLICY.max_bytes)
@@ -88,12 +88,17 @@ def policy_from(
         try:
             kind = Kind(name)
         except ValueError as exc:
-            raise Invalid(f"unknown kind {name!r}", field="maxBytes") from exc
+            raise Invalid("unknown kind {kind}", field="maxBytes", kind=repr(name)) from exc
         if not isinstance(value, int) or not 1 <= value <= MAX_SINGLE_UPLOAD:
-            raise Invalid(f"{name}: between 1 byte and {MAX_SINGLE_UPLOAD} bytes", field="maxBytes")
+            raise Invalid(
+                "{kind}: between 1 byte and {max} bytes",
+                field="maxBytes",
+                kind=name,
+                max=MAX_SINGLE_UPLOAD,
+            )
         limits[kind] = value
     if not 1 <= retention_days <= MAX_RETENTION_DAYS:
-        raise Invalid(f"between 1 and {MAX_RETENTION_DAYS} days", field="retentionDays")
+        raise Invalid("between 1 and {max} days", field="retentionDays", max=MAX_RETENTION_DAYS)
     return Policy(allowed_types=types, max_bytes=limits, retention_days=retention_days)
 
 
@@ -106,10 +111,15 @@ def check_upload_request(
     mime = normalize(content_type)
     media = kind_of(mime)
     if media is None or mime not in policy.allowed_types:
-        raise Invalid(f"{content_type} is not accepted by this city", field="contentType")
+        raise Invalid("{type} is not accepted by this city", field="contentType", type=content_type)
     kind = Kind(media.value)
     if not 1 <= size <= policy.limit(kind):
-        raise Invalid(f"a {kind.value} may be 1 to {policy.limit(kind)} bytes", field="size")
+        raise Invalid(
+            "a {kind} may be 1 to {max} bytes",
+            field="size",
+            kind=kind.value,
+            max=policy.limit(kind),
+        )
     if not _SHA256.match(sha256.lower()):
         raise Invalid("sha256 must be 64 hex digits", field="sha256")
     return kind, mime

@@ -92,8 +92,17 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.KNOWLEDGE_MANAGE: frozenset({Role.TENANT_ADMIN, Role.SUPERVISOR}),
     Action.TICKET_READ: _TICKET_READERS,
     Action.TICKET_QUEUE_READ: CENTER_ROLES,
+    # Departments call the citizen about work they hold (先行联系); the service checks
+    # that the department holds an assignment of the ticket, and not a confidential one.
     Action.CITIZEN_REVEAL: frozenset(
-        {Role.TENANT_ADMIN, Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR, Role.DEPT_MANAGER}
+        {
+            Role.TENANT_ADMIN,
+            Role.AGENT,
+            Role.DISPATCHER,
+            Role.SUPERVISOR,
+            Role.DEPT_HANDLER,
+            Role.DEPT_MANAGER,
+        }
     ),
     Action.CITIZEN_HISTORY: frozenset({Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR}),
     Action.CATEGORY_READ: _TICKET_READERS,
@@ -177,7 +186,7 @@ def allowed(actor: Actor, action: Action, *, province_id: int | None = None) -> 
 
 def require(actor: Actor, action: Action, *, province_id: int | None = None) -> None:
     if not allowed(actor, action, province_id=province_id):
-        raise PermissionDenied(f"{action.value} is not allowed")
+        raise PermissionDenied("{action} is not allowed", action=action.value)
 
 
 def permissions_markdown() -> str:

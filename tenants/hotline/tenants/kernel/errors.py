@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
+
+from hotline.tenants.messages import MESSAGES_ZH, TERMS_ZH
 
 
 class ErrorCode(enum.StrEnum):
@@ -17,8 +20,7 @@ class ErrorCode(enum.StrEnum):
     WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 — an error code, not a secret
 
 
-# What a person reads, per code, in the locales the platform serves (docs/architecture.md §10).
-# ``message`` stays the precise English text for developers and logs.
+# What a person reads when no better text exists, per code (docs/architecture.md §10).
 _TEXTS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.NOT_FOUND: ("未找到，或您无权访问", "Not found, or not yours to see"),
     ErrorCode.PERMISSION_DENIED: ("您无权执行此操作", "You may not do this"),
@@ -41,21 +43,74 @@ _TEXTS: dict[ErrorCode, tuple[str, str]] = {
 }
 
 
-def localized(code: ErrorCode, field: str | None, locale: str) -> str:
-    """The reader's text for ``code`` in ``locale`` (zh-* → Chinese, else English)."""
-    zh, en = _TEXTS[code]
-    if locale.lower().startswith("zh"):
-        return f"{zh}（{field}）" if field else zh
-    return f"{en} ({field})" if field else en
+def _render(template: str, params: dict[str, Any], *, zh: bool) -> str:
+    if not params:
+        return template
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        items = list(value) if isinstance(value, list | tuple | set | frozenset) else None
+        if items is not None:
+            words = [TERMS_ZH.get(str(i), str(i)) if zh else str(i) for i in items]
+            values[name] = ("、" if zh else "; ").join(words)
+        elif zh and isinstance(value, str):
+            values[name] = TERMS_ZH.get(value, value)
+        else:
+            values[name] = value
+    return template.format(**values)
+
+
+def localized(
+    code: ErrorCode,
+    locale: str,
+    *,
+    template: str | None = None,
+    params: dict[str, Any] | None = None,
+    field: str | None = None,
+) -> str:
+    """The reader's text (zh-* → Chinese, else English): the error's own message from
+    the catalogue (``hotline.tenants.messages``) with its parameters, or the code's
+    generic text when the message has none."""
+    zh_generic, en_generic = _TEXTS[code]
+    zh = locale.lower().startswith("zh")
+    if template is None:
+        generic = zh_generic if zh else en_generic
+        if not field:
+            return generic
+        return f"{generic}（{field}）" if zh else f"{generic} ({field})"
+    if not zh:
+        text = _render(template, params or {}, zh=False)
+        first = text.split(" ", 1)[0]
+        # a sentence for the reader; identifiers (ticket.read, sha256) stay as they are
+        return text[:1].upper() + text[1:] if first.isalpha() and first.islower() else text
+    chinese = MESSAGES_ZH.get(template)
+    if chinese is None:  # a message nobody translated yet: say what kind, keep the detail
+        return f"{zh_generic}：{_render(template, params or {}, zh=False)}"
+    return _render(chinese, params or {}, zh=True)
 
 
 class DomainError(Exception):
+    """An expected failure. ``message`` is an English template from the catalogue
+    (``hotline.tenants.messages``), its ``{placeholders}`` filled from ``params``::
+
+        raise Invalid("a title has 1 to {max} characters", field="title", max=MAX_TITLE)
+
+    ``.message`` is the filled English text (developers, logs); ``localized`` gives the
+    reader's language.
+    """
+
     code: ErrorCode = ErrorCode.INVALID
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None, **params: Any) -> None:
+        self.template = message
+        self.params = params
+        self.message = _render(message, params, zh=False)
+        super().__init__(self.message)
         self.field = field
+
+    def localized(self, locale: str) -> str:
+        return localized(
+            self.code, locale, template=self.template, params=self.params, field=self.field
+        )
 
     @property
     def extensions(self) -> dict[str, str]:
@@ -73,14 +128,16 @@ class NotFound(DomainError):
     code = ErrorCode.NOT_FOUND
 
     def __init__(self, what: str = "object", *, field: str | None = None) -> None:
-        super().__init__(f"{what} not found", field=field)
+        super().__init__("{what} not found", field=field, what=what)
 
 
 class PermissionDenied(DomainError):
     code = ErrorCode.PERMISSION_DENIED
 
-    def __init__(self, message: str = "not allowed", *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
+    def __init__(
+        self, message: str = "not allowed", *, field: str | None = None, **params: Any
+    ) -> None:
+        super().__init__(message, field=field, **params)
 
 
 class Invalid(DomainError):

@@ -64,7 +64,12 @@ class ArticleView:
 def _items(values: Sequence[str], field: str) -> list[str]:
     items = list(dict.fromkeys(v.strip() for v in values if v.strip()))
     if len(items) > MAX_LIST_ITEMS or any(len(v) > MAX_ITEM for v in items):
-        raise Invalid(f"at most {MAX_LIST_ITEMS} items of {MAX_ITEM} characters", field=field)
+        raise Invalid(
+            "at most {max} items of {length} characters",
+            field=field,
+            max=MAX_LIST_ITEMS,
+            length=MAX_ITEM,
+        )
     return items
 
 
@@ -79,9 +84,9 @@ def _content(
 ) -> dict[str, Any]:
     title, answer = title.strip(), answer.strip()
     if not 1 <= len(title) <= MAX_TITLE:
-        raise Invalid(f"a title has 1 to {MAX_TITLE} characters", field="title")
+        raise Invalid("a title has 1 to {max} characters", field="title", max=MAX_TITLE)
     if not 1 <= len(answer) <= MAX_ANSWER:
-        raise Invalid(f"an answer has 1 to {MAX_ANSWER} characters", field="answer")
+        raise Invalid("an answer has 1 to {max} characters", field="answer", max=MAX_ANSWER)
     if valid_from and valid_until and valid_until < valid_from:
         raise Invalid("validity ends before it starts", field="validUntil")
     return {

@@ -81,9 +81,9 @@ async def search_articles(*, actor: Actor, text: str, limit: int = 10) -> list[S
     owner = owner_of(actor, None, write=False)
     query = kbtext.normalize(text).strip()
     if not 1 <= len(query) <= MAX_QUERY:
-        raise Invalid(f"a search has 1 to {MAX_QUERY} characters", field="text")
+        raise Invalid("a search has 1 to {max} characters", field="text", max=MAX_QUERY)
     if not 1 <= limit <= MAX_HITS:
-        raise Invalid(f"limit must be between 1 and {MAX_HITS}", field="first")
+        raise Invalid("limit must be between 1 and {max}", field="first", max=MAX_HITS)
     with use_scope(owner.scope):
         tokenizer = await tokenizer_for(owner.tenant_id)
         words = kbtext.terms(cut_for_search(tokenizer, query))
@@ -137,10 +137,12 @@ async def add_dictionary_words(
     owner = owner_of(actor, None, write=True)
     clean = list(dict.fromkeys(kbtext.normalize(w).strip() for w in words))
     if not clean or len(clean) > MAX_WORDS_PER_CALL:
-        raise Invalid(f"give 1 to {MAX_WORDS_PER_CALL} words", field="words")
+        raise Invalid("give 1 to {max} words", field="words", max=MAX_WORDS_PER_CALL)
     for word in clean:
         if not 2 <= len(word) <= MAX_ITEM or any(ch.isspace() for ch in word):
-            raise Invalid(f"a word has 2 to {MAX_ITEM} characters, no spaces", field="words")
+            raise Invalid(
+                "a word has 2 to {max} characters, no spaces", field="words", max=MAX_ITEM
+            )
     if freq is not None and not 1 <= freq <= 1_000_000:
         raise Invalid("freq must be between 1 and 1000000", field="freq")
     with use_scope(owner.scope):

@@ -39,10 +39,12 @@ class SynonymView:
 def _synonym_terms(terms: Sequence[str]) -> list[str]:
     clean = list(dict.fromkeys(kbtext.normalize(t).strip() for t in terms if t.strip()))
     if not 2 <= len(clean) <= MAX_SYNONYMS:
-        raise Invalid(f"a group has 2 to {MAX_SYNONYMS} different words", field="terms")
+        raise Invalid("a group has 2 to {max} different words", field="terms", max=MAX_SYNONYMS)
     for term in clean:
         if not 2 <= len(term) <= MAX_ITEM or any(ch.isspace() for ch in term):
-            raise Invalid(f"a word has 2 to {MAX_ITEM} characters, no spaces", field="terms")
+            raise Invalid(
+                "a word has 2 to {max} characters, no spaces", field="terms", max=MAX_ITEM
+            )
     return clean
 
 
@@ -58,7 +60,7 @@ async def _check_overlap(owner: Owner, terms: Sequence[str], *, skip: int | None
     taken = {t for g in await groups for t in g.terms}
     clash = [t for t in terms if t in taken]
     if clash:
-        raise Conflict(f"already in another group: {', '.join(clash)}", field="terms")
+        raise Conflict("already in another group: {words}", field="terms", words=clash)
 
 
 async def list_synonym_groups(*, actor: Actor, province_id: int | None = None) -> list[SynonymView]:
@@ -94,7 +96,9 @@ async def create_synonym_group(
     with use_scope(owner.scope):
         async with in_transaction():
             if await SynonymGroup.filter(_own_groups(owner)).count() >= MAX_SYNONYM_GROUPS:
-                raise Invalid(f"at most {MAX_SYNONYM_GROUPS} groups per list", field="terms")
+                raise Invalid(
+                    "at most {max} groups per list", field="terms", max=MAX_SYNONYM_GROUPS
+                )
             await _check_overlap(owner, clean, skip=None)
             group = await SynonymGroup.create(
                 province_id=owner.province_id, tenant_id=owner.tenant_id, terms=clean

@@ -33,7 +33,7 @@ SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hotline", "0006_calendar_years")]
+    dependencies = [("hotline", "0007_citizen_phones_e164")]
 
     initial = False
 

@@ -76,7 +76,7 @@ async def mark_notices_read(*, actor: Actor, notice_ids: list[int] | None) -> in
     query = Notice.filter(user_id=_signed_in(actor), read_at=None)
     if notice_ids is not None:
         if len(notice_ids) > MAX_PAGE:
-            raise Invalid(f"at most {MAX_PAGE} notices at a time", field="ids")
+            raise Invalid("at most {max} notices at a time", field="ids", max=MAX_PAGE)
         query = query.filter(id__in=notice_ids)
     return await query.update(read_at=datetime.now(UTC))
 
@@ -150,7 +150,7 @@ EVENTS = EVENT_NAMES
 
 def _check_event(event: str, *, wildcard: bool) -> None:
     if not (event in EVENTS or (wildcard and event == "*")):
-        raise Invalid(f"event must be one of {sorted(EVENTS)}", field="event")
+        raise Invalid("event must be one of {choices}", field="event", choices=sorted(EVENTS))
 
 
 async def set_template(
@@ -159,7 +159,9 @@ async def set_template(
     require(actor, Action.NOTIFICATION_MANAGE)
     _check_event(event, wildcard=False)
     if locale not in TEMPLATE_LOCALES:
-        raise Invalid(f"locale must be one of {sorted(TEMPLATE_LOCALES)}", field="locale")
+        raise Invalid(
+            "locale must be one of {choices}", field="locale", choices=sorted(TEMPLATE_LOCALES)
+        )
     check_template(subject)
     check_template(body)
     row, _ = await NotificationTemplate.update_or_create(

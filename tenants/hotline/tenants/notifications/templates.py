@@ -154,7 +154,7 @@ def render_text(source: str, context: dict[str, Any]) -> str:
     try:
         return _compiled(source).render(**context).strip()
     except TemplateError as exc:
-        raise Invalid(f"template error: {exc}", field="body") from exc
+        raise Invalid("template error: {error}", field="body", error=str(exc)) from exc
 
 
 def check_template(source: str) -> None:
@@ -162,7 +162,7 @@ def check_template(source: str) -> None:
     try:
         _env().parse(source)
     except TemplateError as exc:
-        raise Invalid(f"template error: {exc}", field="body") from exc
+        raise Invalid("template error: {error}", field="body", error=str(exc)) from exc
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ async def set_calendar_days(
     """Set or clear dated entries: the current city's layer, or (``province_id``) the
     province's shared layer. Deadlines already set keep their value (docs/calendar.md)."""
     if not days or len(days) > MAX_DAYS_PER_CALL:
-        raise Invalid(f"give 1 to {MAX_DAYS_PER_CALL} days", field="days")
+        raise Invalid("give 1 to {max} days", field="days", max=MAX_DAYS_PER_CALL)
     if len({d.day for d in days}) != len(days):
         raise Invalid("a date appears twice", field="days")
     if province_id is None:

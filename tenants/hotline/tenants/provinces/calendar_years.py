@@ -67,7 +67,7 @@ class Arrangement:
 def _name(raw: str, field: str) -> str:
     name = raw.strip()
     if not name or len(name) > MAX_NAME:
-        raise Invalid(f"a name of 1 to {MAX_NAME} characters", field=field)
+        raise Invalid("a name of 1 to {max} characters", field=field, max=MAX_NAME)
     return name
 
 
@@ -76,7 +76,9 @@ def validate_arrangement(
 ) -> Arrangement:
     """The arrangement, or :class:`Invalid` naming the first bad field."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise Invalid(f"the year must be {FIRST_YEAR} to {LAST_YEAR}", field="year")
+        raise Invalid(
+            "the year must be {first} to {last}", field="year", first=FIRST_YEAR, last=LAST_YEAR
+        )
     ranges = list(holidays)
     if not ranges:
         raise Invalid("a notice names at least one holiday range", field="holidays")
@@ -84,19 +86,22 @@ def validate_arrangement(
     for i, r in enumerate(ranges):
         where = f"holidays[{i}]"
         if r.start.year != year or r.end.year != year:
-            raise Invalid(f"holiday dates must be inside {year}", field=f"{where}.start")
+            raise Invalid("holiday dates must be inside {year}", field=f"{where}.start", year=year)
         if r.end < r.start:
             raise Invalid("a holiday range ends before it starts", field=f"{where}.end")
         if (r.end - r.start).days + 1 > MAX_RANGE_DAYS:
-            raise Invalid(f"a holiday range is at most {MAX_RANGE_DAYS} days", field=f"{where}.end")
+            raise Invalid(
+                "a holiday range is at most {max} days", field=f"{where}.end", max=MAX_RANGE_DAYS
+            )
         checked.append(HolidayRange(r.start, r.end, _name(r.name, f"{where}.name")))
     checked.sort(key=lambda r: r.start)
     for before, after in pairwise(checked):
         if after.start <= before.end:
             raise Invalid(
-                f"holiday ranges overlap: {before.start}–{before.end} and "
-                f"{after.start}–{after.end}",
+                "holiday ranges overlap: {first} and {second}",
                 field="holidays",
+                first=f"{before.start}–{before.end}",
+                second=f"{after.start}–{after.end}",
             )
     off = {d for r in checked for d in _days(r)}
     days: list[MakeUpDay] = []
@@ -104,16 +109,19 @@ def validate_arrangement(
     for i, w in enumerate(workdays):
         where = f"workdays[{i}]"
         if w.day.year != year:
-            raise Invalid(f"make-up workdays must be inside {year}", field=f"{where}.day")
+            raise Invalid("make-up workdays must be inside {year}", field=f"{where}.day", year=year)
         if w.day.weekday() < 5:
             raise Invalid(
-                f"{w.day} is a weekday: a make-up workday is a Saturday or Sunday",
+                "{day} is a weekday: a make-up workday is a Saturday or Sunday",
                 field=f"{where}.day",
+                day=w.day.isoformat(),
             )
         if w.day in off:
-            raise Invalid(f"{w.day} is inside a holiday range", field=f"{where}.day")
+            raise Invalid(
+                "{day} is inside a holiday range", field=f"{where}.day", day=w.day.isoformat()
+            )
         if w.day in seen:
-            raise Invalid(f"{w.day} appears twice", field=f"{where}.day")
+            raise Invalid("{day} appears twice", field=f"{where}.day", day=w.day.isoformat())
         seen.add(w.day)
         days.append(MakeUpDay(w.day, _name(w.name, f"{where}.name")))
     return Arrangement(year, tuple(checked), tuple(sorted(days, key=lambda w: w.day)))
@@ -145,10 +153,9 @@ def parse_notice(text: str) -> Arrangement:
         ]
     except (ValueError, TypeError, KeyError) as exc:
         raise Invalid(
-            'expected {"year": 2027, "holidays": [{"start": "YYYY-MM-DD", "end": '
-            '"YYYY-MM-DD", "name": "…"}], "workdays": [{"day": "YYYY-MM-DD", "name": "…"}]}'
-            f" ({exc})",
+            "the file is not a notice as docs/calendar.md shows it ({error})",
             field="file",
+            error=str(exc),
         ) from exc
     return validate_arrangement(year, holidays, workdays)
 

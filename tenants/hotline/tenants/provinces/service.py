@@ -32,18 +32,20 @@ def _check_common(*, code: str | None, slug: str | None, timezone: str | None) -
     if slug is not None and not _SLUG.match(slug):
         raise Invalid("slug must be 3-40 lowercase letters, digits or dashes", field="slug")
     if timezone is not None and timezone not in available_timezones():
-        raise Invalid(f"unknown time zone {timezone!r}", field="timezone")
+        raise Invalid("unknown time zone {timezone}", field="timezone", timezone=repr(timezone))
 
 
 def _check_locales(locales: list[str]) -> None:
     if not locales or set(locales) - KNOWN_LOCALES:
-        raise Invalid(f"locales must be among {sorted(KNOWN_LOCALES)}", field="locales")
+        raise Invalid(
+            "locales must be among {choices}", field="locales", choices=sorted(KNOWN_LOCALES)
+        )
 
 
 def _check_features(features: dict[str, Any]) -> dict[str, bool]:
     unknown = set(features) - KNOWN_FEATURES
     if unknown:
-        raise Invalid(f"unknown feature flags: {', '.join(sorted(unknown))}", field="features")
+        raise Invalid("unknown feature flags: {flags}", field="features", flags=sorted(unknown))
     return {k: bool(v) for k, v in features.items()}
 
 

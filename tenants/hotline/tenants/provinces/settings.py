@@ -53,7 +53,9 @@ def _validated(changes: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "settings"
-        raise Invalid(f"{where}: {first['msg']}", field="settings") from exc
+        raise Invalid(
+            "{where}: {error}", field="settings", where=where, error=first["msg"]
+        ) from exc
     values = checked.model_dump(mode="json")
     return {k: values[k] for k in changes}
 

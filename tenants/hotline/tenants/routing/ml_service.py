@@ -75,7 +75,8 @@ async def train_routing_model(
     texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     if len(set(labels)) < 2:
         raise Invalid(
-            f"need closed tickets of 2+ departments with {min_per_department}+ each to train"
+            "need closed tickets of 2+ departments with {min}+ each to train",
+            min=min_per_department,
         )
     classifier = _classifier()
     trained = await asyncio.to_thread(classifier.train, texts, labels)

@@ -36,7 +36,7 @@ async def _access_rule(rule_id: int) -> RoutingRule:
 def _keywords(keywords: Sequence[str]) -> list[str]:
     words = list(dict.fromkeys(w.strip() for w in keywords if w.strip()))
     if len(words) > MAX_KEYWORDS or any(len(w) > 50 for w in words):
-        raise Invalid(f"at most {MAX_KEYWORDS} keywords of 50 characters", field="keywords")
+        raise Invalid("at most {max} keywords of 50 characters", field="keywords", max=MAX_KEYWORDS)
     return words
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.accounts import service as accounts
+from hotline.tenants.accounts import memberships, users
 from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.departments import service as departments
 from hotline.tenants.departments.models import Department, DepartmentKind
@@ -48,7 +48,7 @@ async def _user(username: str, display_name: str, *, operator: bool = False) -> 
     existing = await User.get_or_none(username=username)
     if existing is not None:
         return existing, False
-    user = await accounts.create_user(
+    user = await users.create_user(
         actor=None,
         username=username,
         display_name=display_name,
@@ -109,7 +109,7 @@ async def _city(province: Province, city: CityDemo, report: SeedReport) -> None:
                 user, created = await _user(username, display_name)
             report.created += created
             if not await Membership.filter(user_id=user.id, role=Role(role)).exists():
-                await accounts.grant_membership(
+                await memberships.grant_membership(
                     actor=actor,
                     user_id=user.id,
                     role=Role(role),
@@ -174,7 +174,7 @@ async def seed_demo() -> SeedReport:
         admin, created = await _user(*PROVINCE_ADMIN)
         report.created += created
         if not await ProvinceRole.exists(user_id=admin.id, province_id=province.id):
-            await accounts.grant_province_role(
+            await memberships.grant_province_role(
                 actor=SYSTEM,
                 user_id=admin.id,
                 province_id=province.id,

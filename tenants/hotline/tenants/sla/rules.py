@@ -35,7 +35,7 @@ def validate_sla_layer(layer: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "sla"
-        raise Invalid(f"{where}: {first['msg']}", field="sla") from exc
+        raise Invalid("{where}: {error}", field="sla", where=where, error=first["msg"]) from exc
     values = merged.model_dump()
     return {k: values[k] for k in layer}
 

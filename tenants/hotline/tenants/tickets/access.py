@@ -90,6 +90,17 @@ def visible(query: QuerySet[Ticket], paths: list[str] | None) -> QuerySet[Ticket
     return query.filter(id__in=Subquery(assigned))
 
 
+def visible_assignments(
+    query: QuerySet[Assignment], paths: list[str] | None
+) -> QuerySet[Assignment]:
+    """``query`` narrowed to assignments of departments inside ``paths`` (None: all)."""
+    if paths is None:
+        return query
+    if not paths:
+        return query.filter(id=-1)
+    return query.filter(department_id__in=Subquery(Department.filter(_under(paths)).values("id")))
+
+
 def assignments_of(ticket: Ticket) -> QuerySet[Assignment]:
     # Explicit tenant filter: also used under the province scope of a transfer.
     return Assignment.across_tenants().filter(tenant_id=ticket.tenant_id, ticket_id=ticket.id)

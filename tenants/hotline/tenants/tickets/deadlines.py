@@ -58,7 +58,8 @@ def for_dispatch(
     days = policy.reply_working_days if working_days is None else working_days
     if not 1 <= days <= policy.max_total_working_days:
         raise Invalid(
-            f"the reply time must be 1 to {policy.max_total_working_days} working days",
+            "the reply time must be 1 to {max} working days",
+            max=policy.max_total_working_days,
             field="replyWorkingDays",
         )
     reply = reply_deadline(calendar, start, days)
@@ -101,8 +102,8 @@ def extended(
     cap = reply_deadline(calendar, dispatched_at, policy.max_total_working_days)
     if reply > cap:
         raise Invalid(
-            f"the reply time with extensions would exceed {policy.max_total_working_days} "
-            "working days from dispatch",
+            "the reply time with extensions would exceed {max} working days from dispatch",
+            max=policy.max_total_working_days,
             field="workingDays",
         )
     return reply, due_soon_at(calendar, policy, dispatched_at, reply)

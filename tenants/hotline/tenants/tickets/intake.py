@@ -8,7 +8,6 @@ routed (:mod:`.autodispatch`). An emergency goes straight to the city's duty roo
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -29,10 +28,9 @@ from hotline.tenants.tickets import access, numbering, policy
 from hotline.tenants.tickets.dispatch import dispatch_to
 from hotline.tenants.tickets.geo import Datum, to_wgs84
 from hotline.tenants.tickets.models import Channel, Kind, Priority, Status, Ticket
+from hotline.tenants.tickets.phones import PHONE_PURPOSE, normalize_phone
 from hotline.tenants.tickets.work import change
 
-PHONE_PURPOSE = "citizen-phone"
-_PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 _COORD = Decimal("0.0000001")
 # The outbox kind of "route this new ticket" (handled by .autodispatch).
 ROUTE_KIND = "route"
@@ -50,18 +48,6 @@ class Suggestion:
     department: Department
     rule_id: int
     rule_name: str
-
-
-def normalize_phone(phone: str) -> str:
-    digits = re.sub(r"[\s\-()]", "", phone)
-    if not _PHONE.match(digits):
-        raise Invalid("not a phone number", field="citizenPhone")
-    return digits
-
-
-def phone_hash(phone: str) -> str:
-    """The keyed hash that finds a caller's history (same number, same hash)."""
-    return keyed_hash(normalize_phone(phone), PHONE_PURPOSE)
 
 
 def _location(

@@ -15,10 +15,15 @@ from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import NotFound, PermissionDenied, RateLimited
 from hotline.tenants.kernel.roles import Role
-from hotline.tenants.tickets.access import access_ticket
+from hotline.tenants.tickets.access import (
+    access_ticket,
+    reading_paths,
+    sees_whole_city,
+    visible_assignments,
+)
 from hotline.tenants.tickets.citizen import proven_ticket
-from hotline.tenants.tickets.intake import phone_hash
-from hotline.tenants.tickets.models import Kind, Status, Ticket
+from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Kind, Status, Ticket
+from hotline.tenants.tickets.phones import mask_phone, phone_hash
 
 PUBLIC_LOOKUPS_PER_IP = 30  # a minute
 PUBLIC_LOOKUPS_PER_NUMBER = 10  # a minute: slows guessing one ticket's query code
@@ -52,13 +57,6 @@ class CitizenContact:
 def mask_name(name: str) -> str:
     """张三 → 张*, 欧阳娜娜 → 欧***; a single character stays as it is."""
     return name[:1] + "*" * (len(name) - 1)
-
-
-def mask_phone(phone: str) -> str:
-    """13812345678 → 138****5678; short numbers keep only their last two digits."""
-    if len(phone) >= 11:
-        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-    return "*" * max(len(phone) - 2, 0) + phone[-2:]
 
 
 async def citizen_history(
@@ -97,7 +95,9 @@ def masked_citizen(ticket: Ticket) -> CitizenContact:
 async def reveal_citizen(*, actor: Actor, ticket_id: int, ip: str | None = None) -> CitizenContact:
     """The citizen's name and phone in clear; every call is audited.
 
-    Confidential tickets reveal only to supervisors and administrators."""
+    Department roles see it for tickets their subtree holds a live assignment of (they
+    call the citizen first, 先行联系). Confidential tickets reveal only to the center's
+    supervisors and administrators."""
     require(actor, Action.CITIZEN_REVEAL)
     ticket = await access_ticket(actor=actor, ticket_id=ticket_id)
     if ticket.anonymous:
@@ -108,6 +108,8 @@ async def reveal_citizen(*, actor: Actor, ticket_id: int, ip: str | None = None)
         and not actor.is_province_admin
     ):
         raise PermissionDenied("the citizen asked for confidentiality")
+    if not sees_whole_city(actor) and not await _holds_assignment(actor, ticket.id):
+        raise PermissionDenied("your department holds no assignment of this ticket")
     await record_audit(
         actor_id=actor.user_id,
         action="citizen.reveal",
@@ -121,6 +123,15 @@ async def reveal_citizen(*, actor: Actor, ticket_id: int, ip: str | None = None)
         name=decrypt(ticket.citizen_name_enc) if ticket.citizen_name_enc else None,
         phone=decrypt(ticket.citizen_phone_enc) if ticket.citizen_phone_enc else None,
     )
+
+
+async def _holds_assignment(actor: Actor, ticket_id: int) -> bool:
+    """Whether the actor's departments (subtrees) hold a live assignment of the ticket:
+    one not returned or cancelled."""
+    query = Assignment.filter(ticket_id=ticket_id).exclude(
+        status__in=[AssignmentStatus.RETURNED, AssignmentStatus.CANCELLED]
+    )
+    return await visible_assignments(query, await reading_paths(actor)).exists()
 
 
 def may_reveal(actor: Actor) -> bool:

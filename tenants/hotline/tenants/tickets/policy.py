@@ -70,5 +70,5 @@ async def active_department(department_id: int, field: str) -> Department:
 def required(text: str, field: str, what: str = "a reason") -> str:
     text = text.strip()
     if not text:
-        raise Invalid(f"give {what}", field=field)
+        raise Invalid("give {what}", field=field, what=what)
     return text

@@ -23,7 +23,7 @@ CITIZEN_SUPPLEMENTS_PER_HOUR = 10
 def _text(text: str) -> str:
     text = policy.required(text, "text", "the information to add")
     if len(text) > MAX_TEXT:
-        raise Invalid(f"at most {MAX_TEXT} characters", field="text")
+        raise Invalid("at most {max} characters", field="text", max=MAX_TEXT)
     return text
 
 
