@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     smtp_url: str = ""
     smtp_from: str = "Hotline <no-reply@hotline.example>"
 
+    # Background jobs: transient failures (network, database restarts, S3 5xx, Redis)
+    # are tried again after base * 2**(try-1) seconds (capped), up to max_tries in all.
+    job_max_tries: int = 5
+    job_retry_base_seconds: float = 2.0
+    job_retry_max_seconds: float = 300.0
+
     log_json: bool = False
     log_level: str = "INFO"
 

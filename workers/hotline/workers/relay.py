@@ -6,6 +6,7 @@ from typing import Any
 
 from hotline.platform import jobs, outbox
 from hotline.platform.tenancy import Scope, use_scope
+from hotline.workers.retry import retrying
 
 
 async def _enqueue(row: outbox.Relayed) -> None:
@@ -20,6 +21,7 @@ async def _enqueue(row: outbox.Relayed) -> None:
     )
 
 
+@retrying
 async def relay_outbox(ctx: dict[str, Any], *, limit: int = 500) -> int:
     """Relay due rows until fewer than ``limit`` are due; returns how many were handed out."""
     total = 0

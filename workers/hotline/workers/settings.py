@@ -47,5 +47,5 @@ class WorkerSettings:
     on_shutdown = shutdown
     queue_name: ClassVar[str] = queue_name()
     redis_settings: ClassVar[RedisSettings] = redis_settings()
-    max_tries = 5
+    max_tries = get_settings().job_max_tries
     keep_result = 3600
