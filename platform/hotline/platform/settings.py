@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,12 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     base_domain: str = "hotline.example"
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs
+    # or CIDRs; "*" trusts every peer). The client address — and so every per-client
+    # rate limit — is the rightmost X-Forwarded-For entry that is not a trusted proxy.
+    # Default: loopback only (a proxy on the same host). Behind a Kubernetes ingress set
+    # the ingress pods' CIDR. Untrusted peers' forwarding headers are ignored.
+    trusted_proxies: str = "127.0.0.1,::1"
 
     # Where the embedded stack keeps its data; ``hotline run`` uses it when no URLs are set.
     home: Path = Path(".hotline")
@@ -74,6 +81,20 @@ class Settings(BaseSettings):
 
     log_json: bool = False
     log_level: str = "INFO"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"not an IP address or CIDR: {item!r}") from exc
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     def app_database_url(self) -> str:
         """The runtime connection: an explicit URL, or the owner URL with the app role."""
