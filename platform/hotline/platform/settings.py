@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
 
+    # Live subscriptions re-check their credentials (expiry, logout, membership) before
+    # each event and at least this often, and end when they no longer stand.
+    subscription_recheck_seconds: float = 30.0
+
     # Outgoing e-mail: smtp://user:password@host:port (smtps:// for implicit TLS);
     # empty = the log sender (development: messages are logged, not sent).
     smtp_url: str = ""
