@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
 
+    # How long a relayed outbox message stays claimed without a sign of life from its
+    # delivery job (which renews the lease every third of it while it runs).
+    outbox_lease_seconds: float = 30.0
+
     # Live subscriptions re-check their credentials (expiry, logout, membership) before
     # each event and at least this often, and end when they no longer stand.
     subscription_recheck_seconds: float = 30.0
