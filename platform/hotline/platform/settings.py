@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so
     # several deployments or test runs can share one server.
     redis_prefix: str = "hotline"
+    # Every Redis call gives up after this long (connect and each reply): a paused or
+    # unreachable Redis degrades the API quickly instead of hanging it.
+    redis_timeout_seconds: float = 2.0
 
     s3_endpoint: str = "http://127.0.0.1:9000"
     s3_access_key: str = "hotline"

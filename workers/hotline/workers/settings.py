@@ -18,6 +18,10 @@ from hotline.workers import delivery, evidence, relay, routing, sweeps, tasks
 
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging()
+    # After a lost Redis the worker starts again in this process (hotline.workers.cli),
+    # and arq may not have run ``shutdown``: drop what the last run left first.
+    await close_redis()
+    await Tortoise.close_connections()
     await init_orm(get_settings())
 
 
