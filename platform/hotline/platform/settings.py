@@ -11,6 +11,10 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ProductionSettingsError(RuntimeError):
+    """Settings that must not run in production (see ``Settings.production_problems``)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=".env", extra="ignore")
 
@@ -48,6 +52,13 @@ class Settings(BaseSettings):
     # the ingress pods' CIDR. Untrusted peers' forwarding headers are ignored.
     trusted_proxies: str = "127.0.0.1,::1"
 
+    # "production" turns on the start-up checks of ``production_problems`` (and is what
+    # other production-only defaults key on); anything else is development.
+    environment: str = "development"
+    # Production normally refuses to start without SMTP (e-mails would only be saved
+    # to <home>/mail/); set this to accept that knowingly (e.g. a closed test system).
+    allow_log_email: bool = False
+
     # Where the embedded stack keeps its data; ``hotline run`` uses it when no URLs are set.
     home: Path = Path(".hotline")
 
@@ -80,7 +91,7 @@ class Settings(BaseSettings):
     subscription_recheck_seconds: float = 30.0
 
     # Outgoing e-mail: smtp://user:password@host:port (smtps:// for implicit TLS);
-    # empty = the log sender (development: messages are logged, not sent).
+    # empty = development: messages are saved to <home>/mail/*.eml, not sent.
     smtp_url: str = ""
     smtp_from: str = "Hotline <no-reply@hotline.example>"
 
@@ -92,6 +103,38 @@ class Settings(BaseSettings):
 
     log_json: bool = False
     log_level: str = "INFO"
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in ("development", "production"):
+            raise ValueError("must be 'development' or 'production'")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def production_problems(self) -> list[str]:
+        """What stops these settings from running in production (empty: nothing)."""
+        if not self.is_production:
+            return []
+        problems: list[str] = []
+        if not self.smtp_url and not self.allow_log_email:
+            problems.append(
+                "HOTLINE_SMTP_URL is not set: e-mails (password-reset links included) would"
+                " not be sent but saved on this machine; configure SMTP, or set"
+                " HOTLINE_ALLOW_LOG_EMAIL=true to accept that"
+            )
+        return problems
+
+    def require_production_ready(self) -> None:
+        """Raise with every problem at once; the API and the worker call it at start."""
+        problems = self.production_problems()
+        if problems:
+            raise ProductionSettingsError(
+                "refusing to start with production settings: " + "; ".join(problems)
+            )
 
     @field_validator("trusted_proxies")
     @classmethod

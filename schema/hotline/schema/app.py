@@ -97,6 +97,7 @@ async def jwks_endpoint(request: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """``manage_orm=False`` when the caller (a test) has initialised Tortoise already."""
     s = settings or get_settings()
+    s.require_production_ready()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

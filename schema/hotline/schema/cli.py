@@ -19,6 +19,9 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
     import uvicorn
 
     settings = get_settings()
+    problems = settings.production_problems()
+    if problems:
+        raise click.ClickException("refusing to start: " + "; ".join(problems))
     uvicorn.run(
         "hotline.schema.app:app",
         host=host or settings.host,

@@ -17,6 +17,7 @@ from hotline.workers import delivery, evidence, relay, routing, sweeps, tasks
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    get_settings().require_production_ready()
     configure_logging()
     # After a lost Redis the worker starts again in this process (hotline.workers.cli),
     # and arq may not have run ``shutdown``: drop what the last run left first.
