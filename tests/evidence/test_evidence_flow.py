@@ -159,7 +159,7 @@ async def test_video_through_a_real_arq_worker(world, kit, tmp_path: Path) -> No
         await kit.upload(up, data, "fixed.mp4")
         await verification.finalize_evidence(actor=world.street_handler, evidence_id=up.evidence.id)
     worker = Worker(
-        functions=[tasks.verify_evidence, tasks.process_evidence],  # type: ignore[list-item]
+        functions=[tasks.verify_evidence, tasks.process_evidence],
         redis_settings=jobs.redis_settings(),
         queue_name=jobs.queue_name(),
         burst=True,

@@ -71,7 +71,7 @@ async def test_inbox_statement_count_does_not_grow_with_the_page(
     counts: dict[int, int] = {}
     data: dict[int, list[str]] = {}
     # one request first: per-process caches (answer time zones, published calendar
-    # years) fill once, not per page
+    # years, the session's revocation state) fill once, not per page
     await world.gql(a, "agent", INBOX, {"d": department, "n": 1})
     for size in (1, 10, 50):
         with counting(monkeypatch) as sent:

@@ -8,17 +8,22 @@ import contextlib
 import json
 import os
 import signal
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from arq.constants import in_progress_key_prefix
+from arq.worker import Worker
 from tortoise.transactions import in_transaction
 
 from hotline.platform import outbox
 from hotline.platform.crypto import encrypt
+from hotline.platform.jobs import pool, queue_name
 from hotline.platform.outbox import OutboxMessage, OutboxStatus
 from hotline.platform.redis import redis_client
 from hotline.platform.senders.config import reset_delivery_settings
+from hotline.platform.settings import reset_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.notifications.delivery import deliver_outbox, notice_channel
@@ -27,6 +32,7 @@ from hotline.tenants.notifications.rules import on_ticket_events
 from hotline.tenants.tickets.models import Assignment, Ticket
 from hotline.tenants.tickets.work import snapshot
 from hotline.workers.relay import relay_outbox
+from hotline.workers.settings import WorkerSettings
 
 if TYPE_CHECKING:
     from tests.workers.conftest import Mailbox, Receiver, World
@@ -290,3 +296,80 @@ async def test_citizen_sms_waits_for_the_morning(
     [row] = await _rows(id=row.id)
     assert row.attempts == 0
     assert row.next_attempt_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 Shanghai
+
+
+async def test_a_message_whose_worker_vanished_is_delivered_after_the_short_lease(
+    world: World,
+    receiver: Receiver,
+    new_ticket: Any,
+    burst: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    """A real worker process takes the message and is SIGKILLed mid-delivery: nothing
+    renews its lease, so the message is due again after one lease (here 1 s) and a new
+    worker delivers it — not after arq's or a 5-minute lease's timeout."""
+    await _drain(burst)  # earlier tests' messages: the receiver must see ours first
+    monkeypatch.setenv("HOTLINE_OUTBOX_LEASE_SECONDS", "1")
+    reset_settings()
+    receiver.reset()
+    with use_scope(world.alpha.scope()):
+        hook = await WebhookEndpoint.create(
+            name="vanish", url=receiver.url + "/stall", secret_enc=encrypt(WEBHOOK_SECRET)
+        )
+        ticket, _ = await new_ticket(world.alpha)
+        async with in_transaction():
+            await on_ticket_event(ticket=ticket, event="reclassify")
+    [row] = await _rows(payload__contains={"endpoint_id": hook.id})
+    assert await relay_outbox({}) == 1
+    [claimed] = await _rows(id=row.id)
+    assert claimed.next_attempt_at is not None
+    assert claimed.next_attempt_at <= datetime.now(UTC) + timedelta(seconds=2)  # a short lease
+    log = (tmp_path / "worker.log").open("wb")
+    doomed = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline.platform", "worker", stdout=log, stderr=log
+    )
+    try:
+        # the receiver has the message; the worker waits for the answer — and vanishes
+        assert await asyncio.to_thread(receiver.received.wait, 90)
+    finally:
+        doomed.kill()
+        await doomed.wait()
+        log.close()
+    [held] = await _rows(id=row.id)
+    assert held.status is OutboxStatus.PENDING
+    assert held.attempts == 0
+    worker = Worker(
+        functions=WorkerSettings.functions,
+        queue_name=queue_name(),
+        redis_pool=await pool(),
+        handle_signals=False,
+        poll_delay=0.05,
+        keep_result=60,
+    )
+    running = asyncio.create_task(worker.async_run())
+    deadline = asyncio.get_running_loop().time() + 30  # the old lease alone was 300 s
+    try:
+        while held.status is OutboxStatus.PENDING:
+            assert asyncio.get_running_loop().time() < deadline, (
+                tmp_path / "worker.log"
+            ).read_text()
+            await relay_outbox({})
+            await asyncio.sleep(0.2)
+            [held] = await _rows(id=row.id)
+    finally:
+        worker.handle_sig(signal.SIGTERM)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(running, 10)
+        # the dead worker's job stays "in progress" in arq until its timeout: drop it
+        redis = redis_client()
+        for job_id in await redis.zrange(queue_name(), 0, -1):
+            if await redis.exists(in_progress_key_prefix + job_id):
+                await redis.zrem(queue_name(), job_id)
+                await redis.delete(in_progress_key_prefix + job_id)
+        reset_settings()
+    assert held.status is OutboxStatus.SENT
+    assert len([r for r in receiver.requests if r["key"] == row.send_key]) == 2
+    assert receiver.applications == {row.send_key: 1}
+    with use_scope(world.alpha.scope()):
+        await hook.delete()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+from fractions import Fraction
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import pytest_asyncio
+import skops.io as skops_io  # type: ignore[import-untyped]
 
 from hotline.platform import jobs
 from hotline.platform.outbox.models import OutboxMessage
@@ -14,6 +19,7 @@ from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.notifications.delivery import deliver_outbox
 from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.routing import classifier
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
 from hotline.tenants.routing.ml_service import train_routing_model
 from hotline.tenants.routing.models import RoutingRule
@@ -184,3 +190,75 @@ async def test_the_worker_warm_up_preloads_the_current_models(
         # the first scoring uses the loaded model: no load, a cache hit
         await ml_service.suggest(text="楼道里有燃气泄漏的味道")
     assert ml_service._pipeline.cache_info().hits >= 1
+
+
+class Gadget:
+    """Whatever a pickle builds runs code on load: this one leaves a file behind."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (Path(self.marker),))
+
+
+def _pickled_gadget(marker: Path) -> bytes:
+    import joblib  # type: ignore[import-untyped]
+
+    buffer = io.BytesIO()
+    joblib.dump({"pipeline": Gadget(str(marker))}, buffer, compress=3)
+    return buffer.getvalue()
+
+
+async def test_models_are_skops_files_loaded_with_trusted_types_only(
+    trained: RoutingModelVersion, tmp_path: Path
+) -> None:
+    blob = bytes(trained.blob)
+    assert blob.startswith(b"PK\x03\x04")  # a skops zip, not a pickle
+    assert classifier.loads(blob).predict(["燃气泄漏"])[0] in trained.labels
+    marker = tmp_path / "ran"
+    with pytest.raises(classifier.UnsafeModel, match="not a skops model"):
+        classifier.loads(_pickled_gadget(marker))
+    assert not marker.exists()
+    # a skops file naming a type outside the trusted list is refused before loading
+    foreign = skops_io.dumps({"steps": [Fraction(1, 3)]})
+    with pytest.raises(classifier.UnsafeModel, match="untrusted types"):
+        classifier.loads(foreign)
+    with pytest.raises(classifier.UnsafeModel, match="unreadable"):
+        classifier.loads(b"PK\x03\x04 truncated")
+
+
+async def test_an_old_pickled_model_is_retired_never_unpickled_and_retrained(
+    world: World, trained: RoutingModelVersion, new_ticket: Any, burst: Any, tmp_path: Path
+) -> None:
+    alpha = world.alpha
+    marker = tmp_path / "ran"
+    with use_scope(alpha.scope()):
+        await RoutingModelVersion.filter(is_active=True).update(is_active=False)
+        old = await RoutingModelVersion.create(
+            version=50,
+            algorithm="joblib (before skops)",
+            samples=1,
+            train_size=1,
+            test_size=0,
+            top1_accuracy=0.0,
+            top3_accuracy=0.0,
+            labels=trained.labels,
+            blob=_pickled_gadget(marker),
+        )
+        ticket, _ = await new_ticket(alpha, content="楼道里有燃气泄漏的味道，请尽快检查。")
+        refused = await score_ticket(ticket_id=ticket.id)
+        assert refused.source == "none"
+        assert not marker.exists()
+        await old.refresh_from_db()
+        assert old.is_active is False
+    worker = await burst(max_jobs=5)  # the retraining queued on refusal
+    assert worker.jobs_complete == 1
+    with use_scope(alpha.scope()):
+        fresh = await RoutingModelVersion.get(is_active=True)
+        assert fresh.version == 51
+        assert bytes(fresh.blob).startswith(b"PK\x03\x04")
+        await Ticket.filter(id=ticket.id).update(status=Status.RECEIVED)
+        rescored = await score_ticket(ticket_id=ticket.id)
+    assert rescored.source == "model"
+    assert rescored.model_version == 51

@@ -6,11 +6,12 @@ before the job touches data (``hotline.workers.scoped``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import Job
+from redis.asyncio import ConnectionPool
 
 from hotline.platform.redis import key as redis_key
 from hotline.platform.settings import Settings, get_settings
@@ -23,17 +24,26 @@ def queue_name(settings: Settings | None = None) -> str:
 
 
 def redis_settings(settings: Settings | None = None) -> RedisSettings:
-    return RedisSettings.from_dsn((settings or get_settings()).redis_url)
+    s = settings or get_settings()
+    conf = RedisSettings.from_dsn(s.redis_url)
+    conf.conn_timeout = max(1, math.ceil(s.redis_timeout_seconds))
+    return conf
 
 
 async def pool() -> ArqRedis:
+    """The enqueueing client (one per Redis URL and prefix). Unlike arq's ``create_pool``
+    it connects lazily and gives every call a timeout (``HOTLINE_REDIS_TIMEOUT_SECONDS``),
+    so enqueueing on a paused or absent Redis fails fast (the API answers 503)."""
     settings = get_settings()
     key = f"{settings.redis_url}|{settings.redis_prefix}"
     existing = _pools.get(key)
     if existing is None:
-        existing = await create_pool(
-            redis_settings(settings), default_queue_name=queue_name(settings)
+        connections = ConnectionPool.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
         )
+        existing = ArqRedis(pool_or_conn=connections, default_queue_name=queue_name(settings))
         _pools[key] = existing
     return existing
 
@@ -41,7 +51,7 @@ async def pool() -> ArqRedis:
 async def close_pools() -> None:
     while _pools:
         _, p = _pools.popitem()
-        await p.aclose()
+        await p.aclose(close_connection_pool=True)
 
 
 def job_key(job_id: str) -> str:

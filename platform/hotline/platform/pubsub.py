@@ -4,16 +4,31 @@ Best effort and at-most-once: a subscriber that is not connected misses the noti
 notices only say *what changed* ("ticket 12's timeline grew") and subscribers re-read
 the data. Channel names come from ``hotline.platform.redis.tenant_key`` so they carry
 the city.
+
+When Redis goes away under a subscriber, its notices pause: :meth:`Notices.get` keeps
+answering "nothing yet" while it reconnects in the background of each call, and the
+subscription resumes once Redis is back (notices published meanwhile are lost, as for
+any subscriber that was not connected).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from hotline.platform.redis import redis_client
+
+log = structlog.get_logger(__name__)
+_LOST = (RedisConnectionError, RedisTimeoutError, OSError)
+RECONNECT_SECONDS = 1.0
 
 
 async def publish(channel: str, payload: dict[str, Any]) -> int:
@@ -21,24 +36,75 @@ async def publish(channel: str, payload: dict[str, Any]) -> int:
     return int(await redis_client().publish(channel, json.dumps(payload, default=str)))
 
 
-@asynccontextmanager
-async def subscribe(channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-    """Subscribed on entry (so a caller can read the current state *after* subscribing
-    and miss nothing); yields the iterator of the notices published from then on."""
-    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(channel)
+class Notices:
+    """The notices of one channel; iterate, or :meth:`get` with a timeout."""
 
-    async def notices() -> AsyncIterator[dict[str, Any]]:
-        while True:
-            message = await pubsub.get_message(timeout=30.0)
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self._pubsub: PubSub | None = None
+
+    async def connect(self) -> None:
+        pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.channel)
+        except BaseException:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            raise
+        self._pubsub = pubsub
+
+    async def close(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is None:
+            return
+        try:
+            await pubsub.unsubscribe(self.channel)
+        except _LOST:
+            pass
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def get(self, wait: float) -> dict[str, Any] | None:
+        """The next notice, or None when ``wait`` seconds pass without one (also while
+        Redis is unreachable: the subscription pauses and reconnects)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while (remaining := deadline - loop.time()) > 0:
+            try:
+                if self._pubsub is None:
+                    await self.connect()
+                    log.info("pubsub.resumed", channel=self.channel)
+                assert self._pubsub is not None
+                message = await self._pubsub.get_message(timeout=remaining)
+            except _LOST as exc:
+                if self._pubsub is not None:
+                    log.warning("pubsub.paused", channel=self.channel, error=type(exc).__name__)
+                    await self.close()
+                await asyncio.sleep(min(RECONNECT_SECONDS, max(0.0, deadline - loop.time())))
+                continue
             if message is None or message.get("type") != "message":
                 continue
             data = json.loads(message["data"])
             if isinstance(data, dict):
-                yield data
+                return data
+        return None
 
+    def __aiter__(self) -> Notices:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        while True:
+            notice = await self.get(wait=30.0)
+            if notice is not None:
+                return notice
+
+
+@asynccontextmanager
+async def subscribe(channel: str) -> AsyncIterator[Notices]:
+    """Subscribed on entry (so a caller can read the current state *after* subscribing
+    and miss nothing); yields the notices published from then on."""
+    notices = Notices(channel)
+    await notices.connect()
     try:
-        yield notices()
+        yield notices
     finally:
-        await pubsub.unsubscribe(channel)
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await notices.close()

@@ -1,11 +1,65 @@
-"""A fixed-window rate limiter in Redis, shared by every replica."""
+"""A fixed-window rate limiter in Redis, shared by every replica.
+
+When Redis cannot be reached (``HOTLINE_REDIS_TIMEOUT_SECONDS``), the limits keep
+holding per process: the same windows are counted in a local in-process table until
+Redis answers again. Each replica then allows up to ``limit`` on its own, which is
+looser than the shared count but never unlimited — and logins and lookups keep working.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
+
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hotline.platform.redis import key as redis_key
 from hotline.platform.redis import redis_client
+
+log = structlog.get_logger(__name__)
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class LocalLimiter:
+    """The same fixed windows, counted in this process (the fallback)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[float, int]] = {}  # name → (expires at, count)
+
+    def _sweep(self, now: float) -> None:
+        if len(self._counts) > 10_000:
+            self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+
+    def incr(self, name: str, ttl: float) -> int:
+        now = time.monotonic()
+        with self._lock:
+            self._sweep(now)
+            expires, count = self._counts.get(name, (now + ttl, 0))
+            if expires <= now:
+                expires, count = now + ttl, 0
+            self._counts[name] = (expires, count + 1)
+            return count + 1
+
+    def get(self, name: str) -> int:
+        now = time.monotonic()
+        with self._lock:
+            expires, count = self._counts.get(name, (0.0, 0))
+            return count if expires > now else 0
+
+
+local = LocalLimiter()
+_last_warning = 0.0
+
+
+def _degraded(exc: BaseException) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning > 60:
+        _last_warning = now
+        log.warning("ratelimit.local_fallback", error=type(exc).__name__)
 
 
 async def hit(key: str, *, limit: int, window_seconds: int) -> bool:
@@ -16,15 +70,24 @@ async def hit(key: str, *, limit: int, window_seconds: int) -> bool:
     """
     window = int(time.time()) // window_seconds
     name = redis_key("ratelimit", key, window)
-    async with redis_client().pipeline(transaction=True) as pipe:
-        pipe.incr(name)
-        pipe.expire(name, window_seconds + 1)
-        count, _ = await pipe.execute()
+    try:
+        async with redis_client().pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.expire(name, window_seconds + 1)
+            count, _ = await pipe.execute()
+    except _UNREACHABLE as exc:
+        _degraded(exc)
+        count = local.incr(name, window_seconds + 1)
     return int(count) <= limit
 
 
 async def exhausted(key: str, *, limit: int, window_seconds: int) -> bool:
     """Whether ``key`` has already used up its ``limit`` in the current window (no count)."""
     window = int(time.time()) // window_seconds
-    count = await redis_client().get(redis_key("ratelimit", key, window))
+    name = redis_key("ratelimit", key, window)
+    try:
+        count = await redis_client().get(name)
+    except _UNREACHABLE as exc:
+        _degraded(exc)
+        return local.get(name) >= limit
     return count is not None and int(count) >= limit

@@ -1,4 +1,11 @@
-"""The shared Redis client and key naming: every key carries the deployment prefix."""
+"""The shared Redis client and key naming: every key carries the deployment prefix.
+
+Every call has a timeout (``HOTLINE_REDIS_TIMEOUT_SECONDS``, connect and reply), so a
+paused or unreachable Redis fails fast with ``redis.exceptions.ConnectionError`` /
+``TimeoutError``; callers that can degrade do (rate limits fall back to a local
+limiter, pub/sub pauses, session revocation reads PostgreSQL) and the rest answer
+503 (docs/operations.md). The client reconnects by itself once Redis is back.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,13 @@ def redis_client() -> Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = Redis.from_url(get_settings().redis_url, decode_responses=True)
+        settings = get_settings()
+        client = Redis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+        )
         _clients[loop] = client
     return client
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProductionSettingsError(RuntimeError):
+    """Settings that must not run in production (see ``Settings.production_problems``)."""
 
 
 class Settings(BaseSettings):
@@ -26,6 +31,9 @@ class Settings(BaseSettings):
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so
     # several deployments or test runs can share one server.
     redis_prefix: str = "hotline"
+    # Every Redis call gives up after this long (connect and each reply): a paused or
+    # unreachable Redis degrades the API quickly instead of hanging it.
+    redis_timeout_seconds: float = 2.0
 
     s3_endpoint: str = "http://127.0.0.1:9000"
     s3_access_key: str = "hotline"
@@ -37,6 +45,19 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     base_domain: str = "hotline.example"
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs
+    # or CIDRs; "*" trusts every peer). The client address — and so every per-client
+    # rate limit — is the rightmost X-Forwarded-For entry that is not a trusted proxy.
+    # Default: loopback only (a proxy on the same host). Behind a Kubernetes ingress set
+    # the ingress pods' CIDR. Untrusted peers' forwarding headers are ignored.
+    trusted_proxies: str = "127.0.0.1,::1"
+
+    # "production" turns on the start-up checks of ``production_problems`` (and is what
+    # other production-only defaults key on); anything else is development.
+    environment: str = "development"
+    # Production normally refuses to start without SMTP (e-mails would only be saved
+    # to <home>/mail/); set this to accept that knowingly (e.g. a closed test system).
+    allow_log_email: bool = False
 
     # Where the embedded stack keeps its data; ``hotline run`` uses it when no URLs are set.
     home: Path = Path(".hotline")
@@ -61,13 +82,73 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
 
+    # How long a relayed outbox message stays claimed without a sign of life from its
+    # delivery job (which renews the lease every third of it while it runs).
+    outbox_lease_seconds: float = 30.0
+
+    # Live subscriptions re-check their credentials (expiry, logout, membership) before
+    # each event and at least this often, and end when they no longer stand.
+    subscription_recheck_seconds: float = 30.0
+
     # Outgoing e-mail: smtp://user:password@host:port (smtps:// for implicit TLS);
-    # empty = the log sender (development: messages are logged, not sent).
+    # empty = development: messages are saved to <home>/mail/*.eml, not sent.
     smtp_url: str = ""
     smtp_from: str = "Hotline <no-reply@hotline.example>"
 
+    # Background jobs: transient failures (network, database restarts, S3 5xx, Redis)
+    # are tried again after base * 2**(try-1) seconds (capped), up to max_tries in all.
+    job_max_tries: int = 5
+    job_retry_base_seconds: float = 2.0
+    job_retry_max_seconds: float = 300.0
+
     log_json: bool = False
     log_level: str = "INFO"
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in ("development", "production"):
+            raise ValueError("must be 'development' or 'production'")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def production_problems(self) -> list[str]:
+        """What stops these settings from running in production (empty: nothing)."""
+        if not self.is_production:
+            return []
+        problems: list[str] = []
+        if not self.smtp_url and not self.allow_log_email:
+            problems.append(
+                "HOTLINE_SMTP_URL is not set: e-mails (password-reset links included) would"
+                " not be sent but saved on this machine; configure SMTP, or set"
+                " HOTLINE_ALLOW_LOG_EMAIL=true to accept that"
+            )
+        return problems
+
+    def require_production_ready(self) -> None:
+        """Raise with every problem at once; the API and the worker call it at start."""
+        problems = self.production_problems()
+        if problems:
+            raise ProductionSettingsError(
+                "refusing to start with production settings: " + "; ".join(problems)
+            )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"not an IP address or CIDR: {item!r}") from exc
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     def app_database_url(self) -> str:
         """The runtime connection: an explicit URL, or the owner URL with the app role."""

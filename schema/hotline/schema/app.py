@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 from tortoise import Tortoise
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hotline.platform.auth.tokens import jwks
 from hotline.platform.db.config import init_orm
@@ -97,6 +98,7 @@ async def jwks_endpoint(request: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """``manage_orm=False`` when the caller (a test) has initialised Tortoise already."""
     s = settings or get_settings()
+    s.require_production_ready()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -123,6 +125,9 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             *oidc.routes(),
         ],
         middleware=[
+            # Outermost: the real client address (X-Forwarded-For from trusted proxies
+            # only) is what the rate limits and audit see (docs/operations.md).
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=s.trusted_proxy_list()),
             Middleware(SessionMiddleware, secret_key=s.session_secret.get_secret_value()),
             Middleware(IdentityMiddleware),
         ],

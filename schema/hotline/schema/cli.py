@@ -19,13 +19,19 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
     import uvicorn
 
     settings = get_settings()
+    problems = settings.production_problems()
+    if problems:
+        raise click.ClickException("refusing to start: " + "; ".join(problems))
     uvicorn.run(
         "hotline.schema.app:app",
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        # The app applies X-Forwarded-* itself, from HOTLINE_TRUSTED_PROXIES only
+        # (hotline.schema.app); uvicorn must not apply them a second time.
+        proxy_headers=False,
+        server_header=False,
         log_level=settings.log_level.lower(),
     )
 

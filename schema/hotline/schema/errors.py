@@ -6,15 +6,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
+import structlog
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from hotline.platform.faults import is_transient
 from hotline.schema.context import Info
 from hotline.tenants.kernel.errors import DomainError, localized
 from hotline.tenants.kernel.errors import ErrorCode as DomainErrorCode
 
 ErrorCode = DomainErrorCode
 strawberry.enum(DomainErrorCode, name="ErrorCode")
+log = structlog.get_logger(__name__)
 
 
 @strawberry.type(description="An expected failure: which input, what kind, and why.")
@@ -68,9 +71,14 @@ def _should_mask(error: GraphQLError) -> bool:
     return not isinstance(original, DomainError | GraphQLError)
 
 
-class _MaskAndLocalize(MaskErrors):
-    """Masks unexpected errors; a domain error escaping a resolver also carries its
-    reader's text as ``extensions.localizedMessage``, like a payload error."""
+UNAVAILABLE_MESSAGE = "A service the platform depends on is unavailable; try again shortly."
+
+
+class _MaskErrors(MaskErrors):
+    """Masks unexpected errors; a transient outage (Redis, PostgreSQL, S3 unreachable:
+    ``hotline.platform.faults``) is answered as such — code ``UNAVAILABLE`` and HTTP
+    503 — so clients retry instead of reporting a bug. A domain error escaping a
+    resolver also carries its reader's text as ``extensions.localizedMessage``."""
 
     def _language(self) -> str:
         request = getattr(self.execution_context.context, "request", None)
@@ -89,7 +97,28 @@ class _MaskAndLocalize(MaskErrors):
                 }
         return processed
 
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None or not is_transient(original):
+            return super().anonymise_error(error)
+        log.warning("request.unavailable", error=type(original).__name__, detail=str(original))
+        context = getattr(self.execution_context, "context", None)
+        response = getattr(context, "response", None)
+        if response is not None:
+            response.status_code = 503
+            response.headers["Retry-After"] = "5"
+        return GraphQLError(
+            message=UNAVAILABLE_MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions={"code": "UNAVAILABLE"},
+        )
+
 
 def masking_extension() -> MaskErrors:
-    """Anything but a domain error reaches the client as "Unexpected error." (logged)."""
-    return _MaskAndLocalize(should_mask_error=_should_mask, error_message="Unexpected error.")
+    """Anything but a domain error reaches the client as "Unexpected error." (logged),
+    or, for a transient outage, as ``UNAVAILABLE`` with HTTP 503."""
+    return _MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error.")

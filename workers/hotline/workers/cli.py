@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+import time
+
 import click
+import structlog
+
+log = structlog.get_logger(__name__)
+RECONNECT_MAX_SECONDS = 30.0
 
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Process the queue, then exit.")
 def worker(burst: bool) -> None:
-    """Run an arq worker with hotline.workers.settings.WorkerSettings."""
+    """Run an arq worker with hotline.workers.settings.WorkerSettings.
+
+    When Redis goes away (or cannot be reached at start) the worker does not exit: it
+    reconnects with backoff (1 s, 2 s … 30 s) and carries on once Redis is back.
+    """
     from arq.worker import run_worker
 
+    from hotline.platform.faults import is_transient
     from hotline.workers.settings import WorkerSettings
 
-    run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
+            return
+        except Exception as exc:
+            if burst or not is_transient(exc):
+                raise
+            if time.monotonic() - started > 60:
+                delay = 1.0
+            log.warning(
+                "worker.redis_unavailable", error=type(exc).__name__, reconnect_in_seconds=delay
+            )
+            time.sleep(delay)
+            delay = min(RECONNECT_MAX_SECONDS, delay * 2)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.provinces.models import Tenant
+from hotline.workers.retry import retrying
 
 R = TypeVar("R")
 
 
 def tenant_job(
-    fn: Callable[..., Awaitable[R]],
-) -> Callable[..., Awaitable[R]]:
-    """Wrap an arq task: look the city up, set its scope, then run the task."""
+    fn: Callable[..., Coroutine[Any, Any, R]],
+) -> Callable[..., Coroutine[Any, Any, R]]:
+    """Wrap an arq task: look the city up, set its scope, then run the task; transient
+    failures are retried with backoff (``hotline.workers.retry``)."""
 
     @functools.wraps(fn)
     async def run(ctx: dict[str, Any], *, tenant_id: int | None, **kwargs: Any) -> R:
@@ -27,4 +29,4 @@ def tenant_job(
         with use_scope(Scope.city(tenant.id, tenant.province_id)):
             return await fn(ctx, **kwargs)
 
-    return run
+    return retrying(run)

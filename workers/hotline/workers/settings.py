@@ -18,7 +18,12 @@ from hotline.workers import calendar, delivery, evidence, relay, routing, sweeps
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    get_settings().require_production_ready()
     configure_logging()
+    # After a lost Redis the worker starts again in this process (hotline.workers.cli),
+    # and arq may not have run ``shutdown``: drop what the last run left first.
+    await close_redis()
+    await Tortoise.close_connections()
     await init_orm(get_settings())
     # jieba, the city dictionaries and the routing models, in background (docs/routing.md)
     ctx["warmup"] = warmup.start(routing=True)
@@ -53,5 +58,5 @@ class WorkerSettings:
     on_shutdown = shutdown
     queue_name: ClassVar[str] = queue_name()
     redis_settings: ClassVar[RedisSettings] = redis_settings()
-    max_tries = 5
+    max_tries = get_settings().job_max_tries
     keep_result = 3600

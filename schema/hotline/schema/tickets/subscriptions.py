@@ -14,9 +14,9 @@ from strawberry import relay
 from hotline.platform import pubsub
 from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
+from hotline.schema.live import while_allowed
 from hotline.schema.permissions import can
 from hotline.schema.tickets.types import Assignment, TimelineEvent
-from hotline.tenants.accounts import identity
 from hotline.tenants.kernel.access import Action
 from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.tickets import access, reads
@@ -42,9 +42,7 @@ class TicketSubscriptions:
             raise NotFound("ticket", field="ticketId")
         async with pubsub.subscribe(reads.timeline_channel(actor.tenant_id, key)) as notices:
             seen = await reads.last_timeline_seq(actor=actor, ticket_id=key)
-            async for _ in notices:
-                if not await identity.still_allowed(actor):
-                    return
+            async for _ in while_allowed(actor, notices):
                 rows = await reads.timeline_after(actor=actor, ticket_id=key, seq=seen)
                 _fresh(info)
                 for row in rows:
@@ -64,9 +62,7 @@ class TicketSubscriptions:
             raise NotFound("department", field="departmentId")
         await access.access_department_inbox(actor=actor, department_id=key)
         async with pubsub.subscribe(reads.inbox_channel(actor.tenant_id, key)) as notices:
-            async for notice in notices:
-                if not await identity.still_allowed(actor):
-                    return
+            async for notice in while_allowed(actor, notices):
                 rows = await reads.inbox_assignments(
                     actor=actor, department_id=key, ticket_id=int(notice["ticket_id"])
                 )

@@ -7,7 +7,9 @@ province; otherwise the city is NotFound, exactly as if it did not exist.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import time
 
 from hotline.platform.auth.tokens import TokenError, verify_external_token
 from hotline.platform.settings import get_settings
@@ -59,14 +61,19 @@ async def actor_for_bearer(*, token: str, tenant_ref: str | None) -> Actor:
     settings = get_settings()
     issuer = _unverified_issuer(token)
     if issuer is not None and issuer != settings.jwt_issuer:
-        user_id = await _external_user(token, issuer)
-        return await _enter(user_id, tenant_ref)
+        user_id, expires = await _external_user(token, issuer)
+        return dataclasses.replace(await _enter(user_id, tenant_ref), expires_at=expires)
     claims = await sessions.authenticate_access_token(token=token)
-    return await _enter(int(claims["sub"]), tenant_ref)
+    actor = await _enter(int(claims["sub"]), tenant_ref)
+    sid = claims.get("sid")
+    return dataclasses.replace(
+        actor, session_id=sid if isinstance(sid, str) else None, expires_at=float(claims["exp"])
+    )
 
 
-async def _external_user(token: str, issuer: str) -> int:
-    """A bearer token from a province's OpenID Connect issuer, mapped to our user."""
+async def _external_user(token: str, issuer: str) -> tuple[int, float | None]:
+    """A bearer token from a province's OpenID Connect issuer, mapped to our user
+    (and the token's expiry)."""
     for province in await Province.all():
         oidc = province.oidc or {}
         if oidc.get("issuer") != issuer:
@@ -83,7 +90,8 @@ async def _external_user(token: str, issuer: str) -> int:
         user = await User.get_or_none(external_id=f"{issuer}|{claims['sub']}", is_active=True)
         if user is None:
             raise AuthFailed("no account is linked to this identity")
-        return int(user.id)
+        exp = claims.get("exp")
+        return int(user.id), float(exp) if isinstance(exp, int | float) else None
     raise AuthFailed("invalid access token: unknown issuer")
 
 
@@ -100,12 +108,18 @@ async def anonymous_in(*, tenant_ref: str) -> Actor:
 
 
 async def still_allowed(actor: Actor) -> bool:
-    """Whether a long-lived connection's actor still stands: the user is active and still
-    a member of the city (or admin of its province), the API key is not revoked.
+    """Whether a long-lived connection's actor still stands: its token has not expired,
+    its session was not ended (logout, password change, refresh reuse), the user is
+    active and still a member of the city (or admin of its province), the API key is
+    not revoked.
 
-    Live subscriptions call this before each event, so revoking a membership or a key
-    ends them at the next event instead of when the socket closes.
+    Live subscriptions call this before each event and on a timer, so any of these ends
+    them promptly instead of when the socket closes.
     """
+    if actor.expires_at is not None and actor.expires_at <= time.time():
+        return False
+    if actor.session_id is not None and await sessions.is_session_revoked(sid=actor.session_id):
+        return False
     try:
         if actor.api_key_id is not None:
             return await ApiKey.exists(id=actor.api_key_id, revoked_at=None)

@@ -4,8 +4,8 @@ refresh rotation, logout and revocation.
 A login starts a *family* of refresh tokens. Each refresh marks the presented token
 used and issues the next one of the family; presenting a used token again means it was
 copied, so the whole family is revoked. Access tokens carry the family id as ``sid``,
-and a revoked family is remembered in Redis for as long as its access tokens live,
-which is what :func:`is_session_revoked` checks.
+and a revoked family is recorded in PostgreSQL (``revoked_at``) and cached in Redis,
+which is what :func:`is_session_revoked` checks (``accounts.revocation``).
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from hotline.platform.auth.tokens import (
 )
 from hotline.platform.crypto import keyed_hash
 from hotline.platform.ratelimit import hit
-from hotline.platform.redis import key as redis_key
-from hotline.platform.redis import redis_client
 from hotline.platform.settings import get_settings
+from hotline.tenants.accounts import revocation
 from hotline.tenants.accounts.common import normalize_username, now_utc, own_memberships
 from hotline.tenants.accounts.models import ProvinceRole, RefreshToken, User
 from hotline.tenants.accounts.totp import totp_matches
@@ -254,10 +253,6 @@ async def logout(*, refresh_token: str) -> None:
         await _revoke_families([row.family])
 
 
-def _revoked_key(sid: str) -> str:
-    return redis_key("session-revoked", sid)
-
-
 async def _revoke_families(families: Iterable[uuid.UUID]) -> None:
     wanted = set(families)
     if not wanted:
@@ -272,12 +267,11 @@ async def _revoke_families(families: Iterable[uuid.UUID]) -> None:
     for family, expires_at in rows:
         key = str(family)
         last[key] = max(expires_at, last.get(key, expires_at))
-    async with redis_client().pipeline(transaction=False) as pipe:
-        for family in wanted:
-            remaining = (last[str(family)] - now).total_seconds() if str(family) in last else 0
-            ttl = max(shortest, int(remaining) + LEEWAY_SECONDS + 60)
-            pipe.set(_revoked_key(str(family)), b"1", ex=ttl)
-        await pipe.execute()
+    ttls: dict[str, int] = {}
+    for family in wanted:
+        remaining = (last[str(family)] - now).total_seconds() if str(family) in last else 0
+        ttls[str(family)] = max(shortest, int(remaining) + LEEWAY_SECONDS + 60)
+    await revocation.remember_revoked(ttls)
 
 
 async def revoke_user_sessions(user_id: int) -> None:
@@ -295,7 +289,8 @@ async def purge_expired_refresh_tokens() -> int:
 
 
 async def is_session_revoked(*, sid: str) -> bool:
-    return bool(await redis_client().exists(_revoked_key(sid)))
+    """Durable in PostgreSQL, cached in Redis (``hotline.tenants.accounts.revocation``)."""
+    return await revocation.is_revoked(sid)
 
 
 async def authenticate_access_token(*, token: str) -> dict[str, Any]:

@@ -178,7 +178,10 @@ def seed(demo: bool) -> None:
     from hotline.tenants.seed.data import DEMO_PASSWORD
     from hotline.tenants.seed.demo import seed_demo
 
-    report = _run(seed_demo)
+    def progress(step: str) -> None:
+        click.echo(f"  seeding {step}…")
+
+    report = _run(lambda: seed_demo(progress=progress))
     click.echo(f"Demo province {report.province}: {', '.join(report.cities)}")
     click.echo(f"  ({report.created} rows created this time)")
     for line in report.routing:

@@ -162,6 +162,11 @@ class Actor:
     platform_operator: bool = False
     api_key_id: int | None = None
     username: str = field(default="", compare=False)
+    # What the credentials allow for how long (bearer tokens): the session (``sid``)
+    # whose revocation ends them, and the token's expiry (Unix seconds). Long-lived
+    # connections re-check both (``identity.still_allowed``).
+    session_id: str | None = field(default=None, compare=False)
+    expires_at: float | None = field(default=None, compare=False)
 
     @property
     def is_province_admin(self) -> bool:

@@ -18,7 +18,8 @@ class RoutingModelVersion(TenantModel):
     top1_accuracy = fields.FloatField()
     top3_accuracy = fields.FloatField()
     labels: Any = fields.JSONField(default=list)  # department ids the model can name
-    # joblib bytes of the fitted pipeline: small (a few MB at most), read with the row.
+    # The fitted pipeline as a skops file (never a pickle: see classifier.loads); small
+    # (a few MB at most), read with the row.
     blob = fields.BinaryField()
     is_active = fields.BooleanField(default=True)
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
+import structlog
 from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, jobs
@@ -26,6 +27,8 @@ from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
 from hotline.tenants.routing.service import matching_rules
+
+log = structlog.get_logger(__name__)
 
 MIN_PER_DEPARTMENT = 5
 MAX_SAMPLES = 50_000
@@ -128,9 +131,27 @@ async def suggest(*, text: str) -> tuple[int | None, list[Suggestion]]:
     model = await active_model()
     if model is None:
         return None, []
-    pipeline = _pipeline(model.tenant_id, model.version, bytes(model.blob))
+    try:
+        pipeline = _pipeline(model.tenant_id, model.version, bytes(model.blob))
+    except _classifier().UnsafeModel as exc:
+        await _refuse_model(model, str(exc))
+        return None, []
     ranked = _classifier().top_k(pipeline, [text])[0]
     return model.version, [Suggestion(d, round(p, 4)) for d, p in ranked]
+
+
+async def _refuse_model(model: RoutingModelVersion, reason: str) -> None:
+    """A stored model that cannot be loaded safely (an old pickle): retire it, never
+    unpickle it, and queue a fresh training run that stores a skops model."""
+    log.warning(
+        "routing.model_refused", tenant_id=model.tenant_id, version=model.version, reason=reason
+    )
+    await RoutingModelVersion.filter(id=model.id).update(is_active=False)
+    await jobs.enqueue(
+        "train_routing",
+        tenant_id=model.tenant_id,
+        job_id=f"train_routing:{model.tenant_id}:refused-v{model.version}",
+    )
 
 
 async def rule_department(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hotline.platform.tenancy import Scope, use_scope
@@ -31,6 +32,8 @@ from hotline.tenants.seed.data import (
 from hotline.tenants.seed.routing_demo import seed_categories, seed_routing_rules
 from hotline.tenants.seed.tickets_demo import seed_closed_tickets
 from hotline.tenants.tickets.models import Ticket
+
+Progress = Callable[[str], None]
 
 SYSTEM = Actor(user_id=None, platform_operator=True, username="system")
 
@@ -79,7 +82,7 @@ async def _tree(
     return created
 
 
-async def _city(province: Province, city: CityDemo, report: SeedReport) -> None:
+async def _city(province: Province, city: CityDemo, report: SeedReport, progress: Progress) -> None:
     tenant = await Tenant.get_or_none(code=city.code)
     if tenant is None:
         tenant = await provinces.create_tenant(
@@ -128,6 +131,7 @@ async def _city(province: Province, city: CityDemo, report: SeedReport) -> None:
         )
         if not await Ticket.exists():
             # Closed history for the routing model to learn from, then the first model.
+            progress(f"{tenant.name}: closed tickets for the routing model to learn from")
             report.created += await seed_closed_tickets(
                 tenant_id=tenant.id,
                 province_id=province.id,
@@ -136,6 +140,7 @@ async def _city(province: Province, city: CityDemo, report: SeedReport) -> None:
                 city=city,
                 categories=category_ids,
             )
+            progress(f"{tenant.name}: training the routing model")
             model = await train_routing_model(actor=None)
             report.routing.append(
                 f"{tenant.name}: routing model v{model.version} on {model.samples} closed "
@@ -159,7 +164,12 @@ async def _synonyms(province_id: int) -> int:
     return len(PROVINCE_SYNONYMS)
 
 
-async def seed_demo() -> SeedReport:
+def _silent(message: str) -> None:
+    return None
+
+
+async def seed_demo(*, progress: Progress = _silent) -> SeedReport:
+    """Seed (idempotently); ``progress`` hears a line before each slow step."""
     with use_scope(Scope.platform()):
         province = await Province.get_or_none(code=PROVINCE["code"])
         report = SeedReport(province=f"{PROVINCE['name']} {PROVINCE['code']}")
@@ -182,9 +192,11 @@ async def seed_demo() -> SeedReport:
             )
         report.users.append((admin.username, "province_admin", str(PROVINCE["slug"])))
     with use_scope(Scope.province(province.id)):
+        progress("the official holiday calendar")
         report.created += await seed_official_calendar(province_id=province.id)
         report.created += await _synonyms(province.id)
     for city in (JINAN, DEZHOU):
+        progress(f"{city.name}: departments and people")
         with use_scope(Scope.platform()):
-            await _city(province, city, report)
+            await _city(province, city, report, progress)
     return report
