@@ -120,7 +120,7 @@ async def load_actor(*, user_id: int, tenant_id: int | None, province_id: int | 
     """The actor of an authenticated user in the selected city or province.
 
     A city the user has no active membership in (and is not province administrator
-    of) is NotFound, like a city that does not exist (DESIGN.md §3).
+    of) is NotFound, like a city that does not exist (docs/architecture.md §3).
     """
     user = await User.get_or_none(id=user_id, is_active=True)
     if user is None:
