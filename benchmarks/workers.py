@@ -405,7 +405,13 @@ async def _run(n: int, m: int) -> None:
 
 
 def main(tickets: int = TICKETS, messages: int = MESSAGES) -> int:
-    with bench_environment(need_s3=False, HOTLINE_OUTBOX_BASE_DELAY_SECONDS="0.01"):
+    with bench_environment(
+        need_s3=False,
+        HOTLINE_OUTBOX_BASE_DELAY_SECONDS="0.01",
+        # The benchmark's receiver listens on 127.0.0.1, which the SSRF guard refuses by
+        # default (docs/notifications.md): allowed here, for this run's loopback only.
+        HOTLINE_WEBHOOK_ALLOW_PRIVATE="true",
+    ):
         reset_delivery_settings()
         asyncio.run(_run(tickets, messages))
     return 0
