@@ -12,16 +12,25 @@ from hotline.platform.db.config import init_orm
 from hotline.platform.jobs import queue_name, redis_settings
 from hotline.platform.logging import configure_logging
 from hotline.platform.redis import close_redis
+from hotline.platform.senders.http import close_http_clients
 from hotline.platform.settings import get_settings
 from hotline.workers import delivery, evidence, relay, routing, sweeps, tasks
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging()
-    await init_orm(get_settings())
+    settings = get_settings()
+    await init_orm(settings)
+    listener = relay.OutboxListener(settings)
+    await listener.start()
+    ctx["outbox_listener"] = listener
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    listener: relay.OutboxListener | None = ctx.pop("outbox_listener", None)
+    if listener is not None:
+        await listener.stop()
+    await close_http_clients()
     await close_redis()
     await Tortoise.close_connections()
 
@@ -32,6 +41,7 @@ class WorkerSettings:
         evidence.verify_evidence,
         evidence.process_evidence,
         delivery.deliver_message,
+        delivery.deliver_batch,
         sweeps.sweep_tenant,
         routing.train_routing,
         routing.route_ticket,
@@ -48,4 +58,7 @@ class WorkerSettings:
     queue_name: ClassVar[str] = queue_name()
     redis_settings: ClassVar[RedisSettings] = redis_settings()
     max_tries = 5
+    # How often an idle worker looks for jobs (arq's default: 0.5 s). A job enqueued on an
+    # outbox notification (a new ticket's routing) starts within this.
+    poll_delay = 0.05
     keep_result = 3600

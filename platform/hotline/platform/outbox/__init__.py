@@ -8,6 +8,7 @@ every message carries a send key its receiver deduplicates by (DESIGN.md §10).
 
 from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
 from hotline.platform.outbox.store import (
+    CHANNEL,
     DeliveryOutcome,
     NewMessage,
     Relayed,
@@ -15,15 +16,19 @@ from hotline.platform.outbox.store import (
     add_many,
     backoff_delay,
     claim_for_delivery,
+    claim_many_for_delivery,
     dead_letters,
     defer,
     mark_failed,
     mark_sent,
+    mark_sent_many,
     relay_due,
+    relay_due_batches,
     retry_dead,
 )
 
 __all__ = [
+    "CHANNEL",
     "DeliveryOutcome",
     "NewMessage",
     "OutboxMessage",
@@ -33,10 +38,13 @@ __all__ = [
     "add_many",
     "backoff_delay",
     "claim_for_delivery",
+    "claim_many_for_delivery",
     "dead_letters",
     "defer",
     "mark_failed",
     "mark_sent",
+    "mark_sent_many",
     "relay_due",
+    "relay_due_batches",
     "retry_dead",
 ]

@@ -8,6 +8,7 @@ a unique key on the notice).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -58,7 +59,9 @@ async def _inapp(message: outbox.OutboxMessage) -> None:
         )
 
 
-async def _send(message: outbox.OutboxMessage) -> None:
+async def _send(
+    message: outbox.OutboxMessage, endpoints: dict[int, WebhookEndpoint] | None = None
+) -> None:
     p = message.payload
     if message.kind == ROUTE_KIND:
         await route_new_ticket(ticket_id=int(p["ticket_id"]))
@@ -71,7 +74,10 @@ async def _send(message: outbox.OutboxMessage) -> None:
             to=p["to"], subject=p["subject"], body=p["body"], send_key=message.send_key
         )
     elif kind is Channel.WEBHOOK:
-        endpoint = await WebhookEndpoint.get_or_none(id=p["endpoint_id"], is_active=True)
+        if endpoints is None:
+            endpoint = await WebhookEndpoint.get_or_none(id=p["endpoint_id"], is_active=True)
+        else:
+            endpoint = endpoints.get(int(p["endpoint_id"]))
         if endpoint is None:
             raise SendFailed("webhook endpoint removed or disabled", permanent=True)
         await send_webhook(
@@ -84,19 +90,20 @@ async def _send(message: outbox.OutboxMessage) -> None:
         await _inapp(message)
 
 
-async def deliver_outbox(*, outbox_id: int, now: datetime | None = None) -> str:
-    """Deliver one message; returns what happened: sent | retry | dead | deferred | settled."""
-    message = await outbox.claim_for_delivery(outbox_id)
-    if message is None:
-        return "settled"
-    at = now or datetime.now(UTC)
+async def _attempt(
+    message: outbox.OutboxMessage,
+    at: datetime,
+    endpoints: dict[int, WebhookEndpoint] | None = None,
+) -> str:
+    """One delivery attempt; a failure or a deferral is settled here, a success is not
+    (the caller marks successes sent, one by one or a batch at once)."""
     if message.kind == Channel.SMS.value:
         morning = quiet_until(at, message.payload.get("timezone", "Asia/Shanghai"))
         if morning is not None:
             await outbox.defer(message, morning)
             return "deferred"
     try:
-        await _send(message)
+        await _send(message, endpoints)
     except Exception as exc:  # any failure of a channel is one failed attempt, never a crash
         outcome = await outbox.mark_failed(
             message,
@@ -113,5 +120,50 @@ async def deliver_outbox(*, outbox_id: int, now: datetime | None = None) -> str:
             error=str(exc)[:200],
         )
         return "dead" if outcome.status is outbox.OutboxStatus.DEAD else "retry"
-    await outbox.mark_sent(message)
     return "sent"
+
+
+async def deliver_outbox(*, outbox_id: int, now: datetime | None = None) -> str:
+    """Deliver one message; returns what happened: sent | retry | dead | deferred | settled."""
+    message = await outbox.claim_for_delivery(outbox_id)
+    if message is None:
+        return "settled"
+    result = await _attempt(message, now or datetime.now(UTC))
+    if result == "sent":
+        await outbox.mark_sent(message)
+    return result
+
+
+# Messages of one batch in flight at once (each waits mostly on its channel's network).
+BATCH_CONCURRENCY = 16
+
+
+async def deliver_batch(
+    *, outbox_ids: list[int], now: datetime | None = None, concurrency: int = BATCH_CONCURRENCY
+) -> dict[str, int]:
+    """Deliver a batch of the current city's messages: one query reads them (and one their
+    webhook endpoints), ``concurrency`` are sent at once over the process's keep-alive
+    connections, one statement settles the delivered ones. Returns a count per outcome.
+
+    The same guarantees as one by one: a message settled meanwhile is skipped, and a
+    worker dying before the settling statement leaves the batch pending, so it is sent
+    again with the same send keys (which the receivers deduplicate).
+    """
+    messages = await outbox.claim_many_for_delivery(outbox_ids)
+    counts = {"settled": len(set(outbox_ids)) - len(messages)}
+    hook_ids = {int(m.payload["endpoint_id"]) for m in messages if m.kind == Channel.WEBHOOK}
+    endpoints: dict[int, WebhookEndpoint] = {}
+    if hook_ids:
+        endpoints = {e.id: e for e in await WebhookEndpoint.filter(id__in=hook_ids, is_active=True)}
+    at = now or datetime.now(UTC)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(message: outbox.OutboxMessage) -> str:
+        async with gate:
+            return await _attempt(message, at, endpoints)
+
+    results = await asyncio.gather(*(one(m) for m in messages))
+    await outbox.mark_sent_many([m for m, r in zip(messages, results, strict=True) if r == "sent"])
+    for result in results:
+        counts[result] = counts.get(result, 0) + 1
+    return counts

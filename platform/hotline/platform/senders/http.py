@@ -1,0 +1,191 @@
+"""Outgoing HTTP for the channels: one keep-alive client per process, and the SSRF guard
+enforced where the socket is opened.
+
+Two clients, each created on first use in the running event loop and kept for the
+process (connections stay open between messages; ``close_http_clients`` at shutdown):
+
+- ``trusted``: the operator's own endpoints (the SMS gateway), any address.
+- ``guarded``: webhooks, whose URLs a city admin sets. Its connections go through
+  :class:`PinnedBackend`: the host is resolved once, every address it resolves to is
+  checked against the rules (:func:`resolve_checked`), and the socket connects to
+  exactly that checked address. A DNS answer that changes between the check and the
+  connect (rebinding) therefore cannot reach an internal address. The URL keeps its
+  host name, so TLS still sends it as SNI, verifies the certificate against it, and
+  the ``Host`` header is unchanged. Environment proxies are not used for webhooks
+  (the proxy would resolve the name itself, past the check).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Iterable
+from functools import lru_cache
+
+import certifi
+import httpcore
+import httpx
+
+from hotline.platform.senders.config import get_delivery_settings
+from hotline.platform.senders.errors import SendFailed
+
+# (host, port) -> the addresses it resolves to, in the resolver's order.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public(address: str) -> bool:
+    """A globally routable unicast address (not loopback, private, link-local, …)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever 3.11 says of it
+    return ip.is_global and not ip.is_multicast
+
+
+async def resolve_checked(host: str, port: int, *, resolver: Resolver | None = None) -> list[str]:
+    """Resolve ``host`` once; its addresses if every one passes the rules.
+
+    Raises ``SendFailed(permanent=True)`` for a host with any internal address (unless
+    ``HOTLINE_WEBHOOK_ALLOW_PRIVATE``), and a temporary ``SendFailed`` when it does not
+    resolve.
+    """
+    try:
+        addresses = await (resolver or system_resolver)(host, port)
+    except OSError as exc:
+        raise SendFailed(f"cannot resolve {host}: {exc}") from exc
+    if not addresses:
+        raise SendFailed(f"cannot resolve {host}: no address")
+    if not get_delivery_settings().webhook_allow_private and not all(map(is_public, addresses)):
+        raise SendFailed(f"{host} resolves to a non-public address", permanent=True)
+    return addresses
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens every connection to an address that :func:`resolve_checked` passed."""
+
+    def __init__(self, resolver: Resolver | None = None) -> None:
+        self.resolver = resolver
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 — httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        async with asyncio.timeout(timeout):
+            addresses = await resolve_checked(host, port, resolver=self.resolver)
+        failure: Exception | None = None
+        for address in addresses:  # like the system's connect: the next address on failure
+            try:
+                return await self.inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 — httpcore's interface
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks never use Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    # Building a TLS context (loading the CA bundle) costs tens of milliseconds of CPU:
+    # once per process, not once per message.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=30)
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, resolver: Resolver | None) -> None:
+        super().__init__(verify=tls_context(), trust_env=False, limits=LIMITS)
+        # httpx builds the connection pool itself; ours only adds the network backend.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=tls_context(),
+            max_connections=LIMITS.max_connections,
+            max_keepalive_connections=LIMITS.max_keepalive_connections,
+            keepalive_expiry=LIMITS.keepalive_expiry,
+            network_backend=PinnedBackend(resolver),
+        )
+
+
+def guarded_client(*, resolver: Resolver | None = None) -> httpx.AsyncClient:
+    """A new client whose connections pass the SSRF rules (``resolver``: for tests)."""
+    return httpx.AsyncClient(transport=_PinnedTransport(resolver), trust_env=False)
+
+
+_clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+
+
+def http_client(kind: str) -> httpx.AsyncClient:
+    """The process's ``"trusted"`` or ``"guarded"`` client (a new one in a new event loop)."""
+    loop = asyncio.get_running_loop()
+    held = _clients.get(kind)
+    if held is not None and held[0] is loop and not held[1].is_closed:
+        return held[1]
+    if kind == "guarded":
+        client = guarded_client()
+    elif kind == "trusted":
+        client = httpx.AsyncClient(verify=tls_context(), limits=LIMITS)
+    else:
+        raise ValueError(f"unknown client {kind!r}")
+    _clients[kind] = (loop, client)
+    return client
+
+
+async def close_http_clients() -> None:
+    """Close this event loop's clients (a worker's shutdown); others are just forgotten."""
+    loop = asyncio.get_running_loop()
+    while _clients:
+        _, (owner, client) = _clients.popitem()
+        if owner is loop:
+            await client.aclose()
+
+
+async def post_json(
+    url: str,
+    body: bytes,
+    *,
+    headers: dict[str, str],
+    seconds: float,
+    client: httpx.AsyncClient | None = None,
+) -> None:
+    """POST JSON and classify the answer for the outbox (the SMS gateway and webhooks):
+    2xx accepted; 4xx other than 408/409/429 permanent; anything else retried."""
+    try:
+        response = await (client or http_client("trusted")).post(
+            url,
+            content=body,
+            headers={**headers, "Content-Type": "application/json"},
+            timeout=seconds,
+        )
+    except httpx.HTTPError as exc:
+        raise SendFailed(f"{type(exc).__name__}: {exc}") from exc
+    if response.is_success:
+        return
+    permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 409, 429)
+    raise SendFailed(f"HTTP {response.status_code}: {response.text[:200]}", permanent=permanent)
