@@ -78,7 +78,7 @@ class Receiver:
                     self.path, dict(self.headers.items()), body, peer=self.client_address[1]
                 )
                 if status == 0:  # stall: the worker is killed while it waits
-                    time.sleep(3)
+                    time.sleep(10)  # longer than a loaded machine needs to kill it
                     status = 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

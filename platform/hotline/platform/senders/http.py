@@ -117,7 +117,15 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=30)
+# Connections per client and process. Requests beyond this wait on our own semaphore
+# (``post_json``), not in httpcore's pool, whose bookkeeping costs grow with its queue
+# times its connections (it dominated the CPU profile of a busy worker).
+MAX_CONNECTIONS = 32
+LIMITS = httpx.Limits(
+    max_connections=MAX_CONNECTIONS,
+    max_keepalive_connections=MAX_CONNECTIONS,
+    keepalive_expiry=30,
+)
 
 
 class _PinnedTransport(httpx.AsyncHTTPTransport):
@@ -138,30 +146,35 @@ def guarded_client(*, resolver: Resolver | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=_PinnedTransport(resolver), trust_env=False)
 
 
-_clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+_clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient, asyncio.Semaphore]] = {}
 
 
-def http_client(kind: str) -> httpx.AsyncClient:
-    """The process's ``"trusted"`` or ``"guarded"`` client (a new one in a new event loop)."""
+def _held(kind: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
     loop = asyncio.get_running_loop()
     held = _clients.get(kind)
     if held is not None and held[0] is loop and not held[1].is_closed:
-        return held[1]
+        return held[1], held[2]
     if kind == "guarded":
         client = guarded_client()
     elif kind == "trusted":
         client = httpx.AsyncClient(verify=tls_context(), limits=LIMITS)
     else:
         raise ValueError(f"unknown client {kind!r}")
-    _clients[kind] = (loop, client)
-    return client
+    gate = asyncio.Semaphore(MAX_CONNECTIONS)
+    _clients[kind] = (loop, client, gate)
+    return client, gate
+
+
+def http_client(kind: str) -> httpx.AsyncClient:
+    """The process's ``"trusted"`` or ``"guarded"`` client (a new one in a new event loop)."""
+    return _held(kind)[0]
 
 
 async def close_http_clients() -> None:
     """Close this event loop's clients (a worker's shutdown); others are just forgotten."""
     loop = asyncio.get_running_loop()
     while _clients:
-        _, (owner, client) = _clients.popitem()
+        _, (owner, client, _) = _clients.popitem()
         if owner is loop:
             await client.aclose()
 
@@ -172,17 +185,24 @@ async def post_json(
     *,
     headers: dict[str, str],
     seconds: float,
+    kind: str = "trusted",
     client: httpx.AsyncClient | None = None,
 ) -> None:
-    """POST JSON and classify the answer for the outbox (the SMS gateway and webhooks):
-    2xx accepted; 4xx other than 408/409/429 permanent; anything else retried."""
+    """POST JSON on the process's ``kind`` client (or ``client``) and classify the answer
+    for the outbox (the SMS gateway and webhooks): 2xx accepted; 4xx other than
+    408/409/429 permanent; anything else retried."""
+    if client is None:
+        client, gate = _held(kind)
+    else:
+        gate = asyncio.Semaphore(MAX_CONNECTIONS)
     try:
-        response = await (client or http_client("trusted")).post(
-            url,
-            content=body,
-            headers={**headers, "Content-Type": "application/json"},
-            timeout=seconds,
-        )
+        async with gate:
+            response = await client.post(
+                url,
+                content=body,
+                headers={**headers, "Content-Type": "application/json"},
+                timeout=seconds,
+            )
     except httpx.HTTPError as exc:
         raise SendFailed(f"{type(exc).__name__}: {exc}") from exc
     if response.is_success:

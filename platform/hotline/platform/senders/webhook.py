@@ -19,7 +19,7 @@ import httpx
 
 from hotline.platform.senders.config import get_delivery_settings
 from hotline.platform.senders.errors import SendFailed
-from hotline.platform.senders.http import http_client, post_json, resolve_checked
+from hotline.platform.senders.http import post_json, resolve_checked
 
 TOLERANCE_SECONDS = 300
 
@@ -78,5 +78,6 @@ async def send_webhook(
         body,
         headers=headers,
         seconds=get_delivery_settings().http_timeout_seconds,
-        client=client or http_client("guarded"),
+        kind="guarded",
+        client=client,
     )

@@ -135,11 +135,12 @@ async def deliver_outbox(*, outbox_id: int, now: datetime | None = None) -> str:
 
 
 # Messages of one batch in flight at once (each waits mostly on its channel's network).
-BATCH_CONCURRENCY = 16
+# A worker runs several batch jobs at once; more than a few per job only adds queueing.
+BATCH_CONCURRENCY = 4
 
 
 async def deliver_batch(
-    *, outbox_ids: list[int], now: datetime | None = None, concurrency: int = BATCH_CONCURRENCY
+    *, outbox_ids: list[int], now: datetime | None = None, concurrency: int | None = None
 ) -> dict[str, int]:
     """Deliver a batch of the current city's messages: one query reads them (and one their
     webhook endpoints), ``concurrency`` are sent at once over the process's keep-alive
@@ -156,7 +157,7 @@ async def deliver_batch(
     if hook_ids:
         endpoints = {e.id: e for e in await WebhookEndpoint.filter(id__in=hook_ids, is_active=True)}
     at = now or datetime.now(UTC)
-    gate = asyncio.Semaphore(concurrency)
+    gate = asyncio.Semaphore(concurrency or BATCH_CONCURRENCY)
 
     async def one(message: outbox.OutboxMessage) -> str:
         async with gate:
