@@ -3,12 +3,19 @@ also when the name's DNS answer changes between the check and the connection."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from hotline.platform.senders.config import reset_delivery_settings
 from hotline.platform.senders.errors import SendFailed
@@ -156,3 +163,75 @@ async def test_an_unresolvable_host_is_a_temporary_failure() -> None:
                 url="http://nowhere.invalid/hook", secret="s", event={}, send_key="k", client=client
             )
     assert not failed.value.permanent
+
+
+def _certificate(host: str) -> tuple[bytes, bytes]:
+    """A self-signed certificate for ``host`` and its key, PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
+async def test_https_to_a_pinned_address_keeps_sni_host_and_certificate_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The socket goes to the checked address; TLS still names the host (SNI), verifies
+    the certificate against it, and the Host header is the URL's."""
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")  # the receiver is loopback
+    reset_delivery_settings()
+    host = "hooks.pinned.test"
+    cert, key = _certificate(host)
+    (tmp_path / "cert.pem").write_bytes(cert)
+    (tmp_path / "key.pem").write_bytes(key)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    names: list[str | None] = []
+    server_tls.sni_callback = lambda sock, name, ctx: names.append(name)
+    receiver = _Hits("127.0.0.1")
+    receiver.server.socket = server_tls.wrap_socket(receiver.server.socket, server_side=True)
+    client_tls = ssl.create_default_context(cadata=cert.decode())
+    resolver = _Rebinding(["127.0.0.1"], ["127.0.0.2"])
+    try:
+        async with guarded_client(resolver=resolver, tls=client_tls) as client:
+            for n in range(2):
+                await send_webhook(
+                    url=f"https://{host}:{receiver.port}/hook",
+                    secret="s",
+                    event={"n": n},
+                    send_key=f"tls{n}",
+                    client=client,
+                )
+            # the same address under another name: the certificate does not match
+            with pytest.raises(SendFailed):
+                await send_webhook(
+                    url=f"https://other.pinned.test:{receiver.port}/hook",
+                    secret="s",
+                    event={},
+                    send_key="tls-other",
+                    client=client,
+                )
+    finally:
+        receiver.stop()
+    assert names[:1] == [host]  # one TLS connection for both messages, named by SNI
+    assert [r["Host"] for r in receiver.requests] == [f"{host}:{receiver.port}"] * 2
+    assert resolver.questions == [host, "other.pinned.test"]

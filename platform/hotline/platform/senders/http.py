@@ -23,6 +23,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 import certifi
 import httpcore
@@ -66,6 +67,49 @@ async def resolve_checked(host: str, port: int, *, resolver: Resolver | None = N
     return addresses
 
 
+class _CoalescingStream(httpcore.AsyncNetworkStream):
+    """Holds writes until the next read: a request's head and body leave in one send.
+
+    httpcore writes the request line + headers and the body separately; on a busy
+    machine each loopback ``send`` costs as much as the rest of the message's CPU.
+    Every request is followed by reading its response, so nothing waits for long.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self.inner = inner
+        self.pending = bytearray()
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        self.pending += buffer
+
+    async def _flush(self, seconds: float | None) -> None:
+        if self.pending:
+            data = bytes(self.pending)
+            self.pending.clear()
+            await self.inner.write(data, seconds)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        await self._flush(timeout)
+        return await self.inner.read(max_bytes, timeout)
+
+    async def aclose(self) -> None:
+        self.pending.clear()
+        await self.inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 — httpcore's interface
+    ) -> httpcore.AsyncNetworkStream:
+        await self._flush(timeout)
+        tls = await self.inner.start_tls(ssl_context, server_hostname, timeout)
+        return _CoalescingStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
 class PinnedBackend(httpcore.AsyncNetworkBackend):
     """Opens every connection to an address that :func:`resolve_checked` passed."""
 
@@ -86,13 +130,14 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         failure: Exception | None = None
         for address in addresses:  # like the system's connect: the next address on failure
             try:
-                return await self.inner.connect_tcp(
+                stream = await self.inner.connect_tcp(
                     address,
                     port,
                     timeout=timeout,
                     local_address=local_address,
                     socket_options=socket_options,
                 )
+                return _CoalescingStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
         assert failure is not None
@@ -129,11 +174,11 @@ LIMITS = httpx.Limits(
 
 
 class _PinnedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, resolver: Resolver | None) -> None:
-        super().__init__(verify=tls_context(), trust_env=False, limits=LIMITS)
+    def __init__(self, resolver: Resolver | None, tls: ssl.SSLContext) -> None:
+        super().__init__(verify=tls, trust_env=False, limits=LIMITS)
         # httpx builds the connection pool itself; ours only adds the network backend.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=tls_context(),
+            ssl_context=tls,
             max_connections=LIMITS.max_connections,
             max_keepalive_connections=LIMITS.max_keepalive_connections,
             keepalive_expiry=LIMITS.keepalive_expiry,
@@ -141,9 +186,13 @@ class _PinnedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def guarded_client(*, resolver: Resolver | None = None) -> httpx.AsyncClient:
-    """A new client whose connections pass the SSRF rules (``resolver``: for tests)."""
-    return httpx.AsyncClient(transport=_PinnedTransport(resolver), trust_env=False)
+def guarded_client(
+    *, resolver: Resolver | None = None, tls: ssl.SSLContext | None = None
+) -> httpx.AsyncClient:
+    """A new client whose connections pass the SSRF rules (``resolver``, ``tls``: tests)."""
+    return httpx.AsyncClient(
+        transport=_PinnedTransport(resolver, tls or tls_context()), trust_env=False
+    )
 
 
 _clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient, asyncio.Semaphore]] = {}

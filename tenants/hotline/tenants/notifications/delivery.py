@@ -59,9 +59,11 @@ async def _inapp(message: outbox.OutboxMessage) -> None:
         )
 
 
-async def _send(
-    message: outbox.OutboxMessage, endpoints: dict[int, WebhookEndpoint] | None = None
-) -> None:
+# A webhook endpoint as delivery needs it: (URL, decrypted signing secret).
+Hook = tuple[str, str]
+
+
+async def _send(message: outbox.OutboxMessage, endpoints: dict[int, Hook] | None = None) -> None:
     p = message.payload
     if message.kind == ROUTE_KIND:
         await route_new_ticket(ticket_id=int(p["ticket_id"]))
@@ -75,25 +77,25 @@ async def _send(
         )
     elif kind is Channel.WEBHOOK:
         if endpoints is None:
-            endpoint = await WebhookEndpoint.get_or_none(id=p["endpoint_id"], is_active=True)
-        else:
-            endpoint = endpoints.get(int(p["endpoint_id"]))
-        if endpoint is None:
+            endpoints = await _hooks({int(p["endpoint_id"])})
+        hook = endpoints.get(int(p["endpoint_id"]))
+        if hook is None:
             raise SendFailed("webhook endpoint removed or disabled", permanent=True)
-        await send_webhook(
-            url=endpoint.url,
-            secret=decrypt(endpoint.secret_enc),
-            event=p["event"],
-            send_key=message.send_key,
-        )
+        await send_webhook(url=hook[0], secret=hook[1], event=p["event"], send_key=message.send_key)
     else:
         await _inapp(message)
 
 
+async def _hooks(ids: set[int]) -> dict[int, Hook]:
+    """The city's active endpoints among ``ids``, each secret decrypted once."""
+    if not ids:
+        return {}
+    rows = await WebhookEndpoint.filter(id__in=ids, is_active=True)
+    return {e.id: (e.url, decrypt(e.secret_enc)) for e in rows}
+
+
 async def _attempt(
-    message: outbox.OutboxMessage,
-    at: datetime,
-    endpoints: dict[int, WebhookEndpoint] | None = None,
+    message: outbox.OutboxMessage, at: datetime, endpoints: dict[int, Hook] | None = None
 ) -> str:
     """One delivery attempt; a failure or a deferral is settled here, a success is not
     (the caller marks successes sent, one by one or a batch at once)."""
@@ -152,10 +154,9 @@ async def deliver_batch(
     """
     messages = await outbox.claim_many_for_delivery(outbox_ids)
     counts = {"settled": len(set(outbox_ids)) - len(messages)}
-    hook_ids = {int(m.payload["endpoint_id"]) for m in messages if m.kind == Channel.WEBHOOK}
-    endpoints: dict[int, WebhookEndpoint] = {}
-    if hook_ids:
-        endpoints = {e.id: e for e in await WebhookEndpoint.filter(id__in=hook_ids, is_active=True)}
+    endpoints = await _hooks(
+        {int(m.payload["endpoint_id"]) for m in messages if m.kind == Channel.WEBHOOK}
+    )
     at = now or datetime.now(UTC)
     gate = asyncio.Semaphore(concurrency or BATCH_CONCURRENCY)
 
