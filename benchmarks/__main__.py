@@ -26,7 +26,11 @@ class Bench:
 
 BENCHMARKS: list[Bench] = [
     Bench("evidence", evidence.main, lambda: evidence.main(photos=3)),
-    Bench("workers", workers.main, lambda: workers.main(tickets=2_000, messages=100)),
+    Bench(
+        "workers",
+        workers.main,
+        lambda: workers.main(tickets=2_000, messages=100, latency_samples=10),
+    ),
     Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
 ]
 
