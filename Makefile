@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck pytest bench schema permissions clean
+.PHONY: install run test lint typecheck pytest bench bench-smoke schema permissions clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -48,6 +48,10 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# Every benchmark at a tiny size (figures printed, not asserted): CI's guard against rot.
+bench-smoke: install
+	$(BIN)/python -m benchmarks --smoke
 
 schema: install
 	$(BIN)/hotline schema export -o docs/schema.graphql

@@ -1,22 +1,60 @@
-"""``make bench``: every benchmark prints ratios against a baseline measured in the same run."""
+"""``make bench``: every benchmark prints ratios against a baseline measured in the same run.
+
+``python -m benchmarks --smoke`` (or ``BENCH_SIZE=tiny``; ``make bench-smoke``) runs every
+benchmark at a tiny size in well under a minute: CI runs it so that none can rot. Its
+figures are printed, never asserted (too small and too noisy to mean much).
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from benchmarks import evidence, tickets, workers
 
-# Each entry runs one benchmark and returns its exit status.
-BENCHMARKS: list[Callable[[], int]] = [
-    evidence.main,
-    workers.main,
-    tickets.main,
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    full: Callable[[], int]
+    tiny: Callable[[], int]
+
+
+BENCHMARKS: list[Bench] = [
+    Bench("evidence", evidence.main, lambda: evidence.main(photos=3)),
+    Bench(
+        "workers",
+        workers.main,
+        lambda: workers.main(tickets=2_000, messages=100, latency_samples=10),
+    ),
+    Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
 ]
 
 
-def main() -> int:
-    return max((bench() for bench in BENCHMARKS), default=0)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--smoke", action="store_true", help="every benchmark at a tiny size (CI's smoke test)"
+    )
+    parser.add_argument("only", nargs="*", help="run only these benchmarks (by name)")
+    args = parser.parse_args(argv)
+    smoke = args.smoke or os.environ.get("BENCH_SIZE", "") == "tiny"
+    unknown = set(args.only) - {b.name for b in BENCHMARKS}
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    status = 0
+    for bench in BENCHMARKS:
+        if args.only and bench.name not in args.only:
+            continue
+        started = time.perf_counter()
+        print(f"\n=== {bench.name}{' (smoke size)' if smoke else ''} ===", flush=True)
+        status = max(status, (bench.tiny if smoke else bench.full)())
+        print(f"=== {bench.name}: {time.perf_counter() - started:.1f} s ===", flush=True)
+    return status
 
 
 if __name__ == "__main__":

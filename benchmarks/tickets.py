@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
 import sys
 import time
@@ -381,7 +382,7 @@ def _ok(result: Any) -> None:
         raise RuntimeError(result.errors)
 
 
-async def measure(creations: int, inbox_queries: int) -> list[tuple[str, float, float]]:
+async def measure(creations: int, inbox_queries: int) -> list[tuple[str, float, float, int, int]]:
     settings = get_settings()
     city = await _world()
     ours = build_schema(settings)
@@ -450,19 +451,62 @@ async def measure(creations: int, inbox_queries: int) -> list[tuple[str, float, 
                 assert len(result.data["inbox"]["edges"]) == INBOX_ROWS
 
             inbox_ours_rate, inbox_plain_rate = await _rates(inbox_queries, inbox_ours, inbox_plain)
+            create_statements = await _statements(create_ours)
+            inbox_statements = await _statements(inbox_ours)
     finally:
         await pool.close()
     return [
-        ("ticket creation (createTicket)", created_ours, created_plain),
-        (f"department inbox ({INBOX_ROWS} rows, nested)", inbox_ours_rate, inbox_plain_rate),
+        ("ticket creation (createTicket)", created_ours, created_plain, create_statements, 4),
+        (
+            f"department inbox ({INBOX_ROWS} rows, nested)",
+            inbox_ours_rate,
+            inbox_plain_rate,
+            inbox_statements,
+            4,
+        ),
     ]
 
 
-def report(rows: list[tuple[str, float, float]]) -> None:
+class _Counter(logging.Handler):
+    """Counts the SQL statements Tortoise sends (its db_client logger, at DEBUG)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+async def _statements(step: Callable[[], Awaitable[None]]) -> int:
+    counter = _Counter()
+    db_log = logging.getLogger("tortoise.db_client")
+    level = db_log.level
+    db_log.addHandler(counter)
+    db_log.setLevel(logging.DEBUG)
+    try:
+        await step()
+    finally:
+        db_log.removeHandler(counter)
+        db_log.setLevel(level)
+    return counter.count
+
+
+def report(rows: list[tuple[str, float, float, int, int]]) -> None:
     print("tickets: our GraphQL schema vs raw asyncpg + plain Strawberry, same run")
-    print(f"{'operation':42} {'ours /s':>9} {'baseline /s':>12} {'ratio':>7}")
-    for name, ours, baseline in rows:
-        print(f"{name:42} {ours:9.1f} {baseline:12.1f} {ours / baseline:6.0%}")
+    print(
+        f"{'operation':42} {'ours /s':>9} {'baseline /s':>12} {'ratio':>7} "
+        f"{'SQL ours':>9} {'baseline':>9}"
+    )
+    for name, ours, baseline, statements, base_statements in rows:
+        print(
+            f"{name:42} {ours:9.1f} {baseline:12.1f} {ours / baseline:6.0%} "
+            f"{statements:9} {base_statements:9}"
+        )
+    print(
+        "(SQL: statements per operation as the ORM logs them, without BEGIN/COMMIT and "
+        "without the scope-setting round trip each pool acquire costs)"
+    )
 
 
 async def _run(settings: Settings, creations: int, inbox_queries: int) -> None:

@@ -25,6 +25,7 @@ from hotline.platform.crypto import encrypt
 from hotline.platform.jobs import close_pools, pool, queue_name
 from hotline.platform.redis import close_redis
 from hotline.platform.senders.config import reset_delivery_settings
+from hotline.platform.senders.http import close_http_clients
 from hotline.platform.senders.webhook import verify
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
@@ -49,7 +50,9 @@ class Receiver:
     """What a well-behaved integration does: verify, then apply each Idempotency-Key once.
 
     Paths choose behaviour: ``/ok``; ``/flaky/<n>`` fails the first n requests;
-    ``/down`` always fails; ``/stall`` records the request, then stalls before answering.
+    ``/down`` always fails; ``/stall`` applies a key's first request, then stalls before
+    answering (``stalled`` is set). It keeps connections open (HTTP/1.1) and records each
+    request's client port (``peer``): one port for many requests is one reused connection.
     """
 
     def __init__(self) -> None:
@@ -59,24 +62,33 @@ class Receiver:
         self.applications: dict[str, int] = {}
         self.failures: dict[str, int] = {}
         self.received = threading.Event()
+        self.stalled = threading.Event()
+        self.stalls: set[str] = set()
         self.bad_signatures = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, like any real receiver
+
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                status = receiver.handle(self.path, dict(self.headers.items()), body)
+                status = receiver.handle(
+                    self.path, dict(self.headers.items()), body, peer=self.client_address[1]
+                )
                 if status == 0:  # stall: the worker is killed while it waits
-                    time.sleep(3)
+                    time.sleep(10)  # longer than a loaded machine needs to kill it
                     status = 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # a batch opens many connections at once
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -84,10 +96,12 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def handle(self, path: str, headers: dict[str, str], body: bytes) -> int:
+    def handle(self, path: str, headers: dict[str, str], body: bytes, *, peer: int = 0) -> int:
         key = headers.get("Idempotency-Key", "")
         with self.lock:
-            self.requests.append({"path": path, "key": key, "headers": headers, "body": body})
+            self.requests.append(
+                {"path": path, "key": key, "headers": headers, "body": body, "peer": peer}
+            )
             if "X-Hotline-Signature" in headers and not verify(
                 WEBHOOK_SECRET,
                 headers.get("X-Hotline-Timestamp", ""),
@@ -107,7 +121,11 @@ class Receiver:
                 self.applied[key] = json.loads(body)
                 self.applications[key] = self.applications.get(key, 0) + 1
             self.received.set()
-            return 0 if path == "/stall" and len(self.requests) == 1 else 200
+            if path == "/stall" and key not in self.stalls:
+                self.stalls.add(key)
+                self.stalled.set()
+                return 0
+            return 200
 
     def reset(self) -> None:
         with self.lock:
@@ -116,6 +134,8 @@ class Receiver:
             self.applications.clear()
             self.failures.clear()
             self.received.clear()
+            self.stalled.clear()
+            self.stalls.clear()
 
 
 class Mailbox:
@@ -296,6 +316,7 @@ async def world(db: Settings) -> AsyncIterator[World]:
     yield World(alpha=alpha, beta=beta)
     await close_pools()
     await close_redis()
+    await close_http_clients()
 
 
 async def worker(*, max_jobs: int = 100, **kwargs: Any) -> Worker:

@@ -145,6 +145,15 @@ async def test_webhook_endpoints_are_administered_per_city(api: Api, world: Worl
     alpha, beta = world.alpha, world.beta
     bad = await api(CREATE_HOOK, "alpha-admin", alpha, {"input": {"name": "crm", "url": "ftp://x"}})
     assert bad["data"]["createWebhookEndpoint"]["errors"] == [{"code": "INVALID", "field": "url"}]
+    # internal addresses are refused when the endpoint is made, not only when delivering
+    for internal in ("http://127.0.0.1:6379/", "http://localhost/h", "https://10.0.0.5/h"):
+        refused = await api(
+            CREATE_HOOK, "alpha-admin", alpha, {"input": {"name": "crm", "url": internal}}
+        )
+        assert refused["data"]["createWebhookEndpoint"]["errors"] == [
+            {"code": "INVALID", "field": "url"}
+        ]
+    assert (await api(HOOKS, "alpha-admin", alpha))["data"]["webhookEndpoints"] == []
     made = await api(
         CREATE_HOOK,
         "alpha-admin",
@@ -172,6 +181,13 @@ async def test_webhook_endpoints_are_administered_per_city(api: Api, world: Worl
         assert other["data"]["updateWebhookEndpoint"]["errors"] == [{"code": "NOT_FOUND"}]
     own = await api(update, "alpha-admin", alpha, {"id": hook_id})
     assert own["data"]["updateWebhookEndpoint"] == {"endpoint": {"id": hook_id}, "errors": []}
+    # nor can an existing endpoint be pointed at one (and nothing changes)
+    move = """mutation($id: ID!) { updateWebhookEndpoint(input: {endpointId: $id,
+        url: "http://169.254.169.254/latest/"}) { endpoint { id } errors { code field } } }"""
+    moved = await api(move, "alpha-admin", alpha, {"id": hook_id})
+    assert moved["data"]["updateWebhookEndpoint"]["errors"] == [{"code": "INVALID", "field": "url"}]
+    hooks = (await api(HOOKS, "alpha-admin", alpha))["data"]["webhookEndpoints"]
+    assert [h["url"] for h in hooks] == ["https://crm.example/h"]
 
 
 async def test_routing_model_accuracy_and_retraining(api: Api, world: World) -> None:

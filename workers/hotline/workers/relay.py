@@ -1,35 +1,120 @@
-"""The outbox relay: hands due outbox rows to delivery jobs (cron, every few seconds)."""
+"""The outbox relay: hands due outbox rows to delivery jobs, in batches.
+
+It runs when a committed outbox row announces itself (``LISTEN`` on the outbox channel,
+:class:`OutboxListener`, started with the worker) and, as the safety net, from a cron
+every two seconds (a notification lost with a dropped connection, a retry coming due).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 from typing import Any
 
+import asyncpg
+import structlog
+
 from hotline.platform import jobs, outbox
+from hotline.platform.db.config import credentials
+from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.workers.retry import retrying
 
+log = structlog.get_logger(__name__)
 
-async def _enqueue(row: outbox.Relayed) -> None:
-    # One job id per claim (message, attempt, lease): a row handed out again because its
-    # worker vanished gets a new job at once — the dead worker's job stays blocked in
-    # arq until arq's own timeout. Two jobs for one message never deliver at once: each
-    # takes the message's lease lock first (hotline.platform.outbox.lease).
-    lease_ms = int(row.lease_until.timestamp() * 1000)
+# Messages per delivery job: one job's overhead (queue, city lookup, claim, settle) is
+# shared by this many messages; small enough that a batch finishes in well under a second.
+BATCH = 50
+
+
+def batch_job_id(rows: list[outbox.Relayed]) -> str:
+    """One job id per claim of a set of messages (message, attempt, lease): a batch
+    handed out again because its worker vanished gets a new job at once, while the dead
+    worker's job stays blocked in arq until arq's own timeout. Two jobs for one message
+    never deliver it at once: each takes the messages' lease locks first
+    (hotline.platform.outbox.lease). arq's job keys are global to the Redis database, so
+    ``jobs.enqueue`` adds the deployment prefix."""
+    pairs = ",".join(
+        f"{r.outbox_id}:{r.attempt}:{int(r.lease_until.timestamp() * 1000)}" for r in rows
+    )
+    return f"outbox:{rows[0].outbox_id}:{hashlib.sha256(pairs.encode()).hexdigest()[:16]}"
+
+
+async def _enqueue(tenant_id: int | None, rows: list[outbox.Relayed]) -> None:
     await jobs.enqueue(
-        "deliver_message",
-        tenant_id=row.tenant_id,
-        job_id=f"outbox:{row.outbox_id}:{row.attempt}:{lease_ms}",
-        outbox_id=row.outbox_id,
+        "deliver_batch",
+        tenant_id=tenant_id,
+        job_id=batch_job_id(rows),
+        outbox_ids=[r.outbox_id for r in rows],
     )
 
 
 @retrying
-async def relay_outbox(ctx: dict[str, Any], *, limit: int = 500) -> int:
+async def relay_outbox(ctx: dict[str, Any], *, limit: int = 500, batch: int = BATCH) -> int:
     """Relay due rows until fewer than ``limit`` are due; returns how many were handed out."""
     total = 0
     with use_scope(Scope.platform()):
         while True:
-            handed = await outbox.relay_due(_enqueue, limit=limit)
+            handed = await outbox.relay_due_batches(_enqueue, limit=limit, batch=batch)
             total += handed
             if handed < limit:
                 return total
+
+
+class OutboxListener:
+    """Relays as soon as a transaction that wrote outbox rows commits.
+
+    One dedicated connection LISTENs on the outbox channel; notifications arriving while
+    a relay runs are folded into one more run. A dropped connection is reopened (the
+    cron keeps relaying meanwhile).
+    """
+
+    RECONNECT_SECONDS = 2.0
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.connection: asyncpg.Connection | None = None
+        self.relays = 0  # relay runs started by a notification (for tests and benchmarks)
+
+    async def start(self) -> None:
+        await self._connect()
+        self.task = asyncio.create_task(self._run(), name="outbox-listener")
+
+    async def _connect(self) -> None:
+        self.connection = await asyncpg.connect(**credentials(self.settings.app_database_url()))
+        await self.connection.add_listener(outbox.CHANNEL, self._notified)
+        self.wake.set()  # rows committed while nobody listened
+
+    def _notified(self, *_: object) -> None:
+        self.wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self.connection is None or self.connection.is_closed():
+                    await self._connect()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.RECONNECT_SECONDS)
+                if not self.wake.is_set():
+                    continue
+                self.wake.clear()
+                self.relays += 1
+                await relay_outbox({})
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the cron is the safety net: log, wait, go on
+                log.warning("outbox.listener_failed", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(self.RECONNECT_SECONDS)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+        if self.connection is not None:
+            await self.connection.close()
+            self.connection = None

@@ -12,6 +12,7 @@ from hotline.platform.db.config import init_orm
 from hotline.platform.jobs import queue_name, redis_settings
 from hotline.platform.logging import configure_logging
 from hotline.platform.redis import close_redis
+from hotline.platform.senders.http import close_http_clients
 from hotline.platform.settings import get_settings
 from hotline.tenants import warmup
 from hotline.workers import calendar, delivery, evidence, relay, routing, sweeps, tasks
@@ -24,7 +25,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     # and arq may not have run ``shutdown``: drop what the last run left first.
     await close_redis()
     await Tortoise.close_connections()
-    await init_orm(get_settings())
+    settings = get_settings()
+    await init_orm(settings)
+    listener = relay.OutboxListener(settings)
+    await listener.start()
+    ctx["outbox_listener"] = listener
     # jieba, the city dictionaries and the routing models, in background (docs/routing.md)
     ctx["warmup"] = warmup.start(routing=True)
 
@@ -32,6 +37,10 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     if "warmup" in ctx:
         ctx["warmup"].cancel()
+    listener: relay.OutboxListener | None = ctx.pop("outbox_listener", None)
+    if listener is not None:
+        await listener.stop()
+    await close_http_clients()
     await close_redis()
     await Tortoise.close_connections()
 
@@ -42,6 +51,7 @@ class WorkerSettings:
         evidence.verify_evidence,
         evidence.process_evidence,
         delivery.deliver_message,
+        delivery.deliver_batch,
         sweeps.sweep_tenant,
         routing.train_routing,
         routing.route_ticket,
@@ -59,4 +69,7 @@ class WorkerSettings:
     queue_name: ClassVar[str] = queue_name()
     redis_settings: ClassVar[RedisSettings] = redis_settings()
     max_tries = get_settings().job_max_tries
+    # How often an idle worker looks for jobs (arq's default: 0.5 s). A job enqueued on an
+    # outbox notification (a new ticket's routing) starts within this.
+    poll_delay = 0.05
     keep_result = 3600

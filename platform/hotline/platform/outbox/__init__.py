@@ -9,6 +9,7 @@ every message carries a send key its receiver deduplicates by (docs/architecture
 from hotline.platform.outbox.handlers import UnknownKind, handler_for
 from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
 from hotline.platform.outbox.store import (
+    CHANNEL,
     DeliveryOutcome,
     NewMessage,
     Relayed,
@@ -16,15 +17,18 @@ from hotline.platform.outbox.store import (
     add_many,
     backoff_delay,
     claim_for_delivery,
+    claim_many_for_delivery,
     dead_letters,
     defer,
     mark_failed,
     mark_sent,
-    relay_due,
+    mark_sent_many,
+    relay_due_batches,
     retry_dead,
 )
 
 __all__ = [
+    "CHANNEL",
     "DeliveryOutcome",
     "NewMessage",
     "OutboxMessage",
@@ -35,11 +39,13 @@ __all__ = [
     "add_many",
     "backoff_delay",
     "claim_for_delivery",
+    "claim_many_for_delivery",
     "dead_letters",
     "defer",
     "handler_for",
     "mark_failed",
     "mark_sent",
-    "relay_due",
+    "mark_sent_many",
+    "relay_due_batches",
     "retry_dead",
 ]

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from hotline.platform.outbox.store import renew_lease
+from hotline.platform.outbox.store import renew_leases
 from hotline.platform.redis import key as redis_key
 from hotline.platform.redis import redis_client
 from hotline.platform.settings import get_settings
@@ -43,35 +43,46 @@ def _lock_key(outbox_id: int) -> str:
     return redis_key("outbox-lease", outbox_id)
 
 
-async def _renew(outbox_id: int, owner: str, period: float) -> None:
+async def _renew(ids: list[int], owner: str, period: float) -> None:
     client = redis_client()
-    while True:
+    while ids:
         await asyncio.sleep(period / 3)
         try:
-            await client.eval(_EXTEND, 1, _lock_key(outbox_id), owner, str(int(period * 1000)))  # type: ignore[misc]
-            if not await renew_lease(outbox_id):
-                return  # settled or postponed: nothing left to hold
+            async with client.pipeline(transaction=False) as pipe:
+                for outbox_id in ids:
+                    pipe.eval(_EXTEND, 1, _lock_key(outbox_id), owner, str(int(period * 1000)))
+                await pipe.execute()
+            ids = await renew_leases(ids)  # settled or postponed: nothing left to hold
         except Exception as exc:  # a missed renewal only risks a second delivery
-            log.warning("outbox.lease_not_renewed", outbox_id=outbox_id, error=repr(exc))
+            log.warning("outbox.lease_not_renewed", outbox_ids=ids[:5], error=repr(exc))
 
 
 @contextlib.asynccontextmanager
-async def holding(outbox_id: int) -> AsyncIterator[bool]:
-    """Yields True while this job holds the message (renewing its lease), False when
-    another live job holds it (the caller then leaves it alone)."""
+async def holding(outbox_ids: list[int]) -> AsyncIterator[list[int]]:
+    """Yields the messages of ``outbox_ids`` this job now holds (renewing their leases
+    while the block runs); those another live job holds are left out — the caller
+    leaves them alone. One Redis round trip to take, one to release."""
     period = get_settings().outbox_lease_seconds
     owner = secrets.token_hex(8)
     client = redis_client()
-    if not await client.set(_lock_key(outbox_id), owner, nx=True, px=int(period * 1000)):
-        yield False
+    async with client.pipeline(transaction=False) as pipe:
+        for outbox_id in outbox_ids:
+            pipe.set(_lock_key(outbox_id), owner, nx=True, px=int(period * 1000))
+        taken = await pipe.execute()
+    held = [i for i, ok in zip(outbox_ids, taken, strict=True) if ok]
+    if not held:
+        yield []
         return
-    await renew_lease(outbox_id)
-    renewing = asyncio.create_task(_renew(outbox_id, owner, period))
+    await renew_leases(held)
+    renewing = asyncio.create_task(_renew(list(held), owner, period))
     try:
-        yield True
+        yield held
     finally:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
         with contextlib.suppress(Exception):
-            await client.eval(_RELEASE, 1, _lock_key(outbox_id), owner)  # type: ignore[misc]
+            async with client.pipeline(transaction=False) as pipe:
+                for outbox_id in held:
+                    pipe.eval(_RELEASE, 1, _lock_key(outbox_id), owner)
+                await pipe.execute()

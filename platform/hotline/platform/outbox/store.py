@@ -21,12 +21,20 @@ from hotline.platform.settings import get_settings
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=2)
 
+# Every insert also announces itself on this channel (``pg_notify`` is transactional:
+# the listeners hear it when the caller's transaction commits, never if it rolls back).
+# The worker LISTENs and relays at once instead of at its next poll (``hotline.workers``).
+CHANNEL = "hotline_outbox"
+
 _INSERT = """
-INSERT INTO outbox (tenant_id, province_id, kind, payload, send_key, status, attempts,
-                    max_attempts, next_attempt_at, last_error, created_at, updated_at)
-VALUES ($1, $2, $3, $4::jsonb, $5, 'pending', 0, $6, $7, '', now(), now())
-ON CONFLICT (send_key) DO NOTHING
-RETURNING id
+WITH added AS (
+    INSERT INTO outbox (tenant_id, province_id, kind, payload, send_key, status, attempts,
+                        max_attempts, next_attempt_at, last_error, created_at, updated_at)
+    VALUES ($1, $2, $3, $4::jsonb, $5, 'pending', 0, $6, $7, '', now(), now())
+    ON CONFLICT (send_key) DO NOTHING
+    RETURNING id
+)
+SELECT id, pg_notify($8, '') FROM added
 """
 
 # One indexed range read (outbox_due, partial on pending) claims a batch; SKIP LOCKED
@@ -47,7 +55,8 @@ RETURNING id, tenant_id, attempts, next_attempt_at
 # postponed beyond the lease (a failed attempt's backoff, an SMS held to the morning).
 _RENEW = """
 UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2)
-WHERE id = $1 AND status = 'pending' AND next_attempt_at < now() + make_interval(secs => $2)
+WHERE id = ANY($1::bigint[]) AND status = 'pending'
+  AND next_attempt_at < now() + make_interval(secs => $2)
 RETURNING id
 """
 
@@ -88,6 +97,7 @@ async def add(
             send_key,
             max_attempts,
             deliver_after or _now(),
+            CHANNEL,
         ],
     )
     return int(rows[0]["id"]) if rows else None
@@ -105,13 +115,16 @@ class NewMessage:
 
 
 _INSERT_MANY = """
-INSERT INTO outbox (tenant_id, province_id, kind, payload, send_key, status, attempts,
-                    max_attempts, next_attempt_at, last_error, created_at, updated_at)
-SELECT t, p, k, j, s, 'pending', 0, m, d, '', now(), now()
-FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::smallint[],
-            $7::timestamptz[]) AS u(t, p, k, j, s, m, d)
-ON CONFLICT (send_key) DO NOTHING
-RETURNING id
+WITH added AS (
+    INSERT INTO outbox (tenant_id, province_id, kind, payload, send_key, status, attempts,
+                        max_attempts, next_attempt_at, last_error, created_at, updated_at)
+    SELECT t, p, k, j, s, 'pending', 0, m, d, '', now(), now()
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[],
+                $6::smallint[], $7::timestamptz[]) AS u(t, p, k, j, s, m, d)
+    ON CONFLICT (send_key) DO NOTHING
+    RETURNING id
+)
+SELECT id, pg_notify($8, '') FROM added
 """
 
 
@@ -132,6 +145,7 @@ async def add_many(
             [m.send_key for m in messages],
             [m.max_attempts for m in messages],
             [m.deliver_after or now for m in messages],
+            CHANNEL,
         ],
     )
     return len(rows)
@@ -147,21 +161,35 @@ class Relayed:
     lease_until: datetime
 
 
-async def relay_due(
-    enqueue: Callable[[Relayed], Awaitable[object]],
+async def renew_leases(outbox_ids: list[int]) -> list[int]:
+    """Extend the rows' lease by another lease period from now; returns the ids still
+    held (a settled or postponed row has nothing to hold any more)."""
+    if not outbox_ids:
+        return []
+    rows = await _db(None).execute_query_dict(
+        _RENEW, [outbox_ids, get_settings().outbox_lease_seconds]
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def relay_due_batches(
+    enqueue: Callable[[int | None, list[Relayed]], Awaitable[object]],
     *,
     limit: int = 500,
+    batch: int = 50,
     now: datetime | None = None,
 ) -> int:
-    """Claim due rows (a lease) and hand each to ``enqueue``; returns how many were handed out.
+    """Claim due rows (a short lease) and hand them out in batches of at most ``batch``
+    rows of one city each (one delivery job per batch); returns how many were handed out.
 
     The claim commits before enqueueing: if the process dies in between, the lease runs
     out and the next relay hands the rows out again (at-least-once).
     """
     at = now or _now()
     rows = await _db(None).execute_query_dict(_CLAIM_DUE, [at, at + lease(), limit])
+    by_city: dict[int | None, list[Relayed]] = {}
     for row in rows:
-        await enqueue(
+        by_city.setdefault(row["tenant_id"], []).append(
             Relayed(
                 outbox_id=int(row["id"]),
                 tenant_id=row["tenant_id"],
@@ -169,16 +197,11 @@ async def relay_due(
                 lease_until=row["next_attempt_at"],
             )
         )
+    for tenant_id, relayed in by_city.items():
+        relayed.sort(key=lambda r: r.outbox_id)
+        for start in range(0, len(relayed), batch):
+            await enqueue(tenant_id, relayed[start : start + batch])
     return len(rows)
-
-
-async def renew_lease(outbox_id: int) -> bool:
-    """Extend a row's lease by another lease period from now; False when it is settled
-    or postponed (nothing to hold any more)."""
-    rows = await _db(None).execute_query_dict(
-        _RENEW, [outbox_id, get_settings().outbox_lease_seconds]
-    )
-    return bool(rows)
 
 
 async def claim_for_delivery(outbox_id: int) -> OutboxMessage | None:
@@ -186,9 +209,23 @@ async def claim_for_delivery(outbox_id: int) -> OutboxMessage | None:
     return await OutboxMessage.get_or_none(id=outbox_id, status=OutboxStatus.PENDING)
 
 
+async def claim_many_for_delivery(outbox_ids: list[int]) -> list[OutboxMessage]:
+    """Those of the rows that still wait for delivery, in id order (one query)."""
+    return await OutboxMessage.filter(id__in=outbox_ids, status=OutboxStatus.PENDING).order_by("id")
+
+
 async def mark_sent(message: OutboxMessage) -> None:
-    await OutboxMessage.filter(id=message.id, status=OutboxStatus.PENDING).update(
-        status=OutboxStatus.SENT, sent_at=_now(), attempts=message.attempts + 1, last_error=""
+    await mark_sent_many([message])
+
+
+async def mark_sent_many(messages: list[OutboxMessage]) -> None:
+    """Settle delivered messages in one statement (a row settled meanwhile stays as it is)."""
+    if not messages:
+        return
+    await _db(None).execute_query(
+        "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1,"
+        " last_error = '', updated_at = now() WHERE id = ANY($1) AND status = 'pending'",
+        [[m.id for m in messages], _now()],
     )
 
 

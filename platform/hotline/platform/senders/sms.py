@@ -8,19 +8,16 @@ at night: :func:`quiet_until` says when a message may go out instead.
 from __future__ import annotations
 
 import json
-import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-import certifi
-import httpx
 import structlog
 
 from hotline.platform.senders.config import DeliverySettings, get_delivery_settings
 from hotline.platform.senders.errors import SendFailed
+from hotline.platform.senders.http import post_json
 
 log = structlog.get_logger(__name__)
 
@@ -106,29 +103,6 @@ class HttpGatewayProvider:
             headers=headers,
             seconds=self.timeout,
         )
-
-
-@lru_cache(maxsize=1)
-def _tls() -> ssl.SSLContext:
-    # Building a TLS context (loading the CA bundle) costs tens of milliseconds of CPU:
-    # once per process, not once per message.
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-async def post_json(url: str, body: bytes, *, headers: dict[str, str], seconds: float) -> None:
-    """POST JSON and classify the answer for the outbox (the SMS gateway and webhooks):
-    2xx accepted; 4xx other than 408/409/429 permanent; anything else retried."""
-    try:
-        async with httpx.AsyncClient(timeout=seconds, verify=_tls()) as client:
-            response = await client.post(
-                url, content=body, headers={**headers, "Content-Type": "application/json"}
-            )
-    except httpx.HTTPError as exc:
-        raise SendFailed(f"{type(exc).__name__}: {exc}") from exc
-    if response.is_success:
-        return
-    permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 409, 429)
-    raise SendFailed(f"HTTP {response.status_code}: {response.text[:200]}", permanent=permanent)
 
 
 def provider(settings: DeliverySettings | None = None) -> SmsProvider:

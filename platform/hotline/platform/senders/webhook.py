@@ -8,19 +8,18 @@ and applies each idempotency key once.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
-import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from hotline.platform.senders.config import get_delivery_settings
 from hotline.platform.senders.errors import SendFailed
-from hotline.platform.senders.sms import post_json
+from hotline.platform.senders.http import post_json, resolve_checked
 
 TOLERANCE_SECONDS = 300
 
@@ -44,26 +43,28 @@ def verify(
 
 
 async def check_destination(url: str) -> None:
-    """Refuse (permanently) a webhook host that resolves to an internal address."""
-    if get_delivery_settings().webhook_allow_private:
-        return
+    """Refuse (permanently) a webhook host that resolves to an internal address.
+
+    Delivery does not rely on this check (the connection itself resolves, checks and
+    pins the address, see ``hotline.platform.senders.http``): it lets an admin's form
+    refuse such a URL at once. A host that does not resolve (yet) raises a temporary
+    ``SendFailed``.
+    """
     parts = urlsplit(url)
     if not parts.hostname:
         raise SendFailed("the webhook URL has no host", permanent=True)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
-        )
-    except OSError as exc:
-        raise SendFailed(f"cannot resolve {parts.hostname}: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise SendFailed(f"{parts.hostname} resolves to a non-public address", permanent=True)
+    await resolve_checked(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
 
 
-async def send_webhook(*, url: str, secret: str, event: dict[str, Any], send_key: str) -> None:
-    await check_destination(url)
+async def send_webhook(
+    *,
+    url: str,
+    secret: str,
+    event: dict[str, Any],
+    send_key: str,
+    client: httpx.AsyncClient | None = None,
+) -> None:
+    """POST the signed event on the process's guarded client (or ``client``)."""
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
@@ -73,5 +74,10 @@ async def send_webhook(*, url: str, secret: str, event: dict[str, Any], send_key
         "User-Agent": "Hotline-Webhooks/1",
     }
     await post_json(
-        url, body, headers=headers, seconds=get_delivery_settings().http_timeout_seconds
+        url,
+        body,
+        headers=headers,
+        seconds=get_delivery_settings().http_timeout_seconds,
+        kind="guarded",
+        client=client,
     )

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from hotline.platform import outbox
 from hotline.platform.crypto import encrypt
+from hotline.platform.senders.errors import SendFailed
+from hotline.platform.senders.webhook import check_destination
 from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.accounts.models import Membership
 from hotline.tenants.departments.models import Department
@@ -84,10 +86,21 @@ async def mark_notices_read(*, actor: Actor, notice_ids: list[int] | None) -> in
 # Webhook endpoints ----------------------------------------------------------------------
 
 
-def _check_url(url: str) -> str:
+async def _check_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 500:
         raise Invalid("the URL must be an http(s) URL of at most 500 characters", field="url")
+    try:
+        # The same rule delivery enforces on every connection: no internal addresses
+        # (unless HOTLINE_WEBHOOK_ALLOW_PRIVATE). A name that does not resolve yet is
+        # accepted; delivery checks it again when it connects.
+        await check_destination(url.strip())
+    except SendFailed as exc:
+        if exc.permanent:
+            raise Invalid(
+                "the URL must point to a public address (not loopback, private or link-local)",
+                field="url",
+            ) from exc
     return url.strip()
 
 
@@ -112,7 +125,7 @@ async def create_webhook_endpoint(
     secret = "whsec_" + secrets.token_urlsafe(32)
     endpoint = await WebhookEndpoint.create(
         name=name.strip(),
-        url=_check_url(url),
+        url=await _check_url(url),
         secret_enc=encrypt(secret),
         event_types=_check_events(event_types),
     )
@@ -132,7 +145,7 @@ async def update_webhook_endpoint(
     if endpoint is None:
         raise NotFound("webhook endpoint", field="id")
     if url is not None:
-        endpoint.url = _check_url(url)
+        endpoint.url = await _check_url(url)
     if event_types is not None:
         endpoint.event_types = _check_events(event_types)
     if is_active is not None:
