@@ -60,6 +60,24 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
+    # Checked right after parsing, before validation (docs/security.md): selections in
+    # one selection set, fields in total (fragments expanded), and pairs of same-named
+    # fields the overlap rule would compare.
+    graphql_max_selections: int = 100
+    graphql_max_fields: int = 1000
+    graphql_max_overlapping_pairs: int = 200
+    # Validation runs in a thread; past this it is refused (QUERY_TOO_COMPLEX).
+    graphql_validation_seconds: float = 2.0
+    # Static cost budgets per caller class (QUERY_TOO_COSTLY past them).
+    graphql_cost_anonymous: int = 500
+    graphql_cost_user: int = 5000
+    graphql_cost_admin: int = 20000
+    # The whole request (execution included) must finish within this (DEADLINE_EXCEEDED).
+    request_deadline_seconds: float = 30.0
+    # Larger request bodies are refused with 413 before they are read.
+    max_body_bytes: int = 1_048_576
+    # PostgreSQL's statement_timeout for the runtime pool (0 = none).
+    database_statement_timeout_seconds: float = 15.0
 
     # Outgoing e-mail: smtp://user:password@host:port (smtps:// for implicit TLS);
     # empty = the log sender (development: messages are logged, not sent).

@@ -26,6 +26,7 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
         workers=workers,
         reload=reload,
         proxy_headers=True,
+        server_header=False,
         log_level=settings.log_level.lower(),
     )
 

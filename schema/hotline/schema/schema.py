@@ -10,10 +10,8 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
 
@@ -29,6 +27,7 @@ from hotline.schema.departments.queries import DepartmentQueries
 from hotline.schema.errors import masking_extension
 from hotline.schema.evidence.mutations import EvidenceMutations
 from hotline.schema.evidence.queries import EvidenceQueries
+from hotline.schema.guards import GuardSettings, Limits, RequestGuard
 from hotline.schema.knowledge.mutations import KnowledgeMutations
 from hotline.schema.knowledge.queries import KnowledgeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
@@ -82,11 +81,26 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not s.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    guard = GuardSettings(
+        limits=Limits(
+            max_selections=s.graphql_max_selections,
+            max_fields=s.graphql_max_fields,
+            max_overlapping_pairs=s.graphql_max_overlapping_pairs,
+        ),
+        validation_seconds=s.graphql_validation_seconds,
+        budgets={
+            "anonymous": s.graphql_cost_anonymous,
+            "user": s.graphql_cost_user,
+            "admin": s.graphql_cost_admin,
+        },
+        hide_suggestions=not s.graphql_introspection,
+    )
+    # Order matters: the token limit sets the parser's option, the rules are added, then
+    # the guard parses, checks the shape, validates in a thread and costs the query.
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: ParserCache(maxsize=1000),
-        lambda: ValidationCache(maxsize=1000),
-        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: RequestGuard(guard),
         masking_extension,
     ]
     return strawberry.Schema(
