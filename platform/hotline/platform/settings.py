@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_bucket: str = "hotline-evidence"
 
+    # development | production. Production turns GraphiQL, introspection and the demo
+    # logins off unless they are enabled explicitly (HOTLINE_GRAPHIQL, _INTROSPECTION).
+    env: Literal["development", "production"] = "development"
+    graphiql: bool | None = None
+
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
@@ -56,7 +62,7 @@ class Settings(BaseSettings):
     session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
 
     # GraphQL
-    graphql_introspection: bool = True
+    graphql_introspection: bool | None = None  # default: on in development
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
@@ -86,6 +92,16 @@ class Settings(BaseSettings):
 
     log_json: bool = False
     log_level: str = "INFO"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env == "development"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.graphql_introspection is not None:
+            return self.graphql_introspection
+        return self.env == "development"
 
     def app_database_url(self) -> str:
         """The runtime connection: an explicit URL, or the owner URL with the app role."""

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
@@ -34,7 +34,7 @@ from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
-from hotline.schema import oidc
+from hotline.schema import ide, oidc
 from hotline.schema.context import Context, actor_of
 from hotline.schema.guards import DEADLINE_EXCEEDED
 from hotline.schema.health import healthz, readyz
@@ -69,9 +69,14 @@ def _scope_of(actor: Actor) -> TenantScope:
 
 
 class HotlineGraphQL(GraphQL[Context, None]):
-    def __init__(self, *args: Any, deadline_seconds: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.deadline_seconds = deadline_seconds
+        self.settings = settings
+        self.deadline_seconds = settings.request_deadline_seconds
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own page: assets from this origin only (``hotline.schema.ide``)."""
+        return HTMLResponse(ide.page(self.settings, request.scope.get("root_path", "")))
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         """HTTP: the whole request within the deadline; refusals as GraphQL errors."""
@@ -165,7 +170,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
                 await Tortoise.close_connections()
 
     graphql = HotlineGraphQL(
-        build_schema(s), graphql_ide="graphiql", deadline_seconds=s.request_deadline_seconds
+        build_schema(s), graphql_ide="graphiql" if s.graphiql_enabled else None, settings=s
     )
     return Starlette(
         routes=[
@@ -175,6 +180,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks_endpoint),
             *oidc.routes(),
+            *(ide.routes() if s.graphiql_enabled else []),
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware),

@@ -79,7 +79,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=s.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=s.graphql_max_aliases).validation_rules,
     ]
-    if not s.graphql_introspection:
+    if not s.introspection_enabled:
         rules.append(NoSchemaIntrospectionCustomRule)
     guard = GuardSettings(
         limits=Limits(
@@ -93,7 +93,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             "user": s.graphql_cost_user,
             "admin": s.graphql_cost_admin,
         },
-        hide_suggestions=not s.graphql_introspection,
+        hide_suggestions=not s.introspection_enabled,
     )
     # Order matters: the token limit sets the parser's option, the rules are added, then
     # the guard parses, checks the shape, validates in a thread and costs the query.
