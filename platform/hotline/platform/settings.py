@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     graphiql: bool | None = None
 
+    # Browser frontends on other origins (docs/frontend.md): comma-separated origins
+    # (cities add theirs in features.cors_origins), cookies allowed?, preflight cache.
+    cors_origins: str = ""
+    cors_allow_credentials: bool = False
+    cors_max_age: int = 600
+
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"

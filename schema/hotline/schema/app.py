@@ -36,6 +36,7 @@ from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
 from hotline.schema import ide, oidc
 from hotline.schema.context import Context, actor_of
+from hotline.schema.cors import HotlineCORS, OriginPolicy, configured_origins
 from hotline.schema.guards import DEADLINE_EXCEEDED
 from hotline.schema.health import healthz, readyz
 from hotline.schema.http import (
@@ -49,6 +50,7 @@ from hotline.schema.schema import build_schema
 from hotline.tenants.access import Actor
 from hotline.tenants.accounts import identity
 from hotline.tenants.errors import DomainError
+from hotline.tenants.provinces import service as provinces_service
 
 _NO_ACK_PAYLOAD: UnsetType = UNSET
 
@@ -69,10 +71,17 @@ def _scope_of(actor: Actor) -> TenantScope:
 
 
 class HotlineGraphQL(GraphQL[Context, None]):
-    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, settings: Settings, origins: OriginPolicy, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
+        self.origins = origins
         self.deadline_seconds = settings.request_deadline_seconds
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """Same origin passes before this; another origin only as CORS allows it."""
+        return self.origins.allows(origin)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own page: assets from this origin only (``hotline.schema.ide``)."""
@@ -169,8 +178,12 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             if manage_orm:
                 await Tortoise.close_connections()
 
+    origins = OriginPolicy(configured_origins(s), provinces_service.frontend_origins)
     graphql = HotlineGraphQL(
-        build_schema(s), graphql_ide="graphiql" if s.graphiql_enabled else None, settings=s
+        build_schema(s),
+        graphql_ide="graphiql" if s.graphiql_enabled else None,
+        settings=s,
+        origins=origins,
     )
     return Starlette(
         routes=[
@@ -184,6 +197,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(HotlineCORS, settings=s, policy=origins),
             Middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes),
             Middleware(SessionMiddleware, secret_key=s.session_secret.get_secret_value()),
             Middleware(IdentityMiddleware),
