@@ -10,6 +10,7 @@ policy decides WebSocket (graphql-transport-ws) handshakes from other origins.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -29,6 +30,9 @@ ALLOWED_HEADERS = (
     "x-api-key",
 )
 REFRESH_SECONDS = 60.0
+RETRY_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class OriginPolicy:
@@ -47,7 +51,11 @@ class OriginPolicy:
         if self.loaded_at is not None and now - self.loaded_at < REFRESH_SECONDS:
             return
         self.loaded_at = now
-        self.cities = await self.load()
+        try:
+            self.cities = await self.load()
+        except Exception:  # the database is down: keep what we knew, retry soon
+            log.warning("could not read the cities' CORS origins", exc_info=True)
+            self.loaded_at = now - REFRESH_SECONDS + RETRY_SECONDS
 
     def allows(self, origin: str) -> bool:
         origin = origin.rstrip("/").lower()
