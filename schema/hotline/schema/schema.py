@@ -30,6 +30,7 @@ from hotline.schema.evidence.queries import EvidenceQueries
 from hotline.schema.guards import GuardSettings, Limits, RequestGuard
 from hotline.schema.knowledge.mutations import KnowledgeMutations
 from hotline.schema.knowledge.queries import KnowledgeQueries
+from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
 from hotline.schema.notifications.subscriptions import NotificationSubscriptions
@@ -51,6 +52,7 @@ Query = merge_types(
         KnowledgeQueries,
         EvidenceQueries,
         NotificationQueries,
+        NodeQueries,
     ),
 )
 Mutation = merge_types(
