@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     graphql_cost_admin: int = 20000
     # The whole request (execution included) must finish within this (DEADLINE_EXCEEDED).
     request_deadline_seconds: float = 30.0
+    # Persisted queries (docs/frontend.md): a JSON file of registered documents, and the
+    # caller classes (anonymous, user, admin; comma-separated) limited to them.
+    persisted_queries: Path | None = None
+    persisted_only: str = ""
     # Larger request bodies are refused with 413 before they are read.
     max_body_bytes: int = 1_048_576
     # PostgreSQL's statement_timeout for the runtime pool (0 = none).

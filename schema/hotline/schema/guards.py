@@ -293,13 +293,19 @@ def _object_types(schema: GraphQLSchema, named: Any) -> list[GraphQLObjectType]:
     return list(schema.get_possible_types(named))
 
 
-def budget_for(actor: Actor, budgets: dict[str, int]) -> tuple[str, int]:
-    """(role class, budget): anonymous < signed-in (users, API keys) < administrators."""
+def caller_class(actor: Actor) -> str:
+    """anonymous, user (signed-in users and API keys) or admin (city, province, platform)."""
     if actor.user_id is None and actor.api_key_id is None:
-        return "anonymous", budgets["anonymous"]
+        return "anonymous"
     if actor.platform_operator or actor.province_admin_of or Role.TENANT_ADMIN in actor.roles:
-        return "admin", budgets["admin"]
-    return "user", budgets["user"]
+        return "admin"
+    return "user"
+
+
+def budget_for(actor: Actor, budgets: dict[str, int]) -> tuple[str, int]:
+    """(caller class, budget): anonymous < signed-in (users, API keys) < administrators."""
+    role = caller_class(actor)
+    return role, budgets[role]
 
 
 # --- the extension -----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
 from hotline.schema.notifications.subscriptions import NotificationSubscriptions
+from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
 from hotline.schema.tickets.mutations import TicketMutations
@@ -97,9 +98,16 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         },
         hide_suggestions=not s.introspection_enabled,
     )
-    # Order matters: the token limit sets the parser's option, the rules are added, then
-    # the guard parses, checks the shape, validates in a thread and costs the query.
+    # Order matters: a persisted query's text is found first, the token limit sets the
+    # parser's option, the rules are added, then the guard parses, checks the shape,
+    # validates in a thread and costs the query.
+    registry = Registry(load_registered(s.persisted_queries))
+    persisted_only = frozenset(c.strip() for c in s.persisted_only.split(",") if c.strip())
+    unknown = persisted_only - {"anonymous", "user", "admin"}
+    if unknown:
+        raise ValueError(f"HOTLINE_PERSISTED_ONLY: unknown caller classes {sorted(unknown)}")
     extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: PersistedQueries(registry, persisted_only),
         lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
         lambda: AddValidationRules(rules),
         lambda: RequestGuard(guard),
