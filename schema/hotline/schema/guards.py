@@ -330,7 +330,7 @@ async def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     return document
 
 
-_validated: dict[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]] = {}
+_validated: dict[tuple[Any, str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]] = {}
 
 
 def _validate(
@@ -381,7 +381,8 @@ class RequestGuard(SchemaExtension):
     async def _check(self, document: DocumentNode) -> list[GraphQLError]:
         ctx = self.execution_context
         rules = tuple(ctx.validation_rules)
-        key = (ctx.query, rules) if ctx.query else None
+        # the schema object is part of the key: several schemas live in one process (tests)
+        key = (ctx.schema, ctx.query, rules) if ctx.query else None
         cached = _validated.get(key) if key is not None else None
         if cached is not None:
             return cached
