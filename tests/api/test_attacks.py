@@ -18,7 +18,7 @@ from strawberry.extensions import AddValidationRules
 
 from hotline.platform.db.config import tortoise_config
 from hotline.platform.settings import Settings
-from hotline.schema.guards import GuardSettings, Limits, RequestGuard
+from hotline.schema.guards import INLINE_FIELDS, GuardSettings, Limits, RequestGuard
 
 if TYPE_CHECKING:
     from tests.api.conftest import Gql, World
@@ -96,7 +96,7 @@ class _Query:
 
 async def test_validation_runs_off_the_event_loop() -> None:
     guard = GuardSettings(
-        limits=Limits(max_selections=10, max_fields=10, max_overlapping_pairs=10),
+        limits=Limits(max_selections=100, max_fields=100, max_overlapping_pairs=10),
         validation_seconds=5,
         budgets={"anonymous": 10, "user": 10, "admin": 10},
         hide_suggestions=False,
@@ -105,22 +105,28 @@ async def test_validation_runs_off_the_event_loop() -> None:
         query=_Query,
         extensions=[lambda: AddValidationRules([_Recorder]), lambda: RequestGuard(guard)],
     )
-    result = await schema.execute("{ hello helloAgain: hello }")
+    loop_thread = threading.get_ident()  # this test runs on the event loop
+    # larger than INLINE_FIELDS: validated in a worker thread
+    large = "{ " + " ".join(f"h{i}: hello" for i in range(INLINE_FIELDS + 1)) + " }"
+    result = await schema.execute(large)
     assert result.errors is None
-    assert result.data == {"hello": "world", "helloAgain": "world"}
-    assert _Recorder.threads
-    assert threading.get_ident() not in _Recorder.threads  # this test runs on the loop
+    assert result.data is not None
+    assert len(result.data) == INLINE_FIELDS + 1
+    assert len(_Recorder.threads) == 1
+    assert _Recorder.threads[0] != loop_thread
+    # the same document again: validated once, the answer is cached
+    await schema.execute(large)
+    assert len(_Recorder.threads) == 1
+    # a small document is validated on the loop (quicker than a thread hop)
+    assert (await schema.execute("{ hello }")).data == {"hello": "world"}
+    assert _Recorder.threads[1:] == [loop_thread]
     # a refused shape never reaches validation
-    before = len(_Recorder.threads)
-    wide = "{ " + " ".join(f"h{i}: hello" for i in range(11)) + " }"
+    wide = "{ " + " ".join(f"h{i}: hello" for i in range(101)) + " }"
     refused = await schema.execute(wide)
     assert refused.errors is not None
     assert isinstance(refused.errors[0], GraphQLError)
     assert refused.errors[0].extensions == {"code": "QUERY_TOO_COMPLEX"}
-    assert len(_Recorder.threads) == before
-    # the same document again: validated once, the answer is cached
-    await schema.execute("{ hello helloAgain: hello }")
-    assert len(_Recorder.threads) == before
+    assert len(_Recorder.threads) == 2
 
 
 # --- 2. cost ------------------------------------------------------------------------------

@@ -313,6 +313,10 @@ def budget_for(actor: Actor, budgets: dict[str, int]) -> tuple[str, int]:
 
 _parsed: OrderedDict[tuple[str, int | None], DocumentNode] = OrderedDict()
 _CACHE_MAX = 1000
+# Documents this small are parsed and validated on the event loop (well under a
+# millisecond): they never queue behind large ones in the thread pool.
+INLINE_QUERY_CHARS = 2000
+INLINE_FIELDS = 60
 
 
 async def _parse(query: str, max_tokens: int | None) -> DocumentNode:
@@ -320,7 +324,10 @@ async def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     tens of milliseconds, which the event loop should not spend)."""
     key = (query, max_tokens)
     document = _parsed.get(key)
-    if document is None:
+    if document is None and len(query) <= INLINE_QUERY_CHARS:
+        document = parse(query, max_tokens=max_tokens)  # small: quicker than a thread hop
+        _parsed[key] = document
+    elif document is None:
         document = await asyncio.to_thread(parse, query, max_tokens=max_tokens)
         _parsed[key] = document
         if len(_parsed) > _CACHE_MAX:
@@ -387,14 +394,18 @@ class RequestGuard(SchemaExtension):
         if cached is not None:
             return cached
         try:
-            measure(document, self.settings.limits)
+            shape = measure(document, self.settings.limits)
         except _TooLarge as exc:
             return [refusal(f"Query refused: {exc}.", QUERY_TOO_COMPLEX)]
+        small = shape.fields <= INLINE_FIELDS and len(ctx.query or "") <= INLINE_QUERY_CHARS
         try:
-            errors = await asyncio.wait_for(
-                asyncio.to_thread(_validate, ctx.schema._schema, document, rules),
-                self.settings.validation_seconds,
-            )
+            if small:
+                errors = _validate(ctx.schema._schema, document, rules)
+            else:
+                errors = await asyncio.wait_for(
+                    asyncio.to_thread(_validate, ctx.schema._schema, document, rules),
+                    self.settings.validation_seconds,
+                )
         except TimeoutError:
             return [refusal("Query refused: it takes too long to validate.", QUERY_TOO_COMPLEX)]
         if self.settings.hide_suggestions:
