@@ -19,6 +19,7 @@ validation budget) and ``QUERY_TOO_COSTLY`` (cost); nothing is executed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -371,8 +372,10 @@ class RequestGuard(SchemaExtension):
         ctx = self.execution_context
         if ctx.graphql_document is None and ctx.query:
             max_tokens = ctx.parse_options.get("max_tokens")
-            # a syntax error propagates: strawberry answers it as the request's error
-            ctx.graphql_document = await _parse(ctx.query, max_tokens)
+            # On a syntax error strawberry parses again and answers it in the shape each
+            # transport expects (HTTP result, WebSocket error message).
+            with contextlib.suppress(GraphQLError):
+                ctx.graphql_document = await _parse(ctx.query, max_tokens)
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
