@@ -101,8 +101,8 @@ class BodyLimitMiddleware:
 
 class SecurityHeadersMiddleware:
     """nosniff, no framing, no referrer, the CSP, HSTS over HTTPS (``scheme`` is https
-    directly or through a trusted proxy's ``X-Forwarded-Proto``, see uvicorn's
-    ``--forwarded-allow-ips``), and ``no-store`` on GraphQL and auth answers."""
+    directly or through a trusted proxy's ``X-Forwarded-Proto``: uvicorn's
+    ``FORWARDED_ALLOW_IPS``), and ``no-store`` on GraphQL and auth answers."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
