@@ -325,16 +325,16 @@ async def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     tens of milliseconds, which the event loop should not spend)."""
     key = (query, max_tokens)
     document = _parsed.get(key)
-    if document is None and len(query) <= INLINE_QUERY_CHARS:
-        document = parse(query, max_tokens=max_tokens)  # small: quicker than a thread hop
-        _parsed[key] = document
-    elif document is None:
-        document = await asyncio.to_thread(parse, query, max_tokens=max_tokens)
-        _parsed[key] = document
-        if len(_parsed) > _CACHE_MAX:
-            _parsed.popitem(last=False)
-    else:
+    if document is not None:
         _parsed.move_to_end(key)
+        return document
+    if len(query) <= INLINE_QUERY_CHARS:
+        document = parse(query, max_tokens=max_tokens)  # small: quicker than a thread hop
+    else:
+        document = await asyncio.to_thread(parse, query, max_tokens=max_tokens)
+    _parsed[key] = document
+    if len(_parsed) > _CACHE_MAX:
+        _parsed.popitem(last=False)
     return document
 
 
@@ -399,7 +399,9 @@ class RequestGuard(SchemaExtension):
         try:
             shape = measure(document, self.settings.limits)
         except _TooLarge as exc:
-            return [refusal(f"Query refused: {exc}.", QUERY_TOO_COMPLEX)]
+            refused = [refusal(f"Query refused: {exc}.", QUERY_TOO_COMPLEX)]
+            self._remember(key, refused)
+            return refused
         small = shape.fields <= INLINE_FIELDS and len(ctx.query or "") <= INLINE_QUERY_CHARS
         try:
             if small:
@@ -413,11 +415,16 @@ class RequestGuard(SchemaExtension):
             return [refusal("Query refused: it takes too long to validate.", QUERY_TOO_COMPLEX)]
         if self.settings.hide_suggestions:
             errors = [_without_suggestions(e) for e in errors]
+        self._remember(key, errors)
+        return errors
+
+    @staticmethod
+    def _remember(key: Any, errors: list[GraphQLError]) -> None:
+        """Validation answers are kept per document (not a timeout: that may be load)."""
         if key is not None:
             if len(_validated) >= _CACHE_MAX:
                 _validated.clear()
             _validated[key] = errors
-        return errors
 
     def _check_cost(self, document: DocumentNode) -> list[GraphQLError]:
         ctx = self.execution_context
