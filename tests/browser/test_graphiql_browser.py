@@ -25,6 +25,7 @@ import pytest_asyncio
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
+from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
@@ -141,6 +142,7 @@ async def server(db: Settings) -> AsyncIterator[str]:
     yield base
     server.should_exit = True
     await task
+    await close_redis()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -205,6 +207,15 @@ async def test_graphiql_in_a_browser_stays_on_this_machine(server: str, browser:
         "GraphiQL and the login bar",
     )
     assert await browser.evaluate("document.querySelector('#hotline-user').value") == "operator"
+    # the explorer plugin (vendored too) opens and lists the schema's root fields
+    await browser.evaluate(
+        "document.querySelector('[aria-label=\"Show GraphiQL Explorer\"]').click()"
+    )
+    explorer = await browser.wait_for(
+        "(e => e ? e.textContent : '')(document.querySelector('.graphiql-explorer-root'))",
+        "the explorer",
+    )
+    assert "provinces" in explorer
     # 1. log in (the README's first step), by the page's button
     await browser.evaluate("document.querySelector('#hotline-login').click()")
     status = await browser.wait_for(
