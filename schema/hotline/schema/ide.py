@@ -63,8 +63,8 @@ def page(settings: Settings, root_path: str = "") -> str:
 
         config["demoUsers"] = demo_users()
         config["demoPassword"] = DEMO_PASSWORD
-    # "</" cannot end the JSON block early
-    data = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    # no "<" at all: nothing in the data can end or confuse the JSON block
+    data = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
     base = html.escape(root_path + PREFIX, quote=True)
     styles = "\n".join(f'    <link rel="stylesheet" href="{base}/{s}">' for s in STYLES)
     scripts = "\n".join(f'    <script src="{base}/{s}"></script>' for s in SCRIPTS)
