@@ -11,14 +11,21 @@ import asyncpg
 import httpx
 import pytest
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from graphql.validation import ValidationRule
 from starlette.applications import Starlette
 from strawberry.extensions import AddValidationRules
 
 from hotline.platform.db.config import tortoise_config
 from hotline.platform.settings import Settings
-from hotline.schema.guards import INLINE_FIELDS, GuardSettings, Limits, RequestGuard
+from hotline.schema.guards import (
+    INLINE_FIELDS,
+    GuardSettings,
+    Limits,
+    RequestGuard,
+    query_cost,
+)
+from hotline.schema.schema import build_schema
 
 if TYPE_CHECKING:
     from tests.api.conftest import Gql, World
@@ -141,6 +148,20 @@ async def test_every_answer_carries_its_cost(gql: Gql, world: World) -> None:
     result = await gql(TICKETS, {"n": 10}, token=world.alpha.agent.token, tenant="alpha")
     result.ok()
     assert result.body["extensions"]["cost"] == {"requested": 71, "budget": 5000}
+
+
+def test_cost_multiplies_by_page_sizes_and_id_lists() -> None:
+    schema = build_schema()._schema
+    nested = "query($n: Int) { tickets(first: $n) { nodes { category { name } } } }"
+    # tickets 1 + n × (nodes 1 + category 1)
+    assert query_cost(schema, parse(nested), None, {"n": 7}) == 15
+    assert query_cost(schema, parse(nested), None, {}) == 1 + 50 * 2  # the default page
+    by_ids = "query($i: [ID!]!) { nodes(ids: $i) { id ... on Ticket { category { name } } } }"
+    assert query_cost(schema, parse(by_ids), None, {"i": ["x"] * 40}) == 41
+    # unpaginated lists count ten items; leaves are free
+    assert query_cost(schema, parse("{ provinces { code tenants { slug } } }"), None, {}) == (
+        1 + 10 * (1 + 10 * 0)
+    )
 
 
 async def test_budgets_follow_the_caller(gql: Gql, world: World, db: Settings) -> None:

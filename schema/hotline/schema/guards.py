@@ -39,6 +39,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
@@ -213,16 +214,23 @@ DEFAULT_PAGE = 50
 
 
 def _page_argument(node: FieldNode, variables: dict[str, Any]) -> int | None:
+    """The list size a field's arguments promise: ``first``/``last``/``limit``, or the
+    number of ``ids`` asked for (``nodes(ids:)``)."""
     for argument in node.arguments or ():
-        if argument.name.value not in {"first", "last", "limit"}:
-            continue
-        value = argument.value
-        if isinstance(value, IntValueNode):
-            return max(int(value.value), 0)
+        name, value = argument.name.value, argument.value
+        given: Any = value
         if isinstance(value, VariableNode):
             given = variables.get(value.name.value)
+        if name in {"first", "last", "limit"}:
+            if isinstance(given, IntValueNode):
+                return max(int(given.value), 0)
             if isinstance(given, int):
                 return max(given, 0)
+        elif name == "ids":
+            if isinstance(given, ListValueNode):
+                return len(given.values)
+            if isinstance(given, list):
+                return len(given)
     return None
 
 
