@@ -97,6 +97,7 @@ async def test_production_turns_graphiql_off_unless_enabled(db: Settings) -> Non
     async for http in _client_for(production):
         page = await http.get("/graphql", headers=HTML)
         assert page.status_code == 404
+        assert page.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         asset = await http.get(f"/static/graphiql/{GRAPHIQL_VERSION}/graphiql.min.js")
         assert asset.status_code == 404
         # and introspection is off with it

@@ -97,7 +97,8 @@ class HotlineGraphQL(GraphQL[Context, None]):
             async with asyncio.timeout(self.deadline_seconds):
                 response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
-            response = _error_response(exc.status_code, exc.reason, BAD_REQUEST)
+            code = _HTTP_CODES.get(exc.status_code, BAD_REQUEST)
+            response = _error_response(exc.status_code, exc.reason, code)
         except TimeoutError:
             response = _error_response(
                 503,
@@ -107,8 +108,8 @@ class HotlineGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        """Strict: UTF-8, nesting the parser survives, an object (or a batch list) at the
-        top; anything else is a 400 with a GraphQL error, never a 500."""
+        """Strict: UTF-8, nesting the parser survives, an object at the top (no batches);
+        anything else is a 400 with a GraphQL error, never a 500."""
         try:
             text = data.decode("utf-8") if isinstance(data, bytes) else data
             decoded = json.loads(text)
@@ -152,6 +153,9 @@ class HotlineGraphQL(GraphQL[Context, None]):
         # The connection's operations run in tasks created after this, with this scope.
         set_scope(_scope_of(actor))
         return _NO_ACK_PAYLOAD
+
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 def _error_response(status: int, message: str, code: str) -> Response:
