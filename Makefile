@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck pytest bench bench-smoke schema permissions clean
+.PHONY: install run test lint typecheck pytest bench bench-smoke schema permissions vendor-graphiql clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,6 +58,11 @@ schema: install
 
 permissions: install
 	$(BIN)/hotline permissions -o docs/permissions.md
+
+# GraphiQL, React and the explorer plugin from the npm registry into the package
+# (committed: the API serves them with no network at run time). Needs npm.
+vendor-graphiql:
+	sh schema/scripts/vendor_graphiql.sh
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

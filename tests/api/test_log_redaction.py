@@ -130,13 +130,13 @@ def test_scrub_keeps_the_rest_of_the_line() -> None:
 
 
 def test_production_refuses_the_development_mail_sender() -> None:
-    production = Settings(environment="production", smtp_url="")
+    production = Settings(env="production", smtp_url="")
     assert any("HOTLINE_SMTP_URL" in p for p in production.production_problems())
     with pytest.raises(ProductionSettingsError, match="HOTLINE_ALLOW_LOG_EMAIL"):
         production.require_production_ready()
-    assert Settings(environment="production", smtp_url="smtp://mail:25").production_problems() == []
-    assert Settings(environment="production", allow_log_email=True).production_problems() == []
-    assert Settings(environment="development").production_problems() == []
+    assert Settings(env="production", smtp_url="smtp://mail:25").production_problems() == []
+    assert Settings(env="production", allow_log_email=True).production_problems() == []
+    assert Settings(env="development").production_problems() == []
     from hotline.schema.app import create_app
 
     with pytest.raises(ProductionSettingsError):
@@ -146,7 +146,7 @@ def test_production_refuses_the_development_mail_sender() -> None:
 def test_hotline_serve_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
     from hotline.platform.cli import main
 
-    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")
+    monkeypatch.setenv("HOTLINE_ENV", "production")
     monkeypatch.setenv("HOTLINE_SMTP_URL", "")
     reset_settings()
     try:

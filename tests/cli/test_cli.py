@@ -3,6 +3,10 @@ and the demo seed (idempotent, realistic trees)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from asyncio.subprocess import PIPE
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -134,3 +138,31 @@ async def test_demo_seed_is_idempotent_and_realistic(db: Settings) -> None:
         assert duty is not None
         assert duty.is_duty_room
     assert {u for u, _, _ in first.users} >= {"operator", "shandong_admin", "jinan_admin"}
+
+
+async def test_token_prints_the_headers_to_paste(db: Settings) -> None:
+    await seed_demo()
+    hotline = str(Path(sys.executable).parent / "hotline")
+
+    async def run(*args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            hotline, "token", *args, stdout=PIPE, stderr=PIPE
+        )
+        output, errors = await process.communicate()
+        return process.returncode or 0, (output or errors).decode()
+
+    code, output = await run("--user", "jinan_agent", "--tenant", "jinan")
+    assert code == 0, output
+    headers = json.loads(output)
+    assert set(headers) == {"Authorization", "X-Hotline-Tenant"}
+    assert headers["X-Hotline-Tenant"] == "jinan"
+    scheme, token = headers["Authorization"].split(" ")
+    assert scheme == "Bearer"
+    assert token.count(".") == 2  # a JWT
+    code, output = await run("--user", "jinan_agent", "--raw")
+    assert code == 0, output
+    assert output.strip().count(".") == 2
+    assert not output.startswith("{")
+    code, output = await run("--user", "nobody_at_all")
+    assert code != 0
+    assert "NOT_FOUND" in output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr, field_validator
@@ -41,6 +42,18 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_bucket: str = "hotline-evidence"
 
+    # development | production. Production turns on the start-up checks of
+    # ``production_problems`` and turns GraphiQL, introspection and the demo logins off
+    # unless they are enabled explicitly (HOTLINE_GRAPHIQL, _INTROSPECTION).
+    env: Literal["development", "production"] = "development"
+    graphiql: bool | None = None
+
+    # Browser frontends on other origins (docs/frontend.md): comma-separated origins
+    # (cities add theirs in features.cors_origins), cookies allowed?, preflight cache.
+    cors_origins: str = ""
+    cors_allow_credentials: bool = False
+    cors_max_age: int = 600
+
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
@@ -52,10 +65,7 @@ class Settings(BaseSettings):
     # the ingress pods' CIDR. Untrusted peers' forwarding headers are ignored.
     trusted_proxies: str = "127.0.0.1,::1"
 
-    # "production" turns on the start-up checks of ``production_problems`` (and is what
-    # other production-only defaults key on); anything else is development.
-    environment: str = "development"
-    # Production normally refuses to start without SMTP (e-mails would only be saved
+    # Production (``env``) normally refuses to start without SMTP (e-mails would only be saved
     # to <home>/mail/); set this to accept that knowingly (e.g. a closed test system).
     allow_log_email: bool = False
 
@@ -77,10 +87,32 @@ class Settings(BaseSettings):
     session_secret: SecretStr = SecretStr("dev-only-session-secret-change-me")
 
     # GraphQL
-    graphql_introspection: bool = True
+    graphql_introspection: bool | None = None  # default: on in development
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
+    # Checked right after parsing, before validation (docs/security.md): selections in
+    # one selection set, fields in total (fragments expanded), and pairs of same-named
+    # fields the overlap rule would compare.
+    graphql_max_selections: int = 100
+    graphql_max_fields: int = 1000
+    graphql_max_overlapping_pairs: int = 200
+    # Validation runs in a thread; past this it is refused (QUERY_TOO_COMPLEX).
+    graphql_validation_seconds: float = 2.0
+    # Static cost budgets per caller class (QUERY_TOO_COSTLY past them).
+    graphql_cost_anonymous: int = 500
+    graphql_cost_user: int = 5000
+    graphql_cost_admin: int = 20000
+    # The whole request (execution included) must finish within this (DEADLINE_EXCEEDED).
+    request_deadline_seconds: float = 30.0
+    # Persisted queries (docs/frontend.md): a JSON file of registered documents, and the
+    # caller classes (anonymous, user, admin; comma-separated) limited to them.
+    persisted_queries: Path | None = None
+    persisted_only: str = ""
+    # Larger request bodies are refused with 413 before they are read.
+    max_body_bytes: int = 1_048_576
+    # PostgreSQL's statement_timeout for the runtime pool (0 = none).
+    database_statement_timeout_seconds: float = 15.0
 
     # How long a relayed outbox message stays claimed without a sign of life from its
     # delivery job (which renews the lease every third of it while it runs).
@@ -104,16 +136,9 @@ class Settings(BaseSettings):
     log_json: bool = False
     log_level: str = "INFO"
 
-    @field_validator("environment")
-    @classmethod
-    def _known_environment(cls, value: str) -> str:
-        if value not in ("development", "production"):
-            raise ValueError("must be 'development' or 'production'")
-        return value
-
     @property
     def is_production(self) -> bool:
-        return self.environment == "production"
+        return self.env == "production"
 
     def production_problems(self) -> list[str]:
         """What stops these settings from running in production (empty: nothing)."""
@@ -149,6 +174,16 @@ class Settings(BaseSettings):
 
     def trusted_proxy_list(self) -> list[str]:
         return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env == "development"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.graphql_introspection is not None:
+            return self.graphql_introspection
+        return self.env == "development"
 
     def app_database_url(self) -> str:
         """The runtime connection: an explicit URL, or the owner URL with the app role."""

@@ -5,17 +5,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -30,15 +35,24 @@ from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
-from hotline.schema import oidc
+from hotline.schema import ide, oidc
 from hotline.schema.context import Context, actor_of
+from hotline.schema.cors import HotlineCORS, OriginPolicy, configured_origins
+from hotline.schema.guards import DEADLINE_EXCEEDED
 from hotline.schema.health import healthz, readyz
+from hotline.schema.http import (
+    BAD_REQUEST,
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    error_body,
+)
 from hotline.schema.middleware import IdentityMiddleware
 from hotline.schema.schema import build_schema
 from hotline.tenants import warmup
 from hotline.tenants.accounts import identity
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import DomainError
+from hotline.tenants.provinces import service as provinces_service
 
 _NO_ACK_PAYLOAD: UnsetType = UNSET
 
@@ -59,6 +73,58 @@ def _scope_of(actor: Actor) -> TenantScope:
 
 
 class HotlineGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self, *args: Any, settings: Settings, origins: OriginPolicy, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+        self.origins = origins
+        self.deadline_seconds = settings.request_deadline_seconds
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """Same origin passes before this; another origin only as CORS allows it."""
+        return self.origins.allows(origin)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own page: assets from this origin only (``hotline.schema.ide``)."""
+        return HTMLResponse(ide.page(self.settings, request.scope.get("root_path", "")))
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        """HTTP: the whole request within the deadline; refusals as GraphQL errors."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response: Response
+        try:
+            async with asyncio.timeout(self.deadline_seconds):
+                response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            code = _HTTP_CODES.get(exc.status_code, BAD_REQUEST)
+            response = _error_response(exc.status_code, exc.reason, code)
+        except TimeoutError:
+            response = _error_response(
+                503,
+                f"The request did not finish within {self.deadline_seconds:g} seconds.",
+                DEADLINE_EXCEEDED,
+            )
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict: UTF-8, nesting the parser survives, an object at the top (no batches);
+        anything else is a 400 with a GraphQL error, never a 500."""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            decoded = json.loads(text)
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, "The request body is not valid UTF-8.") from exc
+        except RecursionError as exc:
+            raise HTTPException(400, "The request body is nested too deeply.") from exc
+        except ValueError as exc:
+            raise HTTPException(400, "The request body is not valid JSON.") from exc
+        if not isinstance(decoded, dict):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return decoded
+
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         if isinstance(request, WebSocket):
             return ConnectionContext(request=request, response=None, actor=actor_of(request))
@@ -91,6 +157,13 @@ class HotlineGraphQL(GraphQL[Context, None]):
         return _NO_ACK_PAYLOAD
 
 
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def _error_response(status: int, message: str, code: str) -> Response:
+    return Response(error_body(message, code), status_code=status, media_type="application/json")
+
+
 async def jwks_endpoint(request: Request) -> JSONResponse:
     return JSONResponse(await jwks(), headers={"cache-control": "public, max-age=300"})
 
@@ -114,7 +187,13 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             if manage_orm:
                 await Tortoise.close_connections()
 
-    graphql = HotlineGraphQL(build_schema(s), graphql_ide="graphiql")
+    origins = OriginPolicy(configured_origins(s), provinces_service.frontend_origins)
+    graphql = HotlineGraphQL(
+        build_schema(s),
+        graphql_ide="graphiql" if s.graphiql_enabled else None,
+        settings=s,
+        origins=origins,
+    )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -123,11 +202,15 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks_endpoint),
             *oidc.routes(),
+            *(ide.routes() if s.graphiql_enabled else []),
         ],
         middleware=[
             # Outermost: the real client address (X-Forwarded-For from trusted proxies
             # only) is what the rate limits and audit see (docs/operations.md).
             Middleware(ProxyHeadersMiddleware, trusted_hosts=s.trusted_proxy_list()),
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(HotlineCORS, settings=s, policy=origins),
+            Middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes),
             Middleware(SessionMiddleware, secret_key=s.session_secret.get_secret_value()),
             Middleware(IdentityMiddleware),
         ],

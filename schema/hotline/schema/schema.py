@@ -11,10 +11,8 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
 
@@ -31,11 +29,14 @@ from hotline.schema.departments.queries import DepartmentQueries
 from hotline.schema.errors import masking_extension
 from hotline.schema.evidence.mutations import EvidenceMutations
 from hotline.schema.evidence.queries import EvidenceQueries
+from hotline.schema.guards import GuardSettings, Limits, RequestGuard
 from hotline.schema.knowledge.mutations import KnowledgeMutations
 from hotline.schema.knowledge.queries import KnowledgeQueries
+from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
 from hotline.schema.notifications.subscriptions import NotificationSubscriptions
+from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
 from hotline.schema.tickets.center_mutations import CenterMutations
@@ -57,6 +58,7 @@ Query = merge_types(
         KnowledgeQueries,
         EvidenceQueries,
         NotificationQueries,
+        NodeQueries,
     ),
 )
 Mutation = merge_types(
@@ -88,13 +90,35 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=s.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=s.graphql_max_aliases).validation_rules,
     ]
-    if not s.graphql_introspection:
+    if not s.introspection_enabled:
         rules.append(NoSchemaIntrospectionCustomRule)
+    guard = GuardSettings(
+        limits=Limits(
+            max_selections=s.graphql_max_selections,
+            max_fields=s.graphql_max_fields,
+            max_overlapping_pairs=s.graphql_max_overlapping_pairs,
+        ),
+        validation_seconds=s.graphql_validation_seconds,
+        budgets={
+            "anonymous": s.graphql_cost_anonymous,
+            "user": s.graphql_cost_user,
+            "admin": s.graphql_cost_admin,
+        },
+        hide_suggestions=not s.introspection_enabled,
+    )
+    # Order matters: a persisted query's text is found first, the token limit sets the
+    # parser's option, the rules are added, then the guard parses, checks the shape,
+    # validates in a thread and costs the query.
+    registry = Registry(load_registered(s.persisted_queries))
+    persisted_only = frozenset(c.strip() for c in s.persisted_only.split(",") if c.strip())
+    unknown = persisted_only - {"anonymous", "user", "admin"}
+    if unknown:
+        raise ValueError(f"HOTLINE_PERSISTED_ONLY: unknown caller classes {sorted(unknown)}")
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: ParserCache(maxsize=1000),
-        lambda: ValidationCache(maxsize=1000),
-        lambda: AddValidationRules(rules),
+        lambda: PersistedQueries(registry, persisted_only),
         lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: RequestGuard(guard),
         masking_extension,
         AnswerZone,
     ]

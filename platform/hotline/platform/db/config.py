@@ -74,6 +74,10 @@ def tortoise_config(
     creds["maxsize"] = settings.database_pool_max
     creds["server_settings"] = {"application_name": "hotline", "timezone": "UTC"}
     if app_scoped:
+        # the runtime's statements end after this (RESET ALL on acquire keeps it: a
+        # startup parameter is the session's default)
+        timeout_ms = int(settings.database_statement_timeout_seconds * 1000)
+        creds["server_settings"]["statement_timeout"] = str(timeout_ms)
         creds["setup"] = apply_scope
         creds["reset"] = release_connection
     apps: dict[str, Any] = {}

@@ -189,15 +189,19 @@ def seed(demo: bool) -> None:
     click.echo(f"Demo users (password {DEMO_PASSWORD!r}):")
     for username, role, where in report.users:
         click.echo(f"  {username:<22} {role:<18} {where}")
-    click.echo("Log in with the `login` mutation, or `hotline token --user NAME`; pick a city with")
+    click.echo("Log in with the `login` mutation, or `hotline token --user NAME --tenant CITY`")
+    click.echo("(prints the headers to paste into GraphiQL); pick a city with")
     click.echo('the header "X-Hotline-Tenant: jinan" (or dezhou).')
 
 
 @click.command()
 @click.option("--user", "username", required=True)
+@click.option("--tenant", default=None, help="City slug for X-Hotline-Tenant (e.g. jinan).")
 @click.option("--minutes", type=int, default=None, help="Lifetime; default the configured one.")
-def token(username: str, minutes: int | None) -> None:
-    """Print an access token for USER (development and scripts)."""
+@click.option("--raw", is_flag=True, help="Print the bare token (scripts).")
+def token(username: str, tenant: str | None, minutes: int | None, raw: bool) -> None:
+    """Print the request headers (JSON, ready to paste into GraphiQL) for USER."""
+    import json
     from datetime import timedelta
 
     from hotline.tenants.accounts.sessions import issue_token_for
@@ -209,7 +213,14 @@ def token(username: str, minutes: int | None) -> None:
                 ttl=timedelta(minutes=minutes or get_settings().access_token_minutes),
             )
 
-    click.echo(_run(work))
+    access = _run(work)
+    if raw:
+        click.echo(access)
+        return
+    headers = {"Authorization": f"Bearer {access}"}
+    if tenant:
+        headers["X-Hotline-Tenant"] = tenant
+    click.echo(json.dumps(headers))
 
 
 @click.command()

@@ -23,7 +23,11 @@ _DIVISION = re.compile(r"^[1-8]\d{5}$")
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Z]{2,4}$")
 KNOWN_LOCALES = frozenset({"zh-CN", "en"})
-KNOWN_FEATURES = frozenset({"business", "wechat", "open311", "sms"})
+KNOWN_FEATURES = frozenset({"business", "wechat", "open311", "sms", "cors_origins"})
+# A city hosting its own frontend lists its origins (docs/frontend.md): scheme, host and
+# port only; plain http only for a local development host.
+_ORIGIN = re.compile(r"^(https://[a-z0-9.-]+|http://(localhost|127\.0\.0\.1))(:\d{1,5})?$")
+MAX_CITY_ORIGINS = 20
 
 
 def _check_common(*, code: str | None, slug: str | None, timezone: str | None) -> None:
@@ -42,11 +46,36 @@ def _check_locales(locales: list[str]) -> None:
         )
 
 
-def _check_features(features: dict[str, Any]) -> dict[str, bool]:
+def _check_origins(origins: Any) -> list[str]:
+    if not isinstance(origins, list) or len(origins) > MAX_CITY_ORIGINS:
+        raise Invalid(
+            f"cors_origins must be a list of at most {MAX_CITY_ORIGINS} origins", field="features"
+        )
+    for origin in origins:
+        if not isinstance(origin, str) or not _ORIGIN.match(origin):
+            raise Invalid(
+                f"{origin!r} is not an origin like https://app.example.org", field="features"
+            )
+    return sorted(set(origins))
+
+
+def _check_features(features: dict[str, Any]) -> dict[str, Any]:
     unknown = set(features) - KNOWN_FEATURES
     if unknown:
         raise Invalid("unknown feature flags: {flags}", field="features", flags=sorted(unknown))
-    return {k: bool(v) for k, v in features.items()}
+    return {k: _check_origins(v) if k == "cors_origins" else bool(v) for k, v in features.items()}
+
+
+async def frontend_origins() -> frozenset[str]:
+    """The origins active cities host their own frontends on (``features.cors_origins``)."""
+    with use_scope(Scope.platform()):
+        rows = await Tenant.filter(is_active=True).values_list("features", flat=True)
+    found: set[str] = set()
+    for features in rows:
+        data = _json(features) if isinstance(features, str) else features
+        if isinstance(data, dict) and isinstance(data.get("cors_origins"), list):
+            found.update(str(o) for o in data["cors_origins"])
+    return frozenset(found)
 
 
 async def create_province(
