@@ -240,6 +240,17 @@ MESSAGES_ZH: dict[str, str] = {
     "the ticket already has a suspension requested or active": "该工单已有挂起申请或正在挂起",
     "at most {max} characters": "最多 {max} 个字符",
     "too many additions to this ticket; try again later": "该工单补充次数过多，请稍后再试",
+    # --- frontends, webhooks, nodes -------------------------------------------------
+    "cors_origins must be a list of at most {max} origins": (
+        "cors_origins 须为最多 {max} 个来源的列表"
+    ),
+    "{origin} is not an origin like https://app.example.org": (
+        "{origin} 不是形如 https://app.example.org 的来源"
+    ),
+    "the URL must point to a public address (not loopback, private or link-local)": (
+        "地址须为公网地址（不能是本机、内网或链路本地地址）"
+    ),
+    "at most {max} ids": "最多 {max} 个 ID",
 }
 
 # Parameter values worth translating: what NotFound names, roles, kinds, statuses,
