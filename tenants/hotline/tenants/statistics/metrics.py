@@ -96,9 +96,13 @@ class Totals:
 
 
 def total(rows: Iterable[Mapping[str, Any]]) -> Totals:
+    """The sum of ``rows``, in a canonical order (equal sums compare equal)."""
     out = Totals()
     for row in rows:
         out.add(row)
+    out.received_by = dict(sorted(out.received_by.items()))
+    out.sign_seconds.sort()
+    out.reply_seconds.sort()
     return out
 
 
