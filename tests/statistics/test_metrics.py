@@ -184,6 +184,15 @@ async def test_every_metric_of_the_week(week: StatsWorld) -> None:
         "kind:help": 1,  # T9
         "kind:suggestion": 2,  # T10 T11
     }
+    assert {k: v for k, v in t.received_by.items() if k.startswith("channel:")} == {
+        "channel:phone": 6,  # T1 T3 T4 T6 T7 T8
+        "channel:web": 2,  # T2 T5
+        "channel:wechat": 1,  # T9
+        "channel:sms": 2,  # T10 T11
+    }
+    c = week.alpha.city
+    assert t.received_by[f"category:{c.construction.id}"] == 10  # all but T2
+    assert t.received_by[f"category:{c.urban.id}"] == 1  # T2
     assert t.received_by["priority:urgent"] == 1  # T3
     assert t.received_by["priority:normal"] == 10
     assert t.received_by[f"area:{week.alpha.city.street.id}"] == 11

@@ -38,6 +38,7 @@ from hotline.schema.notifications.queries import NotificationQueries
 from hotline.schema.notifications.subscriptions import NotificationSubscriptions
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
+from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.tickets.mutations import TicketMutations
 from hotline.schema.tickets.queries import TicketQueries
 from hotline.schema.tickets.subscriptions import TicketSubscriptions
@@ -54,6 +55,7 @@ Query = merge_types(
         KnowledgeQueries,
         EvidenceQueries,
         NotificationQueries,
+        StatisticsQueries,
     ),
 )
 Mutation = merge_types(

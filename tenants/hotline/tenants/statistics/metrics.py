@@ -100,6 +100,14 @@ def total(rows: Iterable[Mapping[str, Any]]) -> Totals:
     out = Totals()
     for row in rows:
         out.add(row)
+        # a row's own dimensions break "received" down by channel and category too
+        n = int(row.get("received") or 0)
+        if n and row.get("channel"):
+            key = f"channel:{row['channel']}"
+            out.received_by[key] = out.received_by.get(key, 0) + n
+        if n and row.get("category_id") is not None:
+            key = f"category:{row['category_id']}"
+            out.received_by[key] = out.received_by.get(key, 0) + n
     out.received_by = dict(sorted(out.received_by.items()))
     out.sign_seconds.sort()
     out.reply_seconds.sort()
