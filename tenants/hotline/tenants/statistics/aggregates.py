@@ -119,21 +119,37 @@ def register(bus: Bus) -> None:
     bus.subscribe(on_ticket_events)
 
 
-@dataclass(frozen=True)
+@dataclass
 class CityClock:
-    """What computing a city's rows needs."""
+    """What computing a city's rows needs; the working calendar is read once, when a
+    day is computed (a dashboard of stored days never needs it)."""
 
-    tenant_id: int
-    province_id: int
-    timezone: str
-    calendar: WorkCalendar
+    tenant: Tenant
+    _calendar: WorkCalendar | None = None
+
+    @property
+    def tenant_id(self) -> int:
+        return int(self.tenant.id)
+
+    @property
+    def province_id(self) -> int:
+        return int(self.tenant.province_id)
+
+    @property
+    def timezone(self) -> str:
+        return str(self.tenant.timezone)
 
     def today(self) -> date:
         return local_day(clock.now(), self.timezone)
 
+    async def calendar(self) -> WorkCalendar:
+        if self._calendar is None:
+            self._calendar = await tenant_calendar(self.tenant)
+        return self._calendar
+
 
 async def city_clock(tenant: Tenant) -> CityClock:
-    return CityClock(tenant.id, tenant.province_id, tenant.timezone, await tenant_calendar(tenant))
+    return CityClock(tenant)
 
 
 async def compute_days(
@@ -143,7 +159,7 @@ async def compute_days(
     return await compute_rows(
         tenant_id=city.tenant_id,
         timezone=city.timezone,
-        calendar=city.calendar,
+        calendar=await city.calendar(),
         start=start,
         end=end,
         now=clock.now(),

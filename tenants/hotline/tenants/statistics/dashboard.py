@@ -101,15 +101,22 @@ async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str
 
 _SUMS = ", ".join(f"sum({c})::int AS {c}" for c in COUNTS)
 _WHERE = "tenant_id = $1 AND day >= $2 AND day <= $3 AND NOT (day = ANY ($4::date[]))"
-_DIMS = "department_id, category_id, channel"
-_STORED_COUNTS = f"SELECT {_DIMS}, {_SUMS} FROM stats_daily WHERE {_WHERE} GROUP BY 1, 2, 3"
-_STORED_BY = (
-    f"SELECT {_DIMS}, e.key, sum(e.value::int)::int AS n FROM stats_daily "
-    f"CROSS JOIN LATERAL jsonb_each_text(received_by) e WHERE {_WHERE} GROUP BY 1, 2, 3, 4"
-)
+_STORED_COUNTS = f"SELECT department_id, {_SUMS} FROM stats_daily WHERE {_WHERE} GROUP BY 1"
+# "received" broken down: by the rows' channel and category, and by their received_by keys
+_STORED_BY = f"""
+SELECT department_id, key, sum(n)::int AS n FROM (
+  SELECT department_id, 'channel:' || channel AS key, received AS n
+    FROM stats_daily WHERE {_WHERE} AND received > 0
+  UNION ALL
+  SELECT department_id, 'category:' || category_id, received
+    FROM stats_daily WHERE {_WHERE} AND received > 0 AND category_id IS NOT NULL
+  UNION ALL
+  SELECT department_id, e.key, e.value::int
+    FROM stats_daily CROSS JOIN LATERAL jsonb_each_text(received_by) e WHERE {_WHERE}
+) s GROUP BY 1, 2"""
 _STORED_SECONDS = {
-    column: f"SELECT {_DIMS}, array_agg(v::int) AS seconds FROM stats_daily "
-    f"CROSS JOIN LATERAL jsonb_array_elements_text({column}) v WHERE {_WHERE} GROUP BY 1, 2, 3"
+    column: f"SELECT department_id, array_agg(v::int) AS seconds FROM stats_daily "
+    f"CROSS JOIN LATERAL jsonb_array_elements_text({column}) v WHERE {_WHERE} GROUP BY 1"
     for column in ("sign_seconds", "reply_seconds")
 }
 
@@ -117,22 +124,21 @@ _STORED_SECONDS = {
 async def _stored(
     tenant_id: int, first: date, last: date, dirty: list[date]
 ) -> list[dict[str, Any]]:
-    """The stored days of ``[first, last]`` but ``dirty``, summed in SQL per department ×
-    category × channel (the period's rows, far fewer than its days' rows)."""
+    """The stored days of ``[first, last]`` but ``dirty``, summed in SQL per department
+    (with "received" already broken down by channel and category): a handful of rows,
+    whatever the period's length."""
     db = DailyStat._meta.db
     params: list[Any] = [tenant_id, first, last, dirty]
-
-    def key(r: dict[str, Any]) -> tuple[int | None, int | None, str]:
-        return (r["department_id"], r["category_id"], r["channel"])
-
-    rows = {key(r): dict(r) for r in await db.execute_query_dict(_STORED_COUNTS, params)}
+    rows = {
+        r["department_id"]: dict(r) for r in await db.execute_query_dict(_STORED_COUNTS, params)
+    }
     for r in rows.values():
         r.update(received_by={}, sign_seconds=[], reply_seconds=[])
     for r in await db.execute_query_dict(_STORED_BY, params):
-        rows[key(r)]["received_by"][r["key"]] = r["n"]
+        rows[r["department_id"]]["received_by"][r["key"]] = r["n"]
     for column, sql in _STORED_SECONDS.items():
         for r in await db.execute_query_dict(sql, params):
-            rows[key(r)][column] = list(r["seconds"])
+            rows[r["department_id"]][column] = r["seconds"]
     return list(rows.values())
 
 
