@@ -23,7 +23,8 @@ from hotline.platform.tenancy import use_scope
 from hotline.tenants.kernel.errors import DomainError
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.aggregates import city_clock, compute_days, refresh_dirty_days
-from hotline.tenants.statistics.models import DailyStat, DirtyDay
+from hotline.tenants.statistics.metrics import total
+from hotline.tenants.statistics.models import DailyStat, DepartmentDay, DirtyDay
 from hotline.tenants.tickets import center, dispatch, extensions, review
 from hotline.tenants.tickets.models import Assignment, Satisfaction, Ticket
 from tests.statistics.conftest import StatsWorld
@@ -170,6 +171,19 @@ async def test_aggregates_equal_a_full_recompute(stats_world: StatsWorld) -> Non
                 for key, row in live.items():
                     for column, value in row.items():
                         assert stored[key][column] == value, (day, key, column)
+                # the per-department table is the same day summed per department
+                parts: dict[int | None, list[dict[str, Any]]] = {}
+                for (department, category, channel), row in live.items():
+                    parts.setdefault(department, []).append(
+                        {**row, "category_id": category, "channel": channel}
+                    )
+                summed = {
+                    r["department_id"]: r for r in await DepartmentDay.filter(day=day).values()
+                }
+                assert set(summed) == set(parts), day
+                for department, rows in parts.items():
+                    for column, value in total(rows).as_row().items():
+                        assert summed[department][column] == value, (day, department, column)
                 day += timedelta(days=1)
 
     @settings(

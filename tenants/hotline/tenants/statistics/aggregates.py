@@ -14,9 +14,11 @@ worker, repaired by the full-recompute command (docs/statistics.md, "Aggregates"
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
@@ -28,7 +30,7 @@ from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.compute import compute_rows, ticket_days
-from hotline.tenants.statistics.metrics import COUNTS, Totals
+from hotline.tenants.statistics.metrics import COUNTS, Totals, total
 from hotline.tenants.statistics.models import DailyStat
 
 # Events that change no figure (warnings of the sweep, comments, urging, supplements).
@@ -166,53 +168,64 @@ async def compute_days(
     )
 
 
-_COLUMNS = (
-    "tenant_id",
-    "province_id",
-    "created_at",
-    "day",
-    "department_id",
-    "category_id",
-    "channel",
-    *COUNTS,
-    "received_by",
-    "sign_seconds",
-    "reply_seconds",
-)
+_FIGURES = (*COUNTS, "received_by", "sign_seconds", "reply_seconds")
+_JSON_COLUMNS = frozenset({"received_by", "sign_seconds", "reply_seconds"})
+
+
+def _insert(table: str, dims: tuple[str, ...]) -> str:
+    columns = ("tenant_id", "province_id", "created_at", "day", *dims, *_FIGURES)
+    values = ", ".join(
+        f"${i}" + ("::jsonb" if c in _JSON_COLUMNS else "") for i, c in enumerate(columns, 1)
+    )
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"  # noqa: S608
+
+
+_INSERT_DAILY = _insert("stats_daily", ("department_id", "category_id", "channel"))
+_INSERT_DEPARTMENTS = _insert("stats_daily_departments", ("department_id",))
+
+
+def _figures(totals: Totals) -> list[Any]:
+    row = totals.as_row()
+    return [
+        *(row[c] for c in COUNTS),
+        json.dumps(row["received_by"]),
+        json.dumps(row["sign_seconds"]),
+        json.dumps(row["reply_seconds"]),
+    ]
+
+
+def _order(key: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
+    """A sort key for row keys holding NULLs (NULL last)."""
+    return tuple((k is None, 0 if k is None else k) for k in key)
 
 
 async def recompute_day(city: CityClock, day: date) -> int:
-    """Replace the city's stored rows of ``day`` by a fresh computation (one
-    transaction; the caller has set the city's scope). Returns the rows written."""
+    """Replace the city's stored rows of ``day`` (both tables) by a fresh computation in
+    one transaction; the caller has set the city's scope. Returns the rows written."""
     rows = await compute_days(city, day, day)
-    now = clock.now()
-    placeholders = ", ".join(
-        f"${i + 1}" + ("::jsonb" if c in ("received_by", "sign_seconds", "reply_seconds") else "")
-        for i, c in enumerate(_COLUMNS)
-    )
-    insert = f"INSERT INTO stats_daily ({', '.join(_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
-    async with in_transaction() as conn:
-        await conn.execute_query(
-            "DELETE FROM stats_daily WHERE tenant_id = $1 AND day = $2", [city.tenant_id, day]
+    by_department: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
+    for (_, department_id, category_id, channel), totals in rows.items():
+        by_department[department_id].append(
+            {**totals.as_row(), "category_id": category_id, "channel": channel}
         )
-        for (row_day, department_id, category_id, channel), totals in sorted(
-            rows.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0, kv[0][3])
+    now = clock.now()
+    head = [city.tenant_id, city.province_id, now, day]
+    async with in_transaction() as conn:
+        for table in ("stats_daily", "stats_daily_departments"):
+            await conn.execute_query(
+                f"DELETE FROM {table} WHERE tenant_id = $1 AND day = $2",  # noqa: S608
+                [city.tenant_id, day],
+            )
+        for (_, department_id, category_id, channel), totals in sorted(
+            rows.items(), key=lambda kv: _order(kv[0])
         ):
-            row = totals.as_row()
-            values = [
-                city.tenant_id,
-                city.province_id,
-                now,
-                row_day,
-                department_id,
-                category_id,
-                channel,
-                *(row[c] for c in COUNTS),
-                json.dumps(row["received_by"]),
-                json.dumps(row["sign_seconds"]),
-                json.dumps(row["reply_seconds"]),
-            ]
-            await conn.execute_query(insert, values)
+            await conn.execute_query(
+                _INSERT_DAILY, [*head, department_id, category_id, channel, *_figures(totals)]
+            )
+        for department_id, parts in sorted(by_department.items(), key=lambda kv: _order(kv[:1])):
+            await conn.execute_query(
+                _INSERT_DEPARTMENTS, [*head, department_id, *_figures(total(parts))]
+            )
     return len(rows)
 
 

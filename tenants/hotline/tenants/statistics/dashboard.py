@@ -9,6 +9,7 @@ as the work orders, and the worker only makes it cheap.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -101,32 +102,24 @@ async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str
 
 _SUMS = ", ".join(f"sum({c})::int AS {c}" for c in COUNTS)
 _WHERE = "tenant_id = $1 AND day >= $2 AND day <= $3 AND NOT (day = ANY ($4::date[]))"
-_STORED_COUNTS = f"SELECT department_id, {_SUMS} FROM stats_daily WHERE {_WHERE} GROUP BY 1"
-# "received" broken down: by the rows' channel and category, and by their received_by keys
-_STORED_BY = f"""
-SELECT department_id, key, sum(n)::int AS n FROM (
-  SELECT department_id, 'channel:' || channel AS key, received AS n
-    FROM stats_daily WHERE {_WHERE} AND received > 0
-  UNION ALL
-  SELECT department_id, 'category:' || category_id, received
-    FROM stats_daily WHERE {_WHERE} AND received > 0 AND category_id IS NOT NULL
-  UNION ALL
-  SELECT department_id, e.key, e.value::int
-    FROM stats_daily CROSS JOIN LATERAL jsonb_each_text(received_by) e WHERE {_WHERE}
-) s GROUP BY 1, 2"""
-_STORED_SECONDS = {
-    column: f"SELECT department_id, array_agg(v::int) AS seconds FROM stats_daily "
-    f"CROSS JOIN LATERAL jsonb_array_elements_text({column}) v WHERE {_WHERE} GROUP BY 1"
-    for column in ("sign_seconds", "reply_seconds")
-}
+_STORED_COUNTS = (
+    f"SELECT department_id, {_SUMS} FROM stats_daily_departments WHERE {_WHERE} GROUP BY 1"
+)
+_STORED_BY = (
+    "SELECT department_id, e.key, sum(e.value::int)::int AS n FROM stats_daily_departments "
+    f"CROSS JOIN LATERAL jsonb_each_text(received_by) e WHERE {_WHERE} GROUP BY 1, 2"
+)
+_STORED_SECONDS = (
+    "SELECT department_id, sign_seconds::text AS sign, reply_seconds::text AS reply "
+    f"FROM stats_daily_departments WHERE {_WHERE}"
+)
 
 
 async def _stored(
     tenant_id: int, first: date, last: date, dirty: list[date]
 ) -> list[dict[str, Any]]:
-    """The stored days of ``[first, last]`` but ``dirty``, summed in SQL per department
-    (with "received" already broken down by channel and category): a handful of rows,
-    whatever the period's length."""
+    """The stored days of ``[first, last]`` but ``dirty``, summed per department from the
+    per-department table (one row per department and day, whatever the volume)."""
     db = DailyStat._meta.db
     params: list[Any] = [tenant_id, first, last, dirty]
     rows = {
@@ -136,9 +129,10 @@ async def _stored(
         r.update(received_by={}, sign_seconds=[], reply_seconds=[])
     for r in await db.execute_query_dict(_STORED_BY, params):
         rows[r["department_id"]]["received_by"][r["key"]] = r["n"]
-    for column, sql in _STORED_SECONDS.items():
-        for r in await db.execute_query_dict(sql, params):
-            rows[r["department_id"]][column] = r["seconds"]
+    for r in await db.execute_query_dict(_STORED_SECONDS, params):
+        row = rows[r["department_id"]]
+        row["sign_seconds"].extend(json.loads(r["sign"]))
+        row["reply_seconds"].extend(json.loads(r["reply"]))
     return list(rows.values())
 
 

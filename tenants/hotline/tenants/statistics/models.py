@@ -1,8 +1,9 @@
 """The daily aggregates and the bookkeeping that keeps them current (docs/statistics.md).
 
 ``stats_daily`` holds one row per city × department × category × channel × city-local
-day; each column is one metric's numerator or denominator for that day, written only by
-:func:`hotline.tenants.statistics.aggregates.recompute_day` (delete + insert of the
+day, ``stats_daily_departments`` the same day summed per department (what dashboards
+read). Each column is one metric's numerator or denominator for that day, written only
+by :func:`hotline.tenants.statistics.aggregates.recompute_day` (delete + insert of the
 day: re-running it changes nothing). ``stats_dirty_days`` lists the days a ticket change
 touched and the worker has not recomputed yet; ``stats_ticket_days`` remembers the days
 each ticket counted in at its last change, so a moved deadline or a re-dispatch also
@@ -18,13 +19,11 @@ from tortoise import fields
 from hotline.platform.db.models import TenantModel
 
 
-class DailyStat(TenantModel):
-    """One city × department × category × channel × city-local day of figures."""
+class Figures(TenantModel):
+    """The columns of one day's figures (an abstract base of the two aggregate tables)."""
 
     day = fields.DateField()
     department_id = fields.BigIntField(null=True)  # the lead department; NULL = the center
-    category_id = fields.BigIntField(null=True)
-    channel = fields.CharField(max_length=10)
     # Flows: what happened on the day (stage timestamps on that city-local day).
     received = fields.IntField(default=0)
     received_by: Any = fields.JSONField(default=dict)  # {"kind:…"|"priority:…"|"area:…": n}
@@ -55,7 +54,25 @@ class DailyStat(TenantModel):
     cohort_completed = fields.IntField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class DailyStat(Figures):
+    """One city × department × category × channel × city-local day of figures."""
+
+    category_id = fields.BigIntField(null=True)
+    channel = fields.CharField(max_length=10)
+
+    class Meta:
         table = "stats_daily"
+
+
+class DepartmentDay(Figures):
+    """The same day summed per department (``received_by`` also counts channel:… and
+    category:…), written with it: what the dashboards read for ended days."""
+
+    class Meta:
+        table = "stats_daily_departments"
 
 
 class DirtyDay(TenantModel):

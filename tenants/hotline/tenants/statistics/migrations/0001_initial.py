@@ -1,5 +1,5 @@
 # ruff: noqa
-"""The daily aggregates, the dirty days and the days each ticket counted in; their
+"""The daily aggregates (per department × category × channel, and per department), the dirty days and the days each ticket counted in; their
 tenancy (RLS, same-city keys) and indexes. Frozen as literals: no live model or helper
 is imported (a migration is history)."""
 
@@ -17,7 +17,7 @@ _CITY_OR_PROVINCE = (
     "NULLIF(current_setting('app.province_id', true), '')::bigint))"
 )
 
-_TABLES = ("stats_daily", "stats_dirty_days", "stats_ticket_days")
+_TABLES = ("stats_daily", "stats_daily_departments", "stats_dirty_days", "stats_ticket_days")
 
 
 def _tenancy(t: str) -> list[str]:
@@ -40,6 +40,10 @@ SQL = [
     'ALTER TABLE "stats_daily" ADD CONSTRAINT "stats_daily_department_id_same_tenant" '
     'FOREIGN KEY (tenant_id, "department_id") REFERENCES "departments" (tenant_id, id) '
     "ON DELETE RESTRICT",
+    'ALTER TABLE "stats_daily_departments" ADD CONSTRAINT '
+    '"stats_daily_departments_department_id_same_tenant" '
+    'FOREIGN KEY (tenant_id, "department_id") REFERENCES "departments" (tenant_id, id) '
+    "ON DELETE RESTRICT",
     'ALTER TABLE "stats_daily" ADD CONSTRAINT "stats_daily_category_id_same_tenant" '
     'FOREIGN KEY (tenant_id, "category_id") REFERENCES "categories" (tenant_id, id) '
     "ON DELETE RESTRICT",
@@ -50,6 +54,8 @@ SQL = [
     'CREATE UNIQUE INDEX "stats_daily_key" ON "stats_daily" '
     "(tenant_id, day, department_id, category_id, channel) NULLS NOT DISTINCT",
     'CREATE INDEX "stats_daily_province_day" ON "stats_daily" (province_id, day)',
+    'CREATE UNIQUE INDEX "stats_daily_departments_key" ON "stats_daily_departments" '
+    "(tenant_id, day, department_id) NULLS NOT DISTINCT",
     # The facts the recompute reads by moment (received_at has tickets_received already).
     'CREATE INDEX IF NOT EXISTS "stats_tickets_closed" ON "tickets" (tenant_id, closed_at)',
     'CREATE INDEX IF NOT EXISTS "stats_assignments_signed" ON "assignments" (tenant_id, signed_at)',
@@ -95,6 +101,23 @@ def _base() -> list[Any]:
     ]
 
 
+def _figures() -> list[Any]:
+    return [
+        *_base(),
+        ("day", fields.DateField()),
+        ("department_id", fields.BigIntField(null=True)),
+        ("received", fields.IntField(default=0)),
+        ("received_by", fields.JSONField(default=dict, encoder=_ENCODER, decoder=loads)),
+        *[(c, fields.IntField(default=0)) for c in _COUNTS[1:4]],
+        ("signed_on_time", fields.IntField(default=0)),
+        ("sign_seconds", fields.JSONField(default=list, encoder=_ENCODER, decoder=loads)),
+        ("replied", fields.IntField(default=0)),
+        ("replied_on_time", fields.IntField(default=0)),
+        ("reply_seconds", fields.JSONField(default=list, encoder=_ENCODER, decoder=loads)),
+        *[(c, fields.IntField(default=0)) for c in _COUNTS[7:]],
+    ]
+
+
 class Migration(migrations.Migration):
     dependencies = [("hotline", "0009_city_settings")]
 
@@ -104,20 +127,9 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name="DailyStat",
             fields=[
-                *_base(),
-                ("day", fields.DateField()),
-                ("department_id", fields.BigIntField(null=True)),
+                *_figures(),
                 ("category_id", fields.BigIntField(null=True)),
                 ("channel", fields.CharField(max_length=10)),
-                ("received", fields.IntField(default=0)),
-                ("received_by", fields.JSONField(default=dict, encoder=_ENCODER, decoder=loads)),
-                *[(c, fields.IntField(default=0)) for c in _COUNTS[1:4]],
-                ("signed_on_time", fields.IntField(default=0)),
-                ("sign_seconds", fields.JSONField(default=list, encoder=_ENCODER, decoder=loads)),
-                ("replied", fields.IntField(default=0)),
-                ("replied_on_time", fields.IntField(default=0)),
-                ("reply_seconds", fields.JSONField(default=list, encoder=_ENCODER, decoder=loads)),
-                *[(c, fields.IntField(default=0)) for c in _COUNTS[7:]],
             ],
             options={
                 "table": "stats_daily",
@@ -125,7 +137,18 @@ class Migration(migrations.Migration):
                 "pk_attr": "id",
                 "table_description": "One city × department × category × channel × city-local day of figures.",
             },
-            bases=["TenantModel"],
+            bases=["Figures"],
+        ),
+        ops.CreateModel(
+            name="DepartmentDay",
+            fields=_figures(),
+            options={
+                "table": "stats_daily_departments",
+                "app": "statistics",
+                "pk_attr": "id",
+                "table_description": "The same day summed per department (``received_by`` also counts channel:… and",
+            },
+            bases=["Figures"],
         ),
         ops.CreateModel(
             name="DirtyDay",
