@@ -129,3 +129,28 @@ async def test_bad_period_is_a_clear_error(api: tuple[World, City]) -> None:
     world, _ = api
     body = await world.gql(world.alpha, "leader", CITY, {"from": "2026-03-10", "to": "2026-03-01"})
     assert world.codes(body) == ["INVALID"]
+
+
+SETTINGS = """mutation($t: ID!, $w: [RankingWeightInput!]) {
+  updateCitySettings(input: {tenantId: $t, rankingWeights: $w}) {
+    settings { rankingWeights { rate weight } } errors { code field }
+  }
+}"""
+
+
+async def test_the_city_sets_its_ranking_weights(api: tuple[World, City]) -> None:
+    world, _ = api
+    tenant = str(encode_id("Tenant", world.alpha.tenant.id))
+    bad = [{"rate": "speed", "weight": 1}]
+    body = await world.gql(world.alpha, "province", SETTINGS, {"t": tenant, "w": bad})
+    assert [e["code"] for e in body["data"]["updateCitySettings"]["errors"]] == ["INVALID"]
+    weights = [{"rate": "satisfaction", "weight": 1}, {"rate": "handling", "weight": 4}]
+    body = await world.gql(world.alpha, "province", SETTINGS, {"t": tenant, "w": weights})
+    assert body["data"]["updateCitySettings"]["errors"] == []
+    stats = (await world.gql(world.alpha, "leader", CITY, _today()))["data"]["cityStatistics"]
+    assert stats["weights"] == [
+        {"rate": "handling", "weight": 4.0},
+        {"rate": "satisfaction", "weight": 1.0},
+    ]
+    # the open work of today is not handled yet: every department scores 0 on handling
+    assert {r["score"] for r in stats["departmentRanking"]} == {0.0}
