@@ -83,8 +83,9 @@ class Totals:
             setattr(self, name, getattr(self, name) + int(row.get(name) or 0))
         for key, n in (row.get("received_by") or {}).items():
             self.received_by[key] = self.received_by.get(key, 0) + int(n)
-        self.sign_seconds.extend(int(s) for s in row.get("sign_seconds") or ())
-        self.reply_seconds.extend(int(s) for s in row.get("reply_seconds") or ())
+        # integers already (JSON arrays of ints, or computed); extended at C speed
+        self.sign_seconds.extend(row.get("sign_seconds") or ())
+        self.reply_seconds.extend(row.get("reply_seconds") or ())
 
     def as_row(self) -> dict[str, Any]:
         """The stored row's columns (lists sorted, so equal totals give equal rows)."""
