@@ -40,9 +40,8 @@ def recompute(city: str, first: str, last: str) -> None:
         if end < start:
             raise Invalid("--to is before --from", field="to")
         with use_scope(Scope.platform()):
-            tenant = (
-                await Tenant.filter(code=city).first() or await Tenant.filter(slug=city).first()
-            )
+            query = Tenant.filter(code=city) if city.isdigit() else Tenant.filter(slug=city)
+            tenant = await query.first()
         if tenant is None:
             raise NotFound(f"city {city}", field="city")
         with use_scope(Scope.city(tenant.id, tenant.province_id)):
