@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import evidence, tickets, workers
+from benchmarks import evidence, statistics, tickets, workers
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ BENCHMARKS: list[Bench] = [
         lambda: workers.main(tickets=2_000, messages=100, latency_samples=10),
     ),
     Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
+    Bench("statistics", statistics.main, lambda: statistics.main(smoke=True)),
 ]
 
 

@@ -39,6 +39,7 @@ from hotline.schema.notifications.subscriptions import NotificationSubscriptions
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
+from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.tickets.center_mutations import CenterMutations
 from hotline.schema.tickets.department_work_mutations import DepartmentWorkMutations
 from hotline.schema.tickets.intake_mutations import IntakeMutations
@@ -59,6 +60,7 @@ Query = merge_types(
         EvidenceQueries,
         NotificationQueries,
         NodeQueries,
+        StatisticsQueries,
     ),
 )
 Mutation = merge_types(

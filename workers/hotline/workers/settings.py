@@ -15,7 +15,16 @@ from hotline.platform.redis import close_redis
 from hotline.platform.senders.http import close_http_clients
 from hotline.platform.settings import get_settings
 from hotline.tenants import warmup
-from hotline.workers import calendar, delivery, evidence, relay, routing, sweeps, tasks
+from hotline.workers import (
+    calendar,
+    delivery,
+    evidence,
+    relay,
+    routing,
+    statistics,
+    sweeps,
+    tasks,
+)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -56,6 +65,7 @@ class WorkerSettings:
         routing.train_routing,
         routing.route_ticket,
         calendar.recompute_provisional_deadlines,
+        statistics.refresh_statistics,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
@@ -63,6 +73,7 @@ class WorkerSettings:
         cron(evidence.apply_retention, hour={3}, minute={41}, run_at_startup=False),
         cron(relay.relay_outbox, second=set(range(0, 60, 2)), unique=True, run_at_startup=True),
         cron(sweeps.sweep_all, second={5}, unique=True),
+        cron(statistics.refresh_statistics_all, second={35}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

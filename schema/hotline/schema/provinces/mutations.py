@@ -11,7 +11,13 @@ from hotline.schema.context import Info
 from hotline.schema.datetimes import forget_zones
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id
-from hotline.schema.provinces.types import CitySettings, Province, SlaInput, Tenant
+from hotline.schema.provinces.types import (
+    CitySettings,
+    Province,
+    RankingWeightInput,
+    SlaInput,
+    Tenant,
+)
 from hotline.tenants.provinces import service, settings
 
 
@@ -71,6 +77,9 @@ class CitySettingsInput:
         default=None, description="0 < x ≤ 1; use setAutoDispatchThreshold to turn it off."
     )
     supervision_escalation_hours: list[float] | None = None
+    ranking_weights: list[RankingWeightInput] | None = strawberry.field(
+        default=None, description="Replaces the whole set of weights."
+    )
 
 
 @strawberry.type
@@ -162,6 +171,9 @@ class ProvinceMutations:
                 "revisit_sampling": input.revisit_sampling,
                 "auto_dispatch_threshold": input.auto_dispatch_threshold,
                 "supervision_escalation_hours": input.supervision_escalation_hours,
+                "ranking_weights": None
+                if input.ranking_weights is None
+                else {w.rate: w.weight for w in input.ranking_weights},
             }.items()
             if v is not None
         }

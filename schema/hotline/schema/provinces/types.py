@@ -75,6 +75,21 @@ async def load_provinces(keys: list[int]) -> list[models.Province | None]:
     return by_key(rows, keys, lambda r: r.id)
 
 
+@strawberry.type(description="One rate's weight in the department ranking's composite score.")
+class RankingWeight:
+    rate: str = strawberry.field(
+        description="signed_on_time, replied_on_time, satisfaction, handling, completion, "
+        "revisit_reach or direct_answer (docs/statistics.md)."
+    )
+    weight: float
+
+
+@strawberry.input(description="One rate's weight in the department ranking's composite score.")
+class RankingWeightInput:
+    rate: str
+    weight: float
+
+
 @strawberry.type(description="A city's validated settings (beside its on/off features).")
 class CitySettings:
     revisit_sampling: bool = strawberry.field(
@@ -86,6 +101,9 @@ class CitySettings:
     supervision_escalation_hours: list[float] = strawberry.field(
         description="Working hours at supervision level 1, 2, …; the last level stays."
     )
+    ranking_weights: list[RankingWeight] = strawberry.field(
+        description="The department ranking's composite score: weighted mean of these rates."
+    )
 
     @classmethod
     def from_settings(cls, value: settings.CitySettings) -> Self:
@@ -93,6 +111,9 @@ class CitySettings:
             revisit_sampling=value.revisit_sampling,
             auto_dispatch_threshold=value.auto_dispatch_threshold,
             supervision_escalation_hours=list(value.supervision_escalation_hours),
+            ranking_weights=[
+                RankingWeight(rate=k, weight=w) for k, w in sorted(value.ranking_weights.items())
+            ],
         )
 
 

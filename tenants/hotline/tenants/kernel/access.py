@@ -53,6 +53,8 @@ class Action(enum.StrEnum):
     EVIDENCE_UPLOAD = "evidence.upload"
     EVIDENCE_PUBLISH = "evidence.publish"
     EVIDENCE_POLICY_MANAGE = "evidence.policy_manage"
+    STATISTICS_READ = "statistics.read"  # a city's figures (a department manager: its subtree)
+    STATISTICS_PROVINCE_READ = "statistics.province_read"  # every city of the province
 
 
 _EVERY_CITY_ROLE = frozenset(Role)
@@ -117,6 +119,11 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
         {Role.TENANT_ADMIN, Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR}
     ),
     Action.EVIDENCE_POLICY_MANAGE: _ADMIN,
+    # Statistics: the center's supervisors, city leadership and admins see the city; a
+    # department manager sees its own subtree only (service).
+    Action.STATISTICS_READ: frozenset(
+        {Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR, Role.DEPT_MANAGER}
+    ),
     Action.TICKET_CREATE: _CENTER,
     Action.TICKET_DISPATCH: _CENTER,
     Action.TICKET_HANDLE: DEPARTMENT_ROLES,
@@ -142,6 +149,7 @@ PROVINCE_ACTIONS: frozenset[Action] = frozenset(
         Action.KNOWLEDGE_READ,
         Action.KNOWLEDGE_SHARED_MANAGE,
         Action.TICKET_TRANSFER,
+        Action.STATISTICS_PROVINCE_READ,
     }
 )
 

@@ -16,6 +16,19 @@ from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.service import access_tenant
 
+# The rates a ranking may weigh (hotline.tenants.statistics.metrics.Figures.rates).
+RANKING_RATES = frozenset(
+    {
+        "signed_on_time",
+        "replied_on_time",
+        "satisfaction",
+        "handling",
+        "completion",
+        "revisit_reach",
+        "direct_answer",
+    }
+)
+
 
 class CitySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -30,6 +43,30 @@ class CitySettings(BaseModel):
     supervision_escalation_hours: tuple[float, ...] = Field(
         default=(16.0,), min_length=1, max_length=5
     )
+
+    # The weights of the department ranking's composite score (docs/statistics.md): rate
+    # name → weight ≥ 0, at least one above 0.
+    ranking_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "signed_on_time": 1.0,
+            "replied_on_time": 2.0,
+            "satisfaction": 3.0,
+            "completion": 2.0,
+        }
+    )
+
+    @field_validator("ranking_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - RANKING_RATES)
+        if unknown:
+            known = ", ".join(sorted(RANKING_RATES))
+            raise ValueError(f"unknown rate {unknown[0]!r}; one of {known}")
+        if any(not 0 <= w <= 100 for w in value.values()):
+            raise ValueError("each weight is within [0, 100]")
+        if not any(w > 0 for w in value.values()):
+            raise ValueError("at least one weight is above 0")
+        return value
 
     @field_validator("supervision_escalation_hours")
     @classmethod

@@ -1,0 +1,225 @@
+"""Statistics: a city dashboard for one month (every metric, department ranking) read
+from the daily aggregates, against one plain SQL aggregate over the same month's
+tickets, measured in the same run on the same database.
+
+N tickets (default 200,000; ``--smoke`` 5,000) are written straight into the tables for
+March 2026 (20 departments, 10 categories, 4 channels), the month's aggregates are
+built by the repair command's function (``recompute_range``; its rate is reported too),
+then both sides run R times. The baseline connects as the database owner with explicit
+``tenant_id`` filters (no RLS hook): the most favourable raw setup.
+
+``python -m benchmarks.statistics [tickets] [repeats]``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from tortoise import Tortoise
+
+from benchmarks.environment import bench_environment
+from hotline.platform.db.config import credentials, init_orm
+from hotline.platform.db.migrate import ensure_app_role, run_migrations
+from hotline.platform.redis import close_redis
+from hotline.platform.settings import Settings, get_settings
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.categories.models import Category
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
+from hotline.tenants.provinces.calendar import seed_official_calendar
+from hotline.tenants.provinces.models import Province, Tenant
+from hotline.tenants.statistics.aggregates import city_clock, recompute_range
+from hotline.tenants.statistics.dashboard import city_statistics
+
+TICKETS = 200_000
+SMOKE_TICKETS = 5_000
+REPEATS = 20
+FIRST, LAST = date(2026, 3, 1), date(2026, 3, 31)
+SH = ZoneInfo("Asia/Shanghai")
+
+# Every ticket of the month, its lead assignment, its outcome: one INSERT … SELECT each.
+_TICKETS = """
+INSERT INTO tickets (tenant_id, province_id, created_at, updated_at, number, query_code_hash,
+  channel, kind, priority, status, title, content, anonymous, confidential, address,
+  category_id, area_id, received_at, answered_at, closed_at, revisited_at, direct_answer,
+  public_reply, satisfaction, revisit_attempts, reopen_count, urge_count, reject_reason,
+  timeline_seq, timeline_hash, version)
+SELECT $1, $2, r, r, 'JN' || i, md5(i::text),
+  (ARRAY['phone','web','wechat','app'])[1 + i % 4],
+  (ARRAY['complaint','consultation','help','suggestion','report','praise'])[1 + i % 6],
+  CASE WHEN i % 50 = 0 THEN 'urgent' ELSE 'normal' END,
+  CASE WHEN i % 20 = 0 THEN 'closed' WHEN i % 10 < 7 THEN 'closed' WHEN i % 10 = 7
+       THEN 'revisit' WHEN i % 10 = 8 THEN 'dispatched' ELSE 'cancelled' END,
+  '', 'bench', false, false, '', ($3::bigint[])[1 + (i / 7) % 10], ($4::bigint[])[1 + (i / 3) % 20],
+  r, CASE WHEN i % 20 = 0 THEN r + interval '5 minutes' END,
+  CASE WHEN i % 20 = 0 THEN r + interval '5 minutes' WHEN i % 10 < 7
+       THEN r + interval '2 days' WHEN i % 10 = 9 THEN r + interval '1 hour' END,
+  CASE WHEN i % 20 <> 0 AND i % 10 < 7 THEN r + interval '2 days' END,
+  i % 20 = 0, '',
+  CASE WHEN i % 20 <> 0 AND i % 10 < 7
+       THEN (ARRAY['satisfied', 'basically_satisfied', 'satisfied', 'unsatisfied',
+                   'unreachable'])[1 + i % 5]
+  END, 0, 0, 0, '', 0, '', 0
+FROM (SELECT i, $5::timestamptz + ((i - 1)::float8 / $6) * interval '31 days' AS r
+      FROM generate_series(1, $6) AS i) s"""
+
+_ASSIGNMENTS = """
+INSERT INTO assignments (tenant_id, province_id, created_at, updated_at, ticket_id,
+  department_id, is_lead, status, round, sign_deadline, reply_deadline, extended_days,
+  signed_at, replied_at, reply, return_reason, version)
+SELECT t.tenant_id, t.province_id, t.received_at + interval '20 minutes', now(), t.id,
+  t.area_id, true,
+  CASE WHEN t.status = 'dispatched' THEN 'pending_sign' WHEN t.status = 'cancelled'
+       THEN 'cancelled' ELSE 'closed' END, 1,
+  t.received_at + interval '4 hours', t.received_at + interval '5 days', 0,
+  CASE WHEN t.status IN ('closed', 'revisit')
+       THEN t.received_at + interval '20 minutes' + (t.id % 300) * interval '1 minute' END,
+  CASE WHEN t.status IN ('closed', 'revisit')
+       THEN t.received_at + interval '20 minutes' + (t.id % 9) * interval '14 hours' END,
+  '', '', 0
+FROM tickets t WHERE t.tenant_id = $1 AND NOT t.direct_answer"""
+
+# The baseline: one aggregate a hand-written report would run over the month's tickets.
+_PLAIN = """
+SELECT channel, count(*) AS received,
+  count(*) FILTER (WHERE direct_answer) AS direct,
+  count(*) FILTER (WHERE status = 'closed') AS closed,
+  count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied')) AS good,
+  count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied', 'unsatisfied'))
+    AS graded
+FROM tickets WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3
+GROUP BY channel"""
+
+
+async def _world() -> tuple[Tenant, Actor, list[int], list[int]]:
+    with use_scope(Scope.platform()):
+        province = await Province.create(code="370000", slug="shandong", name="Shandong")
+        tenant = await Tenant.create(
+            province=province, code="370100", slug="jinan", name="Jinan", number_prefix="JN"
+        )
+    with use_scope(Scope.province(province.id)):
+        await seed_official_calendar(province_id=province.id, since_year=2026)
+    with use_scope(Scope.city(tenant.id, province.id)):
+        center = await Department.create(kind=DepartmentKind.CENTER, name="中心", path="/")
+        center.path = f"/{center.id}/"
+        await center.save(update_fields=["path"])
+        departments = []
+        for n in range(20):
+            row = await Department.create(
+                parent=center, kind=DepartmentKind.BUREAU, name=f"部门{n}", path="/", depth=1
+            )
+            row.path = f"{center.path}{row.id}/"
+            await row.save(update_fields=["path"])
+            departments.append(row.id)
+        categories = []
+        for n in range(10):
+            cat = await Category.create(name=f"类别{n}", path="/")
+            cat.path = f"/{cat.id}/"
+            await cat.save(update_fields=["path"])
+            categories.append(cat.id)
+    actor = Actor(
+        user_id=1,
+        tenant_id=tenant.id,
+        province_id=province.id,
+        roles=frozenset({Role.CITY_LEADER}),
+    )
+    return tenant, actor, categories, departments
+
+
+async def measure(settings: Settings, tickets: int, repeats: int) -> dict[str, float]:
+    tenant, actor, categories, departments = await _world()
+    pool = await asyncpg.create_pool(**credentials(settings.database_url), min_size=1, max_size=2)
+    start_of_month = datetime.combine(FIRST, datetime.min.time(), tzinfo=SH)
+    end_of_month = datetime(2026, 4, 1, tzinfo=SH)
+    try:
+        async with pool.acquire() as conn:
+            began = time.perf_counter()
+            await conn.execute(
+                _TICKETS,
+                tenant.id,
+                tenant.province_id,
+                categories,
+                departments,
+                start_of_month,
+                tickets,
+            )
+            await conn.execute(_ASSIGNMENTS, tenant.id)
+            await conn.execute("ANALYZE tickets; ANALYZE assignments")
+            loaded = time.perf_counter() - began
+        with use_scope(Scope.city(tenant.id, tenant.province_id)):
+            began = time.perf_counter()
+            days = await recompute_range(await city_clock(tenant), FIRST, LAST)
+            recompute = time.perf_counter() - began
+            async with pool.acquire() as conn:
+                await conn.execute("ANALYZE stats_daily")
+                stored = await conn.fetchval(
+                    "SELECT count(*) FROM stats_daily WHERE tenant_id = $1", tenant.id
+                )
+        report = await city_statistics(actor=actor, first=FIRST, last=LAST)
+        assert report.figures.totals.received == tickets, report.figures.totals.received
+        began = time.perf_counter()
+        for _ in range(repeats):
+            await city_statistics(actor=actor, first=FIRST, last=LAST)
+        dashboard = (time.perf_counter() - began) / repeats
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(_PLAIN, tenant.id, start_of_month, end_of_month)
+            assert sum(r["received"] for r in rows) == tickets
+            began = time.perf_counter()
+            for _ in range(repeats):
+                await conn.fetch(_PLAIN, tenant.id, start_of_month, end_of_month)
+            plain = (time.perf_counter() - began) / repeats
+    finally:
+        await pool.close()
+    return {
+        "tickets": tickets,
+        "load_s": loaded,
+        "recompute_days": days,
+        "recompute_s": recompute,
+        "stored_rows": float(stored),
+        "dashboard_ms": dashboard * 1000,
+        "plain_ms": plain * 1000,
+    }
+
+
+def report(figures: dict[str, float]) -> None:
+    print("statistics: city dashboard (one month, every metric) vs one plain SQL aggregate")
+    print(
+        f"  {int(figures['tickets']):,} tickets loaded in {figures['load_s']:.1f} s; "
+        f"{int(figures['recompute_days'])} days recomputed in {figures['recompute_s']:.1f} s "
+        f"({figures['tickets'] / figures['recompute_s']:,.0f} tickets/s) -> "
+        f"{int(figures['stored_rows']):,} daily rows"
+    )
+    ratio = figures["dashboard_ms"] / figures["plain_ms"]
+    print(
+        f"  dashboard {figures['dashboard_ms']:.1f} ms, plain aggregate "
+        f"{figures['plain_ms']:.1f} ms, ratio {ratio:.2f} (below 1: the dashboard is cheaper)"
+    )
+
+
+async def _run(settings: Settings, tickets: int, repeats: int) -> None:
+    await run_migrations(settings)
+    await ensure_app_role(settings)
+    await init_orm(settings)
+    try:
+        report(await measure(settings, tickets, repeats))
+    finally:
+        await close_redis()
+        await Tortoise.close_connections()
+
+
+def main(tickets: int = TICKETS, repeats: int = REPEATS, *, smoke: bool = False) -> int:
+    with bench_environment(need_s3=False):
+        asyncio.run(_run(get_settings(), SMOKE_TICKETS if smoke else tickets, repeats))
+    return 0
+
+
+if __name__ == "__main__":
+    smoke = "--smoke" in sys.argv
+    args = [int(a) for a in sys.argv[1:3] if a.isdigit()]
+    sys.exit(main(*args, smoke=smoke))

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from hotline.schema.context import Info
+from hotline.schema.ids import decode_id
+from hotline.schema.permissions import can
+from hotline.schema.statistics.types import CityStatistics, ProvinceStatistics
+from hotline.tenants.kernel.access import Action
+from hotline.tenants.statistics import dashboard
+
+
+@strawberry.type
+class StatisticsQueries:
+    @strawberry.field(
+        permission_classes=[can(Action.STATISTICS_READ)],
+        description=(
+            "The city's figures over [from, to] (city-local days, at most 366), for the "
+            "whole city or a department's subtree; a department manager sees only its own."
+        ),
+    )
+    async def city_statistics(
+        self,
+        info: Info,
+        first: Annotated[date, strawberry.argument(name="from")],
+        last: Annotated[date, strawberry.argument(name="to")],
+        department_id: relay.GlobalID | None = None,
+    ) -> CityStatistics:
+        report = await dashboard.city_statistics(
+            actor=info.context.actor,
+            first=first,
+            last=last,
+            department_id=None
+            if department_id is None
+            else decode_id(department_id, "Department", field="departmentId"),
+        )
+        return CityStatistics.from_report(report)
+
+    @strawberry.field(
+        permission_classes=[can(Action.STATISTICS_PROVINCE_READ)],
+        description="Every city of the caller's province over [from, to], with their ranking.",
+    )
+    async def province_statistics(
+        self,
+        info: Info,
+        first: Annotated[date, strawberry.argument(name="from")],
+        last: Annotated[date, strawberry.argument(name="to")],
+    ) -> ProvinceStatistics:
+        report = await dashboard.province_statistics(
+            actor=info.context.actor, first=first, last=last
+        )
+        return ProvinceStatistics.from_report(report)

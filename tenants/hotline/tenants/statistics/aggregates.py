@@ -1,0 +1,270 @@
+"""Keeping the daily aggregates current: marked by the domain events, recomputed by the
+worker, repaired by the full-recompute command (docs/statistics.md, "Aggregates").
+
+* :func:`on_ticket_events` (``hotline.event_handlers``, inside the change's transaction)
+  marks dirty every city-local day the changed ticket counts in now or counted in at
+  its previous change (a moved deadline or a re-dispatch also refreshes the day it
+  left), and remembers the new set. Cheap: two small reads and two upserts.
+* :func:`refresh_dirty_days` (the worker, per city) recomputes each dirty day that has
+  ended in the city's time zone; :func:`recompute_day` deletes the day's rows and
+  inserts them again from :func:`~hotline.tenants.statistics.compute.compute_rows`, so
+  running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from hotline.platform import clock
+from hotline.platform.calendar import WorkCalendar
+from hotline.platform.tenancy import current_tenant_id
+from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
+from hotline.tenants.provinces.calendar import tenant_calendar
+from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.statistics.compute import compute_rows, ticket_days
+from hotline.tenants.statistics.metrics import COUNTS, Totals, total
+from hotline.tenants.statistics.models import DailyStat
+
+# Events that change no figure (warnings of the sweep, comments, urging, supplements).
+_SILENT = frozenset(
+    {
+        TicketEvent.DUE_SOON,
+        TicketEvent.SIGN_OVERDUE,
+        TicketEvent.URGED,
+        TicketEvent.SUPERVISION_COMMENT,
+        TicketEvent.SUPPLEMENTED,
+    }
+)
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def day_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """[start of ``first``, start of the day after ``last``) in the city's zone."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+    return start, end
+
+
+async def _mark(tenant_id: int, province_id: int, days: set[date]) -> None:
+    if not days:
+        return
+    await DailyStat._meta.db.execute_query(
+        "INSERT INTO stats_dirty_days (tenant_id, province_id, day, marked_at, created_at) "
+        "SELECT $1, $2, d, $4, $4 FROM unnest($3::date[]) AS d "
+        "ON CONFLICT (tenant_id, day) DO UPDATE SET marked_at = EXCLUDED.marked_at",
+        [tenant_id, province_id, sorted(days), clock.now()],
+    )
+
+
+async def on_ticket_events(events: Sequence[TicketChanged]) -> None:
+    """In-transaction handler: mark the days these changes touched."""
+    seen: dict[tuple[int, int], TicketChanged] = {}
+    extra: dict[int, set[date]] = {}
+    zones: dict[int, str] = {}
+    for event in events:
+        if event.kind in _SILENT:
+            continue
+        seen[(event.tenant_id, event.ticket_id)] = event
+        if event.tenant_id not in zones:
+            zones[event.tenant_id] = await _timezone(event.tenant_id)
+        extra.setdefault(event.tenant_id, set()).add(
+            local_day(event.occurred_at, zones[event.tenant_id])
+        )
+    db = DailyStat._meta.db
+    for (tenant_id, ticket_id), event in seen.items():
+        timezone = zones[tenant_id]
+        now_days = await ticket_days(tenant_id=tenant_id, ticket_id=ticket_id, timezone=timezone)
+        rows = await db.execute_query_dict(
+            "SELECT days FROM stats_ticket_days WHERE tenant_id = $1 AND ticket_id = $2",
+            [tenant_id, ticket_id],
+        )
+        before: set[date] = set()
+        if rows:
+            raw = rows[0]["days"]
+            before = {
+                date.fromisoformat(d) for d in (json.loads(raw) if isinstance(raw, str) else raw)
+            }
+        await _mark(tenant_id, event.province_id, now_days | before | extra[tenant_id])
+        await db.execute_query(
+            "INSERT INTO stats_ticket_days (tenant_id, province_id, ticket_id, days, created_at) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5) "
+            "ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET days = EXCLUDED.days",
+            [
+                tenant_id,
+                event.province_id,
+                ticket_id,
+                json.dumps(sorted(d.isoformat() for d in now_days)),
+                clock.now(),
+            ],
+        )
+
+
+async def _timezone(tenant_id: int) -> str:
+    tenant = await Tenant.get(id=tenant_id)
+    return str(tenant.timezone)
+
+
+def register(bus: Bus) -> None:
+    """Entry point of ``hotline.event_handlers``."""
+    bus.subscribe(on_ticket_events)
+
+
+@dataclass
+class CityClock:
+    """What computing a city's rows needs; the working calendar is read once, when a
+    day is computed (a dashboard of stored days never needs it)."""
+
+    tenant: Tenant
+    _calendar: WorkCalendar | None = None
+
+    @property
+    def tenant_id(self) -> int:
+        return int(self.tenant.id)
+
+    @property
+    def province_id(self) -> int:
+        return int(self.tenant.province_id)
+
+    @property
+    def timezone(self) -> str:
+        return str(self.tenant.timezone)
+
+    def today(self) -> date:
+        return local_day(clock.now(), self.timezone)
+
+    async def calendar(self) -> WorkCalendar:
+        if self._calendar is None:
+            self._calendar = await tenant_calendar(self.tenant)
+        return self._calendar
+
+
+async def city_clock(tenant: Tenant) -> CityClock:
+    return CityClock(tenant)
+
+
+async def compute_days(
+    city: CityClock, first: date, last: date
+) -> dict[tuple[date, int | None, int | None, str], Totals]:
+    start, end = day_bounds(first, last, city.timezone)
+    return await compute_rows(
+        tenant_id=city.tenant_id,
+        timezone=city.timezone,
+        calendar=await city.calendar(),
+        start=start,
+        end=end,
+        now=clock.now(),
+    )
+
+
+_FIGURES = (*COUNTS, "received_by", "sign_seconds", "reply_seconds")
+_JSON_COLUMNS = frozenset({"received_by", "sign_seconds", "reply_seconds"})
+
+
+def _insert(table: str, dims: tuple[str, ...]) -> str:
+    columns = ("tenant_id", "province_id", "created_at", "day", *dims, *_FIGURES)
+    values = ", ".join(
+        f"${i}" + ("::jsonb" if c in _JSON_COLUMNS else "") for i, c in enumerate(columns, 1)
+    )
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"  # noqa: S608
+
+
+_INSERT_DAILY = _insert("stats_daily", ("department_id", "category_id", "channel"))
+_INSERT_DEPARTMENTS = _insert("stats_daily_departments", ("department_id",))
+
+
+def _figures(totals: Totals) -> list[Any]:
+    row = totals.as_row()
+    return [
+        *(row[c] for c in COUNTS),
+        json.dumps(row["received_by"]),
+        json.dumps(row["sign_seconds"]),
+        json.dumps(row["reply_seconds"]),
+    ]
+
+
+def _order(key: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
+    """A sort key for row keys holding NULLs (NULL last)."""
+    return tuple((k is None, 0 if k is None else k) for k in key)
+
+
+async def recompute_day(city: CityClock, day: date) -> int:
+    """Replace the city's stored rows of ``day`` (both tables) by a fresh computation in
+    one transaction; the caller has set the city's scope. Returns the rows written."""
+    rows = await compute_days(city, day, day)
+    by_department: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
+    for (_, department_id, category_id, channel), totals in rows.items():
+        by_department[department_id].append(
+            {**totals.as_row(), "category_id": category_id, "channel": channel}
+        )
+    now = clock.now()
+    head = [city.tenant_id, city.province_id, now, day]
+    async with in_transaction() as conn:
+        for table in ("stats_daily", "stats_daily_departments"):
+            await conn.execute_query(
+                f"DELETE FROM {table} WHERE tenant_id = $1 AND day = $2",  # noqa: S608
+                [city.tenant_id, day],
+            )
+        for (_, department_id, category_id, channel), totals in sorted(
+            rows.items(), key=lambda kv: _order(kv[0])
+        ):
+            await conn.execute_query(
+                _INSERT_DAILY, [*head, department_id, category_id, channel, *_figures(totals)]
+            )
+        for department_id, parts in sorted(by_department.items(), key=lambda kv: _order(kv[:1])):
+            await conn.execute_query(
+                _INSERT_DEPARTMENTS, [*head, department_id, *_figures(total(parts))]
+            )
+    return len(rows)
+
+
+async def refresh_dirty_days(city: CityClock) -> int:
+    """Recompute every dirty day of the city that has ended; a day marked again while
+    it was being recomputed stays dirty for the next run. Returns the days done."""
+    db = DailyStat._meta.db
+    today = city.today()
+    dirty = await db.execute_query_dict(
+        "SELECT day, marked_at FROM stats_dirty_days WHERE tenant_id = $1 AND day < $2 "
+        "ORDER BY day",
+        [city.tenant_id, today],
+    )
+    for row in dirty:
+        await recompute_day(city, row["day"])
+        await db.execute_query(
+            "DELETE FROM stats_dirty_days WHERE tenant_id = $1 AND day = $2 AND marked_at = $3",
+            [city.tenant_id, row["day"], row["marked_at"]],
+        )
+    return len(dirty)
+
+
+async def recompute_range(city: CityClock, first: date, last: date) -> int:
+    """The repair: recompute every ended day of ``[first, last]`` (and clear their marks)."""
+    last = min(last, city.today() - timedelta(days=1))
+    done = 0
+    day = first
+    while day <= last:
+        await recompute_day(city, day)
+        await DailyStat._meta.db.execute_query(
+            "DELETE FROM stats_dirty_days WHERE tenant_id = $1 AND day = $2",
+            [city.tenant_id, day],
+        )
+        day += timedelta(days=1)
+        done += 1
+    return done
+
+
+async def refresh_current_city() -> int:
+    """:func:`refresh_dirty_days` for the city of the current scope (the worker's job)."""
+    tenant = await Tenant.get(id=current_tenant_id())
+    return await refresh_dirty_days(await city_clock(tenant))

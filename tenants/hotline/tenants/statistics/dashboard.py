@@ -1,0 +1,255 @@
+"""The dashboards: a city's figures over a period and a department subtree, the
+department ranking, and the province's roll-up with its city ranking
+(docs/statistics.md, "Queries").
+
+A period's rows are the stored daily aggregates of its ended days, except days still
+marked dirty, which are computed live like today — so an answer is always as current
+as the work orders, and the worker only makes it cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from hotline.platform import clock
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.departments.models import Department
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.kernel.roles import Role
+from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.provinces.settings import CitySettings, city_settings
+from hotline.tenants.statistics.aggregates import CityClock, city_clock, compute_days
+from hotline.tenants.statistics.metrics import ACTIVE_ASSIGNMENT, COUNTS, Figures, figures, total
+from hotline.tenants.statistics.metrics import score as composite
+from hotline.tenants.statistics.models import DailyStat
+
+MAX_DAYS = 366
+# Roles that see the whole city's figures; a department manager sees its subtrees.
+_WHOLE_CITY = frozenset({Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A department or a city with its figures, composite score and place (1 = best)."""
+
+    id: int
+    name: str
+    figures: Figures
+    score: float | None
+    rank: int
+
+
+@dataclass(frozen=True)
+class CityReport:
+    tenant_id: int
+    first: date
+    last: date
+    department_id: int | None
+    figures: Figures
+    departments: list[Ranked]
+    weights: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ProvinceReport:
+    province_id: int
+    first: date
+    last: date
+    figures: Figures
+    cities: list[Ranked]
+    weights: dict[str, float]
+
+
+def _period(first: date, last: date) -> None:
+    if last < first:
+        raise Invalid("the period ends before it starts", field="to")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise Invalid(f"a period has at most {MAX_DAYS} days", field="to")
+
+
+async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str, Any]]:
+    """The city's daily rows of ``[first, last]``: stored for ended, clean days; live
+    for dirty days and today. Runs in the caller's scope (city or province)."""
+    today = city.today()
+    last = min(last, today)
+    if last < first:
+        return []
+    ended = min(last, today - timedelta(days=1))
+    dirty_rows = await DailyStat._meta.db.execute_query_dict(
+        "SELECT day FROM stats_dirty_days WHERE tenant_id = $1 AND day >= $2 AND day <= $3",
+        [city.tenant_id, first, ended],
+    )
+    dirty = sorted(r["day"] for r in dirty_rows)
+    rows: list[dict[str, Any]] = []
+    if first <= ended:
+        rows.extend(await _stored(city.tenant_id, first, ended, dirty))
+    live = [*dirty, *([today] if last == today else [])]
+    for day in live:
+        for (_, department_id, category_id, channel), totals in (
+            await compute_days(city, day, day)
+        ).items():
+            row = totals.as_row()
+            row.update(department_id=department_id, category_id=category_id, channel=channel)
+            rows.append(row)
+    return rows
+
+
+_SUMS = ", ".join(f"sum({c})::int AS {c}" for c in COUNTS)
+_WHERE = "tenant_id = $1 AND day >= $2 AND day <= $3 AND NOT (day = ANY ($4::date[]))"
+_STORED_COUNTS = (
+    f"SELECT department_id, {_SUMS} FROM stats_daily_departments WHERE {_WHERE} GROUP BY 1"
+)
+_STORED_BY = (
+    "SELECT department_id, e.key, sum(e.value::int)::int AS n FROM stats_daily_departments "
+    f"CROSS JOIN LATERAL jsonb_each_text(received_by) e WHERE {_WHERE} GROUP BY 1, 2"
+)
+_STORED_SECONDS = (
+    "SELECT department_id, sign_seconds::text AS sign, reply_seconds::text AS reply "
+    f"FROM stats_daily_departments WHERE {_WHERE}"
+)
+
+
+async def _stored(
+    tenant_id: int, first: date, last: date, dirty: list[date]
+) -> list[dict[str, Any]]:
+    """The stored days of ``[first, last]`` but ``dirty``, summed per department from the
+    per-department table (one row per department and day, whatever the volume)."""
+    db = DailyStat._meta.db
+    params: list[Any] = [tenant_id, first, last, dirty]
+    rows = {
+        r["department_id"]: dict(r) for r in await db.execute_query_dict(_STORED_COUNTS, params)
+    }
+    for r in rows.values():
+        r.update(received_by={}, sign_seconds=[], reply_seconds=[])
+    for r in await db.execute_query_dict(_STORED_BY, params):
+        rows[r["department_id"]]["received_by"][r["key"]] = r["n"]
+    for r in await db.execute_query_dict(_STORED_SECONDS, params):
+        row = rows[r["department_id"]]
+        row["sign_seconds"].extend(json.loads(r["sign"]))
+        row["reply_seconds"].extend(json.loads(r["reply"]))
+    return list(rows.values())
+
+
+_OVERDUE_NOW = f"""
+SELECT count(*) AS n FROM assignments a
+JOIN departments d ON d.tenant_id = a.tenant_id AND d.id = a.department_id
+WHERE a.tenant_id = $1 AND a.is_lead AND a.parent_id IS NULL AND a.paused_at IS NULL
+  AND a.status IN ({", ".join(f"'{s}'" for s in ACTIVE_ASSIGNMENT)}) AND a.reply_deadline < $2
+  AND ($3::text[] IS NULL OR d.path LIKE ANY ($3::text[]))"""
+
+
+async def overdue_now(tenant_id: int, paths: Sequence[str] | None) -> int:
+    """Open top-level lead assignments past their reply deadline now (not suspended)."""
+    patterns = None if paths is None else [f"{p}%" for p in paths]
+    rows = await DailyStat._meta.db.execute_query_dict(
+        _OVERDUE_NOW, [tenant_id, clock.now(), patterns]
+    )
+    return int(rows[0]["n"])
+
+
+def _within(path: str | None, paths: Sequence[str] | None) -> bool:
+    if paths is None:
+        return True
+    return path is not None and any(path.startswith(p) for p in paths)
+
+
+def _ranked(
+    entries: Iterable[tuple[int, str, Figures]], weights: Mapping[str, float]
+) -> list[Ranked]:
+    scored = [(i, n, f, composite(f, weights)) for i, n, f in entries]
+    scored.sort(key=lambda e: (e[3] is None, -(e[3] or 0.0), e[1], e[0]))
+    return [Ranked(i, n, f, s, place) for place, (i, n, f, s) in enumerate(scored, start=1)]
+
+
+async def _reading_paths(
+    actor: Actor, department_id: int | None
+) -> tuple[list[str] | None, dict[int, Department]]:
+    departments = {d.id: d for d in await Department.all()}
+    own: list[str] | None = None
+    if not (actor.roles & _WHOLE_CITY or actor.is_province_admin):
+        own = [departments[i].path for i in sorted(actor.department_ids) if i in departments]
+    if department_id is None:
+        return own, departments
+    chosen = departments.get(department_id)
+    if chosen is None or not _within(chosen.path, own):
+        raise NotFound("department", field="departmentId")
+    return [chosen.path], departments
+
+
+async def city_statistics(
+    *, actor: Actor, first: date, last: date, department_id: int | None = None
+) -> CityReport:
+    """The actor's city over ``[first, last]`` (city-local days), for the whole city or
+    the subtree of ``department_id``; a department manager sees only its subtrees."""
+    require(actor, Action.STATISTICS_READ)
+    _period(first, last)
+    if actor.tenant_id is None or actor.province_id is None:
+        raise NotFound("city")
+    with use_scope(Scope.city(actor.tenant_id, actor.province_id, actor.user_id)):
+        tenant = await Tenant.get(id=actor.tenant_id)
+        paths, departments = await _reading_paths(actor, department_id)
+        city = await city_clock(tenant)
+        rows = [
+            r
+            for r in await period_rows(city, first, last)
+            if paths is None
+            or _within(getattr(departments.get(r["department_id"] or 0), "path", None), paths)
+        ]
+        overdue = await overdue_now(tenant.id, paths)
+        by_department: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            if row["department_id"] is not None:
+                by_department[row["department_id"]].append(row)
+        weights = city_settings(tenant).ranking_weights
+        ranking = _ranked(
+            (
+                (i, departments[i].name, figures(total(r)))
+                for i, r in by_department.items()
+                if i in departments
+            ),
+            weights,
+        )
+    return CityReport(
+        tenant_id=tenant.id,
+        first=first,
+        last=last,
+        department_id=department_id,
+        figures=figures(total(rows), overdue_now=overdue),
+        departments=ranking,
+        weights=dict(weights),
+    )
+
+
+async def province_statistics(*, actor: Actor, first: date, last: date) -> ProvinceReport:
+    """Every city of the actor's province over ``[first, last]``, under the province
+    scope (row-level security's province policy; never across provinces)."""
+    if actor.province_id is None:
+        raise NotFound("province")
+    require(actor, Action.STATISTICS_PROVINCE_READ, province_id=actor.province_id)
+    _period(first, last)
+    weights = CitySettings().ranking_weights
+    with use_scope(Scope.province(actor.province_id, actor.user_id)):
+        tenants = await Tenant.filter(province_id=actor.province_id).order_by("id")
+        everything: list[dict[str, Any]] = []
+        cities: list[tuple[int, str, Figures]] = []
+        overdue_total = 0
+        for tenant in tenants:
+            rows = await period_rows(await city_clock(tenant), first, last)
+            overdue = await overdue_now(tenant.id, None)
+            overdue_total += overdue
+            everything.extend(rows)
+            cities.append((tenant.id, tenant.name, figures(total(rows), overdue_now=overdue)))
+    return ProvinceReport(
+        province_id=actor.province_id,
+        first=first,
+        last=last,
+        figures=figures(total(everything), overdue_now=overdue_total),
+        cities=_ranked(cities, weights),
+        weights=dict(weights),
+    )

@@ -1,0 +1,97 @@
+"""The daily aggregates and the bookkeeping that keeps them current (docs/statistics.md).
+
+``stats_daily`` holds one row per city × department × category × channel × city-local
+day, ``stats_daily_departments`` the same day summed per department (what dashboards
+read). Each column is one metric's numerator or denominator for that day, written only
+by :func:`hotline.tenants.statistics.aggregates.recompute_day` (delete + insert of the
+day: re-running it changes nothing). ``stats_dirty_days`` lists the days a ticket change
+touched and the worker has not recomputed yet; ``stats_ticket_days`` remembers the days
+each ticket counted in at its last change, so a moved deadline or a re-dispatch also
+refreshes the day it left.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+
+from hotline.platform.db.models import TenantModel
+
+
+class Figures(TenantModel):
+    """The columns of one day's figures (an abstract base of the two aggregate tables)."""
+
+    day = fields.DateField()
+    department_id = fields.BigIntField(null=True)  # the lead department; NULL = the center
+    # Flows: what happened on the day (stage timestamps on that city-local day).
+    received = fields.IntField(default=0)
+    received_by: Any = fields.JSONField(default=dict)  # {"kind:…"|"priority:…"|"area:…": n}
+    direct_answered = fields.IntField(default=0)
+    dispatched = fields.IntField(default=0)
+    signed = fields.IntField(default=0)
+    signed_on_time = fields.IntField(default=0)
+    sign_seconds: Any = fields.JSONField(default=list)  # working seconds, one per sign-for
+    replied = fields.IntField(default=0)
+    replied_on_time = fields.IntField(default=0)
+    reply_seconds: Any = fields.JSONField(default=list)  # working seconds, one per reply
+    overdue = fields.IntField(default=0)
+    returned = fields.IntField(default=0)
+    extended = fields.IntField(default=0)
+    reopened = fields.IntField(default=0)
+    merged = fields.IntField(default=0)
+    cancelled = fields.IntField(default=0)
+    closed = fields.IntField(default=0)
+    revisit_calls = fields.IntField(default=0)
+    revisit_reached = fields.IntField(default=0)
+    satisfied = fields.IntField(default=0)
+    basically_satisfied = fields.IntField(default=0)
+    unsatisfied = fields.IntField(default=0)
+    unreachable = fields.IntField(default=0)
+    # The day's cohort: of the tickets received that day, where they stand now.
+    cohort_valid = fields.IntField(default=0)
+    cohort_handled = fields.IntField(default=0)
+    cohort_completed = fields.IntField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyStat(Figures):
+    """One city × department × category × channel × city-local day of figures."""
+
+    category_id = fields.BigIntField(null=True)
+    channel = fields.CharField(max_length=10)
+
+    class Meta:
+        table = "stats_daily"
+
+
+class DepartmentDay(Figures):
+    """The same day summed per department (``received_by`` also counts channel:… and
+    category:…), written with it: what the dashboards read for ended days."""
+
+    class Meta:
+        table = "stats_daily_departments"
+
+
+class DirtyDay(TenantModel):
+    """A day a ticket change touched, waiting for the worker."""
+
+    day = fields.DateField()
+    marked_at = fields.DatetimeField()
+
+    class Meta:
+        table = "stats_dirty_days"
+        unique_together = (("tenant_id", "day"),)
+
+
+class TicketDays(TenantModel):
+    """The city-local days a ticket counted in at its last change."""
+
+    ticket_id = fields.BigIntField()
+    days: Any = fields.JSONField(default=list)  # ["2026-03-02", …]
+
+    class Meta:
+        table = "stats_ticket_days"
+        unique_together = (("tenant_id", "ticket_id"),)
