@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hotline.tenants.kernel.errors import ErrorCode, Invalid, NotFound, WeakPassword, localized
-from hotline.tenants.messages import MESSAGES_ZH, TERMS_ZH
+from hotline.tenants.kernel.messages import MESSAGES_ZH, TERMS_ZH
 
 ROOT = Path(__file__).resolve().parents[2]
 ERRORS = {
@@ -88,7 +88,7 @@ def test_every_raise_site_names_a_catalogue_template_with_its_parameters() -> No
                 problems.append(f"{where}: {how} message; use a template and parameters")
             continue
         if template not in MESSAGES_ZH:
-            problems.append(f"{where}: {template!r} is not in hotline.tenants.messages")
+            problems.append(f"{where}: {template!r} is not in hotline.tenants.kernel.messages")
         elif _placeholders(template) != keywords:
             problems.append(f"{where}: parameters {keywords} ≠ placeholders of {template!r}")
     assert not problems, "\n".join(problems)

@@ -205,5 +205,10 @@ async def test_search_filters_and_keyset_pages(world: World) -> None:
     ]
     body = await world.gql(b, "agent", q, {"f": {"status": ["CLOSED"], "keyword": "噪音扰民"}})
     assert body["data"]["tickets"]["edges"] == []
+    # a keyword longer than a ticket number is text, not an error
+    long = "噪音扰民" + "夜间施工声音很大影响休息" * 3
+    body = await world.gql(b, "agent", q, {"f": {"keyword": long}})
+    assert "errors" not in body, body
+    assert body["data"]["tickets"]["edges"] == []
     body = await world.gql(b, "agent", q, {"after": "garbage"})
     assert world.codes(body) == ["INVALID"]

@@ -3,19 +3,20 @@ dirty days that have ended (docs/statistics.md, "Aggregates")."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from hotline.platform import jobs
+from hotline.platform import clock, jobs
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.aggregates import refresh_current_city
+from hotline.workers.retry import retrying
 from hotline.workers.scoped import tenant_job
 
 
+@retrying
 async def refresh_statistics_all(ctx: dict[str, Any]) -> int:
     """Enqueue ``refresh_statistics`` per active city, once per city and minute."""
-    minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
+    minute = clock.now().strftime("%Y%m%d%H%M")
     with use_scope(Scope.platform()):
         tenants = await Tenant.filter(is_active=True).only("id")
     for tenant in tenants:

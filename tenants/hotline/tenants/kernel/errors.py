@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from hotline.tenants.messages import MESSAGES_ZH, TERMS_ZH
+from hotline.tenants.kernel.messages import MESSAGES_ZH, TERMS_ZH
 
 
 class ErrorCode(enum.StrEnum):
@@ -68,7 +68,7 @@ def localized(
     field: str | None = None,
 ) -> str:
     """The reader's text (zh-* → Chinese, else English): the error's own message from
-    the catalogue (``hotline.tenants.messages``) with its parameters, or the code's
+    the catalogue (``hotline.tenants.kernel.messages``) with its parameters, or the code's
     generic text when the message has none."""
     zh_generic, en_generic = _TEXTS[code]
     zh = locale.lower().startswith("zh")
@@ -90,7 +90,7 @@ def localized(
 
 class DomainError(Exception):
     """An expected failure. ``message`` is an English template from the catalogue
-    (``hotline.tenants.messages``), its ``{placeholders}`` filled from ``params``::
+    (``hotline.tenants.kernel.messages``), its ``{placeholders}`` filled from ``params``::
 
         raise Invalid("a title has 1 to {max} characters", field="title", max=MAX_TITLE)
 

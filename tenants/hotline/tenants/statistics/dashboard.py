@@ -70,7 +70,7 @@ def _period(first: date, last: date) -> None:
     if last < first:
         raise Invalid("the period ends before it starts", field="to")
     if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid(f"a period has at most {MAX_DAYS} days", field="to")
+        raise Invalid("a period has at most {max} days", field="to", max=MAX_DAYS)
 
 
 async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str, Any]]:

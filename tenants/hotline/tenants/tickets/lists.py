@@ -37,6 +37,7 @@ from hotline.tenants.tickets.models import (
 )
 
 M = TypeVar("M", bound=Model)
+NUMBER_LENGTH = 24  # Ticket.number's column
 
 
 # Ticket states whose lead assignment runs against a reply deadline.
@@ -223,9 +224,11 @@ async def _apply_filter(query: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ti
         text = f.keyword.strip()
         if len(text) > 100:
             raise Invalid("keyword is too long", field="keyword")
-        query = query.filter(
-            Q(number=text.upper()) | Q(content__icontains=text) | Q(address__icontains=text)
-        )
+        words = Q(content__icontains=text) | Q(address__icontains=text)
+        # a ticket number is at most NUMBER_LENGTH characters: a longer keyword is text
+        if len(text) <= NUMBER_LENGTH:
+            words |= Q(number=text.upper())
+        query = query.filter(words)
     if f.overdue is not None:
         now = clock.now()
         query = query.filter(_overdue_q(now)) if f.overdue else query.filter(~_overdue_q(now))

@@ -251,6 +251,10 @@ MESSAGES_ZH: dict[str, str] = {
         "地址须为公网地址（不能是本机、内网或链路本地地址）"
     ),
     "at most {max} ids": "最多 {max} 个 ID",
+    # --- statistics -----------------------------------------------------------------
+    "the period ends before it starts": "统计期间的结束日期早于开始日期",
+    "a period has at most {max} days": "统计期间最多 {max} 天",
+    "--to is before --from": "--to 早于 --from",
 }
 
 # Parameter values worth translating: what NotFound names, roles, kinds, statuses,
