@@ -1,12 +1,15 @@
-"""Which GraphQL operations this test run saw answer NOT_FOUND — the executed proof
-behind "every query, mutation and subscription has a cross-city case".
+"""Which GraphQL operations this test run saw refuse another city's ids — the executed
+proof behind "every query, mutation and subscription taking ids has a cross-city case".
 
 Every GraphQL helper of the suite passes its answers to :func:`record`; an operation
-counts once one of its answers was NOT_FOUND (in its payload's ``errors`` or as a
-top-level error at its path). At the end of a full run (``make test``, xdist or not)
-``tests/conftest.py`` fails the session if an operation of the schema, other than those
-taking no city ids (``NO_CITY_IDS``), was never seen refusing. A test file merely
-mentioning an operation's name no longer counts: the refusal must have been executed.
+counts once one of its answers was NOT_FOUND (in its payload's ``errors``, or as a
+top-level error at its path or of a one-field operation), or once a test proved its
+answer to another city's ids equal to its answer to ids that do not exist
+(:func:`record_same_as_missing`). At the end of a green run of the whole suite
+``tests/conftest.py`` fails the session if an operation taking ids (an ``ID`` argument,
+directly or in its input) was never seen refusing. Operations without ids act on the
+caller's own city or account, which the scope filters (their list tests show it).
+A test file merely mentioning an operation's name does not count.
 """
 
 from __future__ import annotations
@@ -58,14 +61,16 @@ def refused(query: str, body: Mapping[str, Any]) -> set[str]:
     """The root fields of ``query`` that ``body`` answered with NOT_FOUND."""
     data = body.get("data") or {}
     top = body.get("errors") or []
+    roots = _root_fields(query)
     seen: set[str] = set()
-    for key, name in _root_fields(query):
+    for key, name in roots:
         value = data.get(key) if isinstance(data, Mapping) else None
         if isinstance(value, Mapping) and "NOT_FOUND" in _codes(value.get("errors")):
             seen.add(name)
         for error in top:
             path = error.get("path") or []
-            if path[:1] == [key] and "NOT_FOUND" in _codes([error]):
+            mine = path[:1] == [key] or (not path and len(roots) == 1)
+            if mine and "NOT_FOUND" in _codes([error]):
                 seen.add(name)
     return seen
 
@@ -76,6 +81,15 @@ def record(query: str, body: Mapping[str, Any]) -> None:
     if names and path:
         with Path(path).open("a", encoding="utf-8") as log:
             log.write("".join(f"{n}\n" for n in sorted(names)))
+
+
+def record_same_as_missing(name: str) -> None:
+    """A test proved ``name``'s answer to another city's ids equal to its answer to ids
+    that do not exist (whatever the code: a province action refused outright, say)."""
+    path = os.environ.get(LOG_ENV)
+    if path:
+        with Path(path).open("a", encoding="utf-8") as log:
+            log.write(f"{name}\n")
 
 
 def seen_refusing() -> set[str]:

@@ -266,8 +266,18 @@ async def test_synonym_groups_per_city_and_province(api: Api, world: World) -> N
     body = await api("alpha-admin", DELETE_SYNONYMS, "alpha", id=shared["id"])
     assert payload_codes(body, "deleteSynonymGroup") == ["PERMISSION_DENIED"]
     other = str(encode_id("Province", world.jiangsu.id))
+    absent = str(encode_id("Province", 10**9))
     body = await api("shandong-admin", CREATE_SYNONYMS, terms=["甲甲", "乙乙"], p=other)
     assert payload_codes(body, "createSynonymGroup") == ["PERMISSION_DENIED"]
+    missing = await api("shandong-admin", CREATE_SYNONYMS, terms=["甲甲", "乙乙"], p=absent)
+    assert payload_codes(missing, "createSynonymGroup") == ["PERMISSION_DENIED"]
+    isolation_registry.record_same_as_missing("createSynonymGroup")
+    # another province's lists and articles answer like a province that does not exist
+    for query, name in ((SYNONYMS, "synonymGroups"), (ARTICLES, "articles")):
+        foreign = await api("shandong-admin", query, p=other)
+        nowhere = await api("shandong-admin", query, p=absent)
+        assert foreign == nowhere, (foreign, nowhere)
+        isolation_registry.record_same_as_missing(name)
     body = await api("shandong-admin", SYNONYMS, p=province)
     assert [g["id"] for g in body["data"]["synonymGroups"]] == [shared["id"]]
 

@@ -129,7 +129,9 @@ async def test_users_read_and_mark_their_own_notices(api: Api, world: World) -> 
     assert (await api(NOTICES, "alpha-manager", alpha))["data"]["notices"]["nodes"] == []
     # someone else, even in another city, marks nothing of it
     other = await api(READ, "beta-handler", world.beta, {"ids": [gid]})
+    # another person's notice ids mark nothing: the answer to ids that do not exist
     assert other["data"]["markNoticesRead"] == {"count": 0, "errors": []}
+    isolation_registry.record_same_as_missing("markNoticesRead")
     done = await api(READ, "alpha-handler", alpha, {"ids": [gid]})
     assert done["data"]["markNoticesRead"] == {"count": 1, "errors": []}
     assert (await api(NOTICES, "alpha-handler", alpha))["data"]["unreadNoticeCount"] == 0
@@ -241,6 +243,7 @@ async def test_a_routing_suggestion_of_another_city_is_like_a_missing_one(
         query, "beta-dispatcher", world.beta, {"id": str(relay.GlobalID("Ticket", "999999"))}
     )
     assert other == missing
+    isolation_registry.record_same_as_missing("routingSuggestion")
 
 
 TEMPLATE = """mutation($e: String!, $l: String!, $b: String!) { setNotificationTemplate(

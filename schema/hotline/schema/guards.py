@@ -1,5 +1,8 @@
 """What one GraphQL request may cost, decided before the expensive work (docs/security.md).
 
+(Over 400 lines on purpose: the three bounds share one walk over the document and its
+memo of expanded fragments.)
+
 Three bounds, in the order a request meets them:
 
 1. **Shape**, right after parsing, by one cheap walk over the document (fragments

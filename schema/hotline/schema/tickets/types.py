@@ -1,4 +1,9 @@
-"""GraphQL types of work orders. Every relation goes through a per-request dataloader."""
+"""GraphQL types of work orders. Every relation goes through a per-request dataloader.
+
+One module over 400 lines on purpose: the ticket, its assignments and their records
+refer to each other (ticket ↔ assignments ↔ timeline, supervisions, suspensions), and
+these types share one set of loaders and converters; split, each half would import
+the other."""
 
 from __future__ import annotations
 

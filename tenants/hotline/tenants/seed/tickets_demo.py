@@ -1,4 +1,5 @@
 """Demo work orders for training and evaluating the routing classifier honestly.
+(Mostly data — the phrase tables — hence over 400 lines.)
 
 Each topic is a department's typical business, written as citizens phrase it on the
 phone (templates × places × details × openers/closers), with the confusions real
