@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +62,8 @@ class Receiver:
         self.failures: dict[str, int] = {}
         self.received = threading.Event()
         self.stalled = threading.Event()
+        # a stalled answer waits for this (set by the test once it killed the worker)
+        self.released = threading.Event()
         self.stalls: set[str] = set()
         self.bad_signatures = 0
         receiver = self
@@ -79,7 +80,7 @@ class Receiver:
                     self.path, dict(self.headers.items()), body, peer=self.client_address[1]
                 )
                 if status == 0:  # stall: the worker is killed while it waits
-                    time.sleep(10)  # longer than a loaded machine needs to kill it
+                    receiver.released.wait(60)  # until the test has killed it
                     status = 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -135,6 +136,7 @@ class Receiver:
             self.failures.clear()
             self.received.clear()
             self.stalled.clear()
+            self.released.clear()
             self.stalls.clear()
 
 

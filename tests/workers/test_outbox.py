@@ -261,6 +261,7 @@ async def test_a_worker_killed_mid_delivery_applies_the_message_once(
     first.handle_sig(signal.SIGTERM)  # what arq does on SIGTERM: cancel the jobs, stop
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(running, 5)
+    receiver.released.set()
     [row] = await _rows(id=row.id)
     assert row.status is OutboxStatus.PENDING
     assert row.attempts == 0
@@ -336,6 +337,7 @@ async def test_a_message_whose_worker_vanished_is_delivered_after_the_short_leas
         doomed.kill()
         await doomed.wait()
         log.close()
+        receiver.released.set()
     [held] = await _rows(id=row.id)
     assert held.status is OutboxStatus.PENDING
     assert held.attempts == 0

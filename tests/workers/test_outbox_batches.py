@@ -165,6 +165,7 @@ async def test_a_worker_killed_mid_batch_applies_every_message_once(
     first.handle_sig(signal.SIGTERM)  # the worker dies before the batch is settled
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(running, 5)
+    receiver.released.set()
     with warnings.catch_warnings():
         # arq cancelled mid-poll leaves a redis-py pipeline to the garbage collector,
         # whose ResourceWarning would surface in whichever test runs next

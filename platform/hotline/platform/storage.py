@@ -15,7 +15,7 @@ import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -26,6 +26,7 @@ from minio.datatypes import PostPolicy
 from minio.error import S3Error
 from minio.lifecycleconfig import AbortIncompleteMultipartUpload, LifecycleConfig, Rule
 
+from hotline.platform import clock
 from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import current_tenant_id
 
@@ -117,7 +118,7 @@ async def presigned_post(
 ) -> PresignedPost:
     """A POST policy fixing the key, the content type and the size range."""
     s = settings or get_settings()
-    expires_at = datetime.now(UTC) + expires
+    expires_at = clock.now() + expires
     policy = PostPolicy(s.s3_bucket, expires_at)
     policy.add_equals_condition("key", key)
     policy.add_equals_condition("Content-Type", content_type)

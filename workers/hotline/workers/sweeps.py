@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
-from hotline.platform import jobs
+from hotline.platform import clock, jobs
 from hotline.tenants.tickets.sweep import active_tenants, sweep_deadlines
 from hotline.workers.retry import retrying
 from hotline.workers.scoped import tenant_job
@@ -16,7 +15,7 @@ from hotline.workers.scoped import tenant_job
 async def sweep_all(ctx: dict[str, Any]) -> int:
     """Enqueue ``sweep_tenant`` per active city; the job id (city + minute) makes a second
     scheduler, or a repeated cron run, enqueue nothing more."""
-    minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
+    minute = clock.now().strftime("%Y%m%d%H%M")
     tenants = await active_tenants()
     for tenant in tenants:
         await jobs.enqueue(

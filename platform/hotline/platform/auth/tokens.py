@@ -17,7 +17,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -34,6 +34,7 @@ from joserfc.jwt import ClaimsOption, JWTClaimsRegistry
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from hotline.platform import clock
 from hotline.platform.auth.models import SigningKey
 from hotline.platform.crypto import decrypt, encrypt
 from hotline.platform.settings import get_settings
@@ -83,7 +84,7 @@ class TokenError(Exception):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 # --- our own signing keys -------------------------------------------------------------

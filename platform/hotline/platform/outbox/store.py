@@ -6,11 +6,12 @@ import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from hotline.platform import clock
 from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
 from hotline.platform.settings import get_settings
 
@@ -66,7 +67,7 @@ def lease() -> timedelta:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _db(connection: BaseDBAsyncClient | None) -> BaseDBAsyncClient:

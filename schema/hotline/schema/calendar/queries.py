@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
 from strawberry import relay
 
+from hotline.platform import clock
 from hotline.schema.calendar.types import Calendar, CalendarDay
 from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
@@ -25,7 +24,7 @@ class CalendarQueries:
         warnings: list[str] = []
         if actor.province_id is not None and (actor.is_province_admin or actor.roles):
             tenant = await Tenant.get(id=actor.tenant_id)
-            today = datetime.now(cal.zone).date()  # the city's today
+            today = clock.now().astimezone(cal.zone).date()  # the city's today
             warnings = await service.arrangement_warnings(
                 province_id=tenant.province_id, today=today
             )

@@ -4,9 +4,10 @@ caller's city, and a user's memberships read across cities."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from hotline.platform import clock
 from hotline.platform.auth.passwords import password_problems
 from hotline.platform.tenancy import Scope, current_scope, current_tenant_id, use_scope
 from hotline.tenants.accounts.models import Membership, ProvinceRole, User
@@ -21,7 +22,7 @@ USERNAME_MAX = 64
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def normalize_username(username: str) -> str:

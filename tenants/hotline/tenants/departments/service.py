@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
@@ -10,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from hotline.platform import clock
 from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor, require
@@ -200,7 +200,7 @@ async def deactivate_department(*, actor: Actor, department_id: int) -> int:
     if department.kind is DepartmentKind.CENTER:
         raise Invalid("the center cannot be deactivated", field="departmentId")
     count = await Department.filter(path__startswith=department.path, is_active=True).update(
-        is_active=False, deactivated_at=datetime.now(UTC)
+        is_active=False, deactivated_at=clock.now()
     )
     await record_audit(
         actor_id=actor.user_id,

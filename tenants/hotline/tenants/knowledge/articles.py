@@ -11,12 +11,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Actor
@@ -318,7 +319,7 @@ async def publish_article(
                 await write_vector(conn, tokenizer, synonyms, latest, live=True)
             article.status = ArticleStatus.PUBLISHED
             article.published_version_id = latest.id
-            article.published_at = datetime.now(UTC)
+            article.published_at = clock.now()
             await article.save(
                 update_fields=["status", "published_version_id", "published_at", "updated_at"]
             )

@@ -4,11 +4,12 @@ and lists — and the limits every knowledge operation checks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
+from hotline.platform import clock
 from hotline.platform.tenancy import Scope
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
@@ -93,4 +94,4 @@ async def audit(actor: Actor, owner: Owner, action: str, target: object) -> None
 
 async def city_today(owner: Owner) -> date:
     tenant = await Tenant.get(id=owner.tenant_id)
-    return datetime.now(ZoneInfo(tenant.timezone)).date()
+    return clock.now().astimezone(ZoneInfo(tenant.timezone)).date()

@@ -9,12 +9,12 @@ a unique key on the notice).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from tortoise.transactions import in_transaction
 
-from hotline.platform import outbox, pubsub
+from hotline.platform import clock, outbox, pubsub
 from hotline.platform.crypto import decrypt
 from hotline.platform.redis import tenant_key
 from hotline.platform.senders.config import get_delivery_settings
@@ -135,7 +135,7 @@ async def deliver_outbox(*, outbox_id: int, now: datetime | None = None) -> str:
     message = await outbox.claim_for_delivery(outbox_id)
     if message is None:
         return "settled"
-    result = await _attempt(message, now or datetime.now(UTC))
+    result = await _attempt(message, now or clock.now())
     if result == "sent":
         await outbox.mark_sent(message)
     return result
@@ -162,7 +162,7 @@ async def deliver_batch(
     endpoints = await _hooks(
         {int(m.payload["endpoint_id"]) for m in messages if m.kind == Channel.WEBHOOK}
     )
-    at = now or datetime.now(UTC)
+    at = now or clock.now()
     gate = asyncio.Semaphore(concurrency or BATCH_CONCURRENCY)
 
     async def one(message: outbox.OutboxMessage) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from hotline.platform import outbox
+from hotline.platform import clock, outbox
 from hotline.platform.crypto import encrypt
 from hotline.platform.senders.errors import SendFailed
 from hotline.platform.senders.webhook import check_destination
@@ -80,7 +79,7 @@ async def mark_notices_read(*, actor: Actor, notice_ids: list[int] | None) -> in
         if len(notice_ids) > MAX_PAGE:
             raise Invalid("at most {max} notices at a time", field="ids", max=MAX_PAGE)
         query = query.filter(id__in=notice_ids)
-    return await query.update(read_at=datetime.now(UTC))
+    return await query.update(read_at=clock.now())
 
 
 # Webhook endpoints ----------------------------------------------------------------------

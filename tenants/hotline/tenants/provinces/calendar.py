@@ -7,11 +7,12 @@ from the database, writes calendar days, and seeds the official arrangement.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from hotline.platform import clock
 from hotline.platform.calendar import (
     DEFAULT_WEEKLY_HOURS,
     CalendarOverride,
@@ -173,7 +174,7 @@ async def calendar_entries(
 
 async def seed_official_calendar(*, province_id: int, since_year: int | None = None) -> int:
     """Load the official national arrangement into the province layer; returns rows added."""
-    first = since_year if since_year is not None else datetime.now(UTC).year - 1
+    first = since_year if since_year is not None else clock.now().year - 1
     existing = set(
         await CalendarEntry.filter(province_id=province_id, tenant_id=None).values_list(
             "day", flat=True

@@ -103,29 +103,12 @@ async def open_supervision(
     return supervision
 
 
-async def _locked(
-    c: Change, supervision_id: int, paths: list[str] | None = None
-) -> tuple[Ticket, Supervision]:
-    """The order's ticket, then the order, locked; NotFound("supervision") if unseen."""
-    found = await Supervision.get_or_none(id=supervision_id)
-    if found is None:
-        raise NotFound("supervision")
-    try:
-        ticket = await c.lock(found.ticket_id, paths)
-    except NotFound:
-        raise NotFound("supervision") from None
-    supervision = await Supervision.filter(id=supervision_id).select_for_update().first()
-    if supervision is None:
-        raise NotFound("supervision")
-    return ticket, supervision
-
-
 async def escalate_supervision(
     *, actor: Actor, supervision_id: int, reason: str = ""
 ) -> Supervision:
     """One level up now, on the city's schedule from here on."""
     async with change(actor, Action.TICKET_SUPERVISE) as c:
-        ticket, supervision = await _locked(c, supervision_id)
+        ticket, supervision = await c.lock_record(Supervision, supervision_id, "supervision")
         if supervision.status != "open":
             raise IllegalTransition("supervision", supervision.status, "escalate")
         calendar, schedule = await city_schedule(await policy.city(supervision.tenant_id))
@@ -146,7 +129,7 @@ async def comment_supervision(*, actor: Actor, supervision_id: int, text: str) -
     require(actor, permission)
     async with change(actor, permission, checked=True) as c:
         paths = await access.handling_paths(actor) if handler else None
-        ticket, supervision = await _locked(c, supervision_id, paths)
+        ticket, supervision = await c.lock_record(Supervision, supervision_id, "supervision", paths)
         if paths is not None:
             department = await Department.get_or_none(id=supervision.department_id or 0)
             if department is None or not access.within(department.path, paths):
@@ -169,7 +152,7 @@ async def comment_supervision(*, actor: Actor, supervision_id: int, text: str) -
 
 async def close_supervision(*, actor: Actor, supervision_id: int, note: str = "") -> Supervision:
     async with change(actor, Action.TICKET_SUPERVISE) as c:
-        ticket, supervision = await _locked(c, supervision_id)
+        ticket, supervision = await c.lock_record(Supervision, supervision_id, "supervision")
         if supervision.status != "open":
             raise IllegalTransition("supervision", supervision.status, "close")
         supervision.status, supervision.closed_at = "closed", c.now

@@ -105,26 +105,14 @@ async def suspend_ticket(
     return suspension
 
 
-async def _locked(c: Change, suspension_id: int) -> tuple[Ticket, Suspension]:
-    found = await Suspension.get_or_none(id=suspension_id)
-    if found is None:
-        raise NotFound("suspension")
-    try:
-        ticket = await c.lock(found.ticket_id, await access.reading_paths(c.actor))
-    except NotFound:
-        raise NotFound("suspension") from None
-    suspension = await Suspension.filter(id=suspension_id).select_for_update().first()
-    if suspension is None:
-        raise NotFound("suspension")
-    return ticket, suspension
-
-
 async def decide_suspension(
     *, actor: Actor, suspension_id: int, approve: bool, note: str = ""
 ) -> Suspension:
     """A supervisor approves (the clocks stop now) or refuses a requested suspension."""
     async with change(actor, Action.TICKET_DECIDE) as c:
-        ticket, suspension = await _locked(c, suspension_id)
+        ticket, suspension = await c.lock_record(
+            Suspension, suspension_id, "suspension", await access.reading_paths(c.actor)
+        )
         if suspension.status != SuspensionStatus.REQUESTED.value:
             raise IllegalTransition("suspension", suspension.status, "decide")
         suspension.decided_by_id, suspension.decided_at = actor.user_id, c.now
@@ -162,7 +150,9 @@ async def resume_ticket(*, actor: Actor, suspension_id: int, note: str = "") -> 
     handler = not allowed(actor, Action.TICKET_DECIDE)
     permission = Action.TICKET_HANDLE if handler else Action.TICKET_DECIDE
     async with change(actor, permission) as c:
-        ticket, suspension = await _locked(c, suspension_id)
+        ticket, suspension = await c.lock_record(
+            Suspension, suspension_id, "suspension", await access.reading_paths(c.actor)
+        )
         if handler:
             department = await Department.get_or_none(id=suspension.department_id or 0)
             if department is None or not access.within(

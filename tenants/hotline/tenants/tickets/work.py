@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
@@ -33,11 +33,22 @@ from tortoise.transactions import in_transaction
 from hotline.platform import clock
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.kernel.events import TicketChanged, TicketEvent, publish, unit
 from hotline.tenants.tickets import access, flow, timeline
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
-from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Ticket, TimelineEvent
+from hotline.tenants.tickets.models import (
+    Assignment,
+    AssignmentStatus,
+    Supervision,
+    Suspension,
+    Ticket,
+    TimelineEvent,
+)
+
+# Records of a ticket that are locked through it.
+R = TypeVar("R", Supervision, Suspension)
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,23 @@ class Change:
 
     async def lock(self, ticket_id: int, paths: list[str] | None = None) -> Ticket:
         return self.hold(await access.lock_ticket(self.actor, ticket_id, paths))
+
+    async def lock_record(
+        self, model: type[R], record_id: int, what: str, paths: list[str] | None = None
+    ) -> tuple[Ticket, R]:
+        """A record of a ticket (supervision order, suspension …), locked after its
+        ticket; the record's own NotFound when either is missing or out of reach."""
+        found = await model.get_or_none(id=record_id)
+        if found is None:
+            raise NotFound(what)
+        try:
+            ticket = await self.lock(found.ticket_id, paths)
+        except NotFound:
+            raise NotFound(what) from None
+        record = await model.filter(id=record_id).select_for_update().first()
+        if record is None:
+            raise NotFound(what)
+        return ticket, record
 
     async def lock_assignment(
         self, assignment_id: int, action: Action = Action.TICKET_HANDLE
