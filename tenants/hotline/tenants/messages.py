@@ -193,6 +193,14 @@ MESSAGES_ZH: dict[str, str] = {
     "locale must be one of {choices}": "语言须为以下之一：{choices}",
     "at most {max} notices at a time": "一次最多处理 {max} 条通知",
     "template error: {error}": "模板有误：{error}",
+    "the URL must point to a public address (not loopback, private or link-local)": (
+        "URL须指向公网地址（不能是回环、内网或链路本地地址）"
+    ),
+    "the subject renders longer than {max} characters": "标题渲染后超过{max}个字符",
+    "the body renders longer than {max} characters": "正文渲染后超过{max}个字符",
+    "the SMS renders as {segments} segments; at most {max} are allowed": (
+        "短信渲染后为{segments}条，最多允许{max}条"
+    ),
     "sign in to read notices": "请登录后查看通知",
     "the URL must be an http(s) URL of at most 500 characters": (
         "地址须为不超过 500 个字符的 http(s) 地址"
