@@ -131,7 +131,7 @@ class NodeQueries:
     )
     async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
         if len(ids) > MAX_NODES:
-            raise Invalid(f"at most {MAX_NODES} ids", field="ids")
+            raise Invalid("at most {max} ids", field="ids", max=MAX_NODES)
         actor = info.context.actor
         # awaitables per item: graphql-core resolves each, and a failing one becomes null
         # with an error at its own path (nodes.3), the others keep their data

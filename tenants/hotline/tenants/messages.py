@@ -41,6 +41,21 @@ MESSAGES_ZH: dict[str, str] = {
         "多次登录失败，账户已锁定至 {until}（UTC）"
     ),
     "too many login attempts; try again in a minute": "登录尝试过于频繁，请一分钟后再试",
+    (
+        "administrators must use two-factor authentication since {deadline} UTC; "
+        "enrol an authenticator app (beginTotpEnrolment with your username and password)"
+    ): (
+        "自{deadline}（UTC）起管理员须使用双因素认证；"
+        "请用用户名和密码绑定身份验证器（beginTotpEnrolment）"
+    ),
+    "cors_origins must be a list of at most {max} origins": "cors_origins须为最多{max}个来源的列表",
+    "{origin} is not an origin like https://app.example.org": (
+        "{origin}不是形如 https://app.example.org 的来源"
+    ),
+    "at most {max} ids": "最多{max}个 ID",
+    "too many failed logins; try again in {seconds} seconds": (
+        "登录失败次数过多，请{seconds}秒后再试"
+    ),
     "enter the code from the authenticator app": "请输入身份验证器应用中的动态验证码",
     "the authenticator code is wrong": "动态验证码错误",
     "the current password is wrong": "当前密码错误",

@@ -49,12 +49,16 @@ def _check_locales(locales: list[str]) -> None:
 def _check_origins(origins: Any) -> list[str]:
     if not isinstance(origins, list) or len(origins) > MAX_CITY_ORIGINS:
         raise Invalid(
-            f"cors_origins must be a list of at most {MAX_CITY_ORIGINS} origins", field="features"
+            "cors_origins must be a list of at most {max} origins",
+            field="features",
+            max=MAX_CITY_ORIGINS,
         )
     for origin in origins:
         if not isinstance(origin, str) or not _ORIGIN.match(origin):
             raise Invalid(
-                f"{origin!r} is not an origin like https://app.example.org", field="features"
+                "{origin} is not an origin like https://app.example.org",
+                field="features",
+                origin=repr(origin),
             )
     return sorted(set(origins))
 
