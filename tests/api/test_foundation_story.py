@@ -623,6 +623,17 @@ async def test_an_admin_past_the_totp_grace_period_can_only_enrol(
         reset_settings()
 
 
+@pytest.fixture
+def no_refresh_grace(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A reused refresh token revokes at once (no grace window, docs/auth.md)."""
+    monkeypatch.setenv("HOTLINE_REFRESH_GRACE_SECONDS", "0")
+    reset_settings()
+    yield
+    monkeypatch.undo()
+    reset_settings()
+
+
+@pytest.mark.usefixtures("no_refresh_grace")
 async def test_refresh_rotation_and_logout(gql: Gql, world: World) -> None:
     await gql.new_user(
         "session_user", token=(await _admin(gql, world)).token, tenant=CITY, role="AGENT"

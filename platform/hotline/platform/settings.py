@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # Auth
     access_token_minutes: int = 15
     refresh_token_days: int = 14
+    # Presenting a refresh token again within this many seconds of its rotation returns
+    # the same next refresh token (concurrent refreshes of one session); later, a reuse
+    # revokes the whole session (docs/auth.md).
+    refresh_grace_seconds: int = 10
     jwt_issuer: str = "hotline"
     # Failed logins (docs/auth.md): after login_max_failures consecutive failures for one
     # account name (4× that for one client address) each further failure makes it wait,

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.transactions import in_transaction
 
 from hotline.platform import ratelimit
@@ -30,8 +32,10 @@ from hotline.platform.auth.tokens import (
     issue_access_token,
     verify_access_token,
 )
-from hotline.platform.crypto import keyed_hash
+from hotline.platform.crypto import decrypt, encrypt, keyed_hash
 from hotline.platform.ratelimit import hit
+from hotline.platform.redis import key as redis_key
+from hotline.platform.redis import redis_client
 from hotline.platform.settings import get_settings
 from hotline.tenants.accounts import revocation
 from hotline.tenants.accounts.common import normalize_username, now_utc, own_memberships
@@ -49,6 +53,7 @@ from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Tenant
 
 log = structlog.get_logger(__name__)
+_REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 _REFRESH_PURPOSE = "refresh-token"
 _BAD_LOGIN = "wrong username or password"
@@ -287,10 +292,19 @@ async def refresh(*, refresh_token: str) -> TokenPair:
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             raise AuthFailed(_BAD_REFRESH)
         next_token: str | None = None
+        grace = get_settings().refresh_grace_seconds
         if row.used_at is None:
             row.used_at = now
             await row.save(update_fields=["used_at"])
             next_token = await _new_refresh_token(row.user_id, row.family)
+            # before the commit releases the row lock, so a waiting twin finds it
+            await _remember_successor(row.token_hash, next_token, grace)
+        elif (now - row.used_at).total_seconds() <= grace:
+            # the same token again within the grace window: a client's concurrent
+            # refreshes (or a retry), not a copy — the same next token, no revocation
+            next_token = await _successor(row.token_hash)
+            if next_token is None:
+                raise AuthFailed(_BAD_REFRESH)
     if next_token is None:
         log.warning("refresh token reused; session revoked", user_id=row.user_id)
         await _revoke_families([row.family])
@@ -301,6 +315,25 @@ async def refresh(*, refresh_token: str) -> TokenPair:
         raise AuthFailed(_BAD_REFRESH)
     await _require_enrolled_admin(user)  # a session older than the grace period ends too
     return await _token_pair(user, row.family, next_token)
+
+
+async def _remember_successor(token_hash: str, next_token: str, grace: int) -> None:
+    if grace <= 0:
+        return
+    try:
+        await redis_client().set(
+            redis_key("refresh-successor", token_hash), encrypt(next_token), ex=grace + 1
+        )
+    except _REDIS_UNREACHABLE:
+        log.warning("refresh grace window unavailable (Redis unreachable)")
+
+
+async def _successor(token_hash: str) -> str | None:
+    try:
+        stored = await redis_client().get(redis_key("refresh-successor", token_hash))
+    except _REDIS_UNREACHABLE:
+        return None
+    return decrypt(stored.decode() if isinstance(stored, bytes) else stored) if stored else None
 
 
 async def logout(*, refresh_token: str) -> None:
