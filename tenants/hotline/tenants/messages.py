@@ -182,6 +182,9 @@ MESSAGES_ZH: dict[str, str] = {
     "too many requests for this ticket, try again in a minute": (
         "该工单查询过于频繁，请一分钟后再试"
     ),
+    "too many wrong codes for this number; try again in {seconds} seconds": (
+        "该工单号错误查询码过多，请{seconds}秒后再试"
+    ),
     "too many wrong codes for this number; try again later": "该工单查询码错误次数过多，请稍后再试",
     # --- knowledge ----------------------------------------------------------------------
     "a title has 1 to {max} characters": "标题须为 1 到 {max} 个字符",
