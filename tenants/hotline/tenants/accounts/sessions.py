@@ -103,7 +103,8 @@ async def count_failure(user: User, *, ip: str | None) -> None:
 
 
 async def clear_failures(user: User) -> None:
-    """An administrator's reset: the account may try again at once."""
+    """An administrator's reset: the account may try again at once (under its full name;
+    the bare name typed with its city selected is the same key)."""
     await ratelimit.clear_failures(_account_key(user.username))
 
 
@@ -157,7 +158,7 @@ async def _login_names(username: str, tenant_id: int | None) -> list[str]:
 
 async def _password_user(
     *, username: str, password: str, ip: str | None, tenant_id: int | None
-) -> User:
+) -> tuple[User, str]:
     """The account the name and password open, after the rate limits and growing delays.
     Unknown users, disabled users and wrong passwords get the same AuthFailed, after the
     same password-hashing work and the same failure count (docs/auth.md)."""
@@ -179,7 +180,9 @@ async def _password_user(
     if not await asyncio.to_thread(verify_password, user.password_hash, password):
         await _register_failure(name, ip=ip)
         raise AuthFailed(_BAD_LOGIN)
-    return user
+    # failures count against the name as typed (resolved in its namespace, whether it
+    # exists or not), so the delays never depend on which accounts exist
+    return user, name
 
 
 async def _require_enrolled_admin(user: User) -> None:
@@ -207,18 +210,20 @@ async def login(
     ``tenant_id`` is the city the request selected, if any: it lets people of that city
     log in with their name without the ``@city`` suffix.
     """
-    user = await _password_user(username=username, password=password, ip=ip, tenant_id=tenant_id)
+    user, name = await _password_user(
+        username=username, password=password, ip=ip, tenant_id=tenant_id
+    )
     # Whoever enrolled a second factor must use it; administrators must enrol within the
     # grace period (TokenPair.totp_enrolment_required until then).
     if user.totp_enabled:
         if not totp_code:
             raise TotpRequired("enter the code from the authenticator app", field="totpCode")
         if not await totp_matches(user, totp_code):
-            await _register_failure(user.username, ip=ip)
+            await _register_failure(name, ip=ip)
             raise AuthFailed("the authenticator code is wrong", field="totpCode")
     else:
         await _require_enrolled_admin(user)
-    await clear_failures(user)
+    await ratelimit.clear_failures(_account_key(name))
     changed = ["updated_at"]
     if user.failed_logins or user.locked_until is not None:
         user.failed_logins = 0
@@ -238,7 +243,7 @@ async def enrolling_user(
 ) -> int:
     """The user id for TOTP enrolment by name and password, without a session: the one
     thing an administrator past the grace period may do with a password alone."""
-    user = await _password_user(username=username, password=password, ip=ip, tenant_id=tenant_id)
+    user, _ = await _password_user(username=username, password=password, ip=ip, tenant_id=tenant_id)
     return int(user.id)
 
 
