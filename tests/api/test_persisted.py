@@ -90,7 +90,7 @@ async def test_signed_in_callers_register_automatically(
     assert first["errors"][0]["message"] == "PersistedQueryNotFound"  # what Apollo expects
     assert _codes(first) == ["PERSISTED_QUERY_NOT_FOUND"]
     registered = await _post(http, {"query": AD_HOC, "extensions": _apq(digest)}, token)
-    assert registered["data"]["me"]["user"]["username"] == "alpha_agent"
+    assert registered["data"]["me"]["user"]["username"] == "alpha_agent@alpha"
     again = await _post(http, {"extensions": _apq(digest)}, token)
     assert again["data"] == registered["data"]
     # ad-hoc text without a hash is fine for them
