@@ -8,22 +8,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import asyncpg
 import pyotp
 import pytest
 
-from hotline.platform.db.config import credentials
+from hotline.platform import ratelimit
 from hotline.platform.redis import key as redis_key
 from hotline.platform.redis import redis_client
 from hotline.platform.settings import Settings
+from hotline.platform.tenancy import use_scope
 from hotline.tenants.accounts import memberships, password_reset, sessions, totp, users
-from hotline.tenants.accounts.models import RefreshToken, User
+from hotline.tenants.accounts.models import Membership, RefreshToken, User
 from hotline.tenants.kernel.errors import (
     AuthFailed,
+    DomainError,
     Invalid,
-    Locked,
     NotFound,
     RateLimited,
+    TotpEnrolmentRequired,
     TotpRequired,
     WeakPassword,
 )
@@ -72,33 +73,71 @@ async def test_unknown_user_and_wrong_password_look_the_same(world: World) -> No
     assert unknown.value.code == wrong.value.code
 
 
-async def test_lockout_after_consecutive_failures(world: World, db: Settings) -> None:
+async def _allow_retry(name: str, ip: str | None = None) -> None:
+    """The delay has passed (its key expired), without sleeping through it."""
+    keys = [redis_key("backoff", sessions._account_key(name), "until")]
+    if ip is not None:
+        keys.append(redis_key("backoff", f"login:client:{ip}", "until"))
+    for name_ in keys:
+        ratelimit._delays.clear(name_)
+    await redis_client().delete(*keys)
+
+
+async def _refusal(name: str, password: str, ip: str) -> DomainError:
+    with pytest.raises((AuthFailed, RateLimited)) as caught:
+        await sessions.login(username=name, password=password, ip=ip)
+    assert isinstance(caught.value, DomainError)
+    return caught.value
+
+
+async def test_failures_slow_down_known_and_unknown_accounts_alike(
+    world: World, db: Settings
+) -> None:
+    """No lock reveals that an account exists: after the free failures, a known and an
+    unknown name get the same growing delays and the same answers."""
     await _user(world, "erin")
-    for _ in range(db.login_max_failures - 1):
-        with pytest.raises(AuthFailed):
-            await sessions.login(username="erin", password="Wrong-Password-1")
-    # a success in between resets the count
-    await sessions.login(username="erin", password=world.password)
-    for _ in range(db.login_max_failures):
-        with pytest.raises(AuthFailed):
-            await sessions.login(username="erin", password="Wrong-Password-1")
-    with pytest.raises(Locked):
-        await sessions.login(username="erin", password=world.password)
-    # the lockout is audited (a platform row: read it as the owner)
-    conn = await asyncpg.connect(**credentials(db.database_url))
-    try:
-        rows = await conn.fetch(
-            "SELECT actor_id, tenant_id FROM audit_events "
-            "WHERE action = 'user.locked' AND target = 'erin'"
-        )
-    finally:
-        await conn.close()
-    assert [(r["actor_id"], r["tenant_id"]) for r in rows] == [(None, None)]
-    # once the lock has passed, the right password works again
-    await User.filter(username="erin").update(locked_until=datetime.now(UTC) - timedelta(seconds=1))
-    await sessions.login(username="erin", password=world.password)
+    free = db.login_max_failures
+    for name, ip in (("erin", "10.1.0.1"), ("erin-nobody", "10.1.0.2")):
+        seen = []
+        if name == "erin":  # a success in between resets the count
+            for _ in range(free - 1):
+                seen.append(await _refusal(name, "Wrong-Password-1", ip))
+            await sessions.login(username="erin", password=world.password, ip=ip)
+        for _ in range(free):
+            seen.append(await _refusal(name, "Wrong-Password-1", ip))
+        # even the right password now waits: one second, then two, four…
+        waits = []
+        for _ in range(3):
+            refused = await _refusal(name, world.password, ip)
+            assert isinstance(refused, RateLimited)
+            waits.append(refused.params["seconds"])
+            await _allow_retry(name)
+            seen.append(await _refusal(name, "Wrong-Password-1", ip))
+        assert waits == [1, 2, 4]
+        assert {(type(e), e.message) for e in seen} == {(AuthFailed, "wrong username or password")}
+    # the known account locked nothing and logs in once its delay has passed
+    await _allow_retry("erin")
+    await sessions.login(username="erin", password=world.password, ip="10.1.0.1")
     erin = await User.get(username="erin")
     assert (erin.failed_logins, erin.locked_until) == (0, None)
+    # the success forgot the account's failures: the next wrong one is free again
+    assert isinstance(await _refusal("erin", "Wrong-Password-1", "10.1.0.1"), AuthFailed)
+    with pytest.raises(AuthFailed):
+        await sessions.login(username="erin", password="Wrong-Password-1", ip="10.1.0.3")
+
+
+async def test_failures_from_one_client_slow_it_down_across_names(
+    world: World, db: Settings
+) -> None:
+    await _user(world, "erik")
+    ip = "10.1.1.1"
+    for i in range(db.login_max_failures * 4):
+        # a different name each time: no account's own delay starts
+        assert isinstance(await _refusal(f"spray-{i}", "Wrong-Password-1", ip), AuthFailed)
+    refused = await _refusal("erik", world.password, ip)
+    assert isinstance(refused, RateLimited)
+    # another client is not slowed down, and the account itself was never failed
+    await sessions.login(username="erik", password=world.password, ip="10.1.1.2")
 
 
 async def test_rate_limit_per_username_and_per_ip(
@@ -165,6 +204,52 @@ async def test_totp_required_for_an_enrolled_admin(world: World) -> None:
     await User.filter(id=admin.id).update(failed_logins=0)
 
 
+async def test_admins_must_enrol_totp_after_the_grace_period(
+    world: World, setting: Callable[[str, str], None]
+) -> None:
+    """Past HOTLINE_ADMIN_TOTP_GRACE_DAYS, a city admin's password alone opens nothing but
+    the enrolment; an agent is not concerned; a new admin role starts a new grace."""
+    admin = await world.member("hank", world.alpha, Role.TENANT_ADMIN)
+    agent = await world.member("hank-agent", world.alpha, Role.AGENT)
+    # within the grace period (7 days from becoming admin): told to enrol, still let in
+    pair = await sessions.login(username=admin.username, password=world.password)
+    assert pair.totp_enrolment_required is True
+    long_ago = datetime.now(UTC) - timedelta(days=8)
+    for user in (admin, agent):
+        await User.filter(id=user.id).update(created_at=long_ago)
+    with use_scope(world.alpha.scope()):
+        await Membership.filter(user_id__in=[admin.id, agent.id]).update(created_at=long_ago)
+    with pytest.raises(TotpEnrolmentRequired) as refused:
+        await sessions.login(username=admin.username, password=world.password)
+    assert refused.value.field == "totpCode"
+    # a session started before the deadline cannot be refreshed past it either
+    with pytest.raises(TotpEnrolmentRequired):
+        await sessions.refresh(refresh_token=pair.refresh_token)
+    as_agent = await sessions.login(username=agent.username, password=world.password)
+    assert as_agent.totp_enrolment_required is False
+    setting("ADMIN_TOTP_GRACE_DAYS", "30")
+    longer = await sessions.login(username=admin.username, password=world.password)
+    assert longer.totp_enrolment_required is True
+    setting("ADMIN_TOTP_GRACE_DAYS", "7")
+    # the enrolment flow with name and password (a wrong password opens nothing)
+    with pytest.raises(AuthFailed):
+        await sessions.enrolling_user(username=admin.username, password="Wrong-Password-1")
+    user_id = await sessions.enrolling_user(username=admin.username, password=world.password)
+    assert user_id == admin.id
+    secret, _ = await totp.begin_totp_enrolment(user_id=user_id)
+    await totp.confirm_totp(user_id=user_id, code=_code(secret))
+    pair = await sessions.login(
+        username=admin.username, password=world.password, totp_code=_code(secret, 1)
+    )
+    assert pair.totp_enrolment_required is False
+    # an agent made admin today has a new grace period: counted from the role's grant
+    actor = await world.actor(world.alpha_admin, world.alpha)
+    with use_scope(world.alpha.scope(world.alpha_admin.id)):
+        await memberships.grant_membership(actor=actor, user_id=agent.id, role=Role.TENANT_ADMIN)
+    promoted = await sessions.login(username=agent.username, password=world.password)
+    assert promoted.totp_enrolment_required is True
+
+
 async def test_province_admin_and_operator_are_admins(world: World) -> None:
     pair = await sessions.login(username=world.operator.username, password=world.password)
     assert pair.totp_enrolment_required is True
@@ -174,7 +259,10 @@ async def test_province_admin_and_operator_are_admins(world: World) -> None:
     ).totp_enrolment_required is False
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_family(world: World) -> None:
+async def test_refresh_rotates_and_reuse_revokes_the_family(
+    world: World, setting: Callable[[str, str], None]
+) -> None:
+    setting("REFRESH_GRACE_SECONDS", "0")  # reuse at once (the grace window: below)
     await _user(world, "hank")
     first = await sessions.login(username="hank", password=world.password)
     other = await sessions.login(username="hank", password=world.password)
@@ -202,15 +290,31 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(world: World) -> Non
         await sessions.refresh(refresh_token="made-up")
 
 
-async def test_concurrent_refresh_of_one_token_lets_one_through(world: World) -> None:
+async def test_concurrent_refreshes_of_one_token_share_the_next_pair(world: World) -> None:
+    """Five tabs refreshing one session at once all get the same next refresh token (the
+    grace window) and nobody is logged out; after the window a reuse still revokes."""
     await _user(world, "iris")
     pair = await sessions.login(username="iris", password=world.password)
     results = await asyncio.gather(
-        sessions.refresh(refresh_token=pair.refresh_token),
-        sessions.refresh(refresh_token=pair.refresh_token),
+        *(sessions.refresh(refresh_token=pair.refresh_token) for _ in range(5)),
         return_exceptions=True,
     )
-    assert sorted(type(r).__name__ for r in results) == ["AuthFailed", "TokenPair"]
+    assert all(isinstance(r, sessions.TokenPair) for r in results), results
+    pairs = [r for r in results if isinstance(r, sessions.TokenPair)]
+    assert len({p.refresh_token for p in pairs}) == 1
+    sid = (await sessions.authenticate_access_token(token=pair.access_token))["sid"]
+    for p in pairs:
+        assert (await sessions.authenticate_access_token(token=p.access_token))["sid"] == sid
+    assert await RefreshToken.filter(family=sid).count() == 2
+    successor = await sessions.refresh(refresh_token=pairs[0].refresh_token)
+    # the window has passed for the first token (its rotation 11 s ago): a copy
+    await RefreshToken.filter(family=sid, used_at__isnull=False).update(
+        used_at=datetime.now(UTC) - timedelta(seconds=11)
+    )
+    with pytest.raises(AuthFailed):
+        await sessions.refresh(refresh_token=pair.refresh_token)
+    assert await sessions.is_session_revoked(sid=sid)
+    await _refused(successor.access_token)
 
 
 async def test_logout_refuses_the_access_token(world: World) -> None:

@@ -571,6 +571,69 @@ async def test_totp_enrolment_and_login_with_a_code(gql: Gql, world: World) -> N
     assert me.ok()["me"]["user"]["totpEnabled"] is True
 
 
+async def test_an_admin_past_the_totp_grace_period_can_only_enrol(
+    gql: Gql, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stolen password alone cannot act as an admin once the grace period is over:
+    login answers TOTP_ENROLMENT_REQUIRED, and name + password only reach the enrolment."""
+    admin = await gql.new_user(
+        "late_admin", token=world.shandong_admin.token, tenant=CITY, role="TENANT_ADMIN"
+    )
+    monkeypatch.setenv("HOTLINE_ADMIN_TOTP_GRACE_DAYS", "0")
+    reset_settings()
+    try:
+        login = """mutation($c: String) { login(username: "late_admin@jining",
+                     password: "Correct-Horse-42", totpCode: $c) {
+                     tokens { accessToken } errors { field code message } } }"""
+        refused = await gql(login, {"c": None})
+        assert refused.data["login"]["tokens"] is None
+        (error,) = refused.data["login"]["errors"]
+        assert (error["field"], error["code"]) == ("totpCode", "TOTP_ENROLMENT_REQUIRED")
+        # the session from before the deadline cannot be refreshed any more
+        refresh = """mutation($t: String!) { refreshToken(refreshToken: $t) {
+                       tokens { accessToken } errors { code } } }"""
+        stale = await gql(refresh, {"t": admin.refresh_token})
+        assert stale.data["refreshToken"]["errors"] == [{"code": "TOTP_ENROLMENT_REQUIRED"}]
+        credentials = {"u": "late_admin@jining", "p": "Correct-Horse-42"}
+        wrong = await gql(
+            """mutation($u: String!) { beginTotpEnrolment(username: $u, password: "nope") {
+                 secret errors { code } } }""",
+            {"u": credentials["u"]},
+        )
+        assert wrong.data["beginTotpEnrolment"] == {
+            "secret": None,
+            "errors": [{"code": "AUTH_FAILED"}],
+        }
+        begun = await gql(
+            """mutation($u: String!, $p: String!) { beginTotpEnrolment(username: $u,
+                 password: $p) { secret errors { code } } }""",
+            credentials,
+        )
+        secret = begun.ok()["beginTotpEnrolment"]["secret"]
+        confirmed = await gql(
+            """mutation($u: String!, $p: String!, $c: String!) { confirmTotp(code: $c,
+                 username: $u, password: $p) { ok errors { code } } }""",
+            {**credentials, "c": pyotp.TOTP(secret).now()},
+        )
+        assert confirmed.ok()["confirmTotp"] == {"ok": True, "errors": []}
+        done = await gql(login, {"c": pyotp.TOTP(secret).at(time.time() + 30)})
+        assert done.ok()["login"]["tokens"]["accessToken"]
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+@pytest.fixture
+def no_refresh_grace(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A reused refresh token revokes at once (no grace window, docs/auth.md)."""
+    monkeypatch.setenv("HOTLINE_REFRESH_GRACE_SECONDS", "0")
+    reset_settings()
+    yield
+    monkeypatch.undo()
+    reset_settings()
+
+
+@pytest.mark.usefixtures("no_refresh_grace")
 async def test_refresh_rotation_and_logout(gql: Gql, world: World) -> None:
     await gql.new_user(
         "session_user", token=(await _admin(gql, world)).token, tenant=CITY, role="AGENT"

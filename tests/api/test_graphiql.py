@@ -93,6 +93,7 @@ async def test_development_offers_the_demo_logins(client: httpx.AsyncClient) -> 
 
 
 async def test_production_turns_graphiql_off_unless_enabled(db: Settings) -> None:
+    # the start-up checks of production also want SMTP; this test is about GraphiQL only
     production = db.model_copy(update={"env": "production", "allow_log_email": True})
     async for http in _client_for(production):
         page = await http.get("/graphql", headers=HTML)

@@ -31,7 +31,7 @@ async def test_node_answers_each_type_as_its_own_query(gql: Gql, world: World) -
         seen[node["__typename"]] = node
     assert seen["Department"]["name"] == "alpha district"
     assert seen["Tenant"]["slug"] == "alpha"
-    assert seen["User"]["username"] == "alpha_handler@alpha"
+    assert seen["User"]["username"] == "alpha_handler@alpha"  # created in the city
     assert seen["Province"]["code"] == "370000"
 
 

@@ -497,10 +497,11 @@ async def test_integrations_finalize_their_own_uploads(world, kit) -> None:
 
 
 async def test_query_code_guesses_are_rate_limited(world, kit) -> None:
-    """Wrong codes count against one budget per number, shared by every citizen face."""
+    """Wrong codes count against one budget per (number, client), shared by every
+    citizen face."""
     with use_scope(world.alpha.scope()):
         ticket = await kit.make_ticket(world.alpha, "AL20261123000099")
-        guesses = [f"{n:06d}" for n in range(citizen.FAILURES_PER_NUMBER)]
+        guesses = [f"{n:06d}" for n in range(citizen.FAILURES_PER_CLIENT)]
         for code in guesses:
             with pytest.raises(NotFound):
                 await downloads.list_citizen_evidence(

@@ -118,6 +118,47 @@ async def test_upload_finalize_list_download_over_graphql(world, kit) -> None:
         assert finalize["data"]["finalizeEvidence"]["errors"][0]["code"] == "NOT_FOUND"
 
 
+async def test_one_rejected_item_does_not_fail_the_whole_list(world, kit) -> None:
+    """Per-item results: the rejected item's downloadUrl is null with its own error, the
+    list and the other items' links still answer."""
+    data = kit.photo()
+    ticket = str(encode_id("Ticket", world.ticket.id))
+    with use_scope(world.alpha.scope()):
+        out = await _run(
+            REQUEST,
+            world.agent,
+            input={
+                "ticketId": ticket,
+                "fileName": "good.jpg",
+                "contentType": "image/jpeg",
+                "size": len(data),
+                "sha256": kit.sha256(data),
+            },
+        )
+        payload = out["data"]["requestEvidenceUpload"]
+        await _post(kit, payload["upload"], data)
+        good_id = payload["evidence"]["id"]
+        await _run(FINALIZE, world.agent, id=good_id)
+        node_id = int(relay.GlobalID.from_id(good_id).node_id)
+        await tasks.verify_evidence({}, tenant_id=world.alpha.tenant.id, evidence_id=node_id)
+        bad = await Evidence.get(id=node_id)
+        bad.pk = None
+        bad.status = EvidenceStatus.REJECTED
+        bad.file_name = "bad.jpg"
+        bad.object_key = f"{bad.object_key}-rejected"
+        await bad.save(force_create=True)
+        bad_id = str(encode_id("Evidence", bad.pk))
+
+        listed = await _run(LIST, world.agent, ticket=ticket)
+        rows = {e["id"]: e for e in listed["data"]["evidence"]}
+        assert rows[good_id]["downloadUrl"]["url"]
+        assert rows[bad_id]["status"] == "REJECTED"
+        assert rows[bad_id]["downloadUrl"] is None
+        (error,) = [e for e in listed["errors"] if e["path"][-1] == "downloadUrl"]
+        assert error["extensions"]["code"] == "CONFLICT"
+        assert listed["data"]["evidence"][error["path"][1]]["id"] == bad_id
+
+
 async def test_citizen_over_graphql(world, kit) -> None:
     data = kit.photo()
     citizen = {"number": world.ticket.number, "queryCode": kit.QUERY_CODE}

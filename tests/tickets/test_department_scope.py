@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from hotline.platform import ratelimit
+from hotline.platform.crypto import keyed_hash
+from hotline.platform.redis import key as redis_key
+from hotline.platform.redis import redis_client
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import NotFound, RateLimited
@@ -78,7 +82,7 @@ async def test_wrong_query_codes_exhaust_the_rating_too(world: World) -> None:
         )
         number = created.ticket.number
         wrong = f"{(int(created.query_code) + 1) % 1_000_000:06d}"
-        for _ in range(citizen.FAILURES_PER_NUMBER):
+        for _ in range(citizen.FAILURES_PER_CLIENT):
             with pytest.raises(NotFound):
                 await review.rate_ticket(
                     actor=city.anonymous,
@@ -86,7 +90,7 @@ async def test_wrong_query_codes_exhaust_the_rating_too(world: World) -> None:
                     query_code=wrong,
                     grade=Satisfaction.SATISFIED,
                 )
-        # the right code no longer tells anything apart, and the lookup waits too
+        # from this client the right code no longer tells anything apart
         with pytest.raises(RateLimited):
             await review.rate_ticket(
                 actor=city.anonymous,
@@ -94,10 +98,50 @@ async def test_wrong_query_codes_exhaust_the_rating_too(world: World) -> None:
                 query_code=created.query_code,
                 grade=Satisfaction.SATISFIED,
             )
-        with pytest.raises(RateLimited):
-            await personal.public_ticket(
-                actor=city.anonymous,
-                number=number,
-                query_code=created.query_code,
-                ip="198.51.100.7",
+        # but the citizen, elsewhere, is not locked out of their own ticket
+        found = await personal.public_ticket(
+            actor=city.anonymous,
+            number=number,
+            query_code=created.query_code,
+            ip="198.51.100.7",
+        )
+        assert found.number == number
+
+
+async def test_wrong_codes_from_many_clients_slow_the_number_down(world: World) -> None:
+    """A guesser spread over many addresses meets a growing delay per number; the citizen
+    waits seconds at worst, never an hour."""
+    city = world.alpha
+    with use_scope(city.scope()):
+        created = await intake.create_ticket(
+            actor=city.agent, channel=Channel.WEB, kind=Kind.COMPLAINT, content="路灯不亮"
+        )
+        number = created.ticket.number
+        wrong = f"{(int(created.query_code) + 1) % 1_000_000:06d}"
+
+        async def lookup(code: str, ip: str) -> personal.PublicTicket:
+            return await personal.public_ticket(
+                actor=city.anonymous, number=number, query_code=code, ip=ip
             )
+
+        for i in range(citizen.FAILURES_PER_NUMBER):
+            with pytest.raises(NotFound):
+                await lookup(wrong, f"203.0.113.{i}")
+        with pytest.raises(RateLimited) as slowed:
+            await lookup(created.query_code, "198.51.100.8")
+        assert slowed.value.params == {"seconds": 1}
+        per_number = f"citizen-proof:{city.id}:{keyed_hash(number, 'citizen-proof')}"
+        await _delay_passed(per_number)
+        assert (await lookup(created.query_code, "198.51.100.8")).number == number
+        # each further wrong code doubles the delay
+        with pytest.raises(NotFound):
+            await lookup(wrong, "203.0.113.50")
+        with pytest.raises(RateLimited) as slower:
+            await lookup(created.query_code, "198.51.100.8")
+        assert slower.value.params == {"seconds": 2}
+
+
+async def _delay_passed(key: str) -> None:
+    name = redis_key("backoff", key, "until")
+    ratelimit._delays.clear(name)
+    await redis_client().delete(name)

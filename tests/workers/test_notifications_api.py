@@ -255,7 +255,7 @@ PREFERENCE = """mutation($e: String!, $d: ID, $u: ID) { setNotificationPreferenc
 
 async def test_templates_and_preferences_are_set_per_city(api: Api, world: World) -> None:
     alpha, beta = world.alpha, world.beta
-    body = "{{ number }} 已受理，查询码 {{ query_code }}"
+    body = "{{ number }} 已受理，请留意办理进展"
     done = await api(
         TEMPLATE, "alpha-admin", alpha, {"e": "ticket.received", "l": "zh-CN", "b": body}
     )

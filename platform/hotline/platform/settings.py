@@ -75,10 +75,20 @@ class Settings(BaseSettings):
     # Auth
     access_token_minutes: int = 15
     refresh_token_days: int = 14
+    # Presenting a refresh token again within this many seconds of its rotation returns
+    # the same next refresh token (concurrent refreshes of one session); later, a reuse
+    # revokes the whole session (docs/auth.md).
+    refresh_grace_seconds: int = 10
     jwt_issuer: str = "hotline"
+    # Failed logins (docs/auth.md): after login_max_failures consecutive failures for one
+    # account name (4× that for one client address) each further failure makes it wait,
+    # 1 s doubling up to login_lockout_minutes; the same for names that do not exist.
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     login_rate_per_minute: int = 20
+    # Platform operators, province and city admins must enrol TOTP within this many days
+    # of the account's creation or of becoming an admin; after it, login needs TOTP.
+    admin_totp_grace_days: int = 7
     # Key for encrypting personal data at rest (Fernet, urlsafe base64, 32 bytes);
     # several keys separated by commas: the first encrypts, all decrypt (rotation).
     data_keys: SecretStr = SecretStr("")

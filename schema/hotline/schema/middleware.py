@@ -14,6 +14,7 @@ import json
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hotline.platform.client import use_client
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
@@ -92,4 +93,5 @@ class IdentityMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         scope.setdefault("state", {})["actor"] = actor
-        await self.app(scope, receive, send)
+        with use_client(conn.client.host if conn.client else None):
+            await self.app(scope, receive, send)

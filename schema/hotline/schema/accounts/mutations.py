@@ -82,6 +82,17 @@ def _user_id(info: Info) -> int:
     return info.context.actor.user_id
 
 
+async def _enrolling_user_id(info: Info, username: str | None, password: str | None) -> int:
+    if username is None or password is None:
+        return _user_id(info)
+    return await sessions.enrolling_user(
+        username=username,
+        password=password,
+        ip=info.context.ip,
+        tenant_id=info.context.actor.tenant_id,
+    )
+
+
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(
@@ -137,17 +148,35 @@ class AccountMutations:
             lambda: password_reset.reset_password(token=token, new_password=new_password)
         )
 
-    @strawberry.mutation(description="Start TOTP enrolment: scan the URI, then confirmTotp.")
-    async def begin_totp_enrolment(self, info: Info) -> TotpEnrolmentPayload:
-        result, errors = await payload_errors(
-            lambda: totp.begin_totp_enrolment(user_id=_user_id(info))
-        )
+    @strawberry.mutation(
+        description="Start TOTP enrolment: scan the URI, then confirmTotp. Signed in, or "
+        "with username and password (an administrator past the TOTP grace period cannot "
+        "log in before enrolling)."
+    )
+    async def begin_totp_enrolment(
+        self, info: Info, username: str | None = None, password: str | None = None
+    ) -> TotpEnrolmentPayload:
+        async def call() -> tuple[str, str]:
+            user_id = await _enrolling_user_id(info, username, password)
+            return await totp.begin_totp_enrolment(user_id=user_id)
+
+        result, errors = await payload_errors(call)
         secret, uri = result if result else (None, None)
         return TotpEnrolmentPayload(secret=secret, provisioning_uri=uri, errors=errors)
 
-    @strawberry.mutation
-    async def confirm_totp(self, info: Info, code: str) -> OkPayload:
-        return await _ok(lambda: totp.confirm_totp(user_id=_user_id(info), code=code))
+    @strawberry.mutation(description="Finish TOTP enrolment (signed in, or with credentials).")
+    async def confirm_totp(
+        self,
+        info: Info,
+        code: str,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> OkPayload:
+        async def call() -> None:
+            user_id = await _enrolling_user_id(info, username, password)
+            await totp.confirm_totp(user_id=user_id, code=code)
+
+        return await _ok(call)
 
     @strawberry.mutation(description="A new user; with role, also a member of the current city.")
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:

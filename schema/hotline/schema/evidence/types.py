@@ -128,13 +128,15 @@ class Evidence(relay.Node):
         )
 
     @strawberry.field(
-        description="A short-lived link to one copy, after the access check; recorded."
+        description="A short-lived link to one copy, after the access check; recorded. Null, "
+        "with an error at this item's path, when this item has no such copy (rejected, not "
+        "verified yet, no thumbnail): the other items of a list still answer."
     )
     async def download_url(
         self,
         info: Info,
         variant: EvidenceVariant = models.Variant.ORIGINAL,
-    ) -> DownloadLink:
+    ) -> DownloadLink | None:
         link = await downloads.download_link(
             actor=info.context.actor, evidence_id=self.id, variant=variant, ip=info.context.ip
         )
@@ -183,12 +185,15 @@ class PublicEvidence:
             evidence_id=row.id,
         )
 
-    @strawberry.field(description="The copy without metadata (PUBLIC) or the THUMBNAIL.")
+    @strawberry.field(
+        description="The copy without metadata (PUBLIC) or the THUMBNAIL; null with an error "
+        "at this item's path when this item has none (the rest of the list still answers)."
+    )
     async def download_url(
         self,
         info: Info,
         variant: EvidenceVariant = models.Variant.PUBLIC,
-    ) -> DownloadLink:
+    ) -> DownloadLink | None:
         link = await downloads.citizen_download_link(
             citizen=self.proof, evidence_id=self.evidence_id, variant=variant, ip=info.context.ip
         )

@@ -11,6 +11,7 @@ which is what :func:`is_session_revoked` checks (``accounts.revocation``).
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -19,8 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.transactions import in_transaction
 
+from hotline.platform import ratelimit
 from hotline.platform.auth.passwords import hash_password, needs_rehash, verify_password
 from hotline.platform.auth.tokens import (
     LEEWAY_SECONDS,
@@ -28,19 +32,28 @@ from hotline.platform.auth.tokens import (
     issue_access_token,
     verify_access_token,
 )
-from hotline.platform.crypto import keyed_hash
+from hotline.platform.crypto import decrypt, encrypt, keyed_hash
 from hotline.platform.ratelimit import hit
+from hotline.platform.redis import key as redis_key
+from hotline.platform.redis import redis_client
 from hotline.platform.settings import get_settings
 from hotline.tenants.accounts import revocation
 from hotline.tenants.accounts.common import normalize_username, now_utc, own_memberships
 from hotline.tenants.accounts.models import ProvinceRole, RefreshToken, User
-from hotline.tenants.accounts.totp import totp_matches
+from hotline.tenants.accounts.totp import totp_deadline, totp_matches
 from hotline.tenants.kernel.audit import record_audit
-from hotline.tenants.kernel.errors import AuthFailed, Locked, NotFound, RateLimited, TotpRequired
+from hotline.tenants.kernel.errors import (
+    AuthFailed,
+    NotFound,
+    RateLimited,
+    TotpEnrolmentRequired,
+    TotpRequired,
+)
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Tenant
 
 log = structlog.get_logger(__name__)
+_REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 _REFRESH_PURPOSE = "refresh-token"
 _BAD_LOGIN = "wrong username or password"
@@ -62,27 +75,46 @@ async def _is_admin(user: User) -> bool:
     return bool(await own_memberships(user.id, role=Role.TENANT_ADMIN))
 
 
-async def count_failure(user: User, *, ip: str | None) -> None:
-    """One more consecutive failure; the last one allowed locks the account for a while."""
+def _account_key(name: str) -> str:
+    return f"login:account:{keyed_hash(name, 'login')}"
+
+
+async def _register_failure(name: str, *, ip: str | None) -> None:
+    """One more failed login for the typed account name (whether it exists or not) and
+    for the client: past the free ones, each makes the next attempt wait longer."""
     settings = get_settings()
-    async with in_transaction():
-        row = await User.filter(id=user.id).select_for_update().first()
-        if row is None:
-            return
-        row.failed_logins += 1
-        locked = row.failed_logins >= settings.login_max_failures
-        if locked:
-            row.failed_logins = 0
-            row.locked_until = now_utc() + timedelta(minutes=settings.login_lockout_minutes)
-        await row.save(update_fields=["failed_logins", "locked_until", "updated_at"])
-    if locked:
-        log.warning("account locked", user_id=user.id, ip=ip)
-        await record_audit(
-            actor_id=None,
-            action="user.locked",
-            target=user.username,
-            detail={"minutes": settings.login_lockout_minutes},
-            ip=ip,
+    cap = settings.login_lockout_minutes * 60.0
+    free = settings.login_max_failures
+    forget = int(cap) * 4
+    delay = await ratelimit.add_failure(
+        _account_key(name), free=free, base=1.0, cap=cap, forget_seconds=forget
+    )
+    if ip is not None:
+        await ratelimit.add_failure(
+            f"login:client:{ip}", free=free * 4, base=1.0, cap=cap, forget_seconds=forget
+        )
+    if delay:
+        log.warning("login throttled", account=keyed_hash(name, "login")[:12], ip=ip, delay=delay)
+
+
+async def count_failure(user: User, *, ip: str | None) -> None:
+    """A wrong password of a known user outside login (changing one's password)."""
+    await _register_failure(user.username, ip=ip)
+
+
+async def clear_failures(user: User) -> None:
+    """An administrator's reset: the account may try again at once (under its full name;
+    the bare name typed with its city selected is the same key)."""
+    await ratelimit.clear_failures(_account_key(user.username))
+
+
+async def _check_throttle(name: str, ip: str | None) -> None:
+    wait = await ratelimit.delay_left(_account_key(name))
+    if ip is not None:
+        wait = max(wait, await ratelimit.delay_left(f"login:client:{ip}"))
+    if wait > 0:
+        raise RateLimited(
+            "too many failed logins; try again in {seconds} seconds", seconds=math.ceil(wait)
         )
 
 
@@ -124,6 +156,47 @@ async def _login_names(username: str, tenant_id: int | None) -> list[str]:
     return [f"{name}@{slugs[0]}", name] if slugs else [name]
 
 
+async def _password_user(
+    *, username: str, password: str, ip: str | None, tenant_id: int | None
+) -> tuple[User, str]:
+    """The account the name and password open, after the rate limits and growing delays.
+    Unknown users, disabled users and wrong passwords get the same AuthFailed, after the
+    same password-hashing work and the same failure count (docs/auth.md)."""
+    settings = get_settings()
+    names = await _login_names(username, tenant_id)
+    name = names[0]
+    limit = settings.login_rate_per_minute
+    if not await hit(f"login:user:{keyed_hash(name, 'login')}", limit=limit, window_seconds=60) or (
+        ip is not None and not await hit(f"login:ip:{ip}", limit=limit, window_seconds=60)
+    ):
+        raise RateLimited("too many login attempts; try again in a minute")
+    await _check_throttle(name, ip)
+    found = {u.username: u for u in await User.filter(username__in=names)}
+    user = next((found[n] for n in names if n in found), None)
+    if user is None or not user.is_active:
+        await asyncio.to_thread(verify_password, None, password)
+        await _register_failure(name, ip=ip)
+        raise AuthFailed(_BAD_LOGIN)
+    if not await asyncio.to_thread(verify_password, user.password_hash, password):
+        await _register_failure(name, ip=ip)
+        raise AuthFailed(_BAD_LOGIN)
+    # failures count against the name as typed (resolved in its namespace, whether it
+    # exists or not), so the delays never depend on which accounts exist
+    return user, name
+
+
+async def _require_enrolled_admin(user: User) -> None:
+    """Past the grace period, an administrator without TOTP may only enrol."""
+    deadline = await totp_deadline(user)
+    if deadline is not None and deadline <= now_utc():
+        raise TotpEnrolmentRequired(
+            "administrators must use two-factor authentication since {deadline} UTC; "
+            "enrol an authenticator app (beginTotpEnrolment with your username and password)",
+            field="totpCode",
+            deadline=f"{deadline:%Y-%m-%d %H:%M}",
+        )
+
+
 async def login(
     *,
     username: str,
@@ -135,38 +208,22 @@ async def login(
     """Password (and, once enrolled, TOTP) login; starts a new session family.
 
     ``tenant_id`` is the city the request selected, if any: it lets people of that city
-    log in with their name without the ``@city`` suffix. Unknown users, disabled users
-    and wrong passwords get the same AuthFailed, after the same password-hashing work.
+    log in with their name without the ``@city`` suffix.
     """
-    settings = get_settings()
-    names = await _login_names(username, tenant_id)
-    name = names[0]
-    limit = settings.login_rate_per_minute
-    if not await hit(f"login:user:{keyed_hash(name, 'login')}", limit=limit, window_seconds=60) or (
-        ip is not None and not await hit(f"login:ip:{ip}", limit=limit, window_seconds=60)
-    ):
-        raise RateLimited("too many login attempts; try again in a minute")
-    found = {u.username: u for u in await User.filter(username__in=names)}
-    user = next((found[n] for n in names if n in found), None)
-    if user is None or not user.is_active:
-        await asyncio.to_thread(verify_password, None, password)
-        raise AuthFailed(_BAD_LOGIN)
-    if user.locked_until is not None and user.locked_until > now_utc():
-        raise Locked(
-            "the account is locked after repeated failures until {until} UTC",
-            until=f"{user.locked_until:%Y-%m-%d %H:%M}",
-        )
-    if not await asyncio.to_thread(verify_password, user.password_hash, password):
-        await count_failure(user, ip=ip)
-        raise AuthFailed(_BAD_LOGIN)
-    # Whoever enrolled a second factor must use it; administrators are urged to enrol
-    # (TokenPair.totp_enrolment_required) but can still log in to do so.
+    user, name = await _password_user(
+        username=username, password=password, ip=ip, tenant_id=tenant_id
+    )
+    # Whoever enrolled a second factor must use it; administrators must enrol within the
+    # grace period (TokenPair.totp_enrolment_required until then).
     if user.totp_enabled:
         if not totp_code:
             raise TotpRequired("enter the code from the authenticator app", field="totpCode")
         if not await totp_matches(user, totp_code):
-            await count_failure(user, ip=ip)
+            await _register_failure(name, ip=ip)
             raise AuthFailed("the authenticator code is wrong", field="totpCode")
+    else:
+        await _require_enrolled_admin(user)
+    await ratelimit.clear_failures(_account_key(name))
     changed = ["updated_at"]
     if user.failed_logins or user.locked_until is not None:
         user.failed_logins = 0
@@ -179,6 +236,15 @@ async def login(
         await user.save(update_fields=changed)
     family = uuid.uuid4()
     return await _token_pair(user, family, await _new_refresh_token(user.id, family))
+
+
+async def enrolling_user(
+    *, username: str, password: str, ip: str | None = None, tenant_id: int | None = None
+) -> int:
+    """The user id for TOTP enrolment by name and password, without a session: the one
+    thing an administrator past the grace period may do with a password alone."""
+    user, _ = await _password_user(username=username, password=password, ip=ip, tenant_id=tenant_id)
+    return int(user.id)
 
 
 async def start_external_session(*, external_id: str) -> TokenPair:
@@ -231,10 +297,19 @@ async def refresh(*, refresh_token: str) -> TokenPair:
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             raise AuthFailed(_BAD_REFRESH)
         next_token: str | None = None
+        grace = get_settings().refresh_grace_seconds
         if row.used_at is None:
             row.used_at = now
             await row.save(update_fields=["used_at"])
             next_token = await _new_refresh_token(row.user_id, row.family)
+            # before the commit releases the row lock, so a waiting twin finds it
+            await _remember_successor(row.token_hash, next_token, grace)
+        elif (now - row.used_at).total_seconds() <= grace:
+            # the same token again within the grace window: a client's concurrent
+            # refreshes (or a retry), not a copy — the same next token, no revocation
+            next_token = await _successor(row.token_hash)
+            if next_token is None:
+                raise AuthFailed(_BAD_REFRESH)
     if next_token is None:
         log.warning("refresh token reused; session revoked", user_id=row.user_id)
         await _revoke_families([row.family])
@@ -243,7 +318,27 @@ async def refresh(*, refresh_token: str) -> TokenPair:
     if user is None:
         await _revoke_families([row.family])
         raise AuthFailed(_BAD_REFRESH)
+    await _require_enrolled_admin(user)  # a session older than the grace period ends too
     return await _token_pair(user, row.family, next_token)
+
+
+async def _remember_successor(token_hash: str, next_token: str, grace: int) -> None:
+    if grace <= 0:
+        return
+    try:
+        await redis_client().set(
+            redis_key("refresh-successor", token_hash), encrypt(next_token), ex=grace + 1
+        )
+    except _REDIS_UNREACHABLE:
+        log.warning("refresh grace window unavailable (Redis unreachable)")
+
+
+async def _successor(token_hash: str) -> str | None:
+    try:
+        stored = await redis_client().get(redis_key("refresh-successor", token_hash))
+    except _REDIS_UNREACHABLE:
+        return None
+    return decrypt(stored.decode() if isinstance(stored, bytes) else stored) if stored else None
 
 
 async def logout(*, refresh_token: str) -> None:

@@ -3,6 +3,8 @@ is accepted once)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from hotline.platform.auth.totp import (
     STEP_SECONDS,
     VALID_WINDOW,
@@ -13,12 +15,42 @@ from hotline.platform.auth.totp import (
 from hotline.platform.crypto import decrypt, encrypt
 from hotline.platform.redis import key as redis_key
 from hotline.platform.redis import redis_client
+from hotline.platform.settings import get_settings
+from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts.common import active_user
-from hotline.tenants.accounts.models import User
+from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Conflict, Invalid
+from hotline.tenants.kernel.roles import Role
 
 TOTP_ISSUER = "Hotline 12345"
+
+
+async def admin_since(user: User) -> datetime | None:
+    """Since when the user has been an administrator (platform operator, a province role,
+    or an active ``tenant_admin`` membership), never before the account existed; None
+    for everyone else. A platform operator counts from the account's creation."""
+    starts: list[datetime] = [user.created_at] if user.is_platform_operator else []
+    for role in await ProvinceRole.filter(user_id=user.id):
+        starts.append(role.created_at)
+    with use_scope(Scope.platform(user_id=user.id)):
+        for membership in await Membership.across_tenants().filter(
+            user_id=user.id, is_active=True, role=Role.TENANT_ADMIN
+        ):
+            starts.append(membership.created_at)
+    return max(user.created_at, min(starts)) if starts else None
+
+
+async def totp_deadline(user: User) -> datetime | None:
+    """When an administrator without TOTP stops being able to log in with a password
+    alone (``HOTLINE_ADMIN_TOTP_GRACE_DAYS`` after :func:`admin_since`); None when the
+    user is no administrator or has enrolled."""
+    if user.totp_enabled:
+        return None
+    since = await admin_since(user)
+    if since is None:
+        return None
+    return since + timedelta(days=get_settings().admin_totp_grace_days)
 
 
 async def totp_matches(user: User, code: str) -> bool:

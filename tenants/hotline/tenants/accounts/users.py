@@ -23,7 +23,11 @@ from hotline.tenants.accounts.common import (
 )
 from hotline.tenants.accounts.memberships import grant_membership
 from hotline.tenants.accounts.models import User
-from hotline.tenants.accounts.sessions import count_failure, revoke_user_sessions
+from hotline.tenants.accounts.sessions import (
+    clear_failures,
+    count_failure,
+    revoke_user_sessions,
+)
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import AuthFailed, Conflict, Invalid, NotFound, PermissionDenied
@@ -125,6 +129,7 @@ async def store_password(user: User, password: str) -> None:
     user.password_changed_at = now_utc()
     user.failed_logins = 0
     user.locked_until = None
+    await clear_failures(user)
     await user.save(
         update_fields=[
             "password_hash",

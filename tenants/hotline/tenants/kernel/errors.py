@@ -17,6 +17,7 @@ class ErrorCode(enum.StrEnum):
     LOCKED = "LOCKED"
     RATE_LIMITED = "RATE_LIMITED"
     TOTP_REQUIRED = "TOTP_REQUIRED"
+    TOTP_ENROLMENT_REQUIRED = "TOTP_ENROLMENT_REQUIRED"
     WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 — an error code, not a secret
 
 
@@ -39,6 +40,10 @@ _TEXTS: dict[ErrorCode, tuple[str, str]] = {
     ),
     ErrorCode.RATE_LIMITED: ("操作过于频繁，请稍后再试", "Too many attempts; try again later"),
     ErrorCode.TOTP_REQUIRED: ("请输入动态验证码", "Enter your one-time code"),
+    ErrorCode.TOTP_ENROLMENT_REQUIRED: (
+        "管理员须先绑定动态验证码（TOTP）",
+        "Administrators must enrol a one-time-code app first",
+    ),
     ErrorCode.WEAK_PASSWORD: ("密码强度不足", "The password is too weak"),
 }
 
@@ -162,6 +167,10 @@ class RateLimited(DomainError):
 
 class TotpRequired(DomainError):
     code = ErrorCode.TOTP_REQUIRED
+
+
+class TotpEnrolmentRequired(DomainError):
+    code = ErrorCode.TOTP_ENROLMENT_REQUIRED
 
 
 class WeakPassword(DomainError):

@@ -41,6 +41,21 @@ MESSAGES_ZH: dict[str, str] = {
         "多次登录失败，账户已锁定至 {until}（UTC）"
     ),
     "too many login attempts; try again in a minute": "登录尝试过于频繁，请一分钟后再试",
+    (
+        "administrators must use two-factor authentication since {deadline} UTC; "
+        "enrol an authenticator app (beginTotpEnrolment with your username and password)"
+    ): (
+        "自{deadline}（UTC）起管理员须使用双因素认证；"
+        "请用用户名和密码绑定身份验证器（beginTotpEnrolment）"
+    ),
+    "cors_origins must be a list of at most {max} origins": "cors_origins须为最多{max}个来源的列表",
+    "{origin} is not an origin like https://app.example.org": (
+        "{origin}不是形如 https://app.example.org 的来源"
+    ),
+    "at most {max} ids": "最多{max}个 ID",
+    "too many failed logins; try again in {seconds} seconds": (
+        "登录失败次数过多，请{seconds}秒后再试"
+    ),
     "enter the code from the authenticator app": "请输入身份验证器应用中的动态验证码",
     "the authenticator code is wrong": "动态验证码错误",
     "the current password is wrong": "当前密码错误",
@@ -167,6 +182,9 @@ MESSAGES_ZH: dict[str, str] = {
     "too many requests for this ticket, try again in a minute": (
         "该工单查询过于频繁，请一分钟后再试"
     ),
+    "too many wrong codes for this number; try again in {seconds} seconds": (
+        "该工单号错误查询码过多，请{seconds}秒后再试"
+    ),
     "too many wrong codes for this number; try again later": "该工单查询码错误次数过多，请稍后再试",
     # --- knowledge ----------------------------------------------------------------------
     "a title has 1 to {max} characters": "标题须为 1 到 {max} 个字符",
@@ -193,6 +211,14 @@ MESSAGES_ZH: dict[str, str] = {
     "locale must be one of {choices}": "语言须为以下之一：{choices}",
     "at most {max} notices at a time": "一次最多处理 {max} 条通知",
     "template error: {error}": "模板有误：{error}",
+    "the URL must point to a public address (not loopback, private or link-local)": (
+        "URL须指向公网地址（不能是回环、内网或链路本地地址）"
+    ),
+    "the subject renders longer than {max} characters": "标题渲染后超过{max}个字符",
+    "the body renders longer than {max} characters": "正文渲染后超过{max}个字符",
+    "the SMS renders as {segments} segments; at most {max} are allowed": (
+        "短信渲染后为{segments}条，最多允许{max}条"
+    ),
     "sign in to read notices": "请登录后查看通知",
     "the URL must be an http(s) URL of at most 500 characters": (
         "地址须为不超过 500 个字符的 http(s) 地址"
@@ -240,17 +266,6 @@ MESSAGES_ZH: dict[str, str] = {
     "the ticket already has a suspension requested or active": "该工单已有挂起申请或正在挂起",
     "at most {max} characters": "最多 {max} 个字符",
     "too many additions to this ticket; try again later": "该工单补充次数过多，请稍后再试",
-    # --- frontends, webhooks, nodes -------------------------------------------------
-    "cors_origins must be a list of at most {max} origins": (
-        "cors_origins 须为最多 {max} 个来源的列表"
-    ),
-    "{origin} is not an origin like https://app.example.org": (
-        "{origin} 不是形如 https://app.example.org 的来源"
-    ),
-    "the URL must point to a public address (not loopback, private or link-local)": (
-        "地址须为公网地址（不能是本机、内网或链路本地地址）"
-    ),
-    "at most {max} ids": "最多 {max} 个 ID",
     # --- statistics -----------------------------------------------------------------
     "the period ends before it starts": "统计期间的结束日期早于开始日期",
     "a period has at most {max} days": "统计期间最多 {max} 天",

@@ -11,22 +11,24 @@ anything: delivery is the workers' job (``hotline.tenants.notifications.delivery
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from hotline.platform import outbox
 from hotline.platform.senders.config import get_delivery_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts.models import Membership, User
 from hotline.tenants.departments.models import Department
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.notifications.models import Channel, NotificationPreference, WebhookEndpoint
-from hotline.tenants.notifications.templates import Templates
+from hotline.tenants.notifications.templates import Rendered, Templates, cap_sms, ticket_context
 from hotline.tenants.provinces.models import Tenant
+
+log = logging.getLogger(__name__)
 
 
 class Audience(enum.StrEnum):
@@ -75,10 +77,6 @@ class Recipient:
     user_id: int
     department_id: int | None
     email: str | None
-
-
-def _local(value: datetime | None, timezone: str) -> str:
-    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 async def _recipients(audience: Audience, department_id: int | None) -> list[Recipient]:
@@ -163,6 +161,27 @@ class Notifier:
             self._departments[department_id] = row.name if row else ""
         return self._departments[department_id]
 
+    def _render(
+        self, ticket: TicketChanged, event: str, channel: Channel, context: dict[str, Any]
+    ) -> Rendered | None:
+        """One message's text, or None: a template failing on these values skips this
+        message only (logged); it never blocks or rolls back the ticket change."""
+        try:
+            return self.templates.render(
+                event=event, channel=channel, locale=self.locale, context=context
+            )
+        except Exception as exc:  # a city's template must never break a ticket change
+            log.warning(
+                "notification skipped: template %s/%s/%s of city %s failed for ticket %s: %s",
+                event,
+                channel.value,
+                self.locale,
+                ticket.tenant_id,
+                ticket.ticket_id,
+                exc.message if isinstance(exc, Invalid) else type(exc).__name__,
+            )
+            return None
+
     def _add(
         self, ticket: TicketChanged, kind: Channel, send_key: str, payload: dict[str, Any]
     ) -> None:
@@ -190,18 +209,17 @@ class Notifier:
         """Queue one notification; ``key`` names the occurrence. Send keys derive from it,
         so writing the same occurrence twice (a repeated sweep) adds nothing."""
         tz = self.tenant.timezone
-        context: dict[str, Any] = {
-            "number": ticket.number,
-            "title": ticket.title,
-            "content": ticket.content[:60],
-            "status": ticket.status,
-            "department": await self._department(department_id),
-            "sign_deadline": _local(ticket.sign_deadline, tz),
-            "reply_deadline": _local(ticket.reply_deadline, tz),
-            "reason": "",
-            "level": 1,
+        context = ticket_context(
+            number=ticket.number,
+            title=ticket.title,
+            content=ticket.content,
+            status=ticket.status,
+            department=await self._department(department_id),
+            sign_deadline=ticket.sign_deadline,
+            reply_deadline=ticket.reply_deadline,
+            timezone=tz,
             **(extra or {}),
-        }
+        )
         prefs = await self._pref(event)
         prefix = f"{ticket.tenant_id}:{key}:{event}"
         if audience is Audience.CITIZEN:
@@ -209,9 +227,7 @@ class Notifier:
                 return
             if not prefs.enabled(Channel.SMS, user_id=None, department_id=None):
                 return
-            sms = self.templates.render(
-                event=event, channel=Channel.SMS, locale=self.locale, context=context
-            )
+            sms = self._render(ticket, event, Channel.SMS, context)
             if sms is not None:
                 self._add(
                     ticket,
@@ -221,7 +237,7 @@ class Notifier:
                         "event": event,
                         # the phone stays encrypted at rest: the delivery job decrypts it
                         "to_enc": ticket.citizen_phone_enc,
-                        "text": get_delivery_settings().sms_signature + sms.body,
+                        "text": cap_sms(get_delivery_settings().sms_signature + sms.body),
                         "timezone": tz,
                     },
                 )
@@ -234,9 +250,7 @@ class Notifier:
                     channel, user_id=person.user_id, department_id=person.department_id
                 ):
                     continue
-                message = self.templates.render(
-                    event=event, channel=channel, locale=self.locale, context=context
-                )
+                message = self._render(ticket, event, channel, context)
                 if message is None:
                     continue
                 payload: dict[str, Any] = {

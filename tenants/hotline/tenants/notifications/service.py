@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from hotline.platform import clock, outbox
 from hotline.platform.crypto import encrypt
+from hotline.platform.senders.config import get_delivery_settings
 from hotline.platform.senders.errors import SendFailed
 from hotline.platform.senders.webhook import check_destination
 from hotline.platform.tenancy import current_tenant_id
@@ -174,8 +175,12 @@ async def set_template(
         raise Invalid(
             "locale must be one of {choices}", field="locale", choices=sorted(TEMPLATE_LOCALES)
         )
-    check_template(subject)
-    check_template(body)
+    check_template(
+        channel=channel,
+        subject=subject,
+        body=body,
+        sms_signature=get_delivery_settings().sms_signature,
+    )
     row, _ = await NotificationTemplate.update_or_create(
         defaults={"subject": subject, "body": body}, event=event, channel=channel, locale=locale
     )

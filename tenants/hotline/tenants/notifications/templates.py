@@ -7,8 +7,10 @@ internals, no imports; the context is plain data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import StrictUndefined, Template
 from jinja2.exceptions import TemplateError
@@ -140,6 +142,78 @@ DEFAULTS: dict[str, dict[tuple[str, Channel], tuple[str, str]]] = {
 }
 
 
+# Output caps: an SMS of at most 3 segments (signature included), an e-mail body of at
+# most 20,000 characters, a subject (the in-app notice's title) of at most 200.
+SMS_MAX_SEGMENTS = 3
+EMAIL_MAX_CHARS = 20_000
+INAPP_MAX_CHARS = 20_000
+SUBJECT_MAX_CHARS = 200
+# the GSM 03.38 basic alphabet (7-bit SMS); anything else makes the message UCS-2
+_GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+def sms_segments(text: str) -> int:
+    """How many segments an SMS of ``text`` takes (GSM-7: 160, or 153 per part; UCS-2: 70,
+    or 67 per part)."""
+    single, part = (160, 153) if all(c in _GSM7 for c in text) else (70, 67)
+    length = len(text)
+    return 1 if length <= single else -(-length // part)
+
+
+def ticket_context(
+    *,
+    number: str,
+    title: str,
+    content: str,
+    status: str,
+    department: str,
+    sign_deadline: datetime | None,
+    reply_deadline: datetime | None,
+    timezone: str,
+    reason: str = "",
+    level: int = 1,
+) -> dict[str, Any]:
+    """Every variable a template may use: the renderer and the check at save both build
+    the context here, so a template that passed the check names only known variables."""
+
+    def local(value: datetime | None) -> str:
+        return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    return {
+        "number": number,
+        "title": title,
+        "content": content[:60],
+        "status": status,
+        "department": department,
+        "sign_deadline": local(sign_deadline),
+        "reply_deadline": local(reply_deadline),
+        "reason": reason,
+        "level": level,
+    }
+
+
+def _sample_context() -> dict[str, Any]:
+    at = datetime(2026, 1, 5, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    return ticket_context(
+        number="JN2026010500001",
+        title="小区路灯不亮",
+        content="地点：某某小区3号楼门口。路灯连续一周不亮，夜间出行不便，请尽快维修。" * 2,
+        status="dispatched",
+        department="市城市管理局",
+        sign_deadline=at,
+        reply_deadline=at,
+        timezone="Asia/Shanghai",
+        reason="材料不全",
+        level=2,
+    )
+
+
+VARIABLES = tuple(_sample_context())
+
+
 @lru_cache(maxsize=1)
 def _env() -> SandboxedEnvironment:
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -151,18 +225,70 @@ def _compiled(source: str) -> Template:
 
 
 def render_text(source: str, context: dict[str, Any]) -> str:
+    """Render a template; any failure (a template error, or an odd value making the
+    template's own code fail) is ``Invalid``."""
     try:
         return _compiled(source).render(**context).strip()
     except TemplateError as exc:
         raise Invalid("template error: {error}", field="body", error=str(exc)) from exc
+    except Exception as exc:  # the template's expressions may raise anything
+        raise Invalid("template error: {error}", field="body", error=type(exc).__name__) from exc
 
 
-def check_template(source: str) -> None:
-    """Parse a city's template before it is stored (an admin's typo fails early)."""
-    try:
-        _env().parse(source)
-    except TemplateError as exc:
-        raise Invalid("template error: {error}", field="body", error=str(exc)) from exc
+def _field_error(field: str, exc: Invalid) -> Invalid:
+    return Invalid("template error: {error}", field=field, error=str(exc.params.get("error")))
+
+
+def check_template(*, channel: Channel, subject: str, body: str, sms_signature: str = "") -> None:
+    """Compile and render a city's template against a sample ticket before it is stored,
+    with every variable the renderer provides and nothing else (an unknown name fails),
+    and refuse an output over the channel's cap."""
+    sample = _sample_context()
+    for field, source in (("subject", subject), ("body", body)):
+        try:
+            _env().parse(source)
+            text = render_text(source, sample)
+        except TemplateError as exc:
+            raise Invalid("template error: {error}", field=field, error=str(exc)) from exc
+        except Invalid as exc:
+            raise _field_error(field, exc) from exc
+        if field == "subject" and len(text) > SUBJECT_MAX_CHARS:
+            raise Invalid(
+                "the subject renders longer than {max} characters",
+                field=field,
+                max=SUBJECT_MAX_CHARS,
+            )
+        if field == "body" and channel is Channel.SMS:
+            segments = sms_segments(sms_signature + text)
+            if segments > SMS_MAX_SEGMENTS:
+                raise Invalid(
+                    "the SMS renders as {segments} segments; at most {max} are allowed",
+                    field=field,
+                    segments=segments,
+                    max=SMS_MAX_SEGMENTS,
+                )
+        elif field == "body" and len(text) > _BODY_CAPS.get(channel, EMAIL_MAX_CHARS):
+            raise Invalid(
+                "the body renders longer than {max} characters",
+                field=field,
+                max=_BODY_CAPS.get(channel, EMAIL_MAX_CHARS),
+            )
+
+
+_BODY_CAPS = {Channel.EMAIL: EMAIL_MAX_CHARS, Channel.INAPP: INAPP_MAX_CHARS}
+
+
+def cap_sms(text: str) -> str:
+    """Cut an SMS to the segment cap (a long value in a template that passed the check)."""
+    if sms_segments(text) <= SMS_MAX_SEGMENTS:
+        return text
+    while text and sms_segments(text + "…") > SMS_MAX_SEGMENTS:
+        text = text[: -max(1, (len(text) - 1) // 50)]
+    return text + "…"
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -184,13 +310,21 @@ class Templates:
     def render(
         self, *, event: str, channel: Channel, locale: str, context: dict[str, Any]
     ) -> Rendered | None:
-        """The city's template or the default; None when neither exists."""
+        """The city's template or the default; None when neither exists. Raises
+        ``Invalid`` when the template fails on these values. Output over the channel's
+        cap is cut (the check at save uses sample values; real ones may be longer)."""
         row = self._rows.get((event, channel, locale))
         if row is not None:
-            return Rendered(render_text(row.subject, context), render_text(row.body, context))
-        default = DEFAULTS.get(locale, {}).get((event, channel)) or DEFAULTS["zh-CN"].get(
-            (event, channel)
-        )
-        if default is None:
-            return None
-        return Rendered(render_text(default[0], context), render_text(default[1], context))
+            source = (row.subject, row.body)
+        else:
+            default = DEFAULTS.get(locale, {}).get((event, channel)) or DEFAULTS["zh-CN"].get(
+                (event, channel)
+            )
+            if default is None:
+                return None
+            source = default
+        subject = _cap(render_text(source[0], context), SUBJECT_MAX_CHARS)
+        body = render_text(source[1], context)
+        if channel is not Channel.SMS:
+            body = _cap(body, _BODY_CAPS.get(channel, EMAIL_MAX_CHARS))
+        return Rendered(subject, body)

@@ -26,7 +26,7 @@ from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Kind, S
 from hotline.tenants.tickets.phones import mask_phone, phone_hash
 
 PUBLIC_LOOKUPS_PER_IP = 30  # a minute
-PUBLIC_LOOKUPS_PER_NUMBER = 10  # a minute: slows guessing one ticket's query code
+PUBLIC_LOOKUPS_PER_NUMBER = 10  # a minute per client: slows guessing one ticket's code
 
 
 @dataclass(frozen=True)
@@ -153,13 +153,16 @@ async def public_ticket(
         window_seconds=60,
     )
     number_ok = await ratelimit.hit(
-        f"public-ticket:number:{actor.tenant_id}:{keyed_hash(number, 'public-lookup')}",
+        # per client too: a flood from elsewhere must not shut the citizen out
+        f"public-ticket:number:{actor.tenant_id}:{keyed_hash(number, 'public-lookup')}:{ip}",
         limit=PUBLIC_LOOKUPS_PER_NUMBER,
         window_seconds=60,
     )
     if not (ip_ok and number_ok):
         raise RateLimited("too many lookups, try again in a minute")
-    ticket = await proven_ticket(tenant_id=actor.tenant_id, number=number, query_code=query_code)
+    ticket = await proven_ticket(
+        tenant_id=actor.tenant_id, number=number, query_code=query_code, client=ip
+    )
     category_name: str | None = None
     if ticket.category_id is not None:
         category = await Category.get_or_none(id=ticket.category_id)
