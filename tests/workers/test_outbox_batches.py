@@ -234,7 +234,7 @@ async def test_a_committed_row_wakes_the_relay_without_waiting_for_the_poll(
             if listener.relays >= 1 and not listener.wake.is_set():
                 break
             await asyncio.sleep(0.01)
-        before = listener.relays
+        before, handed = listener.relays, listener.handed
         async with in_transaction():
             added = await outbox.add(
                 kind="webhook",
@@ -255,6 +255,11 @@ async def test_a_committed_row_wakes_the_relay_without_waiting_for_the_poll(
             await asyncio.sleep(0.01)
         assert claimed
         assert listener.relays > before
+        for _ in range(3000):  # the claim commits first; the job is enqueued just after
+            if listener.handed > handed:
+                break
+            await asyncio.sleep(0.01)
+        assert listener.handed > handed
     finally:
         await listener.stop()
     await burst()

@@ -78,6 +78,7 @@ class OutboxListener:
         self.task: asyncio.Task[None] | None = None
         self.connection: asyncpg.Connection | None = None
         self.relays = 0  # relay runs started by a notification (for tests and benchmarks)
+        self.handed = 0  # rows those runs handed to delivery jobs (enqueued)
 
     async def start(self) -> None:
         await self._connect()
@@ -102,7 +103,7 @@ class OutboxListener:
                     continue
                 self.wake.clear()
                 self.relays += 1
-                await relay_outbox({})
+                self.handed += await relay_outbox({})
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the cron is the safety net: log, wait, go on

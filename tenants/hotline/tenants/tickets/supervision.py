@@ -108,7 +108,9 @@ async def escalate_supervision(
 ) -> Supervision:
     """One level up now, on the city's schedule from here on."""
     async with change(actor, Action.TICKET_SUPERVISE) as c:
-        ticket, supervision = await c.lock_record(Supervision, supervision_id, "supervision")
+        ticket, supervision = await c.lock_record(
+            Supervision, supervision_id, NotFound("supervision")
+        )
         if supervision.status != "open":
             raise IllegalTransition("supervision", supervision.status, "escalate")
         calendar, schedule = await city_schedule(await policy.city(supervision.tenant_id))
@@ -129,7 +131,9 @@ async def comment_supervision(*, actor: Actor, supervision_id: int, text: str) -
     require(actor, permission)
     async with change(actor, permission, checked=True) as c:
         paths = await access.handling_paths(actor) if handler else None
-        ticket, supervision = await c.lock_record(Supervision, supervision_id, "supervision", paths)
+        ticket, supervision = await c.lock_record(
+            Supervision, supervision_id, NotFound("supervision"), paths
+        )
         if paths is not None:
             department = await Department.get_or_none(id=supervision.department_id or 0)
             if department is None or not access.within(department.path, paths):
@@ -152,7 +156,9 @@ async def comment_supervision(*, actor: Actor, supervision_id: int, text: str) -
 
 async def close_supervision(*, actor: Actor, supervision_id: int, note: str = "") -> Supervision:
     async with change(actor, Action.TICKET_SUPERVISE) as c:
-        ticket, supervision = await c.lock_record(Supervision, supervision_id, "supervision")
+        ticket, supervision = await c.lock_record(
+            Supervision, supervision_id, NotFound("supervision")
+        )
         if supervision.status != "open":
             raise IllegalTransition("supervision", supervision.status, "close")
         supervision.status, supervision.closed_at = "closed", c.now

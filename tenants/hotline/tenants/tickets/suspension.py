@@ -111,7 +111,7 @@ async def decide_suspension(
     """A supervisor approves (the clocks stop now) or refuses a requested suspension."""
     async with change(actor, Action.TICKET_DECIDE) as c:
         ticket, suspension = await c.lock_record(
-            Suspension, suspension_id, "suspension", await access.reading_paths(c.actor)
+            Suspension, suspension_id, NotFound("suspension"), await access.reading_paths(c.actor)
         )
         if suspension.status != SuspensionStatus.REQUESTED.value:
             raise IllegalTransition("suspension", suspension.status, "decide")
@@ -151,7 +151,7 @@ async def resume_ticket(*, actor: Actor, suspension_id: int, note: str = "") -> 
     permission = Action.TICKET_HANDLE if handler else Action.TICKET_DECIDE
     async with change(actor, permission) as c:
         ticket, suspension = await c.lock_record(
-            Suspension, suspension_id, "suspension", await access.reading_paths(c.actor)
+            Suspension, suspension_id, NotFound("suspension"), await access.reading_paths(c.actor)
         )
         if handler:
             department = await Department.get_or_none(id=suspension.department_id or 0)

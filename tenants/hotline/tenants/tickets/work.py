@@ -87,20 +87,21 @@ class Change:
         return self.hold(await access.lock_ticket(self.actor, ticket_id, paths))
 
     async def lock_record(
-        self, model: type[R], record_id: int, what: str, paths: list[str] | None = None
+        self, model: type[R], record_id: int, missing: NotFound, paths: list[str] | None = None
     ) -> tuple[Ticket, R]:
         """A record of a ticket (supervision order, suspension …), locked after its
-        ticket; the record's own NotFound when either is missing or out of reach."""
+        ticket; ``missing`` (the record's own NotFound) when either is missing or out of
+        reach."""
         found = await model.get_or_none(id=record_id)
         if found is None:
-            raise NotFound(what)
+            raise missing
         try:
             ticket = await self.lock(found.ticket_id, paths)
         except NotFound:
-            raise NotFound(what) from None
+            raise missing from None
         record = await model.filter(id=record_id).select_for_update().first()
         if record is None:
-            raise NotFound(what)
+            raise missing
         return ticket, record
 
     async def lock_assignment(
