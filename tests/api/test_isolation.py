@@ -214,6 +214,14 @@ async def test_catalog_queries(gql: Gql, world: World) -> None:
             tenant=tenant,
         )
         assert by_province.ok()["tenants"] == []
+        nowhere = await gql(
+            "query($p: ID!) { tenants(provinceId: $p) { slug } }",
+            {"p": missing("Province")},
+            token=token,
+            tenant=tenant,
+        )
+        assert nowhere.ok()["tenants"] == []  # another province's cities: like none
+        isolation_registry.record_same_as_missing("tenants")
         for code in ("320100", "beta"):
             await same_as_missing(
                 gql,
@@ -373,6 +381,7 @@ async def test_people_queries(gql: Gql, world: World) -> None:
     foreign = await gql(memberships, {"u": beta.handler.id}, token=token, tenant="alpha")
     absent = await gql(memberships, {"u": missing("User")}, token=token, tenant="alpha")
     assert foreign.ok()["memberships"] == absent.ok()["memberships"] == []
+    isolation_registry.record_same_as_missing("memberships")
     audit = await gql(
         "{ auditEvents(first: 100) { nodes { action target } } }", token=token, tenant="alpha"
     )
