@@ -3,6 +3,7 @@ tokens, and a GraphQL client over the real ASGI app."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+import uvicorn
 
 from hotline.platform.crypto import encrypt
 from hotline.platform.redis import close_redis
@@ -263,3 +265,23 @@ async def world(db: Settings) -> AsyncIterator[World]:
     ) as client:
         yield World(settings=db, alpha=alpha, beta=beta, client=client)
     await close_redis()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def server_url(world: World) -> AsyncIterator[str]:
+    """The app on a real uvicorn server (WebSockets): its ws:// URL."""
+    config = uvicorn.Config(
+        create_app(world.settings, manage_orm=False),
+        host="127.0.0.1",
+        port=0,
+        lifespan="off",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    await task

@@ -273,3 +273,36 @@ async def test_story_through_graphql(world: World, name: str) -> None:
 
 def id_key(global_id: str) -> str:
     return base64.b64decode(global_id).decode().split(":", 1)[1]
+
+
+async def test_a_timeline_reads_as_people_and_ids_a_frontend_can_follow(world: World) -> None:
+    city = world.alpha
+    created = await ok(
+        world,
+        city,
+        "agent",
+        'mutation { createTicket(input: {channel: PHONE, kind: HELP, content: "路灯不亮"}) '
+        "{ ticket { id } ERRORS } }",
+    )
+    tid = created["ticket"]["id"]
+    await ok(
+        world,
+        city,
+        "dispatcher",
+        "mutation($t: ID!, $d: ID!) { dispatchTicket(input: {ticketId: $t, "
+        "leadDepartmentId: $d}) { ticket { id } ERRORS } }",
+        t=tid,
+        d=gid("Department", city.district.id),
+    )
+    body = await world.gql(
+        city,
+        "dispatcher",
+        "query($t: ID!) { ticket(id: $t) { timeline { action actorName actorRole data } } }",
+        {"t": tid},
+    )
+    create, dispatch = body["data"]["ticket"]["timeline"]
+    assert create["action"] == "create"
+    assert create["actorName"]  # a person's name, not a raw id
+    assert dispatch["data"]["lead"] == gid("Department", city.district.id)
+    assert dispatch["data"]["reply_deadline"].endswith("+08:00")
+    assert dispatch["data"]["sign_deadline"].endswith("+08:00")

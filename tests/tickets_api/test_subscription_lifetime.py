@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import pytest_asyncio
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from hotline.platform import pubsub
 from hotline.platform.auth.passwords import hash_password
 from hotline.platform.settings import reset_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
 from hotline.tenants.accounts import sessions as accounts
 from hotline.tenants.accounts.models import Membership, User
@@ -43,25 +40,6 @@ def recheck(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield set_to
     monkeypatch.delenv("HOTLINE_SUBSCRIPTION_RECHECK_SECONDS", raising=False)
     reset_settings()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def server_url(world: World) -> AsyncIterator[str]:
-    config = uvicorn.Config(
-        create_app(world.settings, manage_orm=False),
-        host="127.0.0.1",
-        port=0,
-        lifespan="off",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await task
 
 
 async def _handler(city: City, name: str) -> str:

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import pytest_asyncio
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from hotline.platform import pubsub
 from hotline.platform.tenancy import use_scope
-from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
 from hotline.tenants.accounts.models import Membership
 from hotline.tenants.kernel.roles import Role
@@ -31,25 +27,6 @@ if TYPE_CHECKING:
     from tests.tickets_api.conftest import City, World
 
 PROTOCOL = "graphql-transport-ws"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def server_url(world: World) -> AsyncIterator[str]:
-    config = uvicorn.Config(
-        create_app(world.settings, manage_orm=False),
-        host="127.0.0.1",
-        port=0,
-        lifespan="off",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await task
 
 
 # The query of each subscription id, so answers can be told to the isolation registry.

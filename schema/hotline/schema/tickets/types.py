@@ -20,6 +20,7 @@ from hotline.platform import clock
 from hotline.schema.calendar import provisional
 from hotline.schema.categories.types import Category, category_loader
 from hotline.schema.context import Info
+from hotline.schema.datetimes import serialize_datetime
 from hotline.schema.departments.types import Department, load_departments
 from hotline.schema.ids import encode_id
 from hotline.schema.loaders import loader
@@ -74,7 +75,8 @@ _DATA_IDS = {
 
 
 def readable_data(data: dict[str, object]) -> dict[str, object]:
-    """Event data as a frontend reads it: ids of objects as global ids."""
+    """Event data as a frontend reads it: ids of objects as global ids, instants (stored
+    as UTC ISO text in the hash chain) at the answer's offset like every DateTime."""
 
     def gid(type_name: str, value: object) -> object:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -83,7 +85,17 @@ def readable_data(data: dict[str, object]) -> dict[str, object]:
             return [gid(type_name, v) for v in value]
         return value
 
-    return {k: gid(_DATA_IDS[k], v) if k in _DATA_IDS else v for k, v in data.items()}
+    def shown(key: str, value: object) -> object:
+        if key in _DATA_IDS:
+            return gid(_DATA_IDS[key], value)
+        if key.endswith(("deadline", "_at")) and isinstance(value, str):
+            try:
+                return serialize_datetime(datetime.fromisoformat(value))
+            except ValueError:
+                return value
+        return value
+
+    return {k: shown(k, v) for k, v in data.items()}
 
 
 R = TypeVar("R")
