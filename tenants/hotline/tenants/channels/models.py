@@ -1,0 +1,72 @@
+"""What the intake channels keep: each inbound message once, the merges they propose,
+each city's signing secrets and the place names it adds (docs/channels.md)."""
+
+from __future__ import annotations
+
+import enum
+
+from tortoise import fields
+
+from hotline.platform.db.models import TenantModel
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"  # became a new ticket
+    APPENDED = "appended"  # added to the sender's open ticket
+    ASKED = "asked"  # too short or no place: the sender was asked for more
+
+
+class InboundMessage(TenantModel):
+    """One message of one channel, by the sender's own id: the dedupe record."""
+
+    channel = fields.CharField(max_length=10)
+    external_id = fields.CharField(max_length=200)
+    outcome = fields.CharEnumField(Outcome, max_length=10)
+    ticket_id = fields.BigIntField(null=True)  # same-city FK in the migration
+    token = fields.CharField(max_length=40, null=True)  # Open311's token, when one is asked
+
+    class Meta:
+        table = "channel_messages"
+        unique_together = (("tenant_id", "channel", "external_id"),)
+
+
+class ProposalStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    MERGED = "merged"
+    DISMISSED = "dismissed"
+
+
+class DuplicateProposal(TenantModel):
+    """A new ticket that looks like an open one: proposed to the center, never merged
+    silently."""
+
+    ticket_id = fields.BigIntField()  # the new ticket
+    candidate_id = fields.BigIntField()  # the open ticket it may repeat
+    reason = fields.CharField(max_length=20)  # same_caller | same_place
+    status = fields.CharEnumField(ProposalStatus, max_length=10, default=ProposalStatus.PROPOSED)
+
+    class Meta:
+        table = "channel_duplicate_proposals"
+        unique_together = (("tenant_id", "ticket_id", "candidate_id"),)
+
+
+class ChannelSecret(TenantModel):
+    """A city's signing secret for one inbound channel (sms, wechat), encrypted at rest."""
+
+    channel = fields.CharField(max_length=10)
+    secret_enc = fields.TextField()
+    rotated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "channel_secrets"
+        unique_together = (("tenant_id", "channel"),)
+
+
+class PlaceName(TenantModel):
+    """A place name the city adds to the gazetteer that SMS place detection reads."""
+
+    name = fields.CharField(max_length=50)
+
+    class Meta:
+        table = "channel_place_names"
+        unique_together = (("tenant_id", "name"),)
