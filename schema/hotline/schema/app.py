@@ -36,7 +36,7 @@ from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
 from hotline.schema import ide, oidc
-from hotline.schema.channels import open311
+from hotline.schema.channels import open311, sms
 from hotline.schema.context import Context, actor_of
 from hotline.schema.cors import HotlineCORS, OriginPolicy, configured_origins
 from hotline.schema.guards import DEADLINE_EXCEEDED
@@ -204,6 +204,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             Route("/.well-known/jwks.json", jwks_endpoint),
             *oidc.routes(),
             *open311.routes(),
+            *sms.routes(),
             *(ide.routes() if s.graphiql_enabled else []),
         ],
         middleware=[

@@ -24,6 +24,10 @@ class InboundMessage(TenantModel):
     outcome = fields.CharEnumField(Outcome, max_length=10)
     ticket_id = fields.BigIntField(null=True)  # same-city FK in the migration
     token = fields.CharField(max_length=40, null=True)  # Open311's token, when one is asked
+    # SMS: the sender's keyed phone hash, and what a message we answered with a question
+    # said (joined with the sender's next message into one ticket)
+    sender_hash = fields.CharField(max_length=64, null=True)
+    body = fields.TextField(default="")
 
     class Meta:
         table = "channel_messages"

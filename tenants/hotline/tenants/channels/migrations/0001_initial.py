@@ -67,6 +67,8 @@ SQL = [
     # GET tokens/{token} (Open311) and the proposals of a ticket
     'CREATE UNIQUE INDEX "channel_messages_token" ON "channel_messages" (tenant_id, token) '
     "WHERE token IS NOT NULL",
+    'CREATE INDEX "channel_messages_sender" ON "channel_messages" '
+    "(tenant_id, sender_hash, created_at) WHERE sender_hash IS NOT NULL",
     'CREATE INDEX "channel_duplicate_proposals_ticket" ON "channel_duplicate_proposals" '
     "(tenant_id, ticket_id)",
     # The duplicate detector's lookups on open tickets of a caller or a category
@@ -124,6 +126,8 @@ class Migration(migrations.Migration):
                 ('outcome', fields.CharEnumField(description='CREATED: created\nAPPENDED: appended\nASKED: asked', enum_type=Outcome, max_length=10)),
                 ('ticket_id', fields.BigIntField(null=True)),
                 ('token', fields.CharField(null=True, max_length=40)),
+                ('sender_hash', fields.CharField(null=True, max_length=64)),
+                ('body', fields.TextField(default='', unique=False)),
             ],
             options={'table': 'channel_messages', 'app': 'channels', 'unique_together': (('tenant_id', 'channel', 'external_id'),), 'pk_attr': 'id', 'table_description': "One message of one channel, by the sender's own id: the dedupe record."},
             bases=['TenantModel'],
