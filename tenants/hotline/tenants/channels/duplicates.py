@@ -73,11 +73,10 @@ def same_place(a: Facts, b: Facts) -> bool:
     """Coordinates decide when both have them; else the same written address when both
     have one; the same area (department) only when neither has either — a precise place
     beside a vague one is not taken as the same (it was the set's one false match)."""
+    if a.lng is not None and a.lat is not None and b.lng is not None and b.lat is not None:
+        return haversine_m(a.lng, a.lat, b.lng, b.lat) <= SAME_PLACE_METERS
     a_at = a.lng is not None and a.lat is not None
     b_at = b.lng is not None and b.lat is not None
-    if a_at and b_at:
-        assert a.lng is not None and a.lat is not None and b.lng is not None and b.lat is not None
-        return haversine_m(a.lng, a.lat, b.lng, b.lat) <= SAME_PLACE_METERS
     key_a, key_b = _address_key(a.address), _address_key(b.address)
     if key_a and key_b:
         return key_a == key_b

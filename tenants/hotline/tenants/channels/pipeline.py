@@ -27,7 +27,7 @@ from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.tickets import access
 from hotline.tenants.tickets.geo import Datum
 from hotline.tenants.tickets.intake import create_ticket
-from hotline.tenants.tickets.models import Channel, Kind, Ticket
+from hotline.tenants.tickets.models import Channel, Kind, Priority, Ticket
 from hotline.tenants.tickets.numbering import query_code_for_key
 from hotline.tenants.tickets.supplements import supplement_in
 from hotline.tenants.tickets.work import Change, change
@@ -40,12 +40,17 @@ class Submission:
     """A citizen's message as any channel hands it over."""
 
     channel: Channel
-    external_id: str  # the sender's own id of this message: the dedupe key
+    # the sender's own id of this message: the dedupe key (None: GraphQL's createTicket,
+    # which brings its own ``idempotency_key`` or none)
+    external_id: str | None
     content: str
     kind: Kind = Kind.REPORT
     title: str = ""
+    priority: Priority = Priority.NORMAL
     citizen_name: str | None = None
     citizen_phone: str | None = None
+    anonymous: bool = False
+    confidential: bool = False
     address: str = ""
     lng: Decimal | float | None = None
     lat: Decimal | float | None = None
@@ -53,6 +58,7 @@ class Submission:
     category_id: int | None = None
     area_id: int | None = None
     with_token: bool = False  # Open311: hand out a token for GET tokens/{token}
+    idempotency_key: str | None = None  # only without external_id
 
 
 @dataclass(frozen=True)
@@ -69,11 +75,13 @@ _SPACES = re.compile(r"[ \t\u3000]+")
 
 def normalize(submission: Submission) -> Submission:
     """Unicode NFKC (full-width digits and letters), trimmed lines, collapsed spaces."""
-    external_id = submission.external_id.strip()
-    if not 1 <= len(external_id) <= MAX_EXTERNAL_ID:
-        raise Invalid(
-            "a message id is 1 to {max} characters", field="externalId", max=MAX_EXTERNAL_ID
-        )
+    external_id = submission.external_id
+    if external_id is not None:
+        external_id = external_id.strip()
+        if not 1 <= len(external_id) <= MAX_EXTERNAL_ID:
+            raise Invalid(
+                "a message id is 1 to {max} characters", field="externalId", max=MAX_EXTERNAL_ID
+            )
 
     def clean(text: str) -> str:
         lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
@@ -125,22 +133,25 @@ async def submit(*, actor: Actor, submission: Submission) -> Intake:
     """Take one message as a new ticket (or return what its first delivery made)."""
     require(actor, Action.TICKET_CREATE)
     s = normalize(submission)
-    with access.city_scope(actor):
-        seen = await _seen(s.channel, s.external_id)
-        if seen is not None:
-            return await _repeat(seen)
+    external_id = s.external_id
+    if external_id is not None:
+        with access.city_scope(actor):
+            seen = await _seen(s.channel, external_id)
+            if seen is not None:
+                return await _repeat(seen)
     token = secrets.token_urlsafe(18) if s.with_token else None
     proposals: list[DuplicateProposal] = []
 
     async def within(c: Change, ticket: Ticket) -> None:
-        await InboundMessage.create(
-            channel=s.channel.value,
-            external_id=s.external_id,
-            outcome=Outcome.CREATED,
-            ticket_id=ticket.id,
-            token=token,
-            using_db=c.conn,
-        )
+        if external_id is not None:
+            await InboundMessage.create(
+                channel=s.channel.value,
+                external_id=external_id,
+                outcome=Outcome.CREATED,
+                ticket_id=ticket.id,
+                token=token,
+                using_db=c.conn,
+            )
         proposals.extend(await duplicates.propose(ticket, conn=c.conn))
 
     created = await create_ticket(
@@ -149,24 +160,30 @@ async def submit(*, actor: Actor, submission: Submission) -> Intake:
         kind=s.kind,
         content=s.content,
         title=s.title,
+        priority=s.priority,
         citizen_name=s.citizen_name,
         citizen_phone=s.citizen_phone,
+        anonymous=s.anonymous,
+        confidential=s.confidential,
         address=s.address,
         lng=s.lng,
         lat=s.lat,
         datum=s.datum,
         category_id=s.category_id,
         area_id=s.area_id,
-        idempotency_key=idempotency_key(s.channel, s.external_id),
+        idempotency_key=s.idempotency_key
+        if external_id is None
+        else idempotency_key(s.channel, external_id),
         within=within,
     )
-    if not created.created:  # a concurrent delivery of the same message won
+    if not created.created:  # a repeated key, or a concurrent delivery of the message
         with access.city_scope(actor):
-            seen = await _seen(s.channel, s.external_id)
+            seen = None if external_id is None else await _seen(s.channel, external_id)
             if seen is not None:
                 return await _repeat(seen)
+            earlier = await duplicates.proposals_of(created.ticket.id)
         return Intake(
-            ticket=created.ticket, query_code=created.query_code, created=False, proposals=[]
+            ticket=created.ticket, query_code=created.query_code, created=False, proposals=earlier
         )
     return Intake(
         ticket=created.ticket,
@@ -183,9 +200,10 @@ async def append(
     """Add a message to the sender's open ticket; False when this message was taken
     already (a repeat changes nothing)."""
     require(actor, Action.TICKET_CREATE)
-    external_id = normalize(
-        Submission(channel=channel, external_id=external_id, content="")
-    ).external_id
+    external_id = (
+        normalize(Submission(channel=channel, external_id=external_id, content="")).external_id
+        or ""
+    )
     try:
         async with change(actor, Action.TICKET_CREATE, checked=True) as c:
             ticket = await c.lock(ticket_id)
@@ -212,3 +230,13 @@ async def seen(*, actor: Actor, channel: Channel, external_id: str) -> InboundMe
     """The record of a message already taken, in the actor's city."""
     with access.city_scope(actor):
         return await _seen(channel, external_id.strip())
+
+
+async def proposed_tickets(*, actor: Actor, intake: Intake) -> list[Ticket]:
+    """The open tickets an intake's proposals name, in proposal order."""
+    ids = [p.candidate_id for p in intake.proposals]
+    if not ids:
+        return []
+    with access.city_scope(actor):
+        rows = {t.id: t for t in await Ticket.filter(id__in=ids)}
+    return [rows[i] for i in ids if i in rows]
