@@ -1,0 +1,49 @@
+"""The city's set-up of its inbound channels: signing secrets and the place names SMS
+intake recognizes (docs/channels.md)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from hotline.schema.context import Info
+from hotline.schema.errors import Error, payload_errors
+from hotline.tenants.channels import keys, places
+
+
+@strawberry.type
+class ChannelSecretPayload:
+    channel: str | None
+    secret: str | None = strawberry.field(
+        description="The signing secret: shown once, never again; the old one stops at once."
+    )
+    errors: list[Error]
+
+
+@strawberry.type
+class PlaceNamesPayload:
+    added: int = strawberry.field(description="How many of the names were new.")
+    errors: list[Error]
+
+
+@strawberry.type
+class ChannelMutations:
+    @strawberry.mutation(
+        description="A new signing secret for the city's inbound channel (sms, wechat)."
+    )
+    async def rotate_channel_secret(self, info: Info, channel: str) -> ChannelSecretPayload:
+        secret, errors = await payload_errors(
+            lambda: keys.rotate_secret(actor=info.context.actor, channel=channel)
+        )
+        return ChannelSecretPayload(
+            channel=channel if secret else None, secret=secret, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Add place names (landmarks, estates, villages) that SMS intake "
+        "recognizes as the place of a report, beside the city's district and street names."
+    )
+    async def add_place_names(self, info: Info, names: list[str]) -> PlaceNamesPayload:
+        added, errors = await payload_errors(
+            lambda: places.add_place_names(actor=info.context.actor, names=names)
+        )
+        return PlaceNamesPayload(added=added or 0, errors=errors)
