@@ -23,7 +23,7 @@ import httpx
 from tortoise import Tortoise
 
 from benchmarks.environment import bench_environment
-from benchmarks.tickets import _world
+from benchmarks.tickets import _statements, _world
 from hotline.platform.db.config import init_orm
 from hotline.platform.db.migrate import ensure_app_role, run_migrations
 from hotline.platform.redis import close_redis
@@ -37,7 +37,6 @@ from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
 
 TICKETS = 300
-ROUNDS = 5
 CREATE = """mutation($c: ID!, $phone: String!, $lng: Decimal!, $lat: Decimal!) {
   createTicket(input: { channel: PHONE, kind: COMPLAINT, content: "小区门口有违建，影响通行",
   citizenPhone: $phone, categoryId: $c, location: { lng: $lng, lat: $lat } }) {
@@ -45,22 +44,21 @@ CREATE = """mutation($c: ID!, $phone: String!, $lng: Decimal!, $lat: Decimal!) {
 
 
 async def _rates(doors: dict[str, Callable[[], Awaitable[None]]], times: int) -> dict[str, float]:
-    """Requests per second of each door, in alternating rounds (the machine's load
-    drifts; interleaving exposes every door to it), each door's best round."""
+    """Requests per second of each door, the doors taking turns request by request (on
+    a shared, loaded machine, rounds of one door at a time measured the load's swings
+    more than the doors), each door's total time over its requests."""
     for step in doors.values():
         await step()  # warm caches
-    best = dict.fromkeys(doors, 0.0)
-    per_round = max(times // ROUNDS, 1)
-    for _ in range(ROUNDS):
+    spent = dict.fromkeys(doors, 0.0)
+    for _ in range(times):
         for name, step in doors.items():
             start = time.perf_counter()
-            for _ in range(per_round):
-                await step()
-            best[name] = max(best[name], per_round / (time.perf_counter() - start))
-    return best
+            await step()
+            spent[name] += time.perf_counter() - start
+    return {name: times / seconds for name, seconds in spent.items()}
 
 
-async def measure(times: int) -> dict[str, float]:
+async def measure(times: int) -> dict[str, tuple[float, int]]:
     city = await _world()
     admin = Actor(
         user_id=None,
@@ -137,19 +135,27 @@ async def measure(times: int) -> dict[str, float]:
             if response.json().get("result") != "created":
                 raise RuntimeError(response.text)
 
-        return await _rates({"graphql": graphql, "open311": open311, "sms": sms}, times)
+        doors: dict[str, Callable[[], Awaitable[None]]] = {
+            "graphql": graphql,
+            "open311": open311,
+            "sms": sms,
+        }
+        rates = await _rates(doors, times)
+        return {door: (rate, await _statements(doors[door])) for door, rate in rates.items()}
 
 
-def report(rates: dict[str, float]) -> None:
+def report(rows: dict[str, tuple[float, int]]) -> None:
     print("channels: tickets/s through one ASGI app, each door vs GraphQL createTicket")
-    print(f"{'door':36} {'tickets/s':>10} {'vs createTicket':>16}")
+    print(f"{'door':36} {'tickets/s':>10} {'vs createTicket':>16} {'SQL':>5}")
     names = {
         "graphql": "GraphQL createTicket (API key)",
         "open311": "Open311 POST requests (api_key)",
         "sms": "SMS webhook (signed)",
     }
-    for door, rate in rates.items():
-        print(f"{names[door]:36} {rate:10.1f} {rate / rates['graphql']:15.0%}")
+    base = rows["graphql"][0]
+    for door, (rate, statements) in rows.items():
+        print(f"{names[door]:36} {rate:10.1f} {rate / base:15.0%} {statements:5}")
+    print("(SQL: statements of one request as the ORM logs them, without BEGIN/COMMIT)")
 
 
 async def _run(settings: Settings, times: int) -> None:

@@ -74,3 +74,30 @@ class PlaceName(TenantModel):
     class Meta:
         table = "channel_place_names"
         unique_together = (("tenant_id", "name"),)
+
+
+class MailSecurity(enum.StrEnum):
+    SSL = "ssl"  # TLS from the first byte (port 993)
+    STARTTLS = "starttls"  # plain connect, then STARTTLS before the login (port 143)
+
+
+class Mailbox(TenantModel):
+    """A city's mailbox the e-mail worker polls (IMAP over TLS, never in clear)."""
+
+    host = fields.CharField(max_length=200)
+    port = fields.IntField()
+    security = fields.CharEnumField(MailSecurity, max_length=10)
+    username = fields.CharField(max_length=200)
+    password_enc = fields.TextField()  # encrypted at rest like personal data
+    folder = fields.CharField(max_length=100, default="INBOX")
+    is_active = fields.BooleanField(default=True)
+    # The last UID taken, valid within uid_validity (a new UIDVALIDITY starts again at 0;
+    # the inbound records dedupe what was taken before).
+    uid_validity = fields.BigIntField(null=True)
+    last_uid = fields.BigIntField(default=0)
+    last_polled_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "channel_mailboxes"
+        unique_together = (("tenant_id", "host", "username", "folder"),)

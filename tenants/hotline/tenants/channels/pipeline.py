@@ -59,6 +59,7 @@ class Submission:
     area_id: int | None = None
     with_token: bool = False  # Open311: hand out a token for GET tokens/{token}
     idempotency_key: str | None = None  # only without external_id
+    sender_hash: str | None = None  # who sent it (keyed hash), when the channel knows
 
 
 @dataclass(frozen=True)
@@ -133,12 +134,9 @@ async def submit(*, actor: Actor, submission: Submission) -> Intake:
     """Take one message as a new ticket (or return what its first delivery made)."""
     require(actor, Action.TICKET_CREATE)
     s = normalize(submission)
+    # A repeat is found by the ticket's idempotency key (create_ticket's first lookup),
+    # then its inbound record: no lookup of its own on the common path.
     external_id = s.external_id
-    if external_id is not None:
-        with access.city_scope(actor):
-            seen = await _seen(s.channel, external_id)
-            if seen is not None:
-                return await _repeat(seen)
     token = secrets.token_urlsafe(18) if s.with_token else None
     proposals: list[DuplicateProposal] = []
 
@@ -150,6 +148,7 @@ async def submit(*, actor: Actor, submission: Submission) -> Intake:
                 outcome=Outcome.CREATED,
                 ticket_id=ticket.id,
                 token=token,
+                sender_hash=s.sender_hash,
                 using_db=c.conn,
             )
         proposals.extend(await duplicates.propose(ticket, conn=c.conn))
@@ -195,7 +194,13 @@ async def submit(*, actor: Actor, submission: Submission) -> Intake:
 
 
 async def append(
-    *, actor: Actor, channel: Channel, external_id: str, ticket_id: int, text: str
+    *,
+    actor: Actor,
+    channel: Channel,
+    external_id: str,
+    ticket_id: int,
+    text: str,
+    sender_hash: str | None = None,
 ) -> bool:
     """Add a message to the sender's open ticket; False when this message was taken
     already (a repeat changes nothing)."""
@@ -219,6 +224,7 @@ async def append(
                 external_id=external_id,
                 outcome=Outcome.APPENDED,
                 ticket_id=ticket.id,
+                sender_hash=sender_hash,
                 using_db=c.conn,
             )
     except IntegrityError:  # the same message appended concurrently

@@ -15,6 +15,11 @@ class Outcome(enum.StrEnum):
     ASKED = "asked"
 
 
+class MailSecurity(enum.StrEnum):
+    SSL = "ssl"
+    STARTTLS = "starttls"
+
+
 class ProposalStatus(enum.StrEnum):
     PROPOSED = "proposed"
     MERGED = "merged"
@@ -33,6 +38,7 @@ _TABLES = (
     "channel_duplicate_proposals",
     "channel_secrets",
     "channel_place_names",
+    "channel_mailboxes",
 )
 
 
@@ -142,6 +148,28 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(max_length=50)),
             ],
             options={'table': 'channel_place_names', 'app': 'channels', 'unique_together': (('tenant_id', 'name'),), 'pk_attr': 'id', 'table_description': 'A place name the city adds to the gazetteer that SMS place detection reads.'},
+            bases=['TenantModel'],
+        ),
+        ops.CreateModel(
+            name='Mailbox',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('tenant_id', fields.BigIntField(db_index=True)),
+                ('province_id', fields.BigIntField()),
+                ('host', fields.CharField(max_length=200)),
+                ('port', fields.IntField()),
+                ('security', fields.CharEnumField(description='SSL: ssl\nSTARTTLS: starttls', enum_type=MailSecurity, max_length=10)),
+                ('username', fields.CharField(max_length=200)),
+                ('password_enc', fields.TextField(unique=False)),
+                ('folder', fields.CharField(default='INBOX', max_length=100)),
+                ('is_active', fields.BooleanField(default=True)),
+                ('uid_validity', fields.BigIntField(null=True)),
+                ('last_uid', fields.BigIntField(default=0)),
+                ('last_polled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_error', fields.CharField(default='', max_length=300)),
+            ],
+            options={'table': 'channel_mailboxes', 'app': 'channels', 'unique_together': (('tenant_id', 'host', 'username', 'folder'),), 'pk_attr': 'id', 'table_description': 'A city\'s mailbox the e-mail worker polls (IMAP over TLS, never in clear).'},
             bases=['TenantModel'],
         ),
         ops.RunSQL(SQL),
