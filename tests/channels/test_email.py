@@ -36,6 +36,7 @@ from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.tickets.models import Channel, Ticket, TimelineEvent
+from hotline.workers.mail import poll_mail
 from tests.tickets_api.conftest import City, World
 
 PASSWORD = "imap-secret-1"
@@ -341,3 +342,13 @@ async def test_a_wrong_password_stores_nothing_and_says_why(boxes: Boxes) -> Non
         box = await Mailbox.get(id=box.id)
     assert box.last_error
     assert len(await _tickets(beta)) == before
+
+
+async def test_the_worker_job_logs_a_failing_mailbox_and_goes_on(boxes: Boxes) -> None:
+    """The job uses the system's trust store, which does not know the test server's
+    certificate: the poll fails on TLS (never falls back to clear), the error is kept."""
+    alpha = boxes.world.alpha
+    assert await poll_mail({}, tenant_id=alpha.tenant.id) == 0
+    with use_scope(alpha.scope()):
+        box = await Mailbox.get(id=boxes.ids["alpha"])
+    assert "SSL" in box.last_error or "certificate" in box.last_error
