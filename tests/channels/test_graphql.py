@@ -85,3 +85,23 @@ async def test_place_names_are_the_dispatchers_to_add(world: World) -> None:
     assert denied["data"]["addPlaceNames"]["errors"][0]["code"] == "PERMISSION_DENIED"
     added = await world.gql(world.alpha, "dispatcher", PLACES, {"names": ["千佛山", "趵突泉"]})
     assert added["data"]["addPlaceNames"] == {"added": 2, "errors": []}
+
+
+MAILBOX = """
+mutation ($security: String!) {
+  setMailbox(host: "imap.example.cn", port: 993, username: "12345", password: "pw",
+             security: $security) { configured errors { code field } }
+}
+"""
+
+
+async def test_the_admin_sets_the_mailbox(world: World) -> None:
+    denied = await world.gql(world.alpha, "agent", MAILBOX, {"security": "ssl"})
+    assert denied["data"]["setMailbox"]["errors"][0]["code"] == "PERMISSION_DENIED"
+    clear = await world.gql(world.alpha, "admin", MAILBOX, {"security": "none"})
+    assert clear["data"]["setMailbox"] == {
+        "configured": False,
+        "errors": [{"code": "INVALID", "field": "security"}],
+    }
+    done = await world.gql(world.alpha, "admin", MAILBOX, {"security": "ssl"})
+    assert done["data"]["setMailbox"] == {"configured": True, "errors": []}

@@ -7,7 +7,7 @@ import strawberry
 
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
-from hotline.tenants.channels import keys, places
+from hotline.tenants.channels import imap, keys, places
 
 
 @strawberry.type
@@ -22,6 +22,12 @@ class ChannelSecretPayload:
 @strawberry.type
 class PlaceNamesPayload:
     added: int = strawberry.field(description="How many of the names were new.")
+    errors: list[Error]
+
+
+@strawberry.type
+class MailboxPayload:
+    configured: bool = strawberry.field(description="The mailbox is saved and will be polled.")
     errors: list[Error]
 
 
@@ -47,3 +53,33 @@ class ChannelMutations:
             lambda: places.add_place_names(actor=info.context.actor, names=names)
         )
         return PlaceNamesPayload(added=added or 0, errors=errors)
+
+    @strawberry.mutation(
+        description="The city's mailbox for e-mail intake (IMAP over TLS: port 993 with "
+        "security 'ssl', or 143 with 'starttls'); the password is encrypted at rest and "
+        "never shown again."
+    )
+    async def set_mailbox(
+        self,
+        info: Info,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        security: str = "ssl",
+        folder: str = "INBOX",
+    ) -> MailboxPayload:
+        async def call() -> bool:
+            await imap.set_mailbox(
+                actor=info.context.actor,
+                host=host,
+                port=port,
+                username=username,
+                password=password,
+                security=security,
+                folder=folder,
+            )
+            return True
+
+        done, errors = await payload_errors(call)
+        return MailboxPayload(configured=bool(done), errors=errors)

@@ -63,11 +63,13 @@ async def set_mailbox(
     port: int,
     username: str,
     password: str,
-    security: MailSecurity = MailSecurity.SSL,
+    security: MailSecurity | str = MailSecurity.SSL,
     folder: str = "INBOX",
 ) -> Mailbox:
     """The city's mailbox (one per host, user and folder); the password is encrypted."""
     require(actor, Action.APIKEY_MANAGE)
+    if str(security) not in {s.value for s in MailSecurity}:
+        raise Invalid("security is ssl or starttls", field="security")
     if not host.strip() or not 1 <= port <= 65535 or not username.strip() or not password:
         raise Invalid("a mailbox needs a host, a port, a user name and a password", field="host")
     with access.city_scope(actor):
@@ -77,7 +79,7 @@ async def set_mailbox(
             folder=folder.strip() or "INBOX",
             defaults={
                 "port": port,
-                "security": security,
+                "security": MailSecurity(security),
                 "password_enc": encrypt(password),
                 "is_active": True,
                 "last_error": "",

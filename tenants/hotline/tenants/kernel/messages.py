@@ -298,6 +298,10 @@ MESSAGES_ZH: dict[str, str] = {
     "the message has no text": "短信没有内容",
     "a message has at most {max} characters": "短信最多 {max} 个字符",
     "the attached file is refused: {why}": "附件被拒绝：{why}",
+    "security is ssl or starttls": "security 须为 ssl 或 starttls",
+    "a mailbox needs a host, a port, a user name and a password": (
+        "邮箱须提供主机、端口、用户名和密码"
+    ),
 }
 
 # Parameter values worth translating: what NotFound names, roles, kinds, statuses,
