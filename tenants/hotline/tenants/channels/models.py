@@ -28,6 +28,8 @@ class InboundMessage(TenantModel):
     # said (joined with the sender's next message into one ticket)
     sender_hash = fields.CharField(max_length=64, null=True)
     body = fields.TextField(default="")
+    # WeChat: the sender's openid, encrypted, for the progress messages sent back
+    reply_to_enc = fields.TextField(null=True)
 
     class Meta:
         table = "channel_messages"
@@ -101,3 +103,16 @@ class Mailbox(TenantModel):
     class Meta:
         table = "channel_mailboxes"
         unique_together = (("tenant_id", "host", "username", "folder"),)
+
+
+class WechatAccount(TenantModel):
+    """The city's WeChat official account: what the template-message sender needs."""
+
+    app_id = fields.CharField(max_length=64)
+    app_secret_enc = fields.TextField()  # encrypted at rest
+    template_id = fields.CharField(max_length=100)  # the progress message's template
+    api_base = fields.CharField(max_length=200, default="https://api.weixin.qq.com")
+
+    class Meta:
+        table = "channel_wechat_accounts"
+        unique_together = (("tenant_id", "app_id"),)

@@ -299,6 +299,10 @@ MESSAGES_ZH: dict[str, str] = {
     "a message has at most {max} characters": "短信最多 {max} 个字符",
     "the attached file is refused: {why}": "附件被拒绝：{why}",
     "security is ssl or starttls": "security 须为 ssl 或 starttls",
+    "the body is not a WeChat message": "请求内容不是微信消息",
+    "an account needs its AppID, AppSecret and template id": (
+        "公众号须提供 AppID、AppSecret 和模板编号"
+    ),
     "a mailbox needs a host, a port, a user name and a password": (
         "邮箱须提供主机、端口、用户名和密码"
     ),

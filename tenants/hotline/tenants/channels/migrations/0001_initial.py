@@ -39,6 +39,7 @@ _TABLES = (
     "channel_secrets",
     "channel_place_names",
     "channel_mailboxes",
+    "channel_wechat_accounts",
 )
 
 
@@ -134,6 +135,7 @@ class Migration(migrations.Migration):
                 ('token', fields.CharField(null=True, max_length=40)),
                 ('sender_hash', fields.CharField(null=True, max_length=64)),
                 ('body', fields.TextField(default='', unique=False)),
+                ('reply_to_enc', fields.TextField(null=True, unique=False)),
             ],
             options={'table': 'channel_messages', 'app': 'channels', 'unique_together': (('tenant_id', 'channel', 'external_id'),), 'pk_attr': 'id', 'table_description': "One message of one channel, by the sender's own id: the dedupe record."},
             bases=['TenantModel'],
@@ -170,6 +172,21 @@ class Migration(migrations.Migration):
                 ('last_error', fields.CharField(default='', max_length=300)),
             ],
             options={'table': 'channel_mailboxes', 'app': 'channels', 'unique_together': (('tenant_id', 'host', 'username', 'folder'),), 'pk_attr': 'id', 'table_description': 'A city\'s mailbox the e-mail worker polls (IMAP over TLS, never in clear).'},
+            bases=['TenantModel'],
+        ),
+        ops.CreateModel(
+            name='WechatAccount',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('tenant_id', fields.BigIntField(db_index=True)),
+                ('province_id', fields.BigIntField()),
+                ('app_id', fields.CharField(max_length=64)),
+                ('app_secret_enc', fields.TextField(unique=False)),
+                ('template_id', fields.CharField(max_length=100)),
+                ('api_base', fields.CharField(default='https://api.weixin.qq.com', max_length=200)),
+            ],
+            options={'table': 'channel_wechat_accounts', 'app': 'channels', 'unique_together': (('tenant_id', 'app_id'),), 'pk_attr': 'id', 'table_description': "The city's WeChat official account: what the template-message sender needs."},
             bases=['TenantModel'],
         ),
         ops.RunSQL(SQL),
