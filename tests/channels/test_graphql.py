@@ -105,3 +105,21 @@ async def test_the_admin_sets_the_mailbox(world: World) -> None:
     }
     done = await world.gql(world.alpha, "admin", MAILBOX, {"security": "ssl"})
     assert done["data"]["setMailbox"] == {"configured": True, "errors": []}
+
+
+WECHAT = """
+mutation ($secret: String!) {
+  setWechatAccount(appId: "wx1", appSecret: $secret, templateId: "t1") {
+    configured errors { code field }
+  }
+}
+"""
+
+
+async def test_the_admin_sets_the_wechat_account(world: World) -> None:
+    denied = await world.gql(world.alpha, "agent", WECHAT, {"secret": "s"})
+    assert denied["data"]["setWechatAccount"]["errors"][0]["code"] == "PERMISSION_DENIED"
+    empty = await world.gql(world.alpha, "admin", WECHAT, {"secret": ""})
+    assert empty["data"]["setWechatAccount"]["errors"] == [{"code": "INVALID", "field": "appId"}]
+    done = await world.gql(world.alpha, "admin", WECHAT, {"secret": "s"})
+    assert done["data"]["setWechatAccount"] == {"configured": True, "errors": []}

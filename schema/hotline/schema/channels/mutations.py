@@ -7,7 +7,7 @@ import strawberry
 
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
-from hotline.tenants.channels import imap, keys, places
+from hotline.tenants.channels import imap, keys, places, wechat
 
 
 @strawberry.type
@@ -26,8 +26,8 @@ class PlaceNamesPayload:
 
 
 @strawberry.type
-class MailboxPayload:
-    configured: bool = strawberry.field(description="The mailbox is saved and will be polled.")
+class ChannelSetupPayload:
+    configured: bool = strawberry.field(description="The settings are saved and in use.")
     errors: list[Error]
 
 
@@ -68,7 +68,7 @@ class ChannelMutations:
         password: str,
         security: str = "ssl",
         folder: str = "INBOX",
-    ) -> MailboxPayload:
+    ) -> ChannelSetupPayload:
         async def call() -> bool:
             await imap.set_mailbox(
                 actor=info.context.actor,
@@ -82,4 +82,23 @@ class ChannelMutations:
             return True
 
         done, errors = await payload_errors(call)
-        return MailboxPayload(configured=bool(done), errors=errors)
+        return ChannelSetupPayload(configured=bool(done), errors=errors)
+
+    @strawberry.mutation(
+        description="The city's WeChat official account for progress messages: AppID, "
+        "AppSecret (encrypted at rest, never shown again) and the template's id."
+    )
+    async def set_wechat_account(
+        self, info: Info, app_id: str, app_secret: str, template_id: str
+    ) -> ChannelSetupPayload:
+        async def call() -> bool:
+            await wechat.set_account(
+                actor=info.context.actor,
+                app_id=app_id,
+                app_secret=app_secret,
+                template_id=template_id,
+            )
+            return True
+
+        done, errors = await payload_errors(call)
+        return ChannelSetupPayload(configured=bool(done), errors=errors)
