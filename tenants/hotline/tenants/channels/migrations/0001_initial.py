@@ -87,7 +87,7 @@ SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hotline", "0009_city_settings")]
+    dependencies = [("provinces", "0001_initial"), ("tickets", "0001_initial")]
 
     initial = True
 
