@@ -272,3 +272,12 @@ async def test_a_wrong_app_secret_fails_the_delivery(
     finally:
         monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
         reset_delivery_settings()
+
+
+async def test_each_city_takes_its_own_messages(world: World, tokens: dict[str, str]) -> None:
+    for city in (world.alpha, world.beta):
+        body = _xml("text", f"o-{city.slug}", f"9{city.tenant.id}", Content="幸福路8号路面积水")
+        assert (await _post(world, city, body, _signed(tokens[city.slug]))).text == "success"
+        with use_scope(city.scope()):
+            made = await Ticket.filter(channel=Channel.WECHAT, content="幸福路8号路面积水")
+        assert len(made) == 1
