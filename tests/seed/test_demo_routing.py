@@ -110,7 +110,7 @@ async def test_fitting_work_orders_get_rule_suggestions_in_dezhou(api: Api) -> N
     )
     assert placed[0]["department"]["name"] == "德城区"
     bus = await api.create("dezhou_agent", "dezhou", content="10路公交车到站不停，等了半小时")
-    assert bus[0]["department"]["name"] == "德州市公交总公司"
+    assert bus[0]["department"]["name"] == "德州市公共交通集团"
     heat = await api.create("dezhou_agent", "dezhou", content="家里暖气不热，室温只有十五度")
     assert heat[0]["department"]["name"] == "德州市热力有限公司(供热)"
 

@@ -103,6 +103,7 @@ MESSAGES_ZH: dict[str, str] = {
     "unknown time zone {timezone}": "未知时区 {timezone}",
     "locales must be among {choices}": "语言须为以下之一：{choices}",
     "unknown feature flags: {flags}": "未知功能开关：{flags}",
+    "unknown department function {function}": "未知部门职能 {function}",
     "routing.auto_dispatch_threshold must be in (0, 1]": "自动派单阈值须大于 0 且不超过 1",
     "supervision_escalation.after_working_hours: 1+ numbers of hours (0, 240]": (
         "督办升级时限须为一个或多个小时数，每个大于 0 且不超过 240"

@@ -75,8 +75,13 @@ async def _tree(
                 name=node.name,
                 code=node.code,
                 duty_hours=node.duty_hours,
+                function=node.function or None,
             )
             created += 1
+        elif node.function and department.function != node.function:
+            # a tree seeded before the catalogue: tag it
+            department.function = node.function
+            await department.save(update_fields=["function", "updated_at"])
         codes[node.code] = department.id
         created += await _tree(actor, department, node.children, codes)
     return created
