@@ -39,6 +39,8 @@ from hotline.schema.notifications.subscriptions import NotificationSubscriptions
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
+from hotline.schema.routing.mutations import RoutingMutations
+from hotline.schema.routing.queries import RoutingQueries
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.tickets.center_mutations import CenterMutations
 from hotline.schema.tickets.department_work_mutations import DepartmentWorkMutations
@@ -61,6 +63,7 @@ Query = merge_types(
         NotificationQueries,
         NodeQueries,
         StatisticsQueries,
+        RoutingQueries,
     ),
 )
 Mutation = merge_types(
@@ -78,6 +81,7 @@ Mutation = merge_types(
         KnowledgeMutations,
         EvidenceMutations,
         NotificationMutations,
+        RoutingMutations,
     ),
 )
 

@@ -271,6 +271,15 @@ MESSAGES_ZH: dict[str, str] = {
     "the period ends before it starts": "统计期间的结束日期早于开始日期",
     "a period has at most {max} days": "统计期间最多 {max} 天",
     "--to is before --from": "--to 早于 --from",
+    # --- routing: gazetteer ---------------------------------------------------------
+    "aliases are 2-50 characters each": "每个别名须为 2 到 50 个字符",
+    "a place name is 2-100 characters": "地名须为 2 到 100 个字符",
+    "kind must be among {choices}": "种类须为以下之一：{choices}",
+    "a place implies a district, street or community": "地名须指向区县、街道或社区",
+    "line {line} is not JSON": "第 {line} 行不是 JSON",
+    "line {line} needs text and expected_function": "第 {line} 行须有 text 和 expected_function",
+    "at most {max} requests": "最多 {max} 条诉求",
+    "no department of the city carries a routable function yet": "本市尚无标注了可派单职能的部门",
 }
 
 # Parameter values worth translating: what NotFound names, roles, kinds, statuses,
@@ -293,6 +302,7 @@ TERMS_ZH: dict[str, str] = {
     "membership": "任职",
     "province": "省份",
     "routing rule": "派单规则",
+    "gazetteer place": "地名",
     "supervision": "督办",
     "ticket": "工单",
     "user": "用户",
@@ -323,6 +333,7 @@ TERMS_ZH: dict[str, str] = {
     "bureau": "委办局",
     "utility": "公共事业单位",
     "duty_room": "值班室",
+    "landmark": "地标",
     # evidence kinds, variants, statuses
     "photo": "照片",
     "video": "视频",

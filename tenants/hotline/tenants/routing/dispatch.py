@@ -54,9 +54,7 @@ class CityTree:
                 return node
         return None
 
-    def department(
-        self, function: str, place: Resolution | None, text: str = ""
-    ) -> Node | None:
+    def department(self, function: str, place: Resolution | None, text: str = "") -> Node | None:
         spec = catalogue().get(function)
         if spec is None:
             return None
@@ -80,7 +78,11 @@ class CityTree:
         return candidates[0]
 
     def rank(
-        self, functions: Sequence[tuple[str, float]], place: Resolution | None, text: str, k: int = 3
+        self,
+        functions: Sequence[tuple[str, float]],
+        place: Resolution | None,
+        text: str,
+        k: int = 3,
     ) -> list[tuple[int, float, str]]:
         """The top ``k`` departments (id, probability, function) for a function ranking."""
         out: list[tuple[int, float, str]] = []

@@ -45,14 +45,14 @@ class Engine:
         if weight > 0:
             from hotline.tenants.routing import classifier
 
-            per_text = classifier.top_k(self.city_pipeline, texts, k=len(self.city_pipeline.classes_))
+            per_text = classifier.top_k(
+                self.city_pipeline, texts, k=len(self.city_pipeline.classes_)
+            )
             city = [fm.by_function(r, self.tree.function_of) for r in per_text]
         out = []
         for text, location, province, own in zip(texts, locations, ranked, city, strict=True):
             functions = fm.blend(province, own, weight)
-            place = (
-                gazetteer.resolve(self.places, text, location) if self.use_places else None
-            )
+            place = gazetteer.resolve(self.places, text, location) if self.use_places else None
             out.append(
                 Prediction(
                     functions=functions,
@@ -117,8 +117,8 @@ def _expected_department(engine: Engine, row: Mapping[str, Any], text: str) -> i
                 matches[0].unit_id, matches[0].path, ()
             )
             place = within
-    node = engine.tree.department(function, place, text)
-    return node.id if node else None
+    found = engine.tree.department(function, place, text)
+    return found.id if found else None
 
 
 def place_matches(engine: Engine, expected: str | None, got: Resolution | None) -> bool:

@@ -44,7 +44,9 @@ def catalogue_documents() -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def corpus_documents(rows: Iterable[Mapping[str, Any]] | None = None) -> tuple[list[str], list[str]]:
+def corpus_documents(
+    rows: Iterable[Mapping[str, Any]] | None = None,
+) -> tuple[list[str], list[str]]:
     rows = corpus.train() if rows is None else rows
     texts, labels = [], []
     for row in rows:

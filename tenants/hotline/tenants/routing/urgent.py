@@ -26,26 +26,70 @@ RULES: tuple[Rule, ...] = (
         "gas_leak",
         phrases=("煤气味", "燃气味", "天然气味", "液化气味"),
         things=("燃气", "煤气", "天然气", "液化气", "气罐", "燃气管"),
-        states=("泄漏", "漏气", "泄露", "漏了", "往外冒", "嘶嘶", "挖断", "关不上", "味儿大",
-                "臭鸡蛋味", "气味"),
+        states=(
+            "泄漏",
+            "漏气",
+            "泄露",
+            "漏了",
+            "往外冒",
+            "嘶嘶",
+            "挖断",
+            "关不上",
+            "味儿大",
+            "臭鸡蛋味",
+            "气味",
+        ),
     ),
     Rule(
         "fallen_wires",
         things=("电线", "电缆", "高压线", "电线杆", "变压器"),
-        states=("断落", "掉在地上", "掉下来", "耷拉到地上", "落地", "刮断", "火花", "着火",
-                "带电", "在往下掉", "搭在"),
+        states=(
+            "断落",
+            "掉在地上",
+            "掉下来",
+            "耷拉到地上",
+            "落地",
+            "刮断",
+            "火花",
+            "着火",
+            "带电",
+            "在往下掉",
+            "搭在",
+        ),
     ),
     Rule(
         "missing_manhole_cover",
         phrases=("井盖没了", "井盖丢失", "没有井盖", "井盖被偷", "井盖丢了"),
         things=("井盖", "井口", "窨井", "检查井", "污水井", "雨水井"),
-        states=("没了", "丢失", "丢了", "被偷", "偷走", "缺失", "碎了", "翻了", "冲走",
-                "一个洞", "大洞", "敞着"),
+        states=(
+            "没了",
+            "丢失",
+            "丢了",
+            "被偷",
+            "偷走",
+            "缺失",
+            "碎了",
+            "翻了",
+            "冲走",
+            "一个洞",
+            "大洞",
+            "敞着",
+        ),
     ),
     Rule(
         "people_trapped",
-        phrases=("被困", "困在", "困着", "出不去了", "压着人", "掉下去了", "上不来",
-                 "还在屋里", "车里还有人", "里面还有人"),
+        phrases=(
+            "被困",
+            "困在",
+            "困着",
+            "出不去了",
+            "压着人",
+            "掉下去了",
+            "上不来",
+            "还在屋里",
+            "车里还有人",
+            "里面还有人",
+        ),
         things=("电梯",),
         states=("困", "出不来", "关在里面"),
     ),
@@ -64,8 +108,6 @@ def detect(text: str) -> str | None:
         for rule in RULES:
             if any(p in sentence for p in rule.phrases):
                 return rule.kind
-            if any(t in sentence for t in rule.things) and any(
-                s in sentence for s in rule.states
-            ):
+            if any(t in sentence for t in rule.things) and any(s in sentence for s in rule.states):
                 return rule.kind
     return None

@@ -188,9 +188,7 @@ JINAN = CityDemo(
         Dept("中国电信济南分公司", "utility", "telecom-telecom", function="telecom"),
         Dept("济南公交集团", "utility", "bus", function="public_transport"),
         Dept("济南能源集团(供热)", "utility", "heating", function="heating"),
-        Dept(
-            "济南市应急值班室", "duty_room", "duty", duty_hours="24小时", function="duty_room"
-        ),
+        Dept("济南市应急值班室", "duty_room", "duty", duty_hours="24小时", function="duty_room"),
     ),
     users=(
         ("jinan_admin", "济南管理员", "tenant_admin", None),
@@ -228,9 +226,7 @@ DEZHOU = CityDemo(
         _district("lingcheng", "陵城区", {"安德街道": ["安德社区", "临齐社区"]}),
         _district("yucheng", "禹城市", {"市中街道": ["大禹社区", "汉槐社区"]}),
         _district("leling", "乐陵市", {"市中街道": ["乐陵社区"], "胡家街道": ["胡家社区"]}),
-        _district(
-            "qihe", "齐河县", {"晏城街道": ["晏城社区", "齐河社区"], "祝阿镇": ["祝阿村"]}
-        ),
+        _district("qihe", "齐河县", {"晏城街道": ["晏城社区", "齐河社区"], "祝阿镇": ["祝阿村"]}),
         _district("ningjin", "宁津县", {"津城街道": ["津城社区"]}),
         _district("qingyun", "庆云县", {"渤海路街道": ["渤海路社区"]}),
         _district("linyi", "临邑县", {"邢侗街道": ["邢侗社区"]}),
@@ -265,9 +261,7 @@ DEZHOU = CityDemo(
         Dept("中国电信德州分公司", "utility", "telecom-telecom", function="telecom"),
         Dept("德州市公共交通集团", "utility", "bus", function="public_transport"),
         Dept("德州市热力有限公司(供热)", "utility", "heating", function="heating"),
-        Dept(
-            "德州市应急值班室", "duty_room", "duty", duty_hours="24小时", function="duty_room"
-        ),
+        Dept("德州市应急值班室", "duty_room", "duty", duty_hours="24小时", function="duty_room"),
     ),
     users=(
         ("dezhou_admin", "德州管理员", "tenant_admin", None),

@@ -4,6 +4,7 @@ unit) and the province routing models (province rows: a city reads its province'
 only the province scope writes). Frozen as literals."""
 
 import functools
+from typing import Any
 from json import dumps, loads
 
 from tortoise import fields, migrations
@@ -49,11 +50,11 @@ SQL = [
 _ENCODER = functools.partial(dumps, separators=(",", ":"))
 
 
-def _id() -> tuple[str, object]:
+def _id() -> tuple[str, Any]:
     return ("id", fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True))
 
 
-def _created() -> tuple[str, object]:
+def _created() -> tuple[str, Any]:
     return ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True))
 
 
