@@ -93,8 +93,8 @@ def resolve(places: Sequence[Place], text: str, location: str | None = None) -> 
     """The most specific unit the request's location and text agree on, or None.
 
     Every candidate unit is scored by the hits that support it (a hit on the unit or on
-    one of its ancestors or descendants of the same branch); the location weighs more
-    than the text; among equal scores the deeper unit wins. Two different units with the
+    a unit containing it: 德城区运河街道红星社区 supports the community three times); the
+    location weighs more than the text; among equal scores the deeper unit wins. Two different units with the
     same best score (市中街道 in two county-level cities, no other clue) resolve to
     their common ancestor, or to nothing when that is the city's root.
     """
@@ -106,8 +106,7 @@ def resolve(places: Sequence[Place], text: str, location: str | None = None) -> 
         unit_branch = set(_ancestors(hit.place.path))
         score = 0.0
         for other in hits:
-            other_branch = set(_ancestors(other.place.path))
-            if other.place.path in unit_branch or hit.place.path in other_branch:
+            if other.place.path in unit_branch:  # the unit itself or one containing it
                 score += 2.0 if other.in_location else 1.0
         depth = len(unit_branch)
         best.append((score, depth, hit.place))
