@@ -113,13 +113,17 @@ def _pipeline(tenant_id: int, version: int, blob: bytes) -> Any:
 
 
 async def preload_models() -> int:
-    """Import scikit-learn and load every active city's current model (worker start):
-    the first routing then costs a prediction, not seconds. Answers how many loaded."""
+    """Import scikit-learn and load every active city's current model and its
+    province's function model (worker start): the first routing then costs a
+    prediction, not seconds. Answers how many city models loaded."""
+    from hotline.tenants.routing import province
+
     with use_scope(Scope.platform()):
         cities = await Tenant.filter(is_active=True).order_by("id")
     loaded = 0
     for city in cities:
         with use_scope(Scope.city(city.id, city.province_id)):
+            await province.province_model()
             model = await active_model()
         if model is not None:
             await asyncio.to_thread(_pipeline, model.tenant_id, model.version, bytes(model.blob))
