@@ -94,9 +94,9 @@ def resolve(places: Sequence[Place], text: str, location: str | None = None) -> 
 
     Every candidate unit is scored by the hits that support it (a hit on the unit or on
     a unit containing it: 德城区运河街道红星社区 supports the community three times); the
-    location weighs more than the text; among equal scores the deeper unit wins. Two different units with the
-    same best score (市中街道 in two county-level cities, no other clue) resolve to
-    their common ancestor, or to nothing when that is the city's root.
+    location weighs more than the text; among equal scores the deeper unit wins. Two
+    different units with the same best score (市中街道 in two county-level cities, no
+    other clue) resolve to their common ancestor, or to nothing when that is the root.
     """
     hits = _hits(location or "", places, True) + _hits(text, places, False)
     if not hits:
