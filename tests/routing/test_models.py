@@ -13,6 +13,7 @@ import random
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import pytest
 
 from hotline.tenants.routing import classifier, corpus, places
@@ -69,6 +70,10 @@ def test_a_stored_function_model_is_a_skops_file_of_trusted_types() -> None:
     loaded = classifier.loads(classifier.dumps(model.pipeline))
     again = fm.FunctionModel(pipeline=loaded, samples=model.samples)
     assert measure(again)["top1"] == model.metrics["top1"]
+    # the fast path computes scikit-learn's own calibrated probabilities
+    texts = [r["text"] for r in corpus.heldout()[:50]]
+    fast = fm.calibrated_proba(loaded, texts)
+    assert np.allclose(fast, loaded.predict_proba(texts))
 
 
 def test_the_province_model_improves_a_small_city() -> None:
