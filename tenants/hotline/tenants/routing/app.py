@@ -1,12 +1,17 @@
-"""Routing's own ORM app (the catalogue mirror, the gazetteer, the province models),
-declared through the ``hotline.orm_apps`` entry point. The older routing tables (rules,
-model versions, suggestions) still live in the apps they started in."""
+"""Routing: the rules, the trained classifier versions and per-ticket suggestions, the
+catalogue's mirror, the cities' gazetteers and the province function models.
+
+The ``routing`` ORM app, declared to ``platform`` through the ``hotline.orm_apps`` entry
+point; its migrations live in ``routing/migrations/`` (docs/architecture.md §2)."""
 
 from hotline.platform.db.config import OrmApp
 
 ORM_APP = OrmApp(
-    label="routing_places",
-    models=["hotline.tenants.routing.places_models"],
+    label="routing",
+    models=[
+        "hotline.tenants.routing.models",
+        "hotline.tenants.routing.ml_models",
+        "hotline.tenants.routing.places_models",
+    ],
     migrations="hotline.tenants.routing.migrations",
-    order=150,  # after the domain app whose departments it points into
 )

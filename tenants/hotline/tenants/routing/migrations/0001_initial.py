@@ -1,131 +1,131 @@
-# ruff: noqa
-"""The function catalogue's mirror, the gazetteer (city rows, RLS, same-city key to the
-unit) and the province routing models (province rows: a city reads its province's,
-only the province scope writes). Frozen as literals."""
+# ruff: noqa  (a migration is history: frozen literals, excluded from lint)
+"""Routing rules, trained classifier versions and per-ticket suggestions, with their
+tenancy (RLS, same-city keys). Frozen as literals: nothing of the live domain is imported."""
 
+import enum
 import functools
-from typing import Any
 from json import dumps, loads
 
 from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-_SCOPE = "current_setting('app.scope', true)"
-_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::bigint"
-_PROVINCE = "NULLIF(current_setting('app.province_id', true), '')::bigint"
-_CITY_OR_PROVINCE = (
-    f"(({_SCOPE} = 'city' AND tenant_id = {_TENANT})"
-    f" OR ({_SCOPE} = 'province' AND province_id = {_PROVINCE}))"
-)
-_IN_PROVINCE = f"({_SCOPE} IN ('city', 'province') AND province_id = {_PROVINCE})"
-_AS_PROVINCE = f"({_SCOPE} = 'province' AND province_id = {_PROVINCE})"
-_G = "gazetteer_places"
-_P = "routing_province_models"
+from hotline.platform.db.rls import enable_tenant_rls, same_tenant_fk
+
+TABLES = ("routing_rules", "routing_model_versions", "routing_suggestions")
 
 SQL = [
-    f'ALTER TABLE "{_G}" ADD CONSTRAINT "{_G}_tenant_fk" FOREIGN KEY (tenant_id) '
-    'REFERENCES "tenants" (id) ON DELETE RESTRICT',
-    f'ALTER TABLE "{_G}" ADD CONSTRAINT "{_G}_tenant_id_id_key" UNIQUE (tenant_id, id)',
-    f'ALTER TABLE "{_G}" ENABLE ROW LEVEL SECURITY',
-    f'ALTER TABLE "{_G}" FORCE ROW LEVEL SECURITY',
-    f'CREATE POLICY "{_G}_read" ON "{_G}" FOR SELECT USING {_CITY_OR_PROVINCE}',
-    f'CREATE POLICY "{_G}_insert" ON "{_G}" FOR INSERT WITH CHECK {_CITY_OR_PROVINCE}',
-    f'CREATE POLICY "{_G}_update" ON "{_G}" FOR UPDATE USING {_CITY_OR_PROVINCE} '
-    f"WITH CHECK {_CITY_OR_PROVINCE}",
-    f'CREATE POLICY "{_G}_delete" ON "{_G}" FOR DELETE USING {_CITY_OR_PROVINCE}',
-    f'ALTER TABLE "{_G}" ADD CONSTRAINT "{_G}_department_id_same_tenant" '
-    f'FOREIGN KEY (tenant_id, "department_id") REFERENCES "departments" (tenant_id, id) '
-    "ON DELETE CASCADE",
-    f'ALTER TABLE "{_P}" ADD CONSTRAINT "{_P}_province_fk" FOREIGN KEY (province_id) '
-    'REFERENCES "provinces" (id) ON DELETE CASCADE',
-    f'ALTER TABLE "{_P}" ENABLE ROW LEVEL SECURITY',
-    f'ALTER TABLE "{_P}" FORCE ROW LEVEL SECURITY',
-    f'CREATE POLICY "{_P}_read" ON "{_P}" FOR SELECT USING {_IN_PROVINCE}',
-    f'CREATE POLICY "{_P}_insert" ON "{_P}" FOR INSERT WITH CHECK {_AS_PROVINCE}',
-    f'CREATE POLICY "{_P}_update" ON "{_P}" FOR UPDATE USING {_AS_PROVINCE} '
-    f"WITH CHECK {_AS_PROVINCE}",
-    f'CREATE POLICY "{_P}_delete" ON "{_P}" FOR DELETE USING {_AS_PROVINCE}',
+    *[
+        f'ALTER TABLE "{t}" ADD CONSTRAINT "{t}_tenant_fk" FOREIGN KEY (tenant_id) '
+        'REFERENCES "tenants" (id) ON DELETE RESTRICT'
+        for t in TABLES
+    ],
+    *[sql for t in TABLES for sql in enable_tenant_rls(t)],
+    same_tenant_fk("routing_rules", "area_id", "departments"),
+    same_tenant_fk("routing_rules", "category_id", "categories"),
+    same_tenant_fk("routing_rules", "department_id", "departments"),
+    same_tenant_fk("routing_suggestions", "ticket_id", "tickets", on_delete="CASCADE"),
 ]
-
-_ENCODER = functools.partial(dumps, separators=(",", ":"))
-
-
-def _id() -> tuple[str, Any]:
-    return ("id", fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True))
-
-
-def _created() -> tuple[str, Any]:
-    return ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True))
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hotline", "0010_department_functions")]
+    dependencies = [('departments', '0001_initial'), ('categories', '0001_initial'), ('tickets', '0001_initial')]
 
     initial = True
 
     operations = [
         ops.CreateModel(
-            name="RoutingFunction",
+            name='RoutingRule',
             fields=[
-                _id(),
-                _created(),
-                ("code", fields.CharField(unique=True, max_length=40)),
-                ("name", fields.CharField(max_length=100)),
-                ("dispatch", fields.CharField(max_length=10)),
-                ("duties", fields.TextField()),
-                ("keywords", fields.JSONField(default=list, encoder=_ENCODER, decoder=loads)),
-                ("routable", fields.BooleanField(default=True)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('tenant_id', fields.BigIntField(db_index=True)),
+                ('province_id', fields.BigIntField()),
+                ('name', fields.CharField(max_length=100)),
+                ('priority', fields.IntField(default=100)),
+                ('area', fields.ForeignKeyField('departments.Department', source_field='area_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('category', fields.ForeignKeyField('categories.Category', source_field='category_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('keywords', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('department', fields.ForeignKeyField('departments.Department', source_field='department_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('is_active', fields.BooleanField(default=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={
-                "table": "routing_functions",
-                "app": "routing_places",
-                "pk_attr": "id",
-                "table_description": "One function of the catalogue (departments/functions.json), mirrored for the API.",
-            },
-            bases=["Model"],
+            options={'table': 'routing_rules', 'app': 'routing', 'pk_attr': 'id'},
+            bases=['TenantModel'],
         ),
         ops.CreateModel(
-            name="GazetteerPlace",
+            name="RoutingModelVersion",
             fields=[
-                _id(),
-                _created(),
+                (
+                    "id",
+                    fields.BigIntField(
+                        generated=True, primary_key=True, unique=True, db_index=True
+                    ),
+                ),
+                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ("tenant_id", fields.BigIntField(db_index=True)),
                 ("province_id", fields.BigIntField()),
-                ("name", fields.CharField(max_length=100)),
-                ("kind", fields.CharField(max_length=12)),
-                ("aliases", fields.JSONField(default=list, encoder=_ENCODER, decoder=loads)),
-                ("department_id", fields.BigIntField()),
-                ("updated_at", fields.DatetimeField(auto_now=True)),
+                ("version", fields.IntField()),
+                ("algorithm", fields.CharField(max_length=80)),
+                ("samples", fields.IntField()),
+                ("train_size", fields.IntField()),
+                ("test_size", fields.IntField()),
+                ("top1_accuracy", fields.FloatField()),
+                ("top3_accuracy", fields.FloatField()),
+                (
+                    "labels",
+                    fields.JSONField(
+                        default=list,
+                        encoder=functools.partial(dumps, separators=(",", ":")),
+                        decoder=loads,
+                    ),
+                ),
+                ("blob", fields.BinaryField()),
+                ("is_active", fields.BooleanField(default=True)),
             ],
             options={
-                "table": "gazetteer_places",
-                "app": "routing_places",
-                "unique_together": (("tenant_id", "name", "department_id"),),
+                "table": "routing_model_versions",
+                "app": "routing",
+                "unique_together": (("tenant_id", "version"),),
                 "pk_attr": "id",
-                "table_description": "A name in the city's gazetteer and the administrative unit (a department of the",
             },
             bases=["TenantModel"],
         ),
         ops.CreateModel(
-            name="ProvinceRoutingModel",
+            name="RoutingSuggestion",
             fields=[
-                _id(),
-                _created(),
-                ("province_id", fields.BigIntField(db_index=True)),
-                ("version", fields.IntField()),
-                ("algorithm", fields.CharField(max_length=80)),
-                ("samples", fields.IntField()),
-                ("metrics", fields.JSONField(default=dict, encoder=_ENCODER, decoder=loads)),
-                ("blob", fields.BinaryField()),
+                (
+                    "id",
+                    fields.BigIntField(
+                        generated=True, primary_key=True, unique=True, db_index=True
+                    ),
+                ),
+                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ("tenant_id", fields.BigIntField(db_index=True)),
+                ("province_id", fields.BigIntField()),
+                ("ticket_id", fields.BigIntField()),
+                ("source", fields.CharField(max_length=10)),
+                ("department_id", fields.BigIntField(null=True)),
+                ("confidence", fields.FloatField(null=True)),
+                (
+                    "suggestions",
+                    fields.JSONField(
+                        default=list,
+                        encoder=functools.partial(dumps, separators=(",", ":")),
+                        decoder=loads,
+                    ),
+                ),
+                ("model_version", fields.IntField(null=True)),
+                ("auto_dispatch", fields.BooleanField(default=False)),
             ],
             options={
-                "table": "routing_province_models",
-                "app": "routing_places",
-                "unique_together": (("province_id", "version"),),
+                "table": "routing_suggestions",
+                "app": "routing",
+                "unique_together": (("tenant_id", "ticket_id"),),
                 "pk_attr": "id",
-                "table_description": "A province-wide function classifier (every city's history + the shipped corpus +",
+                "table_description": "What routing said about one ticket: a rule's department, or the model's top 3.",
             },
-            bases=["Model"],
+            bases=["TenantModel"],
         ),
         ops.RunSQL(SQL),
     ]

@@ -1,4 +1,4 @@
-"""Departments carry the province catalogue's function (routing/data/functions.json), so
+"""Departments carry the province catalogue's function (departments/functions.json), so
 routing can predict a function and then pick the city's department. Frozen literals."""
 
 from tortoise import fields, migrations
@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hotline", "0009_city_settings")]
+    dependencies = [("departments", "0001_initial")]
 
     initial = False
 
