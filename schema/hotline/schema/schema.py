@@ -19,6 +19,8 @@ from strawberry.tools import merge_types
 from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
+from hotline.schema.business.mutations import BusinessMutations
+from hotline.schema.business.queries import BusinessQueries
 from hotline.schema.calendar.mutations import CalendarMutations
 from hotline.schema.calendar.queries import CalendarQueries
 from hotline.schema.categories.mutations import CategoryMutations
@@ -61,6 +63,7 @@ Query = merge_types(
         NotificationQueries,
         NodeQueries,
         StatisticsQueries,
+        BusinessQueries,
     ),
 )
 Mutation = merge_types(
@@ -78,6 +81,7 @@ Mutation = merge_types(
         KnowledgeMutations,
         EvidenceMutations,
         NotificationMutations,
+        BusinessMutations,
     ),
 )
 

@@ -16,6 +16,7 @@ from hotline.platform.senders.http import close_http_clients
 from hotline.platform.settings import get_settings
 from hotline.tenants import warmup
 from hotline.workers import (
+    business,
     calendar,
     delivery,
     evidence,
@@ -66,6 +67,7 @@ class WorkerSettings:
         routing.route_ticket,
         calendar.recompute_provisional_deadlines,
         statistics.refresh_statistics,
+        business.import_enterprises,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
