@@ -18,7 +18,9 @@ from hotline.schema.business.types import (
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id, encode_id
+from hotline.schema.permissions import can
 from hotline.tenants.business import members, portfolio, registry, registry_import
+from hotline.tenants.kernel.access import Action
 from hotline.tenants.kernel.roles import Role
 
 
@@ -114,7 +116,10 @@ class MovePortfolioPayload:
 
 @strawberry.type
 class BusinessMutations:
-    @strawberry.mutation(description="Add one enterprise to the city's registry by hand.")
+    @strawberry.mutation(
+        permission_classes=[can(Action.BUSINESS_MANAGE)],
+        description="Add one enterprise to the city's registry by hand.",
+    )
     async def register_enterprise(
         self, info: Info, input: RegisterEnterpriseInput
     ) -> EnterprisePayload:
@@ -143,7 +148,10 @@ class BusinessMutations:
         enterprise, errors = await payload_errors(call)
         return EnterprisePayload(enterprise=enterprise, errors=errors)
 
-    @strawberry.mutation(description="The legal representative's name in clear (audited).")
+    @strawberry.mutation(
+        permission_classes=[can(Action.BUSINESS_MANAGE)],
+        description="The legal representative's name in clear (audited).",
+    )
     async def reveal_legal_representative(
         self, info: Info, enterprise_id: relay.GlobalID
     ) -> RevealLegalRepresentativePayload:
@@ -157,10 +165,11 @@ class BusinessMutations:
         return RevealLegalRepresentativePayload(legal_representative=name, errors=errors)
 
     @strawberry.mutation(
+        permission_classes=[can(Action.BUSINESS_MANAGE)],
         description=(
             "Start a registry import: upload the CSV (UTF-8 or GBK) or XLSX with the "
             "presigned POST, then call startEnterpriseImport."
-        )
+        ),
     )
     async def create_enterprise_import(
         self, info: Info, file_name: str, size: int
@@ -178,7 +187,10 @@ class BusinessMutations:
             errors=[],
         )
 
-    @strawberry.mutation(description="Queue the uploaded file; follow enterpriseImport(id).")
+    @strawberry.mutation(
+        permission_classes=[can(Action.BUSINESS_MANAGE)],
+        description="Queue the uploaded file; follow enterpriseImport(id).",
+    )
     async def start_enterprise_import(
         self, info: Info, id: relay.GlobalID
     ) -> EnterpriseImportPayload:
@@ -193,10 +205,11 @@ class BusinessMutations:
         return EnterpriseImportPayload(registry_import=found, errors=errors)
 
     @strawberry.mutation(
+        permission_classes=[can(Action.ENTERPRISE_MEMBERS_MANAGE)],
         description=(
             "A new account bound to the enterprise: an enterprise_admin (made by city staff, "
             "which verifies it) or an enterprise_user (also invited by its enterprise admin)."
-        )
+        ),
     )
     async def invite_enterprise_member(
         self, info: Info, input: InviteEnterpriseMemberInput
@@ -226,10 +239,11 @@ class BusinessMutations:
         return EnterpriseMemberPayload(member=member, errors=errors)
 
     @strawberry.mutation(
+        permission_classes=[can(Action.BUSINESS_MANAGE)],
         description=(
             "Give a named enterprise, an industry (optionally inside an area) or an area "
             "subtree to a service manager; a part another manager held moves to this one."
-        )
+        ),
     )
     async def assign_service_manager(
         self, info: Info, input: AssignServiceManagerInput
@@ -251,7 +265,9 @@ class BusinessMutations:
         rule, errors = await payload_errors(call)
         return PortfolioRulePayload(rule=rule, errors=errors)
 
-    @strawberry.mutation(description="Remove one portfolio rule.")
+    @strawberry.mutation(
+        permission_classes=[can(Action.BUSINESS_MANAGE)], description="Remove one portfolio rule."
+    )
     async def remove_portfolio_rule(self, info: Info, id: relay.GlobalID) -> DeletePayload:
         async def call() -> bool:
             await portfolio.unassign(
@@ -262,7 +278,10 @@ class BusinessMutations:
         ok, errors = await payload_errors(call)
         return DeletePayload(ok=bool(ok), errors=errors)
 
-    @strawberry.mutation(description="Hand a service manager's whole portfolio to another.")
+    @strawberry.mutation(
+        permission_classes=[can(Action.BUSINESS_MANAGE)],
+        description="Hand a service manager's whole portfolio to another.",
+    )
     async def move_portfolio(
         self, info: Info, from_manager_id: relay.GlobalID, to_manager_id: relay.GlobalID
     ) -> MovePortfolioPayload:
