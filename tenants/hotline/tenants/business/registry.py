@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from hotline.platform import clock
 from hotline.platform.crypto import decrypt, encrypt
@@ -74,7 +74,7 @@ async def list_enterprises(
             if area is None:
                 raise NotFound("department", field="areaId")
             query = query.filter(
-                area_id__in=Department.filter(path__startswith=area.path).values("id")
+                area_id__in=Subquery(Department.filter(path__startswith=area.path).values("id"))
             )
         if after is not None:
             query = query.filter(id__gt=after)
