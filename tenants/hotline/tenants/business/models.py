@@ -110,3 +110,71 @@ class RegistryImport(TenantModel):
 
     class Meta:
         table = "business_imports"
+
+
+class RequestTopic(enum.StrEnum):
+    POLICY = "policy"  # policy consultation
+    FINANCING = "financing"  # a financing need
+    LEGAL = "legal"  # legal service
+    APPROVAL = "approval"  # approval / licensing help
+    COMPLAINT = "complaint"  # a complaint about the business environment
+
+
+class Usefulness(enum.StrEnum):
+    USEFUL = "useful"
+    PARTLY = "partly"
+    NOT_USEFUL = "not_useful"
+
+
+class BusinessRequest(TenantModel):
+    """What makes a ticket a business request: its enterprise, topic and manager, the
+    manager's first-response deadline and the enterprise's rating. The work itself
+    (status, assignments, deadlines, timeline) is the ticket's."""
+
+    ticket_id = fields.BigIntField()  # unique, same-city FK: in the migration
+    enterprise_id = fields.BigIntField()
+    topic = fields.CharEnumField(RequestTopic, max_length=10)
+    submitted_by_id = fields.BigIntField(null=True)
+    manager_id = fields.BigIntField(null=True)  # the enterprise's manager at submission
+    response_deadline = fields.DatetimeField()
+    responded_at = fields.DatetimeField(null=True)  # answered or dispatched by the manager
+    rating = fields.CharEnumField(Usefulness, max_length=10, null=True)
+    rating_comment = fields.TextField(default="")
+    rated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "business_requests"
+
+
+class PolicyStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+class Policy(TenantModel):
+    """A policy a department issues, with its eligibility rules as data (``eligibility``)."""
+
+    title = fields.CharField(max_length=200)
+    body = fields.TextField()
+    department_id = fields.BigIntField()  # the issuing department
+    valid_from = fields.DateField(null=True)
+    valid_until = fields.DateField(null=True)
+    rules: Any = fields.JSONField(default=dict)
+    status = fields.CharEnumField(PolicyStatus, max_length=10, default=PolicyStatus.DRAFT)
+    published_at = fields.DatetimeField(null=True)
+    created_by_id = fields.BigIntField(null=True)
+    notified = fields.IntField(default=0)  # enterprises notified so far
+
+    class Meta:
+        table = "business_policies"
+
+
+class PolicyNotice(TenantModel):
+    """One eligible enterprise told of one policy (unique: at most once each)."""
+
+    policy_id = fields.BigIntField()
+    enterprise_id = fields.BigIntField()
+
+    class Meta:
+        table = "business_policy_notices"

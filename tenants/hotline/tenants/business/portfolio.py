@@ -154,14 +154,19 @@ async def move_portfolio(*, actor: Actor, from_manager_id: int, to_manager_id: i
     return moved
 
 
+async def manager_id_of(enterprise_id: int) -> int | None:
+    """The enterprise's manager by the rules' precedence (in the current city scope)."""
+    rows = await Enterprise._meta.db.execute_query_dict(
+        f"SELECT {_MANAGER} AS manager_id {_FROM} WHERE e.id = $1", [enterprise_id]
+    )
+    return int(rows[0]["manager_id"]) if rows and rows[0]["manager_id"] is not None else None
+
+
 async def manager_of(*, actor: Actor, enterprise_id: int) -> int | None:
     """The enterprise's service manager's user id, or None (unassigned)."""
     enterprise = await access_enterprise(actor=actor, enterprise_id=enterprise_id)
     with city_scope(actor):
-        rows = await Enterprise._meta.db.execute_query_dict(
-            f"SELECT {_MANAGER} AS manager_id {_FROM} WHERE e.id = $1", [enterprise.id]
-        )
-    return rows[0]["manager_id"] if rows else None
+        return await manager_id_of(enterprise.id)
 
 
 async def _page(where: str, params: list[Any], after: int | None, first: int) -> list[Enterprise]:

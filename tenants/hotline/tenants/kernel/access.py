@@ -60,6 +60,9 @@ class Action(enum.StrEnum):
     BUSINESS_MANAGE = "business.manage"  # registry imports, portfolios, enterprise admins
     ENTERPRISE_READ = "enterprise.read"  # one's own enterprise
     ENTERPRISE_MEMBERS_MANAGE = "enterprise.members_manage"  # invite colleagues
+    BUSINESS_REQUEST_SUBMIT = "business.request_submit"  # an enterprise's request, and its rating
+    BUSINESS_REQUEST_HANDLE = "business.request_handle"  # the manager answers or dispatches
+    POLICY_MANAGE = "policy.manage"  # draft and publish policies (a manager: its subtree's)
 
 
 _EVERY_CITY_ROLE = frozenset(Role)
@@ -149,6 +152,9 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.ENTERPRISE_MEMBERS_MANAGE: frozenset(
         {Role.TENANT_ADMIN, Role.SERVICE_MANAGER, Role.ENTERPRISE_ADMIN}
     ),
+    Action.BUSINESS_REQUEST_SUBMIT: ENTERPRISE_ROLES,
+    Action.BUSINESS_REQUEST_HANDLE: frozenset({Role.SERVICE_MANAGER, Role.SUPERVISOR}),
+    Action.POLICY_MANAGE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER}),
     Action.TICKET_CREATE: _CENTER,
     Action.TICKET_DISPATCH: _CENTER,
     Action.TICKET_HANDLE: DEPARTMENT_ROLES,
