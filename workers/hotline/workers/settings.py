@@ -68,6 +68,7 @@ class WorkerSettings:
         calendar.recompute_provisional_deadlines,
         statistics.refresh_statistics,
         business.import_enterprises,
+        business.notify_policy,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
