@@ -20,7 +20,9 @@ from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
 from hotline.schema.business.mutations import BusinessMutations
+from hotline.schema.business.policies import PolicyMutations, PolicyQueries
 from hotline.schema.business.queries import BusinessQueries
+from hotline.schema.business.requests import BusinessRequestMutations, BusinessRequestQueries
 from hotline.schema.calendar.mutations import CalendarMutations
 from hotline.schema.calendar.queries import CalendarQueries
 from hotline.schema.categories.mutations import CategoryMutations
@@ -64,6 +66,8 @@ Query = merge_types(
         NodeQueries,
         StatisticsQueries,
         BusinessQueries,
+        BusinessRequestQueries,
+        PolicyQueries,
     ),
 )
 Mutation = merge_types(
@@ -82,6 +86,8 @@ Mutation = merge_types(
         EvidenceMutations,
         NotificationMutations,
         BusinessMutations,
+        BusinessRequestMutations,
+        PolicyMutations,
     ),
 )
 
