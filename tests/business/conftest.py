@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest_asyncio
@@ -40,7 +41,7 @@ def uscc(seq: int, region: str = "370100") -> str:
     return make_uscc(f"91{region}MA{seq:07d}")
 
 
-async def add_enterprise(city: City, key: str, seq: int, **values: object) -> Enterprise:
+async def add_enterprise(city: City, key: str, seq: int, **values: Any) -> Enterprise:
     with use_scope(city.scope()):
         return await Enterprise.create(
             uscc=uscc(seq, city.tenant.code),

@@ -63,7 +63,7 @@ def errors(body: dict[str, Any], field: str) -> list[str]:
 async def test_flag_registry_members_and_portfolios(biz: BizWorld) -> None:
     world, city = biz.world, biz.beta.city
     tenant = str(encode_id("Tenant", city.tenant.id))
-    new = {
+    new: dict[str, Any] = {
         "uscc": make_uscc("91320100MA9000001"),
         "name": "金陵软件有限公司",
         "industry": "65",
@@ -76,10 +76,16 @@ async def test_flag_registry_members_and_portfolios(biz: BizWorld) -> None:
         "tags": ["高新技术"],
     }
     # off: nothing of the extension answers
-    assert errors(await world.gql(city, "province", FLAG, {"t": tenant, "on": False}), "updateTenant") == []
+    assert (
+        errors(await world.gql(city, "province", FLAG, {"t": tenant, "on": False}), "updateTenant")
+        == []
+    )
     off = await world.gql(city, "admin", REGISTER, {"input": new})
     assert errors(off, "registerEnterprise") == ["PERMISSION_DENIED"]
-    assert errors(await world.gql(city, "province", FLAG, {"t": tenant, "on": True}), "updateTenant") == []
+    assert (
+        errors(await world.gql(city, "province", FLAG, {"t": tenant, "on": True}), "updateTenant")
+        == []
+    )
 
     body = await world.gql(city, "admin", REGISTER, {"input": new})
     enterprise = body["data"]["registerEnterprise"]["enterprise"]
@@ -88,7 +94,9 @@ async def test_flag_registry_members_and_portfolios(biz: BizWorld) -> None:
     assert enterprise["registeredCapital"] == "5000000.00"
     again = await world.gql(city, "admin", REGISTER, {"input": new})
     assert errors(again, "registerEnterprise") == ["CONFLICT"]
-    bad = await world.gql(city, "admin", REGISTER, {"input": {**new, "uscc": new["uscc"][:-1] + "0"}})
+    bad = await world.gql(
+        city, "admin", REGISTER, {"input": {**new, "uscc": new["uscc"][:-1] + "0"}}
+    )
     assert errors(bad, "registerEnterprise") == ["INVALID"]
     revealed = await world.gql(city, "admin", REVEAL, {"id": enterprise["id"]})
     assert revealed["data"]["revealLegalRepresentative"]["legalRepresentative"] == "张三"
@@ -123,29 +131,40 @@ async def test_flag_registry_members_and_portfolios(biz: BizWorld) -> None:
     # an enterprise admin sees its own enterprise only
     listed = await world.gql(city, "boss", ENTERPRISES, {})
     assert [n["id"] for n in listed["data"]["enterprises"]["nodes"]] == [enterprise["id"]]
-    staff = await world.gql(city, "manager", ENTERPRISES, {"area": str(encode_id("Department", city.district.id))})
+    staff = await world.gql(
+        city, "manager", ENTERPRISES, {"area": str(encode_id("Department", city.district.id))}
+    )
     assert enterprise["id"] in [n["id"] for n in staff["data"]["enterprises"]["nodes"]]
 
 
 async def test_portfolio_precedence_move_and_unassigned(biz: BizWorld) -> None:
     world, city = biz.world, biz.alpha.city
     acme, other = biz.alpha.enterprises["acme"], biz.alpha.enterprises["other"]
-    farm = await add_enterprise(city, "farm", 50, industry="01", section="A", area_id=city.bureau.id)
-    street_firm = await add_enterprise(city, "street", 51, industry="52", section="F", area_id=city.street.id)
+    farm = await add_enterprise(
+        city, "farm", 50, industry="01", section="A", area_id=city.bureau.id
+    )
+    street_firm = await add_enterprise(
+        city, "street", 51, industry="52", section="F", area_id=city.street.id
+    )
     district = str(encode_id("Department", city.district.id))
     street = str(encode_id("Department", city.street.id))
     m1, m2 = user(city, "manager"), user(city, "manager2")
 
     async def assign(**input: Any) -> dict[str, Any]:
         body = await world.gql(city, "admin", ASSIGN, {"input": input})
-        return body["data"]["assignServiceManager"]
+        payload: dict[str, Any] = body["data"]["assignServiceManager"]
+        return payload
 
     assert (await assign(managerId=m1, areaId=district))["errors"] == []
     assert (await assign(managerId=m2, industry="65"))["errors"] == []
     assert (await assign(managerId=m2, areaId=street))["errors"] == []
     assert (await assign(managerId=m1, enterpriseId=ent(other.id)))["errors"] == []
-    assert [e["code"] for e in (await assign(managerId=user(city, "agent"), industry="65"))["errors"]] == ["NOT_FOUND"]
-    assert [e["field"] for e in (await assign(managerId=m1, industry="99"))["errors"]] == ["industry"]
+    assert [
+        e["code"] for e in (await assign(managerId=user(city, "agent"), industry="65"))["errors"]
+    ] == ["NOT_FOUND"]
+    assert [e["field"] for e in (await assign(managerId=m1, industry="99"))["errors"]] == [
+        "industry"
+    ]
 
     async def manager(pk: int) -> str | None:
         body = await world.gql(city, "admin", MANAGER, {"id": ent(pk)})
@@ -157,7 +176,8 @@ async def test_portfolio_precedence_move_and_unassigned(biz: BizWorld) -> None:
     assert await manager(farm.id) is None
     unassigned = await world.gql(city, "supervisor", UNASSIGNED)
     ids = [n["id"] for n in unassigned["data"]["unassignedEnterprises"]["nodes"]]
-    assert ent(farm.id) in ids and ent(acme.id) not in ids
+    assert ent(farm.id) in ids
+    assert ent(acme.id) not in ids
     # the acme user asks who its manager is: its own enterprise only
     own = await world.gql(city, "acme-user", MANAGER, {"id": ent(acme.id)})
     assert own["data"]["enterpriseManager"] == m2

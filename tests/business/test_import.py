@@ -33,7 +33,10 @@ STATUS = """query($id: ID!) {
     rejectedRows { row uscc field reason } rejectedReportUrl
   }
 }"""
-HEADER = "统一社会信用代码,企业名称,法定代表人,行业代码,从业人数,营业收入,所属区域,注册资本,成立日期,经营状态,标签"
+HEADER = (
+    "统一社会信用代码,企业名称,法定代表人,行业代码,从业人数,营业收入,"
+    "所属区域,注册资本,成立日期,经营状态,标签"
+)
 
 
 def code(n: int) -> str:
@@ -126,7 +129,8 @@ async def test_bad_rows_are_reported_and_good_ones_upserted_idempotently(biz: Bi
         one = await Enterprise.get(uscc=code(5))
     assert one.area_id == city.district.id
     assert one.tags == ["高新技术", "专精特新"]
-    assert one.legal_rep_enc and "王" not in one.legal_rep_enc  # encrypted at rest
+    assert one.legal_rep_enc
+    assert "王" not in one.legal_rep_enc
 
     again = await run(biz, city, data, "registry.csv")
     assert (again["inserted"], again["updated"], again["rejected"]) == (0, 20, 5)

@@ -30,7 +30,9 @@ def test_a_published_uscc_is_valid_and_normalized() -> None:
     assert normalize_uscc(" 9111 0000 6000 3734 1l ".replace(" ", "")) == VALID
 
 
-@pytest.mark.parametrize("bad", ["91110000600037341A", "91110000600037341", "", "9111000060003734IL"])
+@pytest.mark.parametrize(
+    "bad", ["91110000600037341A", "91110000600037341", "", "9111000060003734IL"]
+)
 def test_a_corrupted_uscc_is_refused(bad: str) -> None:
     with pytest.raises(Invalid) as raised:
         normalize_uscc(bad)
@@ -81,7 +83,19 @@ def test_size_classes_follow_the_2017_rule(
     assert size_class(division, employees=employees, revenue=revenue) is expected
 
 
-HEADER = ["统一社会信用代码", "企业名称", "法定代表人", "行业代码", "从业人数", "营业收入", "所属区域", "注册资本", "成立日期", "经营状态", "标签"]
+HEADER = [
+    "统一社会信用代码",
+    "企业名称",
+    "法定代表人",
+    "行业代码",
+    "从业人数",
+    "营业收入",
+    "所属区域",
+    "注册资本",
+    "成立日期",
+    "经营状态",
+    "标签",
+]
 
 
 def _rows(*data: list[str]) -> list[EnterpriseRow | Rejected]:
@@ -91,8 +105,32 @@ def _rows(*data: list[str]) -> list[EnterpriseRow | Rejected]:
 def test_rows_validated_with_reasons() -> None:
     good = make_uscc("91370100MA0000001")
     results = _rows(
-        [good, "泉城软件有限公司", "张三", "65", "120", "30000000", "历下区", "5000000", "2015-03-05", "存续", "高新技术;专精特新"],
-        [good[:-1] + ("0" if good[-1] != "0" else "1"), "坏码公司", "", "65", "", "", "", "", "", "", ""],
+        [
+            good,
+            "泉城软件有限公司",
+            "张三",
+            "65",
+            "120",
+            "30000000",
+            "历下区",
+            "5000000",
+            "2015-03-05",
+            "存续",
+            "高新技术;专精特新",
+        ],
+        [
+            good[:-1] + ("0" if good[-1] != "0" else "1"),
+            "坏码公司",
+            "",
+            "65",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
         [make_uscc("91370100MA0000002"), "未知行业", "", "99", "", "", "", "", "", "", ""],
         [good, "重复", "", "65", "", "", "", "", "", "", ""],
         [make_uscc("91370100MA0000003"), "长" * 201, "", "65", "", "", "", "", "", "", ""],
