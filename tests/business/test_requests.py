@@ -135,7 +135,7 @@ async def test_a_request_answered_and_one_dispatched_then_rated(biz: BizWorld) -
             .order_by("seq")
             .values_list("action", flat=True)
         )
-    assert list(actions) == ["create", "dispatch"]
+    assert [str(a) for a in actions] == ["create", "dispatch"]
     assert assignment.reply_deadline is not None  # the ticket machinery's deadlines
     a = str(encode_id("Assignment", assignment.id))
     assert (await world.gql(city, "district", SIGN, {"a": a}))["data"]["signForAssignment"][
