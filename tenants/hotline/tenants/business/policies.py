@@ -243,8 +243,7 @@ async def policies_for(
     """Published, valid policies the enterprise qualifies for, then those it misses by at
     most ``near_misses`` conditions (with why not). An enterprise user: its own."""
     await require_business(actor, Action.ENTERPRISE_READ)
-    own = await own_enterprise_id(actor)
-    target = own if own is not None else enterprise_id
+    target = enterprise_id if enterprise_id is not None else await own_enterprise_id(actor)
     if target is None:
         raise Invalid("name the enterprise", field="enterpriseId")
     enterprise = await access_enterprise(actor=actor, enterprise_id=target)
