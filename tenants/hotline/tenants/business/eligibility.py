@@ -77,10 +77,6 @@ class Group:
 Condition = IndustryIn | SizeIn | AreaIn | Age | Capital | Tags | Group
 
 
-def _bad(message: str, **params: Any) -> Invalid:
-    return Invalid(message, field="rules", **params)
-
-
 def area_ids(data: Any) -> set[int]:
     """The department ids a rule names (to look their paths up before :func:`parse`)."""
     found: set[int] = set()
@@ -94,7 +90,9 @@ def area_ids(data: Any) -> set[int]:
 
 def _list(value: Any, key: str) -> list[Any]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_VALUES:
-        raise _bad("{key} takes a list of 1 to {max} values", key=key, max=MAX_VALUES)
+        raise Invalid(
+            "{key} takes a list of 1 to {max} values", field="rules", key=key, max=MAX_VALUES
+        )
     return value
 
 
@@ -102,7 +100,7 @@ def _bound_int(value: Any, key: str) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 200:
-        raise _bad("{key} bounds are whole numbers 0-200", key=key)
+        raise Invalid("{key} bounds are whole numbers 0-200", field="rules", key=key)
     return value
 
 
@@ -112,51 +110,55 @@ def _bound_money(value: Any) -> Decimal | None:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise _bad("capital bounds are amounts in yuan") from None
+        raise Invalid("capital bounds are amounts in yuan", field="rules") from None
     if not amount.is_finite() or amount < 0 or amount >= Decimal("1e17"):
-        raise _bad("capital bounds are amounts in yuan")
+        raise Invalid("capital bounds are amounts in yuan", field="rules")
     return amount
 
 
 def _leaf(data: dict[str, Any], paths: Mapping[int, str]) -> Condition:
     if len(data) != 1:
-        raise _bad("a condition has exactly one key")
+        raise Invalid("a condition has exactly one key", field="rules")
     key, value = next(iter(data.items()))
     if key == "industry_in":
         codes = tuple(str(c).strip().upper() for c in _list(value, key))
         known = set(industries()) | {i.section for i in industries().values()}
         unknown = [c for c in codes if c not in known]
         if unknown:
-            raise _bad("unknown industry {code} (a GB/T 4754-2017 division)", code=unknown[0])
+            raise Invalid(
+                "unknown industry {code} (a GB/T 4754-2017 division)",
+                field="rules",
+                code=unknown[0],
+            )
         return IndustryIn(codes)
     if key == "size_in":
         try:
             return SizeIn(tuple(SizeClass(str(c).lower()) for c in _list(value, key)))
         except ValueError:
-            raise _bad("unknown size class") from None
+            raise Invalid("unknown size class", field="rules") from None
     if key == "area_in":
         ids = _list(value, key)
         if not all(isinstance(i, int) and i in paths for i in ids):
-            raise _bad("unknown area in area_in")
+            raise Invalid("unknown area in area_in", field="rules")
         return AreaIn(tuple(ids), tuple(paths[i] for i in ids))
     if key in ("age_years", "capital"):
         if not isinstance(value, dict) or not set(value) <= {"min", "max"} or not value:
-            raise _bad("{key} takes min and/or max", key=key)
+            raise Invalid("{key} takes min and/or max", field="rules", key=key)
         if key == "age_years":
             young, old = _bound_int(value.get("min"), key), _bound_int(value.get("max"), key)
             if young is not None and old is not None and young > old:
-                raise _bad("{key}: min is above max", key=key)
+                raise Invalid("{key}: min is above max", field="rules", key=key)
             return Age(young, old)
         low, high = _bound_money(value.get("min")), _bound_money(value.get("max"))
         if low is not None and high is not None and low > high:
-            raise _bad("{key}: min is above max", key=key)
+            raise Invalid("{key}: min is above max", field="rules", key=key)
         return Capital(low, high)
     if key in ("tags_any", "tags_all"):
         tags = tuple(str(t).strip() for t in _list(value, key))
         if not all(1 <= len(t) <= 20 for t in tags):
-            raise _bad("tags have 1 to 20 characters")
+            raise Invalid("tags have 1 to 20 characters", field="rules")
         return Tags(tags, every=key == "tags_all")
-    raise _bad("unknown condition {key}", key=key)
+    raise Invalid("unknown condition {key}", field="rules", key=key)
 
 
 def parse(data: Any, paths: Mapping[int, str]) -> Group:
@@ -165,23 +167,23 @@ def parse(data: Any, paths: Mapping[int, str]) -> Group:
 
     def group(node: Any, depth: int) -> Group:
         if not isinstance(node, dict) or node.get("op") not in ("all", "any"):
-            raise _bad('a group is {"op": "all" or "any", "conditions": [...]}')
+            raise Invalid("a group has op (all or any) and a list of conditions", field="rules")
         if depth > MAX_DEPTH:
-            raise _bad("groups nest at most {max} deep", max=MAX_DEPTH)
+            raise Invalid("groups nest at most {max} deep", field="rules", max=MAX_DEPTH)
         items = node.get("conditions", [])
         if not isinstance(items, list) or set(node) - {"op", "conditions"}:
-            raise _bad('a group is {"op": "all" or "any", "conditions": [...]}')
+            raise Invalid("a group has op (all or any) and a list of conditions", field="rules")
         out: list[Condition] = []
         for item in items:
             count[0] += 1
             if count[0] > MAX_CONDITIONS:
-                raise _bad("at most {max} conditions", max=MAX_CONDITIONS)
+                raise Invalid("at most {max} conditions", field="rules", max=MAX_CONDITIONS)
             if isinstance(item, dict) and "op" in item:
                 out.append(group(item, depth + 1))
             elif isinstance(item, dict):
                 out.append(_leaf(item, paths))
             else:
-                raise _bad("a condition is an object")
+                raise Invalid("a condition is an object", field="rules")
         return Group(node["op"] == "all", tuple(out))
 
     return group(data, 1)
