@@ -273,14 +273,18 @@ MESSAGES_ZH: dict[str, str] = {
     # --- business extension (docs/business.md) ---------------------------------------------
     "the business extension is not turned on in this city": "本市未开通营商服务",
     "not a valid unified social credit code": "统一社会信用代码无效",
-    "unknown industry {code} (a GB/T 4754-2017 division)": "未知行业 {code}（应为 GB/T 4754-2017 大类代码）",
+    "unknown industry {code} (a GB/T 4754-2017 division)": (
+        "未知行业 {code}（应为 GB/T 4754-2017 大类代码）"
+    ),
     "not an amount in yuan": "金额（元）无效",
     "not a whole number": "应为整数",
     "not a date (YYYY-MM-DD)": "日期无效（YYYY-MM-DD）",
     "the name must be 1-{max} characters": "名称须为 1 到 {max} 个字符",
     "the legal representative must be at most {max} characters": "法定代表人最多 {max} 个字符",
     "the founding date is in the future": "成立日期晚于今天",
-    "at most {max} tags of at most {length} characters": "最多 {max} 个标签，每个最多 {length} 个字符",
+    "at most {max} tags of at most {length} characters": (
+        "最多 {max} 个标签，每个最多 {length} 个字符"
+    ),
     "unknown area {area}": "未知区域 {area}",
     "unknown status": "未知经营状态",
     "unknown size class": "未知企业规模",
