@@ -18,6 +18,7 @@ from hotline.tenants.provinces import service as provinces
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.routing.ml_service import train_routing_model
+from hotline.tenants.seed.business_demo import seed_business
 from hotline.tenants.seed.data import (
     DEMO_PASSWORD,
     DEZHOU,
@@ -92,7 +93,7 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
             slug=city.slug,
             name=city.name,
             number_prefix=city.prefix,
-            features={"business": city.slug == "jinan", "open311": True},
+            features={"business": True, "open311": True},
         )
         report.created += 1
     report.cities.append(f"{tenant.name} {tenant.code} ({tenant.slug})")
@@ -129,6 +130,15 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
         report.routing.append(
             f"{tenant.name}: {len(category_ids)} categories, {new_rules} routing rules added"
         )
+        if "business" not in (tenant.features or {}):  # a city seeded before the extension
+            tenant = await provinces.update_tenant(
+                actor=actor, tenant_id=tenant.id, features={"business": True}
+            )
+        if (tenant.features or {}).get("business"):
+            progress(f"{tenant.name}: the business registry, managers and a policy")
+            business_rows, logins = await seed_business(actor=actor, city=city)
+            report.created += business_rows
+            report.users += logins
         if not await Ticket.exists():
             # Closed history for the routing model to learn from, then the first model.
             progress(f"{tenant.name}: closed tickets for the routing model to learn from")
