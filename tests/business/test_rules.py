@@ -165,3 +165,18 @@ def test_csv_encodings() -> None:
     assert decode(text.encode("utf-8")) == (text, "utf-8")
     assert decode(b"\xef\xbb\xbf" + text.encode("utf-8")) == (text, "utf-8")
     assert decode(text.encode("gbk")) == (text, "gbk")
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=8, max_size=8),
+    st.text(alphabet=_CHARS + "IOSVZ", min_size=10, max_size=10),
+)
+def test_the_canonical_fast_path_agrees_with_stdnum(head: str, tail: str) -> None:
+    from stdnum.cn import uscc
+
+    code = head + tail
+    try:
+        ours = normalize_uscc(code) == code
+    except Invalid:
+        ours = False
+    assert ours == uscc.is_valid(code)

@@ -144,6 +144,8 @@ def header_map(header: list[str]) -> dict[str, int]:
 
 
 def _text(value: str) -> str:
+    if value.isascii():  # most cells: nothing for NFKC to fold
+        return value.strip()
     return unicodedata.normalize("NFKC", value).strip()
 
 

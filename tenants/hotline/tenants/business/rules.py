@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -17,9 +18,17 @@ from hotline.tenants.business.models import SizeClass
 from hotline.tenants.kernel.errors import Invalid
 
 
+_CANONICAL = re.compile(r"^\d{8}[0-9A-HJ-NPQRTUWXY]{10}$")  # stdnum's format check
+
+
 def normalize_uscc(text: str) -> str:
     """The canonical 18-character USCC, or Invalid on ``uscc`` (bad length, characters
-    or check character)."""
+    or check character). A code already in canonical form (what registry exports hold)
+    only has its check character computed; anything else is cleaned by stdnum first."""
+    if _CANONICAL.match(text):
+        if str(stdnum_uscc.calc_check_digit(text[:-1])) == text[-1]:
+            return text
+        raise Invalid("not a valid unified social credit code", field="uscc")
     try:
         return str(stdnum_uscc.validate(text))
     except ValidationError as exc:
