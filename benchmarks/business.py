@@ -75,7 +75,10 @@ _PLAIN = (
     "SELECT count(*) FROM business_enterprises WHERE tenant_id = $1 "
     "AND industry = ANY($2::text[]) AND registered_capital >= $3 AND tags ?| $4::text[]"
 )
-HEADER = "统一社会信用代码,企业名称,法定代表人,行业代码,从业人数,营业收入,注册资本,成立日期,经营状态,标签\n"
+HEADER = (
+    "统一社会信用代码,企业名称,法定代表人,行业代码,从业人数,营业收入,"
+    "注册资本,成立日期,经营状态,标签\n"
+)
 
 
 def registry_csv(rows: int) -> bytes:

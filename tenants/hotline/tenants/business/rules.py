@@ -17,7 +17,6 @@ from stdnum.exceptions import ValidationError
 from hotline.tenants.business.models import SizeClass
 from hotline.tenants.kernel.errors import Invalid
 
-
 _CANONICAL = re.compile(r"^\d{8}[0-9A-HJ-NPQRTUWXY]{10}$")  # stdnum's format check
 
 
