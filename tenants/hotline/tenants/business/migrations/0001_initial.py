@@ -122,7 +122,7 @@ SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hotline", "0009_city_settings")]
+    dependencies = [("provinces", "0001_initial"), ("departments", "0001_initial"), ("accounts", "0001_initial")]
 
     initial = True
 

@@ -85,7 +85,7 @@ SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("business", "0001_initial")]
+    dependencies = [("business", "0001_initial"), ("tickets", "0001_initial")]
 
     initial = False
 
