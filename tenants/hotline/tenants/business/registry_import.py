@@ -34,6 +34,7 @@ from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 MAX_BYTES = 200 * 1024 * 1024
 SAMPLE = 100  # rejected rows kept on the import row (the report has them all)
 PROGRESS_EVERY = 5_000
+IMPORT_TIMEOUT_SECONDS = 900
 CONTENT_TYPES = {
     ".csv": "text/csv",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -197,6 +198,10 @@ async def upsert(rows: Sequence[EnterpriseRow]) -> tuple[int, int]:
     scope = current_scope()
     records = [_record(r) for r in rows]
     async with in_transaction() as conn, conn.acquire_connection() as raw:
+        # A registry of hundreds of thousands of rows is one upsert: the worker's import
+        # may run longer than an API statement (HOTLINE_DATABASE_STATEMENT_TIMEOUT_SECONDS);
+        # LOCAL ends with this transaction.
+        await raw.execute(f"SET LOCAL statement_timeout = '{IMPORT_TIMEOUT_SECONDS}s'")
         await raw.execute(_STAGE)
         await raw.copy_records_to_table(
             "business_import_stage", records=records, columns=list(_STAGE_COLUMNS)
