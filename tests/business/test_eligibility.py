@@ -164,25 +164,24 @@ async def test_sql_and_python_agree(biz: BizWorld) -> None:
             finally:
                 await Enterprise.filter(id__in=[e.id for e in made]).delete()
         by_sql = {r["id"] for r in rows}
-        by_python = {
-            e.id
-            for e, f in zip(made, facts, strict=True)
-            if eligibility.evaluate(
-                rule,
-                eligibility.Facts(
-                    industry=f["industry"][0],
-                    section=f["industry"][1],
-                    size_class=f["size_class"],
-                    area_path=f["area"][1] if f["area"] else None,
-                    founded_on=f["founded_on"],
-                    registered_capital=None
-                    if f["capital"] is None
-                    else Decimal(f["capital"]).quantize(Decimal("0.01")),
-                    tags=f["tags"],
-                ),
-                as_of,
-            ).eligible
-        }
+        by_python = set()
+        for e, f in zip(made, facts, strict=True):
+            known = eligibility.Facts(
+                industry=f["industry"][0],
+                section=f["industry"][1],
+                size_class=f["size_class"],
+                area_path=f["area"][1] if f["area"] else None,
+                founded_on=f["founded_on"],
+                registered_capital=None
+                if f["capital"] is None
+                else Decimal(f["capital"]).quantize(Decimal("0.01")),
+                tags=f["tags"],
+            )
+            verdict = eligibility.evaluate(rule, known, as_of)
+            # the words-free fast path of policiesForEnterprise decides the same
+            assert eligibility.quick(rule, known, as_of) == (verdict.eligible, len(verdict.unmet))
+            if verdict.eligible:
+                by_python.add(e.id)
         assert by_sql == by_python, (facts, data, as_of)
         outcomes.add((bool(by_sql), len(by_sql) == len(made)))
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 from hotline.tenants.business.models import SizeClass
@@ -77,6 +78,12 @@ class Group:
 Condition = IndustryIn | SizeIn | AreaIn | Age | Capital | Tags | Group
 
 
+@cache
+def _known_codes() -> frozenset[str]:
+    """Every division and section code an industry condition may name."""
+    return frozenset(industries()) | {i.section for i in industries().values()}
+
+
 def area_ids(data: Any) -> set[int]:
     """The department ids a rule names (to look their paths up before :func:`parse`)."""
     found: set[int] = set()
@@ -122,7 +129,7 @@ def _leaf(data: dict[str, Any], paths: Mapping[int, str]) -> Condition:
     key, value = next(iter(data.items()))
     if key == "industry_in":
         codes = tuple(str(c).strip().upper() for c in _list(value, key))
-        known = set(industries()) | {i.section for i in industries().values()}
+        known = _known_codes()
         unknown = [c for c in codes if c not in known]
         if unknown:
             raise Invalid(
@@ -363,6 +370,52 @@ def _leaf_reason(cond: Condition, facts: Facts, as_of: date) -> Reason:
         f"{'has' if met else 'has none'} of the tags {names}",
         f"{'具备' if met else '不具备'}标签之一：{names}",
     )
+
+
+def _met(cond: Condition, facts: Facts, as_of: date) -> bool:
+    """Whether a leaf condition holds: the same decisions as :func:`_leaf_reason`, without
+    the words (``policies_for`` tests thousands of policies and words only the shown)."""
+    if isinstance(cond, IndustryIn):
+        return facts.industry in cond.codes or facts.section in cond.codes
+    if isinstance(cond, SizeIn):
+        return facts.size_class in cond.classes
+    if isinstance(cond, AreaIn):
+        return facts.area_path is not None and any(
+            facts.area_path.startswith(p) for p in cond.paths
+        )
+    if isinstance(cond, Age):
+        return facts.founded_on is not None and (
+            (cond.min_years is None or facts.founded_on <= _years_before(as_of, cond.min_years))
+            and (
+                cond.max_years is None
+                or facts.founded_on > _years_before(as_of, cond.max_years + 1)
+            )
+        )
+    if isinstance(cond, Capital):
+        capital = facts.registered_capital
+        return capital is not None and (
+            (cond.min_yuan is None or capital >= cond.min_yuan)
+            and (cond.max_yuan is None or capital <= cond.max_yuan)
+        )
+    assert isinstance(cond, Tags)
+    wanted = set(cond.tags)
+    return wanted <= facts.tags if cond.every else bool(wanted & facts.tags)
+
+
+def quick(rule: Group, facts: Facts, as_of: date) -> tuple[bool, int]:
+    """(eligible, unmet leaf conditions) — :func:`evaluate` without its reasons."""
+    unmet = 0
+
+    def walk(cond: Condition) -> bool:
+        nonlocal unmet
+        if isinstance(cond, Group):
+            results = [walk(c) for c in cond.items]
+            return all(results) if cond.every else any(results)
+        met = _met(cond, facts, as_of)
+        unmet += not met
+        return met
+
+    return walk(rule), unmet
 
 
 def evaluate(rule: Group, facts: Facts, as_of: date) -> Verdict:

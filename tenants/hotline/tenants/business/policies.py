@@ -4,6 +4,7 @@ with why not; staff count and list the eligible enterprises (docs/business.md)."
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
@@ -221,6 +222,26 @@ async def facts_of(enterprise: Enterprise) -> eligibility.Facts:
     )
 
 
+# Published rules do not change: parsed once per policy and the paths of its areas.
+_PARSED: dict[tuple[int, int, str, tuple[tuple[int, str], ...]], eligibility.Group | None] = {}
+_PARSED_MAX = 100_000
+
+
+def _parsed_cached(
+    tenant_id: int, row: dict[str, Any], paths: dict[int, str]
+) -> eligibility.Group | None:
+    areas = tuple(sorted((i, paths.get(i, "")) for i in eligibility.area_ids(row["rules"])))
+    key = (tenant_id, row["id"], str(row["published_at"]), areas)
+    if key not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        try:
+            _PARSED[key] = eligibility.parse(row["rules"], paths)
+        except Invalid:
+            _PARSED[key] = None
+    return _PARSED[key]
+
+
 @dataclass(frozen=True)
 class Match:
     policy: Policy
@@ -250,20 +271,29 @@ async def policies_for(
     today = clock.now().date()
     with city_scope(actor):
         facts = await facts_of(enterprise)
-        rows = await Policy.filter(
-            Q(valid_from__isnull=True) | Q(valid_from__lte=today),
-            Q(valid_until__isnull=True) | Q(valid_until__gte=today),
-            status=PolicyStatus.PUBLISHED,
-        ).order_by("-published_at", "-id")
-        paths = await _paths(set().union(*(eligibility.area_ids(p.rules) for p in rows)))
-    matches = []
-    for row in rows:
-        try:
-            rule = eligibility.parse(row.rules, paths)
-        except Invalid:  # an area closed since publishing: nobody matches it by area
-            continue
-        verdict = eligibility.evaluate(rule, facts, today)
-        if verdict.eligible or len(verdict.unmet) <= near_misses:
-            matches.append(Match(row, verdict))
+        # only what the rules need: a policy's body may be long, and most are not shown
+        rows = await (
+            Policy.filter(
+                Q(valid_from__isnull=True) | Q(valid_from__lte=today),
+                Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+                status=PolicyStatus.PUBLISHED,
+            )
+            .order_by("-published_at", "-id")
+            .values("id", "published_at", "rules")
+        )
+        for row in rows:
+            if isinstance(row["rules"], str):
+                row["rules"] = json.loads(row["rules"])
+        paths = await _paths(set().union(*(eligibility.area_ids(r["rules"]) for r in rows)))
+        verdicts: dict[int, eligibility.Verdict] = {}
+        for row in rows:
+            rule = _parsed_cached(enterprise.tenant_id, row, paths)
+            if rule is None:  # an area closed since publishing: nobody matches it by area
+                continue
+            eligible, unmet = eligibility.quick(rule, facts, today)
+            if eligible or unmet <= near_misses:
+                verdicts[row["id"]] = eligibility.evaluate(rule, facts, today)
+        shown = {p.id: p for p in await Policy.filter(id__in=list(verdicts))}
+    matches = [Match(shown[i], v) for i, v in verdicts.items() if i in shown]
     matches.sort(key=lambda m: (not m.verdict.eligible, len(m.verdict.unmet)))
     return matches
