@@ -15,6 +15,9 @@ group or one of::
 
 An unknown figure (no founding date, no capital, no size class, no area) never meets a
 condition. An empty ``all`` holds for everyone; an empty ``any`` for no one.
+
+Over 400 lines on purpose: each condition's parsing, SQL and Python decisions stay in
+one module so a change to one is seen beside the others it must agree with.
 """
 
 from __future__ import annotations
