@@ -19,6 +19,10 @@ from strawberry.tools import merge_types
 from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
+from hotline.schema.business.mutations import BusinessMutations
+from hotline.schema.business.policies import PolicyMutations, PolicyQueries
+from hotline.schema.business.queries import BusinessQueries
+from hotline.schema.business.requests import BusinessRequestMutations, BusinessRequestQueries
 from hotline.schema.calendar.mutations import CalendarMutations
 from hotline.schema.calendar.queries import CalendarQueries
 from hotline.schema.categories.mutations import CategoryMutations
@@ -65,6 +69,9 @@ Query = merge_types(
         NodeQueries,
         StatisticsQueries,
         RoutingQueries,
+        BusinessQueries,
+        BusinessRequestQueries,
+        PolicyQueries,
     ),
 )
 Mutation = merge_types(
@@ -83,6 +90,9 @@ Mutation = merge_types(
         EvidenceMutations,
         NotificationMutations,
         RoutingMutations,
+        BusinessMutations,
+        BusinessRequestMutations,
+        PolicyMutations,
         ChannelMutations,
     ),
 )

@@ -16,6 +16,7 @@ from hotline.platform.senders.http import close_http_clients
 from hotline.platform.settings import get_settings
 from hotline.tenants import warmup
 from hotline.workers import (
+    business,
     calendar,
     delivery,
     evidence,
@@ -67,6 +68,8 @@ class WorkerSettings:
         routing.route_ticket,
         calendar.recompute_provisional_deadlines,
         statistics.refresh_statistics,
+        business.import_enterprises,
+        business.notify_policy,
         mail.poll_mail,
     ]
     cron_jobs: ClassVar[list[Any]] = [

@@ -55,6 +55,14 @@ class Action(enum.StrEnum):
     EVIDENCE_POLICY_MANAGE = "evidence.policy_manage"
     STATISTICS_READ = "statistics.read"  # a city's figures (a department manager: its subtree)
     STATISTICS_PROVINCE_READ = "statistics.province_read"  # every city of the province
+    # The business extension (docs/business.md); enterprise roles see their enterprise only.
+    BUSINESS_READ = "business.read"  # the city's registry and portfolios
+    BUSINESS_MANAGE = "business.manage"  # registry imports, portfolios, enterprise admins
+    ENTERPRISE_READ = "enterprise.read"  # one's own enterprise
+    ENTERPRISE_MEMBERS_MANAGE = "enterprise.members_manage"  # invite colleagues
+    BUSINESS_REQUEST_SUBMIT = "business.request_submit"  # an enterprise's request, and its rating
+    BUSINESS_REQUEST_HANDLE = "business.request_handle"  # the manager answers or dispatches
+    POLICY_MANAGE = "policy.manage"  # draft and publish policies (a manager: its subtree's)
 
 
 _EVERY_CITY_ROLE = frozenset(Role)
@@ -73,6 +81,9 @@ CENTER_ROLES = frozenset(
     }
 )
 DEPARTMENT_ROLES = frozenset({Role.DEPT_HANDLER, Role.DEPT_MANAGER})
+# Enterprise roles: a third wall after city and department — every business operation
+# is limited to the one enterprise the user belongs to (hotline.tenants.business.access).
+ENTERPRISE_ROLES = frozenset({Role.ENTERPRISE_ADMIN, Role.ENTERPRISE_USER})
 _TICKET_READERS = CENTER_ROLES | DEPARTMENT_ROLES
 
 # City roles per action; province admins hold every city action in their province's
@@ -124,6 +135,26 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.STATISTICS_READ: frozenset(
         {Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR, Role.DEPT_MANAGER}
     ),
+    Action.BUSINESS_READ: frozenset(
+        {Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR, Role.SERVICE_MANAGER}
+    ),
+    Action.BUSINESS_MANAGE: _ADMIN,
+    Action.ENTERPRISE_READ: frozenset(
+        {
+            Role.TENANT_ADMIN,
+            Role.CITY_LEADER,
+            Role.SUPERVISOR,
+            Role.SERVICE_MANAGER,
+            Role.ENTERPRISE_ADMIN,
+            Role.ENTERPRISE_USER,
+        }
+    ),
+    Action.ENTERPRISE_MEMBERS_MANAGE: frozenset(
+        {Role.TENANT_ADMIN, Role.SERVICE_MANAGER, Role.ENTERPRISE_ADMIN}
+    ),
+    Action.BUSINESS_REQUEST_SUBMIT: ENTERPRISE_ROLES,
+    Action.BUSINESS_REQUEST_HANDLE: frozenset({Role.SERVICE_MANAGER, Role.SUPERVISOR}),
+    Action.POLICY_MANAGE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER}),
     Action.TICKET_CREATE: _CENTER,
     Action.TICKET_DISPATCH: _CENTER,
     Action.TICKET_HANDLE: DEPARTMENT_ROLES,

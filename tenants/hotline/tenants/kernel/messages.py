@@ -280,6 +280,63 @@ MESSAGES_ZH: dict[str, str] = {
     "line {line} needs text and expected_function": "第 {line} 行须有 text 和 expected_function",
     "at most {max} requests": "最多 {max} 条诉求",
     "no department of the city carries a routable function yet": "本市尚无标注了可派单职能的部门",
+    # --- business extension (docs/business.md) ---------------------------------------------
+    "the business extension is not turned on in this city": "本市未开通营商服务",
+    "not a valid unified social credit code": "统一社会信用代码无效",
+    "unknown industry {code} (a GB/T 4754-2017 division)": (
+        "未知行业 {code}（应为 GB/T 4754-2017 大类代码）"
+    ),
+    "not an amount in yuan": "金额（元）无效",
+    "not a whole number": "应为整数",
+    "not a date (YYYY-MM-DD)": "日期无效（YYYY-MM-DD）",
+    "the name must be 1-{max} characters": "名称须为 1 到 {max} 个字符",
+    "the legal representative must be at most {max} characters": "法定代表人最多 {max} 个字符",
+    "the founding date is in the future": "成立日期晚于今天",
+    "at most {max} tags of at most {length} characters": (
+        "最多 {max} 个标签，每个最多 {length} 个字符"
+    ),
+    "unknown area {area}": "未知区域 {area}",
+    "unknown status": "未知经营状态",
+    "unknown size class": "未知企业规模",
+    "an enterprise with this USCC is registered": "该统一社会信用代码的企业已登记",
+    "the registry file must be .csv or .xlsx": "名录文件须为 .csv 或 .xlsx",
+    "the file name must be 1-200 characters": "文件名须为 1 到 200 个字符",
+    "the file must be 1 byte to {max} bytes": "文件大小须为 1 到 {max} 字节",
+    "the import has already started": "导入已开始",
+    "upload the file first": "请先上传文件",
+    "the role must be enterprise_admin or enterprise_user": "角色须为企业管理员或企业用户",
+    "enterprise admins are verified by the city or its service manager": (
+        "企业管理员须由市里或服务专员核实开通"
+    ),
+    "a named enterprise takes no industry or area": "指定企业时不能再指定行业或区域",
+    "name an enterprise, an industry or an area": "请指定企业、行业或区域",
+    "this part of a portfolio was just assigned": "该服务范围刚被分配，请重试",
+    "the portfolio already belongs to that manager": "该服务范围已属于这位服务专员",
+    "the content has 1 to {max} characters": "内容须为 1 到 {max} 个字符",
+    "the answer has 1 to {max} characters": "答复须为 1 到 {max} 个字符",
+    "a comment has at most {max} characters": "评价最多 {max} 个字符",
+    "the request has no outcome to rate yet": "该诉求尚无办理结果，暂不能评价",
+    "the request is rated already": "该诉求已评价",
+    "from must not be after to, at most {max} days": "开始日期不能晚于结束日期，最多 {max} 天",
+    "the body has 1 to {max} characters": "正文须为 1 到 {max} 个字符",
+    "the policy ends before it starts": "政策截止日期早于生效日期",
+    "only a draft is published": "只有草稿可以发布",
+    "name the enterprise": "请指定企业",
+    "{key} takes a list of 1 to {max} values": "{key} 须为 1 到 {max} 个值的列表",
+    "{key} bounds are whole numbers 0-200": "{key} 的上下限须为 0 到 200 的整数",
+    "capital bounds are amounts in yuan": "注册资本上下限须为金额（元）",
+    "a condition has exactly one key": "每个条件只能有一个键",
+    "unknown area in area_in": "area_in 中有未知区域",
+    "{key} takes min and/or max": "{key} 须给出 min 和/或 max",
+    "{key}: min is above max": "{key}：下限高于上限",
+    "tags have 1 to 20 characters": "标签须为 1 到 20 个字符",
+    "unknown condition {key}": "未知条件 {key}",
+    "a group has op (all or any) and a list of conditions": (
+        "条件组须有 op（all 或 any）和条件列表"
+    ),
+    "groups nest at most {max} deep": "条件组最多嵌套 {max} 层",
+    "at most {max} conditions": "最多 {max} 个条件",
+    "a condition is an object": "每个条件须为一个对象",
     # --- intake channels (docs/channels.md) -------------------------------------------
     "the request's timestamp is outside the accepted window": "请求时间戳超出允许范围",
     "a signed request needs its Unix timestamp": "签名请求须带 Unix 时间戳",
@@ -322,6 +379,12 @@ MESSAGES_ZH: dict[str, str] = {
 # the password policy's findings, the things a reason is asked for.
 TERMS_ZH: dict[str, str] = {
     # NotFound nouns
+    "enterprise": "企业",
+    "policy": "政策",
+    "import": "导入任务",
+    "service manager": "服务专员",
+    "portfolio rule": "服务范围",
+    "business request": "企业诉求",
     "service": "服务类别",
     "service request": "服务请求",
     "token": "受理凭证",
@@ -398,6 +461,9 @@ TERMS_ZH: dict[str, str] = {
     "webhookendpoint": "Webhook 地址",
     "deadletter": "失败通知",
     "calendarday": "日历日期",
+    "enterpriseimport": "导入任务",
+    "businessrequest": "企业诉求",
+    "portfoliorule": "服务范围",
     # the password policy's findings (hotline.platform.auth.passwords)
     "must be at least 10 characters long": "至少 10 个字符",
     "must be at most 256 characters long": "最多 256 个字符",

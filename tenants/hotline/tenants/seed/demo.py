@@ -20,6 +20,7 @@ from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.routing.ml_service import train_routing_model
 from hotline.tenants.routing.places_models import ProvinceRoutingModel
 from hotline.tenants.routing.province import train_province_model
+from hotline.tenants.seed.business_demo import seed_business
 from hotline.tenants.seed.corpus_demo import (
     seed_corpus_tickets,
     seed_gazetteer,
@@ -104,7 +105,7 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
             slug=city.slug,
             name=city.name,
             number_prefix=city.prefix,
-            features={"business": city.slug == "jinan", "open311": True},
+            features={"business": True, "open311": True},
         )
         report.created += 1
     report.cities.append(f"{tenant.name} {tenant.code} ({tenant.slug})")
@@ -142,6 +143,15 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
         report.routing.append(
             f"{tenant.name}: {len(category_ids)} categories, {new_rules} routing rules added"
         )
+        if "business" not in (tenant.features or {}):  # a city seeded before the extension
+            tenant = await provinces.update_tenant(
+                actor=actor, tenant_id=tenant.id, features={"business": True}
+            )
+        if (tenant.features or {}).get("business"):
+            progress(f"{tenant.name}: the business registry, managers and a policy")
+            business_rows, logins = await seed_business(actor=actor, city=city)
+            report.created += business_rows
+            report.users += logins
         if not await Ticket.exists():
             # Closed history for the routing model to learn from, then the first model.
             progress(f"{tenant.name}: closed tickets for the routing model to learn from")

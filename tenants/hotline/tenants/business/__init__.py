@@ -1,0 +1,1 @@
+"""The business extension: enterprises, their users and service managers (docs/business.md)."""

@@ -1,0 +1,108 @@
+"""How useful the business service was, and how fast: per service manager, industry,
+area (the enterprise's, at the first level below the center: its district) and lead
+department (docs/business.md, "Figures").
+
+useful rate = useful / rated (partly useful and not useful count in the denominator);
+first response on time = responded by the deadline / responded or past the deadline.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from hotline.platform import clock
+from hotline.tenants.business.access import city_scope, require_business
+from hotline.tenants.business.models import BusinessRequest
+from hotline.tenants.kernel.access import Action, Actor
+from hotline.tenants.kernel.errors import Invalid
+
+MAX_DAYS = 366
+
+
+class Dimension(enum.StrEnum):
+    MANAGER = "manager"
+    INDUSTRY = "industry"
+    AREA = "area"
+    DEPARTMENT = "department"
+
+
+_KEY = {
+    Dimension.MANAGER: "r.manager_id::text",
+    Dimension.INDUSTRY: "e.industry",
+    # the second id of the area's path: /center/district/street/ → district
+    Dimension.AREA: "split_part(d.path, '/', 3)",
+    Dimension.DEPARTMENT: "(SELECT a.department_id::text FROM assignments a"
+    " WHERE a.tenant_id = r.tenant_id AND a.ticket_id = r.ticket_id AND a.is_lead"
+    " AND a.parent_id IS NULL ORDER BY a.round DESC LIMIT 1)",
+}
+
+
+@dataclass(frozen=True)
+class Usefulness:
+    key: str | None  # a user id, a division code, a department id; None = none
+    requests: int
+    open: int
+    responded: int
+    responded_on_time: int
+    overdue_unresponded: int
+    rated: int
+    useful: int
+    partly: int
+    not_useful: int
+
+    @property
+    def useful_rate(self) -> Decimal | None:
+        return None if not self.rated else Decimal(self.useful) / Decimal(self.rated)
+
+    @property
+    def on_time_rate(self) -> Decimal | None:
+        due = self.responded + self.overdue_unresponded
+        return None if not due else Decimal(self.responded_on_time) / Decimal(due)
+
+
+async def usefulness(*, actor: Actor, by: Dimension, first: date, last: date) -> list[Usefulness]:
+    """Requests submitted over [first, last] (UTC days), grouped by ``by``."""
+    await require_business(actor, Action.BUSINESS_READ)
+    if last < first or (last - first).days >= MAX_DAYS:
+        raise Invalid("from must not be after to, at most {max} days", field="to", max=MAX_DAYS)
+    start = datetime.combine(first, time(), tzinfo=clock.now().tzinfo)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=clock.now().tzinfo)
+    sql = (
+        f"SELECT {_KEY[by]} AS key, count(*) AS requests,"
+        " count(*) FILTER (WHERE t.status NOT IN ('closed','cancelled','merged',"
+        "'transferred','rejected','answered')) AS open,"
+        " count(r.responded_at) AS responded,"
+        " count(*) FILTER (WHERE r.responded_at <= r.response_deadline) AS on_time,"
+        " count(*) FILTER (WHERE r.responded_at IS NULL AND r.response_deadline < $3)"
+        " AS overdue,"
+        " count(r.rating) AS rated,"
+        " count(*) FILTER (WHERE r.rating = 'useful') AS useful,"
+        " count(*) FILTER (WHERE r.rating = 'partly') AS partly,"
+        " count(*) FILTER (WHERE r.rating = 'not_useful') AS not_useful"
+        " FROM business_requests r"
+        " JOIN tickets t ON t.tenant_id = r.tenant_id AND t.id = r.ticket_id"
+        " JOIN business_enterprises e ON e.tenant_id = r.tenant_id AND e.id = r.enterprise_id"
+        " LEFT JOIN departments d ON d.tenant_id = e.tenant_id AND d.id = e.area_id"
+        " WHERE r.created_at >= $1 AND r.created_at < $2"
+        " GROUP BY 1 ORDER BY 1 NULLS LAST"
+    )
+    with city_scope(actor):
+        rows = await BusinessRequest._meta.db.execute_query_dict(sql, [start, end, clock.now()])
+    return [
+        Usefulness(
+            key=r["key"] or None,
+            requests=r["requests"],
+            open=r["open"],
+            responded=r["responded"],
+            responded_on_time=r["on_time"],
+            overdue_unresponded=r["overdue"],
+            rated=r["rated"],
+            useful=r["useful"],
+            partly=r["partly"],
+            not_useful=r["not_useful"],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,156 @@
+"""The business extension's demo (docs/business.md): per city a registry of a few
+hundred enterprises with valid USCCs (the check character computed by python-stdnum)
+across industries and districts, two service managers with portfolios, an enterprise
+admin, and a published policy whose eligible enterprises are notified. Idempotent: a
+city that has enterprises already is left as it is."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.accounts import memberships, users
+from hotline.tenants.accounts.models import Membership, User
+from hotline.tenants.business import notify, portfolio
+from hotline.tenants.business.models import (
+    Enterprise,
+    EnterpriseMember,
+    EnterpriseStatus,
+    Policy,
+    PolicyStatus,
+)
+from hotline.tenants.business.registry_import import upsert
+from hotline.tenants.business.rows import EnterpriseRow
+from hotline.tenants.business.rules import industry, make_uscc, size_class
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
+from hotline.tenants.seed.data import DEMO_PASSWORD, CityDemo
+
+# USCC characters of an organization code (GB 32100-2015: digits and capitals but I, O,
+# S, V, Z).
+_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# Common divisions of a city's registry, weighted: software, retail, wholesale, catering,
+# business services, metal products, electrical machinery, construction, farming.
+_INDUSTRIES = (
+    ("65",) * 4
+    + ("52",) * 4
+    + ("51",) * 3
+    + ("62",) * 3
+    + ("72",) * 2
+    + (
+        "33",
+        "38",
+        "39",
+        "48",
+        "01",
+        "70",
+        "74",
+    )
+)
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+_WORDS = ("泉城", "齐鲁", "华润", "鲁信", "恒信", "汇丰", "海岱", "明湖", "舜耕", "德润")
+_TRADES = {"65": "软件", "52": "商贸", "51": "贸易", "62": "餐饮", "72": "咨询", "33": "五金"}
+_TAGS = ("高新技术", "专精特新", "科技型中小企业", "外贸", "个体转企")
+
+
+def _uscc(rng: random.Random, city_code: str) -> str:
+    org = "".join(rng.choice(_CODE_CHARS) for _ in range(8))
+    return make_uscc(f"91{city_code}{org}{rng.choice(_CODE_CHARS)}")
+
+
+def registry(city: CityDemo, areas: list[int], count: int, seed: int = 13) -> list[EnterpriseRow]:
+    """``count`` plausible enterprises of the city, the same for the same seed."""
+    rng = random.Random(f"{seed}:{city.code}")  # noqa: S311 — demo data, not secrets
+    rows: dict[str, EnterpriseRow] = {}
+    while len(rows) < count:
+        division = rng.choice(_INDUSTRIES)
+        employees = int(rng.lognormvariate(3, 1.3))
+        revenue = Decimal(int(employees * rng.uniform(100_000, 900_000)))
+        uscc = _uscc(rng, city.code)
+        trade = _TRADES.get(division, "实业")
+        name = f"{city.name[:2]}{rng.choice(_WORDS)}{trade}{len(rows) + 1}号有限公司"
+        rows[uscc] = EnterpriseRow(
+            uscc=uscc,
+            name=name,
+            legal_rep=rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(("", *_GIVEN)),
+            industry=division,
+            section=industry(division).section,
+            employees=employees,
+            revenue=revenue,
+            size_class=size_class(division, employees=employees, revenue=revenue),
+            area_id=rng.choice(areas),
+            registered_capital=Decimal(rng.choice((10, 50, 100, 300, 500, 1000, 5000))) * 10_000,
+            founded_on=date(2026, 1, 1) - timedelta(days=rng.randint(90, 9000)),
+            status=EnterpriseStatus.ACTIVE if rng.random() < 0.95 else EnterpriseStatus.SUSPENDED,
+            tags=tuple(sorted(set(rng.sample(_TAGS, rng.choice((0, 0, 1, 1, 2)))))),
+        )
+    return list(rows.values())
+
+
+async def _person(actor: Actor, username: str, display_name: str, role: Role) -> User:
+    with use_scope(Scope.platform()):
+        user = await User.get_or_none(username=username)
+        if user is None:
+            user = await users.create_user(
+                actor=None, username=username, display_name=display_name, password=DEMO_PASSWORD
+            )
+    if not await Membership.filter(user_id=user.id, role=role).exists():
+        await memberships.grant_membership(actor=actor, user_id=user.id, role=role)
+    return user
+
+
+async def seed_business(
+    *, actor: Actor, city: CityDemo, count: int = 300
+) -> tuple[int, list[tuple[str, str, str]]]:
+    """The city's business demo (in its scope): rows created, and the demo logins."""
+    logins = [
+        (f"{city.slug}_manager", "service_manager", city.slug),
+        (f"{city.slug}_manager2", "service_manager", city.slug),
+        (f"{city.slug}_enterprise", "enterprise_admin", city.slug),
+    ]
+    if await Enterprise.exists():
+        return 0, logins
+    districts = await Department.filter(kind=DepartmentKind.DISTRICT).order_by("id")
+    streets = await Department.filter(kind=DepartmentKind.STREET).values_list("id", flat=True)
+    rows = registry(city, [d.id for d in districts] + list(streets), count)
+    inserted, _ = await upsert(rows)
+    first = await Enterprise.get(uscc=rows[0].uscc)
+    manager = await _person(actor, logins[0][0], f"{city.name[:2]}服务专员一", Role.SERVICE_MANAGER)
+    manager2 = await _person(
+        actor, logins[1][0], f"{city.name[:2]}服务专员二", Role.SERVICE_MANAGER
+    )
+    boss = await _person(actor, logins[2][0], f"{first.name[:10]}管理员", Role.ENTERPRISE_ADMIN)
+    await EnterpriseMember.create(
+        enterprise_id=first.id, user_id=boss.id, role=Role.ENTERPRISE_ADMIN
+    )
+    # the first district by area, software by industry, the demo enterprise by name;
+    # the other districts stay unassigned (unassignedEnterprises shows them)
+    with_rules = [
+        {"manager_id": manager.id, "area_id": districts[0].id},
+        {"manager_id": manager2.id, "industry": "65"},
+        {"manager_id": manager2.id, "enterprise_id": first.id},
+    ]
+    for rule in with_rules:
+        await portfolio.assign(actor=actor, **rule)
+    market = await Department.get(code="market")
+    policy = await Policy.create(
+        title=f"{city.name}高新技术企业研发费用补助",
+        body="对符合条件的高新技术企业，按上年度研发投入给予补助。",
+        department_id=market.id,
+        rules={
+            "op": "all",
+            "conditions": [
+                {"tags_any": ["高新技术", "专精特新"]},
+                {"capital": {"min": 1_000_000}},
+                {"age_years": {"min": 1}},
+            ],
+        },
+        status=PolicyStatus.PUBLISHED,
+    )
+    await Policy.filter(id=policy.id).update(published_at=policy.created_at)
+    notified = await notify.notify_policy(policy.id)
+    return inserted + 4 + len(with_rules) + notified, logins

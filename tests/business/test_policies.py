@@ -1,0 +1,98 @@
+"""Policies through GraphQL: a department's draft with rules, published; the eligible
+count; "policies you may qualify for" with reasons and a near miss's why not; drafts
+hidden from enterprises; the worker's notices reach each eligible enterprise's people."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from hotline.platform.tenancy import use_scope
+from hotline.schema.ids import decode_id, encode_id
+from hotline.tenants.business.models import Enterprise, PolicyNotice
+from hotline.workers.business import notify_policy
+from tests.business.conftest import BizWorld
+
+CREATE = """mutation($input: CreatePolicyInput!) {
+  createPolicy(input: $input) { policy { id status } errors { code field message } }
+}"""
+PUBLISH = """mutation($id: ID!) {
+  publishPolicy(id: $id) { policy { status publishedAt } errors { code } }
+}"""
+FOR_ME = """query {
+  policiesForEnterprise {
+    policy { title }
+    eligibility { eligible reasons { met text } whyNot { text textZh } }
+  }
+}"""
+COUNT = """query($p: ID!) { policyEligibleCount(policyId: $p) }"""
+ONE = """query($id: ID!) { policy(id: $id) { title } }"""
+WHY = """query($p: ID!, $e: ID!) {
+  policyEligibility(policyId: $p, enterpriseId: $e) { eligible whyNot { text } }
+}"""
+
+
+async def test_publish_qualify_and_notify(biz: BizWorld) -> None:
+    world, city = biz.world, biz.alpha.city
+    acme, other = biz.alpha.enterprises["acme"], biz.alpha.enterprises["other"]
+    with use_scope(city.scope()):
+        await Enterprise.filter(id=acme.id).update(
+            registered_capital=Decimal(6_000_000), tags=["高新技术"]
+        )
+        await Enterprise.filter(id=other.id).update(
+            registered_capital=Decimal(3_000_000), tags=["高新技术"]
+        )
+    rules: dict[str, Any] = {
+        "op": "all",
+        "conditions": [
+            {"industry_in": ["I"]},
+            {"capital": {"min": 5000000}},
+            {"tags_any": ["高新技术", "专精特新"]},
+        ],
+    }
+    base = {
+        "title": "高新技术企业研发补助",
+        "body": "对符合条件的企业给予研发补助。",
+        "departmentId": str(encode_id("Department", city.bureau.id)),
+        "rules": rules,
+    }
+    bad = await world.gql(
+        city, "admin", CREATE, {"input": {**base, "rules": {"op": "all", "conditions": [{"x": 1}]}}}
+    )
+    assert [(e["code"], e["field"]) for e in bad["data"]["createPolicy"]["errors"]] == [
+        ("INVALID", "rules")
+    ]
+    made = await world.gql(city, "admin", CREATE, {"input": base})
+    policy = made["data"]["createPolicy"]["policy"]
+    assert policy["status"] == "DRAFT"
+    hidden = await world.gql(city, "acme-user", ONE, {"id": policy["id"]})
+    assert [e["extensions"]["code"] for e in hidden["errors"]] == ["NOT_FOUND"]
+    assert (await world.gql(city, "acme-user", FOR_ME))["data"]["policiesForEnterprise"] == []
+
+    published = await world.gql(city, "admin", PUBLISH, {"id": policy["id"]})
+    assert published["data"]["publishPolicy"]["policy"]["status"] == "PUBLISHED"
+    assert (await world.gql(city, "manager", COUNT, {"p": policy["id"]}))["data"] == {
+        "policyEligibleCount": 1
+    }
+
+    mine = (await world.gql(city, "acme-user", FOR_ME))["data"]["policiesForEnterprise"]
+    assert mine[0]["eligibility"]["eligible"] is True
+    assert [r["met"] for r in mine[0]["eligibility"]["reasons"]] == [True, True, True]
+    near = (await world.gql(city, "other-user", FOR_ME))["data"]["policiesForEnterprise"]
+    assert near[0]["eligibility"]["eligible"] is False
+    assert near[0]["eligibility"]["whyNot"] == [
+        {"text": "registered capital below 5,000,000 yuan", "textZh": "注册资本低于5,000,000元"}
+    ]
+    why = await world.gql(
+        city, "supervisor", WHY, {"p": policy["id"], "e": str(encode_id("Enterprise", other.id))}
+    )
+    assert why["data"]["policyEligibility"]["eligible"] is False
+
+    from strawberry import relay
+
+    pk = decode_id(relay.GlobalID.from_id(policy["id"]), "Policy", field="id")
+    assert await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk) == 1
+    assert await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk) == 0  # a retry
+    with use_scope(city.scope()):
+        told = await PolicyNotice.filter(policy_id=pk).values_list("enterprise_id", flat=True)
+    assert list(told) == [acme.id]
