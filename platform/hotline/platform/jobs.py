@@ -13,6 +13,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import Job
 from redis.asyncio import ConnectionPool
 
+from hotline.platform.observability import tracing
 from hotline.platform.redis import key as redis_key
 from hotline.platform.settings import Settings, get_settings
 
@@ -63,7 +64,12 @@ def job_key(job_id: str) -> str:
 async def enqueue(
     function: str, *, tenant_id: int | None, job_id: str | None = None, **kwargs: Any
 ) -> Job | None:
-    """Enqueue ``function(tenant_id=…, **kwargs)``; a repeated ``job_id`` enqueues nothing."""
+    """Enqueue ``function(tenant_id=…, **kwargs)``; a repeated ``job_id`` enqueues nothing.
+    With traces on, the job carries the current trace context (``otel``) and continues the
+    trace in the worker (``hotline.workers.retry``)."""
+    context = tracing.carrier()
+    if context:
+        kwargs[tracing.JOB_KWARG] = context
     return await (await pool()).enqueue_job(
         function, tenant_id=tenant_id, _job_id=job_key(job_id) if job_id else None, **kwargs
     )

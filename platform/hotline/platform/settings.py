@@ -146,6 +146,13 @@ class Settings(BaseSettings):
     log_json: bool = False
     log_level: str = "INFO"
 
+    # Prometheus (docs/operations.md, "Metrics"): the API serves /metrics (off with
+    # metrics_enabled=false; a bearer token required when metrics_token is set); a
+    # worker serves /metrics on worker_metrics_port (0: none, the default locally).
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    worker_metrics_port: int = 0
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

@@ -36,6 +36,7 @@ from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
 from hotline.schema.notifications.subscriptions import NotificationSubscriptions
+from hotline.schema.observe import ObserveOperation
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
@@ -117,6 +118,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if unknown:
         raise ValueError(f"HOTLINE_PERSISTED_ONLY: unknown caller classes {sorted(unknown)}")
     extensions: list[Callable[[], SchemaExtension]] = [
+        ObserveOperation,  # first: measures what the client sees (masked errors)
         lambda: PersistedQueries(registry, persisted_only),
         lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
         lambda: AddValidationRules(rules),

@@ -11,6 +11,7 @@ from tortoise import Tortoise
 from hotline.platform.db.config import init_orm
 from hotline.platform.jobs import queue_name, redis_settings
 from hotline.platform.logging import configure_logging
+from hotline.platform.observability import tracing
 from hotline.platform.redis import close_redis
 from hotline.platform.senders.http import close_http_clients
 from hotline.platform.settings import get_settings
@@ -25,6 +26,7 @@ from hotline.workers import (
     sweeps,
     tasks,
 )
+from hotline.workers.metrics import serve_metrics
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -35,6 +37,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     await close_redis()
     await Tortoise.close_connections()
     settings = get_settings()
+    tracing.configure("hotline-worker")
+    serve_metrics(settings.worker_metrics_port)
     await init_orm(settings)
     listener = relay.OutboxListener(settings)
     await listener.start()
@@ -52,6 +56,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await close_http_clients()
     await close_redis()
     await Tortoise.close_connections()
+    tracing.flush()  # what the batch processor still holds
 
 
 class WorkerSettings:
