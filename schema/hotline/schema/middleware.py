@@ -68,7 +68,8 @@ class IdentityMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket") or scope.get("path") == "/metrics":
+            # /metrics checks its own scrape token (HOTLINE_METRICS_TOKEN), not a user's
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
