@@ -116,7 +116,8 @@ async def test_a_job_continues_its_enqueuers_trace(
     spans = exporter.get_finished_spans()
     [job] = [s for s in spans if s.name == "job ping"]
     assert job.context.trace_id == parent.get_span_context().trace_id
-    assert job.parent is not None and job.parent.span_id == parent.get_span_context().span_id
+    assert job.parent is not None
+    assert job.parent.span_id == parent.get_span_context().span_id
     # the enqueue itself went through the Redis instrumentation
     assert any((s.attributes or {}).get("db.system") == "redis" for s in spans)
 

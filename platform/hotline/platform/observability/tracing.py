@@ -67,9 +67,13 @@ def _exporter() -> SpanExporter:
     return OTLPSpanExporter()
 
 
-def configure(service: str, *, exporter: SpanExporter | None = None) -> bool:
-    """Turn traces on for this process if wanted (or ``exporter`` is given: tests);
-    idempotent. Returns whether traces are on."""
+def configure(
+    service: str, *, exporter: SpanExporter | None = None, batch: bool | None = None
+) -> bool:
+    """Turn traces on for this process if wanted (or ``exporter`` is given: tests and
+    benchmarks); idempotent. Spans are exported in batches in the background (as in
+    production) unless an ``exporter`` is given without ``batch`` (tests: each span
+    exported as it ends). Returns whether traces are on."""
     global _provider
     if _provider is not None:
         return True
@@ -89,9 +93,12 @@ def configure(service: str, *, exporter: SpanExporter | None = None) -> bool:
     )
     resource = Resource.create({} if named else {SERVICE_NAME: service})
     provider = TracerProvider(resource=resource)  # sampler from OTEL_TRACES_SAMPLER(_ARG)
-    provider.add_span_processor(
-        SimpleSpanProcessor(exporter) if exporter is not None else BatchSpanProcessor(_exporter())
-    )
+    if exporter is None:
+        provider.add_span_processor(BatchSpanProcessor(_exporter()))
+    elif batch:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    else:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
     AsyncPGInstrumentor().instrument(  # type: ignore[no-untyped-call]
         tracer_provider=provider
     )
