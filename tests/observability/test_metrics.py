@@ -108,7 +108,7 @@ async def test_metrics_after_a_work_order_story(world: World) -> None:
     assert value(found, "hotline_evidence_queue", city=city.slug) == 0
     assert value(found, "hotline_outbox_oldest_due_seconds") == 0  # all delivered
     assert value(found, "hotline_outbox_dead_letters") == 0
-    assert value(found, "hotline_queue_jobs", queue="queue") == 0
+    assert value(found, "hotline_queue_jobs", queue="default") == 0
     assert (value(found, "hotline_state_age_seconds", source="city", city=city.slug) or 0) < 60
 
 

@@ -20,8 +20,30 @@ from hotline.platform.settings import Settings, get_settings
 _pools: dict[str, ArqRedis] = {}
 
 
-def queue_name(settings: Settings | None = None) -> str:
-    return f"{(settings or get_settings()).redis_prefix}:queue"
+# Bulk work (evidence media, model training, statistics, provisional-deadline recomputes)
+# goes to its own queue when HOTLINE_BULK_QUEUE is on, so a burst of it never delays
+# routing and notifications: ``hotline worker --queue bulk`` runs it, the default
+# worker the latency-sensitive rest (docs/operations.md, "Queues").
+BULK_FUNCTIONS = frozenset(
+    {
+        "verify_evidence",
+        "process_evidence",
+        "train_routing",
+        "refresh_statistics",
+        "recompute_provisional_deadlines",
+    }
+)
+
+
+def queue_name(settings: Settings | None = None, *, bulk: bool = False) -> str:
+    base = f"{(settings or get_settings()).redis_prefix}:queue"
+    return f"{base}:bulk" if bulk else base
+
+
+def queue_for(function: str, settings: Settings | None = None) -> str:
+    """The queue a job of ``function`` goes to: one queue unless HOTLINE_BULK_QUEUE."""
+    s = settings or get_settings()
+    return queue_name(s, bulk=s.bulk_queue and function in BULK_FUNCTIONS)
 
 
 def redis_settings(settings: Settings | None = None) -> RedisSettings:
@@ -71,5 +93,9 @@ async def enqueue(
     if context:
         kwargs[tracing.JOB_KWARG] = context
     return await (await pool()).enqueue_job(
-        function, tenant_id=tenant_id, _job_id=job_key(job_id) if job_id else None, **kwargs
+        function,
+        tenant_id=tenant_id,
+        _job_id=job_key(job_id) if job_id else None,
+        _queue_name=queue_for(function),
+        **kwargs,
     )

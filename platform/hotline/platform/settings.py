@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     # Background jobs: transient failures (network, database restarts, S3 5xx, Redis)
     # are tried again after base * 2**(try-1) seconds (capped), up to max_tries in all.
     job_max_tries: int = 5
+    # Bulk jobs (evidence, training, statistics) on a queue of their own, run by
+    # ``hotline worker --queue bulk`` (production); off: one queue, one kind of worker.
+    bulk_queue: bool = False
     job_retry_base_seconds: float = 2.0
     job_retry_max_seconds: float = 300.0
 

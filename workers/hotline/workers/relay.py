@@ -80,12 +80,13 @@ async def publish_state(*, force: bool = False) -> None:
     _published_at = time.monotonic()
     try:
         stats = await outbox.stats(clock.now())
-        queue = jobs.queue_name()
-        length = await (await jobs.pool()).zcard(queue)
+        redis = await jobs.pool()
+        queues = {
+            "default": int(await redis.zcard(jobs.queue_name())),
+            "bulk": int(await redis.zcard(jobs.queue_name(bulk=True))),
+        }
         await state.publish_outbox(
-            oldest_due_seconds=stats.oldest_due_seconds,
-            dead=stats.dead,
-            queues={queue.rsplit(":", 1)[-1]: int(length)},
+            oldest_due_seconds=stats.oldest_due_seconds, dead=stats.dead, queues=queues
         )
     except Exception as exc:
         log.warning("metrics.outbox_state_failed", error=f"{type(exc).__name__}: {exc}")

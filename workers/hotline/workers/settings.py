@@ -40,11 +40,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     tracing.configure("hotline-worker")
     serve_metrics(settings.worker_metrics_port)
     await init_orm(settings)
-    listener = relay.OutboxListener(settings)
-    await listener.start()
-    ctx["outbox_listener"] = listener
+    if not ctx.get("bulk"):  # the bulk worker neither relays nor routes
+        listener = relay.OutboxListener(settings)
+        await listener.start()
+        ctx["outbox_listener"] = listener
     # jieba, the city dictionaries and the routing models, in background (docs/routing.md)
-    ctx["warmup"] = warmup.start(routing=True)
+    ctx["warmup"] = warmup.start(routing=not ctx.get("bulk"))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -89,3 +90,17 @@ class WorkerSettings:
     # outbox notification (a new ticket's routing) starts within this.
     poll_delay = 0.05
     keep_result = 3600
+
+
+async def bulk_startup(ctx: dict[str, Any]) -> None:
+    ctx["bulk"] = True
+    await startup(ctx)
+
+
+class BulkWorkerSettings(WorkerSettings):
+    """``hotline worker --queue bulk``: the bulk queue only (HOTLINE_BULK_QUEUE), no crons
+    (the default worker's crons fan bulk work out to this queue), no outbox listener."""
+
+    cron_jobs: ClassVar[list[Any]] = []
+    on_startup = bulk_startup
+    queue_name: ClassVar[str] = queue_name(bulk=True)
