@@ -20,7 +20,7 @@ CREATE = """mutation CreateTicket($c: ID!) { createTicket(input: {
   categoryId: $c}) { ticket { id status } errors { code } } }"""
 
 
-async def scrape(world: World) -> dict:
+async def scrape(world: World) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     response = await world.client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
