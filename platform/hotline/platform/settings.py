@@ -152,6 +152,13 @@ class Settings(BaseSettings):
     # Prometheus (docs/operations.md, "Metrics"): the API serves /metrics (off with
     # metrics_enabled=false; a bearer token required when metrics_token is set); a
     # worker serves /metrics on worker_metrics_port (0: none, the default locally).
+    # SIGTERM (docs/operations.md, "Graceful shutdown"): the API stops accepting and lets
+    # in-flight requests finish for up to shutdown_grace_seconds (then closes what is
+    # left, subscriptions included); a worker stops taking jobs and lets running ones
+    # finish for up to worker_drain_seconds, then cancels them, and arq queues them again.
+    shutdown_grace_seconds: float = 30.0
+    worker_drain_seconds: int = 25
+
     metrics_enabled: bool = True
     metrics_token: SecretStr | None = None
     worker_metrics_port: int = 0

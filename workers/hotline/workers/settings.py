@@ -90,6 +90,9 @@ class WorkerSettings:
     # outbox notification (a new ticket's routing) starts within this.
     poll_delay = 0.05
     keep_result = 3600
+    # SIGTERM: take no more jobs, let running ones finish for this long, then cancel them
+    # (arq queues a cancelled job again: nothing is lost; docs/operations.md).
+    job_completion_wait = get_settings().worker_drain_seconds
 
 
 async def bulk_startup(ctx: dict[str, Any]) -> None:
