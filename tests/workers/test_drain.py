@@ -61,7 +61,7 @@ async def _stalled_message(world: World, receiver: Receiver, new_ticket: Any, na
             )
     [row] = await _rows(payload__contains={"endpoint_id": hook.id})
     assert await relay_outbox({}) >= 1
-    return row.id
+    return int(row.id)
 
 
 async def _start_worker(log: Path, drain_seconds: int) -> asyncio.subprocess.Process:
