@@ -83,6 +83,8 @@ def middleware() -> list[Middleware]:
             OpenTelemetryMiddleware,
             tracer_provider=provider,
             excluded_urls=tracing.EXCLUDED_URLS,
+            # one server span per request, not one more per ASGI message sent/received
+            exclude_spans=["receive", "send"],
         )
     ]
 
