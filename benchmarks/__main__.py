@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import business, channels, evidence, routing, statistics, tickets, workers
+from benchmarks import business, channels, evidence, observability, routing, statistics, tickets, workers
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ BENCHMARKS: list[Bench] = [
     Bench("routing", routing.main, lambda: routing.main(cities=2, per_city=500, requests=20)),
     Bench("business", business.main, lambda: business.main(smoke=True)),
     Bench("channels", channels.main, lambda: channels.main(tickets=10)),
+    Bench("observability", observability.main, lambda: observability.main(requests=12)),
 ]
 
 

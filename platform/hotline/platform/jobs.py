@@ -13,14 +13,37 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import Job
 from redis.asyncio import ConnectionPool
 
+from hotline.platform.observability import tracing
 from hotline.platform.redis import key as redis_key
 from hotline.platform.settings import Settings, get_settings
 
 _pools: dict[str, ArqRedis] = {}
 
 
-def queue_name(settings: Settings | None = None) -> str:
-    return f"{(settings or get_settings()).redis_prefix}:queue"
+# Bulk work (evidence media, model training, statistics, provisional-deadline recomputes)
+# goes to its own queue when HOTLINE_BULK_QUEUE is on, so a burst of it never delays
+# routing and notifications: ``hotline worker --queue bulk`` runs it, the default
+# worker the latency-sensitive rest (docs/operations.md, "Queues").
+BULK_FUNCTIONS = frozenset(
+    {
+        "verify_evidence",
+        "process_evidence",
+        "train_routing",
+        "refresh_statistics",
+        "recompute_provisional_deadlines",
+    }
+)
+
+
+def queue_name(settings: Settings | None = None, *, bulk: bool = False) -> str:
+    base = f"{(settings or get_settings()).redis_prefix}:queue"
+    return f"{base}:bulk" if bulk else base
+
+
+def queue_for(function: str, settings: Settings | None = None) -> str:
+    """The queue a job of ``function`` goes to: one queue unless HOTLINE_BULK_QUEUE."""
+    s = settings or get_settings()
+    return queue_name(s, bulk=s.bulk_queue and function in BULK_FUNCTIONS)
 
 
 def redis_settings(settings: Settings | None = None) -> RedisSettings:
@@ -63,7 +86,16 @@ def job_key(job_id: str) -> str:
 async def enqueue(
     function: str, *, tenant_id: int | None, job_id: str | None = None, **kwargs: Any
 ) -> Job | None:
-    """Enqueue ``function(tenant_id=…, **kwargs)``; a repeated ``job_id`` enqueues nothing."""
+    """Enqueue ``function(tenant_id=…, **kwargs)``; a repeated ``job_id`` enqueues nothing.
+    With traces on, the job carries the current trace context (``otel``) and continues the
+    trace in the worker (``hotline.workers.retry``)."""
+    context = tracing.carrier()
+    if context:
+        kwargs[tracing.JOB_KWARG] = context
     return await (await pool()).enqueue_job(
-        function, tenant_id=tenant_id, _job_id=job_key(job_id) if job_id else None, **kwargs
+        function,
+        tenant_id=tenant_id,
+        _job_id=job_key(job_id) if job_id else None,
+        _queue_name=queue_for(function),
+        **kwargs,
     )

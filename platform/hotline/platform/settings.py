@@ -140,11 +140,28 @@ class Settings(BaseSettings):
     # Background jobs: transient failures (network, database restarts, S3 5xx, Redis)
     # are tried again after base * 2**(try-1) seconds (capped), up to max_tries in all.
     job_max_tries: int = 5
+    # Bulk jobs (evidence, training, statistics) on a queue of their own, run by
+    # ``hotline worker --queue bulk`` (production); off: one queue, one kind of worker.
+    bulk_queue: bool = False
     job_retry_base_seconds: float = 2.0
     job_retry_max_seconds: float = 300.0
 
     log_json: bool = False
     log_level: str = "INFO"
+
+    # Prometheus (docs/operations.md, "Metrics"): the API serves /metrics (off with
+    # metrics_enabled=false; a bearer token required when metrics_token is set); a
+    # worker serves /metrics on worker_metrics_port (0: none, the default locally).
+    # SIGTERM (docs/operations.md, "Graceful shutdown"): the API stops accepting and lets
+    # in-flight requests finish for up to shutdown_grace_seconds (then closes what is
+    # left, subscriptions included); a worker stops taking jobs and lets running ones
+    # finish for up to worker_drain_seconds, then cancels them, and arq queues them again.
+    shutdown_grace_seconds: float = 30.0
+    worker_drain_seconds: int = 25
+
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    worker_metrics_port: int = 0
 
     @property
     def is_production(self) -> bool:

@@ -31,6 +31,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from hotline.platform.auth.tokens import jwks
 from hotline.platform.db.config import init_orm
 from hotline.platform.logging import configure_logging
+from hotline.platform.observability import tracing
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import Scope as TenantScope
@@ -48,6 +49,8 @@ from hotline.schema.http import (
     error_body,
 )
 from hotline.schema.middleware import IdentityMiddleware
+from hotline.schema.observe import metrics_endpoint
+from hotline.schema.observe import middleware as tracing_middleware
 from hotline.schema.schema import build_schema
 from hotline.tenants import warmup
 from hotline.tenants.accounts import identity
@@ -173,6 +176,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     """``manage_orm=False`` when the caller (a test) has initialised Tortoise already."""
     s = settings or get_settings()
     s.require_production_ready()
+    tracing.configure("hotline-api")  # off unless OTEL_* asks (docs/operations.md)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -184,6 +188,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             yield
         finally:
             app.state.warmup.cancel()
+            tracing.flush()
             await close_redis()
             if manage_orm:
                 await Tortoise.close_connections()
@@ -201,6 +206,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *([Route("/metrics", metrics_endpoint)] if s.metrics_enabled else []),
             Route("/.well-known/jwks.json", jwks_endpoint),
             *oidc.routes(),
             *open311.routes(),
@@ -209,6 +215,8 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             *(ide.routes() if s.graphiql_enabled else []),
         ],
         middleware=[
+            # With traces on, OpenTelemetry's ASGI middleware sees the whole request.
+            *tracing_middleware(),
             # Outermost: the real client address (X-Forwarded-For from trusted proxies
             # only) is what the rate limits and audit see (docs/operations.md).
             Middleware(ProxyHeadersMiddleware, trusted_hosts=s.trusted_proxy_list()),

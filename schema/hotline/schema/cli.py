@@ -33,6 +33,8 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
         proxy_headers=False,
         server_header=False,
         log_level=settings.log_level.lower(),
+        # SIGTERM: stop accepting, finish in-flight requests within this, then close
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
     )
 
 

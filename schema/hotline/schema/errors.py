@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from hotline.platform.faults import is_transient
+from hotline.platform.observability.metrics import GRAPHQL_ERRORS
 from hotline.schema.context import Info
 from hotline.tenants.kernel.errors import DomainError, localized
 from hotline.tenants.kernel.errors import ErrorCode as DomainErrorCode
@@ -43,6 +44,7 @@ class Error:
 
 
 def error_from(exc: DomainError) -> Error:
+    GRAPHQL_ERRORS.labels(str(getattr(exc.code, "value", exc.code)), "payload").inc()
     return Error(
         field=exc.field,
         code=exc.code,

@@ -72,7 +72,9 @@ class IdentityMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or (
-            scope["type"] == "http" and scope["path"].startswith(SELF_AUTHENTICATED)
+            scope["type"] == "http"
+            # /metrics checks its own scrape token (HOTLINE_METRICS_TOKEN), not a user's
+            and (scope["path"] == "/metrics" or scope["path"].startswith(SELF_AUTHENTICATED))
         ):
             await self.app(scope, receive, send)
             return

@@ -16,6 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from hotline.platform.observability import tracing
 from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
@@ -41,6 +42,7 @@ from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
 from hotline.schema.notifications.subscriptions import NotificationSubscriptions
+from hotline.schema.observe import ObserveOperation
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
@@ -132,7 +134,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     unknown = persisted_only - {"anonymous", "user", "admin"}
     if unknown:
         raise ValueError(f"HOTLINE_PERSISTED_ONLY: unknown caller classes {sorted(unknown)}")
+    observe: list[Callable[[], SchemaExtension]] = (
+        [ObserveOperation] if s.metrics_enabled or tracing.enabled() else []
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
+        *observe,  # first: measures what the client sees (masked errors)
         lambda: PersistedQueries(registry, persisted_only),
         lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
         lambda: AddValidationRules(rules),

@@ -13,7 +13,14 @@ RECONNECT_MAX_SECONDS = 30.0
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Process the queue, then exit.")
-def worker(burst: bool) -> None:
+@click.option(
+    "--queue",
+    type=click.Choice(["default", "bulk"]),
+    default="default",
+    show_default=True,
+    help="bulk: only the bulk queue (with HOTLINE_BULK_QUEUE=true; docs/operations.md).",
+)
+def worker(burst: bool, queue: str) -> None:
     """Run an arq worker with hotline.workers.settings.WorkerSettings.
 
     When Redis goes away (or cannot be reached at start) the worker does not exit: it
@@ -22,13 +29,15 @@ def worker(burst: bool) -> None:
     from arq.worker import run_worker
 
     from hotline.platform.faults import is_transient
-    from hotline.workers.settings import WorkerSettings
+    from hotline.workers.settings import BulkWorkerSettings, WorkerSettings
+
+    settings_class = BulkWorkerSettings if queue == "bulk" else WorkerSettings
 
     delay = 1.0
     while True:
         started = time.monotonic()
         try:
-            run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
+            run_worker(settings_class, burst=burst)  # type: ignore[arg-type]
             return
         except Exception as exc:
             if burst or not is_transient(exc):

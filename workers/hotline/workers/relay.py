@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from typing import Any
 
 import asyncpg
 import structlog
 
-from hotline.platform import jobs, outbox
+from hotline.platform import clock, jobs, outbox
 from hotline.platform.db.config import credentials
+from hotline.platform.observability import state
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.workers.retry import retrying
@@ -59,7 +61,35 @@ async def relay_outbox(ctx: dict[str, Any], *, limit: int = 500, batch: int = BA
             handed = await outbox.relay_due_batches(_enqueue, limit=limit, batch=batch)
             total += handed
             if handed < limit:
-                return total
+                break
+        await publish_state()
+    return total
+
+
+# The outbox state (hotline.platform.observability.state) at most this often per process.
+STATE_EVERY_SECONDS = 10.0
+_published_at = 0.0
+
+
+async def publish_state(*, force: bool = False) -> None:
+    """Outbox lag, dead letters and the queue length for ``/metrics``: two index reads
+    (``outbox_due``, ``outbox_dead``) and a ZCARD; never fails the relay."""
+    global _published_at
+    if not force and time.monotonic() - _published_at < STATE_EVERY_SECONDS:
+        return
+    _published_at = time.monotonic()
+    try:
+        stats = await outbox.stats(clock.now())
+        redis = await jobs.pool()
+        queues = {
+            "default": int(await redis.zcard(jobs.queue_name())),
+            "bulk": int(await redis.zcard(jobs.queue_name(bulk=True))),
+        }
+        await state.publish_outbox(
+            oldest_due_seconds=stats.oldest_due_seconds, dead=stats.dead, queues=queues
+        )
+    except Exception as exc:
+        log.warning("metrics.outbox_state_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 class OutboxListener:

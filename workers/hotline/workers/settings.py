@@ -11,6 +11,7 @@ from tortoise import Tortoise
 from hotline.platform.db.config import init_orm
 from hotline.platform.jobs import queue_name, redis_settings
 from hotline.platform.logging import configure_logging
+from hotline.platform.observability import tracing
 from hotline.platform.redis import close_redis
 from hotline.platform.senders.http import close_http_clients
 from hotline.platform.settings import get_settings
@@ -27,6 +28,7 @@ from hotline.workers import (
     sweeps,
     tasks,
 )
+from hotline.workers.metrics import serve_metrics
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -37,12 +39,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     await close_redis()
     await Tortoise.close_connections()
     settings = get_settings()
+    tracing.configure("hotline-worker")
+    serve_metrics(settings.worker_metrics_port)
     await init_orm(settings)
-    listener = relay.OutboxListener(settings)
-    await listener.start()
-    ctx["outbox_listener"] = listener
+    if not ctx.get("bulk"):  # the bulk worker neither relays nor routes
+        listener = relay.OutboxListener(settings)
+        await listener.start()
+        ctx["outbox_listener"] = listener
     # jieba, the city dictionaries and the routing models, in background (docs/routing.md)
-    ctx["warmup"] = warmup.start(routing=True)
+    ctx["warmup"] = warmup.start(routing=not ctx.get("bulk"))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -54,6 +59,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await close_http_clients()
     await close_redis()
     await Tortoise.close_connections()
+    tracing.flush()  # what the batch processor still holds
 
 
 class WorkerSettings:
@@ -90,3 +96,20 @@ class WorkerSettings:
     # outbox notification (a new ticket's routing) starts within this.
     poll_delay = 0.05
     keep_result = 3600
+    # SIGTERM: take no more jobs, let running ones finish for this long, then cancel them
+    # (arq queues a cancelled job again: nothing is lost; docs/operations.md).
+    job_completion_wait = get_settings().worker_drain_seconds
+
+
+async def bulk_startup(ctx: dict[str, Any]) -> None:
+    ctx["bulk"] = True
+    await startup(ctx)
+
+
+class BulkWorkerSettings(WorkerSettings):
+    """``hotline worker --queue bulk``: the bulk queue only (HOTLINE_BULK_QUEUE), no crons
+    (the default worker's crons fan bulk work out to this queue), no outbox listener."""
+
+    cron_jobs: ClassVar[list[Any]] = []
+    on_startup = bulk_startup
+    queue_name: ClassVar[str] = queue_name(bulk=True)

@@ -12,6 +12,7 @@ from hotline.platform.outbox.store import (
     CHANNEL,
     DeliveryOutcome,
     NewMessage,
+    OutboxStats,
     Relayed,
     add,
     add_many,
@@ -25,6 +26,7 @@ from hotline.platform.outbox.store import (
     mark_sent_many,
     relay_due_batches,
     retry_dead,
+    stats,
 )
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "DeliveryOutcome",
     "NewMessage",
     "OutboxMessage",
+    "OutboxStats",
     "OutboxStatus",
     "Relayed",
     "UnknownKind",
@@ -48,4 +51,5 @@ __all__ = [
     "mark_sent_many",
     "relay_due_batches",
     "retry_dead",
+    "stats",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from hotline.platform import clock
+from hotline.platform.observability import tracing
 from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
 from hotline.platform.settings import get_settings
 
@@ -70,6 +71,14 @@ def _now() -> datetime:
     return clock.now()
 
 
+def _traced(payload: dict[str, Any], context: dict[str, str]) -> str:
+    """The payload as stored: with the writer's trace context (traces on) under
+    ``_trace``, which delivery continues and removes before the handler sees it."""
+    return json.dumps(
+        {**payload, tracing.CARRIER_KEY: context} if context else payload, ensure_ascii=False
+    )
+
+
 def _db(connection: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
     # ``_meta.db`` resolves through Tortoise's connection context, so inside
     # ``in_transaction()`` it is that transaction's connection.
@@ -94,7 +103,7 @@ async def add(
             tenant_id,
             province_id,
             kind,
-            json.dumps(payload, ensure_ascii=False),
+            _traced(payload, tracing.carrier()),
             send_key,
             max_attempts,
             deliver_after or _now(),
@@ -136,13 +145,14 @@ async def add_many(
     if not messages:
         return 0
     now = _now()
+    context = tracing.carrier()
     rows = await _db(connection).execute_query_dict(
         _INSERT_MANY,
         [
             [m.tenant_id for m in messages],
             [m.province_id for m in messages],
             [m.kind for m in messages],
-            [json.dumps(m.payload, ensure_ascii=False) for m in messages],
+            [_traced(m.payload, context) for m in messages],
             [m.send_key for m in messages],
             [m.max_attempts for m in messages],
             [m.deliver_after or now for m in messages],
@@ -293,3 +303,27 @@ async def retry_dead(*, tenant_id: int, outbox_id: int, attempts: int = 8) -> Ou
     if not rows:
         return None
     return await OutboxMessage.get(id=outbox_id)
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    oldest_due_seconds: float  # 0 when nothing is due
+    dead: int
+
+
+_STATS = """
+SELECT (SELECT min(next_attempt_at) FROM outbox
+        WHERE status = 'pending' AND next_attempt_at <= $1) AS oldest_due,
+       (SELECT count(*) FROM outbox WHERE status = 'dead') AS dead
+"""
+
+
+async def stats(now: datetime) -> OutboxStats:
+    """For the outbox gauges: the oldest due row (``outbox_due``) and the dead letters
+    (``outbox_dead``), both partial indexes."""
+    rows = await _db(None).execute_query_dict(_STATS, [now])
+    oldest = rows[0]["oldest_due"]
+    return OutboxStats(
+        oldest_due_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+        dead=int(rows[0]["dead"]),
+    )

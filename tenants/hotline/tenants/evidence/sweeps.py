@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.expressions import Subquery
 
 from hotline.platform import clock, jobs, storage
-from hotline.platform.tenancy import Scope, use_scope
+from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
 from hotline.tenants.evidence import rules
 from hotline.tenants.evidence.models import (
     Evidence,
@@ -107,3 +107,23 @@ async def sweep_unfinalized_everywhere() -> int:
 
 async def apply_retention_everywhere() -> int:
     return await _in_every_city(apply_retention)
+
+
+_QUEUE = """
+SELECT count(*) AS waiting FROM evidence
+WHERE tenant_id = $1 AND (
+    status = 'verifying'
+    OR (status = 'verified' AND upload_expires_at > $2 AND processed_at IS NULL)
+)
+"""
+
+
+async def processing_queue(now: datetime) -> int:
+    """The current city's evidence waiting to be hashed or processed (the gauge
+    ``hotline_evidence_queue``): read through ``evidence_status`` by the minute sweep;
+    an item verified more than a day ago and never processed counts no more (its job
+    failed for good: the job metrics say so)."""
+    rows = await Evidence._meta.db.execute_query_dict(
+        _QUEUE, [current_tenant_id(), now - timedelta(days=1)]
+    )
+    return int(rows[0]["waiting"])

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, outbox, pubsub
 from hotline.platform.crypto import decrypt
+from hotline.platform.observability import tracing
 from hotline.platform.redis import tenant_key
 from hotline.platform.senders.config import get_delivery_settings
 from hotline.platform.senders.email import send_email
@@ -99,7 +100,21 @@ async def _attempt(
     message: outbox.OutboxMessage, at: datetime, endpoints: dict[int, Hook] | None = None
 ) -> str:
     """One delivery attempt; a failure or a deferral is settled here, a success is not
-    (the caller marks successes sent, one by one or a batch at once)."""
+    (the caller marks successes sent, one by one or a batch at once). With traces on it
+    continues the trace of the change that wrote the message (docs/operations.md)."""
+    parent = message.payload.pop(tracing.CARRIER_KEY, None)
+    with tracing.span(
+        f"outbox {message.kind}",
+        parent=parent if isinstance(parent, dict) else None,
+        kind=tracing.CONSUMER,
+        attributes={"hotline.outbox.kind": message.kind, "hotline.city_id": message.tenant_id or 0},
+    ):
+        return await _attempt_untraced(message, at, endpoints)
+
+
+async def _attempt_untraced(
+    message: outbox.OutboxMessage, at: datetime, endpoints: dict[int, Hook] | None
+) -> str:
     if message.kind == Channel.SMS.value:
         morning = quiet_until(at, message.payload.get("timezone", "Asia/Shanghai"))
         if morning is not None:
