@@ -14,7 +14,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import business, channels, evidence, observability, routing, statistics, tickets, workers
+from benchmarks import (
+    business,
+    channels,
+    evidence,
+    observability,
+    routing,
+    statistics,
+    tickets,
+    workers,
+)
 
 
 @dataclass(frozen=True)
