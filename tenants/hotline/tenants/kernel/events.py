@@ -26,9 +26,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TicketEvent(enum.StrEnum):
@@ -138,6 +139,19 @@ def bus() -> Bus:
 _pending: ContextVar[list[Sequence[TicketChanged]] | None] = ContextVar(
     "hotline_after_commit", default=None
 )
+_memo: ContextVar[dict[Any, Any] | None] = ContextVar("hotline_unit_memo", default=None)
+
+
+async def once(key: Any, load: Callable[[], Awaitable[T]]) -> T:
+    """``load()``'s answer, read once per :func:`unit` under ``key`` (the city row a change
+    and its handlers all need, say); outside a unit, read each time."""
+    memo = _memo.get()
+    if memo is None:
+        return await load()
+    if key not in memo:
+        memo[key] = await load()
+    value: T = memo[key]
+    return value
 
 
 async def publish(events: Sequence[TicketChanged]) -> None:
@@ -172,8 +186,10 @@ async def unit() -> AsyncIterator[None]:
         return
     batches: list[Sequence[TicketChanged]] = []
     token = _pending.set(batches)
+    memo = _memo.set({})
     try:
         yield
     finally:
         _pending.reset(token)
+        _memo.reset(memo)
     await _after_commit(batches)

@@ -22,7 +22,7 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts.models import Membership, User
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.errors import Invalid
-from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
+from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent, once
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.notifications.models import Channel, NotificationPreference, WebhookEndpoint
 from hotline.tenants.notifications.templates import Rendered, Templates, cap_sms, ticket_context
@@ -139,7 +139,11 @@ class Notifier:
 
     @classmethod
     async def for_tenant(cls, tenant_id: int) -> Notifier:
-        return cls(await Tenant.get(id=tenant_id), await Templates.load())
+        # the city row, once per unit of work (the change that published has read it)
+        tenant = await once(("city", tenant_id), lambda: Tenant.get_or_none(id=tenant_id))
+        if tenant is None:
+            tenant = await Tenant.get(id=tenant_id)
+        return cls(tenant, await Templates.load())
 
     async def _pref(self, event: str) -> _Preferences:
         if event not in self._prefs:
@@ -242,6 +246,7 @@ class Notifier:
                     },
                 )
             return
+        rendered: dict[Channel, Rendered | None] = {}  # the text is the same for everyone
         for person in await self._people(audience, department_id):
             for channel in _STAFF_CHANNELS:
                 if channel is Channel.EMAIL and not person.email:
@@ -250,7 +255,9 @@ class Notifier:
                     channel, user_id=person.user_id, department_id=person.department_id
                 ):
                     continue
-                message = self._render(ticket, event, channel, context)
+                if channel not in rendered:
+                    rendered[channel] = self._render(ticket, event, channel, context)
+                message = rendered[channel]
                 if message is None:
                     continue
                 payload: dict[str, Any] = {

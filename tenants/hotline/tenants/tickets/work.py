@@ -78,7 +78,8 @@ class Change:
     # --- what the change holds -----------------------------------------------------
 
     def hold(self, ticket: Ticket) -> Ticket:
-        """Save ``ticket`` at the end of the change (one it created, say)."""
+        """Save ``ticket`` at the end of the change (one it created, say). A ticket not yet
+        written (its id taken from the sequence) is inserted then, before its events."""
         self._tickets[ticket.id] = ticket
         return ticket
 
@@ -202,12 +203,16 @@ class Change:
         """Write the recorded events, save the held tickets (version + 1) and publish.
         ``chain_only``: the change touched nothing of its tickets but their timelines (a
         sweep batch), so their chain heads are written in one statement for all."""
-        await timeline.insert_many(
-            self.conn, [r.event for r in self._recorded if r.event and r.event.id is None]
-        )
         tickets = sorted(self._tickets.values(), key=lambda t: t.id)
         for ticket in tickets:
             ticket.version += 1
+        new = [t for t in tickets if not t._saved_in_db]
+        for ticket in new:
+            await ticket.save(using_db=self.conn, force_create=True)
+        await timeline.insert_many(
+            self.conn, [r.event for r in self._recorded if r.event and r.event.id is None]
+        )
+        tickets = [t for t in tickets if t not in new]
         if chain_only:
             await _save_chain_heads(self.conn, tickets)
         else:
