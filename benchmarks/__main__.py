@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import evidence, statistics, tickets, workers
+from benchmarks import evidence, load, statistics, tickets, workers
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Bench:
     name: str
     full: Callable[[], int]
     tiny: Callable[[], int]
+    in_full_run: bool = True  # False: only when named (its own make target)
 
 
 BENCHMARKS: list[Bench] = [
@@ -33,6 +34,8 @@ BENCHMARKS: list[Bench] = [
     ),
     Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
     Bench("statistics", statistics.main, lambda: statistics.main(smoke=True)),
+    # make bench-load: minutes per configuration, so not part of a plain make bench
+    Bench("load", load.main, lambda: load.main(smoke=True), in_full_run=False),
 ]
 
 
@@ -50,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for bench in BENCHMARKS:
         if args.only and bench.name not in args.only:
+            continue
+        if not (args.only or smoke or bench.in_full_run):
             continue
         started = time.perf_counter()
         print(f"\n=== {bench.name}{' (smoke size)' if smoke else ''} ===", flush=True)

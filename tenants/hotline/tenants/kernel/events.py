@@ -28,6 +28,8 @@ from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
+from hotline.platform import outbox
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -154,16 +156,41 @@ async def once(key: Any, load: Callable[[], Awaitable[T]]) -> T:
     return value
 
 
-async def publish(events: Sequence[TicketChanged]) -> None:
+_outbox: ContextVar[list[outbox.NewMessage] | None] = ContextVar("hotline_outbox", default=None)
+
+
+def defer_outbox(messages: Sequence[outbox.NewMessage]) -> bool:
+    """Inside :func:`publish`'s in-transaction handlers: add ``messages`` to the one
+    outbox INSERT written when the handlers are done (True); False elsewhere (the
+    caller writes them itself)."""
+    pending = _outbox.get()
+    if pending is None:
+        return False
+    pending.extend(messages)
+    return True
+
+
+async def publish(
+    events: Sequence[TicketChanged], messages: Sequence[outbox.NewMessage] = ()
+) -> None:
     """Run the in-transaction handlers now (call this inside the change's transaction)
-    and keep the events for the after-commit handlers of the enclosing :func:`unit`."""
+    and keep the events for the after-commit handlers of the enclosing :func:`unit`.
+    ``messages`` (the change's own outbox rows) and the handlers' deferred ones are
+    written together, in one statement."""
     if not events:
+        await outbox.add_many(list(messages))
         return
-    for handler in bus().in_transaction:
-        await handler(events)
-    pending = _pending.get()
-    if pending is not None:
-        pending.append(events)
+    pending = list(messages)
+    token = _outbox.set(pending)
+    try:
+        for handler in bus().in_transaction:
+            await handler(events)
+    finally:
+        _outbox.reset(token)
+    await outbox.add_many(pending)
+    waiting = _pending.get()
+    if waiting is not None:
+        waiting.append(events)
     else:
         await _after_commit([events])
 

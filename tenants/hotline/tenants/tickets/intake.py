@@ -173,12 +173,14 @@ async def create_ticket(
                     reason="emergency: straight to the duty room",
                 )
             else:
-                await outbox.add(
-                    kind=ROUTE_KIND,
-                    tenant_id=ticket.tenant_id,
-                    province_id=ticket.province_id,
-                    payload={"ticket_id": ticket.id},
-                    send_key=f"route-{ticket.tenant_id}-{ticket.id}",
+                c.outbox.append(
+                    outbox.NewMessage(
+                        kind=ROUTE_KIND,
+                        tenant_id=ticket.tenant_id,
+                        province_id=ticket.province_id,
+                        payload={"ticket_id": ticket.id},
+                        send_key=f"route-{ticket.tenant_id}-{ticket.id}",
+                    )
                 )
     except IntegrityError:
         if idempotency_key is None:

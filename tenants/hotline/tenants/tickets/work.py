@@ -30,7 +30,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from hotline.platform import clock
+from hotline.platform import clock, outbox
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import NotFound
@@ -74,6 +74,7 @@ class Change:
         self.now = now
         self._tickets: dict[int, Ticket] = {}
         self._recorded: list[_Recorded] = []
+        self.outbox: list[outbox.NewMessage] = []  # written with the handlers' rows
 
     # --- what the change holds -----------------------------------------------------
 
@@ -218,7 +219,7 @@ class Change:
         else:
             for ticket in tickets:
                 await ticket.save(force_update=True)
-        await publish(await self.snapshots())
+        await publish(await self.snapshots(), self.outbox)
 
     async def snapshots(self) -> list[TicketChanged]:
         held = await _departments([r.ticket for r in self._recorded])
