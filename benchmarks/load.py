@@ -80,7 +80,8 @@ async def _exactly_once(numbers: list[str]) -> tuple[int, int, int]:
 
 def _report(label: str, stats_csv: Path, seconds: float, check: tuple[int, int, int]) -> None:
     print(f"\n{label}: {seconds:.0f} s")
-    print(f"{'operation':22} {'requests':>9} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
+    head = f"{'requests':>9} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}"
+    print(f"{'operation':22} {head}")
     with stats_csv.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             name = row["Name"] if row["Name"] != "Aggregated" else "all"

@@ -67,7 +67,7 @@ class Desk(FastHttpUser):
         ) as response:
             try:
                 body = response.json()
-            except Exception:  # noqa: BLE001 - any undecodable answer is a failure
+            except Exception:  # any undecodable answer is a failure
                 response.failure(f"HTTP {response.status_code}: not JSON")
                 return None
             if response.status_code != 200 or body.get("errors"):
