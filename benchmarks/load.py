@@ -37,10 +37,8 @@ BIN = Path(sys.executable).parent
 DESKS = {"agent": "jinan_agent", "handler": "lixia_handler", "dispatcher": "jinan_dispatcher"}
 
 
-def _hotline(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "hotline"), *args], check=True, capture_output=True, text=True, **kw
-    )
+def _hotline(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "hotline"), *args], check=True, capture_output=True, text=True)
 
 
 def _free_port() -> int:
