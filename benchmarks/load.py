@@ -2,8 +2,9 @@
 
 In a throwaway environment (the services named by ``HOTLINE_*``, embedded ones
 otherwise; a fresh database and Redis prefix) the demo province is seeded, then for
-each configuration — one API process and one worker, then two API processes and one
-worker — ``hotline serve`` and ``hotline worker`` are started and locust runs the busy
+each configuration — one API process and one worker, then two API processes (two
+``hotline serve`` on two ports, the desks spread over them as a balancer would) and one
+worker — the processes are started and locust runs the busy
 center's mix (:mod:`benchmarks.locustfile`) headless against 127.0.0.1 for a bounded
 time. Printed per configuration: throughput, p50/p99 and errors per operation, and the
 check that every acknowledged work order exists exactly once.
@@ -97,18 +98,22 @@ def _report(label: str, stats_csv: Path, seconds: float, check: tuple[int, int, 
 
 
 def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, str]) -> None:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    ports = [_free_port() for _ in range(processes)]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
     work = Path(tempfile.mkdtemp(prefix="hotline-load-"))
     created = work / "created.txt"
     created.touch()
     env = {**os.environ, "HOTLINE_HOST": "127.0.0.1"}
-    api = subprocess.Popen(
-        [str(BIN / "hotline"), "serve", "--port", str(port), "--workers", str(processes)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(work / "api.log").open("wb"),
-    )
+    # one `hotline serve` per API process, each on its own port (desks spread over them)
+    apis = [
+        subprocess.Popen(
+            [str(BIN / "hotline"), "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(work / f"api-{port}.log").open("wb"),
+        )
+        for port in ports
+    ]
     worker = subprocess.Popen(
         [str(BIN / "hotline"), "worker"],
         env=env,
@@ -116,7 +121,8 @@ def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, s
         stderr=(work / "worker.log").open("wb"),
     )
     try:
-        _wait_ready(url, api)
+        for url, api in zip(urls, apis, strict=True):
+            _wait_ready(url, api)
         started = time.monotonic()
         subprocess.run(
             [
@@ -134,7 +140,7 @@ def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, s
                 "--stop-timeout",
                 "10",
                 "--host",
-                url,
+                urls[0],
                 "--csv",
                 str(work / "run"),
                 "--loglevel",
@@ -144,6 +150,7 @@ def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, s
                 **env,
                 "BENCH_LOAD_TOKENS": json.dumps(tokens),
                 "BENCH_LOAD_CREATED": str(created),
+                "BENCH_LOAD_HOSTS": ",".join(urls),
             },
             check=False,
             stdout=subprocess.DEVNULL,
@@ -151,9 +158,9 @@ def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, s
         )
         elapsed = time.monotonic() - started
     finally:
-        for process in (api, worker):
+        for process in (*apis, worker):
             process.terminate()
-        for process in (api, worker):
+        for process in (*apis, worker):
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
@@ -162,7 +169,7 @@ def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, s
     check = asyncio.run(_exactly_once(numbers))
     label = f"{processes} API process{'es' if processes > 1 else ''} + 1 worker, {users} desks"
     _report(label, work / "run_stats.csv", elapsed, check)
-    print(f"(logs and locust's CSV: {work})")
+    print(f"(logs and locust's CSV: {work})", flush=True)
 
 
 def main(smoke: bool = False) -> int:

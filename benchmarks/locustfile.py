@@ -10,6 +10,7 @@ so the driver can check afterwards that each exists exactly once.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -22,6 +23,9 @@ from locust.contrib.fasthttp import FastHttpUser
 TOKENS: dict[str, str] = json.loads(os.environ.get("BENCH_LOAD_TOKENS", "{}"))
 CREATED = os.environ.get("BENCH_LOAD_CREATED", "")
 TENANT = os.environ.get("BENCH_LOAD_TENANT", "jinan")
+# The API processes (one port each); desks are spread over them, as a balancer would.
+HOSTS = [h for h in os.environ.get("BENCH_LOAD_HOSTS", "").split(",") if h]
+_desks = itertools.count()
 
 CREATE = """mutation($k: String!, $a: ID) { createTicket(input: {
   channel: PHONE, kind: COMPLAINT, content: "小区门口路灯不亮，夜间出行不便", citizenName: "李四",
@@ -34,7 +38,7 @@ INBOX = """query($d: ID!) { inbox(departmentId: $d, box: TO_SIGN, first: 50) { e
 TICKET = """query($id: ID!) { ticket(id: $id) { id number status content
   timeline { action at } } }"""
 SEARCH = """query($q: String!) { tickets(filter: {keyword: $q}, first: 20) {
-  edges { node { id number status receivedAt } } } }"""
+  edges { node { id number status updatedAt } } } }"""
 KNOWLEDGE = """query($q: String!) { knowledgeSearch(text: $q, first: 5) { articleId title
   score } }"""
 PUBLIC = """query($n: String!, $c: String!) { publicTicket(number: $n, queryCode: $c) {
@@ -47,6 +51,7 @@ class Desk(FastHttpUser):
     wait_time = between(0.2, 1.0)
 
     def on_start(self) -> None:
+        self.url = (HOSTS[next(_desks) % len(HOSTS)] if HOSTS else "") + "/graphql"
         self.tickets: list[tuple[str, str, str]] = []  # (id, number, query code)
         found = self._gql("setup: department", DEPARTMENT, {}, "agent")
         edges = (found or {}).get("departments", {}).get("edges", [])
@@ -59,7 +64,7 @@ class Desk(FastHttpUser):
         if who is not None:
             headers["Authorization"] = f"Bearer {TOKENS[who]}"
         with self.client.post(
-            "/graphql",
+            self.url,
             data=json.dumps({"query": query, "variables": variables}),
             headers=headers,
             name=name,

@@ -84,3 +84,33 @@ async def test_inbox_statement_count_does_not_grow_with_the_page(
     # identity (5: city, user, province roles, city, memberships), then the inbox:
     # access check, page, departments, tickets, categories, parents, assignments, …
     assert len(data[50]) <= 16, data[50]
+
+
+CREATE = """mutation($a: ID!, $k: String!) { createTicket(input: { channel: PHONE,
+  kind: COMPLAINT, content: "路灯不亮", citizenPhone: "13900005678", areaId: $a,
+  idempotencyKey: $k }) { ticket { id number status } created errors { code } } }"""
+
+
+async def test_create_ticket_sends_a_constant_handful_of_statements(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """createTicket in one transaction: city, checks, number + id, ticket, its event, the
+    notifier's settings, the statistics marks, the outbox rows (benchmarks.tickets prints
+    why each one) — the same for every creation, whatever came before. (Beta: alpha's
+    fixture tickets take numbers past the city's counter.)"""
+    a = world.beta
+    area = str(encode_id("Department", a.district.id))
+    await world.gql(a, "agent", CREATE, {"a": area, "k": "warm"})  # per-process caches
+    counts = []
+    for n in range(3):
+        with counting(monkeypatch) as sent:
+            body = await world.gql(a, "agent", CREATE, {"a": area, "k": f"k{n}"})
+        assert body["data"]["createTicket"]["created"], body
+        data = [q for q in sent if not q.startswith(BOOKKEEPING)]
+        counts.append(len(data))
+        writes = [q for q in data if q.lstrip().upper().startswith(("INSERT", "WITH"))]
+    assert counts[0] == counts[1] == counts[2], counts
+    # identity (5, see above), BEGIN, the idempotency key's lookup, the 8, COMMIT
+    assert counts[0] <= 16, data
+    # one INSERT per table: counter + id, ticket, timeline, statistics marks, outbox
+    assert len(writes) == 5, writes
