@@ -70,7 +70,7 @@ async def _city(slug: str) -> Tenant:
             code="370000", slug="shandong", name="山东省"
         )
         tenant = await Tenant.create(
-            province=province, code=slug, slug=slug, name=slug, number_prefix="JN"
+            province=province, code=slug[-6:], slug=slug, name=slug, number_prefix="JN"
         )
     with use_scope(Scope.city(tenant.id, province.id)):
         for i in range(DEPARTMENTS):
@@ -114,7 +114,7 @@ async def _run(sizes: tuple[int, ...]) -> None:
             f"{'overdue':>8} {'due soon':>9}"
         )
         for n in sizes:
-            tenant = await _city(f"c{n}")
+            tenant = await _city(f"c{n:07d}")
             loaded = await _load(tenant, n)
             times: list[float] = []
             first = None
