@@ -46,7 +46,7 @@ INSERT INTO tickets (tenant_id, province_id, created_at, updated_at, number, que
   channel, kind, priority, status, title, content, anonymous, confidential, address,
   received_at, direct_answer, public_reply, revisit_attempts, reopen_count, urge_count,
   reject_reason, timeline_seq, timeline_hash, version, reply_deadline, due_soon_at, area_id)
-SELECT $1, $2, $6, $6, 'S' || $1 || '-' || i, 'x', 'phone', 'complaint', 'normal',
+SELECT $1, $2, $6, $6, 'S' || i, 'x', 'phone', 'complaint', 'normal',
   'accepted', '', '测试工单内容', false, false, '', $6 - interval '3 days', false, '', 0, 0, 0,
   '', 0, '', 0, d, d - interval '1 day', ($3::bigint[])[1 + i % array_length($3, 1)]
 FROM (SELECT i, CASE WHEN i < $5 THEN $6 - (60 + i) * interval '1 second'
