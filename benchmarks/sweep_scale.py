@@ -46,13 +46,14 @@ INSERT INTO tickets (tenant_id, province_id, created_at, updated_at, number, que
   channel, kind, priority, status, title, content, anonymous, confidential, address,
   received_at, direct_answer, public_reply, revisit_attempts, reopen_count, urge_count,
   reject_reason, timeline_seq, timeline_hash, version, reply_deadline, due_soon_at, area_id)
-SELECT $1, $2, $6, $6, 'S' || i, 'x', 'phone', 'complaint', 'normal',
-  'accepted', '', '测试工单内容', false, false, '', $6 - interval '3 days', false, '', 0, 0, 0,
-  '', 0, '', 0, d, d - interval '1 day', ($3::bigint[])[1 + i % array_length($3, 1)]
-FROM (SELECT i, CASE WHEN i < $5 THEN $6 - (60 + i) * interval '1 second'
-                     ELSE $6 + (60 + ((i::bigint * 7919) % $4)::float8 / $4 * $7)
-                          * interval '1 second' END AS d
-      FROM generate_series(0, $4 - 1) AS i) s
+SELECT $1::bigint, $2::bigint, $6::timestamptz, $6::timestamptz, 'S' || i, 'x', 'phone',
+  'complaint', 'normal', 'accepted', '', '测试工单内容', false, false, '',
+  $6::timestamptz - interval '3 days', false, '', 0, 0, 0, '', 0, '', 0, d,
+  d - interval '1 day', ($3::bigint[])[1 + i % array_length($3::bigint[], 1)]
+FROM (SELECT i, CASE WHEN i < $5::int THEN $6::timestamptz - (60 + i) * interval '1 second'
+                     ELSE $6::timestamptz + (60 + ((i::bigint * 7919) % $4::int)::float8
+                          / $4::int * $7::float8) * interval '1 second' END AS d
+      FROM generate_series(0, $4::int - 1) AS i) s
 """
 _ASSIGNMENTS = """
 INSERT INTO assignments (tenant_id, province_id, ticket_id, department_id, is_lead, status,
@@ -83,7 +84,7 @@ async def _city(slug: str) -> Tenant:
     return tenant
 
 
-async def _load(tenant: Tenant, n: int) -> float:
+async def _load(tenant: Tenant, n: int, overdue: int) -> float:
     conn = await asyncpg.connect(**credentials(get_settings().database_url))
     started = time.perf_counter()
     try:
@@ -93,7 +94,7 @@ async def _load(tenant: Tenant, n: int) -> float:
         ]
         horizon = PER_100K.total_seconds() * n / 100_000
         await conn.execute(
-            _TICKETS, tenant.id, tenant.province_id, departments, n, OVERDUE, BASE, horizon
+            _TICKETS, tenant.id, tenant.province_id, departments, n, overdue, BASE, horizon
         )
         await conn.execute(_ASSIGNMENTS, tenant.id)
         await conn.execute("ANALYZE tickets; ANALYZE assignments")
@@ -102,7 +103,7 @@ async def _load(tenant: Tenant, n: int) -> float:
     return time.perf_counter() - started
 
 
-async def _run(sizes: tuple[int, ...]) -> None:
+async def _run(sizes: tuple[int, ...], overdue: int) -> None:
     settings = get_settings()
     await run_migrations(settings)
     await ensure_app_role(settings)
@@ -115,7 +116,7 @@ async def _run(sizes: tuple[int, ...]) -> None:
         )
         for n in sizes:
             tenant = await _city(f"c{n:07d}")
-            loaded = await _load(tenant, n)
+            loaded = await _load(tenant, n, overdue)
             times: list[float] = []
             first = None
             for now in (BASE, BASE + timedelta(minutes=1), BASE + timedelta(hours=1)):
@@ -143,7 +144,7 @@ async def _run(sizes: tuple[int, ...]) -> None:
 
 def main(small: int = SIZES[0], large: int = SIZES[1], *, smoke: bool = False) -> int:
     with bench_environment(need_s3=False):
-        asyncio.run(_run((5_000, 20_000) if smoke else (small, large)))
+        asyncio.run(_run((2_000, 8_000), 50) if smoke else _run((small, large), OVERDUE))
     return 0
 
 
