@@ -14,11 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-<<<<<<< HEAD
-from benchmarks import evidence, load, plans, statistics, sweep_scale, tickets, workers
-=======
-from benchmarks import channels, evidence, statistics, tickets, workers
->>>>>>> main
+from benchmarks import channels, evidence, load, plans, statistics, sweep_scale, tickets, workers
 
 
 @dataclass(frozen=True)
@@ -38,14 +34,11 @@ BENCHMARKS: list[Bench] = [
     ),
     Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
     Bench("statistics", statistics.main, lambda: statistics.main(smoke=True)),
-<<<<<<< HEAD
+    Bench("channels", channels.main, lambda: channels.main(tickets=10)),
     Bench("sweep_scale", sweep_scale.main, lambda: sweep_scale.main(smoke=True)),
     Bench("plans", plans.main, lambda: plans.main(smoke=True)),
     # make bench-load: minutes per configuration, so not part of a plain make bench
     Bench("load", load.main, lambda: load.main(smoke=True), in_full_run=False),
-=======
-    Bench("channels", channels.main, lambda: channels.main(tickets=10)),
->>>>>>> main
 ]
 
 
