@@ -187,6 +187,8 @@ async def create_ticket(
                     )
                 )
             if within is not None:
+                if not ticket._saved_in_db:  # the caller's records may read it back
+                    await ticket.save(using_db=c.conn, force_create=True)
                 await within(c, ticket)
     except IntegrityError:
         if idempotency_key is None:
