@@ -14,7 +14,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import channels, evidence, load, plans, statistics, sweep_scale, tickets, workers
+from benchmarks import (
+    channels,
+    evidence,
+    load,
+    plans,
+    routing,
+    statistics,
+    sweep_scale,
+    tickets,
+    workers,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ BENCHMARKS: list[Bench] = [
     ),
     Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
     Bench("statistics", statistics.main, lambda: statistics.main(smoke=True)),
+    Bench("routing", routing.main, lambda: routing.main(cities=2, per_city=500, requests=20)),
     Bench("channels", channels.main, lambda: channels.main(tickets=10)),
     Bench("sweep_scale", sweep_scale.main, lambda: sweep_scale.main(smoke=True)),
     Bench("plans", plans.main, lambda: plans.main(smoke=True)),

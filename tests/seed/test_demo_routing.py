@@ -110,7 +110,7 @@ async def test_fitting_work_orders_get_rule_suggestions_in_dezhou(api: Api) -> N
     )
     assert placed[0]["department"]["name"] == "德城区"
     bus = await api.create("dezhou_agent", "dezhou", content="10路公交车到站不停，等了半小时")
-    assert bus[0]["department"]["name"] == "德州市公交总公司"
+    assert bus[0]["department"]["name"] == "德州市公共交通集团"
     heat = await api.create("dezhou_agent", "dezhou", content="家里暖气不热，室温只有十五度")
     assert heat[0]["department"]["name"] == "德州市热力有限公司(供热)"
 
@@ -135,3 +135,31 @@ async def test_the_demo_cities_have_a_tree_rules_history_and_synonyms(api: Api) 
         with use_scope(Scope.province(tenant.province_id)):
             shared = await SynonymGroup.filter(tenant_id=None).count()
         assert shared == len(PROVINCE_SYNONYMS)
+
+
+async def test_every_seeded_department_carries_a_catalogue_function(api: Api) -> None:
+    """The catalogue covers the seeded trees; the corpus is their history, the landmarks
+    their gazetteer, and the province routes with a model of its own."""
+    from hotline.tenants.departments.functions import catalogue, routable
+    from hotline.tenants.routing.places_models import (
+        GazetteerPlace,
+        ProvinceRoutingModel,
+        RoutingFunction,
+    )
+
+    with use_scope(Scope.platform()):
+        cities = await Tenant.filter(slug__in=["jinan", "dezhou"])
+        mirrored = await RoutingFunction.all().count()
+    assert mirrored == len(catalogue())
+    for tenant in cities:
+        with use_scope(Scope.city(tenant.id, tenant.province_id)):
+            functions = await Department.all().values_list("function", flat=True)
+            landmarks = await GazetteerPlace.filter(kind="landmark").count()
+            corpus_history = await Ticket.filter(number__startswith="CORP").count()
+            province_models = await ProvinceRoutingModel.all().count()
+        assert None not in functions
+        assert set(functions) <= set(catalogue())
+        assert {f.code for f in routable() if f.dispatch == "city"} <= set(functions)
+        assert landmarks >= 5
+        assert corpus_history > 400
+        assert province_models == 1

@@ -81,7 +81,7 @@ async def test_the_model_suggests_the_top_three_and_auto_dispatch_needs_a_thresh
     alpha = world.alpha
     with use_scope(alpha.scope()):
         ticket, _ = await new_ticket(
-            alpha, content="您好，我家楼道里有燃气泄漏的味道，请燃气公司尽快派人检查。"
+            alpha, content="您好，我家燃气表走字异常，请燃气公司尽快派人检查。"
         )
         off = await score_ticket(ticket_id=ticket.id)
     assert off.source == "model"
@@ -130,7 +130,7 @@ async def test_a_city_without_a_model_gets_no_suggestion_and_a_job_scores_it(
 ) -> None:
     beta = world.beta
     with use_scope(beta.scope()):
-        ticket, _ = await new_ticket(beta, content="楼道里有燃气泄漏的味道")
+        ticket, _ = await new_ticket(beta, content="燃气表走字异常")
         assert not await RoutingModelVersion.all()
     await jobs.enqueue("route_ticket", tenant_id=beta.id, ticket_id=ticket.id)
     worker = await burst(max_jobs=5)
@@ -158,7 +158,7 @@ async def test_a_new_ticket_is_routed_through_the_outbox_and_auto_dispatched(
         actor=agent,
         channel=Channel.PHONE,
         kind=Kind.HELP,
-        content="您好，我家楼道里有燃气泄漏的味道，请燃气公司尽快派人检查。",
+        content="您好，我家燃气表走字异常，请燃气公司尽快派人检查。",
     )
     with use_scope(Scope.platform()):
         message = await OutboxMessage.get(kind=intake.ROUTE_KIND, tenant_id=alpha.id)
@@ -188,7 +188,7 @@ async def test_the_worker_warm_up_preloads_the_current_models(
     assert ml_service._pipeline.cache_info().currsize == 1  # alpha's; the others have none
     with use_scope(world.alpha.scope()):
         # the first scoring uses the loaded model: no load, a cache hit
-        await ml_service.suggest(text="楼道里有燃气泄漏的味道")
+        await ml_service.suggest(text="燃气表走字异常")
     assert ml_service._pipeline.cache_info().hits >= 1
 
 
@@ -246,7 +246,7 @@ async def test_an_old_pickled_model_is_retired_never_unpickled_and_retrained(
             labels=trained.labels,
             blob=_pickled_gadget(marker),
         )
-        ticket, _ = await new_ticket(alpha, content="楼道里有燃气泄漏的味道，请尽快检查。")
+        ticket, _ = await new_ticket(alpha, content="燃气表走字异常，请尽快检查。")
         refused = await score_ticket(ticket_id=ticket.id)
         assert refused.source == "none"
         assert not marker.exists()

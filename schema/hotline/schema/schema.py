@@ -40,6 +40,8 @@ from hotline.schema.notifications.subscriptions import NotificationSubscriptions
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
+from hotline.schema.routing.mutations import RoutingMutations
+from hotline.schema.routing.queries import RoutingQueries
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.tickets.center_mutations import CenterMutations
 from hotline.schema.tickets.department_work_mutations import DepartmentWorkMutations
@@ -62,6 +64,7 @@ Query = merge_types(
         NotificationQueries,
         NodeQueries,
         StatisticsQueries,
+        RoutingQueries,
     ),
 )
 Mutation = merge_types(
@@ -79,6 +82,7 @@ Mutation = merge_types(
         KnowledgeMutations,
         EvidenceMutations,
         NotificationMutations,
+        RoutingMutations,
         ChannelMutations,
     ),
 )

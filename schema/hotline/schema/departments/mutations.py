@@ -31,6 +31,9 @@ class CreateDepartmentInput:
     contacts: list[ContactInput] | None = None
     duty_hours: str = ""
     is_duty_room: bool | None = None
+    function: str | None = strawberry.field(
+        default=None, description="The catalogue function (departmentFunctions), e.g. tax."
+    )
 
 
 @strawberry.input
@@ -40,6 +43,9 @@ class UpdateDepartmentInput:
     contacts: list[ContactInput] | None = None
     duty_hours: str | None = None
     is_duty_room: bool | None = None
+    function: str | None = strawberry.field(
+        default=None, description="The catalogue function; an empty string clears it."
+    )
 
 
 def _contacts(items: list[ContactInput] | None) -> list[dict[str, str | None]] | None:
@@ -62,6 +68,7 @@ class DepartmentMutations:
                 contacts=_contacts(input.contacts),
                 duty_hours=input.duty_hours,
                 is_duty_room=input.is_duty_room,
+                function=input.function,
             )
             return Department.from_model(row)
 
@@ -80,6 +87,7 @@ class DepartmentMutations:
                 contacts=_contacts(input.contacts),
                 duty_hours=input.duty_hours,
                 is_duty_room=input.is_duty_room,
+                function=input.function,
             )
             return Department.from_model(row)
 

@@ -45,6 +45,9 @@ class Department(relay.Node):
     is_duty_room: bool
     is_active: bool
     deactivated_at: datetime | None
+    function: str | None = strawberry.field(
+        description="Its function in the province catalogue (departmentFunctions)."
+    )
     parent_id: strawberry.Private[int | None]
 
     @classmethod
@@ -60,6 +63,7 @@ class Department(relay.Node):
             is_duty_room=row.is_duty_room,
             is_active=row.is_active,
             deactivated_at=row.deactivated_at,
+            function=row.function,
             parent_id=row.parent_id,
         )
 

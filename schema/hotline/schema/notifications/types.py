@@ -10,8 +10,9 @@ from hotline.platform import outbox
 from hotline.schema.context import Info
 from hotline.schema.departments.types import Department, load_departments
 from hotline.schema.loaders import loader
+from hotline.schema.routing.types import Reliability
 from hotline.tenants.notifications import models
-from hotline.tenants.routing import ml_models
+from hotline.tenants.routing import insight, ml_models
 
 
 @strawberry.type(description="A message that could not be delivered after its last attempt.")
@@ -108,6 +109,15 @@ class RoutingModel:
             top3_accuracy=row.top3_accuracy,
             trained_at=row.created_at,
         )
+
+    @strawberry.field(
+        description="The reliability curve of the suggestions' probabilities, measured on "
+        "held-out requests (the province function model's, which every suggestion starts "
+        "from): the precision at each threshold, to read before turning auto-dispatch on."
+    )
+    async def reliability(self) -> Reliability:
+        _, metrics = await insight.province_model_info(actor=None)
+        return Reliability.from_metrics(metrics.get("reliability", {}))
 
 
 @strawberry.type

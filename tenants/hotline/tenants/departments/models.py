@@ -34,6 +34,9 @@ class Department(TenantModel):
     contacts: Any = fields.JSONField(default=list)  # [{"name", "phone", "email"}]
     duty_hours = fields.CharField(max_length=100, default="")
     is_duty_room = fields.BooleanField(default=False)
+    # The province catalogue's function (routing/data/functions.json: water_supply, tax,
+    # street_office…): routing predicts a function, then picks this city's department.
+    function = fields.CharField(max_length=40, null=True)
     is_active = fields.BooleanField(default=True)
     deactivated_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from hotline.platform import clock
 from hotline.platform.tenancy import current_tenant_id
+from hotline.tenants.departments import functions
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
@@ -79,6 +80,23 @@ def _check_parent(kind: DepartmentKind, parent: Department | None) -> None:
         raise Invalid("the parent department is deactivated", field="parentId")
 
 
+# A node's function when none is given: the tree's own levels have one by kind; a
+# bureau or utility names its function (routing's catalogue, docs/routing.md).
+_KIND_FUNCTIONS = {
+    DepartmentKind.CENTER: "hotline_center",
+    DepartmentKind.DISTRICT: "district_government",
+    DepartmentKind.STREET: "street_office",
+    DepartmentKind.COMMUNITY: "community",
+    DepartmentKind.DUTY_ROOM: "duty_room",
+}
+
+
+def _function(code: str) -> str | None:
+    if code and not functions.is_known(code):
+        raise Invalid("unknown department function {function}", field="function", function=code)
+    return code or None
+
+
 async def create_department(
     *,
     actor: Actor,
@@ -89,6 +107,7 @@ async def create_department(
     contacts: list[dict[str, Any]] | None = None,
     duty_hours: str = "",
     is_duty_room: bool | None = None,
+    function: str | None = None,
 ) -> Department:
     require(actor, Action.DEPARTMENT_MANAGE)
     if not name.strip():
@@ -106,6 +125,7 @@ async def create_department(
                 code=code,
                 contacts=_contacts(contacts or []),
                 duty_hours=duty_hours,
+                function=_function(function or "") or _KIND_FUNCTIONS.get(kind),
                 is_duty_room=kind is DepartmentKind.DUTY_ROOM
                 if is_duty_room is None
                 else is_duty_room,
@@ -134,6 +154,7 @@ async def update_department(
     contacts: list[dict[str, Any]] | None = None,
     duty_hours: str | None = None,
     is_duty_room: bool | None = None,
+    function: str | None = None,
 ) -> Department:
     require(actor, Action.DEPARTMENT_MANAGE)
     department = await access_department(actor=actor, department_id=department_id)
@@ -148,6 +169,8 @@ async def update_department(
         changed["duty_hours"] = duty_hours
     if is_duty_room is not None:
         changed["is_duty_room"] = is_duty_room
+    if function is not None:
+        changed["function"] = _function(function)  # "" clears it
     if changed:
         department.update_from_dict(changed)
         await department.save(update_fields=[*changed, "updated_at"])

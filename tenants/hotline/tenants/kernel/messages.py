@@ -103,6 +103,7 @@ MESSAGES_ZH: dict[str, str] = {
     "unknown time zone {timezone}": "未知时区 {timezone}",
     "locales must be among {choices}": "语言须为以下之一：{choices}",
     "unknown feature flags: {flags}": "未知功能开关：{flags}",
+    "unknown department function {function}": "未知部门职能 {function}",
     "routing.auto_dispatch_threshold must be in (0, 1]": "自动派单阈值须大于 0 且不超过 1",
     "supervision_escalation.after_working_hours: 1+ numbers of hours (0, 240]": (
         "督办升级时限须为一个或多个小时数，每个大于 0 且不超过 240"
@@ -270,6 +271,15 @@ MESSAGES_ZH: dict[str, str] = {
     "the period ends before it starts": "统计期间的结束日期早于开始日期",
     "a period has at most {max} days": "统计期间最多 {max} 天",
     "--to is before --from": "--to 早于 --from",
+    # --- routing: gazetteer ---------------------------------------------------------
+    "aliases are 2-50 characters each": "每个别名须为 2 到 50 个字符",
+    "a place name is 2-100 characters": "地名须为 2 到 100 个字符",
+    "kind must be among {choices}": "种类须为以下之一：{choices}",
+    "a place implies a district, street or community": "地名须指向区县、街道或社区",
+    "line {line} is not JSON": "第 {line} 行不是 JSON",
+    "line {line} needs text and expected_function": "第 {line} 行须有 text 和 expected_function",
+    "at most {max} requests": "最多 {max} 条诉求",
+    "no department of the city carries a routable function yet": "本市尚无标注了可派单职能的部门",
     # --- intake channels (docs/channels.md) -------------------------------------------
     "the request's timestamp is outside the accepted window": "请求时间戳超出允许范围",
     "a signed request needs its Unix timestamp": "签名请求须带 Unix 时间戳",
@@ -331,6 +341,7 @@ TERMS_ZH: dict[str, str] = {
     "membership": "任职",
     "province": "省份",
     "routing rule": "派单规则",
+    "gazetteer place": "地名",
     "supervision": "督办",
     "ticket": "工单",
     "user": "用户",
@@ -361,6 +372,7 @@ TERMS_ZH: dict[str, str] = {
     "bureau": "委办局",
     "utility": "公共事业单位",
     "duty_room": "值班室",
+    "landmark": "地标",
     # evidence kinds, variants, statuses
     "photo": "照片",
     "video": "视频",

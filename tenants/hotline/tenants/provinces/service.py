@@ -189,6 +189,7 @@ async def _create_tenant_with_center(*, province: Province, **fields: Any) -> Te
             name=f"{tenant.name}12345热线中心",
             path="/",
             code="center",
+            function="hotline_center",
         )
         center.path = f"/{center.id}/"
         await center.save(update_fields=["path"])

@@ -1,4 +1,5 @@
-"""Routing: the rules, the trained classifier versions and per-ticket suggestions.
+"""Routing: the rules, the trained classifier versions and per-ticket suggestions, the
+catalogue's mirror, the cities' gazetteers and the province function models.
 
 The ``routing`` ORM app, declared to ``platform`` through the ``hotline.orm_apps`` entry
 point; its migrations live in ``routing/migrations/`` (docs/architecture.md §2)."""
@@ -10,6 +11,7 @@ ORM_APP = OrmApp(
     models=[
         "hotline.tenants.routing.models",
         "hotline.tenants.routing.ml_models",
+        "hotline.tenants.routing.places_models",
     ],
     migrations="hotline.tenants.routing.migrations",
 )

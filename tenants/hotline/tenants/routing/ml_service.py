@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, jobs
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
+from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid
@@ -112,13 +113,17 @@ def _pipeline(tenant_id: int, version: int, blob: bytes) -> Any:
 
 
 async def preload_models() -> int:
-    """Import scikit-learn and load every active city's current model (worker start):
-    the first routing then costs a prediction, not seconds. Answers how many loaded."""
+    """Import scikit-learn and load every active city's current model and its
+    province's function model (worker start): the first routing then costs a
+    prediction, not seconds. Answers how many city models loaded."""
+    from hotline.tenants.routing import province
+
     with use_scope(Scope.platform()):
         cities = await Tenant.filter(is_active=True).order_by("id")
     loaded = 0
     for city in cities:
         with use_scope(Scope.city(city.id, city.province_id)):
+            await province.province_model()
             model = await active_model()
         if model is not None:
             await asyncio.to_thread(_pipeline, model.tenant_id, model.version, bytes(model.blob))
@@ -162,6 +167,56 @@ async def rule_department(
     return rules[0].department_id if rules else None
 
 
+async def city_engine() -> Any:
+    """The current city's routing engine (engine.py): the province's function model,
+    the city's own model blended in by its history, the tree and the gazetteer. None
+    when no department of the city carries a routable function (an untagged tree: the
+    city model alone then suggests, as before the catalogue)."""
+    from hotline.tenants.routing import gazetteer, province
+    from hotline.tenants.routing.engine import Engine
+
+    tree = await gazetteer.city_tree()
+    if not any(
+        n.kind in ("bureau", "utility") for nodes in tree.by_function.values() for n in nodes
+    ):
+        return None
+    model = await province.province_model()
+    city = await active_model()
+    pipeline = None
+    if city is not None:
+        try:
+            pipeline = _pipeline(city.tenant_id, city.version, bytes(city.blob))
+        except _classifier().UnsafeModel as exc:
+            await _refuse_model(city, str(exc))
+            city = None
+    return Engine(
+        model=model,
+        tree=tree,
+        places=await gazetteer.city_places(tree),
+        city_pipeline=pipeline,
+        city_samples=city.samples if city is not None else 0,
+    )
+
+
+async def _engine_suggestions(
+    text: str, address: str, area_id: int | None
+) -> tuple[list[Suggestion], str | None]:
+    """The engine's top 3 departments and the urgent kind, if any."""
+    from hotline.tenants.routing import urgent
+    from hotline.tenants.routing.places import Resolution
+
+    engine = await city_engine()
+    if engine is None:
+        return [], urgent.detect(text)
+    prediction = await asyncio.to_thread(engine.predict, text, address or None)
+    ranked = prediction.departments
+    area = engine.tree.by_id.get(area_id) if area_id is not None else None
+    if area is not None and area.kind in ("district", "street", "community"):
+        # the ticket's recorded area is the place: it beats what the words suggest
+        ranked = engine.tree.rank(prediction.functions, Resolution(area.id, area.path, ()), text)
+    return [Suggestion(d, round(p, 4)) for d, p, _ in ranked], prediction.urgent
+
+
 async def score(
     *,
     ticket_id: int,
@@ -171,12 +226,25 @@ async def score(
     area_id: int | None,
     threshold: float | None,
     may_auto_dispatch: bool,
+    address: str = "",
 ) -> RoutingSuggestion:
-    """Route one request: a matching rule decides; else the model suggests its top 3,
-    marked for auto-dispatch when the city's threshold is met (and ``may_auto_dispatch``:
-    the center still holds it). Stored per ticket, replacing an earlier score."""
+    """Route one request: a matching rule decides; an urgent matter (gas leak, fallen
+    wires, missing manhole cover, people trapped) goes to the duty room, dispatched at
+    once whatever the model says; else the engine (province function model + the
+    city's model + place resolution) suggests its top 3 departments — or, for a tree
+    without functions, the city model alone — marked for auto-dispatch when the city's
+    threshold is met (and ``may_auto_dispatch``: the center still holds it). Stored
+    per ticket, replacing an earlier score."""
     fields: dict[str, Any]
+    text = f"{title} {content}".strip()
     department = await rule_department(content=content, category_id=category_id, area_id=area_id)
+    engine_ranked: list[Suggestion] = []
+    urgent_kind: str | None = None
+    duty = None
+    if department is None:
+        engine_ranked, urgent_kind = await _engine_suggestions(text, address, area_id)
+        if urgent_kind is not None:
+            duty = await Department.filter(is_duty_room=True, is_active=True).order_by("id").first()
     if department is not None:
         fields = {
             "source": "rule",
@@ -186,8 +254,24 @@ async def score(
             "model_version": None,
             "auto_dispatch": False,
         }
+    elif duty is not None:
+        log.info("routing.urgent", ticket_id=ticket_id, kind=urgent_kind)
+        others = [s for s in engine_ranked if s.department_id != duty.id][:2]
+        fields = {
+            "source": "urgent",
+            "department_id": duty.id,
+            "confidence": 1.0,
+            "suggestions": [
+                {"department_id": duty.id, "confidence": 1.0},
+                *({"department_id": s.department_id, "confidence": s.confidence} for s in others),
+            ],
+            "model_version": None,
+            "auto_dispatch": may_auto_dispatch,
+        }
     else:
-        version, ranked = await suggest(text=f"{title} {content}".strip())
+        version, ranked = await suggest(text=text)
+        if engine_ranked:
+            ranked = engine_ranked
         best = ranked[0] if ranked else None
         fields = {
             "source": "model" if best else "none",

@@ -18,6 +18,13 @@ from hotline.tenants.provinces import service as provinces
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.routing.ml_service import train_routing_model
+from hotline.tenants.routing.places_models import ProvinceRoutingModel
+from hotline.tenants.routing.province import train_province_model
+from hotline.tenants.seed.corpus_demo import (
+    seed_corpus_tickets,
+    seed_gazetteer,
+    sync_catalogue,
+)
 from hotline.tenants.seed.data import (
     DEMO_PASSWORD,
     DEZHOU,
@@ -75,8 +82,13 @@ async def _tree(
                 name=node.name,
                 code=node.code,
                 duty_hours=node.duty_hours,
+                function=node.function or None,
             )
             created += 1
+        elif node.function and department.function != node.function:
+            # a tree seeded before the catalogue: tag it
+            department.function = node.function
+            await department.save(update_fields=["function", "updated_at"])
         codes[node.code] = department.id
         created += await _tree(actor, department, node.children, codes)
     return created
@@ -121,6 +133,7 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
             report.users.append(
                 (username, role, f"{city.slug}{'/' + dept_code if dept_code else ''}")
             )
+        report.created += await seed_gazetteer(city.slug, codes)
         category_ids, new_categories = await seed_categories(actor=actor)
         new_rules = await seed_routing_rules(
             actor=actor, city=city, departments=codes, category_ids=category_ids
@@ -139,6 +152,9 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
                 per_topic=40,
                 city=city,
                 categories=category_ids,
+            )
+            report.created += await seed_corpus_tickets(
+                tenant_id=tenant.id, province_id=province.id, slug=city.slug
             )
             progress(f"{tenant.name}: training the routing model")
             model = await train_routing_model(actor=None)
@@ -191,6 +207,7 @@ async def seed_demo(*, progress: Progress = _silent) -> SeedReport:
                 role=PlatformRole.PROVINCE_ADMIN,
             )
         report.users.append((admin.username, "province_admin", str(PROVINCE["slug"])))
+        report.created += await sync_catalogue()
     with use_scope(Scope.province(province.id)):
         progress("the official holiday calendar")
         report.created += await seed_official_calendar(province_id=province.id)
@@ -199,4 +216,13 @@ async def seed_demo(*, progress: Progress = _silent) -> SeedReport:
         progress(f"{city.name}: departments and people")
         with use_scope(Scope.platform()):
             await _city(province, city, report, progress)
+    with use_scope(Scope.province(province.id)):
+        has_model = await ProvinceRoutingModel.exists(province_id=province.id)
+    if not has_model:
+        progress("the province routing model (every city's history, by function)")
+        model = await train_province_model(province.id)
+        report.routing.append(
+            f"province routing model v{model.version} on {model.samples} requests, "
+            f"held-out top-1 {model.metrics['top1']:.1%}, top-3 {model.metrics['top3']:.1%}"
+        )
     return report

@@ -48,6 +48,7 @@ async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
         area_id=ticket.area_id,
         threshold=city_settings(tenant).auto_dispatch_threshold,
         may_auto_dispatch=ticket.status is Status.RECEIVED,
+        address=ticket.address,
     )
 
 
@@ -61,7 +62,11 @@ async def route_new_ticket(*, ticket_id: int) -> RoutingSuggestion:
                 actor=_router(ticket),
                 ticket_id=ticket_id,
                 lead_department_id=suggestion.department_id,
-                reason=f"auto-dispatched by the routing model ({suggestion.confidence:.2f})",
+                reason=(
+                    "urgent: dispatched to the duty room at once"
+                    if suggestion.source == "urgent"
+                    else f"auto-dispatched by the routing model ({suggestion.confidence:.2f})"
+                ),
             )
     return suggestion
 

@@ -1,0 +1,44 @@
+"""The shipped routing corpus (hand-written for this project, JSONL beside this file).
+
+- ``train.jsonl`` / ``heldout.jsonl``: caller requests and agents' call summaries, each
+  ``{"text", "function", "city"?, "place"?, "voice"}``; a quarter of every function's
+  lines is held out and never trained on.
+- ``urgent_heldout.jsonl``: ``{"text", "urgent"}``, the urgent detector's own check.
+- ``places_heldout.jsonl``: ``{"city", "text", "location"?, "expected_place"}``, place
+  resolution's hand-built check against the demo cities' gazetteers.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+
+
+def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@cache
+def _load(name: str) -> tuple[dict[str, Any], ...]:
+    return tuple(read_jsonl(HERE / name))
+
+
+def train() -> list[dict[str, Any]]:
+    return list(_load("train.jsonl"))
+
+
+def heldout() -> list[dict[str, Any]]:
+    return list(_load("heldout.jsonl"))
+
+
+def urgent_heldout() -> list[dict[str, Any]]:
+    return list(_load("urgent_heldout.jsonl"))
+
+
+def places_heldout() -> list[dict[str, Any]]:
+    return list(_load("places_heldout.jsonl"))

@@ -1,0 +1,113 @@
+"""The city's gazetteer in the database, and the city as routing sees it.
+
+A city's places are its tree's districts, streets and communities (derived, always
+current) plus the rows of ``gazetteer_places`` its admin edits: landmarks, old names,
+extra aliases (``saveGazetteerPlace``). ``city_tree`` and ``city_places`` feed the
+routing engine (engine.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.routing import places
+from hotline.tenants.routing.dispatch import CityTree, Node, gazetteer_from_tree
+from hotline.tenants.routing.places_models import GazetteerPlace
+
+KINDS = ("district", "street", "community", "landmark")
+_UNIT_KINDS = (DepartmentKind.DISTRICT, DepartmentKind.STREET, DepartmentKind.COMMUNITY)
+
+
+async def city_tree() -> CityTree:
+    rows = await Department.filter(is_active=True).values(
+        "id", "path", "kind", "name", "function", "depth"
+    )
+    return CityTree(
+        [
+            Node(r["id"], r["path"], str(r["kind"]), r["name"], r["function"], r["depth"])
+            for r in rows
+        ]
+    )
+
+
+async def city_places(tree: CityTree) -> list[places.Place]:
+    rows = await GazetteerPlace.all().order_by("id")
+    edited = [(r.name, r.department_id, tuple(r.aliases)) for r in rows]
+    return gazetteer_from_tree(tree, edited)
+
+
+async def list_places(*, actor: Actor) -> list[GazetteerPlace]:
+    require(actor, Action.ROUTING_MANAGE)
+    return await GazetteerPlace.all().order_by("kind", "name", "id")
+
+
+def _clean_aliases(aliases: list[str]) -> list[str]:
+    out = []
+    for alias in aliases:
+        alias = alias.strip()
+        if len(alias) < 2 or len(alias) > 50:
+            raise Invalid("aliases are 2-50 characters each", field="aliases")
+        if alias not in out:
+            out.append(alias)
+    return out
+
+
+async def save_place(
+    *,
+    actor: Actor,
+    place_id: int | None,
+    name: str,
+    kind: str,
+    aliases: list[str],
+    department_id: int,
+) -> GazetteerPlace:
+    """Add a place (``place_id`` None) or change one; it implies the unit
+    ``department_id`` (a district, street or community of this city)."""
+    require(actor, Action.ROUTING_MANAGE)
+    name = name.strip()
+    if not 2 <= len(name) <= 100:
+        raise Invalid("a place name is 2-100 characters", field="name")
+    if kind not in KINDS:
+        raise Invalid("kind must be among {choices}", field="kind", choices=", ".join(KINDS))
+    unit = await Department.get_or_none(id=department_id)
+    if unit is None:
+        raise NotFound("department", field="departmentId")
+    if unit.kind not in _UNIT_KINDS:
+        raise Invalid("a place implies a district, street or community", field="departmentId")
+    fields: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "aliases": _clean_aliases(aliases),
+        "department_id": unit.id,
+    }
+    if place_id is None:
+        return await GazetteerPlace.create(**fields)
+    row = await GazetteerPlace.get_or_none(id=place_id)
+    if row is None:
+        raise NotFound("gazetteer place", field="id")
+    row.update_from_dict(fields)
+    await row.save()
+    return row
+
+
+async def delete_place(*, actor: Actor, place_id: int) -> None:
+    require(actor, Action.ROUTING_MANAGE)
+    row = await GazetteerPlace.get_or_none(id=place_id)
+    if row is None:
+        raise NotFound("gazetteer place", field="id")
+    await row.delete()
+
+
+async def resolve_place(
+    *, actor: Actor, text: str, location: str | None = None
+) -> tuple[Department | None, tuple[str, ...]]:
+    """The unit a request's text and location resolve to, and the names matched."""
+    require(actor, Action.TICKET_QUEUE_READ)
+    tree = await city_tree()
+    found = places.resolve(await city_places(tree), text, location)
+    if found is None:
+        return None, ()
+    return await Department.get_or_none(id=found.unit_id), found.matched

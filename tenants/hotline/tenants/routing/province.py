@@ -1,0 +1,129 @@
+"""The province-wide function model: trained on every city's closed history labelled
+by function (the lead department's ``function``), the shipped corpus and the
+catalogue's duties; stored per province (``routing_province_models``), newest used.
+A province that never trained one is served the shipped model (corpus + catalogue),
+fitted once per process: a new city gets suggestions on its first day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from typing import Any
+
+import structlog
+
+from hotline.platform.tenancy import Scope, current_scope, use_scope
+from hotline.tenants.departments.functions import catalogue
+from hotline.tenants.routing import corpus
+from hotline.tenants.routing.places_models import ProvinceRoutingModel
+
+log = structlog.get_logger(__name__)
+
+MAX_HISTORY = 200_000
+
+_HISTORY = """
+SELECT DISTINCT ON (t.id) t.content, d.function
+FROM tickets t
+JOIN assignments a ON a.tenant_id = t.tenant_id AND a.ticket_id = t.id
+JOIN departments d ON d.tenant_id = a.tenant_id AND d.id = a.department_id
+WHERE t.province_id = $1 AND t.status = 'closed' AND a.is_lead AND a.parent_id IS NULL
+  AND d.function IS NOT NULL
+ORDER BY t.id DESC, a.round DESC
+LIMIT $2
+"""
+
+
+def _fm() -> Any:
+    # scikit-learn is imported by the processes that train or score, not by every API one
+    from hotline.tenants.routing import functions_model
+
+    return functions_model
+
+
+def measure(model: Any) -> dict[str, Any]:
+    """Held-out figures of a function model on the corpus's held-out requests (never
+    trained on): top-1/top-3 and the reliability curve."""
+    fm = _fm()
+    rows = corpus.heldout()
+    ranked = model.rank([r["text"] for r in rows])
+    expected = [r["function"] for r in rows]
+    top1, top3 = fm.accuracy(ranked, expected)
+    return {
+        "top1": round(top1, 4),
+        "top3": round(top3, 4),
+        "heldout": len(rows),
+        "reliability": fm.reliability(ranked, expected),
+    }
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> Any:
+    """The corpus + catalogue model (no history), with its held-out figures."""
+    model = _fm().fit()
+    model.metrics = {**measure(model), "history": 0, "version": 0}
+    return model
+
+
+async def history(province_id: int, *, limit: int = MAX_HISTORY) -> tuple[list[str], list[str]]:
+    """Every city's closed tickets of the province: content → the lead's function."""
+    routable = {code for code, f in catalogue().items() if f.routable}
+    with use_scope(Scope.province(province_id)):
+        rows = await ProvinceRoutingModel._meta.db.execute_query_dict(
+            _HISTORY, [province_id, limit]
+        )
+    keep = [r for r in rows if r["function"] in routable]
+    return [r["content"] for r in keep], [r["function"] for r in keep]
+
+
+async def train_province_model(province_id: int) -> ProvinceRoutingModel:
+    """Fit and store a new version for the province (the job runs it as the system)."""
+    from hotline.tenants.routing import classifier
+
+    texts, labels = await history(province_id)
+    model = await asyncio.to_thread(_fm().fit, (texts, labels))
+    metrics = await asyncio.to_thread(measure, model)
+    blob = await asyncio.to_thread(classifier.dumps, model.pipeline)
+    with use_scope(Scope.province(province_id)):
+        last = (
+            await ProvinceRoutingModel.filter(province_id=province_id).order_by("-version").first()
+        )
+        row = await ProvinceRoutingModel.create(
+            province_id=province_id,
+            version=(last.version + 1) if last else 1,
+            algorithm=_fm().ALGORITHM,
+            samples=model.samples,
+            metrics={**metrics, "history": len(texts)},
+            blob=blob,
+        )
+    log.info("routing.province_model", province_id=province_id, version=row.version)
+    return row
+
+
+@lru_cache(maxsize=8)
+def _loaded(province_id: int, version: int, blob: bytes, metrics_key: str) -> Any:
+    from hotline.tenants.routing import classifier
+
+    pipeline = classifier.loads(blob)
+    return _fm().FunctionModel(pipeline=pipeline, samples=0)
+
+
+async def current_row(province_id: int | None = None) -> ProvinceRoutingModel | None:
+    province_id = province_id if province_id is not None else current_scope().province_id
+    if province_id is None:
+        return None
+    return await ProvinceRoutingModel.filter(province_id=province_id).order_by("-version").first()
+
+
+async def province_model(province_id: int | None = None) -> Any:
+    """The function model the current city's province routes with: its newest stored
+    version, else the shipped one."""
+    row = await current_row(province_id)
+    if row is None:
+        return await asyncio.to_thread(shipped_model)
+    model = await asyncio.to_thread(
+        _loaded, row.province_id, row.version, bytes(row.blob), str(row.version)
+    )
+    model.samples = row.samples
+    model.metrics = {**row.metrics, "version": row.version}
+    return model
