@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint audit typecheck pytest bench bench-smoke schema permissions vendor-graphiql clean
+.PHONY: install run test lint audit typecheck pytest bench bench-smoke bench-load schema permissions vendor-graphiql clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,6 +58,11 @@ bench: install
 # Every benchmark at a tiny size (figures printed, not asserted): CI's guard against rot.
 bench-smoke: install
 	$(BIN)/python -m benchmarks --smoke
+
+# A province load run over loopback (locust): one API process + a worker, then two API
+# processes; BENCH_LOAD_SECONDS (default 600) per configuration, BENCH_LOAD_USERS (30).
+bench-load: install
+	$(BIN)/python -m benchmarks load
 
 schema: install
 	$(BIN)/hotline schema export -o docs/schema.graphql

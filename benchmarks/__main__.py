@@ -18,9 +18,12 @@ from benchmarks import (
     business,
     channels,
     evidence,
+    load,
     observability,
+    plans,
     routing,
     statistics,
+    sweep_scale,
     tickets,
     workers,
 )
@@ -31,6 +34,7 @@ class Bench:
     name: str
     full: Callable[[], int]
     tiny: Callable[[], int]
+    in_full_run: bool = True  # False: only when named (its own make target)
 
 
 BENCHMARKS: list[Bench] = [
@@ -46,6 +50,10 @@ BENCHMARKS: list[Bench] = [
     Bench("business", business.main, lambda: business.main(smoke=True)),
     Bench("channels", channels.main, lambda: channels.main(tickets=10)),
     Bench("observability", observability.main, lambda: observability.main(requests=12)),
+    Bench("sweep_scale", sweep_scale.main, lambda: sweep_scale.main(smoke=True)),
+    Bench("plans", plans.main, lambda: plans.main(smoke=True)),
+    # make bench-load: minutes per configuration, so not part of a plain make bench
+    Bench("load", load.main, lambda: load.main(smoke=True), in_full_run=False),
 ]
 
 
@@ -63,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for bench in BENCHMARKS:
         if args.only and bench.name not in args.only:
+            continue
+        if not (args.only or smoke or bench.in_full_run):
             continue
         started = time.perf_counter()
         print(f"\n=== {bench.name}{' (smoke size)' if smoke else ''} ===", flush=True)

@@ -84,3 +84,37 @@ async def test_inbox_statement_count_does_not_grow_with_the_page(
     # identity (5: city, user, province roles, city, memberships), then the inbox:
     # access check, page, departments, tickets, categories, parents, assignments, …
     assert len(data[50]) <= 16, data[50]
+
+
+CREATE = """mutation($a: ID!, $k: String!, $p: String!) { createTicket(input: {
+  channel: PHONE, kind: COMPLAINT, content: "路灯不亮", citizenPhone: $p, areaId: $a,
+  idempotencyKey: $k }) { ticket { id number status } created errors { code } } }"""
+
+
+async def test_create_ticket_sends_a_constant_handful_of_statements(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """createTicket in one transaction: city, checks, number + id, ticket, its event, the
+    notifier's settings, the statistics marks, the outbox rows (benchmarks.tickets prints
+    why each one) — the same for every creation, whatever came before. (Beta: alpha's
+    fixture tickets take numbers past the city's counter.)"""
+    a = world.beta
+    area = str(encode_id("Department", a.district.id))
+    # per-process caches; each creation from another caller (no duplicate proposals)
+    await world.gql(a, "agent", CREATE, {"a": area, "k": "warm", "p": "13900000100"})
+    counts = []
+    for n in range(3):
+        with counting(monkeypatch) as sent:
+            variables = {"a": area, "k": f"k{n}", "p": f"1390000010{n + 1}"}
+            body = await world.gql(a, "agent", CREATE, variables)
+        assert body["data"]["createTicket"]["created"], body
+        data = [q for q in sent if not q.startswith(BOOKKEEPING)]
+        counts.append(len(data))
+        writes = [q for q in data if q.lstrip().upper().startswith(("INSERT", "WITH"))]
+    assert counts[0] == counts[1] == counts[2], counts
+    # identity (5, see above), BEGIN, the idempotency key's lookup, the 8, COMMIT; through
+    # the intake pipeline also its duplicate check and the ticket's second write (the
+    # pipeline's records in the transaction need the row first)
+    assert counts[0] <= 18, data
+    # one INSERT per table: counter + id, ticket, timeline, statistics marks, outbox
+    assert len(writes) == 5, writes

@@ -36,6 +36,16 @@ async def publish(channel: str, payload: dict[str, Any]) -> int:
     return int(await redis_client().publish(channel, json.dumps(payload, default=str)))
 
 
+async def publish_many(notices: list[tuple[str, dict[str, Any]]]) -> None:
+    """:func:`publish` each ``(channel, payload)``, all in one round trip (a pipeline)."""
+    if not notices:
+        return
+    async with redis_client().pipeline(transaction=False) as pipe:
+        for channel, payload in notices:
+            pipe.publish(channel, json.dumps(payload, default=str))
+        await pipe.execute()
+
+
 class Notices:
     """The notices of one channel; iterate, or :meth:`get` with a timeout."""
 

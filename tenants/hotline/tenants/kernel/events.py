@@ -26,9 +26,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
+
+from hotline.platform import outbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TicketEvent(enum.StrEnum):
@@ -138,18 +141,56 @@ def bus() -> Bus:
 _pending: ContextVar[list[Sequence[TicketChanged]] | None] = ContextVar(
     "hotline_after_commit", default=None
 )
+_memo: ContextVar[dict[Any, Any] | None] = ContextVar("hotline_unit_memo", default=None)
 
 
-async def publish(events: Sequence[TicketChanged]) -> None:
+async def once(key: Any, load: Callable[[], Awaitable[T]]) -> T:
+    """``load()``'s answer, read once per :func:`unit` under ``key`` (the city row a change
+    and its handlers all need, say); outside a unit, read each time."""
+    memo = _memo.get()
+    if memo is None:
+        return await load()
+    if key not in memo:
+        memo[key] = await load()
+    value: T = memo[key]
+    return value
+
+
+_outbox: ContextVar[list[outbox.NewMessage] | None] = ContextVar("hotline_outbox", default=None)
+
+
+def defer_outbox(messages: Sequence[outbox.NewMessage]) -> bool:
+    """Inside :func:`publish`'s in-transaction handlers: add ``messages`` to the one
+    outbox INSERT written when the handlers are done (True); False elsewhere (the
+    caller writes them itself)."""
+    pending = _outbox.get()
+    if pending is None:
+        return False
+    pending.extend(messages)
+    return True
+
+
+async def publish(
+    events: Sequence[TicketChanged], messages: Sequence[outbox.NewMessage] = ()
+) -> None:
     """Run the in-transaction handlers now (call this inside the change's transaction)
-    and keep the events for the after-commit handlers of the enclosing :func:`unit`."""
+    and keep the events for the after-commit handlers of the enclosing :func:`unit`.
+    ``messages`` (the change's own outbox rows) and the handlers' deferred ones are
+    written together, in one statement."""
     if not events:
+        await outbox.add_many(list(messages))
         return
-    for handler in bus().in_transaction:
-        await handler(events)
-    pending = _pending.get()
-    if pending is not None:
-        pending.append(events)
+    pending = list(messages)
+    token = _outbox.set(pending)
+    try:
+        for handler in bus().in_transaction:
+            await handler(events)
+    finally:
+        _outbox.reset(token)
+    await outbox.add_many(pending)
+    waiting = _pending.get()
+    if waiting is not None:
+        waiting.append(events)
     else:
         await _after_commit([events])
 
@@ -172,8 +213,10 @@ async def unit() -> AsyncIterator[None]:
         return
     batches: list[Sequence[TicketChanged]] = []
     token = _pending.set(batches)
+    memo = _memo.set({})
     try:
         yield
     finally:
         _pending.reset(token)
+        _memo.reset(memo)
     await _after_commit(batches)

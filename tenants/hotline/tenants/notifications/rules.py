@@ -11,6 +11,7 @@ anything: delivery is the workers' job (``hotline.tenants.notifications.delivery
 from __future__ import annotations
 
 import enum
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +23,14 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts.models import Membership, User
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.errors import Invalid
-from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
+from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent, defer_outbox, once
 from hotline.tenants.kernel.roles import Role
-from hotline.tenants.notifications.models import Channel, NotificationPreference, WebhookEndpoint
+from hotline.tenants.notifications.models import (
+    Channel,
+    NotificationPreference,
+    NotificationTemplate,
+    WebhookEndpoint,
+)
 from hotline.tenants.notifications.templates import Rendered, Templates, cap_sms, ticket_context
 from hotline.tenants.provinces.models import Tenant
 
@@ -122,28 +128,68 @@ class _Preferences:
         return decided[max(decided)] if decided else True
 
 
+# What a notifier reads of its city besides the row: three small tables, one round trip.
+_SETTINGS = """
+SELECT
+  (SELECT COALESCE(json_agg(json_build_object('event', event, 'channel', channel,
+      'locale', locale, 'subject', subject, 'body', body)), '[]')
+   FROM notification_templates WHERE tenant_id = $1) AS templates,
+  (SELECT COALESCE(json_agg(json_build_object('id', id, 'name', name, 'url', url,
+      'event_types', event_types) ORDER BY id), '[]')
+   FROM webhook_endpoints WHERE tenant_id = $1 AND is_active) AS webhooks,
+  (SELECT COALESCE(json_agg(json_build_object('department_id', department_id,
+      'user_id', user_id, 'event', event, 'channel', channel, 'enabled', enabled)), '[]')
+   FROM notification_preferences WHERE tenant_id = $1) AS preferences
+"""
+
+
+def _channel(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "channel": Channel(row["channel"])}
+
+
 class Notifier:
     """Collects the outbox rows of one unit of work (a ticket change, a sweep batch) with
     the city's settings loaded once, and writes them in one statement (:meth:`flush`)."""
 
-    def __init__(self, tenant: Tenant, templates: Templates) -> None:
+    def __init__(
+        self,
+        tenant: Tenant,
+        templates: Templates,
+        webhooks: list[WebhookEndpoint] | None = None,
+        preferences: list[NotificationPreference] | None = None,
+    ) -> None:
         self.tenant = tenant
         self.locale = (tenant.locales or ["zh-CN"])[0]
         self.templates = templates
         self.pending: list[outbox.NewMessage] = []
         self._prefs: dict[str, _Preferences] = {}
+        self._preferences = preferences
         self._recipients: dict[tuple[Audience, int | None], list[Recipient]] = {}
         self._departments: dict[int, str] = {}
-        self._webhooks: list[WebhookEndpoint] | None = None
+        self._webhooks = webhooks
         self._max_attempts = get_delivery_settings().outbox_max_attempts
 
     @classmethod
     async def for_tenant(cls, tenant_id: int) -> Notifier:
-        return cls(await Tenant.get(id=tenant_id), await Templates.load())
+        """The city's notifier: its row (once per unit of work: the change that published
+        has read it), then its templates, active webhooks and switches in one read."""
+        tenant = await once(("city", tenant_id), lambda: Tenant.get_or_none(id=tenant_id))
+        if tenant is None:
+            tenant = await Tenant.get(id=tenant_id)
+        rows = await Tenant._meta.db.execute_query_dict(_SETTINGS, [tenant_id])
+        found = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows[0].items()}
+        return cls(
+            tenant,
+            Templates([NotificationTemplate(**_channel(r)) for r in found["templates"]]),
+            [WebhookEndpoint(**r) for r in found["webhooks"]],
+            [NotificationPreference(**_channel(r)) for r in found["preferences"]],
+        )
 
     async def _pref(self, event: str) -> _Preferences:
         if event not in self._prefs:
-            rows = await NotificationPreference.filter(event__in=[event, "*"])
+            if self._preferences is None:
+                self._preferences = list(await NotificationPreference.all())
+            rows = [r for r in self._preferences if r.event in (event, "*")]
             self._prefs[event] = _Preferences(rows, event)
         return self._prefs[event]
 
@@ -242,6 +288,7 @@ class Notifier:
                     },
                 )
             return
+        rendered: dict[Channel, Rendered | None] = {}  # the text is the same for everyone
         for person in await self._people(audience, department_id):
             for channel in _STAFF_CHANNELS:
                 if channel is Channel.EMAIL and not person.email:
@@ -250,7 +297,9 @@ class Notifier:
                     channel, user_id=person.user_id, department_id=person.department_id
                 ):
                     continue
-                message = self._render(ticket, event, channel, context)
+                if channel not in rendered:
+                    rendered[channel] = self._render(ticket, event, channel, context)
+                message = rendered[channel]
                 if message is None:
                     continue
                 payload: dict[str, Any] = {
@@ -284,11 +333,12 @@ class Notifier:
                 },
             )
 
-    async def flush(self) -> int:
-        """Write the queued rows (in the caller's transaction); returns how many were new."""
-        added = await outbox.add_many(self.pending)
-        self.pending = []
-        return added
+    async def flush(self) -> None:
+        """Write the queued rows (in the caller's transaction), with the change's other
+        outbox rows when it publishes (one statement, :func:`~.events.defer_outbox`)."""
+        pending, self.pending = self.pending, []
+        if not defer_outbox(pending):
+            await outbox.add_many(pending)
 
 
 async def on_ticket_events(events: Sequence[TicketChanged]) -> None:

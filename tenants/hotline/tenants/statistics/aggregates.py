@@ -29,7 +29,7 @@ from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Tenant
-from hotline.tenants.statistics.compute import compute_rows, ticket_days
+from hotline.tenants.statistics.compute import TICKET_FACTS, compute_rows
 from hotline.tenants.statistics.metrics import COUNTS, Totals, total
 from hotline.tenants.statistics.models import DailyStat
 
@@ -57,63 +57,52 @@ def day_bounds(first: date, last: date, timezone: str) -> tuple[datetime, dateti
     return start, end
 
 
-async def _mark(tenant_id: int, province_id: int, days: set[date]) -> None:
-    if not days:
-        return
-    await DailyStat._meta.db.execute_query(
-        "INSERT INTO stats_dirty_days (tenant_id, province_id, day, marked_at, created_at) "
-        "SELECT $1, $2, d, $4, $4 FROM unnest($3::date[]) AS d "
-        "ON CONFLICT (tenant_id, day) DO UPDATE SET marked_at = EXCLUDED.marked_at",
-        [tenant_id, province_id, sorted(days), clock.now()],
-    )
+# Everything the handler does for one city's batch of changed tickets, in one statement:
+# their days now (the facts in the city's zone), the days they counted in before (the
+# stored set), the days the changes happened on ($4) — all marked dirty — and each
+# ticket's new set stored (an empty set as []).
+_MARK = """
+WITH zone AS (SELECT timezone AS tz FROM tenants WHERE id = $1),
+facts AS (<facts>),
+now_days AS (
+  SELECT DISTINCT ticket_id, (x AT TIME ZONE (SELECT tz FROM zone))::date AS day
+  FROM facts WHERE x IS NOT NULL
+),
+before AS (
+  SELECT jsonb_array_elements_text(days)::date AS day FROM stats_ticket_days
+  WHERE tenant_id = $1 AND ticket_id = ANY($2::bigint[])
+),
+marked AS (
+  INSERT INTO stats_dirty_days (tenant_id, province_id, day, marked_at, created_at)
+  SELECT $1, $3, d, $5, $5 FROM (
+    SELECT day FROM now_days UNION SELECT day FROM before
+    UNION SELECT (unnest($4::timestamptz[]) AT TIME ZONE (SELECT tz FROM zone))::date
+  ) AS u(d)
+  ON CONFLICT (tenant_id, day) DO UPDATE SET marked_at = EXCLUDED.marked_at
+)
+INSERT INTO stats_ticket_days (tenant_id, province_id, ticket_id, days, created_at)
+SELECT $1, $3, i, COALESCE((
+    SELECT jsonb_agg(to_char(n.day, 'YYYY-MM-DD') ORDER BY n.day)
+    FROM now_days n WHERE n.ticket_id = i), '[]'::jsonb), $5
+FROM unnest($2::bigint[]) AS i
+ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET days = EXCLUDED.days
+""".replace("<facts>", TICKET_FACTS)
 
 
 async def on_ticket_events(events: Sequence[TicketChanged]) -> None:
-    """In-transaction handler: mark the days these changes touched."""
-    seen: dict[tuple[int, int], TicketChanged] = {}
-    extra: dict[int, set[date]] = {}
-    zones: dict[int, str] = {}
+    """In-transaction handler: mark the days these changes touched (one statement per
+    city, however many tickets the batch changed)."""
+    cities: dict[int, tuple[int, set[int], set[datetime]]] = {}
     for event in events:
         if event.kind in _SILENT:
             continue
-        seen[(event.tenant_id, event.ticket_id)] = event
-        if event.tenant_id not in zones:
-            zones[event.tenant_id] = await _timezone(event.tenant_id)
-        extra.setdefault(event.tenant_id, set()).add(
-            local_day(event.occurred_at, zones[event.tenant_id])
+        _, tickets, moments = cities.setdefault(event.tenant_id, (event.province_id, set(), set()))
+        tickets.add(event.ticket_id)
+        moments.add(event.occurred_at)
+    for tenant_id, (province_id, tickets, moments) in cities.items():
+        await DailyStat._meta.db.execute_query(
+            _MARK, [tenant_id, sorted(tickets), province_id, sorted(moments), clock.now()]
         )
-    db = DailyStat._meta.db
-    for (tenant_id, ticket_id), event in seen.items():
-        timezone = zones[tenant_id]
-        now_days = await ticket_days(tenant_id=tenant_id, ticket_id=ticket_id, timezone=timezone)
-        rows = await db.execute_query_dict(
-            "SELECT days FROM stats_ticket_days WHERE tenant_id = $1 AND ticket_id = $2",
-            [tenant_id, ticket_id],
-        )
-        before: set[date] = set()
-        if rows:
-            raw = rows[0]["days"]
-            before = {
-                date.fromisoformat(d) for d in (json.loads(raw) if isinstance(raw, str) else raw)
-            }
-        await _mark(tenant_id, event.province_id, now_days | before | extra[tenant_id])
-        await db.execute_query(
-            "INSERT INTO stats_ticket_days (tenant_id, province_id, ticket_id, days, created_at) "
-            "VALUES ($1, $2, $3, $4::jsonb, $5) "
-            "ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET days = EXCLUDED.days",
-            [
-                tenant_id,
-                event.province_id,
-                ticket_id,
-                json.dumps(sorted(d.isoformat() for d in now_days)),
-                clock.now(),
-            ],
-        )
-
-
-async def _timezone(tenant_id: int) -> str:
-    tenant = await Tenant.get(id=tenant_id)
-    return str(tenant.timezone)
 
 
 def register(bus: Bus) -> None:

@@ -188,26 +188,21 @@ async def compute_rows(
     return dict(rows)
 
 
-_TICKET_DAYS = """
-SELECT DISTINCT (x AT TIME ZONE $3)::date AS day FROM (
-  SELECT unnest(ARRAY[received_at, answered_at, closed_at, revisited_at]) AS x
-    FROM tickets WHERE tenant_id = $1 AND id = $2
-  UNION ALL
-  SELECT unnest(ARRAY[created_at, signed_at, replied_at, reply_deadline])
-    FROM assignments WHERE tenant_id = $1 AND ticket_id = $2 AND is_lead AND parent_id IS NULL
-  UNION ALL
-  SELECT decided_at FROM extension_requests WHERE tenant_id = $1 AND ticket_id = $2
-  UNION ALL
-  SELECT created_at FROM revisits WHERE tenant_id = $1 AND ticket_id = $2
-  UNION ALL
-  SELECT created_at FROM timeline_events WHERE tenant_id = $1 AND ticket_id = $2
-    AND (action = 'return' OR to_status = 'reopened')
-) s WHERE x IS NOT NULL"""
-
-
-async def ticket_days(*, tenant_id: int, ticket_id: int, timezone: str) -> set[date]:
-    """The city-local days whose rows count this ticket now (any of its facts)."""
-    rows = await DailyStat._meta.db.execute_query_dict(
-        _TICKET_DAYS, [tenant_id, ticket_id, timezone]
-    )
-    return {row["day"] for row in rows}
+# The city-local days whose rows count each ticket now (any of its facts), for many
+# tickets ($2) at once: the facts of one ticket, then their days in the city's zone.
+TICKET_FACTS = """
+SELECT id AS ticket_id, unnest(ARRAY[received_at, answered_at, closed_at, revisited_at]) AS x
+  FROM tickets WHERE tenant_id = $1 AND id = ANY($2::bigint[])
+UNION ALL
+SELECT ticket_id, unnest(ARRAY[created_at, signed_at, replied_at, reply_deadline])
+  FROM assignments WHERE tenant_id = $1 AND ticket_id = ANY($2::bigint[])
+  AND is_lead AND parent_id IS NULL
+UNION ALL
+SELECT ticket_id, decided_at FROM extension_requests
+  WHERE tenant_id = $1 AND ticket_id = ANY($2::bigint[])
+UNION ALL
+SELECT ticket_id, created_at FROM revisits WHERE tenant_id = $1 AND ticket_id = ANY($2::bigint[])
+UNION ALL
+SELECT ticket_id, created_at FROM timeline_events
+  WHERE tenant_id = $1 AND ticket_id = ANY($2::bigint[])
+  AND (action = 'return' OR to_status = 'reopened')"""

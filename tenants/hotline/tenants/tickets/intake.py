@@ -101,31 +101,28 @@ async def create_ticket(
     name = None if anonymous or not citizen_name else citizen_name.strip()[:100] or None
     phone = None if anonymous or not citizen_phone else normalize_phone(citizen_phone)
     w_lng, w_lat = _location(lng, lat, datum)
-    with access.city_scope(actor):
-        tenant = await policy.city(current_tenant_id())
-        if idempotency_key is not None:
-            existing = await Ticket.get_or_none(idempotency_key=idempotency_key)
-            if existing is not None:
-                return _repeat(existing, idempotency_key)
-        await policy.active_category(category_id)
-        if area_id is not None:
-            await policy.active_department(area_id, "areaId")
-        duty_room = None
-        if priority is Priority.EMERGENCY:
-            duty_room = (
-                await Department.filter(is_duty_room=True, is_active=True)
-                .order_by("depth", "id")
-                .first()
-            )
-        clock = await policy.clock(tenant.id, category_id) if duty_room is not None else None
-        code = (
-            numbering.new_query_code()
-            if idempotency_key is None
-            else numbering.query_code_for_key(tenant.id, idempotency_key)
-        )
     try:
+        # One transaction (one pool acquire) from the first read to the last write.
         async with change(actor, Action.TICKET_CREATE, checked=True) as c:
-            number = await numbering.next_number(
+            tenant = await policy.city(current_tenant_id())
+            if idempotency_key is not None:
+                existing = await Ticket.get_or_none(idempotency_key=idempotency_key)
+                if existing is not None:
+                    return _repeat(existing, idempotency_key)
+            await policy.check_active(c.conn, tenant.id, category_id, area_id)
+            duty_room = None
+            if priority is Priority.EMERGENCY:
+                duty_room = (
+                    await Department.filter(is_duty_room=True, is_active=True)
+                    .order_by("depth", "id")
+                    .first()
+                )
+            code = (
+                numbering.new_query_code()
+                if idempotency_key is None
+                else numbering.query_code_for_key(tenant.id, idempotency_key)
+            )
+            number, ticket_id = await numbering.next_number_and_id(
                 c.conn,
                 tenant_id=tenant.id,
                 province_id=tenant.province_id,
@@ -133,8 +130,12 @@ async def create_ticket(
                 timezone=tenant.timezone,
                 at=c.now,
             )
+            # Written when the change finishes, with its first event (one INSERT each).
             ticket = c.hold(
-                await Ticket.create(
+                Ticket(
+                    id=ticket_id,
+                    tenant_id=tenant.id,
+                    province_id=tenant.province_id,
                     number=number,
                     query_code_hash=numbering.hash_query_code(tenant.id, code),
                     channel=channel,
@@ -164,7 +165,9 @@ async def create_ticket(
                 to_status=Status.RECEIVED.value,
                 data={"channel": channel.value, "kind": kind.value, "priority": priority.value},
             )
-            if duty_room is not None and clock is not None:
+            if duty_room is not None:
+                clock = await policy.clock(tenant.id, category_id)
+                await ticket.save(using_db=c.conn, force_create=True)  # assignments refer to it
                 await dispatch_to(
                     c,
                     ticket,
@@ -174,14 +177,18 @@ async def create_ticket(
                     reason="emergency: straight to the duty room",
                 )
             else:
-                await outbox.add(
-                    kind=ROUTE_KIND,
-                    tenant_id=ticket.tenant_id,
-                    province_id=ticket.province_id,
-                    payload={"ticket_id": ticket.id},
-                    send_key=f"route-{ticket.tenant_id}-{ticket.id}",
+                c.outbox.append(
+                    outbox.NewMessage(
+                        kind=ROUTE_KIND,
+                        tenant_id=ticket.tenant_id,
+                        province_id=ticket.province_id,
+                        payload={"ticket_id": ticket.id},
+                        send_key=f"route-{ticket.tenant_id}-{ticket.id}",
+                    )
                 )
             if within is not None:
+                if not ticket._saved_in_db:  # the caller's records may read it back
+                    await ticket.save(using_db=c.conn, force_create=True)
                 await within(c, ticket)
     except IntegrityError:
         if idempotency_key is None:

@@ -19,20 +19,19 @@ log = logging.getLogger(__name__)
 
 
 async def push(events: Sequence[TicketChanged]) -> None:
-    told: set[str] = set()
+    """One notice per channel, all sent in one round trip (a sweep batch tells hundreds)."""
+    told: dict[str, int] = {}
     for event in events:
         channels = [timeline_channel(event.tenant_id, event.ticket_id)] + [
             inbox_channel(event.tenant_id, d) for d in event.departments
         ]
         for channel in channels:
-            if channel in told:
-                continue
-            told.add(channel)
-            try:
-                await pubsub.publish(channel, {"ticket_id": event.ticket_id})
-            except RedisError:
-                # committed already; a lost notice only delays a live view (it re-reads)
-                log.warning("could not announce a change of ticket %s", event.ticket_id)
+            told.setdefault(channel, event.ticket_id)
+    try:
+        await pubsub.publish_many([(c, {"ticket_id": t}) for c, t in told.items()])
+    except RedisError:
+        # committed already; a lost notice only delays a live view (it re-reads)
+        log.warning("could not announce a change of tickets %s", sorted(set(told.values())))
 
 
 def register(bus: Bus) -> None:

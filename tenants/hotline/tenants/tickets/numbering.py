@@ -26,6 +26,14 @@ _NEXT = (
 )
 
 
+# The number and the new ticket's id in one round trip: the id is known before the
+# ticket is written, so its first timeline event (hashed over the id) goes with it.
+_NEXT_WITH_ID = (
+    "WITH counter AS (<next>) "
+    "SELECT last_number, nextval('tickets_id_seq') AS id FROM counter".replace("<next>", _NEXT)
+)
+
+
 def local_day(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
@@ -48,6 +56,21 @@ async def next_number(
     day = local_day(at, timezone)
     rows = await conn.execute_query_dict(_NEXT, [tenant_id, province_id, day])
     return format_number(prefix, day, int(rows[0]["last_number"]))
+
+
+async def next_number_and_id(
+    conn: BaseDBAsyncClient,
+    *,
+    tenant_id: int,
+    province_id: int,
+    prefix: str,
+    timezone: str,
+    at: datetime,
+) -> tuple[str, int]:
+    """:func:`next_number`, and an id for the new ticket."""
+    day = local_day(at, timezone)
+    rows = await conn.execute_query_dict(_NEXT_WITH_ID, [tenant_id, province_id, day])
+    return format_number(prefix, day, int(rows[0]["last_number"])), int(rows[0]["id"])
 
 
 def new_query_code() -> str:

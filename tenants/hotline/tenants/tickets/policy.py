@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from hotline.platform.calendar import WorkCalendar
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.kernel.events import once
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.sla.rules import SlaPolicy, effective_sla
 
 
 async def city(tenant_id: int) -> Tenant:
-    tenant = await Tenant.get_or_none(id=tenant_id)
+    """The city row, read once per unit of work (its handlers reuse it)."""
+    tenant = await once(("city", tenant_id), lambda: Tenant.get_or_none(id=tenant_id))
     if tenant is None:
         raise NotFound("city")
     return tenant
@@ -65,6 +69,31 @@ async def active_department(department_id: int, field: str) -> Department:
     if not department.is_active:
         raise Invalid("the department is deactivated", field=field)
     return department
+
+
+_ACTIVE = """
+SELECT (SELECT is_active FROM categories WHERE tenant_id = $1 AND id = $2) AS category,
+       (SELECT is_active FROM departments WHERE tenant_id = $1 AND id = $3) AS area
+"""
+
+
+async def check_active(
+    conn: BaseDBAsyncClient, tenant_id: int, category_id: int | None, area_id: int | None
+) -> None:
+    """:func:`active_category` and :func:`active_department` (as ``areaId``) in one read."""
+    if category_id is None and area_id is None:
+        return
+    row = (await conn.execute_query_dict(_ACTIVE, [tenant_id, category_id, area_id]))[0]
+    if category_id is not None:
+        if row["category"] is None:
+            raise NotFound("category", field="categoryId")
+        if not row["category"]:
+            raise Invalid("the category is inactive", field="categoryId")
+    if area_id is not None:
+        if row["area"] is None:
+            raise NotFound("department", field="areaId")
+        if not row["area"]:
+            raise Invalid("the department is deactivated", field="areaId")
 
 
 def required(text: str, field: str, what: str = "a reason") -> str:

@@ -127,11 +127,6 @@ async def rewind(*, deadlines: Sequence[datetime | None], now: datetime) -> None
         await SweepMark.filter(swept_until__gte=before).update(swept_until=before)
 
 
-async def _locked_tickets(c: Change, ids: list[int]) -> dict[int, Ticket]:
-    """The tickets, locked in id order (as every change locks them: no deadlock)."""
-    return {i: await c.lock(i) for i in sorted(set(ids))}
-
-
 class _Sweep:
     def __init__(
         self, tenant: Tenant, calendar: WorkCalendar, schedule: EscalationSchedule, now: datetime
@@ -215,10 +210,10 @@ class _Sweep:
         if not opened:
             return
         orders = await Supervision.filter(id__in=[o["id"] for o in opened]).order_by("id")
-        tickets = await _locked_tickets(c, [o.ticket_id for o in orders])
+        tickets = await c.lock_many([o.ticket_id for o in orders])
         for order in orders:
             await record_opened(c, tickets[order.ticket_id], order)
-        await c.finish()
+        await c.finish(chain_only=True)  # one statement each: events, chain heads, outbox
 
     async def escalations(self, batch_size: int) -> None:
         while True:
@@ -242,10 +237,10 @@ class _Sweep:
                     orders = await Supervision.filter(id__in=[r["id"] for r in raised]).order_by(
                         "id"
                     )
-                    tickets = await _locked_tickets(c, [o.ticket_id for o in orders])
+                    tickets = await c.lock_many([o.ticket_id for o in orders])
                     for order in orders:
                         await record_escalated(c, tickets[order.ticket_id], order)
-                    await c.finish()
+                    await c.finish(chain_only=True)
             if len(due) < batch_size:
                 return
 

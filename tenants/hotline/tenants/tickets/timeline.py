@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from hotline.tenants.tickets.models import Ticket, TimelineEvent
 
@@ -75,7 +77,7 @@ def verify_chain(events: Iterable[TimelineEvent]) -> bool:
     return True
 
 
-async def append(
+def prepare(
     ticket: Ticket,
     *,
     action: str,
@@ -89,7 +91,8 @@ async def append(
     reason: str = "",
     data: Mapping[str, Any] | None = None,
 ) -> TimelineEvent:
-    """Append one event and advance the ticket's chain head (the caller saves the ticket)."""
+    """The next event of the ticket's chain, not yet written; advances the ticket's chain
+    head in memory (the caller writes the events, :func:`insert_many`, and the ticket)."""
     fields: dict[str, Any] = {
         "ticket_id": ticket.id,
         "seq": ticket.timeline_seq + 1,
@@ -112,7 +115,57 @@ async def append(
         hash=digest,
         **fields,
     )
-    await event.save(force_create=True)
     ticket.timeline_seq = fields["seq"]
     ticket.timeline_hash = digest
     return event
+
+
+# Every prepared event of a unit of work in one statement (a sweep batch appends hundreds).
+_INSERT = """
+INSERT INTO timeline_events (tenant_id, province_id, created_at, ticket_id, seq, action,
+    actor_id, actor_role, department_id, assignment_id, from_status, to_status, reason,
+    data, prev_hash, hash)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::bigint[], $5::int[],
+    $6::text[], $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::text[],
+    $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[])
+RETURNING id, ticket_id, seq
+"""
+
+
+async def insert_many(conn: BaseDBAsyncClient, events: Sequence[TimelineEvent]) -> None:
+    """Write prepared events (in the caller's transaction) and give each its id."""
+    if not events:
+        return
+    columns = [
+        [getattr(e, name) for e in events]
+        for name in (
+            "tenant_id",
+            "province_id",
+            "created_at",
+            "ticket_id",
+            "seq",
+            "action",
+            "actor_id",
+            "actor_role",
+            "department_id",
+            "assignment_id",
+            "from_status",
+            "to_status",
+            "reason",
+        )
+    ]
+    columns.append([json.dumps(e.data, ensure_ascii=False) for e in events])
+    columns += [[e.prev_hash for e in events], [e.hash for e in events]]
+    rows = await conn.execute_query_dict(_INSERT, columns)
+    ids = {(r["ticket_id"], r["seq"]): r["id"] for r in rows}
+    for event in events:
+        event.id = ids[(event.ticket_id, event.seq)]
+        event._saved_in_db = True
+
+
+async def append(ticket: Ticket, **event: Any) -> TimelineEvent:
+    """Append one event now and advance the ticket's chain head (the caller saves the
+    ticket); :func:`prepare` + :func:`insert_many` write many in one statement."""
+    prepared = prepare(ticket, **event)
+    await prepared.save(force_create=True)
+    return prepared

@@ -30,7 +30,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from hotline.platform import clock
+from hotline.platform import clock, outbox
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import NotFound
@@ -56,7 +56,6 @@ class _Recorded:
     kind: TicketEvent
     ticket: Ticket
     event: TimelineEvent | None
-    key: str
     department_id: int | None
     assignment_id: int | None
     reason: str
@@ -75,16 +74,26 @@ class Change:
         self.now = now
         self._tickets: dict[int, Ticket] = {}
         self._recorded: list[_Recorded] = []
+        self.outbox: list[outbox.NewMessage] = []  # written with the handlers' rows
 
     # --- what the change holds -----------------------------------------------------
 
     def hold(self, ticket: Ticket) -> Ticket:
-        """Save ``ticket`` at the end of the change (one it created, say)."""
+        """Save ``ticket`` at the end of the change (one it created, say). A ticket not yet
+        written (its id taken from the sequence) is inserted then, before its events."""
         self._tickets[ticket.id] = ticket
         return ticket
 
     async def lock(self, ticket_id: int, paths: list[str] | None = None) -> Ticket:
         return self.hold(await access.lock_ticket(self.actor, ticket_id, paths))
+
+    async def lock_many(self, ticket_ids: list[int]) -> dict[int, Ticket]:
+        """Many tickets of the current city locked in one statement, in id order (as
+        every change locks them: no deadlock); missing ones are left out."""
+        locked = (
+            await Ticket.filter(id__in=sorted(set(ticket_ids))).order_by("id").select_for_update()
+        )
+        return {t.id: self.hold(t) for t in locked}
 
     async def lock_record(
         self, model: type[R], record_id: int, missing: NotFound, paths: list[str] | None = None
@@ -126,8 +135,9 @@ class Change:
         data: dict[str, Any] | None = None,
         actor_role: str | None = None,
     ) -> TimelineEvent:
-        """Append one timeline event (hash-chained) and remember it for the handlers."""
-        event = await timeline.append(
+        """Append one timeline event (hash-chained) and remember it for the handlers; the
+        events of the change are written together when it finishes (one statement)."""
+        event = timeline.prepare(
             ticket,
             action=kind.value,
             at=self.now,
@@ -149,7 +159,6 @@ class Change:
                 kind,
                 ticket,
                 event,
-                f"tl{event.id}",
                 department_id,
                 assignment_id,
                 reason,
@@ -191,25 +200,37 @@ class Change:
 
     # --- the end of the change -----------------------------------------------------------
 
-    async def finish(self) -> None:
-        for ticket in sorted(self._tickets.values(), key=lambda t: t.id):
+    async def finish(self, *, chain_only: bool = False) -> None:
+        """Write the recorded events, save the held tickets (version + 1) and publish.
+        ``chain_only``: the change touched nothing of its tickets but their timelines (a
+        sweep batch), so their chain heads are written in one statement for all."""
+        tickets = sorted(self._tickets.values(), key=lambda t: t.id)
+        for ticket in tickets:
             ticket.version += 1
-            await ticket.save(force_update=True)
-        await publish(await self.snapshots())
+        new = [t for t in tickets if not t._saved_in_db]
+        for ticket in new:
+            await ticket.save(using_db=self.conn, force_create=True)
+        await timeline.insert_many(
+            self.conn, [r.event for r in self._recorded if r.event and r.event.id is None]
+        )
+        tickets = [t for t in tickets if t not in new]
+        if chain_only:
+            await _save_chain_heads(self.conn, tickets)
+        else:
+            for ticket in tickets:
+                await ticket.save(force_update=True)
+        await publish(await self.snapshots(), self.outbox)
 
     async def snapshots(self) -> list[TicketChanged]:
-        held: dict[int, tuple[int | None, tuple[int, ...]]] = {}
-        for r in self._recorded:
-            if r.ticket.id not in held:
-                held[r.ticket.id] = await _departments(r.ticket)
+        held = await _departments([r.ticket for r in self._recorded])
         out: list[TicketChanged] = []
         for r in self._recorded:
-            lead, departments = held[r.ticket.id]
+            lead, departments = held.get(r.ticket.id, (None, ()))
             out.append(
                 snapshot(
                     r.ticket,
                     r.kind,
-                    key=r.key,
+                    key=f"tl{r.event.id}" if r.event else "",
                     at=self.now,
                     department_id=r.department_id if r.department_id is not None else lead,
                     assignment_id=r.assignment_id,
@@ -221,6 +242,31 @@ class Change:
                 )
             )
         return out
+
+
+_CHAIN_HEADS = """
+UPDATE tickets t SET timeline_seq = u.s, timeline_hash = u.h, version = u.v, updated_at = $5
+FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[]) AS u(i, s, h, v)
+WHERE t.id = u.i
+"""
+
+
+async def _save_chain_heads(conn: BaseDBAsyncClient, tickets: list[Ticket]) -> None:
+    if not tickets:
+        return
+    now = clock.now()
+    await conn.execute_query(
+        _CHAIN_HEADS,
+        [
+            [t.id for t in tickets],
+            [t.timeline_seq for t in tickets],
+            [t.timeline_hash for t in tickets],
+            [t.version for t in tickets],
+            now,
+        ],
+    )
+    for ticket in tickets:
+        ticket.updated_at = now
 
 
 def snapshot(
@@ -252,23 +298,41 @@ def snapshot(
     )
 
 
-async def _departments(ticket: Ticket) -> tuple[int | None, tuple[int, ...]]:
-    """The current lead department and every assigned department of the ticket."""
-    if ticket.dispatched_at is None:  # never dispatched: nothing assigned
-        return None, ()
-    rows = await access.assignments_of(ticket).values(
-        "department_id", "is_lead", "parent_id", "round", "status"
-    )
-    leads = sorted(
-        (
-            r
-            for r in rows
-            if r["is_lead"] and r["parent_id"] is None and r["status"] != AssignmentStatus.CANCELLED
-        ),
-        key=lambda r: r["round"],
-    )
-    lead = int(leads[-1]["department_id"]) if leads else None
-    return lead, tuple(sorted({int(r["department_id"]) for r in rows}))
+async def _departments(
+    tickets: list[Ticket],
+) -> dict[int, tuple[int | None, tuple[int, ...]]]:
+    """Per ticket, the current lead department and every assigned department: one read
+    per city for all the tickets (never-dispatched ones have none)."""
+    by_city: dict[int, set[int]] = {}
+    for t in tickets:
+        if t.dispatched_at is not None:
+            by_city.setdefault(t.tenant_id, set()).add(t.id)
+    rows: list[dict[str, Any]] = []
+    for tenant_id, ids in by_city.items():
+        # Explicit tenant filter: also used under the province scope of a transfer.
+        rows += (
+            await Assignment.across_tenants()
+            .filter(tenant_id=tenant_id, ticket_id__in=sorted(ids))
+            .values("ticket_id", "department_id", "is_lead", "parent_id", "round", "status")
+        )
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        grouped.setdefault(r["ticket_id"], []).append(r)
+    out: dict[int, tuple[int | None, tuple[int, ...]]] = {}
+    for ticket_id, mine in grouped.items():
+        leads = sorted(
+            (
+                r
+                for r in mine
+                if r["is_lead"]
+                and r["parent_id"] is None
+                and r["status"] != AssignmentStatus.CANCELLED
+            ),
+            key=lambda r: r["round"],
+        )
+        lead = int(leads[-1]["department_id"]) if leads else None
+        out[ticket_id] = (lead, tuple(sorted({int(r["department_id"]) for r in mine})))
+    return out
 
 
 @asynccontextmanager

@@ -1,0 +1,119 @@
+"""The busy center's mix for ``make bench-load`` (driven by :mod:`benchmarks.load`).
+
+One locust user is one desk: agents create work orders (phone complaints, an idempotency
+key each) and read them back, a district's handlers read their inbox, dispatchers
+search, agents look up the knowledge base, citizens look their tickets up by number and
+query code. Tokens come from the driver (``BENCH_LOAD_TOKENS``); every acknowledged
+creation (``created`` true, a number returned) is appended to ``BENCH_LOAD_CREATED``
+so the driver can check afterwards that each exists exactly once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import uuid
+from typing import Any
+
+from locust import between, task
+from locust.contrib.fasthttp import FastHttpUser
+
+TOKENS: dict[str, str] = json.loads(os.environ.get("BENCH_LOAD_TOKENS", "{}"))
+CREATED = os.environ.get("BENCH_LOAD_CREATED", "")
+TENANT = os.environ.get("BENCH_LOAD_TENANT", "jinan")
+# The API processes (one port each); desks are spread over them, as a balancer would.
+HOSTS = [h for h in os.environ.get("BENCH_LOAD_HOSTS", "").split(",") if h]
+_desks = itertools.count()
+
+CREATE = """mutation($k: String!, $a: ID) { createTicket(input: {
+  channel: PHONE, kind: COMPLAINT, content: "小区门口路灯不亮，夜间出行不便", citizenName: "李四",
+  citizenPhone: "13900005678", address: "泉城路 1 号", areaId: $a, idempotencyKey: $k }) {
+  ticket { id number status } queryCode created errors { code message } } }"""
+INBOX = """query($d: ID!) { inbox(departmentId: $d, box: TO_SIGN, first: 50) { edges { node {
+  id status replyDeadline signDeadline overdue dueSoon department { name }
+  ticket { number status replyDeadline category { name } area { name }
+    assignments { status isLead department { name } } } } } } }"""
+TICKET = """query($id: ID!) { ticket(id: $id) { id number status content
+  timeline { action at } } }"""
+SEARCH = """query($q: String!) { tickets(filter: {keyword: $q}, first: 20) {
+  edges { node { id number status updatedAt } } } }"""
+KNOWLEDGE = """query($q: String!) { knowledgeSearch(text: $q, first: 5) { articleId title
+  score } }"""
+PUBLIC = """query($n: String!, $c: String!) { publicTicket(number: $n, queryCode: $c) {
+  number status } }"""
+DEPARTMENT = """query { departments(search: "历下区", first: 1) { edges { node { id } } } }"""
+WORDS = ["路灯", "噪音", "违建", "停水", "物业", "垃圾", "供暖", "占道"]
+
+
+class Desk(FastHttpUser):
+    wait_time = between(0.2, 1.0)
+
+    def on_start(self) -> None:
+        self.url = (HOSTS[next(_desks) % len(HOSTS)] if HOSTS else "") + "/graphql"
+        self.tickets: list[tuple[str, str, str]] = []  # (id, number, query code)
+        found = self._gql("setup: department", DEPARTMENT, {}, "agent")
+        edges = (found or {}).get("departments", {}).get("edges", [])
+        self.department = edges[0]["node"]["id"] if edges else None
+
+    def _gql(
+        self, name: str, query: str, variables: dict[str, Any], who: str | None
+    ) -> dict[str, Any] | None:
+        headers = {"Content-Type": "application/json", "X-Hotline-Tenant": TENANT}
+        if who is not None:
+            headers["Authorization"] = f"Bearer {TOKENS[who]}"
+        with self.client.post(
+            self.url,
+            data=json.dumps({"query": query, "variables": variables}),
+            headers=headers,
+            name=name,
+            catch_response=True,
+        ) as response:
+            try:
+                body = response.json()
+            except Exception:  # any undecodable answer is a failure
+                response.failure(f"HTTP {response.status_code}: not JSON")
+                return None
+            if response.status_code != 200 or body.get("errors"):
+                response.failure(f"HTTP {response.status_code}: {str(body)[:200]}")
+                return None
+            data: dict[str, Any] = body.get("data") or {}
+            return data
+
+    @task(4)
+    def create(self) -> None:
+        data = self._gql(
+            "createTicket", CREATE, {"k": uuid.uuid4().hex, "a": self.department}, "agent"
+        )
+        payload = (data or {}).get("createTicket") or {}
+        ticket = payload.get("ticket")
+        if ticket and payload.get("created") and not payload.get("errors"):
+            self.tickets.append((ticket["id"], ticket["number"], payload["queryCode"]))
+            if CREATED:
+                with open(CREATED, "a", encoding="utf-8") as out:
+                    out.write(ticket["number"] + "\n")
+
+    @task(6)
+    def inbox(self) -> None:
+        if self.department:
+            self._gql("inbox (50 rows)", INBOX, {"d": self.department}, "handler")
+
+    @task(5)
+    def read(self) -> None:
+        if self.tickets:
+            self._gql("ticket", TICKET, {"id": random.choice(self.tickets)[0]}, "agent")
+
+    @task(2)
+    def search(self) -> None:
+        self._gql("tickets (search)", SEARCH, {"q": random.choice(WORDS)}, "dispatcher")
+
+    @task(2)
+    def knowledge(self) -> None:
+        self._gql("knowledgeSearch", KNOWLEDGE, {"q": random.choice(WORDS)}, "agent")
+
+    @task(1)
+    def public(self) -> None:
+        if self.tickets:
+            _, number, code = random.choice(self.tickets)
+            self._gql("publicTicket", PUBLIC, {"n": number, "c": code}, None)
