@@ -66,8 +66,10 @@ _JSON = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True), inner),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True), inner)
+    ),
     max_leaves=8,
 )
 
@@ -193,9 +195,7 @@ async def test_every_operation_survives_generated_inputs(
         for query in bodies:
             saved = current_scope()  # the ASGI transport runs the app in this task
             try:
-                response = await gql.client.post(
-                    "/graphql", json={"query": query}, headers=headers
-                )
+                response = await gql.client.post("/graphql", json={"query": query}, headers=headers)
             finally:
                 set_scope(saved)
             found = _finding(label, query, response.status_code, response.text)

@@ -117,6 +117,18 @@ async def test_unstorable_text_and_impossible_times_are_typed_errors(
     )
     assert nested.codes == ["INVALID"], nested.body
     assert nested.errors[0]["extensions"]["field"] == "i.displayName"
+    # a number longer than any names no ticket (once a filter value the ORM refused)
+    long_number = "N" * 45
+    by_number = await gql(
+        "query($n: String!) { ticketByNumber(number: $n) { id } }", {"n": long_number}, **admin
+    )
+    assert by_number.codes == ["NOT_FOUND"], by_number.body
+    public = await gql(
+        'query($n: String!) { publicTicket(number: $n, queryCode: "123456") { status } }',
+        {"n": long_number},
+        tenant="alpha",
+    )
+    assert public.codes == ["NOT_FOUND"], public.body
     year0 = await gql("{ calendarDays(year: 0) { day } }", **admin)
     assert year0.codes == ["INVALID"], year0.body
     far = await gql(

@@ -222,7 +222,7 @@ async def test_story_through_graphql(world: World, name: str) -> None:
         world,
         city,
         "district",
-        'mutation($a: ID!) { requestSuspension(assignmentId: $a, cause: OTHER, '
+        "mutation($a: ID!) { requestSuspension(assignmentId: $a, cause: OTHER, "
         'reason: "等待产权单位回复") { suspension { id status } ERRORS } }',
         a=lead["id"],
     )

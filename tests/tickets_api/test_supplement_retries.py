@@ -25,9 +25,7 @@ CITIZEN = """mutation($n: String!, $c: String!, $text: String!, $k: String) {
 
 async def _supplements(city: City, ticket_id: int) -> list[str]:
     with use_scope(city.scope()):
-        rows = await TimelineEvent.filter(ticket_id=ticket_id, action="supplement").order_by(
-            "seq"
-        )
+        rows = await TimelineEvent.filter(ticket_id=ticket_id, action="supplement").order_by("seq")
     return [row.reason for row in rows]
 
 
@@ -60,7 +58,9 @@ async def test_an_agents_retry_adds_the_text_once(world: World) -> None:
         "又补充一句",
     ]
     bad = await world.gql(city, "agent", AGENT, {"t": tid, "text": "x", "k": "k" * 101})
-    assert bad["data"]["addSupplement"]["errors"] == [{"code": "INVALID", "field": "idempotencyKey"}]
+    assert bad["data"]["addSupplement"]["errors"] == [
+        {"code": "INVALID", "field": "idempotencyKey"}
+    ]
 
 
 async def test_a_citizens_retry_adds_the_text_once_and_spends_no_budget(world: World) -> None:

@@ -250,6 +250,9 @@ MESSAGES_ZH: dict[str, str] = {
     "the year must be {first} to {last}": "年份须在 {first} 到 {last} 之间",
     "the time must be within the years {first} to {last}": "时间须在 {first} 年到 {last} 年之间",
     "start and end must be at most {days} days apart": "起止时间相隔不得超过 {days} 天",
+    "a value is too long, out of range or malformed for where it goes": (
+        "某个输入值过长、超出范围或格式不对"
+    ),
     "text must not contain NUL characters or unpaired surrogates": (
         "文本不得包含 NUL 字符或不成对的代理字符"
     ),
