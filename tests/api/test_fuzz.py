@@ -32,6 +32,8 @@ from schemathesis.graphql import nodes
 from hotline.platform.tenancy import current_scope, set_scope
 from tests.api.conftest import Gql, World
 
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("HOTLINE_FUZZ_EXAMPLES", "4"))
 SEED = os.environ.get("HOTLINE_FUZZ_SEED")
 

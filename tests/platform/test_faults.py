@@ -41,6 +41,8 @@ import pytest
 
 from hotline.platform.devstack.stack import EmbeddedStack
 
+pytestmark = pytest.mark.faults
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP = 300.0  # two shared CPUs: start three servers, migrate, start API and worker
 HEAL = 90.0  # a restart with backoff, or a reconnect
