@@ -86,7 +86,7 @@ async def test_unstorable_text_and_impossible_times_are_typed_errors(
     """Found by the fuzzer (tests/api/test_fuzz.py), each once "Unexpected error":
     NUL in a search (PostgreSQL refuses it), a lone surrogate, year 0, arithmetic past
     year 9999 — and a 10,000-year span the calendar would walk day by day."""
-    admin = {"token": world.alpha.admin.token, "tenant": "alpha"}
+    admin: dict[str, Any] = {"token": world.alpha.admin.token, "tenant": "alpha"}
     search = "query($s: String!) { departments(search: $s) { nodes { id } } }"
     for bad in ("a\x00b", "a\ud800b"):
         # JSON's escapes carry both (a lone surrogate cannot be sent as UTF-8 itself)

@@ -46,7 +46,11 @@ def _client(endpoint: str, access_key: str, secret_key: str, region: str, timeou
         maxsize=10,
         cert_reqs="CERT_REQUIRED",
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
-        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        # a refused connection or a 5xx is tried twice more, a failed read once (a stale
+        # pooled connection; a paused store then costs the caller two timeouts, not six)
+        retries=urllib3.Retry(
+            total=2, read=1, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+        ),
     )
     return Minio(
         parts.netloc,
