@@ -129,6 +129,13 @@ async def test_unstorable_text_and_impossible_times_are_typed_errors(
         tenant="alpha",
     )
     assert public.codes == ["NOT_FOUND"], public.body
+    # an input instant without an offset names no instant: refused as malformed
+    naive = await gql(
+        '{ tickets(filter: {receivedFrom: "0247-04-25T10:07:20"}) { nodes { id } } }', **admin
+    )
+    assert naive.status == 200
+    assert "Unexpected error" not in json.dumps(naive.body)
+    assert "with its offset" in naive.errors[0]["message"], naive.body
     year0 = await gql("{ calendarDays(year: 0) { day } }", **admin)
     assert year0.codes == ["INVALID"], year0.body
     far = await gql(
