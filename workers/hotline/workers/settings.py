@@ -19,6 +19,7 @@ from hotline.workers import (
     calendar,
     delivery,
     evidence,
+    mail,
     relay,
     routing,
     statistics,
@@ -66,6 +67,7 @@ class WorkerSettings:
         routing.route_ticket,
         calendar.recompute_provisional_deadlines,
         statistics.refresh_statistics,
+        mail.poll_mail,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
@@ -74,6 +76,7 @@ class WorkerSettings:
         cron(relay.relay_outbox, second=set(range(0, 60, 2)), unique=True, run_at_startup=True),
         cron(sweeps.sweep_all, second={5}, unique=True),
         cron(statistics.refresh_statistics_all, second={35}, unique=True),
+        cron(mail.poll_mail_all, second={50}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -68,6 +68,11 @@ async def _supplement(
     )
 
 
+async def supplement_in(c: Change, ticket: Ticket, text: str, *, source: str) -> None:
+    """Within the caller's change: an intake channel appends the citizen's message."""
+    await _supplement(c, ticket, _text(text), source=source, key=None)
+
+
 async def add_supplement(
     *, actor: Actor, ticket_id: int, text: str, idempotency_key: str | None = None
 ) -> Ticket:
