@@ -22,6 +22,7 @@ from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts.models import User
 from hotline.tenants.provinces.models import Province
+from tests.api.conftest import PASSWORD
 
 if TYPE_CHECKING:
     from tests.api.conftest import Gql, World
@@ -79,27 +80,75 @@ async def test_introspection_configurable(gql: Gql, db: Settings) -> None:
     assert "introspection" in body["errors"][0]["message"].lower()
 
 
-async def test_unexpected_errors_are_masked(gql: Gql, world: World) -> None:
-    # PostgreSQL refuses NUL in text: a database error nobody expects from a search box
-    result = await gql(
-        "query($s: String!) { departments(search: $s) { nodes { id } } }",
-        {"s": "a\x00b"},
-        token=world.alpha.admin.token,
+async def test_unstorable_text_and_impossible_times_are_typed_errors(
+    gql: Gql, world: World
+) -> None:
+    """Found by the fuzzer (tests/api/test_fuzz.py), each once "Unexpected error":
+    NUL in a search (PostgreSQL refuses it), a lone surrogate, year 0, arithmetic past
+    year 9999 — and a 10,000-year span the calendar would walk day by day."""
+    admin: dict[str, Any] = {"token": world.alpha.admin.token, "tenant": "alpha"}
+    search = "query($s: String!) { departments(search: $s) { nodes { id } } }"
+    for bad in ("a\x00b", "a\ud800b"):
+        # JSON's escapes carry both (a lone surrogate cannot be sent as UTF-8 itself)
+        body = json.dumps({"query": search, "variables": {"s": bad}}, ensure_ascii=True)
+        response = await gql.client.post(
+            "/graphql",
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "Authorization": f"Bearer {world.alpha.admin.token}",
+                "X-Hotline-Tenant": "alpha",
+            },
+        )
+        assert response.status_code == 200
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == "INVALID", response.text
+        assert error["extensions"]["field"] == "s"
+        text = response.text
+        for leak in ("0x00", "UTF8", "asyncpg", "Traceback", "SELECT", "departments\\"):
+            assert leak not in text
+    literal = await gql('{ departments(search: "a\\u0000b") { nodes { id } } }', **admin)
+    assert literal.codes == ["INVALID"], literal.body
+    assert literal.errors[0]["extensions"]["field"] == "search"
+    nested = await gql(
+        "mutation($i: CreateUserInput!) { createUser(input: $i) { errors { code } } }",
+        {"i": {"username": "nul", "displayName": "x\x00", "password": PASSWORD}},
+        **admin,
+    )
+    assert nested.codes == ["INVALID"], nested.body
+    assert nested.errors[0]["extensions"]["field"] == "i.displayName"
+    # a number longer than any names no ticket (once a filter value the ORM refused)
+    long_number = "N" * 45
+    by_number = await gql(
+        "query($n: String!) { ticketByNumber(number: $n) { id } }", {"n": long_number}, **admin
+    )
+    assert by_number.codes == ["NOT_FOUND"], by_number.body
+    public = await gql(
+        'query($n: String!) { publicTicket(number: $n, queryCode: "123456") { status } }',
+        {"n": long_number},
         tenant="alpha",
     )
-    assert result.status == 200
-    assert [e["message"] for e in result.errors] == ["Unexpected error."]
-    text = json.dumps(result.body)
-    for leak in ("0x00", "UTF8", "asyncpg", "Traceback", "SELECT", "departments\\"):
-        assert leak not in text
-    # arithmetic past year 9999 fails inside the calendar: masked too
+    assert public.codes == ["NOT_FOUND"], public.body
+    # an input instant without an offset names no instant: refused as malformed
+    naive = await gql(
+        '{ tickets(filter: {receivedFrom: "0247-04-25T10:07:20"}) { nodes { id } } }', **admin
+    )
+    assert naive.status == 200
+    assert "Unexpected error" not in json.dumps(naive.body)
+    assert "with its offset" in naive.errors[0]["message"], naive.body
+    year0 = await gql("{ calendarDays(year: 0) { day } }", **admin)
+    assert year0.codes == ["INVALID"], year0.body
     far = await gql(
-        '{ calendar { addWorkingDays(start: "9999-12-30T10:00:00+08:00", days: 5) } }',
-        token=world.alpha.admin.token,
-        tenant="alpha",
+        '{ calendar { addWorkingDays(start: "9999-12-30T10:00:00+08:00", days: 5) } }', **admin
     )
-    assert [e["message"] for e in far.errors] == ["Unexpected error."]
+    assert far.codes == ["INVALID"], far.body
     assert "Overflow" not in json.dumps(far.body)
+    span = await gql(
+        """{ calendar { workingHoursBetween(start: "1900-01-01T00:00:00+08:00",
+             end: "8999-12-31T00:00:00+08:00") } }""",
+        **admin,
+    )
+    assert span.codes == ["INVALID"], span.body
 
 
 async def test_bad_input_is_a_typed_error_and_changes_nothing(gql: Gql, world: World) -> None:

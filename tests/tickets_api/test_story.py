@@ -216,6 +216,38 @@ async def test_story_through_graphql(world: World, name: str) -> None:
     )
     assert escalated["supervision"]["level"] == 2
 
+    # a suspension: the other city's supervisor tries its REAL id while it is requested,
+    # and again once it is approved (resumeTicket then has something to resume)
+    asked = await ok(
+        world,
+        city,
+        "district",
+        "mutation($a: ID!) { requestSuspension(assignmentId: $a, cause: OTHER, "
+        'reason: "等待产权单位回复") { suspension { id status } ERRORS } }',
+        a=lead["id"],
+    )
+    assert asked["suspension"]["status"] == "REQUESTED"
+    ids["u"] = int(id_key(asked["suspension"]["id"]))
+    await isolated(world, city, other, ids, ticket["number"])
+    approved = await ok(
+        world,
+        city,
+        "supervisor",
+        "mutation($u: ID!) { decideSuspension(suspensionId: $u, approve: true) "
+        "{ suspension { status } ERRORS } }",
+        u=asked["suspension"]["id"],
+    )
+    assert approved["suspension"]["status"] == "ACTIVE"
+    await isolated(world, city, other, ids, ticket["number"])
+    resumed = await ok(
+        world,
+        city,
+        "supervisor",
+        "mutation($u: ID!) { resumeTicket(suspensionId: $u) { suspension { status } ERRORS } }",
+        u=asked["suspension"]["id"],
+    )
+    assert resumed["suspension"]["status"] == "ENDED"
+
     await ok(
         world,
         city,

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     s3_access_key: str = "hotline"
     s3_secret_key: SecretStr = SecretStr("hotline-secret")
     s3_region: str = "us-east-1"
+    # Every object-store call gives up after this long to connect or between two reads,
+    # tries a refused connection or a 5xx twice more, a failed read once: a paused or stopped
+    # store answers 503 within seconds instead of minio's 5-minute default.
+    s3_timeout_seconds: float = 5.0
     s3_bucket: str = "hotline-evidence"
 
     # development | production. Production turns on the start-up checks of

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import certifi
+import urllib3
 from minio import Minio
 from minio.commonconfig import ENABLED, Filter
 from minio.datatypes import PostPolicy
@@ -35,20 +38,39 @@ _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound"})
 
 
 @lru_cache(maxsize=8)
-def _client(endpoint: str, access_key: str, secret_key: str, region: str) -> Minio:
+def _client(endpoint: str, access_key: str, secret_key: str, region: str, timeout: float) -> Minio:
     parts = urlsplit(endpoint)
+    # minio's own pool waits 5 minutes per read and retries 5 times: bounded here
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=min(timeout, 2.0), read=timeout),
+        maxsize=10,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+        # a refused connection or a 5xx is tried twice more, a failed read once (a stale
+        # pooled connection; a paused store then costs the caller two timeouts, not six)
+        retries=urllib3.Retry(
+            total=2, read=1, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+        ),
+    )
     return Minio(
         parts.netloc,
         access_key=access_key,
         secret_key=secret_key,
         secure=parts.scheme == "https",
         region=region,  # always pass it: otherwise the client asks the server first
+        http_client=http,
     )
 
 
 def client(settings: Settings | None = None) -> Minio:
     s = settings or get_settings()
-    return _client(s.s3_endpoint, s.s3_access_key, s.s3_secret_key.get_secret_value(), s.s3_region)
+    return _client(
+        s.s3_endpoint,
+        s.s3_access_key,
+        s.s3_secret_key.get_secret_value(),
+        s.s3_region,
+        s.s3_timeout_seconds,
+    )
 
 
 async def ensure_bucket(settings: Settings | None = None) -> None:

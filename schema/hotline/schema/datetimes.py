@@ -8,7 +8,8 @@ zone of the request — the selected city's ``timezone``, else the province's (a
 province-scope request), else the platform default ``Asia/Shanghai``.
 :class:`AnswerZone` sets that zone once per operation; zones are cached per process
 for a minute (a city's zone practically never changes). Naive datetimes never come
-from our code (ruff DTZ); one that did would be read as UTC.
+from our code (ruff DTZ); one that did would be read as UTC. Inputs must carry an
+offset (:func:`parse_datetime`): a naive one is refused like a malformed value.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 
@@ -48,6 +50,22 @@ def serialize_datetime(value: object) -> str:
     return value.astimezone(_zone.get()).isoformat()
 
 
+NAIVE_INPUT = "give the time with its offset, e.g. 2026-11-23T10:00:00+08:00"
+
+
+def parse_datetime(value: object) -> datetime:
+    """An input instant: ISO 8601 *with* an offset. A naive one named no instant (the
+    fuzzer's ``receivedFrom: "0247-04-25T10:07:20"`` reached the ORM, which warned and
+    would have read it as UTC); it is refused like any malformed value."""
+    parse = DateTimeDefinition.parse_value
+    assert parse is not None  # strawberry's DateTime always has one
+    parsed = parse(value)
+    if not isinstance(parsed, datetime) or parsed.utcoffset() is None:
+        # a GraphQLError, like strawberry's own parse failures: a message about the value
+        raise GraphQLError(f"Value cannot represent a DateTime: {value!r}; {NAIVE_INPUT}.")
+    return parsed
+
+
 DATETIME = dataclasses.replace(
     DateTimeDefinition,
     description=(
@@ -55,6 +73,7 @@ DATETIME = dataclasses.replace(
         "zone (Asia/Shanghai: +08:00); inputs need an offset."
     ),
     serialize=serialize_datetime,
+    parse_value=parse_datetime,
 )
 
 

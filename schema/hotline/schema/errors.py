@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg.exceptions as pg
 import strawberry
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from tortoise.exceptions import ValidationError
 
 from hotline.platform.faults import is_transient
 from hotline.platform.observability.metrics import GRAPHQL_ERRORS
 from hotline.schema.context import Info
-from hotline.tenants.kernel.errors import DomainError, localized
+from hotline.tenants.kernel.errors import DomainError, Invalid, localized
 from hotline.tenants.kernel.errors import ErrorCode as DomainErrorCode
 
 ErrorCode = DomainErrorCode
@@ -74,6 +76,18 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 UNAVAILABLE_MESSAGE = "A service the platform depends on is unavailable; try again shortly."
+_VALUE_REFUSED = Invalid("a value is too long, out of range or malformed for where it goes")
+
+
+def _refused_value(exc: BaseException) -> bool:
+    """A value the store refused (a filter value longer than its column, PostgreSQL's
+    data exceptions, class 22): the input was wrong, not the platform."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, ValidationError | pg.DataError):
+            return True
+        current = current.__cause__
+    return False
 
 
 class _MaskErrors(MaskErrors):
@@ -101,6 +115,21 @@ class _MaskErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if original is not None and _refused_value(original):
+            # a safety net: each case found is also fixed where it happens (a field named)
+            log.warning("request.value_refused", error=type(original).__name__)
+            return GraphQLError(
+                message=_VALUE_REFUSED.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=None,
+                extensions={
+                    **_VALUE_REFUSED.extensions,
+                    "localizedMessage": _VALUE_REFUSED.localized(self._language()),
+                },
+            )
         if original is None or not is_transient(original):
             return super().anonymise_error(error)
         log.warning("request.unavailable", error=type(original).__name__, detail=str(original))

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import json
 
+import structlog
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotline.platform.client import use_client
+from hotline.platform.faults import is_transient
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
 from hotline.schema.context import ANONYMOUS
+from hotline.schema.errors import UNAVAILABLE_MESSAGE
 from hotline.tenants.accounts import identity
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import DomainError
 
+log = structlog.get_logger(__name__)
 TENANT_HEADER = "x-hotline-tenant"
 API_KEY_HEADER = "x-api-key"
 # REST faces that authenticate themselves (a key in the form, a signed body) and answer
@@ -99,6 +103,37 @@ class IdentityMiddleware:
             )
             await send({"type": "http.response.body", "body": body})
             return
+        except Exception as exc:
+            # PostgreSQL or Redis away while resolving the caller: 503 now, not a bare 500
+            if not is_transient(exc):
+                raise
+            await _unavailable(scope, send, exc)
+            return
         scope.setdefault("state", {})["actor"] = actor
         with use_client(conn.client.host if conn.client else None):
             await self.app(scope, receive, send)
+
+
+async def _unavailable(scope: Scope, send: Send, exc: Exception) -> None:
+    """What ``hotline.schema.errors`` answers for an outage inside GraphQL, here."""
+    log.warning("request.unavailable", error=type(exc).__name__, detail=str(exc))
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1013})  # try again later
+        return
+    body = json.dumps(
+        {
+            "data": None,
+            "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "UNAVAILABLE"}}],
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"retry-after", b"5"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -49,6 +49,7 @@ from hotline.schema.provinces.queries import ProvinceQueries
 from hotline.schema.routing.mutations import RoutingMutations
 from hotline.schema.routing.queries import RoutingQueries
 from hotline.schema.statistics.queries import StatisticsQueries
+from hotline.schema.text_guard import StorableText
 from hotline.schema.tickets.center_mutations import CenterMutations
 from hotline.schema.tickets.department_work_mutations import DepartmentWorkMutations
 from hotline.schema.tickets.intake_mutations import IntakeMutations
@@ -128,7 +129,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     )
     # Order matters: a persisted query's text is found first, the token limit sets the
     # parser's option, the rules are added, then the guard parses, checks the shape,
-    # validates in a thread and costs the query.
+    # validates in a thread and costs the query; text no store keeps (NUL) is refused.
     registry = Registry(load_registered(s.persisted_queries))
     persisted_only = frozenset(c.strip() for c in s.persisted_only.split(",") if c.strip())
     unknown = persisted_only - {"anonymous", "user", "admin"}
@@ -143,6 +144,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
         lambda: AddValidationRules(rules),
         lambda: RequestGuard(guard),
+        StorableText,
         masking_extension,
         AnswerZone,
     ]

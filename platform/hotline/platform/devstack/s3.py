@@ -64,6 +64,11 @@ class S3Server:
         """``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self._port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The server process (fault tests pause it)."""
+        return self._process.pid if self._process is not None else None
+
     def client(self) -> Minio:
         return Minio(
             f"127.0.0.1:{self._port}",

@@ -59,9 +59,23 @@ class CalendarDayInput:
     name: str = ""
 
 
+# Working-time arithmetic walks the calendar day by day: the times it takes stay inside
+# these years (the result of adding 366 working days too) and spans are bounded, so a
+# request can neither overflow ``datetime`` nor keep the CPU busy for seconds.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
+MAX_SPAN_DAYS = 3660
+
+
 def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None:
         raise Invalid("give the time with its offset, e.g. 2026-11-23T10:00:00+08:00", field=field)
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise Invalid(
+            "the time must be within the years {first} to {last}",
+            field=field,
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
     return value
 
 
@@ -99,5 +113,8 @@ class Calendar:
 
     @strawberry.field(description="Working hours between two instants (negative if end < start).")
     def working_hours_between(self, start: datetime, end: datetime) -> float:
-        delta = self._calendar.working_time_between(_aware(start, "start"), _aware(end, "end"))
+        start, end = _aware(start, "start"), _aware(end, "end")
+        if abs((end - start).days) > MAX_SPAN_DAYS:
+            raise Invalid("start and end must be at most {days} days apart", days=MAX_SPAN_DAYS)
+        delta = self._calendar.working_time_between(start, end)
         return delta.total_seconds() / 3600

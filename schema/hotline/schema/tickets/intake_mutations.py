@@ -94,25 +94,49 @@ class IntakeMutations:
         )
         return RatePayload(rated=row is not None, errors=errors)
 
-    @strawberry.mutation(description="Record what the citizen adds to an open ticket (补充诉求).")
+    @strawberry.mutation(
+        description=(
+            "Record what the citizen adds to an open ticket (补充诉求); idempotent with "
+            "idempotencyKey (a retry adds nothing)."
+        )
+    )
     async def add_supplement(
-        self, info: Info, ticket_id: relay.GlobalID, text: str
+        self,
+        info: Info,
+        ticket_id: relay.GlobalID,
+        text: str,
+        idempotency_key: str | None = None,
     ) -> TicketPayload:
         return await _ticket_payload(
             lambda: supplements.add_supplement(
-                actor=info.context.actor, ticket_id=_ticket_id(ticket_id), text=text
+                actor=info.context.actor,
+                ticket_id=_ticket_id(ticket_id),
+                text=text,
+                idempotency_key=idempotency_key,
             ),
         )
 
     @strawberry.mutation(
-        description="The citizen adds information with the number and query code (no login)."
+        description=(
+            "The citizen adds information with the number and query code (no login); "
+            "idempotent with idempotencyKey (a retry adds nothing)."
+        )
     )
     async def supplement_ticket(
-        self, info: Info, number: str, query_code: str, text: str
+        self,
+        info: Info,
+        number: str,
+        query_code: str,
+        text: str,
+        idempotency_key: str | None = None,
     ) -> SupplementPayload:
         row, errors = await payload_errors(
             lambda: supplements.citizen_supplement(
-                actor=info.context.actor, number=number, query_code=query_code, text=text
+                actor=info.context.actor,
+                number=number,
+                query_code=query_code,
+                text=text,
+                idempotency_key=idempotency_key,
             ),
         )
         return SupplementPayload(added=row is not None, errors=errors)

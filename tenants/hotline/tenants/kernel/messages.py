@@ -249,6 +249,14 @@ MESSAGES_ZH: dict[str, str] = {
     # --- calendar years -------------------------------------------------------------
     "a name of 1 to {max} characters": "名称须为 1 到 {max} 个字符",
     "the year must be {first} to {last}": "年份须在 {first} 到 {last} 之间",
+    "the time must be within the years {first} to {last}": "时间须在 {first} 年到 {last} 年之间",
+    "start and end must be at most {days} days apart": "起止时间相隔不得超过 {days} 天",
+    "a value is too long, out of range or malformed for where it goes": (
+        "某个输入值过长、超出范围或格式不对"
+    ),
+    "text must not contain NUL characters or unpaired surrogates": (
+        "文本不得包含 NUL 字符或不成对的代理字符"
+    ),
     "a notice names at least one holiday range": "通知至少须包含一段放假日期",
     "holiday dates must be inside {year}": "放假日期须在 {year} 年内",
     "a holiday range ends before it starts": "放假结束日期早于开始日期",

@@ -32,6 +32,7 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.provinces.calendar_years import FIRST_YEAR, LAST_YEAR
 from hotline.tenants.provinces.models import CalendarEntry, CalendarYear, Province, Tenant
 
 MAX_DAYS_PER_CALL = 400
@@ -160,6 +161,10 @@ async def calendar_entries(
     *, actor: Actor, year: int, province_id: int | None = None
 ) -> list[CalendarEntry]:
     """Entries of one year: the province's and (in a city) the city's own, by date."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Invalid(
+            "the year must be {first} to {last}", field="year", first=FIRST_YEAR, last=LAST_YEAR
+        )
     start, end = date(year, 1, 1), date(year, 12, 31)
     if province_id is not None:
         if not allowed(actor, Action.CALENDAR_READ, province_id=province_id):

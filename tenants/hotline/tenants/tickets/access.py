@@ -23,7 +23,7 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import CENTER_ROLES, CITY_TABLE, Action, Actor, require
 from hotline.tenants.kernel.errors import NotFound
-from hotline.tenants.tickets.models import Assignment, Ticket
+from hotline.tenants.tickets.models import NUMBER_MAX, Assignment, Ticket
 
 
 @contextmanager
@@ -117,9 +117,12 @@ async def access_ticket(*, actor: Actor, ticket_id: int) -> Ticket:
 
 
 async def ticket_by_number(*, actor: Actor, number: str) -> Ticket:
+    number = number.strip().upper()
+    if len(number) > NUMBER_MAX:
+        raise NotFound("ticket")
     with city_scope(actor):
         paths = await reading_paths(actor)
-        ticket = await visible(Ticket.filter(number=number.strip().upper()), paths).first()
+        ticket = await visible(Ticket.filter(number=number), paths).first()
     if ticket is None:
         raise NotFound("ticket")
     return ticket

@@ -23,7 +23,7 @@ from hotline.platform import ratelimit
 from hotline.platform.client import current_client
 from hotline.platform.crypto import keyed_hash
 from hotline.tenants.kernel.errors import NotFound, RateLimited
-from hotline.tenants.tickets.models import Ticket
+from hotline.tenants.tickets.models import NUMBER_MAX, Ticket
 from hotline.tenants.tickets.numbering import query_code_matches
 
 FAILURES_PER_CLIENT = 5  # per hour, per (number, client)
@@ -51,7 +51,7 @@ async def proven_ticket(
             "too many wrong codes for this number; try again in {seconds} seconds",
             seconds=math.ceil(wait),
         )
-    ticket = await Ticket.get_or_none(number=number)
+    ticket = await Ticket.get_or_none(number=number) if len(number) <= NUMBER_MAX else None
     if ticket is None or not query_code_matches(
         tenant_id, query_code.strip(), ticket.query_code_hash
     ):

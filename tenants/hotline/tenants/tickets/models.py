@@ -73,8 +73,12 @@ class Satisfaction(enum.StrEnum):
     UNREACHABLE = "unreachable"  # closed after the revisit attempt limit; outside the denominator
 
 
+# The longest ticket number: a longer one names no ticket (never a query error).
+NUMBER_MAX = 24
+
+
 class Ticket(TenantModel):
-    number = fields.CharField(max_length=24)  # JN20261123000123, unique per city
+    number = fields.CharField(max_length=NUMBER_MAX)  # JN20261123000123, unique per city
     query_code_hash = fields.CharField(max_length=64)  # keyed hash of the citizen's query code
     channel = fields.CharEnumField(Channel, max_length=10)
     kind = fields.CharEnumField(Kind, max_length=12)
