@@ -39,6 +39,7 @@ from hotline.schema.notifications.subscriptions import NotificationSubscriptions
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
+from hotline.schema.statistics.mutations import StatisticsMutations
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.tickets.center_mutations import CenterMutations
 from hotline.schema.tickets.department_work_mutations import DepartmentWorkMutations
@@ -78,6 +79,7 @@ Mutation = merge_types(
         KnowledgeMutations,
         EvidenceMutations,
         NotificationMutations,
+        StatisticsMutations,
     ),
 )
 

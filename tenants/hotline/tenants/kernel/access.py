@@ -55,6 +55,8 @@ class Action(enum.StrEnum):
     EVIDENCE_POLICY_MANAGE = "evidence.policy_manage"
     STATISTICS_READ = "statistics.read"  # a city's figures (a department manager: its subtree)
     STATISTICS_PROVINCE_READ = "statistics.province_read"  # every city of the province
+    CALLS_PUSH = "calls.push"  # the call center's CTI system pushes call records (API key)
+    EXPORT_CREATE = "export.create"  # a ticket list or a report as CSV/XLSX (own downloads)
 
 
 _EVERY_CITY_ROLE = frozenset(Role)
@@ -124,6 +126,10 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.STATISTICS_READ: frozenset(
         {Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR, Role.DEPT_MANAGER}
     ),
+    # The CTI system's API key holds a center role; the service also wants an API key.
+    Action.CALLS_PUSH: _CENTER,
+    # Exports: whoever reads tickets or figures exports what they may read (service).
+    Action.EXPORT_CREATE: _TICKET_READERS,
     Action.TICKET_CREATE: _CENTER,
     Action.TICKET_DISPATCH: _CENTER,
     Action.TICKET_HANDLE: DEPARTMENT_ROLES,

@@ -270,6 +270,18 @@ MESSAGES_ZH: dict[str, str] = {
     "the period ends before it starts": "统计期间的结束日期早于开始日期",
     "a period has at most {max} days": "统计期间最多 {max} 天",
     "--to is before --from": "--to 早于 --from",
+    "{name} is required": "{name} 为必填项",
+    "{name} has at most {max} characters": "{name} 最多 {max} 个字符",
+    "a moment needs its UTC offset": "时间须带 UTC 偏移",
+    "answeredAt is given exactly when the outcome is ANSWERED": (
+        "仅当结果为 ANSWERED（已接听）时填写 answeredAt"
+    ),
+    "a call is answered after it starts": "接听时间须晚于呼入时间",
+    "a call ends after it is answered": "挂断时间须晚于接听时间",
+    "call records come from the call center's system, with its API key": (
+        "话单须由呼叫中心系统使用其 API 密钥推送"
+    ),
+    "a batch has at most {max} calls": "每批最多 {max} 条话单",
 }
 
 # Parameter values worth translating: what NotFound names, roles, kinds, statuses,
