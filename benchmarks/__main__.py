@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import evidence, statistics, tickets, workers
+from benchmarks import evidence, exports, statistics, tickets, workers
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ BENCHMARKS: list[Bench] = [
     ),
     Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
     Bench("statistics", statistics.main, lambda: statistics.main(smoke=True)),
+    Bench("exports", exports.main, lambda: exports.main(smoke=True)),
 ]
 
 

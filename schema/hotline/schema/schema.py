@@ -39,6 +39,7 @@ from hotline.schema.notifications.subscriptions import NotificationSubscriptions
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
+from hotline.schema.statistics.exports import ExportMutations, ExportQueries
 from hotline.schema.statistics.mutations import StatisticsMutations
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.tickets.center_mutations import CenterMutations
@@ -62,6 +63,7 @@ Query = merge_types(
         NotificationQueries,
         NodeQueries,
         StatisticsQueries,
+        ExportQueries,
     ),
 )
 Mutation = merge_types(
@@ -80,6 +82,7 @@ Mutation = merge_types(
         EvidenceMutations,
         NotificationMutations,
         StatisticsMutations,
+        ExportMutations,
     ),
 )
 

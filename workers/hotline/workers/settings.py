@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import func
 from tortoise import Tortoise
 
 from hotline.platform.db.config import init_orm
@@ -19,6 +20,7 @@ from hotline.workers import (
     calendar,
     delivery,
     evidence,
+    exports,
     relay,
     routing,
     statistics,
@@ -66,6 +68,7 @@ class WorkerSettings:
         routing.route_ticket,
         calendar.recompute_provisional_deadlines,
         statistics.refresh_statistics,
+        func(exports.run_export, name="run_export", timeout=exports.TIMEOUT_SECONDS),
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),

@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from hotline.schema.ids import encode_id
-from hotline.tenants.statistics import calls, dashboard, metrics
+from hotline.tenants.statistics import calls, dashboard, metrics, topics
 
 _BY_TYPE = {"category": "Category", "area": "Department"}
 
@@ -231,4 +231,50 @@ class ProvinceStatistics:
             city_ranking=[RankedFigures.from_ranked(c, "Tenant") for c in r.cities],
             weights=_weights(r.weights),
             calls=CallStatistics.from_report(r.calls),
+        )
+
+
+@strawberry.type(description="A category's tickets this week and the week before.")
+class TopCategory:
+    category_id: relay.GlobalID | None
+    name: str
+    count: int
+    previous_count: int
+
+
+@strawberry.type(description="A term's tickets this week and the week before.")
+class RisingTerm:
+    term: str
+    count: int
+    previous_count: int
+    growth: float = strawberry.field(description="(count + 1) / (previousCount + 1).")
+
+
+@strawberry.type(description="Hot topics of a week (docs/statistics.md, Hot topics).")
+class HotTopics:
+    first: date = strawberry.field(name="from")
+    last: date = strawberry.field(name="to")
+    top_categories: list[TopCategory]
+    rising_terms: list[RisingTerm]
+
+    @classmethod
+    def from_topics(cls, t: topics.HotTopics) -> Self:
+        return cls(
+            first=t.first,
+            last=t.last,
+            top_categories=[
+                TopCategory(
+                    category_id=None
+                    if c.category_id is None
+                    else encode_id("Category", c.category_id),
+                    name=c.name,
+                    count=c.count,
+                    previous_count=c.previous,
+                )
+                for c in t.categories
+            ],
+            rising_terms=[
+                RisingTerm(term=r.term, count=r.count, previous_count=r.previous, growth=r.growth)
+                for r in t.rising
+            ],
         )

@@ -282,6 +282,8 @@ MESSAGES_ZH: dict[str, str] = {
         "话单须由呼叫中心系统使用其 API 密钥推送"
     ),
     "a batch has at most {max} calls": "每批最多 {max} 条话单",
+    "a report needs its period": "报表须指定统计期间",
+    "an export is downloaded by the person who asked for it": "导出文件只能由申请人下载",
 }
 
 # Parameter values worth translating: what NotFound names, roles, kinds, statuses,
@@ -296,6 +298,7 @@ TERMS_ZH: dict[str, str] = {
     "assignment": "派单",
     "category": "分类",
     "city": "城市",
+    "export": "导出",
     "tenant": "城市",
     "dead letter": "失败通知",
     "department": "部门",
