@@ -35,7 +35,7 @@ from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
-from hotline.schema import ide, oidc
+from hotline.schema import ide, oidc, public
 from hotline.schema.context import Context, actor_of
 from hotline.schema.cors import HotlineCORS, OriginPolicy, configured_origins
 from hotline.schema.guards import DEADLINE_EXCEEDED
@@ -202,6 +202,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks_endpoint),
             *oidc.routes(),
+            *public.routes(),
             *(ide.routes() if s.graphiql_enabled else []),
         ],
         middleware=[

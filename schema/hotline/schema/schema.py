@@ -39,6 +39,7 @@ from hotline.schema.notifications.subscriptions import NotificationSubscriptions
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
+from hotline.schema.statistics.disclosure import DisclosureMutations, DisclosureQueries
 from hotline.schema.statistics.exports import ExportMutations, ExportQueries
 from hotline.schema.statistics.mutations import StatisticsMutations
 from hotline.schema.statistics.queries import StatisticsQueries
@@ -64,6 +65,7 @@ Query = merge_types(
         NodeQueries,
         StatisticsQueries,
         ExportQueries,
+        DisclosureQueries,
     ),
 )
 Mutation = merge_types(
@@ -83,6 +85,7 @@ Mutation = merge_types(
         NotificationMutations,
         StatisticsMutations,
         ExportMutations,
+        DisclosureMutations,
     ),
 )
 

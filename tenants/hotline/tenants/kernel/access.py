@@ -57,6 +57,7 @@ class Action(enum.StrEnum):
     STATISTICS_PROVINCE_READ = "statistics.province_read"  # every city of the province
     CALLS_PUSH = "calls.push"  # the call center's CTI system pushes call records (API key)
     EXPORT_CREATE = "export.create"  # a ticket list or a report as CSV/XLSX (own downloads)
+    DISCLOSURE_PUBLISH = "disclosure.publish"  # monthly figures and anonymized cases
 
 
 _EVERY_CITY_ROLE = frozenset(Role)
@@ -130,6 +131,7 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.CALLS_PUSH: _CENTER,
     # Exports: whoever reads tickets or figures exports what they may read (service).
     Action.EXPORT_CREATE: _TICKET_READERS,
+    Action.DISCLOSURE_PUBLISH: frozenset({Role.TENANT_ADMIN, Role.SUPERVISOR}),
     Action.TICKET_CREATE: _CENTER,
     Action.TICKET_DISPATCH: _CENTER,
     Action.TICKET_HANDLE: DEPARTMENT_ROLES,

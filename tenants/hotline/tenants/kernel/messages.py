@@ -283,6 +283,8 @@ MESSAGES_ZH: dict[str, str] = {
     ),
     "a batch has at most {max} calls": "每批最多 {max} 条话单",
     "a report needs its period": "报表须指定统计期间",
+    "only an ended month can be published": "只能公开已结束月份的数据",
+    "only a closed case that is not confidential is published": "只能公开已办结且非保密的工单",
     "an export is downloaded by the person who asked for it": "导出文件只能由申请人下载",
 }
 

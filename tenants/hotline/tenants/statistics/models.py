@@ -139,3 +139,35 @@ class ExportJob(TenantModel):
 
     class Meta:
         table = "export_jobs"
+
+
+class PublishedMonth(TenantModel):
+    """A month's figures as the city published them (what the public sees stays what
+    was published, whatever later repairs change)."""
+
+    month = fields.DateField()  # the first day of the month
+    figures: Any = fields.JSONField(default=dict)
+    published_by = fields.BigIntField(null=True)
+    published_at = fields.DatetimeField()
+
+    class Meta:
+        table = "published_months"
+        unique_together = (("tenant_id", "month"),)
+
+
+class PublishedCase(TenantModel):
+    """A closed case published anonymized: redacted text only, no link to the citizen."""
+
+    ticket_id = fields.BigIntField()
+    month = fields.DateField()  # the month it was received
+    category = fields.CharField(max_length=200, default="")
+    kind = fields.CharField(max_length=12)
+    title = fields.CharField(max_length=200, default="")
+    content = fields.TextField()
+    reply = fields.TextField(default="")
+    published_by = fields.BigIntField(null=True)
+    published_at = fields.DatetimeField()
+
+    class Meta:
+        table = "published_cases"
+        unique_together = (("tenant_id", "ticket_id"),)
