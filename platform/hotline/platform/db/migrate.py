@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import asyncpg
 import structlog
@@ -13,6 +14,16 @@ from hotline.platform.db.config import credentials, tortoise_config
 from hotline.platform.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+# Written on every database ``ensure_database`` creates: ``hotline migrate --reset-dev``
+# drops only a database that carries it (docs/operations.md "Resetting a development
+# database").
+MARKER = "created by hotline migrate"
+
+
+class NotOurs(Exception):
+    """``--reset-dev`` refused: the database was not created by this project."""
 
 
 def _ident(name: str) -> str:
@@ -34,6 +45,7 @@ async def ensure_database(settings: Settings, *, template: str | None = None) ->
             # template0 with a UTF-8 ctype, so trigrams of CJK text are not empty.
             sql += "template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
         await admin.execute(sql)
+        await admin.execute(f"COMMENT ON DATABASE {_ident(name)} IS {_literal(MARKER)}")
         return True
     finally:
         await admin.close()
@@ -44,6 +56,52 @@ async def drop_database(server_url: str, name: str) -> None:
     admin = await asyncpg.connect(**{**credentials(server_url), "database": "postgres"})
     try:
         await admin.execute(f"DROP DATABASE IF EXISTS {_ident(name)} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+async def _created_by_us(admin: asyncpg.Connection, creds: dict[str, Any]) -> bool:
+    """The marker comment; or, for a database made before markers existed, the Tortoise
+    history of this project's former ``hotline`` app (nothing else writes that row)."""
+    comment = await admin.fetchval(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+        creds["database"],
+    )
+    if comment == MARKER:
+        return True
+    conn = await asyncpg.connect(**creds)
+    try:
+        return bool(
+            await conn.fetchval(
+                "SELECT to_regclass('tortoise_migrations') IS NOT NULL AND EXISTS ("
+                "SELECT 1 FROM tortoise_migrations WHERE app = 'hotline' AND name = '0001_initial')"
+            )
+        )
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
+
+
+async def reset_dev_database(settings: Settings) -> bool:
+    """Drop the configured database so ``run_migrations`` makes it afresh; only in
+    development and only a database this project created. False when there was none."""
+    creds = credentials(settings.database_url)
+    name = creds["database"]
+    if settings.is_production:
+        raise NotOurs(f"refusing to reset {name!r}: HOTLINE_ENV is production")
+    admin = await asyncpg.connect(**{**creds, "database": "postgres"})
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        if not await _created_by_us(admin, creds):
+            raise NotOurs(
+                f"refusing to reset {name!r}: it was not created by `hotline migrate` "
+                "(no marker); drop it yourself if you mean it"
+            )
+        await admin.execute(f"DROP DATABASE {_ident(name)} WITH (FORCE)")
+        log.warning("database dropped for a fresh migration", database=name)
+        return True
     finally:
         await admin.close()
 

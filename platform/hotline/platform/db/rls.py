@@ -2,6 +2,10 @@
 
 Tortoise's autodetector does not track policies or composite constraints, so each
 migration that creates a tenant table adds these through ``RunSQL``.
+
+Frozen by contract: migrations call these (the one import a migration may make), so
+what they return for given arguments is history and never changes; a new policy shape is
+a new function (tests/architecture/test_migrations_match_models.py).
 """
 
 from __future__ import annotations

@@ -3,9 +3,16 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from hotline.platform.outbox.models import OutboxStatus
+import enum
 from json import dumps, loads
 from tortoise import fields
+
+
+class OutboxStatus(enum.StrEnum):  # frozen copy: the live enum may change, this history may not
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
 
 class Migration(migrations.Migration):
     dependencies = [('platform', '0001_initial')]

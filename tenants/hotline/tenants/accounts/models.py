@@ -41,7 +41,7 @@ class ProvinceRole(Model):
     """A province-level role (province admin) — the province scope's membership."""
 
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "hotline.User", related_name="province_roles", on_delete=fields.CASCADE
+        "accounts.User", related_name="province_roles", on_delete=fields.CASCADE
     )
     province_id = fields.BigIntField(db_index=True)
     role = fields.CharEnumField(PlatformRole, max_length=20)
@@ -55,7 +55,7 @@ class Membership(TenantModel):
     """A user's role in one city, optionally limited to a department's subtree."""
 
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "hotline.User", related_name="memberships", on_delete=fields.CASCADE
+        "accounts.User", related_name="memberships", on_delete=fields.CASCADE
     )
     user_id: int
     role = fields.CharEnumField(Role, max_length=20)
@@ -92,7 +92,7 @@ class RefreshToken(Model):
     """One refresh token of a login session; rotation replaces it, reuse revokes the family."""
 
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "hotline.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+        "accounts.User", related_name="refresh_tokens", on_delete=fields.CASCADE
     )
     user_id: int
     family = fields.UUIDField(db_index=True)

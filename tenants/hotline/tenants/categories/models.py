@@ -11,7 +11,7 @@ from hotline.platform.db.models import TenantModel
 
 class Category(TenantModel):
     parent: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
-        "hotline.Category", related_name="children", null=True, on_delete=fields.RESTRICT
+        "categories.Category", related_name="children", null=True, on_delete=fields.RESTRICT
     )
     parent_id: int | None
     path = fields.CharField(max_length=400, db_index=True)  # "/3/17/": ids from the root

@@ -22,7 +22,7 @@ class DepartmentKind(enum.StrEnum):
 
 class Department(TenantModel):
     parent: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
-        "hotline.Department", related_name="children", null=True, on_delete=fields.RESTRICT
+        "departments.Department", related_name="children", null=True, on_delete=fields.RESTRICT
     )
     parent_id: int | None
     # "/1/5/23/" — ids from the root; a subtree is every path starting with this one.

@@ -48,11 +48,11 @@ class Variant(enum.StrEnum):
 
 class Evidence(TenantModel):
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
-        "hotline.Ticket", related_name=False, on_delete=fields.RESTRICT
+        "tickets.Ticket", related_name=False, on_delete=fields.RESTRICT
     )
     ticket_id: int
     assignment: fields.ForeignKeyNullableRelation[Assignment] = fields.ForeignKeyField(
-        "hotline.Assignment", related_name=False, null=True, on_delete=fields.RESTRICT
+        "tickets.Assignment", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     assignment_id: int | None
     purpose = fields.CharEnumField(Purpose, max_length=10)

@@ -31,7 +31,7 @@ class Article(Model):
     tenant_id = fields.BigIntField(null=True)  # NULL: shared by the province's cities
     # A department's standard answer (city articles only).
     department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
-        "hotline.Department", related_name=False, null=True, on_delete=fields.RESTRICT
+        "departments.Department", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     department_id: int | None
     status = fields.CharEnumField(ArticleStatus, max_length=12, default=ArticleStatus.DRAFT)

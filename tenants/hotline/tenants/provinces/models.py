@@ -39,7 +39,7 @@ class Tenant(Model):
     """A city: the unit of tenancy."""
 
     province: fields.ForeignKeyRelation[Province] = fields.ForeignKeyField(
-        "hotline.Province", related_name="tenants", on_delete=fields.RESTRICT
+        "provinces.Province", related_name="tenants", on_delete=fields.RESTRICT
     )
     province_id: int
     code = fields.CharField(max_length=6, unique=True)  # GB/T 2260, e.g. 370100

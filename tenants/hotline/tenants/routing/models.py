@@ -16,17 +16,17 @@ class RoutingRule(TenantModel):
     priority = fields.IntField(default=100)  # lower runs first
     # Matches tickets whose area is this department or inside its subtree; NULL = any area.
     area: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
-        "hotline.Department", related_name=False, null=True, on_delete=fields.RESTRICT
+        "departments.Department", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     area_id: int | None
     # Matches this category or any below it; NULL = any category.
     category: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
-        "hotline.Category", related_name=False, null=True, on_delete=fields.RESTRICT
+        "categories.Category", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     category_id: int | None
     keywords: Any = fields.JSONField(default=list)  # any of these in the content; [] = no condition
     department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
-        "hotline.Department", related_name=False, on_delete=fields.RESTRICT
+        "departments.Department", related_name=False, on_delete=fields.RESTRICT
     )
     department_id: int
     is_active = fields.BooleanField(default=True)

@@ -93,11 +93,11 @@ class Ticket(TenantModel):
     lng = fields.DecimalField(max_digits=10, decimal_places=7, null=True)
     lat = fields.DecimalField(max_digits=10, decimal_places=7, null=True)
     category: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
-        "hotline.Category", related_name=False, null=True, on_delete=fields.RESTRICT
+        "categories.Category", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     category_id: int | None
     area: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
-        "hotline.Department", related_name=False, null=True, on_delete=fields.RESTRICT
+        "departments.Department", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     area_id: int | None
     idempotency_key = fields.CharField(max_length=100, null=True)
@@ -129,7 +129,7 @@ class Ticket(TenantModel):
     # Set while an approved suspension (挂起) pauses the ticket's deadline clocks.
     suspended_at = fields.DatetimeField(null=True)
     merged_into: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
-        "hotline.Ticket", related_name=False, null=True, on_delete=fields.RESTRICT
+        "tickets.Ticket", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     merged_into_id: int | None
     # Transfers between cities keep a linked record on both sides (ids in the other city).
@@ -151,15 +151,15 @@ class Assignment(TenantModel):
     """One department's share of a ticket: lead, co-handler, or a sub-dispatch below one."""
 
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
-        "hotline.Ticket", related_name="assignments", on_delete=fields.CASCADE
+        "tickets.Ticket", related_name="assignments", on_delete=fields.CASCADE
     )
     ticket_id: int
     department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
-        "hotline.Department", related_name=False, on_delete=fields.RESTRICT
+        "departments.Department", related_name=False, on_delete=fields.RESTRICT
     )
     department_id: int
     parent: fields.ForeignKeyNullableRelation[Assignment] = fields.ForeignKeyField(
-        "hotline.Assignment", related_name="children", null=True, on_delete=fields.CASCADE
+        "tickets.Assignment", related_name="children", null=True, on_delete=fields.CASCADE
     )
     parent_id: int | None
     is_lead = fields.BooleanField(default=False)
@@ -192,7 +192,7 @@ class TimelineEvent(TenantModel):
     """Append-only, hash-chained per ticket: hash = sha256(prev_hash + canonical event)."""
 
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
-        "hotline.Ticket", related_name="timeline", on_delete=fields.RESTRICT
+        "tickets.Ticket", related_name="timeline", on_delete=fields.RESTRICT
     )
     ticket_id: int
     seq = fields.IntField()
@@ -215,7 +215,7 @@ class TimelineEvent(TenantModel):
 
 class ExtensionRequest(TenantModel):
     assignment: fields.ForeignKeyRelation[Assignment] = fields.ForeignKeyField(
-        "hotline.Assignment", related_name="extensions", on_delete=fields.CASCADE
+        "tickets.Assignment", related_name="extensions", on_delete=fields.CASCADE
     )
     assignment_id: int
     ticket_id = fields.BigIntField()
@@ -264,7 +264,7 @@ class Suspension(TenantModel):
     by the center, then resumed; while active the ticket's deadline clocks stand still."""
 
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
-        "hotline.Ticket", related_name="suspensions", on_delete=fields.RESTRICT
+        "tickets.Ticket", related_name="suspensions", on_delete=fields.RESTRICT
     )
     ticket_id: int
     assignment_id = fields.BigIntField(null=True)  # the requesting department's assignment
@@ -289,7 +289,7 @@ class Supervision(TenantModel):
     """A supervision order (督办) on overdue or troubled work; escalates until closed."""
 
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
-        "hotline.Ticket", related_name="supervisions", on_delete=fields.RESTRICT
+        "tickets.Ticket", related_name="supervisions", on_delete=fields.RESTRICT
     )
     ticket_id: int
     assignment_id = fields.BigIntField(null=True)
@@ -312,7 +312,7 @@ class Revisit(TenantModel):
     """One attempt to reach the citizen for a grade, or the citizen's own rating."""
 
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
-        "hotline.Ticket", related_name="revisits", on_delete=fields.RESTRICT
+        "tickets.Ticket", related_name="revisits", on_delete=fields.RESTRICT
     )
     ticket_id: int
     attempt = fields.SmallIntField()

@@ -1,11 +1,21 @@
 # ruff: noqa  (generated migration; the migrations folders are excluded from lint)
+import enum
 import functools
 from json import dumps, loads
 
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
-from hotline.tenants.notifications.models import Channel
+
+
+# Frozen copies: the live enums may change, this history may not.
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    INAPP = "inapp"
+    WEBHOOK = "webhook"
+
+
 
 
 class Migration(migrations.Migration):
@@ -106,104 +116,6 @@ class Migration(migrations.Migration):
                 "unique_together": (("tenant_id", "event", "channel", "locale"),),
                 "pk_attr": "id",
                 "table_description": "A city's wording of one event on one channel in one locale (sandboxed Jinja2).",
-            },
-            bases=["TenantModel"],
-        ),
-        ops.CreateModel(
-            name="RoutingModelVersion",
-            fields=[
-                (
-                    "id",
-                    fields.BigIntField(
-                        generated=True, primary_key=True, unique=True, db_index=True
-                    ),
-                ),
-                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
-                ("tenant_id", fields.BigIntField(db_index=True)),
-                ("province_id", fields.BigIntField()),
-                ("version", fields.IntField()),
-                ("algorithm", fields.CharField(max_length=80)),
-                ("samples", fields.IntField()),
-                ("train_size", fields.IntField()),
-                ("test_size", fields.IntField()),
-                ("top1_accuracy", fields.FloatField()),
-                ("top3_accuracy", fields.FloatField()),
-                (
-                    "labels",
-                    fields.JSONField(
-                        default=list,
-                        encoder=functools.partial(dumps, separators=(",", ":")),
-                        decoder=loads,
-                    ),
-                ),
-                ("blob", fields.BinaryField()),
-                ("is_active", fields.BooleanField(default=True)),
-            ],
-            options={
-                "table": "routing_model_versions",
-                "app": "notify",
-                "unique_together": (("tenant_id", "version"),),
-                "pk_attr": "id",
-            },
-            bases=["TenantModel"],
-        ),
-        ops.CreateModel(
-            name="RoutingSuggestion",
-            fields=[
-                (
-                    "id",
-                    fields.BigIntField(
-                        generated=True, primary_key=True, unique=True, db_index=True
-                    ),
-                ),
-                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
-                ("tenant_id", fields.BigIntField(db_index=True)),
-                ("province_id", fields.BigIntField()),
-                ("ticket_id", fields.BigIntField()),
-                ("source", fields.CharField(max_length=10)),
-                ("department_id", fields.BigIntField(null=True)),
-                ("confidence", fields.FloatField(null=True)),
-                (
-                    "suggestions",
-                    fields.JSONField(
-                        default=list,
-                        encoder=functools.partial(dumps, separators=(",", ":")),
-                        decoder=loads,
-                    ),
-                ),
-                ("model_version", fields.IntField(null=True)),
-                ("auto_dispatch", fields.BooleanField(default=False)),
-            ],
-            options={
-                "table": "routing_suggestions",
-                "app": "notify",
-                "unique_together": (("tenant_id", "ticket_id"),),
-                "pk_attr": "id",
-                "table_description": "What routing said about one ticket: a rule's department, or the model's top 3.",
-            },
-            bases=["TenantModel"],
-        ),
-        ops.CreateModel(
-            name="SweepMark",
-            fields=[
-                (
-                    "id",
-                    fields.BigIntField(
-                        generated=True, primary_key=True, unique=True, db_index=True
-                    ),
-                ),
-                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
-                ("tenant_id", fields.BigIntField(db_index=True)),
-                ("province_id", fields.BigIntField()),
-                ("kind", fields.CharField(max_length=20)),
-                ("swept_until", fields.DatetimeField(auto_now=False, auto_now_add=False)),
-                ("updated_at", fields.DatetimeField(auto_now=True, auto_now_add=False)),
-            ],
-            options={
-                "table": "sweep_marks",
-                "app": "notify",
-                "unique_together": (("tenant_id", "kind"),),
-                "pk_attr": "id",
             },
             bases=["TenantModel"],
         ),

@@ -119,7 +119,7 @@ def _figures() -> list[Any]:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hotline", "0009_city_settings")]
+    dependencies = [("departments", "0001_initial"), ("categories", "0001_initial"), ("tickets", "0001_initial")]
 
     initial = True
 

@@ -1,0 +1,50 @@
+# ruff: noqa  (a migration is history: frozen literals, excluded from lint)
+"""A city's categories (a tree): the table, its tenancy (RLS, same-city parent) and the
+subtree index. Frozen as literals: nothing of the live domain is imported."""
+
+import enum
+import functools
+from json import dumps, loads
+
+from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
+from tortoise.migrations import operations as ops
+
+from hotline.platform.db.rls import enable_tenant_rls, same_tenant_fk
+
+SQL = [
+    'ALTER TABLE "categories" ADD CONSTRAINT "categories_tenant_fk" '
+    'FOREIGN KEY (tenant_id) REFERENCES "tenants" (id) ON DELETE RESTRICT',
+    *enable_tenant_rls("categories"),
+    same_tenant_fk("categories", "parent_id", "categories"),
+    'CREATE INDEX "categories_path_prefix" ON "categories" (tenant_id, path text_pattern_ops)',
+]
+
+
+class Migration(migrations.Migration):
+    dependencies = [('provinces', '0001_initial')]
+
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='Category',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('tenant_id', fields.BigIntField(db_index=True)),
+                ('province_id', fields.BigIntField()),
+                ('parent', fields.ForeignKeyField('categories.Category', source_field='parent_id', null=True, db_constraint=True, to_field='id', related_name='children', on_delete=OnDelete.RESTRICT)),
+                ('path', fields.CharField(db_index=True, max_length=400)),
+                ('depth', fields.SmallIntField(default=0)),
+                ('name', fields.CharField(max_length=100)),
+                ('code', fields.CharField(null=True, max_length=32)),
+                ('sla_overrides', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('is_active', fields.BooleanField(default=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'categories', 'app': 'categories', 'unique_together': (('tenant_id', 'code'),), 'pk_attr': 'id'},
+            bases=['TenantModel'],
+        ),
+        ops.RunSQL(SQL),
+    ]
