@@ -34,7 +34,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # plates: province abbreviation + letter + 5 (or 6, new energy) letters/digits
 _PLATE = re.compile(
     r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]"
-    r"\s?[A-HJ-NP-Za-hj-np-z][\s·•.-]?[A-HJ-NP-Za-hj-np-z0-9]{5,6}(?![A-Za-z0-9])"
+    r"\s?[A-HJ-NP-Za-hj-np-z][\s·•.-]?[A-HJ-NP-Za-hj-np-z0-9]{5,6}"
 )
 # house numbers: digits (or Chinese numerals) before an address unit
 _HOUSE = re.compile(
