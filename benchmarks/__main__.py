@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import evidence, exports, statistics, tickets, workers
+from benchmarks import channels, evidence, exports, statistics, tickets, workers
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ BENCHMARKS: list[Bench] = [
     Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
     Bench("statistics", statistics.main, lambda: statistics.main(smoke=True)),
     Bench("exports", exports.main, lambda: exports.main(smoke=True)),
+    Bench("channels", channels.main, lambda: channels.main(tickets=10)),
 ]
 
 

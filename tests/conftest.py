@@ -1,4 +1,5 @@
-"""Session-wide real services and a migrated template database copied per test module.
+"""Session-wide real services, a migrated template database copied per test module, and
+the shared test world (tests/world.py).
 
 Services come from ``HOTLINE_DATABASE_URL`` / ``HOTLINE_REDIS_URL`` /
 ``HOTLINE_S3_ENDPOINT`` when set, otherwise from the embedded stack (started once).
@@ -14,10 +15,11 @@ import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import pytest_asyncio
 from tortoise import Tortoise
 
 from hotline.platform.db.config import init_orm
@@ -27,9 +29,13 @@ from hotline.platform.db.migrate import (
     ensure_database,
     run_migrations,
 )
+from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.storage import ensure_bucket
 from tests import isolation_registry
+
+if TYPE_CHECKING:
+    from tests.world import World
 
 RUN_ID = secrets.token_hex(3)
 
@@ -170,3 +176,13 @@ async def db(module_settings: Settings) -> AsyncIterator[Settings]:
         yield module_settings
     finally:
         await Tortoise.close_connections()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(db: Settings) -> AsyncIterator[World]:
+    """The two-province, three-city world of tests/world.py, built once per module.
+    A directory that wants another shape overrides ``world`` with a view over this one."""
+    from tests.world import build_world  # the domain imported under pytest's filters
+
+    yield await build_world()
+    await close_redis()

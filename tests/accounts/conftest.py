@@ -1,22 +1,25 @@
-"""Two provinces with one city each (alpha, beta), their center departments and people."""
+"""The accounts tests see two provinces with one city each (alpha, beta), their center
+departments and password-holding admins: a view over the shared world (tests/world.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
 
-from hotline.platform.redis import close_redis
-from hotline.platform.settings import Settings, reset_settings
+from hotline.platform.auth.passwords import hash_password
+from hotline.platform.settings import reset_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts import memberships, users
-from hotline.tenants.accounts.models import Membership, User
-from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.accounts.models import User
+from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Province, Tenant
+from tests.world import World as SharedWorld
 
 PASSWORD = "Correct-Horse-42"
 
@@ -68,54 +71,36 @@ class World:
         return user
 
 
-async def _city(province: Province, code: str, slug: str, prefix: str) -> City:
+async def _with_password(user_id: int | None) -> User:
     with use_scope(Scope.platform()):
-        tenant = await Tenant.create(
-            province=province, code=code, slug=slug, name=slug.title(), number_prefix=prefix
-        )
-    with use_scope(Scope.city(tenant.id, province.id)):
-        center = await Department.create(
-            kind=DepartmentKind.CENTER, name=f"{slug} 12345 center", path="/", depth=0
-        )
-        center.path = f"/{center.id}/"
-        await center.save(update_fields=["path"])
-    return City(tenant=tenant, center=center)
-
-
-async def _admin_of(city: City, username: str) -> User:
-    user = await users.create_user(
-        actor=None, username=username, display_name=username.title(), password=PASSWORD
-    )
-    with use_scope(city.scope()):
-        await Membership.create(user=user, role=Role.TENANT_ADMIN)
+        user = await User.get(id=user_id)
+        user.password_hash = await asyncio.to_thread(hash_password, PASSWORD)
+        await user.save(update_fields=["password_hash"])
     return user
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(db: Settings) -> AsyncIterator[World]:
+async def world(world: SharedWorld) -> World:
+    """A view over the shared world (tests/world.py): alpha and beta with their centers,
+    their tenant admins given a password, and a platform operator."""
     with use_scope(Scope.platform()):
-        shandong = await Province.create(code="370000", slug="shandong", name="Shandong")
-        jiangsu = await Province.create(code="320000", slug="jiangsu", name="Jiangsu")
-    alpha = await _city(shandong, "370100", "alpha", "AL")
-    beta = await _city(jiangsu, "320100", "beta", "BE")
-    operator = await users.create_user(
-        actor=None,
-        username="operator",
-        display_name="Operator",
+        operator = await users.create_user(
+            actor=None,
+            username="operator",
+            display_name="Operator",
+            password=PASSWORD,
+            platform_operator=True,
+        )
+    return World(
         password=PASSWORD,
-        platform_operator=True,
-    )
-    yield World(
-        password=PASSWORD,
-        shandong=shandong,
-        jiangsu=jiangsu,
-        alpha=alpha,
-        beta=beta,
+        shandong=world.shandong,
+        jiangsu=world.jiangsu,
+        alpha=City(tenant=world.alpha.tenant, center=world.alpha.center),
+        beta=City(tenant=world.beta.tenant, center=world.beta.center),
         operator=operator,
-        alpha_admin=await _admin_of(alpha, "alpha-admin"),
-        beta_admin=await _admin_of(beta, "beta-admin"),
+        alpha_admin=await _with_password(world.alpha.admin.user_id),
+        beta_admin=await _with_password(world.beta.admin.user_id),
     )
-    await close_redis()
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
-"""Two cities in two provinces, a department tree, tickets and actors for the evidence tests.
-
-Rows are created directly with the models (the ticket service is not needed here). The
+"""The evidence tests: the shared world (tests/world.py) plus a ticket per city, written
+directly with the models (the ticket service is not needed here). The
 module's S3 bucket lives on the session's real S3 server (the embedded stand-in, or
 MinIO when HOTLINE_S3_ENDPOINT names one).
 """
@@ -25,14 +24,14 @@ from PIL import ExifTags, Image
 from hotline.platform import storage
 from hotline.platform.jobs import close_pools
 from hotline.platform.settings import Settings
-from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.platform.tenancy import use_scope
+from hotline.tenants.departments.models import Department
 from hotline.tenants.evidence.uploads import Upload
 from hotline.tenants.kernel.access import Actor
-from hotline.tenants.kernel.roles import Role
-from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.tickets.models import Assignment, Channel, Kind, Status, Ticket
 from hotline.tenants.tickets.numbering import hash_query_code
+from tests.world import City
+from tests.world import World as SharedWorld
 
 QUERY_CODE = "246810"
 # The ticket's place (Jinan, Quancheng Square) and a photo taken ~150 m away.
@@ -41,30 +40,12 @@ PHOTO_LAT, PHOTO_LNG = 36.6625, 117.0207
 
 
 @dataclass
-class City:
-    tenant: Tenant
-    center: Department
-
-    def scope(self) -> Scope:
-        return Scope.city(self.tenant.id, self.tenant.province_id)
-
-    def actor(self, user_id: int, role: Role, *departments: int) -> Actor:
-        return Actor(
-            user_id=user_id,
-            tenant_id=self.tenant.id,
-            province_id=self.tenant.province_id,
-            roles=frozenset({role}),
-            department_ids=frozenset(departments),
-        )
-
-
-@dataclass
 class World:
     alpha: City
     beta: City
     district: Department  # alpha: center > district > street
     street: Department
-    other_district: Department  # a sibling of `district`
+    other_district: Department  # a department of alpha that is no ancestor of `street`
     ticket: Ticket  # alpha, assigned to `street`
     assignment: Assignment
     beta_ticket: Ticket
@@ -74,29 +55,6 @@ class World:
     district_manager: Actor  # an ancestor of the assigned department
     other_handler: Actor  # another department of the same city
     beta_agent: Actor
-
-
-async def _city(province: Province, code: str, slug: str, prefix: str) -> City:
-    with use_scope(Scope.platform()):
-        tenant = await Tenant.create(
-            province=province, code=code, slug=slug, name=slug.title(), number_prefix=prefix
-        )
-    with use_scope(Scope.city(tenant.id, province.id)):
-        center = await Department.create(
-            kind=DepartmentKind.CENTER, name=f"{slug} center", path="/", depth=0
-        )
-        center.path = f"/{center.id}/"
-        await center.save(update_fields=["path"])
-    return City(tenant=tenant, center=center)
-
-
-async def _child(parent: Department, kind: DepartmentKind, name: str) -> Department:
-    row = await Department.create(
-        parent=parent, kind=kind, name=name, path="/", depth=parent.depth + 1
-    )
-    row.path = f"{parent.path}{row.id}/"
-    await row.save(update_fields=["path"])
-    return row
 
 
 async def make_ticket(
@@ -121,21 +79,16 @@ async def make_ticket(
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(db: Settings) -> AsyncIterator[World]:
+async def world(world: SharedWorld, db: Settings) -> AsyncIterator[World]:
+    """The shared world (tests/world.py) plus one ticket per city, alpha's assigned to
+    its street: the evidence tests need a ticket at a known place with a known code."""
     await storage.ensure_bucket(db)
-    with use_scope(Scope.platform()):
-        shandong = await Province.create(code="370000", slug="shandong", name="Shandong")
-        jiangsu = await Province.create(code="320000", slug="jiangsu", name="Jiangsu")
-    alpha = await _city(shandong, "370100", "alpha", "AL")
-    beta = await _city(jiangsu, "320100", "beta", "BE")
+    alpha, beta = world.alpha, world.beta
     with use_scope(alpha.scope()):
-        district = await _child(alpha.center, DepartmentKind.DISTRICT, "Lixia")
-        street = await _child(district, DepartmentKind.STREET, "Quancheng street")
-        other = await _child(alpha.center, DepartmentKind.DISTRICT, "Huaiyin")
         ticket = await make_ticket(alpha, "AL20261123000001")
         assignment = await Assignment.create(
             ticket=ticket,
-            department=street,
+            department=alpha.street,
             is_lead=True,
             reply_deadline=datetime.now(UTC) + timedelta(days=7),
         )
@@ -144,18 +97,18 @@ async def world(db: Settings) -> AsyncIterator[World]:
     yield World(
         alpha=alpha,
         beta=beta,
-        district=district,
-        street=street,
-        other_district=other,
+        district=alpha.district,
+        street=alpha.street,
+        other_district=alpha.bureau,
         ticket=ticket,
         assignment=assignment,
         beta_ticket=beta_ticket,
-        agent=alpha.actor(101, Role.AGENT),
-        admin=alpha.actor(102, Role.TENANT_ADMIN),
-        street_handler=alpha.actor(103, Role.DEPT_HANDLER, street.id),
-        district_manager=alpha.actor(104, Role.DEPT_MANAGER, district.id),
-        other_handler=alpha.actor(105, Role.DEPT_HANDLER, other.id),
-        beta_agent=beta.actor(201, Role.AGENT),
+        agent=alpha.agent,
+        admin=alpha.admin,
+        street_handler=alpha.street_handler,
+        district_manager=alpha.district_manager,
+        other_handler=alpha.bureau_handler,
+        beta_agent=beta.agent,
     )
     await close_pools()
 

@@ -254,7 +254,7 @@ async def test_a_worker_killed_mid_delivery_applies_the_message_once(
             await on_ticket_event(ticket=ticket, event="reclassify")
     [row] = await _rows(payload__contains={"endpoint_id": hook.id})
     assert await relay_outbox({}) == 1
-    first = await new_worker()
+    first = await new_worker(max_jobs=1)  # it must not take the re-queued job again
     running = asyncio.create_task(first.async_run())
     # the receiver has applied the message; the worker waits for the answer — and dies
     assert await asyncio.to_thread(receiver.received.wait, 5)

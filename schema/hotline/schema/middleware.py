@@ -25,6 +25,9 @@ from hotline.tenants.kernel.errors import DomainError
 
 TENANT_HEADER = "x-hotline-tenant"
 API_KEY_HEADER = "x-api-key"
+# REST faces that authenticate themselves (a key in the form, a signed body) and answer
+# in their own error format: hotline.schema.channels.
+SELF_AUTHENTICATED = ("/open311/", "/channels/")
 
 
 def requested_tenant(conn: HTTPConnection) -> str | None:
@@ -68,7 +71,9 @@ class IdentityMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket") or (
+            scope["type"] == "http" and scope["path"].startswith(SELF_AUTHENTICATED)
+        ):
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)

@@ -23,6 +23,7 @@ from hotline.schema.calendar.mutations import CalendarMutations
 from hotline.schema.calendar.queries import CalendarQueries
 from hotline.schema.categories.mutations import CategoryMutations
 from hotline.schema.categories.queries import CategoryQueries
+from hotline.schema.channels.mutations import ChannelMutations
 from hotline.schema.datetimes import DATETIME, AnswerZone
 from hotline.schema.departments.mutations import DepartmentMutations
 from hotline.schema.departments.queries import DepartmentQueries
@@ -86,6 +87,7 @@ Mutation = merge_types(
         StatisticsMutations,
         ExportMutations,
         DisclosureMutations,
+        ChannelMutations,
     ),
 )
 

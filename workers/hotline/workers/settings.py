@@ -21,6 +21,7 @@ from hotline.workers import (
     delivery,
     evidence,
     exports,
+    mail,
     relay,
     routing,
     statistics,
@@ -69,6 +70,7 @@ class WorkerSettings:
         calendar.recompute_provisional_deadlines,
         statistics.refresh_statistics,
         func(exports.run_export, name="run_export", timeout=exports.TIMEOUT_SECONDS),
+        mail.poll_mail,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
@@ -77,6 +79,7 @@ class WorkerSettings:
         cron(relay.relay_outbox, second=set(range(0, 60, 2)), unique=True, run_at_startup=True),
         cron(sweeps.sweep_all, second={5}, unique=True),
         cron(statistics.refresh_statistics_all, second={35}, unique=True),
+        cron(mail.poll_mail_all, second={50}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

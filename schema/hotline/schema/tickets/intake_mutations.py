@@ -24,8 +24,8 @@ from hotline.schema.tickets.payloads import (
 from hotline.schema.tickets.types import (
     Ticket,
 )
+from hotline.tenants.channels import pipeline
 from hotline.tenants.tickets import (
-    intake,
     models,
     review,
     supplements,
@@ -39,25 +39,29 @@ class IntakeMutations:
     async def create_ticket(self, info: Info, input: CreateTicketInput) -> CreateTicketPayload:
         location = input.location
 
-        async def call() -> intake.CreatedTicket:
-            return await intake.create_ticket(
+        async def call() -> pipeline.Intake:
+            # the one intake pipeline of every channel (docs/channels.md)
+            return await pipeline.submit(
                 actor=info.context.actor,
-                channel=models.Channel(input.channel),
-                kind=models.Kind(input.kind),
-                content=input.content,
-                title=input.title,
-                priority=models.Priority(input.priority),
-                citizen_name=input.citizen_name,
-                citizen_phone=input.citizen_phone,
-                anonymous=input.anonymous,
-                confidential=input.confidential,
-                address=input.address,
-                lng=location.lng if location else None,
-                lat=location.lat if location else None,
-                datum=DatumEnum(location.datum) if location else DatumEnum.WGS84,
-                category_id=_opt(input.category_id, "Category", "categoryId"),
-                area_id=_opt(input.area_id, "Department", "areaId"),
-                idempotency_key=input.idempotency_key,
+                submission=pipeline.Submission(
+                    channel=models.Channel(input.channel),
+                    external_id=None,
+                    idempotency_key=input.idempotency_key,
+                    kind=models.Kind(input.kind),
+                    content=input.content,
+                    title=input.title,
+                    priority=models.Priority(input.priority),
+                    citizen_name=input.citizen_name,
+                    citizen_phone=input.citizen_phone,
+                    anonymous=input.anonymous,
+                    confidential=input.confidential,
+                    address=input.address,
+                    lng=location.lng if location else None,
+                    lat=location.lat if location else None,
+                    datum=DatumEnum(location.datum) if location else DatumEnum.WGS84,
+                    category_id=_opt(input.category_id, "Category", "categoryId"),
+                    area_id=_opt(input.area_id, "Department", "areaId"),
+                ),
             )
 
         made, errors = await payload_errors(call)
@@ -65,6 +69,12 @@ class IntakeMutations:
             ticket=Ticket.from_model(made.ticket) if made else None,
             query_code=made.query_code if made else None,
             created=made.created if made else False,
+            proposed_duplicates=[
+                Ticket.from_model(t)
+                for t in await pipeline.proposed_tickets(actor=info.context.actor, intake=made)
+            ]
+            if made
+            else [],
             errors=errors,
         )
 

@@ -55,6 +55,11 @@ class CreateTicketPayload:
     created: bool = strawberry.field(
         description="False when the idempotency key found an existing ticket."
     )
+    proposed_duplicates: list[Ticket] = strawberry.field(
+        description="Open tickets of the same caller, or of the same place and category, "
+        "that this one may repeat: proposed by the intake pipeline, never merged by it "
+        "(mergeTickets merges)."
+    )
     errors: list[Error]
 
 

@@ -286,12 +286,51 @@ MESSAGES_ZH: dict[str, str] = {
     "only an ended month can be published": "只能公开已结束月份的数据",
     "only a closed case that is not confidential is published": "只能公开已办结且非保密的工单",
     "an export is downloaded by the person who asked for it": "导出文件只能由申请人下载",
+    # --- intake channels (docs/channels.md) -------------------------------------------
+    "the request's timestamp is outside the accepted window": "请求时间戳超出允许范围",
+    "a signed request needs its Unix timestamp": "签名请求须带 Unix 时间戳",
+    "the request's signature is wrong": "请求签名错误",
+    "a signed channel is one of {channels}": "签名渠道须为以下之一：{channels}",
+    "{source} must be an http or https URL": "{source} 须为 http 或 https 地址",
+    "{source} answered HTTP {status}": "{source} 返回 HTTP {status}",
+    "{source} is larger than {max} bytes": "{source} 超过 {max} 字节",
+    "{source} cannot be fetched: {why}": "无法获取 {source}：{why}",
+    "{name} must be a number": "{name} 须为数字",
+    "service_code is required": "缺少 service_code",
+    "a location is required: lat and long, address_string or address_id": (
+        "须提供位置：lat 和 long、address_string 或 address_id"
+    ),
+    "description has at most {max} characters": "description 最多 {max} 个字符",
+    "attribute[subcategory] must be one of the service's values": (
+        "attribute[subcategory] 须为该服务的可选值之一"
+    ),
+    "attribute[kind] is not a known kind": "attribute[kind] 不是已知的诉求类型",
+    "{name} must be a W3C date-time": "{name} 须为 W3C 日期时间格式",
+    "status is open, closed or both": "status 须为 open、closed 或两者",
+    "a message id is 1 to {max} characters": "消息编号须为 1 至 {max} 个字符",
+    "place names are 1 to 50 characters": "地名须为 1 至 50 个字符",
+    "a city keeps at most {max} place names": "每个城市最多保存 {max} 个地名",
+    "message_id is 1 to {max} characters": "message_id 须为 1 至 {max} 个字符",
+    "the message has no text": "短信没有内容",
+    "a message has at most {max} characters": "短信最多 {max} 个字符",
+    "the attached file is refused: {why}": "附件被拒绝：{why}",
+    "security is ssl or starttls": "security 须为 ssl 或 starttls",
+    "the body is not a WeChat message": "请求内容不是微信消息",
+    "an account needs its AppID, AppSecret and template id": (
+        "公众号须提供 AppID、AppSecret 和模板编号"
+    ),
+    "a mailbox needs a host, a port, a user name and a password": (
+        "邮箱须提供主机、端口、用户名和密码"
+    ),
 }
 
 # Parameter values worth translating: what NotFound names, roles, kinds, statuses,
 # the password policy's findings, the things a reason is asked for.
 TERMS_ZH: dict[str, str] = {
     # NotFound nouns
+    "service": "服务类别",
+    "service request": "服务请求",
+    "token": "受理凭证",
     "synonym group": "同义词组",
     "suspension": "挂起申请",
     "object": "对象",

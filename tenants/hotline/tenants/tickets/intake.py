@@ -8,6 +8,7 @@ routed (:mod:`.autodispatch`). An emergency goes straight to the city's duty roo
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -29,7 +30,7 @@ from hotline.tenants.tickets.dispatch import dispatch_to
 from hotline.tenants.tickets.geo import Datum, to_wgs84
 from hotline.tenants.tickets.models import Channel, Kind, Priority, Status, Ticket
 from hotline.tenants.tickets.phones import PHONE_PURPOSE, normalize_phone
-from hotline.tenants.tickets.work import change
+from hotline.tenants.tickets.work import Change, change
 
 _COORD = Decimal("0.0000001")
 # The outbox kind of "route this new ticket" (handled by .autodispatch).
@@ -82,11 +83,14 @@ async def create_ticket(
     category_id: int | None = None,
     area_id: int | None = None,
     idempotency_key: str | None = None,
+    within: Callable[[Change, Ticket], Awaitable[None]] | None = None,
 ) -> CreatedTicket:
     """Record a submission. An emergency goes at once to the city's duty room.
 
     Anonymous tickets keep neither name nor phone. A repeated ``idempotency_key``
     returns the first ticket (and the same query code), also under concurrency.
+    ``within`` runs in the new ticket's transaction (the intake pipeline's records,
+    :mod:`hotline.tenants.channels.pipeline`).
     """
     require(actor, Action.TICKET_CREATE)
     content = policy.required(content, "content", "the content")
@@ -177,6 +181,8 @@ async def create_ticket(
                     payload={"ticket_id": ticket.id},
                     send_key=f"route-{ticket.tenant_id}-{ticket.id}",
                 )
+            if within is not None:
+                await within(c, ticket)
     except IntegrityError:
         if idempotency_key is None:
             raise

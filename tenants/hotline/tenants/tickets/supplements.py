@@ -39,6 +39,11 @@ async def _supplement(c: Change, ticket: Ticket, text: str, *, source: str) -> N
     )
 
 
+async def supplement_in(c: Change, ticket: Ticket, text: str, *, source: str) -> None:
+    """Within the caller's change: an intake channel appends the citizen's message."""
+    await _supplement(c, ticket, _text(text), source=source)
+
+
 async def add_supplement(*, actor: Actor, ticket_id: int, text: str) -> Ticket:
     """An agent records what the citizen adds on the phone."""
     text = _text(text)

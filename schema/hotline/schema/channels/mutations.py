@@ -1,0 +1,104 @@
+"""The city's set-up of its inbound channels: signing secrets and the place names SMS
+intake recognizes (docs/channels.md)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from hotline.schema.context import Info
+from hotline.schema.errors import Error, payload_errors
+from hotline.tenants.channels import imap, keys, places, wechat
+
+
+@strawberry.type
+class ChannelSecretPayload:
+    channel: str | None
+    secret: str | None = strawberry.field(
+        description="The signing secret: shown once, never again; the old one stops at once."
+    )
+    errors: list[Error]
+
+
+@strawberry.type
+class PlaceNamesPayload:
+    added: int = strawberry.field(description="How many of the names were new.")
+    errors: list[Error]
+
+
+@strawberry.type
+class ChannelSetupPayload:
+    configured: bool = strawberry.field(description="The settings are saved and in use.")
+    errors: list[Error]
+
+
+@strawberry.type
+class ChannelMutations:
+    @strawberry.mutation(
+        description="A new signing secret for the city's inbound channel (sms, wechat)."
+    )
+    async def rotate_channel_secret(self, info: Info, channel: str) -> ChannelSecretPayload:
+        secret, errors = await payload_errors(
+            lambda: keys.rotate_secret(actor=info.context.actor, channel=channel)
+        )
+        return ChannelSecretPayload(
+            channel=channel if secret else None, secret=secret, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Add place names (landmarks, estates, villages) that SMS intake "
+        "recognizes as the place of a report, beside the city's district and street names."
+    )
+    async def add_place_names(self, info: Info, names: list[str]) -> PlaceNamesPayload:
+        added, errors = await payload_errors(
+            lambda: places.add_place_names(actor=info.context.actor, names=names)
+        )
+        return PlaceNamesPayload(added=added or 0, errors=errors)
+
+    @strawberry.mutation(
+        description="The city's mailbox for e-mail intake (IMAP over TLS: port 993 with "
+        "security 'ssl', or 143 with 'starttls'); the password is encrypted at rest and "
+        "never shown again."
+    )
+    async def set_mailbox(
+        self,
+        info: Info,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        security: str = "ssl",
+        folder: str = "INBOX",
+    ) -> ChannelSetupPayload:
+        async def call() -> bool:
+            await imap.set_mailbox(
+                actor=info.context.actor,
+                host=host,
+                port=port,
+                username=username,
+                password=password,
+                security=security,
+                folder=folder,
+            )
+            return True
+
+        done, errors = await payload_errors(call)
+        return ChannelSetupPayload(configured=bool(done), errors=errors)
+
+    @strawberry.mutation(
+        description="The city's WeChat official account for progress messages: AppID, "
+        "AppSecret (encrypted at rest, never shown again) and the template's id."
+    )
+    async def set_wechat_account(
+        self, info: Info, app_id: str, app_secret: str, template_id: str
+    ) -> ChannelSetupPayload:
+        async def call() -> bool:
+            await wechat.set_account(
+                actor=info.context.actor,
+                app_id=app_id,
+                app_secret=app_secret,
+                template_id=template_id,
+            )
+            return True
+
+        done, errors = await payload_errors(call)
+        return ChannelSetupPayload(configured=bool(done), errors=errors)

@@ -1,0 +1,1 @@
+"""Intake channels: one pipeline for every door (docs/channels.md)."""

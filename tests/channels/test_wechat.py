@@ -1,0 +1,283 @@
+"""The WeChat official account: the signed callback (server check, messages), tickets
+from text / voice / location, pictures as evidence, and progress messages back through
+the outbox's template-message sender, tested against a local HTTP receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hotline.platform.outbox.models import OutboxMessage
+from hotline.platform.senders.config import reset_delivery_settings
+from hotline.platform.senders.errors import SendFailed
+from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.channels import keys, wechat
+from hotline.tenants.channels.models import InboundMessage
+from hotline.tenants.evidence.models import Evidence
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
+from hotline.tenants.tickets.dispatch import dispatch_ticket
+from hotline.tenants.tickets.models import Channel, Ticket
+from tests.tickets_api.conftest import City, World
+
+
+def _admin(city: City) -> Actor:
+    return Actor(
+        user_id=city.users["admin"],
+        tenant_id=city.tenant.id,
+        province_id=city.tenant.province_id,
+        roles=frozenset({Role.TENANT_ADMIN, Role.DISPATCHER}),
+    )
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (30, 200, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@dataclass
+class Receiver:
+    """WeChat's API as the tests see it: tokens, template messages, a picture."""
+
+    url: str = ""
+    token_calls: int = 0
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    keys_seen: set[str] = field(default_factory=set)
+
+    def app(self) -> Starlette:
+        async def token(request: Request) -> JSONResponse:
+            self.token_calls += 1
+            ok = request.query_params.get("secret") == "app-secret"
+            if not ok:
+                return JSONResponse({"errcode": 40125, "errmsg": "invalid appsecret"})
+            return JSONResponse({"access_token": "tok-1", "expires_in": 7200})
+
+        async def send(request: Request) -> JSONResponse:
+            if request.query_params.get("access_token") != "tok-1":
+                return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
+            key = request.headers.get("idempotency-key", "")
+            if key not in self.keys_seen:  # a redelivery is one message
+                self.keys_seen.add(key)
+                self.sent.append(await request.json())
+            return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": 1})
+
+        async def picture(request: Request) -> Response:
+            return Response(_png(), media_type="image/png")
+
+        return Starlette(
+            routes=[
+                Route("/cgi-bin/token", token),
+                Route("/cgi-bin/message/template/send", send, methods=["POST"]),
+                Route("/pic.png", picture),
+            ]
+        )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def receiver() -> AsyncIterator[Receiver]:
+    made = Receiver()
+    server = uvicorn.Server(
+        uvicorn.Config(made.app(), host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    made.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    yield made
+    server.should_exit = True
+    await task
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def tokens(world: World, receiver: Receiver) -> dict[str, str]:
+    found = {}
+    for city in (world.alpha, world.beta):
+        found[city.slug] = await keys.rotate_secret(actor=_admin(city), channel="wechat")
+        await wechat.set_account(
+            actor=_admin(city),
+            app_id=f"wx-{city.slug}",
+            app_secret="app-secret",
+            template_id="progress-1",
+            api_base=receiver.url,
+        )
+    return found
+
+
+def _signed(token: str, *, at: int | None = None) -> dict[str, str]:
+    stamp, nonce = str(at or int(time.time())), secrets.token_hex(4)
+    signature = hashlib.sha1("".join(sorted([token, stamp, nonce])).encode()).hexdigest()  # noqa: S324
+    return {"timestamp": stamp, "nonce": nonce, "signature": signature}
+
+
+def _xml(kind: str, openid: str, msg_id: str, **fields: str) -> bytes:
+    extra = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
+    return (
+        f"<xml><ToUserName><![CDATA[gh_city]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{int(time.time())}"
+        f"</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{extra}<MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
+
+
+async def _post(world: World, city: City, body: bytes, params: dict[str, str]) -> httpx.Response:
+    return await world.client.post(f"/channels/wechat/{city.slug}", params=params, content=body)
+
+
+async def _count(city: City) -> tuple[int, int]:
+    with use_scope(city.scope()):
+        return await Ticket.all().count(), await InboundMessage.all().count()
+
+
+async def test_the_server_check_echoes_only_when_signed(
+    world: World, tokens: dict[str, str]
+) -> None:
+    alpha = world.alpha
+    good = await world.client.get(
+        f"/channels/wechat/{alpha.slug}", params={**_signed(tokens["alpha"]), "echostr": "e-1"}
+    )
+    assert (good.status_code, good.text) == (200, "e-1")
+    bad = await world.client.get(
+        f"/channels/wechat/{alpha.slug}", params={**_signed(tokens["beta"]), "echostr": "e-1"}
+    )
+    assert bad.status_code == 403
+
+
+async def test_text_voice_and_location_become_tickets_once(
+    world: World, tokens: dict[str, str]
+) -> None:
+    alpha = world.alpha
+    text = _xml("text", "o-text", "1001", Content="经十路100号路灯不亮")
+    response = await _post(world, alpha, text, _signed(tokens["alpha"]))
+    assert (response.status_code, response.text) == (200, "success")
+    before = await _count(alpha)
+    again = await _post(world, alpha, text, _signed(tokens["alpha"]))  # WeChat's retry
+    assert again.text == "success"
+    assert await _count(alpha) == before
+    voice = _xml("voice", "o-voice", "1002", Recognition="小区门口垃圾没人清理", MediaId="m")
+    await _post(world, alpha, voice, _signed(tokens["alpha"]))
+    place = _xml(
+        "location",
+        "o-place",
+        "1003",
+        Location_X="36.6612",
+        Location_Y="117.0201",
+        Scale="15",
+        Label="泉城广场",
+    )
+    await _post(world, alpha, place, _signed(tokens["alpha"]))
+    with use_scope(alpha.scope()):
+        made = await Ticket.filter(channel=Channel.WECHAT).order_by("id")
+    assert [t.content for t in made] == ["经十路100号路灯不亮", "小区门口垃圾没人清理", "泉城广场"]
+    assert (str(made[2].lat), str(made[2].lng), made[2].address) == (
+        "36.6612000",
+        "117.0201000",
+        "泉城广场",
+    )
+
+
+async def test_refusals_store_nothing(world: World, tokens: dict[str, str]) -> None:
+    alpha = world.alpha
+    before = await _count(alpha), await _count(world.beta)
+    body = _xml("text", "o-x", "2001", Content="经十路1号井盖丢失")
+    assert (await _post(world, alpha, body, _signed("wrong-token"))).status_code == 403
+    assert (await _post(world, alpha, body, _signed(tokens["beta"]))).status_code == 403
+    old = _signed(tokens["alpha"], at=int(time.time()) - 3600)
+    assert (await _post(world, alpha, body, old)).status_code == 403
+    not_xml = await _post(world, alpha, b"<xml><oops", _signed(tokens["alpha"]))
+    assert not_xml.status_code == 400
+    bomb = (
+        b'<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><MsgType>text</MsgType><Content>&a;</Content></xml>'
+    )
+    assert (await _post(world, alpha, bomb, _signed(tokens["alpha"]))).status_code == 400
+    assert (await _count(alpha), await _count(world.beta)) == before
+
+
+async def test_a_picture_joins_the_senders_ticket_and_progress_goes_back(
+    world: World, tokens: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alpha = world.alpha
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")  # the receiver is loopback
+    reset_delivery_settings()
+    try:
+        await _post(
+            world,
+            alpha,
+            _xml("text", "o-pic", "3001", Content="公园路5号树木倒伏"),
+            _signed(tokens["alpha"]),
+        )
+        picture = _xml("image", "o-pic", "3002", PicUrl=f"{receiver.url}/pic.png", MediaId="m")
+        assert (await _post(world, alpha, picture, _signed(tokens["alpha"]))).text == "success"
+        with use_scope(alpha.scope()):
+            ticket = await Ticket.filter(channel=Channel.WECHAT).order_by("-id").first()
+            assert ticket is not None
+            evidence = await Evidence.filter(ticket_id=ticket.id)
+        assert [e.content_type for e in evidence] == ["image/png"]
+
+        await dispatch_ticket(
+            actor=_admin(alpha), ticket_id=ticket.id, lead_department_id=alpha.district.id
+        )
+        with use_scope(Scope.platform()):
+            rows = await OutboxMessage.filter(kind="wechat", tenant_id=alpha.tenant.id)
+        [row] = [r for r in rows if r.payload["number"] == ticket.number]
+        with use_scope(alpha.scope()):
+            await wechat.deliver(row)
+            await wechat.deliver(row)  # a redelivery: the receiver keeps one
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()
+    [sent] = [m for m in receiver.sent if m["data"]["number"]["value"] == ticket.number]
+    assert sent["touser"] == "o-pic"
+    assert sent["template_id"] == "progress-1"
+    assert sent["data"]["progress"]["value"] == "已派至承办单位办理"
+
+
+async def test_a_wrong_app_secret_fails_the_delivery(
+    world: World, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beta = world.beta
+    await wechat.set_account(
+        actor=_admin(beta),
+        app_id="wx-beta-2",
+        app_secret="nope",
+        template_id="t",
+        api_base=receiver.url,
+    )
+    row = OutboxMessage(
+        kind="wechat",
+        send_key="wechat-test",
+        tenant_id=beta.tenant.id,
+        payload={"to_enc": "", "number": "X", "progress": "p", "at": "now"},
+    )
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
+    reset_delivery_settings()
+    try:
+        with use_scope(beta.scope()), pytest.raises(SendFailed, match="40125"):
+            await wechat.deliver(row)
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()
+
+
+async def test_each_city_takes_its_own_messages(world: World, tokens: dict[str, str]) -> None:
+    for city in (world.alpha, world.beta):
+        body = _xml("text", f"o-{city.slug}", f"9{city.tenant.id}", Content="幸福路8号路面积水")
+        assert (await _post(world, city, body, _signed(tokens[city.slug]))).text == "success"
+        with use_scope(city.scope()):
+            made = await Ticket.filter(channel=Channel.WECHAT, content="幸福路8号路面积水")
+        assert len(made) == 1
