@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from tortoise.expressions import Q
-
 from hotline.platform import clock, jobs
 from hotline.tenants.business import eligibility
 from hotline.tenants.business.access import (
@@ -258,6 +256,58 @@ async def check(*, actor: Actor, policy_id: int, enterprise_id: int) -> eligibil
         )
 
 
+# The published policies of a city, their rules parsed: rebuilt when the fingerprint
+# (the published ids with their validity, the departments' paths) changes, so "policies
+# for me" reads two short strings instead of every policy's rules.
+_FINGERPRINT = (
+    "SELECT (SELECT md5(coalesce(string_agg(id::text || ':' || coalesce(valid_from::text, '')"
+    " || ':' || coalesce(valid_until::text, ''), ',' ORDER BY id), '')) "
+    "FROM business_policies WHERE tenant_id = $1 AND status = 'published') AS policies, "
+    "(SELECT md5(coalesce(string_agg(id::text || ':' || path, ',' ORDER BY id), '')) "
+    "FROM departments WHERE tenant_id = $1) AS departments"
+)
+
+
+@dataclass(frozen=True)
+class _Published:
+    id: int
+    valid_from: date | None
+    valid_until: date | None
+    rule: eligibility.Group | None  # None: an area closed since publishing
+
+
+_SNAPSHOTS: dict[int, tuple[str, list[_Published]]] = {}
+
+
+async def _published(tenant_id: int) -> list[_Published]:
+    """The city's published policies, newest first, from the snapshot when still current."""
+    rows = await Policy._meta.db.execute_query_dict(_FINGERPRINT, [tenant_id])
+    fingerprint = f"{rows[0]['policies']}/{rows[0]['departments']}"
+    cached = _SNAPSHOTS.get(tenant_id)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    found = await (
+        Policy.filter(status=PolicyStatus.PUBLISHED)
+        .order_by("-published_at", "-id")
+        .values("id", "published_at", "valid_from", "valid_until", "rules")
+    )
+    for row in found:
+        if isinstance(row["rules"], str):
+            row["rules"] = json.loads(row["rules"])
+    paths = await _paths(set().union(*(eligibility.area_ids(r["rules"]) for r in found)))
+    snapshot = [
+        _Published(
+            row["id"],
+            row["valid_from"],
+            row["valid_until"],
+            _parsed_cached(tenant_id, row, paths),
+        )
+        for row in found
+    ]
+    _SNAPSHOTS[tenant_id] = (fingerprint, snapshot)
+    return snapshot
+
+
 async def policies_for(
     *, actor: Actor, enterprise_id: int | None, near_misses: int = 1
 ) -> list[Match]:
@@ -271,29 +321,22 @@ async def policies_for(
     today = clock.now().date()
     with city_scope(actor):
         facts = await facts_of(enterprise)
-        # only what the rules need: a policy's body may be long, and most are not shown
-        rows = await (
-            Policy.filter(
-                Q(valid_from__isnull=True) | Q(valid_from__lte=today),
-                Q(valid_until__isnull=True) | Q(valid_until__gte=today),
-                status=PolicyStatus.PUBLISHED,
-            )
-            .order_by("-published_at", "-id")
-            .values("id", "published_at", "rules")
-        )
-        for row in rows:
-            if isinstance(row["rules"], str):
-                row["rules"] = json.loads(row["rules"])
-        paths = await _paths(set().union(*(eligibility.area_ids(r["rules"]) for r in rows)))
         verdicts: dict[int, eligibility.Verdict] = {}
-        for row in rows:
-            rule = _parsed_cached(enterprise.tenant_id, row, paths)
+        for policy in await _published(enterprise.tenant_id):
+            rule = policy.rule
             if rule is None:  # an area closed since publishing: nobody matches it by area
+                continue
+            if (policy.valid_from is not None and policy.valid_from > today) or (
+                policy.valid_until is not None and policy.valid_until < today
+            ):
                 continue
             eligible, unmet = eligibility.quick(rule, facts, today)
             if eligible or unmet <= near_misses:
-                verdicts[row["id"]] = eligibility.evaluate(rule, facts, today)
-        shown = {p.id: p for p in await Policy.filter(id__in=list(verdicts))}
+                verdicts[policy.id] = eligibility.evaluate(rule, facts, today)
+        shown = {
+            p.id: p
+            for p in await Policy.filter(id__in=list(verdicts), status=PolicyStatus.PUBLISHED)
+        }
     matches = [Match(shown[i], v) for i, v in verdicts.items() if i in shown]
     matches.sort(key=lambda m: (not m.verdict.eligible, len(m.verdict.unmet)))
     return matches

@@ -21,7 +21,7 @@ from typing import Any, cast
 from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, jobs, storage
-from hotline.platform.crypto import encrypt
+from hotline.platform.crypto import encrypt_many
 from hotline.platform.tenancy import current_scope
 from hotline.tenants.business.access import city_scope, require_business
 from hotline.tenants.business.models import ImportStatus, RegistryImport
@@ -170,22 +170,35 @@ async def _areas() -> dict[str, int]:
     return out
 
 
-def _record(row: EnterpriseRow) -> tuple[Any, ...]:
-    return (
-        row.uscc,
-        row.name,
-        encrypt(row.legal_rep) if row.legal_rep else None,
-        row.industry,
-        row.section,
-        row.employees,
-        row.revenue,
-        row.size_class.value if row.size_class else None,
-        row.area_id,
-        row.registered_capital,
-        row.founded_on,
-        row.status.value,
-        _json_tags(row.tags),
-    )
+def _records(rows: Sequence[EnterpriseRow]) -> list[tuple[Any, ...]]:
+    """COPY records of ``rows``: the legal representatives encrypted in one batch
+    (:func:`encrypt_many`, a fresh IV each), a tag list's JSON written once per list."""
+    reps = [r.legal_rep for r in rows if r.legal_rep]
+    tokens = iter(encrypt_many(reps))
+    tags: dict[tuple[str, ...], str] = {}
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        tag_json = tags.get(row.tags)
+        if tag_json is None:
+            tag_json = tags[row.tags] = _json_tags(row.tags)
+        out.append(
+            (
+                row.uscc,
+                row.name,
+                next(tokens) if row.legal_rep else None,
+                row.industry,
+                row.section,
+                row.employees,
+                row.revenue,
+                row.size_class.value if row.size_class else None,
+                row.area_id,
+                row.registered_capital,
+                row.founded_on,
+                row.status.value,
+                tag_json,
+            )
+        )
+    return out
 
 
 def _json_tags(tags: Sequence[str]) -> str:
@@ -196,7 +209,7 @@ async def upsert(rows: Sequence[EnterpriseRow]) -> tuple[int, int]:
     """Write ``rows`` into the current city's registry in one transaction:
     (inserted, updated)."""
     scope = current_scope()
-    records = [_record(r) for r in rows]
+    records = _records(rows)
     async with in_transaction() as conn, conn.acquire_connection() as raw:
         # A registry of hundreds of thousands of rows is one upsert: the worker's import
         # may run longer than an API statement (HOTLINE_DATABASE_STATEMENT_TIMEOUT_SECONDS);
