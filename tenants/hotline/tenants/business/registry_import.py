@@ -66,13 +66,14 @@ _STAGE = (
 )
 _UPDATED = [c for c in _STAGE_COLUMNS if c != "uscc"]
 _UPSERT = (
-    "INSERT INTO business_enterprises (tenant_id, province_id, created_at, updated_at, "
+    "WITH up AS (INSERT INTO business_enterprises (tenant_id, province_id, created_at, updated_at, "
     + ", ".join(_STAGE_COLUMNS)
     + ") SELECT $1, $2, now(), now(), "
     + ", ".join(_STAGE_COLUMNS)
     + " FROM business_import_stage ON CONFLICT (tenant_id, uscc) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
-    + ", updated_at = now() RETURNING (xmax = 0) AS inserted"
+    + ", updated_at = now() RETURNING (xmax = 0) AS inserted) "
+    "SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS total FROM up"
 )
 
 
@@ -219,9 +220,10 @@ async def upsert(rows: Sequence[EnterpriseRow]) -> tuple[int, int]:
         await raw.copy_records_to_table(
             "business_import_stage", records=records, columns=list(_STAGE_COLUMNS)
         )
-        result = await raw.fetch(_UPSERT, scope.tenant_id, scope.province_id)
-    inserted = sum(1 for r in result if r["inserted"])
-    return inserted, len(result) - inserted
+        # counted in the database: 100,000 rows need not travel back to be counted
+        result = await raw.fetchrow(_UPSERT, scope.tenant_id, scope.province_id)
+    assert result is not None
+    return int(result["inserted"]), int(result["total"]) - int(result["inserted"])
 
 
 def _report(rejected: Sequence[Rejected]) -> bytes:
