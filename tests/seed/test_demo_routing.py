@@ -23,6 +23,7 @@ from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing.models import RoutingRule
 from hotline.tenants.seed.data import PROVINCE_SYNONYMS
 from hotline.tenants.seed.demo import seed_demo
+from hotline.tenants.statistics.models import CallRecord, PublishedCase, PublishedMonth
 from hotline.tenants.tickets.models import Ticket
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
@@ -163,3 +164,22 @@ async def test_every_seeded_department_carries_a_catalogue_function(api: Api) ->
         assert landmarks >= 5
         assert corpus_history > 400
         assert province_models == 1
+
+
+async def test_the_demo_cities_have_months_of_figures_and_a_public_page(api: Api) -> None:
+    with use_scope(Scope.platform()):
+        cities = await Tenant.filter(slug__in=["jinan", "dezhou"])
+    for tenant in cities:
+        with use_scope(Scope.city(tenant.id, tenant.province_id)):
+            months = await PublishedMonth.all().order_by("month")
+            cases = await PublishedCase.all().count()
+            calls = await CallRecord.all().count()
+        assert len(months) >= 3  # four months of history: at least three ended
+        assert all(m.figures["received"] > 1000 for m in months[1:])
+        assert 0.7 < months[-1].figures["satisfaction_rate"] < 1
+        assert months[-1].figures["connection_rate"] > 0.8
+        assert cases > 0
+        assert calls > 10_000
+        page = await api.client.get(f"/public/{tenant.slug}")
+        assert page.status_code == 200
+        assert page.text.count('<svg class="chart"') == 2

@@ -162,7 +162,10 @@ def test_backoff_doubles_and_is_capped(quick_backoff: None) -> None:
 
 
 def test_every_registered_task_retries() -> None:
-    tasks = [*WorkerSettings.functions, *(c.coroutine for c in WorkerSettings.cron_jobs)]
+    tasks = [
+        *(getattr(f, "coroutine", f) for f in WorkerSettings.functions),  # func(…) or plain
+        *(c.coroutine for c in WorkerSettings.cron_jobs),
+    ]
     assert len(tasks) >= 12
     unwrapped = [t.__name__ for t in tasks if not getattr(t, RETRYING, False)]
     assert unwrapped == []

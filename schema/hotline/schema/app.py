@@ -36,7 +36,7 @@ from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import Scope as TenantScope
 from hotline.platform.tenancy import set_scope
-from hotline.schema import ide, oidc
+from hotline.schema import ide, oidc, public
 from hotline.schema.channels import open311, sms, wechat
 from hotline.schema.context import Context, actor_of
 from hotline.schema.cors import HotlineCORS, OriginPolicy, configured_origins
@@ -209,6 +209,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             *([Route("/metrics", metrics_endpoint)] if s.metrics_enabled else []),
             Route("/.well-known/jwks.json", jwks_endpoint),
             *oidc.routes(),
+            *public.routes(),
             *open311.routes(),
             *sms.routes(),
             *wechat.routes(),

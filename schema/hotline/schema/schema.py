@@ -48,6 +48,9 @@ from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
 from hotline.schema.routing.mutations import RoutingMutations
 from hotline.schema.routing.queries import RoutingQueries
+from hotline.schema.statistics.disclosure import DisclosureMutations, DisclosureQueries
+from hotline.schema.statistics.exports import ExportMutations, ExportQueries
+from hotline.schema.statistics.mutations import StatisticsMutations
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.text_guard import StorableText
 from hotline.schema.tickets.center_mutations import CenterMutations
@@ -75,6 +78,8 @@ Query = merge_types(
         BusinessQueries,
         BusinessRequestQueries,
         PolicyQueries,
+        ExportQueries,
+        DisclosureQueries,
     ),
 )
 Mutation = merge_types(
@@ -96,6 +101,9 @@ Mutation = merge_types(
         BusinessMutations,
         BusinessRequestMutations,
         PolicyMutations,
+        StatisticsMutations,
+        ExportMutations,
+        DisclosureMutations,
         ChannelMutations,
     ),
 )

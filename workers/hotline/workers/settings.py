@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import func
 from tortoise import Tortoise
 
 from hotline.platform.db.config import init_orm
@@ -21,6 +22,7 @@ from hotline.workers import (
     calendar,
     delivery,
     evidence,
+    exports,
     mail,
     relay,
     routing,
@@ -76,6 +78,7 @@ class WorkerSettings:
         statistics.refresh_statistics,
         business.import_enterprises,
         business.notify_policy,
+        func(exports.run_export, name="run_export", timeout=exports.TIMEOUT_SECONDS),
         mail.poll_mail,
     ]
     cron_jobs: ClassVar[list[Any]] = [

@@ -9,9 +9,9 @@ from strawberry import relay
 from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
 from hotline.schema.permissions import can
-from hotline.schema.statistics.types import CityStatistics, ProvinceStatistics
+from hotline.schema.statistics.types import CityStatistics, HotTopics, ProvinceStatistics
 from hotline.tenants.kernel.access import Action
-from hotline.tenants.statistics import dashboard
+from hotline.tenants.statistics import dashboard, topics
 
 
 @strawberry.type
@@ -54,3 +54,19 @@ class StatisticsQueries:
             actor=info.context.actor, first=first, last=last
         )
         return ProvinceStatistics.from_report(report)
+
+    @strawberry.field(
+        permission_classes=[can(Action.STATISTICS_READ)],
+        description=(
+            "The week's top categories and rising terms (jieba) against the week before; "
+            "a week is the seven city-local days ending on weekEnding (default today). "
+            "A department role sees its subtrees' tickets only."
+        ),
+    )
+    async def hot_topics(
+        self, info: Info, week_ending: date | None = None, limit: int = 10
+    ) -> HotTopics:
+        found = await topics.hot_topics(
+            actor=info.context.actor, week_ending=week_ending, limit=max(1, min(limit, 50))
+        )
+        return HotTopics.from_topics(found)

@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from hotline.schema.ids import encode_id
-from hotline.tenants.statistics import dashboard, metrics
+from hotline.tenants.statistics import calls, dashboard, metrics, topics
 
 _BY_TYPE = {"category": "Category", "area": "Department"}
 
@@ -123,6 +123,69 @@ def _weights(weights: dict[str, float]) -> list[ScoreWeight]:
     return [ScoreWeight(rate=k, weight=w) for k, w in sorted(weights.items())]
 
 
+@strawberry.type(
+    description="Call-center figures (docs/statistics.md, Calls): rates 0–1, times in seconds."
+)
+class CallFigures:
+    offered: int = strawberry.field(description="Calls queued for a seat (all but IVR-only).")
+    answered: int
+    abandoned: int
+    overflow: int
+    ivr: int = strawberry.field(description="Calls served by the voice menu alone.")
+    connection_rate: float | None = strawberry.field(description="answered / offered.")
+    abandon_rate: float | None = strawberry.field(description="abandoned / offered.")
+    average_speed_of_answer: float | None = strawberry.field(
+        description="Mean seconds from the call's start to its answer, over answered calls."
+    )
+    average_handle_time: float | None = strawberry.field(
+        description="Mean seconds from answer to end, over answered calls that ended."
+    )
+
+    @classmethod
+    def from_figures(cls, f: calls.CallFigures) -> Self:
+        t = f.totals
+        return cls(
+            offered=t.offered,
+            answered=t.answered,
+            abandoned=t.abandoned,
+            overflow=t.overflow,
+            ivr=t.ivr,
+            connection_rate=f.connection_rate,
+            abandon_rate=f.abandon_rate,
+            average_speed_of_answer=f.average_speed_of_answer,
+            average_handle_time=f.average_handle_time,
+        )
+
+
+@strawberry.type(description="The call figures of one day, queue or seat group.")
+class CallGroup:
+    key: str = strawberry.field(description="The day (ISO), queue or seat group ('' = none).")
+    figures: CallFigures
+
+
+def _groups(groups: list[tuple[str, calls.CallFigures]]) -> list[CallGroup]:
+    return [CallGroup(key=k, figures=CallFigures.from_figures(f)) for k, f in groups]
+
+
+@strawberry.type(description="The call center's figures of a period, whole and broken down.")
+class CallStatistics:
+    figures: CallFigures
+    by_day: list[CallGroup]
+    by_queue: list[CallGroup]
+    by_seat_group: list[CallGroup]
+
+    @classmethod
+    def from_report(cls, r: calls.CallReport | None) -> Self | None:
+        if r is None:
+            return None
+        return cls(
+            figures=CallFigures.from_figures(r.figures),
+            by_day=_groups(r.by_day),
+            by_queue=_groups(r.by_queue),
+            by_seat_group=_groups(r.by_seat_group),
+        )
+
+
 @strawberry.type(description="A city's figures over a period, whole or one department subtree.")
 class CityStatistics:
     first: date = strawberry.field(name="from")
@@ -131,6 +194,9 @@ class CityStatistics:
     figures: StatisticsFigures
     department_ranking: list[RankedFigures]
     weights: list[ScoreWeight]
+    calls: CallStatistics | None = strawberry.field(
+        description="The call center's figures (null for a department subtree)."
+    )
 
     @classmethod
     def from_report(cls, r: dashboard.CityReport) -> Self:
@@ -143,6 +209,7 @@ class CityStatistics:
             figures=StatisticsFigures.from_figures(r.figures),
             department_ranking=[RankedFigures.from_ranked(d, "Department") for d in r.departments],
             weights=_weights(r.weights),
+            calls=CallStatistics.from_report(r.calls),
         )
 
 
@@ -153,6 +220,7 @@ class ProvinceStatistics:
     figures: StatisticsFigures
     city_ranking: list[RankedFigures]
     weights: list[ScoreWeight]
+    calls: CallStatistics | None
 
     @classmethod
     def from_report(cls, r: dashboard.ProvinceReport) -> Self:
@@ -162,4 +230,51 @@ class ProvinceStatistics:
             figures=StatisticsFigures.from_figures(r.figures),
             city_ranking=[RankedFigures.from_ranked(c, "Tenant") for c in r.cities],
             weights=_weights(r.weights),
+            calls=CallStatistics.from_report(r.calls),
+        )
+
+
+@strawberry.type(description="A category's tickets this week and the week before.")
+class TopCategory:
+    category_id: relay.GlobalID | None
+    name: str
+    count: int
+    previous_count: int
+
+
+@strawberry.type(description="A term's tickets this week and the week before.")
+class RisingTerm:
+    term: str
+    count: int
+    previous_count: int
+    growth: float = strawberry.field(description="(count + 1) / (previousCount + 1).")
+
+
+@strawberry.type(description="Hot topics of a week (docs/statistics.md, Hot topics).")
+class HotTopics:
+    first: date = strawberry.field(name="from")
+    last: date = strawberry.field(name="to")
+    top_categories: list[TopCategory]
+    rising_terms: list[RisingTerm]
+
+    @classmethod
+    def from_topics(cls, t: topics.HotTopics) -> Self:
+        return cls(
+            first=t.first,
+            last=t.last,
+            top_categories=[
+                TopCategory(
+                    category_id=None
+                    if c.category_id is None
+                    else encode_id("Category", c.category_id),
+                    name=c.name,
+                    count=c.count,
+                    previous_count=c.previous,
+                )
+                for c in t.categories
+            ],
+            rising_terms=[
+                RisingTerm(term=r.term, count=r.count, previous_count=r.previous, growth=r.growth)
+                for r in t.rising
+            ],
         )

@@ -63,6 +63,9 @@ class Action(enum.StrEnum):
     BUSINESS_REQUEST_SUBMIT = "business.request_submit"  # an enterprise's request, and its rating
     BUSINESS_REQUEST_HANDLE = "business.request_handle"  # the manager answers or dispatches
     POLICY_MANAGE = "policy.manage"  # draft and publish policies (a manager: its subtree's)
+    CALLS_PUSH = "calls.push"  # the call center's CTI system pushes call records (API key)
+    EXPORT_CREATE = "export.create"  # a ticket list or a report as CSV/XLSX (own downloads)
+    DISCLOSURE_PUBLISH = "disclosure.publish"  # monthly figures and anonymized cases
 
 
 _EVERY_CITY_ROLE = frozenset(Role)
@@ -155,6 +158,11 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.BUSINESS_REQUEST_SUBMIT: ENTERPRISE_ROLES,
     Action.BUSINESS_REQUEST_HANDLE: frozenset({Role.SERVICE_MANAGER, Role.SUPERVISOR}),
     Action.POLICY_MANAGE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER}),
+    # The CTI system's API key holds a center role; the service also wants an API key.
+    Action.CALLS_PUSH: _CENTER,
+    # Exports: whoever reads tickets or figures exports what they may read (service).
+    Action.EXPORT_CREATE: _TICKET_READERS,
+    Action.DISCLOSURE_PUBLISH: frozenset({Role.TENANT_ADMIN, Role.SUPERVISOR}),
     Action.TICKET_CREATE: _CENTER,
     Action.TICKET_DISPATCH: _CENTER,
     Action.TICKET_HANDLE: DEPARTMENT_ROLES,

@@ -346,6 +346,22 @@ MESSAGES_ZH: dict[str, str] = {
     "groups nest at most {max} deep": "条件组最多嵌套 {max} 层",
     "at most {max} conditions": "最多 {max} 个条件",
     "a condition is an object": "每个条件须为一个对象",
+    "{name} is required": "{name} 为必填项",
+    "{name} has at most {max} characters": "{name} 最多 {max} 个字符",
+    "a moment needs its UTC offset": "时间须带 UTC 偏移",
+    "answeredAt is given exactly when the outcome is ANSWERED": (
+        "仅当结果为 ANSWERED（已接听）时填写 answeredAt"
+    ),
+    "a call is answered after it starts": "接听时间须晚于呼入时间",
+    "a call ends after it is answered": "挂断时间须晚于接听时间",
+    "call records come from the call center's system, with its API key": (
+        "话单须由呼叫中心系统使用其 API 密钥推送"
+    ),
+    "a batch has at most {max} calls": "每批最多 {max} 条话单",
+    "a report needs its period": "报表须指定统计期间",
+    "only an ended month can be published": "只能公开已结束月份的数据",
+    "only a closed case that is not confidential is published": "只能公开已办结且非保密的工单",
+    "an export is downloaded by the person who asked for it": "导出文件只能由申请人下载",
     # --- intake channels (docs/channels.md) -------------------------------------------
     "the request's timestamp is outside the accepted window": "请求时间戳超出允许范围",
     "a signed request needs its Unix timestamp": "签名请求须带 Unix 时间戳",
@@ -405,6 +421,7 @@ TERMS_ZH: dict[str, str] = {
     "assignment": "派单",
     "category": "分类",
     "city": "城市",
+    "export": "导出",
     "tenant": "城市",
     "dead letter": "失败通知",
     "department": "部门",

@@ -38,6 +38,7 @@ from hotline.tenants.seed.data import (
     Dept,
 )
 from hotline.tenants.seed.routing_demo import seed_categories, seed_routing_rules
+from hotline.tenants.seed.stats_demo import seed_history
 from hotline.tenants.seed.tickets_demo import seed_closed_tickets
 from hotline.tenants.tickets.models import Ticket
 
@@ -173,6 +174,14 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
                 f"tickets, held-out top-1 {model.top1_accuracy:.1%}, "
                 f"top-3 {model.top3_accuracy:.1%}"
             )
+        progress(f"{tenant.name}: months of history for the dashboards and the public page")
+        written = await seed_history(
+            actor=actor,
+            tenant=tenant,
+            departments=[i for code, i in codes.items() if code != "center"],
+            categories=sorted(category_ids.values()),
+        )
+        report.created += written
 
 
 async def _synonyms(province_id: int) -> int:

@@ -25,6 +25,7 @@ from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import CitySettings, city_settings
 from hotline.tenants.statistics.aggregates import CityClock, city_clock, compute_days
+from hotline.tenants.statistics.calls import CallReport, call_report
 from hotline.tenants.statistics.metrics import ACTIVE_ASSIGNMENT, COUNTS, Figures, figures, total
 from hotline.tenants.statistics.metrics import score as composite
 from hotline.tenants.statistics.models import DailyStat
@@ -54,6 +55,7 @@ class CityReport:
     figures: Figures
     departments: list[Ranked]
     weights: dict[str, float]
+    calls: CallReport | None = None  # the call center's figures; None for a subtree
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class ProvinceReport:
     figures: Figures
     cities: list[Ranked]
     weights: dict[str, float]
+    calls: CallReport | None = None
 
 
 def _period(first: date, last: date) -> None:
@@ -215,6 +218,11 @@ async def city_statistics(
             ),
             weights,
         )
+        calls = (
+            await call_report(first=first, last=last, tenant_id=tenant.id)
+            if paths is None
+            else None
+        )
     return CityReport(
         tenant_id=tenant.id,
         first=first,
@@ -223,6 +231,7 @@ async def city_statistics(
         figures=figures(total(rows), overdue_now=overdue),
         departments=ranking,
         weights=dict(weights),
+        calls=calls,
     )
 
 
@@ -245,6 +254,7 @@ async def province_statistics(*, actor: Actor, first: date, last: date) -> Provi
             overdue_total += overdue
             everything.extend(rows)
             cities.append((tenant.id, tenant.name, figures(total(rows), overdue_now=overdue)))
+        calls = await call_report(first=first, last=last, province_id=actor.province_id)
     return ProvinceReport(
         province_id=actor.province_id,
         first=first,
@@ -252,4 +262,5 @@ async def province_statistics(*, actor: Actor, first: date, last: date) -> Provi
         figures=figures(total(everything), overdue_now=overdue_total),
         cities=_ranked(cities, weights),
         weights=dict(weights),
+        calls=calls,
     )

@@ -95,3 +95,79 @@ class TicketDays(TenantModel):
     class Meta:
         table = "stats_ticket_days"
         unique_together = (("tenant_id", "ticket_id"),)
+
+
+class CallRecord(TenantModel):
+    """One call of the city's call center, as its CTI system pushed it (idempotent by
+    ``call_id``): the caller's number encrypted and hashed like a citizen's phone."""
+
+    call_id = fields.CharField(max_length=100)
+    day = fields.DateField()  # the city-local day the call started
+    started_at = fields.DatetimeField()
+    answered_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    queue = fields.CharField(max_length=64)
+    seat = fields.CharField(max_length=64, null=True)
+    seat_group = fields.CharField(max_length=64, null=True)
+    outcome = fields.CharField(max_length=10)  # answered | abandoned | overflow | ivr
+    caller_phone_enc = fields.TextField(null=True)
+    caller_phone_hash = fields.CharField(max_length=64, null=True)
+    ticket_number = fields.CharField(max_length=40, null=True)
+    ticket_id = fields.BigIntField(null=True)  # the linked ticket, when it is the city's
+    digest = fields.CharField(max_length=64)  # keyed hash of the pushed content
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "call_records"
+        unique_together = (("tenant_id", "call_id"),)
+
+
+class ExportJob(TenantModel):
+    """An export of a ticket list or a report, written by a worker into the object store."""
+
+    requested_by = fields.BigIntField(null=True)  # the user; its download is checked
+    kind = fields.CharField(max_length=20)  # tickets | statistics | calls
+    format = fields.CharField(max_length=4)  # csv | xlsx
+    params: Any = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=10, default="queued")  # queued|running|done|failed
+    rows_total = fields.IntField(null=True)
+    rows_done = fields.IntField(default=0)
+    object_key = fields.CharField(max_length=300, null=True)
+    error = fields.TextField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "export_jobs"
+
+
+class PublishedMonth(TenantModel):
+    """A month's figures as the city published them (what the public sees stays what
+    was published, whatever later repairs change)."""
+
+    month = fields.DateField()  # the first day of the month
+    figures: Any = fields.JSONField(default=dict)
+    published_by = fields.BigIntField(null=True)
+    published_at = fields.DatetimeField()
+
+    class Meta:
+        table = "published_months"
+        unique_together = (("tenant_id", "month"),)
+
+
+class PublishedCase(TenantModel):
+    """A closed case published anonymized: redacted text only, no link to the citizen."""
+
+    ticket_id = fields.BigIntField()
+    month = fields.DateField()  # the month it was received
+    category = fields.CharField(max_length=200, default="")
+    kind = fields.CharField(max_length=12)
+    title = fields.CharField(max_length=200, default="")
+    content = fields.TextField()
+    reply = fields.TextField(default="")
+    published_by = fields.BigIntField(null=True)
+    published_at = fields.DatetimeField()
+
+    class Meta:
+        table = "published_cases"
+        unique_together = (("tenant_id", "ticket_id"),)

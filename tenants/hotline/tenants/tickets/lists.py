@@ -12,7 +12,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
@@ -340,3 +340,16 @@ async def _fetch(query: QuerySet[Assignment]) -> list[Assignment]:
 
 def assignment_cursor(assignment: Assignment) -> Cursor:
     return Cursor(value=assignment.reply_deadline, id=assignment.id)
+
+
+async def selection_sql(*, actor: Actor, filter: TicketFilter) -> tuple[str, list[Any]]:
+    """The SQL (``$n`` parameters) selecting the ids of every ticket matching ``filter``
+    that the actor may see — what an export streams (docs/statistics.md, "Exports").
+    The same checks as :func:`search_tickets` (a category or area of another city is
+    NotFound). Tortoise builds the query; its parameterized text is read from pypika."""
+    paths = await reading_paths(actor)
+    query = (await _apply_filter(visible(Ticket.all(), paths), filter)).values_list("id", flat=True)
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    return sql, list(params)

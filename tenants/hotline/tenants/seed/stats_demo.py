@@ -1,0 +1,145 @@
+"""Months of history for the dashboards and the public page (docs/statistics.md,
+"Demo history"): tickets with their lead assignments and outcomes, and call records,
+written by SQL in a few statements per city; then the days' aggregates, the ended
+months published, and a few closed cases published with their text redacted.
+
+The figures are made to look like a city hotline's: about a quarter answered directly,
+most of the rest dispatched, replied within days and graded, a few cancelled, the last
+week's work partly open; calls mostly answered within a minute.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from hotline.platform import clock
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.seed.tickets_demo import generate
+from hotline.tenants.statistics.aggregates import city_clock, recompute_range
+from hotline.tenants.statistics.disclosure import month_bounds, publish_case, publish_month
+from hotline.tenants.statistics.models import PublishedMonth
+from hotline.tenants.tickets.models import Ticket
+
+DAYS = 120
+PER_DAY = 100  # tickets a day (a demo, not Jinan's 5,000)
+CALLS_PER_DAY = 150
+CASES = 6
+
+_TICKETS = """
+INSERT INTO tickets (tenant_id, province_id, number, query_code_hash, channel, kind, priority,
+    status, title, content, anonymous, confidential, address, direct_answer, public_reply,
+    revisit_attempts, reopen_count, urge_count, reject_reason, timeline_seq, timeline_hash,
+    version, received_at, answered_at, dispatched_at, accepted_at, replied_at, revisited_at,
+    closed_at, satisfaction, satisfaction_source, created_at, updated_at, category_id)
+SELECT $1, $2, $3 || lpad(i::text, 8, '0'), 'demo-history',
+    (ARRAY['phone','phone','phone','web','wechat','app'])[1 + i % 6],
+    (ARRAY['complaint','consultation','help','suggestion','report'])[1 + (i / 3) % 5],
+    CASE WHEN i % 40 = 0 THEN 'urgent' ELSE 'normal' END,
+    CASE WHEN i % 97 = 0 THEN 'cancelled' WHEN direct THEN 'closed'
+         WHEN fresh THEN 'dispatched' ELSE 'closed' END,
+    '', ($4::text[])[1 + i % cardinality($4::text[])], false, false, '', direct,
+    CASE WHEN NOT direct AND NOT fresh THEN '已派相关部门处理，已答复市民。' ELSE '' END,
+    0, 0, 0, '', 0, '', 0, r,
+    CASE WHEN direct THEN r + interval '8 minutes' END,
+    CASE WHEN NOT direct THEN r + interval '30 minutes' END,
+    CASE WHEN NOT direct AND NOT fresh
+         THEN r + interval '30 minutes' + (i % 5) * interval '1 hour' END,
+    CASE WHEN NOT direct AND NOT fresh THEN r + (1 + i % 6) * interval '1 day' END,
+    CASE WHEN NOT direct AND NOT fresh THEN r + (2 + i % 6) * interval '1 day' END,
+    CASE WHEN i % 97 = 0 THEN r + interval '1 hour'
+         WHEN direct THEN r + interval '10 minutes'
+         WHEN NOT fresh THEN r + (2 + i % 6) * interval '1 day' END,
+    CASE WHEN NOT direct AND NOT fresh AND i % 97 <> 0
+         THEN (ARRAY['satisfied','satisfied','satisfied','basically_satisfied','satisfied',
+                     'unsatisfied','satisfied','basically_satisfied','unreachable',
+                     'satisfied'])[1 + (i / 7) % 10] END,
+    CASE WHEN NOT direct AND NOT fresh AND i % 97 <> 0 THEN 'center' END,
+    r, r, ($5::bigint[])[1 + (i / 11) % cardinality($5::bigint[])]
+FROM (SELECT i, r, i % 4 = 0 AS direct, r > $7::timestamptz - interval '7 days' AND i % 3 = 0
+             AS fresh
+      FROM (SELECT i, $6::timestamptz + (i - 1) * ($7::timestamptz - $6::timestamptz) / $8
+                   + (i * 7919 % 1800) * interval '1 second' AS r
+            FROM generate_series(1, $8) AS i) g) s"""
+
+_LEADS = """
+INSERT INTO assignments (tenant_id, province_id, created_at, updated_at, ticket_id,
+    department_id, is_lead, status, round, sign_deadline, reply_deadline, extended_days,
+    signed_at, replied_at, reply, return_reason, version)
+SELECT t.tenant_id, t.province_id, t.dispatched_at, t.dispatched_at, t.id,
+    ($2::bigint[])[1 + t.id % cardinality($2::bigint[])], true,
+    CASE WHEN t.status = 'dispatched' THEN 'pending_sign' WHEN t.status = 'cancelled'
+         THEN 'cancelled' ELSE 'closed' END, 1,
+    t.dispatched_at + interval '4 hours', t.dispatched_at + interval '7 days', 0,
+    t.accepted_at, t.replied_at, CASE WHEN t.replied_at IS NOT NULL THEN '已处理' ELSE '' END,
+    '', 0
+FROM tickets t WHERE t.tenant_id = $1 AND t.query_code_hash = 'demo-history' AND NOT t.direct_answer
+    AND t.dispatched_at IS NOT NULL"""
+
+_CALLS = """
+INSERT INTO call_records (tenant_id, province_id, created_at, updated_at, call_id, day,
+    started_at, answered_at, ended_at, queue, seat, seat_group, outcome, digest)
+SELECT $1, $2, s, s, 'demo-' || i, (s AT TIME ZONE $5)::date, s,
+    CASE WHEN o = 'answered' THEN s + (5 + i % 50) * interval '1 second' END,
+    s + (CASE WHEN o = 'answered' THEN 60 + i % 400 ELSE 20 + i % 60 END) * interval '1 second',
+    (ARRAY['hotline','hotline','hotline','business'])[1 + i % 4],
+    CASE WHEN o = 'answered' THEN 'seat' || lpad((i % 40)::text, 2, '0') END,
+    CASE WHEN o = 'answered' THEN (ARRAY['A','B','C'])[1 + i % 3] END,
+    o, 'demo'
+FROM (SELECT i, s, CASE WHEN i % 15 = 0 THEN 'abandoned' WHEN i % 31 = 0 THEN 'overflow'
+                        WHEN i % 9 = 0 THEN 'ivr' ELSE 'answered' END AS o
+      FROM (SELECT i, $3::timestamptz + (i - 1) * ($4::timestamptz - $3::timestamptz) / $6 AS s
+            FROM generate_series(1, $6) AS i) g) c
+ON CONFLICT (tenant_id, call_id) DO NOTHING"""
+
+
+async def seed_history(
+    *, actor: Actor, tenant: Tenant, departments: list[int], categories: list[int]
+) -> int:
+    """Write DAYS days of history in the city's scope (set by the caller), unless the
+    city has published figures already; answer the tickets written."""
+    if await PublishedMonth.exists():
+        return 0
+    zone = ZoneInfo(str(tenant.timezone))
+    today = clock.now().astimezone(zone).date()
+    first = today - timedelta(days=DAYS)
+    start = datetime.combine(first, time(8), tzinfo=zone)
+    end = clock.now() - timedelta(minutes=5)
+    texts = [t.content for t in generate(per_topic=3, seed=tenant.id)]
+    n = DAYS * PER_DAY
+    async with in_transaction() as db:
+        # bulk statements on a busy machine: more than the API's per-statement bound
+        await db.execute_script("SET LOCAL statement_timeout = '10min'")
+        await db.execute_query(
+            _TICKETS,
+            [
+                tenant.id,
+                tenant.province_id,
+                f"H{tenant.number_prefix}",
+                texts,
+                categories,
+                start,
+                end,
+                n,
+            ],
+        )
+        await db.execute_query(_LEADS, [tenant.id, departments])
+        calls = [tenant.id, tenant.province_id, start, end, str(tenant.timezone)]
+        await db.execute_query(_CALLS, [*calls, DAYS * CALLS_PER_DAY])
+    await recompute_range(await city_clock(tenant), first, today - timedelta(days=1))
+    month = first.replace(day=1)
+    while month_bounds(month)[1] < today:
+        await publish_month(actor=actor, month=month)
+        month = month_bounds(month)[1] + timedelta(days=1)
+    closed = (
+        await Ticket.filter(query_code_hash="demo-history", status="closed", direct_answer=False)
+        .order_by("-closed_at")
+        .limit(CASES)
+        .values_list("id", flat=True)
+    )
+    for ticket_id in closed:
+        await publish_case(actor=actor, ticket_id=int(str(ticket_id)))
+    return n
