@@ -552,8 +552,8 @@ def report(rows: list[tuple[str, float, float, int, int]]) -> None:
 # timeline, chain head, outbox rows, statistics marks — the same writes, by hand).
 CREATE_WHY = {
     1: "the city (number prefix, zone), read once per unit",
-    2: "category and area exist and are active (one read)",
-    3: "the day's number and the ticket's id (counter + sequence)",
+    2: "the day's number and the ticket's id (counter + sequence; own autocommit step)",
+    3: "category and area exist and are active (one read; the transaction opens here)",
     4: "the ticket, with its chain head",
     5: "its first timeline event",
     6: "the notifier's templates, webhooks, switches (one read)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.tickets import center, dispatch, intake
@@ -140,3 +140,39 @@ async def test_conflicting_center_actions_at_once(world: World) -> None:
     assert len(won) == len(actions)
     assert final.status is (Status.REJECTED if actions == ["reject"] else Status.CANCELLED)
     assert await _chain_ok(city, ticket.id)
+
+
+async def test_a_creation_held_open_does_not_hold_up_the_next_in_its_city(world: World) -> None:
+    """The province load run: creations in one city queued on the day's counter row until
+    each committed. The first creation stays open (its ``within`` waits on an event); the
+    second, on its own connection, must commit meanwhile. Ordering by events, no clocks:
+    had the second waited on the first's counter lock, ``first`` would never be released
+    and the statement timeout would fail the second."""
+    city = world.alpha
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_open(_c: object, _t: Ticket) -> None:
+        inside.set()
+        await release.wait()
+
+    async def create(content: str, within: Any = None) -> intake.CreatedTicket:
+        return await intake.create_ticket(
+            actor=city.agent,
+            channel=Channel.PHONE,
+            kind=Kind.REPORT,
+            content=content,
+            within=within,
+        )
+
+    first = asyncio.create_task(create("路灯不亮", hold_open))
+    await inside.wait()  # the first creation's transaction is open, its number taken
+    second = await create("井盖缺失")  # completes while the first is still open
+    assert not first.done()
+    release.set()
+    held = await first
+    assert held.created
+    assert second.created
+    assert held.ticket.number != second.ticket.number
+    with use_scope(city.scope()):  # both committed, each with its own number
+        stored = await Ticket.filter(id__in=[held.ticket.id, second.ticket.id])
+    assert {t.number for t in stored} == {held.ticket.number, second.ticket.number}

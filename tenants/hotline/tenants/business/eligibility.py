@@ -1,7 +1,8 @@
 """Eligibility rules as data (docs/business.md, "Policies"): parsed once, then compiled
 to SQL ("which enterprises qualify") and evaluated in Python ("why / why not") — the
 two agree (tests/business/test_eligibility.py checks it over random enterprises and
-rules). Pure: no database.
+rules). Pure: no database. The three forms of one rule language stay in one module so
+they cannot drift apart, hence over 400 lines.
 
 A rule is a group ``{"op": "all"|"any", "conditions": [...]}``; a condition is another
 group or one of::

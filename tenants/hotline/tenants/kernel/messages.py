@@ -1,4 +1,5 @@
 """The error message catalogue: each English message template → its Chinese text.
+(Data — one line per message of every domain — hence over 400 lines.)
 
 A domain error is raised with its English template and parameters, as in gettext the
 English text is the message id::

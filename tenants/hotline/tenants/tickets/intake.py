@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
+from hotline.platform import clock as wall
 from hotline.platform import outbox
 from hotline.platform.crypto import encrypt, keyed_hash
 from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid
-from hotline.tenants.kernel.events import TicketEvent
+from hotline.tenants.kernel.events import TicketEvent, unit
 from hotline.tenants.routing import service as routing
 from hotline.tenants.routing.models import RoutingRule
 from hotline.tenants.tickets import access, numbering, policy
@@ -102,94 +104,101 @@ async def create_ticket(
     phone = None if anonymous or not citizen_phone else normalize_phone(citizen_phone)
     w_lng, w_lat = _location(lng, lat, datum)
     try:
-        # One transaction (one pool acquire) from the first read to the last write.
-        async with change(actor, Action.TICKET_CREATE, checked=True) as c:
-            tenant = await policy.city(current_tenant_id())
-            if idempotency_key is not None:
-                existing = await Ticket.get_or_none(idempotency_key=idempotency_key)
-                if existing is not None:
-                    return _repeat(existing, idempotency_key)
-            await policy.check_active(c.conn, tenant.id, category_id, area_id)
-            duty_room = None
-            if priority is Priority.EMERGENCY:
-                duty_room = (
-                    await Department.filter(is_duty_room=True, is_active=True)
-                    .order_by("depth", "id")
-                    .first()
-                )
-            code = (
-                numbering.new_query_code()
-                if idempotency_key is None
-                else numbering.query_code_for_key(tenant.id, idempotency_key)
-            )
-            number, ticket_id = await numbering.next_number_and_id(
-                c.conn,
-                tenant_id=tenant.id,
-                province_id=tenant.province_id,
-                prefix=tenant.number_prefix,
-                timezone=tenant.timezone,
-                at=c.now,
-            )
-            # Written when the change finishes, with its first event (one INSERT each).
-            ticket = c.hold(
-                Ticket(
-                    id=ticket_id,
+        async with unit():  # the city row is read once, here, for the transaction too
+            # Before the transaction, each in its own autocommit statement: the repeat
+            # lookup, then the number (and id). The counter row is locked only for that
+            # one statement, not until the creation commits, so creations in a city do
+            # not queue behind each other; a creation that then fails leaves a gap
+            # (docs/tickets.md "Numbers"). No connection is held while another is taken.
+            with access.city_scope(actor):
+                tenant = await policy.city(current_tenant_id())
+                if idempotency_key is not None:
+                    existing = await Ticket.get_or_none(idempotency_key=idempotency_key)
+                    if existing is not None:
+                        return _repeat(existing, idempotency_key)
+                number, ticket_id = await numbering.next_number_and_id(
+                    connections.get("default"),
                     tenant_id=tenant.id,
                     province_id=tenant.province_id,
-                    number=number,
-                    query_code_hash=numbering.hash_query_code(tenant.id, code),
-                    channel=channel,
-                    kind=kind,
-                    priority=priority,
-                    title=title.strip(),
-                    content=content,
-                    citizen_name_enc=encrypt(name) if name else None,
-                    citizen_phone_enc=encrypt(phone) if phone else None,
-                    citizen_phone_hash=keyed_hash(phone, PHONE_PURPOSE) if phone else None,
-                    anonymous=anonymous,
-                    confidential=confidential,
-                    address=address.strip(),
-                    lng=w_lng,
-                    lat=w_lat,
-                    category_id=category_id,
-                    area_id=area_id,
-                    idempotency_key=idempotency_key,
-                    created_by_id=actor.user_id,
-                    received_at=c.now,
+                    prefix=tenant.number_prefix,
+                    timezone=tenant.timezone,
+                    at=wall.now(),
                 )
-            )
-            await c.record(
-                ticket,
-                TicketEvent.CREATED,
-                from_status="",
-                to_status=Status.RECEIVED.value,
-                data={"channel": channel.value, "kind": kind.value, "priority": priority.value},
-            )
-            if duty_room is not None:
-                clock = await policy.clock(tenant.id, category_id)
-                await ticket.save(using_db=c.conn, force_create=True)  # assignments refer to it
-                await dispatch_to(
-                    c,
-                    ticket,
-                    clock=clock,
-                    lead=duty_room,
-                    co=[],
-                    reason="emergency: straight to the duty room",
+            # One transaction (one pool acquire) for the checks and every write.
+            async with change(actor, Action.TICKET_CREATE, checked=True) as c:
+                await policy.check_active(c.conn, tenant.id, category_id, area_id)
+                duty_room = None
+                if priority is Priority.EMERGENCY:
+                    duty_room = (
+                        await Department.filter(is_duty_room=True, is_active=True)
+                        .order_by("depth", "id")
+                        .first()
+                    )
+                code = (
+                    numbering.new_query_code()
+                    if idempotency_key is None
+                    else numbering.query_code_for_key(tenant.id, idempotency_key)
                 )
-            else:
-                c.outbox.append(
-                    outbox.NewMessage(
-                        kind=ROUTE_KIND,
-                        tenant_id=ticket.tenant_id,
-                        province_id=ticket.province_id,
-                        payload={"ticket_id": ticket.id},
-                        send_key=f"route-{ticket.tenant_id}-{ticket.id}",
+                # Written when the change finishes, with its first event (one INSERT each).
+                ticket = c.hold(
+                    Ticket(
+                        id=ticket_id,
+                        tenant_id=tenant.id,
+                        province_id=tenant.province_id,
+                        number=number,
+                        query_code_hash=numbering.hash_query_code(tenant.id, code),
+                        channel=channel,
+                        kind=kind,
+                        priority=priority,
+                        title=title.strip(),
+                        content=content,
+                        citizen_name_enc=encrypt(name) if name else None,
+                        citizen_phone_enc=encrypt(phone) if phone else None,
+                        citizen_phone_hash=keyed_hash(phone, PHONE_PURPOSE) if phone else None,
+                        anonymous=anonymous,
+                        confidential=confidential,
+                        address=address.strip(),
+                        lng=w_lng,
+                        lat=w_lat,
+                        category_id=category_id,
+                        area_id=area_id,
+                        idempotency_key=idempotency_key,
+                        created_by_id=actor.user_id,
+                        received_at=c.now,
                     )
                 )
-            if within is not None:
-                if not ticket._saved_in_db:  # the caller's records may read it back
-                    await ticket.save(using_db=c.conn, force_create=True)
-                await within(c, ticket)
+                await c.record(
+                    ticket,
+                    TicketEvent.CREATED,
+                    from_status="",
+                    to_status=Status.RECEIVED.value,
+                    data={"channel": channel.value, "kind": kind.value, "priority": priority.value},
+                )
+                if duty_room is not None:
+                    clock = await policy.clock(tenant.id, category_id)
+                    await ticket.save(using_db=c.conn, force_create=True)  # assignments refer to it
+                    await dispatch_to(
+                        c,
+                        ticket,
+                        clock=clock,
+                        lead=duty_room,
+                        co=[],
+                        reason="emergency: straight to the duty room",
+                    )
+                else:
+                    c.outbox.append(
+                        outbox.NewMessage(
+                            kind=ROUTE_KIND,
+                            tenant_id=ticket.tenant_id,
+                            province_id=ticket.province_id,
+                            payload={"ticket_id": ticket.id},
+                            send_key=f"route-{ticket.tenant_id}-{ticket.id}",
+                        )
+                    )
+                if within is not None:
+                    if not ticket._saved_in_db:  # the caller's records may read it back
+                        await ticket.save(using_db=c.conn, force_create=True)
+                    await within(c, ticket)
     except IntegrityError:
         if idempotency_key is None:
             raise

@@ -2,9 +2,11 @@
 
 A number is ``<prefix><yyyymmdd><6 digits>`` with the date in the city's time zone
 (``JN20261123000123``). The per-city, per-day counter is one row bumped by
-``INSERT … ON CONFLICT DO UPDATE … RETURNING`` inside the ticket's transaction, so
-concurrent creations queue on that row and a rolled-back creation gives its number
-back. The query code (6 digits) goes to the citizen; only its keyed hash is kept.
+``INSERT … ON CONFLICT DO UPDATE … RETURNING`` in its own autocommit statement before
+the ticket's transaction (``intake.create_ticket``), so concurrent creations hold the row
+for that statement only; a creation that fails afterwards leaves a gap (allowed,
+docs/tickets.md "Numbers"). The query code (6 digits) goes to the citizen; only its
+keyed hash is kept.
 """
 
 from __future__ import annotations
