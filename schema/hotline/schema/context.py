@@ -22,6 +22,9 @@ class Context:
     actor: Actor
     # Loaders are created lazily per request, keyed by name (see ``loader``).
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    # GraphQL objects made once per request from a loaded row, by (type, key): a page
+    # names the same few departments and categories hundreds of times.
+    converted: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     @property
     def ip(self) -> str | None:

@@ -25,6 +25,23 @@ def category_loader(info: Info) -> DataLoader[int, models.Category | None]:
     return loader(info, "category", batch)
 
 
+def category_by_id(info: Info, key: int) -> Category | None:
+    """The category as a GraphQL object, made once per request (a page of tickets names
+    the same few categories and parents on every row)."""
+    converted = info.context.converted
+    made: Category | None = converted.get(("Category", key))
+    if made is not None:
+        return made
+
+    def convert(row: models.Category | None) -> Category | None:
+        if row is None:
+            return None
+        made = converted[("Category", key)] = Category.from_model(row)
+        return made
+
+    return now_or_later(category_loader(info), key, convert)
+
+
 @strawberry.type
 class Category(relay.Node):
     id: relay.NodeID[int]
@@ -51,11 +68,7 @@ class Category(relay.Node):
     def parent(self, info: Info) -> Category | None:
         if self.parent_id is None:
             return None
-        return now_or_later(
-            category_loader(info),
-            self.parent_id,
-            lambda row: Category.from_model(row) if row else None,
-        )
+        return category_by_id(info, self.parent_id)
 
 
 @strawberry.type

@@ -25,6 +25,7 @@ from hotline.tenants.tickets import access, reads
 def _fresh(info: Info) -> None:
     """A connection lives long: drop cached rows so each event is read as it is now."""
     info.context.loaders.clear()
+    info.context.converted.clear()
 
 
 @strawberry.type

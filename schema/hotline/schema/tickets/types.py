@@ -18,7 +18,7 @@ from strawberry.scalars import JSON
 
 from hotline.platform import clock
 from hotline.schema.calendar import provisional
-from hotline.schema.categories.types import Category, category_loader
+from hotline.schema.categories.types import Category, category_by_id
 from hotline.schema.context import Info
 from hotline.schema.datetimes import serialize_datetime
 from hotline.schema.departments.types import Department, load_departments
@@ -135,11 +135,18 @@ def department_loader(info: Info) -> DataLoader[int, DepartmentRow | None]:
 def _department(info: Info, department_id: int | None) -> Department | None:
     if department_id is None:
         return None
-    return now_or_later(
-        department_loader(info),
-        department_id,
-        lambda row: Department.from_model(row) if row else None,
-    )
+    converted = info.context.converted
+    made: Department | None = converted.get(("Department", department_id))
+    if made is not None:
+        return made
+
+    def convert(row: DepartmentRow | None) -> Department | None:
+        if row is None:
+            return None
+        made = converted[("Department", department_id)] = Department.from_model(row)
+        return made
+
+    return now_or_later(department_loader(info), department_id, convert)
 
 
 @strawberry.type
@@ -545,11 +552,7 @@ class Ticket(relay.Node):
     def category(self, info: Info) -> Category | None:
         if self.row.category_id is None:
             return None
-        return now_or_later(
-            category_loader(info),
-            self.row.category_id,
-            lambda row: Category.from_model(row) if row else None,
-        )
+        return category_by_id(info, self.row.category_id)
 
     @strawberry.field
     def area(self, info: Info) -> Department | None:
