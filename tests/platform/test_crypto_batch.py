@@ -1,5 +1,5 @@
-"""The bulk encryptor writes Fernet tokens that :func:`decrypt` opens (every length
-of the CBC chain), each with its own IV."""
+"""The bulk encryptor writes Fernet tokens that :func:`decrypt` opens, each with its
+own IV."""
 
 from __future__ import annotations
 
