@@ -180,12 +180,3 @@ def test_the_canonical_fast_path_agrees_with_stdnum(head: str, tail: str) -> Non
     except Invalid:
         ours = False
     assert ours == uscc.is_valid(code)
-
-
-@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17))
-def test_the_fast_check_character_agrees_with_stdnum(body: str) -> None:
-    from stdnum.cn import uscc as stdnum_uscc
-
-    from hotline.tenants.business.rules import _check_character
-
-    assert _check_character(body) == stdnum_uscc.calc_check_digit(body)

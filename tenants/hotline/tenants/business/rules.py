@@ -18,17 +18,6 @@ from hotline.tenants.business.models import SizeClass
 from hotline.tenants.kernel.errors import Invalid
 
 _CANONICAL = re.compile(r"^\d{8}[0-9A-HJ-NPQRTUWXY]{10}$")  # stdnum's format check
-_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100-2015, as stdnum
-_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
-
-
-def _check_character(body: str) -> str:
-    """stdnum's ``calc_check_digit`` for a canonical body, without its per-call cleaning
-    (a registry import checks every row: tests/business/test_rules.py compares the two)."""
-    value = _VALUE
-    total = sum(value[c] * w for c, w in zip(body, _WEIGHTS, strict=True))
-    return _ALPHABET[(31 - total) % 31]
 
 
 def normalize_uscc(text: str) -> str:
@@ -36,7 +25,7 @@ def normalize_uscc(text: str) -> str:
     or check character). A code already in canonical form (what registry exports hold)
     only has its check character computed; anything else is cleaned by stdnum first."""
     if _CANONICAL.match(text):
-        if _check_character(text[:-1]) == text[-1]:
+        if str(stdnum_uscc.calc_check_digit(text[:-1])) == text[-1]:
             return text
         raise Invalid("not a valid unified social credit code", field="uscc")
     try:
