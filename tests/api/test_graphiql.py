@@ -94,7 +94,9 @@ async def test_development_offers_the_demo_logins(client: httpx.AsyncClient) -> 
 
 async def test_production_turns_graphiql_off_unless_enabled(db: Settings) -> None:
     # the start-up checks of production also want SMTP; this test is about GraphiQL only
-    production = db.model_copy(update={"env": "production", "allow_log_email": True})
+    production = db.model_copy(
+        update={"env": "production", "allow_log_email": True, "metrics_enabled": False}
+    )
     async for http in _client_for(production):
         page = await http.get("/graphql", headers=HTML)
         assert page.status_code == 404

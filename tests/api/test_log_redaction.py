@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import structlog
 from click.testing import CliRunner
+from pydantic import SecretStr
 
 from hotline.platform.auth.passwords import hash_password
 from hotline.platform.logging import configure_logging, scrub
@@ -127,6 +128,10 @@ def test_scrub_keeps_the_rest_of_the_line() -> None:
         "user 12 from 10.0.0.7 asked ticket SD2026000123"
     )
     assert scrub("call 0086-138 0013 8000 or a@b.cn") == "call [phone] or [email]"
+    assert scrub("POST /cgi-bin/message?access_token=AbC123&x=1") == (
+        "POST /cgi-bin/message?access_token=[redacted]&x=1"
+    )
+    assert "s3cr" not in scrub("GET /cgi-bin/token?appid=wx1&secret=s3cr")
 
 
 def test_production_refuses_the_development_mail_sender() -> None:
@@ -134,8 +139,18 @@ def test_production_refuses_the_development_mail_sender() -> None:
     assert any("HOTLINE_SMTP_URL" in p for p in production.production_problems())
     with pytest.raises(ProductionSettingsError, match="HOTLINE_ALLOW_LOG_EMAIL"):
         production.require_production_ready()
-    assert Settings(env="production", smtp_url="smtp://mail:25").production_problems() == []
-    assert Settings(env="production", allow_log_email=True).production_problems() == []
+    token = SecretStr("scrape")
+    ready = Settings(env="production", smtp_url="smtp://mail:25", metrics_token=token)
+    assert ready.production_problems() == []
+    assert (
+        Settings(
+            env="production", allow_log_email=True, metrics_enabled=False
+        ).production_problems()
+        == []
+    )
+    # /metrics answers only a scraper holding the token in production
+    open_metrics = Settings(env="production", smtp_url="smtp://mail:25")
+    assert any("HOTLINE_METRICS_TOKEN" in p for p in open_metrics.production_problems())
     assert Settings(env="development").production_problems() == []
     from hotline.schema.app import create_app
 

@@ -59,7 +59,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]{8,}"), r"\1 [redacted]"),
     # secrets in URLs and forms: ?token=…, &password=…, api_key=…
     (
-        re.compile(r"(?i)\b(token|password|secret|api_key|code)=[^&\s\"']+"),
+        re.compile(
+            r"(?i)(?<![a-z0-9])((?:access_|refresh_|id_)?token|password|(?:app_?)?secret|api_key|code)"
+            r"=[^&\s\"']+"
+        ),
         r"\1=[redacted]",
     ),
     (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
@@ -166,3 +169,6 @@ def configure_logging(stream: TextIO | None = None) -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, ScrubFilter) for f in handler.filters):
             handler.addFilter(ScrubFilter())
+    # httpx logs every request's URL at INFO, query string included (some APIs, WeChat's
+    # among them, take their access tokens there): its warnings are enough
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))

@@ -182,6 +182,12 @@ class Settings(BaseSettings):
                 " not be sent but saved on this machine; configure SMTP, or set"
                 " HOTLINE_ALLOW_LOG_EMAIL=true to accept that"
             )
+        if self.metrics_enabled and self.metrics_token is None:
+            problems.append(
+                "HOTLINE_METRICS_TOKEN is not set: /metrics (every city's open and overdue"
+                " counts) would answer anyone who reaches the API; set a scrape token, or"
+                " HOTLINE_METRICS_ENABLED=false"
+            )
         return problems
 
     def require_production_ready(self) -> None:
