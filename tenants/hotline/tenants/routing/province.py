@@ -29,6 +29,7 @@ JOIN assignments a ON a.tenant_id = t.tenant_id AND a.ticket_id = t.id
 JOIN departments d ON d.tenant_id = a.tenant_id AND d.id = a.department_id
 WHERE t.province_id = $1 AND t.status = 'closed' AND a.is_lead AND a.parent_id IS NULL
   AND d.function IS NOT NULL
+  AND NOT t.confidential  -- a model shared by the province's cities learns no confidential text
 ORDER BY t.id DESC, a.round DESC
 LIMIT $2
 """
