@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,8 +19,12 @@ import xmltodict
 from georeport import GeoReport
 from PIL import Image
 
+from hotline.platform import clock
 from hotline.platform.senders.config import reset_delivery_settings
 from hotline.platform.tenancy import use_scope
+from hotline.tenants.accounts import memberships
+from hotline.tenants.accounts.api_keys import authenticate_api_key
+from hotline.tenants.channels import open311
 from hotline.tenants.channels.models import DuplicateProposal
 from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.tickets.models import Channel, Ticket
@@ -166,6 +171,61 @@ async def test_a_retried_post_is_one_request(served: Served) -> None:
     again = (await _post(served, form)).json()[0]
     assert again["service_request_id"] == first["service_request_id"]
     assert await _count(alpha) == before
+    assert "Query code" not in again["service_notice"]
+
+
+async def test_the_same_form_after_the_retry_window_is_another_citizens_request(
+    served: Served,
+) -> None:
+    """One key serves all a client's users: the same form later is a new ticket, and a
+    repeat within the window gets no query code. Called in-process: ``clock.travel``
+    moves this task's clock, not the server's."""
+    alpha = served.world.alpha
+    form = _form(served, alpha, description="楼道灯坏了好几天")
+    key = await authenticate_api_key(plaintext=form["api_key"], tenant_id=alpha.tenant.id)
+    actor = await memberships.actor_for_api_key(key=key)
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # the start of a window bucket
+    with use_scope(alpha.scope()):
+        with clock.travel(start):
+            first = await open311.create_request(actor=actor, form=form)
+        with clock.travel(start + open311.RETRY_WINDOW / 2):
+            repeat = await open311.create_request(actor=actor, form=form)
+        with clock.travel(start + open311.RETRY_WINDOW * 2):
+            later = await open311.create_request(actor=actor, form=form)
+    assert first.created
+    assert "Query code" in first.service_notice
+    assert repeat.service_request_id == first.service_request_id
+    assert not repeat.created
+    assert repeat.service_notice == ""
+    assert later.created
+    assert later.service_request_id != first.service_request_id
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_public_reads_show_no_personal_data(served: Served, fmt: str) -> None:
+    alpha = served.world.alpha
+    form = _form(
+        served,
+        alpha,
+        description=f"{fmt} 我家泉城路18号3单元502室漏水，电话13912345678，"
+        "身份证370102199001011234",
+        address_string="泉城路18号3单元502室",
+        lat="36.661234",
+        long="117.020187",
+    )
+    number = (await _post(served, form)).json()[0]["service_request_id"]
+    listed = await _listed(served, alpha, fmt, service_request_id=number)
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        one = await http.get(
+            f"/open311/v2/requests/{number}.{fmt}", params={"jurisdiction_id": alpha.slug}
+        )
+    shown = str(listed) + one.text
+    assert listed
+    assert "漏水" in str(listed)
+    for secret in ("13912345678", "370102199001011234", "18号", "502", "36.661234", "117.020187"):
+        assert secret not in shown, secret
+    assert "36.661" in shown
+    assert "泉城路" in shown
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

@@ -5,7 +5,9 @@ standard's views. HTTP and the JSON/XML shapes live in ``hotline.schema.open311`
 Services are the city's active top-level categories (``service_code`` = the category's
 code, else its id); a category's children are the service's ``subcategory`` attribute.
 ``service_request_id`` is the ticket number. The public list shows only tickets this
-interface took (channel ``open311``) and never confidential ones, with no personal data.
+interface took (channel ``open311``) and never confidential ones, with no personal data:
+the description redacted and the address coarsened as for published cases
+(``statistics.redaction``), lat/long to 3 decimals.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from decimal import Decimal, InvalidOperation
 
 from tortoise.queryset import QuerySet
 
+from hotline.platform import clock
+from hotline.platform.crypto import decrypt
 from hotline.tenants.categories.models import Category
 from hotline.tenants.channels import media
 from hotline.tenants.channels.models import InboundMessage
@@ -27,6 +31,7 @@ from hotline.tenants.departments.models import Department
 from hotline.tenants.evidence.received import Received, attach_received
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.statistics.redaction import coarse_address, redact
 from hotline.tenants.tickets import access
 from hotline.tenants.tickets.flow import OPEN
 from hotline.tenants.tickets.models import Assignment, Channel, Kind, Status, Ticket
@@ -36,6 +41,9 @@ KIND = "kind"
 MAX_LISTED = 1000
 DEFAULT_DAYS = 90
 MAX_DESCRIPTION = 4000
+# a repeat of the same form by one key within this window is the client's retry; later
+# it is another citizen's report (a client uses one key for all its users)
+RETRY_WINDOW = timedelta(minutes=10)
 _KIND_NAMES = {
     Kind.REPORT: "Report a problem",
     Kind.COMPLAINT: "Complaint",
@@ -174,10 +182,12 @@ def _decimal(value: str, name: str) -> Decimal:
 
 
 def _dedupe_key(api_key_id: int | None, form: Mapping[str, str]) -> str:
-    """Identical POSTs by one key are one request (a client's retry)."""
+    """Identical POSTs by one key in one ``RETRY_WINDOW`` bucket are one request (a
+    client's retry); the same form in a later bucket is a new request."""
     body = {k: v for k, v in sorted(form.items()) if k != "api_key"}
     digest = hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()
-    return f"key{api_key_id}:{digest}"
+    bucket = int(clock.now().timestamp() // RETRY_WINDOW.total_seconds())
+    return f"key{api_key_id}:{bucket}:{digest}"
 
 
 async def create_request(*, actor: Actor, form: Mapping[str, str]) -> Created:
@@ -240,7 +250,10 @@ async def create_request(*, actor: Actor, form: Mapping[str, str]) -> Created:
     return Created(
         service_request_id=intake.ticket.number,
         token=intake.token,
-        service_notice=f"Query code {intake.query_code}" if intake.query_code else "",
+        # the query code only to the POST that created the ticket, never to a repeat
+        service_notice=(
+            f"Query code {intake.query_code}" if intake.query_code and intake.created else ""
+        ),
         created=intake.created,
     )
 
@@ -251,6 +264,11 @@ def _parse_time(value: str, name: str) -> datetime:
     except ValueError as exc:
         raise Invalid("{name} must be a W3C date-time", field=name, name=name) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _coarse(degrees: Decimal | None) -> Decimal | None:
+    """A coordinate to 3 decimals (about 100 m): the public reads show no exact spot."""
+    return None if degrees is None else degrees.quantize(Decimal("0.001"))
 
 
 async def _views(tickets: Sequence[Ticket]) -> list[RequestView]:
@@ -284,14 +302,18 @@ async def _views(tickets: Sequence[Ticket]) -> list[RequestView]:
                 status_notes=t.public_reply or _STATUS_NOTES[t.status],
                 service_name=root.name if root else "",
                 service_code=service_code(root) if root else "",
-                description=t.content,
+                description=redact(
+                    t.content,
+                    names=[decrypt(t.citizen_name_enc)] if t.citizen_name_enc else [],
+                    addresses=[t.address] if t.address else [],
+                ),
                 agency_responsible=departments.get(leads.get(t.id, 0), ""),
                 requested_datetime=t.received_at,
                 updated_datetime=t.updated_at,
                 expected_datetime=t.reply_deadline,
-                address=t.address,
-                lat=t.lat,
-                long=t.lng,
+                address=coarse_address(t.address),
+                lat=_coarse(t.lat),
+                long=_coarse(t.lng),
             )
         )
     return views
