@@ -554,11 +554,13 @@ CREATE_WHY = {
     1: "the city (number prefix, zone), read once per unit",
     2: "the day's number and the ticket's id (counter + sequence; own autocommit step)",
     3: "category and area exist and are active (one read; the transaction opens here)",
-    4: "the ticket, with its chain head",
-    5: "its first timeline event",
-    6: "the notifier's templates, webhooks, switches (one read)",
-    7: "statistics: the days it counts on (one statement)",
-    8: "outbox: routing and notifications (one INSERT)",
+    4: "the ticket (written early: the intake pipeline's records refer to it)",
+    5: "duplicate check: open tickets of the caller / place (intake pipeline)",
+    6: "its first timeline event",
+    7: "the ticket's chain head after that event (the early write's price; to fold)",
+    8: "the notifier's templates, webhooks, switches (one read)",
+    9: "statistics: the days it counts on (one statement)",
+    10: "outbox: routing and notifications (one INSERT)",
 }
 INBOX_WHY: dict[int, str] = {}
 
