@@ -3,7 +3,7 @@ worker (real arq worker), never by the default one; off, everything stays on one
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from arq.worker import Worker
 
@@ -20,9 +20,14 @@ def test_one_queue_unless_asked(world: World) -> None:
     assert not settings.bulk_queue
     assert jobs.queue_for("process_evidence") == jobs.queue_name()
     assert BulkWorkerSettings.cron_jobs == []
-    assert {f.__name__ for f in BulkWorkerSettings.functions} == {
-        f.__name__ for f in WorkerSettings.functions
+    assert {_name(f) for f in BulkWorkerSettings.functions} == {
+        _name(f) for f in WorkerSettings.functions
     }
+
+
+def _name(task: Any) -> str:
+    """A task's name: a plain coroutine function, or arq's ``func(…)`` wrapper."""
+    return str(getattr(task, "name", None) or task.__name__)
 
 
 async def _burst(queue: str) -> Worker:

@@ -31,6 +31,9 @@ BULK_FUNCTIONS = frozenset(
         "train_routing",
         "refresh_statistics",
         "recompute_provisional_deadlines",
+        "run_export",
+        "import_enterprises",
+        "notify_policy",
     }
 )
 
