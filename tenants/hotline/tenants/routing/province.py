@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import structlog
+from tortoise.transactions import in_transaction
 
 from hotline.platform.tenancy import Scope, current_scope, use_scope
 from hotline.tenants.departments.functions import catalogue
@@ -70,9 +71,11 @@ async def history(province_id: int, *, limit: int = MAX_HISTORY) -> tuple[list[s
     """Every city's closed tickets of the province: content → the lead's function."""
     routable = {code for code, f in catalogue().items() if f.routable}
     with use_scope(Scope.province(province_id)):
-        rows = await ProvinceRoutingModel._meta.db.execute_query_dict(
-            _HISTORY, [province_id, limit]
-        )
+        async with in_transaction() as db:
+            # training is batch work over a whole province's history: not bound by the
+            # API's statement timeout (the seed and the worker call this, never a request)
+            await db.execute_script("SET LOCAL statement_timeout = '10min'")
+            rows = await db.execute_query_dict(_HISTORY, [province_id, limit])
     keep = [r for r in rows if r["function"] in routable]
     return [r["content"] for r in keep], [r["function"] for r in keep]
 
