@@ -361,8 +361,10 @@ async def test_a_message_whose_worker_vanished_is_delivered_after_the_short_leas
             [held] = await _rows(id=row.id)
     finally:
         worker.handle_sig(signal.SIGTERM)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(running, 10)
+        # stopping the worker is cleanup, not what is tested: on a loaded machine its
+        # shutdown can outlast the wait, and wait_for then cancels it (TimeoutError)
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(running, 30)
         # the dead worker's job stays "in progress" in arq until its timeout: drop it
         redis = redis_client()
         for job_id in await redis.zrange(queue_name(), 0, -1):
