@@ -29,6 +29,9 @@ FROM tickets t
 JOIN assignments a ON a.tenant_id = t.tenant_id AND a.ticket_id = t.id
 JOIN departments d ON d.tenant_id = a.tenant_id AND d.id = a.department_id
 WHERE t.province_id = $1 AND t.status = 'closed' AND a.is_lead AND a.parent_id IS NULL
+  -- the statistics demo's history is figures only (generated texts, departments drawn at
+  -- random: seed/stats_demo.py): no model learns from it
+  AND t.query_code_hash IS DISTINCT FROM 'demo-history'
   AND d.function IS NOT NULL
   AND NOT t.confidential  -- a model shared by the province's cities learns no confidential text
 ORDER BY t.id DESC, a.round DESC
