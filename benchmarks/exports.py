@@ -28,6 +28,7 @@ from benchmarks.environment import bench_environment
 from hotline.platform import storage
 from hotline.platform.db.config import credentials, init_orm
 from hotline.platform.db.migrate import ensure_app_role, run_migrations
+from hotline.platform.jobs import close_pools
 from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings, get_settings
 from hotline.platform.tenancy import Scope, use_scope
@@ -193,6 +194,7 @@ async def _run(settings: Settings, tickets: int) -> None:
     try:
         report(await measure(settings, tickets))
     finally:
+        await close_pools()  # the job pool of this event loop: the next benchmark has its own
         await close_redis()
         await Tortoise.close_connections()
 
