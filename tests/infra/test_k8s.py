@@ -194,7 +194,11 @@ def test_egress_to_the_internet_is_exactly_what_the_channels_need(target: str) -
     (webhooks, WeChat, SMS), SMTP 465/587, IMAP 993. The migration Job: nothing. Never
     into private, CGNAT, link-local or loopback ranges, on any port."""
     objects = rendered(target)
-    wanted = {"hotline-api": {443}, "hotline-worker": {443, 465, 587, 993}, "hotline-migrate": set()}
+    wanted = {
+        "hotline-api": {443},
+        "hotline-worker": {443, 465, 587, 993},
+        "hotline-migrate": set(),
+    }
     for name, ports in wanted.items():
         policy = one(objects, "NetworkPolicy", name)
         assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}, name

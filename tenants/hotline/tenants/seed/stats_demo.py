@@ -110,7 +110,7 @@ async def seed_history(
     end = clock.now() - timedelta(minutes=5)
     texts = [t.content for t in generate(per_topic=3, seed=tenant.id)]
     n = DAYS * PER_DAY
-    async with in_transaction() as db:
+    async with in_transaction("default") as db:
         # bulk statements on a busy machine: more than the API's per-statement bound
         await db.execute_script("SET LOCAL statement_timeout = '10min'")
         await db.execute_query(

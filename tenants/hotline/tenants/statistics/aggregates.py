@@ -199,7 +199,7 @@ async def recompute_day(city: CityClock, day: date) -> int:
         )
     now = clock.now()
     head = [city.tenant_id, city.province_id, now, day]
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         for table in ("stats_daily", "stats_daily_departments"):
             await conn.execute_query(
                 f"DELETE FROM {table} WHERE tenant_id = $1 AND day = $2",  # noqa: S608

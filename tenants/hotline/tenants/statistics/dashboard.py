@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from hotline.platform import clock
+from hotline.platform.db.replica import read_connection
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
@@ -28,7 +29,6 @@ from hotline.tenants.statistics.aggregates import CityClock, city_clock, compute
 from hotline.tenants.statistics.calls import CallReport, call_report
 from hotline.tenants.statistics.metrics import ACTIVE_ASSIGNMENT, COUNTS, Figures, figures, total
 from hotline.tenants.statistics.metrics import score as composite
-from hotline.tenants.statistics.models import DailyStat
 
 MAX_DAYS = 366
 # Roles that see the whole city's figures; a department manager sees its subtrees.
@@ -84,7 +84,7 @@ async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str
     if last < first:
         return []
     ended = min(last, today - timedelta(days=1))
-    dirty_rows = await DailyStat._meta.db.execute_query_dict(
+    dirty_rows = await read_connection().execute_query_dict(
         "SELECT day FROM stats_dirty_days WHERE tenant_id = $1 AND day >= $2 AND day <= $3",
         [city.tenant_id, first, ended],
     )
@@ -123,7 +123,7 @@ async def _stored(
 ) -> list[dict[str, Any]]:
     """The stored days of ``[first, last]`` but ``dirty``, summed per department from the
     per-department table (one row per department and day, whatever the volume)."""
-    db = DailyStat._meta.db
+    db = read_connection()
     params: list[Any] = [tenant_id, first, last, dirty]
     rows = {
         r["department_id"]: dict(r) for r in await db.execute_query_dict(_STORED_COUNTS, params)
@@ -150,7 +150,7 @@ WHERE a.tenant_id = $1 AND a.is_lead AND a.parent_id IS NULL AND a.paused_at IS 
 async def overdue_now(tenant_id: int, paths: Sequence[str] | None) -> int:
     """Open top-level lead assignments past their reply deadline now (not suspended)."""
     patterns = None if paths is None else [f"{p}%" for p in paths]
-    rows = await DailyStat._meta.db.execute_query_dict(
+    rows = await read_connection().execute_query_dict(
         _OVERDUE_NOW, [tenant_id, clock.now(), patterns]
     )
     return int(rows[0]["n"])
