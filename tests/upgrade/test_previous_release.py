@@ -51,11 +51,11 @@ STARTUP = 180.0
 
 def _git(*args: str) -> bytes:
     return subprocess.run(
-        ["git", *args],
+        ["git", *args],  # noqa: S607
         cwd=ROOT,
         check=True,
         capture_output=True,
-        timeout=120,  # noqa: S607
+        timeout=120,
     ).stdout
 
 
