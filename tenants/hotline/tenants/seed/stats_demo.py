@@ -93,7 +93,7 @@ FROM (SELECT i, s, CASE WHEN i % 15 = 0 THEN 'abandoned' WHEN i % 31 = 0 THEN 'o
                         WHEN i % 9 = 0 THEN 'ivr' ELSE 'answered' END AS o
       FROM (SELECT i, $3::timestamptz + (i - 1) * ($4::timestamptz - $3::timestamptz) / $6 AS s
             FROM generate_series(1, $6) AS i) g) c
-ON CONFLICT (tenant_id, call_id) DO NOTHING"""
+ON CONFLICT (tenant_id, call_id, day) DO NOTHING"""
 
 
 async def seed_history(

@@ -122,14 +122,24 @@ def _row(call: CallInput, timezone: str) -> dict[str, Any]:
     return row
 
 
+# The table is partitioned by month of ``day`` (docs/operations.md "Partitioning"), so a
+# call's key is (tenant_id, call_id, day): a push that moves a call to another day
+# removes its row of the old day in the same statement (one row per city and call id).
+# A partitioned table cannot return ``xmax``: a row is new when it was created by this
+# push (``created_at`` is this push's time; an update keeps the first push's).
 _UPSERT = """
+WITH moved AS (
+    DELETE FROM call_records c USING unnest($4::text[], $5::date[]) AS m(call_id, day)
+    WHERE c.tenant_id = $1 AND c.call_id = m.call_id AND c.day <> m.day
+    RETURNING c.call_id
+)
 INSERT INTO call_records (tenant_id, province_id, created_at, updated_at, call_id, day,
     started_at, answered_at, ended_at, queue, seat, seat_group, outcome, caller_phone_enc,
     caller_phone_hash, ticket_number, ticket_id, digest)
 SELECT $1, $2, $3, $3, r.* FROM unnest($4::text[], $5::date[], $6::timestamptz[],
     $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[],
     $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[]) AS r
-ON CONFLICT (tenant_id, call_id) DO UPDATE SET
+ON CONFLICT (tenant_id, call_id, day) DO UPDATE SET
     updated_at = EXCLUDED.updated_at, day = EXCLUDED.day, started_at = EXCLUDED.started_at,
     answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at,
     queue = EXCLUDED.queue, seat = EXCLUDED.seat, seat_group = EXCLUDED.seat_group,
@@ -137,7 +147,7 @@ ON CONFLICT (tenant_id, call_id) DO UPDATE SET
     caller_phone_hash = EXCLUDED.caller_phone_hash, ticket_number = EXCLUDED.ticket_number,
     ticket_id = EXCLUDED.ticket_id, digest = EXCLUDED.digest
 WHERE call_records.digest <> EXCLUDED.digest
-RETURNING (xmax = 0) AS inserted"""
+RETURNING (created_at = $3 AND call_id NOT IN (SELECT call_id FROM moved)) AS inserted"""
 
 
 async def push_calls(*, actor: Actor, calls: Sequence[CallInput]) -> PushResult:
