@@ -13,7 +13,8 @@ code, the test
    the new release.
 
 Each operation must answer without errors. A migration that renames or drops what the
-old code reads or writes fails step 1; a schema change that breaks old clients fails 2.
+old code reads or writes fails step 1 (shown: renaming a column the old ``createTicket``
+writes makes it fail); a schema change that breaks old clients fails step 2.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import httpx
 import pytest
 
+from hotline.platform.db.config import credentials
 from hotline.platform.settings import get_settings
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
@@ -179,7 +182,23 @@ async def test_previous_release_serves_on_the_migrated_schema(world: World, tmp_
                 assert time.monotonic() < deadline, "the previous release did not start"
                 await asyncio.sleep(0.5)
             answered = await _run_all(client, world.alpha, "previous release")
+            # the check bites: a "migration" renaming a column the old code writes
+            # (a contract step shipped too early) makes the same queries fail
+            await _owner("ALTER TABLE tickets RENAME COLUMN address TO address_v2")
+            try:
+                with pytest.raises(AssertionError, match="createTicket"):
+                    await _run_all(client, world.alpha, "previous release")
+            finally:
+                await _owner("ALTER TABLE tickets RENAME COLUMN address_v2 TO address")
     assert answered == [op["name"] for op in FIXTURE["operations"]]
+
+
+async def _owner(sql: str) -> None:
+    conn = await asyncpg.connect(**credentials(get_settings().database_url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 async def test_previous_release_clients_on_the_current_code(world: World) -> None:
