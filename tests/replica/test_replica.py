@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import asyncpg
 import httpx
+import prometheus_client
 import pytest
 import pytest_asyncio
 from tortoise import Tortoise, connections
@@ -238,6 +239,10 @@ async def test_a_lagging_replica_falls_back_to_the_primary(
         async with replica.replica_reads():
             assert health.lag > 0.5
             assert not replica.routed()
+            # exported for the dashboard and the HotlineReplicaLagging alert
+            lag = prometheus_client.REGISTRY.get_sample_value("hotline_db_replica_lag_seconds")
+            assert lag is not None
+            assert lag > 0.5
             assert await _count(world) == expected  # the primary answered
     finally:
         await _resume(servers)

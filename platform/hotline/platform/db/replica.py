@@ -31,6 +31,8 @@ import structlog
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
+from hotline.platform.observability import metrics
+
 log = structlog.get_logger(__name__)
 
 REPLICA = "replica"
@@ -73,6 +75,7 @@ class ReplicaHealth:
                 return  # another task measured while we waited
             self.lag = await self._measure()
             self._checked = time.monotonic()
+            metrics.DB_REPLICA_LAG.set(self.lag)
 
     async def _measure(self) -> float:
         try:
