@@ -86,10 +86,17 @@ class ChannelMutations:
 
     @strawberry.mutation(
         description="The city's WeChat official account for progress messages: AppID, "
-        "AppSecret (encrypted at rest, never shown again) and the template's id."
+        "AppSecret (encrypted at rest, never shown again) and the template's id; with "
+        "`encodingAesKey` (43 characters, encrypted at rest) the callback takes only "
+        "encrypted messages (安全模式)."
     )
     async def set_wechat_account(
-        self, info: Info, app_id: str, app_secret: str, template_id: str
+        self,
+        info: Info,
+        app_id: str,
+        app_secret: str,
+        template_id: str,
+        encoding_aes_key: str | None = None,
     ) -> ChannelSetupPayload:
         async def call() -> bool:
             await wechat.set_account(
@@ -97,6 +104,7 @@ class ChannelMutations:
                 app_id=app_id,
                 app_secret=app_secret,
                 template_id=template_id,
+                encoding_aes_key=encoding_aes_key or "",
             )
             return True
 

@@ -30,6 +30,9 @@ class InboundMessage(TenantModel):
     body = fields.TextField(default="")
     # WeChat: the sender's openid, encrypted, for the progress messages sent back
     reply_to_enc = fields.TextField(null=True)
+    # WeChat image/voice: the evidence its media became (fetched by a job after the
+    # answer; set in the evidence row's transaction, so a retried job adds none)
+    evidence_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "channel_messages"
@@ -112,6 +115,9 @@ class WechatAccount(TenantModel):
     app_secret_enc = fields.TextField()  # encrypted at rest
     template_id = fields.CharField(max_length=100)  # the progress message's template
     api_base = fields.CharField(max_length=200, default="https://api.weixin.qq.com")
+    # the EncodingAESKey of the encrypted mode (安全模式), encrypted at rest; set: the
+    # callback takes only encrypted messages
+    aes_key_enc = fields.TextField(null=True)
 
     class Meta:
         table = "channel_wechat_accounts"
