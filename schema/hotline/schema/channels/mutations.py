@@ -4,10 +4,13 @@ intake recognizes (docs/channels.md)."""
 from __future__ import annotations
 
 import strawberry
+from strawberry import relay
 
+from hotline.schema.channels.queries import PROPOSAL, DuplicateProposal, with_tickets
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
-from hotline.tenants.channels import imap, keys, places, wechat
+from hotline.schema.ids import decode_id
+from hotline.tenants.channels import imap, keys, places, proposals, wechat
 
 
 @strawberry.type
@@ -32,7 +35,46 @@ class ChannelSetupPayload:
 
 
 @strawberry.type
+class DuplicateProposalPayload:
+    proposal: DuplicateProposal | None
+    errors: list[Error]
+
+
+@strawberry.type
 class ChannelMutations:
+    @strawberry.mutation(
+        description="Accept a duplicate proposal: its new ticket is merged into the open one "
+        "(mergeTickets); CONFLICT when it was decided already."
+    )
+    async def accept_duplicate_proposal(
+        self, info: Info, proposal_id: relay.GlobalID, reason: str = ""
+    ) -> DuplicateProposalPayload:
+        row, errors = await payload_errors(
+            lambda: proposals.accept(
+                actor=info.context.actor,
+                proposal_id=decode_id(proposal_id, PROPOSAL, field="proposalId"),
+                reason=reason,
+            )
+        )
+        found = await with_tickets(info, [row]) if row is not None else []
+        return DuplicateProposalPayload(proposal=found[0] if found else None, errors=errors)
+
+    @strawberry.mutation(
+        description="Dismiss a duplicate proposal: the tickets stay apart; CONFLICT when it "
+        "was decided already."
+    )
+    async def dismiss_duplicate_proposal(
+        self, info: Info, proposal_id: relay.GlobalID
+    ) -> DuplicateProposalPayload:
+        row, errors = await payload_errors(
+            lambda: proposals.dismiss(
+                actor=info.context.actor,
+                proposal_id=decode_id(proposal_id, PROPOSAL, field="proposalId"),
+            )
+        )
+        found = await with_tickets(info, [row]) if row is not None else []
+        return DuplicateProposalPayload(proposal=found[0] if found else None, errors=errors)
+
     @strawberry.mutation(
         description="A new signing secret for the city's inbound channel (sms, wechat)."
     )

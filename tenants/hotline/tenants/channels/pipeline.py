@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
-from hotline.tenants.channels import duplicates
+from hotline.tenants.channels import calls, duplicates
 from hotline.tenants.channels.models import DuplicateProposal, InboundMessage, Outcome
 from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.evidence.received import (
@@ -34,6 +34,7 @@ from hotline.tenants.evidence.received import (
 )
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.statistics.models import CallRecord
 from hotline.tenants.tickets import access
 from hotline.tenants.tickets.geo import Datum
 from hotline.tenants.tickets.intake import create_ticket
@@ -75,6 +76,7 @@ class Submission:
     attachments: tuple[Received, ...] = ()
     api_key_id: int | None = None  # the integration that sent them
     reply_to_enc: str | None = None  # WeChat: the sender's openid, encrypted
+    call_id: str | None = None  # the call center's call the ticket was taken on
 
 
 Within = Callable[[Change, Ticket], Awaitable[None]]
@@ -158,6 +160,7 @@ async def submit(*, actor: Actor, submission: Submission, within: Within | None 
     require(actor, Action.TICKET_CREATE)
     s = normalize(submission)
     with access.city_scope(actor):
+        call = await calls.call_of(s.call_id) if s.call_id is not None else None
         stored: list[Stored] = []
         try:
             for received in s.attachments:
@@ -166,7 +169,7 @@ async def submit(*, actor: Actor, submission: Submission, within: Within | None 
             await discard_stored(stored)
             raise
     try:
-        return await _submit(actor, s, stored, within)
+        return await _submit(actor, s, stored, within, call)
     except BaseException:
         with access.city_scope(actor):
             await discard_stored(stored)
@@ -174,7 +177,11 @@ async def submit(*, actor: Actor, submission: Submission, within: Within | None 
 
 
 async def _submit(
-    actor: Actor, s: Submission, stored: list[Stored], extra: Within | None
+    actor: Actor,
+    s: Submission,
+    stored: list[Stored],
+    extra: Within | None,
+    call: CallRecord | None,
 ) -> Intake:
     # A repeat is found by the ticket's idempotency key (create_ticket's first lookup),
     # then its inbound record: no lookup of its own on the common path.
@@ -202,6 +209,8 @@ async def _submit(
                 )
             )
         proposals.extend(await duplicates.propose(ticket, conn=c.conn))
+        if call is not None:
+            await calls.link_call(call, ticket, c.conn)
         if extra is not None:
             await extra(c, ticket)
 

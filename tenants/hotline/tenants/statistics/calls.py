@@ -3,9 +3,11 @@
 
 :func:`push_calls` takes a batch from the CTI system's API key and upserts it by
 ``(city, call id)``: a replayed record changes nothing (its keyed digest is the stored
-one), an updated record replaces the stored one once. The caller's number is stored like
-a citizen's phone on a ticket: encrypted (Fernet) plus a keyed hash of its canonical
-form, never in clear. A linked ticket number is resolved inside the city only.
+one), an updated record replaces the stored one once — except a ticket link: a record
+that names no ticket keeps the one the agent linked (``createTicket(callId)``).
+The caller's number is stored like a citizen's phone on a ticket: encrypted (Fernet)
+plus a keyed hash of its canonical form, never in clear. A linked ticket number is
+resolved inside the city only.
 
 :func:`call_figures` sums the records of a period per city-local day, queue and seat
 group: calls are few next to tickets (one row per call, indexed by city and day), so
@@ -134,8 +136,9 @@ ON CONFLICT (tenant_id, call_id) DO UPDATE SET
     answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at,
     queue = EXCLUDED.queue, seat = EXCLUDED.seat, seat_group = EXCLUDED.seat_group,
     outcome = EXCLUDED.outcome, caller_phone_enc = EXCLUDED.caller_phone_enc,
-    caller_phone_hash = EXCLUDED.caller_phone_hash, ticket_number = EXCLUDED.ticket_number,
-    ticket_id = EXCLUDED.ticket_id, digest = EXCLUDED.digest
+    caller_phone_hash = EXCLUDED.caller_phone_hash,
+    ticket_number = COALESCE(EXCLUDED.ticket_number, call_records.ticket_number),
+    ticket_id = COALESCE(EXCLUDED.ticket_id, call_records.ticket_id), digest = EXCLUDED.digest
 WHERE call_records.digest <> EXCLUDED.digest
 RETURNING (xmax = 0) AS inserted"""
 
