@@ -87,8 +87,12 @@ class ChannelMutations:
         )
 
     @strawberry.mutation(
-        description="Add place names (landmarks, estates, villages) that SMS intake "
-        "recognizes as the place of a report, beside the city's district and street names."
+        description="Add name-only places (landmarks, estates, villages) to the city's "
+        "gazetteer, which SMS intake and routing both read.",
+        deprecation_reason="Use saveGazetteerPlace: routing's gazetteer is the city's one "
+        "place list (SMS place detection reads it) and a place there also names the unit it "
+        "implies. Names added here are name-only gazetteer places: they mark a place in an "
+        "SMS, they route nowhere.",
     )
     async def add_place_names(self, info: Info, names: list[str]) -> PlaceNamesPayload:
         added, errors = await payload_errors(

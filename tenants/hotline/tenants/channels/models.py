@@ -1,5 +1,6 @@
 """What the intake channels keep: each inbound message once, the merges they propose,
-each city's signing secrets and the place names it adds (docs/channels.md)."""
+each city's signing secrets, mailboxes and WeChat account (docs/channels.md); the
+place names SMS reads are routing's gazetteer."""
 
 from __future__ import annotations
 
@@ -69,16 +70,6 @@ class ChannelSecret(TenantModel):
     class Meta:
         table = "channel_secrets"
         unique_together = (("tenant_id", "channel"),)
-
-
-class PlaceName(TenantModel):
-    """A place name the city adds to the gazetteer that SMS place detection reads."""
-
-    name = fields.CharField(max_length=50)
-
-    class Meta:
-        table = "channel_place_names"
-        unique_together = (("tenant_id", "name"),)
 
 
 class MailSecurity(enum.StrEnum):

@@ -394,7 +394,7 @@ MESSAGES_ZH: dict[str, str] = {
     "{name} must be a W3C date-time": "{name} 须为 W3C 日期时间格式",
     "status is open, closed or both": "status 须为 open、closed 或两者",
     "a message id is 1 to {max} characters": "消息编号须为 1 至 {max} 个字符",
-    "place names are 1 to 50 characters": "地名须为 1 至 50 个字符",
+    "place names are 2 to 50 characters": "地名须为 2 至 50 个字符",
     "a city keeps at most {max} place names": "每个城市最多保存 {max} 个地名",
     "message_id is 1 to {max} characters": "message_id 须为 1 至 {max} 个字符",
     "the message has no text": "短信没有内容",
