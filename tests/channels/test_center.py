@@ -41,6 +41,9 @@ mutation ($input: CreateTicketInput!) {
 QUEUE = """
 query { duplicateProposals { id reason status ticket { number } candidate { number } } }
 """
+PAGE = """
+query ($a: ID!) { duplicateProposals(after: $a) { id } }
+"""
 ACCEPT = """
 mutation ($p: ID!) {
   acceptDuplicateProposal(proposalId: $p) { proposal { status } errors { code field } }
@@ -192,6 +195,10 @@ async def test_the_center_accepts_or_dismisses_duplicate_proposals(world: World)
         foreign = await world.gql(beta, "dispatcher", mutation, {"p": accept["id"]})
         assert foreign["data"][name]["errors"] == [{"code": "NOT_FOUND", "field": "proposalId"}]
     assert accept["id"] not in await _proposal_ids(world, beta)
+    paged = await world.gql(beta, "dispatcher", PAGE, {"a": accept["id"]})
+    assert world.codes(paged) == ["NOT_FOUND"]  # another city's proposal as the cursor
+    own = await world.gql(alpha, "dispatcher", PAGE, {"a": accept["id"]})
+    assert accept["id"] not in [p["id"] for p in own["data"]["duplicateProposals"]]
     assert accept["id"] in await _proposal_ids(world, alpha)
     # a department may not decide (the center's merge permission)
     denied = await world.gql(alpha, "district", ACCEPT, {"p": accept["id"]})

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from hotline.platform.faults import is_transient
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.channels.formats import FORMATS, error, render
-from hotline.schema.channels.outage import RETRY_AFTER_SECONDS, unavailable
+from hotline.schema.channels.outage import RETRY_AFTER_SECONDS, log_unavailable
 from hotline.schema.middleware import requested_tenant
 from hotline.tenants.accounts import identity, memberships
 from hotline.tenants.accounts.api_keys import authenticate_api_key
@@ -112,7 +112,7 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except Exception as exc:  # an outage (database, Redis, object store): retry later
             if not is_transient(exc):
                 raise
-            unavailable(exc)  # logged
+            log_unavailable(exc)
             answer = error(fmt, 503, "a service is unavailable; try again shortly")
             answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return answer

@@ -14,9 +14,13 @@ log = structlog.get_logger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
-def unavailable(exc: BaseException, *, body: object | None = None) -> Response:
+def log_unavailable(exc: BaseException) -> None:
     log.warning("channel.unavailable", error=type(exc).__name__, detail=str(exc)[:300])
-    content = body or {
+
+
+def unavailable(exc: BaseException) -> Response:
+    log_unavailable(exc)
+    content = {
         "error": {"code": "UNAVAILABLE", "message": "a service is unavailable; try again shortly"}
     }
     return Response(

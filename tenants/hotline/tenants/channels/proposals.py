@@ -21,9 +21,12 @@ MAX_PAGE = 100
 
 
 async def pending(*, actor: Actor, first: int = 50, after_id: int = 0) -> list[DuplicateProposal]:
-    """The city's undecided proposals whose two tickets are both still open, oldest first."""
+    """The city's undecided proposals whose two tickets are both still open, oldest first;
+    ``after_id`` (the last of the previous page) must be one of the city's proposals."""
     require(actor, Action.TICKET_DISPATCH)
     with access.city_scope(actor):
+        if after_id and not await DuplicateProposal.exists(id=after_id):
+            raise NotFound("duplicate proposal", field="after")
         still_open = Subquery(Ticket.filter(status__in=list(OPEN)).values("id"))
         rows: list[DuplicateProposal] = (
             await DuplicateProposal.filter(
