@@ -5,15 +5,23 @@ city's ids."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import pytest_asyncio
+import uvicorn
 
-from hotline.platform.tenancy import use_scope
+from hotline.platform.outbox.models import OutboxMessage
+from hotline.platform.senders.config import reset_delivery_settings
+from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts import api_keys
 from hotline.tenants.accounts.memberships import load_actor
+from hotline.tenants.channels import calls
 from hotline.tenants.channels.models import DuplicateProposal, ProposalStatus
+from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.kernel.audit import AuditEvent
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.statistics.models import CallRecord
@@ -224,3 +232,82 @@ async def test_the_center_accepts_or_dismisses_duplicate_proposals(world: World)
         row = await DuplicateProposal.get(ticket_id=kept.id, candidate_id=into.id)
     assert (kept.status, row.status) != (TicketStatus.MERGED, ProposalStatus.PROPOSED)
     assert row.status is ProposalStatus.DISMISSED
+
+
+_AMR = b"#!AMR\n" + b"\x3c" + bytes(31)  # one AMR-NB frame
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def recordings() -> AsyncIterator[str]:
+    """The CTI's recording server as the tests see it (loopback)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"audio/amr")],
+            }
+        )
+        await send({"type": "http.response.body", "body": _AMR})
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    await task
+
+
+async def _recording_rows(city: City, call_id: str) -> list[OutboxMessage]:
+    with use_scope(Scope.platform()):
+        rows = await OutboxMessage.filter(kind="call_recording", tenant_id=city.tenant.id)
+    return [r for r in rows if r.payload["call_id"] == call_id]
+
+
+async def test_a_linked_calls_recording_becomes_audio_evidence_once(
+    world: World, cti: dict[str, str], recordings: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alpha = world.alpha
+    # the recording pushed first, then the link; and the link first, the recording later
+    await _push(
+        world,
+        alpha,
+        cti["alpha"],
+        **_answered("c-300", "13944445555", recordingUrl=f"{recordings}/c-300.amr"),
+    )
+    early = await world.gql(
+        alpha, "agent", CREATE, _ticket("13944445555", "路面坑洼", callId="c-300")
+    )
+    await _push(world, alpha, cti["alpha"], **_answered("c-301", "13944446666"))
+    late = await world.gql(
+        alpha, "agent", CREATE, _ticket("13944446666", "违章停车", callId="c-301")
+    )
+    assert await _recording_rows(alpha, "c-301") == []  # nothing to fetch yet
+    ended = _answered(
+        "c-301",
+        "13944446666",
+        endedAt="2026-11-30T01:09:00+00:00",
+        recordingUrl=f"{recordings}/c-301.amr",
+    )
+    assert (await _push(world, alpha, cti["alpha"], **ended))["updated"] == 1
+
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")  # the server is loopback
+    reset_delivery_settings()
+    try:
+        for call_id, made in (("c-300", early), ("c-301", late)):
+            [row] = await _recording_rows(alpha, call_id)
+            with use_scope(alpha.scope()):
+                await calls.deliver_recording(row)
+                await calls.deliver_recording(row)  # the job again: nothing more
+                ticket = await Ticket.get(number=made["data"]["createTicket"]["ticket"]["number"])
+                evidence = await Evidence.filter(ticket_id=ticket.id)
+                call = await CallRecord.get(call_id=call_id)
+            assert [(e.kind.value, e.content_type) for e in evidence] == [("audio", "audio/amr")]
+            assert call.recording_evidence_id == evidence[0].id
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()

@@ -210,7 +210,7 @@ async def _submit(
             )
         proposals.extend(await duplicates.propose(ticket, conn=c.conn))
         if call is not None:
-            await calls.link_call(call, ticket, c.conn)
+            await calls.link_call(call, ticket, c)
         if extra is not None:
             await extra(c, ticket)
 
