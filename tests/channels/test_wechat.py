@@ -253,13 +253,14 @@ async def test_a_picture_joins_the_senders_ticket_and_progress_goes_back(
             ticket = await Ticket.filter(channel=Channel.WECHAT).order_by("-id").first()
             assert ticket is not None
             assert await Evidence.filter(ticket_id=ticket.id).count() == 0
+            # two runs at once (a lease lost mid-run), then the job retried: one row
+            await asyncio.gather(wechat.deliver_media(row), wechat.deliver_media(row))
             await wechat.deliver_media(row)
-            await wechat.deliver_media(row)  # the job retried (its ack lost): no second row
             evidence = await Evidence.filter(ticket_id=ticket.id)
             record = await InboundMessage.get(channel="wechat", external_id="3002")
         assert [e.content_type for e in evidence] == ["image/png"]
         assert record.evidence_id == evidence[0].id
-        assert receiver.media_calls == fetched + 1
+        assert receiver.media_calls <= fetched + 2  # the concurrent pair may both fetch
 
         await dispatch_ticket(
             actor=_admin(alpha), ticket_id=ticket.id, lead_department_id=alpha.district.id
