@@ -109,6 +109,23 @@ async def test_pushed_calls_land_in_their_month_and_tenancy_holds(cti: CtiWorld)
     with use_scope(alpha.scope()):
         days = await CallRecord.filter(call_id="c4").values_list("day", flat=True)
     assert days == [(START - timedelta(days=40)).astimezone(SH).date()]
+    # ... keeping its id and its ticket link when the CTI's update names no ticket
+    with use_scope(alpha.scope()):
+        before = await CallRecord.get(call_id="c1")
+    assert before.ticket_id is not None
+    first = _calls(cti.ticket_number)[0]
+    shifted = {
+        **{k: v for k, v in first.items() if k != "ticketNumber"},
+        **{
+            k: _at(-40 * 86400 + n)
+            for k, n in (("startedAt", 0), ("answeredAt", 10), ("endedAt", 130))
+        },
+    }
+    again = await cti.push("alpha", [shifted])
+    assert (again["created"], again["updated"]) == (0, 1), again
+    with use_scope(alpha.scope()):
+        after = await CallRecord.filter(call_id="c1").values("id", "day", "ticket_id")
+    assert after == [{"id": before.id, "day": days[0], "ticket_id": before.ticket_id}]
 
 
 async def test_the_worker_makes_months_ahead_and_detaches_past_retention(cti: CtiWorld) -> None:

@@ -29,6 +29,7 @@ from hotline.schema.calendar.queries import CalendarQueries
 from hotline.schema.categories.mutations import CategoryMutations
 from hotline.schema.categories.queries import CategoryQueries
 from hotline.schema.channels.mutations import ChannelMutations
+from hotline.schema.channels.queries import ChannelQueries
 from hotline.schema.datetimes import DATETIME, AnswerZone
 from hotline.schema.departments.mutations import DepartmentMutations
 from hotline.schema.departments.queries import DepartmentQueries
@@ -81,6 +82,7 @@ Query = merge_types(
         PolicyQueries,
         ExportQueries,
         DisclosureQueries,
+        ChannelQueries,
     ),
 )
 Mutation = merge_types(

@@ -61,6 +61,7 @@ class IntakeMutations:
                     datum=DatumEnum(location.datum) if location else DatumEnum.WGS84,
                     category_id=_opt(input.category_id, "Category", "categoryId"),
                     area_id=_opt(input.area_id, "Department", "areaId"),
+                    call_id=input.call_id,
                 ),
             )
 

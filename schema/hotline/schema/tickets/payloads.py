@@ -130,6 +130,11 @@ class CreateTicketInput:
     category_id: relay.GlobalID | None = None
     area_id: relay.GlobalID | None = None
     idempotency_key: str | None = None
+    call_id: str | None = strawberry.field(
+        default=None,
+        description="The call center's call this ticket was taken on (pushCallRecords): "
+        "the call is linked to the ticket; another city's or an unknown call is NOT_FOUND.",
+    )
 
 
 @strawberry.input

@@ -116,6 +116,10 @@ class CallRecord(TenantModel):
     ticket_id = fields.BigIntField(null=True)  # the linked ticket, when it is the city's
     digest = fields.CharField(max_length=64)  # keyed hash of the pushed content
     updated_at = fields.DatetimeField()
+    # where the CTI keeps the call's recording; fetched as the linked ticket's audio
+    # evidence by the ``call_recording`` outbox job, which sets the evidence's id once
+    recording_url = fields.CharField(max_length=1000, null=True)
+    recording_evidence_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "call_records"

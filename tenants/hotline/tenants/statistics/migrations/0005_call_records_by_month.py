@@ -147,7 +147,7 @@ $do$""",
 
 
 class Migration(migrations.Migration):
-    dependencies = [("statistics", "0003_disclosure")]
+    dependencies = [("statistics", "0004_call_recordings")]
 
     initial = False
 
