@@ -36,12 +36,12 @@ def _lean(field: StrawberryField, info_class: type[Any]) -> Callable[..., Any] |
     info_name = resolver.info_parameter.name if resolver.info_parameter else None
     if info_name is None:
 
-        def plain(source: Any, info: GraphQLResolveInfo) -> Any:
+        def plain(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
             return func(source)
 
         return plain
 
-    def with_info(source: Any, info: GraphQLResolveInfo) -> Any:
+    def with_info(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         return func(source, **{info_name: info_class(_raw_info=info, _field=field)})
 
     return with_info
