@@ -39,6 +39,7 @@ from hotline.schema.evidence.queries import EvidenceQueries
 from hotline.schema.guards import GuardSettings, Limits, RequestGuard
 from hotline.schema.knowledge.mutations import KnowledgeMutations
 from hotline.schema.knowledge.queries import KnowledgeQueries
+from hotline.schema.lean import lean_resolvers
 from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
@@ -158,10 +159,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         masking_extension,
         AnswerZone,
     ]
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides={datetime: DATETIME},
     )
+    # the relation fields of list pages without Strawberry's per-call wrapper (lean.py)
+    lean_resolvers(schema, skip=frozenset({"Query", "Mutation", "Subscription"}))
+    return schema
