@@ -8,9 +8,10 @@ as the work orders, and the worker only makes it cheap.
 
 A city dashboard of a **closed period** (every day ended and none dirty) is kept in Redis
 under the city's key (``redis.tenant_key``) for the period, the departments it covers and
-the *version* of its stored days — how many rows, and the newest transaction that wrote
-one (``xmin``): a recompute deletes and re-inserts a day, so any change gives another
-key and the old entry is never read again. Only the stored figures are kept; names,
+the *version* of its stored days — how many rows, and the sum of the transaction ids
+that wrote them (``xmin``; a sum, not the newest, so a wrapped-around id still changes
+it): a recompute deletes and re-inserts a day, so any change gives another key and the
+old entry is never read again. Only the stored figures are kept; names,
 weights (the ranking), ``overdueNow`` and the call figures are read live every time.
 """
 
@@ -20,7 +21,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -191,7 +192,7 @@ async def overdue_now(tenant_id: int, paths: Sequence[str] | None) -> int:
 _VERSION = """
 SELECT (SELECT count(*) FROM stats_dirty_days
         WHERE tenant_id = $1 AND day >= $2 AND day <= $3) AS dirty,
-       count(*) AS n, coalesce(max(xmin::text::bigint), 0) AS written
+       count(*) AS n, coalesce(sum(xmin::text::bigint), 0) AS written
 FROM stats_daily_departments WHERE tenant_id = $1 AND day >= $2 AND day <= $3"""
 
 
@@ -218,9 +219,15 @@ async def _closed_key(
     )
 
 
+_RATES = tuple(f.name for f in fields(Figures) if f.name not in ("totals", "overdue_now"))
+
+
 def _figures_json(f: Figures) -> dict[str, Any]:
-    out = asdict(f)
-    out.pop("overdue_now")
+    """What the cache keeps of ``f``: its counts, breakdown and rates (flat: no deep copy,
+    and no working times, which a report no longer carries)."""
+    t = f.totals
+    out: dict[str, Any] = {name: getattr(f, name) for name in _RATES}
+    out["totals"] = {**{c: getattr(t, c) for c in COUNTS}, "received_by": t.received_by}
     return out
 
 
@@ -373,17 +380,19 @@ async def province_statistics(*, actor: Actor, first: date, last: date) -> Provi
     _period(first, last)
     weights = CitySettings().ranking_weights
     with use_scope(Scope.province(actor.province_id, actor.user_id)):
-        tenants = await Tenant.filter(province_id=actor.province_id).order_by("id")
-        everything: list[dict[str, Any]] = []
-        cities: list[tuple[int, str, Figures]] = []
-        overdue_total = 0
-        for tenant in tenants:
-            rows = await period_rows(await city_clock(tenant), first, last)
-            overdue = await overdue_now(tenant.id, None)
-            overdue_total += overdue
-            everything.extend(rows)
-            cities.append((tenant.id, tenant.name, figures(total(rows), overdue_now=overdue)))
-        calls = await call_report(first=first, last=last, province_id=actor.province_id)
+        # one connection for the whole read, as for a city
+        async with in_transaction():
+            tenants = await Tenant.filter(province_id=actor.province_id).order_by("id")
+            everything: list[dict[str, Any]] = []
+            cities: list[tuple[int, str, Figures]] = []
+            overdue_total = 0
+            for tenant in tenants:
+                rows = await period_rows(await city_clock(tenant), first, last)
+                overdue = await overdue_now(tenant.id, None)
+                overdue_total += overdue
+                everything.extend(rows)
+                cities.append((tenant.id, tenant.name, figures(total(rows), overdue_now=overdue)))
+            calls = await call_report(first=first, last=last, province_id=actor.province_id)
     return ProvinceReport(
         province_id=actor.province_id,
         first=first,
