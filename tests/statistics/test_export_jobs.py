@@ -39,9 +39,8 @@ from hotline.platform.settings import Settings, reset_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
-from hotline.tenants.accounts.models import ProvinceRole, User
+from hotline.tenants.accounts.models import User
 from hotline.tenants.accounts.sessions import issue_token_for
-from hotline.tenants.kernel.roles import PlatformRole
 from hotline.tenants.statistics import exports
 from hotline.tenants.statistics.models import ExportJob
 from hotline.workers.exports import run_export
@@ -88,17 +87,14 @@ async def env(world: World, db: Settings) -> AsyncIterator[Env]:
         await city.ticket("路灯不亮")
     await world.alpha.ticket("噪音扰民")
     with use_scope(Scope.platform()):
-        jiangsu_admin = await User.create(username="jiangsu-admin", display_name="JS admin")
-        await ProvinceRole.create(
-            user=jiangsu_admin, province_id=world.jiangsu.id, role=PlatformRole.PROVINCE_ADMIN
-        )
         shandong_admin = await User.get(id=world.province_admin.user_id)
+        jiangsu_admin = await User.get(id=world.jiangsu_admin.user_id)
     tokens = {
         "alpha": await world.alpha.token(world.alpha.supervisor),
         "alpha-admin": await world.alpha.token(world.alpha.admin),
         "beta": await world.beta.token(world.beta.supervisor),
         "province": await issue_token_for(username=shandong_admin.username, ttl=timedelta(hours=1)),
-        "jiangsu": await issue_token_for(username="jiangsu-admin", ttl=timedelta(hours=1)),
+        "jiangsu": await issue_token_for(username=jiangsu_admin.username, ttl=timedelta(hours=1)),
     }
     app = create_app(db, manage_orm=False)
     server = uvicorn.Server(
