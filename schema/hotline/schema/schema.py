@@ -51,7 +51,11 @@ from hotline.schema.provinces.queries import ProvinceQueries
 from hotline.schema.routing.mutations import RoutingMutations
 from hotline.schema.routing.queries import RoutingQueries
 from hotline.schema.statistics.disclosure import DisclosureMutations, DisclosureQueries
-from hotline.schema.statistics.exports import ExportMutations, ExportQueries
+from hotline.schema.statistics.exports import (
+    ExportMutations,
+    ExportQueries,
+    ExportSubscriptions,
+)
 from hotline.schema.statistics.mutations import StatisticsMutations
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.text_guard import StorableText
@@ -111,7 +115,9 @@ Mutation = merge_types(
     ),
 )
 
-Subscription = merge_types("Subscription", (TicketSubscriptions, NotificationSubscriptions))
+Subscription = merge_types(
+    "Subscription", (TicketSubscriptions, NotificationSubscriptions, ExportSubscriptions)
+)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
