@@ -9,7 +9,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("statistics", "0003_disclosure")]
+    dependencies = [("statistics", "0004_call_recordings")]
 
     initial = False
 
