@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -178,6 +179,13 @@ async def _resume(servers: dict[str, str]) -> None:
     await _caught_up(servers)
 
 
+@asynccontextmanager
+async def _scoped_read(world: World) -> AsyncIterator[None]:
+    with use_scope(world.alpha.scope()):
+        async with replica.read_transaction():
+            yield
+
+
 async def _count(world: World) -> int:
     with use_scope(world.alpha.scope()):
         return await Ticket.filter().count()
@@ -218,6 +226,17 @@ async def test_reads_routed_to_the_replica_writes_to_the_primary(
                 # ... and outside it, the replica still misses that row
                 assert not await Ticket.filter(id=made.id).exists()
             with replica.primary_only():
+                assert await _count(world) == before + 2
+            # a multi-statement read (the statistics) holds one replica transaction; the
+            # scope is set when it acquires its connection, so it is opened inside it
+            async with _scoped_read(world):
+                assert await _count(world) == before
+                [row] = await replica.read_connection().execute_query_dict(
+                    "SELECT pg_is_in_recovery() AS standby"
+                )
+                assert row["standby"] is True
+        with replica.primary_only():
+            async with _scoped_read(world):
                 assert await _count(world) == before + 2
     finally:
         await _resume(servers)

@@ -39,6 +39,7 @@ from hotline.schema.evidence.queries import EvidenceQueries
 from hotline.schema.guards import GuardSettings, Limits, RequestGuard
 from hotline.schema.knowledge.mutations import KnowledgeMutations
 from hotline.schema.knowledge.queries import KnowledgeQueries
+from hotline.schema.lean import lean_resolvers
 from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
@@ -51,7 +52,11 @@ from hotline.schema.replicas import ReadRouting
 from hotline.schema.routing.mutations import RoutingMutations
 from hotline.schema.routing.queries import RoutingQueries
 from hotline.schema.statistics.disclosure import DisclosureMutations, DisclosureQueries
-from hotline.schema.statistics.exports import ExportMutations, ExportQueries
+from hotline.schema.statistics.exports import (
+    ExportMutations,
+    ExportQueries,
+    ExportSubscriptions,
+)
 from hotline.schema.statistics.mutations import StatisticsMutations
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.text_guard import StorableText
@@ -111,7 +116,9 @@ Mutation = merge_types(
     ),
 )
 
-Subscription = merge_types("Subscription", (TicketSubscriptions, NotificationSubscriptions))
+Subscription = merge_types(
+    "Subscription", (TicketSubscriptions, NotificationSubscriptions, ExportSubscriptions)
+)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -161,10 +168,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if s.database_replica_url:
         extensions.append(ReadRouting)
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides={datetime: DATETIME},
     )
+    # the relation fields of list pages without Strawberry's per-call wrapper (lean.py)
+    lean_resolvers(schema, skip=frozenset({"Query", "Mutation", "Subscription"}))
+    return schema

@@ -156,6 +156,14 @@ def read_connection() -> BaseDBAsyncClient:
     return client
 
 
+def read_transaction() -> Any:
+    """A transaction for a multi-statement read (one connection, the scope set once): on
+    the replica when reads are routed there now, else on the default connection."""
+    from tortoise.transactions import in_transaction
+
+    return in_transaction(REPLICA if routed() else "default")
+
+
 class ReplicaRouter:
     """Tortoise router: reads to the replica when :func:`routed`; writes never."""
 

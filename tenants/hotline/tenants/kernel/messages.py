@@ -359,6 +359,10 @@ MESSAGES_ZH: dict[str, str] = {
     ),
     "a batch has at most {max} calls": "每批最多 {max} 条话单",
     "a report needs its period": "报表须指定统计期间",
+    "a province export covers every city": "全省导出覆盖全部城市，不能指定部门",
+    "a province export filters by status, kind, channel and period": (
+        "全省导出只能按状态、类型、渠道和受理期间筛选"
+    ),
     "only an ended month can be published": "只能公开已结束月份的数据",
     "only a closed case that is not confidential is published": "只能公开已办结且非保密的工单",
     "an export is downloaded by the person who asked for it": "导出文件只能由申请人下载",

@@ -28,6 +28,7 @@ from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, outbox
 from hotline.platform.crypto import encrypt, keyed_hash
+from hotline.platform.db.replica import read_connection
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound, PermissionDenied
 from hotline.tenants.provinces.models import Tenant
@@ -350,7 +351,7 @@ async def call_report(
     """The call figures of one city (``tenant_id``) or of every city of the province
     in the current scope (``province_id``) over city-local days ``[first, last]``."""
     where = "tenant_id = $1" if tenant_id is not None else "province_id = $1"
-    rows = await CallRecord._meta.db.execute_query_dict(
+    rows = await read_connection().execute_query_dict(
         _FIGURES_SQL.format(where=where),
         [tenant_id if tenant_id is not None else province_id, first, last],
     )

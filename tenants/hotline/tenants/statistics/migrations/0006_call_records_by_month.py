@@ -147,7 +147,7 @@ $do$""",
 
 
 class Migration(migrations.Migration):
-    dependencies = [("statistics", "0004_call_recordings")]
+    dependencies = [("statistics", "0005_province_exports")]
 
     initial = False
 
