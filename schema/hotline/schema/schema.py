@@ -20,6 +20,7 @@ from hotline.platform.observability import tracing
 from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
+from hotline.schema.business.financing import FinancingMutations, FinancingQueries
 from hotline.schema.business.mutations import BusinessMutations
 from hotline.schema.business.policies import PolicyMutations, PolicyQueries
 from hotline.schema.business.queries import BusinessQueries
@@ -78,6 +79,7 @@ Query = merge_types(
         BusinessQueries,
         BusinessRequestQueries,
         PolicyQueries,
+        FinancingQueries,
         ExportQueries,
         DisclosureQueries,
     ),
@@ -101,6 +103,7 @@ Mutation = merge_types(
         BusinessMutations,
         BusinessRequestMutations,
         PolicyMutations,
+        FinancingMutations,
         StatisticsMutations,
         ExportMutations,
         DisclosureMutations,

@@ -90,6 +90,13 @@ class BusinessFigures:
     on_time_rate: Decimal | None = strawberry.field(
         description="responded on time / (responded + overdue without response)"
     )
+    financing_applications: int = strawberry.field(
+        description="Financing applications made on these requests."
+    )
+    financing_approved: int
+    financing_rejected: int
+    financing_withdrawn: int
+    financing_approved_amount: Decimal = strawberry.field(description="Yuan approved in all.")
 
 
 @strawberry.type
@@ -155,6 +162,11 @@ class BusinessRequestQueries:
                 not_useful=r.not_useful,
                 useful_rate=r.useful_rate,
                 on_time_rate=r.on_time_rate,
+                financing_applications=r.applications,
+                financing_approved=r.approved,
+                financing_rejected=r.rejected,
+                financing_withdrawn=r.withdrawn,
+                financing_approved_amount=r.approved_amount,
             )
             for r in rows
         ]

@@ -14,7 +14,7 @@ its manager first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,8 +66,16 @@ class Request:
     ticket: Ticket
 
 
-async def submit_request(*, actor: Actor, topic: RequestTopic, title: str, content: str) -> Request:
-    """An enterprise user's request: a ticket of its enterprise for its manager."""
+async def submit_request(
+    *,
+    actor: Actor,
+    topic: RequestTopic,
+    title: str,
+    content: str,
+    also: Callable[[BusinessRequest], Awaitable[None]] | None = None,
+) -> Request:
+    """An enterprise user's request: a ticket of its enterprise for its manager.
+    ``also`` writes what belongs to the request (a financing need) in its transaction."""
     await require_business(actor, Action.BUSINESS_REQUEST_SUBMIT)
     enterprise_id = await own_enterprise_id(actor)
     if enterprise_id is None:  # staff hold no enterprise: the action is not theirs
@@ -120,6 +128,8 @@ async def submit_request(*, actor: Actor, topic: RequestTopic, title: str, conte
             manager_id=manager,
             response_deadline=clock.calendar.add_working_days(c.now, RESPONSE_WORKING_DAYS),
         )
+        if also is not None:
+            await also(request)
     return Request(request, ticket)
 
 

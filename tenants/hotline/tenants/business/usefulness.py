@@ -52,6 +52,12 @@ class Usefulness:
     useful: int
     partly: int
     not_useful: int
+    # financing applications of these requests, by outcome, and the amount approved
+    applications: int = 0
+    approved: int = 0
+    rejected: int = 0
+    withdrawn: int = 0
+    approved_amount: Decimal = Decimal(0)
 
     @property
     def useful_rate(self) -> Decimal | None:
@@ -81,11 +87,23 @@ async def usefulness(*, actor: Actor, by: Dimension, first: date, last: date) ->
         " count(r.rating) AS rated,"
         " count(*) FILTER (WHERE r.rating = 'useful') AS useful,"
         " count(*) FILTER (WHERE r.rating = 'partly') AS partly,"
-        " count(*) FILTER (WHERE r.rating = 'not_useful') AS not_useful"
+        " count(*) FILTER (WHERE r.rating = 'not_useful') AS not_useful,"
+        " coalesce(sum(f.applications), 0)::int AS applications,"
+        " coalesce(sum(f.approved), 0)::int AS approved,"
+        " coalesce(sum(f.rejected), 0)::int AS rejected,"
+        " coalesce(sum(f.withdrawn), 0)::int AS withdrawn,"
+        " coalesce(sum(f.approved_amount), 0) AS approved_amount"
         " FROM business_requests r"
         " JOIN tickets t ON t.tenant_id = r.tenant_id AND t.id = r.ticket_id"
         " JOIN business_enterprises e ON e.tenant_id = r.tenant_id AND e.id = r.enterprise_id"
         " LEFT JOIN departments d ON d.tenant_id = e.tenant_id AND d.id = e.area_id"
+        " LEFT JOIN LATERAL (SELECT count(*) AS applications,"
+        " count(*) FILTER (WHERE a.status = 'approved') AS approved,"
+        " count(*) FILTER (WHERE a.status = 'rejected') AS rejected,"
+        " count(*) FILTER (WHERE a.status = 'withdrawn') AS withdrawn,"
+        " sum(a.approved_amount) AS approved_amount"
+        " FROM business_financing_applications a"
+        " WHERE a.tenant_id = r.tenant_id AND a.request_id = r.id) f ON TRUE"
         " WHERE r.created_at >= $1 AND r.created_at < $2"
         " GROUP BY 1 ORDER BY 1 NULLS LAST"
     )
@@ -103,6 +121,11 @@ async def usefulness(*, actor: Actor, by: Dimension, first: date, last: date) ->
             useful=r["useful"],
             partly=r["partly"],
             not_useful=r["not_useful"],
+            applications=r["applications"],
+            approved=r["approved"],
+            rejected=r["rejected"],
+            withdrawn=r["withdrawn"],
+            approved_amount=Decimal(r["approved_amount"]),
         )
         for r in rows
     ]

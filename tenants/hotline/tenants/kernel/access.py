@@ -63,6 +63,8 @@ class Action(enum.StrEnum):
     BUSINESS_REQUEST_SUBMIT = "business.request_submit"  # an enterprise's request, and its rating
     BUSINESS_REQUEST_HANDLE = "business.request_handle"  # the manager answers or dispatches
     POLICY_MANAGE = "policy.manage"  # draft and publish policies (a manager: its subtree's)
+    FINANCING_MANAGE = "business.financing_manage"  # a bank's products (a manager: its bank's)
+    FINANCING_DECIDE = "business.financing_decide"  # a bank decides applications for its products
     CALLS_PUSH = "calls.push"  # the call center's CTI system pushes call records (API key)
     EXPORT_CREATE = "export.create"  # a ticket list or a report as CSV/XLSX (own downloads)
     DISCLOSURE_PUBLISH = "disclosure.publish"  # monthly figures and anonymized cases
@@ -158,6 +160,9 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.BUSINESS_REQUEST_SUBMIT: ENTERPRISE_ROLES,
     Action.BUSINESS_REQUEST_HANDLE: frozenset({Role.SERVICE_MANAGER, Role.SUPERVISOR}),
     Action.POLICY_MANAGE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER}),
+    # Banks are departments (function "bank"): their people act on their own products.
+    Action.FINANCING_MANAGE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER}),
+    Action.FINANCING_DECIDE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER, Role.DEPT_HANDLER}),
     # The CTI system's API key holds a center role; the service also wants an API key.
     Action.CALLS_PUSH: _CENTER,
     # Exports: whoever reads tickets or figures exports what they may read (service).
