@@ -12,12 +12,14 @@ from typing import Any
 from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import encode_id
+from hotline.tenants.accounts.memberships import load_actor
 from hotline.tenants.business.models import (
     BusinessRequest,
     FinancingApplication,
     FinancingNeed,
     FinancingProduct,
 )
+from hotline.tenants.seed.business_demo import _products
 from tests.business.conftest import BizWorld
 
 CREATE = """mutation($input: CreateFinancingProductInput!) {
@@ -260,3 +262,15 @@ async def test_a_request_without_a_financing_need_has_no_matches(biz: BizWorld) 
     request = body["data"]["submitBusinessRequest"]["request"]["id"]
     body = await world.gql(city, "acme-user", MATCHES, {"r": request})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_the_demo_products_pass_the_products_checks(biz: BizWorld) -> None:
+    city = biz.beta.city
+    actor = await load_actor(
+        user_id=city.users["banker"], tenant_id=city.tenant.id, province_id=city.tenant.province_id
+    )
+    with use_scope(city.scope()):
+        before = await FinancingProduct.all().count()
+    assert await _products(actor, biz.beta.providers["bank"]) == 3
+    with use_scope(city.scope()):
+        assert await FinancingProduct.all().count() == before + 3
