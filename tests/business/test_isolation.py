@@ -211,6 +211,12 @@ STAFF_OPS: dict[str, tuple[str, str, Vars]] = {
         "mutation($id: ID!) { withdrawPolicy(id: $id) { errors { code } } }",
         lambda t: {"id": t["policy"]},
     ),
+    "dispatchLegalRequest": (
+        "supervisor",
+        """mutation($id: ID!, $p: ID!) { dispatchLegalRequest(id: $id, providerId: $p) {
+             errors { code } } }""",
+        lambda t: {"id": t["request"], "p": t["bank"]},
+    ),
     "createFinancingProduct": (
         "admin",
         """mutation($b: ID!) { createFinancingProduct(input: {bankId: $b, name: "x",

@@ -21,6 +21,7 @@ from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
 from hotline.schema.business.financing import FinancingMutations, FinancingQueries
+from hotline.schema.business.legal import LegalMutations, LegalQueries
 from hotline.schema.business.mutations import BusinessMutations
 from hotline.schema.business.policies import PolicyMutations, PolicyQueries
 from hotline.schema.business.queries import BusinessQueries
@@ -80,6 +81,7 @@ Query = merge_types(
         BusinessRequestQueries,
         PolicyQueries,
         FinancingQueries,
+        LegalQueries,
         ExportQueries,
         DisclosureQueries,
     ),
@@ -104,6 +106,7 @@ Mutation = merge_types(
         BusinessRequestMutations,
         PolicyMutations,
         FinancingMutations,
+        LegalMutations,
         StatisticsMutations,
         ExportMutations,
         DisclosureMutations,
