@@ -40,7 +40,7 @@ class LegalQueries:
             LegalServiceProvider(
                 id=encode_id("Department", d.id),
                 name=d.name,
-                kind=ProviderKind(d.function),
+                kind=ProviderKind(d.function or ""),
                 duty_hours=d.duty_hours,
             )
             for d in rows

@@ -138,7 +138,8 @@ async def _providers(actor: Actor, city: CityDemo) -> dict[str, Department]:
 async def _products(actor: Actor, bank: Department) -> int:
     """Three products: a credit loan for tech firms, a loan for the small and micro, a
     mortgage loan for anyone."""
-    specs = (
+    Spec = tuple[str, list[str], list[str], str, str, str, str, int, int, list[str]]
+    specs: tuple[Spec, ...] = (
         ("科创信用贷", ["I", "M"], [], "100000", "3000000", "3.45", "4.35", 6, 36, ["credit"]),
         (
             "小微快贷",
