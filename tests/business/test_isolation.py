@@ -7,6 +7,7 @@ case fails here. Staff operations with ids refuse another city's ids the same wa
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest_asyncio
 from graphql import GraphQLInputObjectType, get_named_type
 from strawberry.relay import GlobalID
 
+from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id, encode_id
 from hotline.schema.schema import Mutation, Query, build_schema
@@ -32,6 +34,8 @@ from hotline.tenants.business.models import (
     RegistryImport,
     RuleKind,
 )
+from hotline.tenants.evidence.models import Evidence, Purpose
+from hotline.tenants.evidence.models import Kind as EvidenceKind
 from hotline.tenants.kernel.access import CITY_TABLE, ENTERPRISE_ROLES, Action
 from tests.business.conftest import BizWorld
 from tests.tickets_api.conftest import City
@@ -109,6 +113,21 @@ ENTERPRISE_OPS: dict[str, tuple[str, Vars]] = {
     "withdrawFinancingApplication": (
         """mutation($id: ID!) { withdrawFinancingApplication(id: $id) { errors { code } } }""",
         lambda t: {"id": t["application"]},
+    ),
+    "businessRequestAttachments": (
+        "query($r: ID!) { businessRequestAttachments(requestId: $r) { id } }",
+        lambda t: {"r": t["request"]},
+    ),
+    "requestBusinessAttachmentUpload": (
+        """mutation($r: ID!) { requestBusinessAttachmentUpload(input: {requestId: $r,
+             fileName: "a.jpg", contentType: "image/jpeg", size: 10,
+             sha256: "0000000000000000000000000000000000000000000000000000000000000000"}) {
+             errors { code } } }""",
+        lambda t: {"r": t["request"]},
+    ),
+    "finalizeBusinessAttachment": (
+        "mutation($id: ID!) { finalizeBusinessAttachment(id: $id) { errors { code } } }",
+        lambda t: {"id": t["attachment"]},
     ),
 }
 # Ids that are not an enterprise's own: a published policy, a financing product's bank
@@ -303,6 +322,7 @@ async def targets(biz: BizWorld) -> Targets:
         "product": own_product,
     }
     same_city["application"] = await _application(alpha, same_city["request"], own_product)
+    same_city["attachment"] = await _attachment(alpha, same_city["request"])
     other_city = {
         **common,
         "enterprise": str(encode_id("Enterprise", biz.beta.enterprises["acme"].id)),
@@ -318,6 +338,7 @@ async def targets(biz: BizWorld) -> Targets:
     other_city["application"] = await _application(
         beta, other_city["request"], other_city["product"]
     )
+    other_city["attachment"] = await _attachment(beta, other_city["request"])
     missing = {k: str(encode_id(_type(k), 987654321)) for k in other_city}
     return same_city, other_city, {**missing, **common}
 
@@ -334,6 +355,7 @@ def _type(key: str) -> str:
         "bank": "Department",
         "product": "FinancingProduct",
         "application": "FinancingApplication",
+        "attachment": "Evidence",
     }.get(key, "X")
 
 
@@ -384,6 +406,26 @@ async def _application(city: City, request: str, product: str) -> str:
             status=ApplicationStatus.APPLIED,
         )
     return str(encode_id("FinancingApplication", row.id))
+
+
+async def _attachment(city: City, request: str) -> str:
+    """A pending file on the request, uploaded by its enterprise's user."""
+    with use_scope(city.scope()):
+        request_id = decode_id(GlobalID.from_id(request), "BusinessRequest", field="id")
+        found = await BusinessRequest.get(id=request_id)
+        row = await Evidence.create(
+            ticket_id=found.ticket_id,
+            purpose=Purpose.CITIZEN,
+            kind=EvidenceKind.PHOTO,
+            file_name="a.jpg",
+            declared_type="image/jpeg",
+            size=10,
+            sha256="0" * 64,
+            object_key=f"t/{request_id}",
+            uploaded_by_id=found.submitted_by_id,
+            upload_expires_at=clock.now() + timedelta(hours=1),
+        )
+    return str(encode_id("Evidence", row.id))
 
 
 async def _policy(city: City) -> str:

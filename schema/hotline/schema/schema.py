@@ -20,6 +20,7 @@ from hotline.platform.observability import tracing
 from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
+from hotline.schema.business.attachments import AttachmentMutations, AttachmentQueries
 from hotline.schema.business.financing import FinancingMutations, FinancingQueries
 from hotline.schema.business.legal import LegalMutations, LegalQueries
 from hotline.schema.business.mutations import BusinessMutations
@@ -82,6 +83,7 @@ Query = merge_types(
         PolicyQueries,
         FinancingQueries,
         LegalQueries,
+        AttachmentQueries,
         ExportQueries,
         DisclosureQueries,
     ),
@@ -107,6 +109,7 @@ Mutation = merge_types(
         PolicyMutations,
         FinancingMutations,
         LegalMutations,
+        AttachmentMutations,
         StatisticsMutations,
         ExportMutations,
         DisclosureMutations,
