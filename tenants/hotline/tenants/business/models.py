@@ -138,6 +138,8 @@ class BusinessRequest(TenantModel):
     manager_id = fields.BigIntField(null=True)  # the enterprise's manager at submission
     response_deadline = fields.DatetimeField()
     responded_at = fields.DatetimeField(null=True)  # answered or dispatched by the manager
+    warn_at = fields.DatetimeField(null=True)  # the manager is warned from here (due soon)
+    warned_at = fields.DatetimeField(null=True)  # when the warning went out (once)
     rating = fields.CharEnumField(Usefulness, max_length=10, null=True)
     rating_comment = fields.TextField(default="")
     rated_at = fields.DatetimeField(null=True)

@@ -39,6 +39,7 @@ from hotline.tenants.kernel.access import Action, Actor, allowed
 from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import flow, numbering, policy
+from hotline.tenants.tickets.deadlines import due_soon_at
 from hotline.tenants.tickets.dispatch import dispatch_to
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.models import Channel, Kind, Status, Ticket
@@ -120,13 +121,15 @@ async def submit_request(
             to_status=Status.RECEIVED.value,
             data={"channel": "business", "topic": topic.value, "enterprise": enterprise.id},
         )
+        deadline = clock.calendar.add_working_days(c.now, RESPONSE_WORKING_DAYS)
         request = await BusinessRequest.create(
             ticket_id=ticket.id,
             enterprise_id=enterprise.id,
             topic=topic,
             submitted_by_id=actor.user_id,
             manager_id=manager,
-            response_deadline=clock.calendar.add_working_days(c.now, RESPONSE_WORKING_DAYS),
+            response_deadline=deadline,
+            warn_at=due_soon_at(clock.calendar, clock.policy, c.now, deadline),
         )
         if also is not None:
             await also(request)
