@@ -4,6 +4,7 @@ with why not; staff count and list the eligible enterprises (docs/business.md)."
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -274,6 +275,7 @@ class _Published:
     valid_from: date | None
     valid_until: date | None
     rule: eligibility.Group | None  # None: an area closed since publishing
+    leaves: tuple[eligibility.Condition, ...] | None  # an all-group of leaves: its leaves
 
 
 _SNAPSHOTS: dict[int, tuple[str, list[_Published]]] = {}
@@ -300,7 +302,8 @@ async def _published(tenant_id: int) -> list[_Published]:
             row["id"],
             row["valid_from"],
             row["valid_until"],
-            _parsed_cached(tenant_id, row, paths),
+            rule := _parsed_cached(tenant_id, row, paths),
+            eligibility.flat(rule) if rule is not None else None,
         )
         for row in found
     ]
@@ -308,12 +311,24 @@ async def _published(tenant_id: int) -> list[_Published]:
     return snapshot
 
 
+SHOWN = 20  # "policies for me": the most relevant first, with their reasons
+
+
 async def policies_for(
-    *, actor: Actor, enterprise_id: int | None, near_misses: int = 1
+    *, actor: Actor, enterprise_id: int | None, near_misses: int = 1, first: int = SHOWN
 ) -> list[Match]:
-    """Published, valid policies the enterprise qualifies for, then those it misses by at
-    most ``near_misses`` conditions (with why not). An enterprise user: its own."""
+    """The ``first`` most relevant published, valid policies for the enterprise: those it
+    qualifies for, then those it misses by at most ``near_misses`` conditions (fewest
+    first; newest first within each), each with why / why not. An enterprise user: its
+    own enterprise.
+
+    Every policy is decided without words (:func:`eligibility.quick`); a rule that is an
+    ``all`` of leaf conditions (the usual shape) is decided from its leaves, each
+    distinct leaf once per call — catalogues repeat the same industries, sizes and
+    bounds — and only the shown ones are explained and read from the table."""
     await require_business(actor, Action.ENTERPRISE_READ)
+    if not 1 <= first <= MAX_PAGE:
+        raise Invalid("first must be between 1 and {max}", field="first", max=MAX_PAGE)
     target = enterprise_id if enterprise_id is not None else await own_enterprise_id(actor)
     if target is None:
         raise Invalid("name the enterprise", field="enterpriseId")
@@ -321,8 +336,9 @@ async def policies_for(
     today = clock.now().date()
     with city_scope(actor):
         facts = await facts_of(enterprise)
-        verdicts: dict[int, eligibility.Verdict] = {}
-        for policy in await _published(enterprise.tenant_id):
+        met: dict[eligibility.Condition, bool] = {}
+        ranked: list[tuple[int, int, _Published]] = []  # (unmet, position, policy)
+        for position, policy in enumerate(await _published(enterprise.tenant_id)):
             rule = policy.rule
             if rule is None:  # an area closed since publishing: nobody matches it by area
                 continue
@@ -330,13 +346,23 @@ async def policies_for(
                 policy.valid_until is not None and policy.valid_until < today
             ):
                 continue
-            eligible, unmet = eligibility.quick(rule, facts, today)
+            if policy.leaves is not None:
+                unmet = 0
+                for leaf in policy.leaves:
+                    held = met.get(leaf)
+                    if held is None:
+                        held = met[leaf] = eligibility.holds(leaf, facts, today)
+                    unmet += not held
+                eligible = unmet == 0
+            else:
+                eligible, unmet = eligibility.quick(rule, facts, today)
             if eligible or unmet <= near_misses:
-                verdicts[policy.id] = eligibility.evaluate(rule, facts, today)
+                # eligible first (0), then near misses by how many conditions they miss
+                ranked.append((0 if eligible else max(unmet, 1), position, policy))
+        top = heapq.nsmallest(first, ranked, key=lambda r: (r[0], r[1]))
+        verdicts = {p.id: eligibility.evaluate(p.rule, facts, today) for _, _, p in top if p.rule}
         shown = {
             p.id: p
             for p in await Policy.filter(id__in=list(verdicts), status=PolicyStatus.PUBLISHED)
         }
-    matches = [Match(shown[i], v) for i, v in verdicts.items() if i in shown]
-    matches.sort(key=lambda m: (not m.verdict.eligible, len(m.verdict.unmet)))
-    return matches
+    return [Match(shown[i], v) for i, v in verdicts.items() if i in shown]
