@@ -140,3 +140,21 @@ async def test_policies_for_me_are_paged_most_relevant_first(biz: BizWorld) -> N
     for bad in (0, 101):
         refused = await world.gql(city, "acme-user", query, {"first": bad})
         assert refused["errors"][0]["extensions"]["code"] == "INVALID"
+    # the city's snapshot follows withdrawals and publications
+    with use_scope(city.scope()):
+        await Policy.filter(id=made["eligible new"]).update(status=PolicyStatus.WITHDRAWN)
+    after = await world.gql(city, "acme-user", query, {"first": 1})
+    assert [m["policy"]["title"] for m in after["data"]["policiesForEnterprise"]] == [
+        "eligible nested"
+    ]
+    with use_scope(city.scope()):
+        await Policy.create(
+            title="newest",
+            body="b",
+            department_id=city.bureau.id,
+            rules={"op": "all", "conditions": [{"industry_in": ["65"]}]},
+            status=PolicyStatus.PUBLISHED,
+            published_at=clock.now(),
+        )
+    latest = await world.gql(city, "acme-user", query, {"first": 1})
+    assert [m["policy"]["title"] for m in latest["data"]["policiesForEnterprise"]] == ["newest"]
