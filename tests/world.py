@@ -4,8 +4,8 @@ Jiangsu (320000) with beta (320100); both provinces' official calendars seeded.
 Each city has a department tree (center → district → street → community, a bureau and a
 duty room), two categories (urban management → illegal construction), two routing rules,
 one published knowledge-base answer, and one actor per role, built directly through the
-models and services (no GraphQL, no passwords: argon2 would cost seconds). Shandong has a
-province admin. ``tests/conftest.py`` exposes it as the module-scoped ``world`` fixture;
+models and services (no GraphQL, no passwords: argon2 would cost seconds). Each province
+has a province admin. ``tests/conftest.py`` exposes it as the module-scoped ``world`` fixture;
 a directory whose tests want another shape keeps a thin view over it in its conftest.
 """
 
@@ -107,6 +107,7 @@ class World:
     beta: City
     gamma: City
     province_admin: Actor  # of Shandong (alpha, gamma), in province scope
+    jiangsu_admin: Actor  # of Jiangsu (beta), in province scope
 
     @property
     def cities(self) -> tuple[City, City, City]:
@@ -220,17 +221,22 @@ async def build_world() -> World:
     alpha = await build_city(shandong, "370100", "alpha", "AL")
     beta = await build_city(jiangsu, "320100", "beta", "BE")
     gamma = await build_city(shandong, "371400", "gamma", "GA")
-    with use_scope(Scope.platform()):
-        admin = await User.create(username="shandong-admin", display_name="Province admin")
-        await ProvinceRole.create(
-            user=admin, province_id=shandong.id, role=PlatformRole.PROVINCE_ADMIN
-        )
-    province_admin = await load_actor(user_id=admin.id, tenant_id=None, province_id=shandong.id)
     return World(
         shandong=shandong,
         jiangsu=jiangsu,
         alpha=alpha,
         beta=beta,
         gamma=gamma,
-        province_admin=province_admin,
+        province_admin=await province_admin(shandong),
+        jiangsu_admin=await province_admin(jiangsu),
     )
+
+
+async def province_admin(province: Province) -> Actor:
+    """A user ``<slug>-admin`` administering ``province``, loaded in province scope."""
+    with use_scope(Scope.platform()):
+        admin = await User.create(username=f"{province.slug}-admin", display_name="Province admin")
+        await ProvinceRole.create(
+            user=admin, province_id=province.id, role=PlatformRole.PROVINCE_ADMIN
+        )
+    return await load_actor(user_id=admin.id, tenant_id=None, province_id=province.id)

@@ -159,7 +159,7 @@ async def test_the_citys_gazetteer_names_places(gateway: Gateway) -> None:
     created = await gateway.send(alpha, text, sender="13900005555")
     assert created.json()["result"] == "created"
     district = await gateway.send(
-        alpha, "alpha district 的垃圾桶满了没人清理", sender="13900005556"
+        alpha, f"{alpha.district.name} 的垃圾桶满了没人清理", sender="13900005556"
     )
     assert district.json()["result"] == "created"
 

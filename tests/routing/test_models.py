@@ -1,10 +1,13 @@
 """The province function model (no database): cold start on the corpus's held-out
 requests, a small city improved by the province's history, calibrated confidences.
 
-Figures measured when written (390 held-out requests, 26 functions; 2 shared cores):
-cold start, department top-1 / top-3 — Jinan 78.4 % / 93.3 %, Dezhou 78.9 % / 96.4 %;
-small city (Dezhou, 10 closed tickets per function): its own history alone 46.2 % /
-71.3 %, the province model 74.5 % / 93.9 %.
+Figures measured when written (2 shared cores), cold start, department top-1 / top-3
+with place resolution. The old held-out set (390 requests, 26 functions): Jinan 88.5 % /
+98.1 %, Dezhou 90.3 % / 98.4 % (before the 2,697 training requests of ``train2.jsonl``:
+78.4 % / 93.3 % and 78.9 % / 96.4 %). The second held-out set (468 requests, written
+before any model error was looked at): Jinan 90.0 % / 98.4 %, Dezhou 90.3 % / 98.8 %.
+Small city (Dezhou, 10 closed tickets per function): its own history alone 54.3 % /
+75.3 %, the province model 87.9 % / 98.4 %.
 """
 
 from __future__ import annotations
@@ -22,33 +25,41 @@ from hotline.tenants.routing.engine import Engine, evaluate
 from hotline.tenants.routing.province import measure, shipped_model
 from hotline.tenants.seed.places_demo import demo_places
 
-COLD_START_TOP1 = 0.75
-COLD_START_TOP3 = 0.90
+COLD_START_TOP1 = 0.86
+COLD_START_TOP3 = 0.96
 
 
-def _held_out(slug: str) -> list[dict[str, Any]]:
-    return [r for r in corpus.heldout() if r.get("city", slug) == slug]
+def _held_out(slug: str, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    rows = corpus.heldout() if rows is None else rows
+    return [r for r in rows if r.get("city", slug) == slug]
 
 
 def test_training_and_held_out_sets_are_separate() -> None:
     train = {r["text"] for r in corpus.train()}
     held = {r["text"] for r in corpus.heldout()}
+    held2 = {r["text"] for r in corpus.heldout2()}
     assert not train & held
-    per_function = Counter(r["function"] for r in [*corpus.train(), *corpus.heldout()])
+    assert not train & held2
+    assert not held & held2
+    per_function = Counter(r["function"] for r in corpus.train())
     assert len(per_function) >= 25
-    assert min(per_function.values()) >= 60
+    assert min(per_function.values()) >= 140  # ~45 of train.jsonl + ~100 of train2.jsonl
+    for rows in (corpus.heldout(), corpus.heldout2()):
+        held_per_function = Counter(r["function"] for r in rows)
+        assert set(held_per_function) == set(per_function)
+        assert min(held_per_function.values()) >= 15
 
 
+@pytest.mark.parametrize("held_out", ["heldout", "heldout2"])
 @pytest.mark.parametrize("slug", ["jinan", "dezhou"])
-def test_a_city_with_no_history_routes_the_held_out_set(slug: str) -> None:
+def test_a_city_with_no_history_routes_the_held_out_set(slug: str, held_out: str) -> None:
     tree, gazetteer = demo_places(slug)
-    report = evaluate(Engine(shipped_model(), tree, gazetteer), _held_out(slug))
+    rows = _held_out(slug, getattr(corpus, held_out)())
+    report = evaluate(Engine(shipped_model(), tree, gazetteer), rows)
     assert report.requests > 200
     assert report.top1 >= COLD_START_TOP1, report.lines()
     assert report.top3 >= COLD_START_TOP3, report.lines()
-    without_places = evaluate(
-        Engine(shipped_model(), tree, gazetteer, use_places=False), _held_out(slug)
-    )
+    without_places = evaluate(Engine(shipped_model(), tree, gazetteer, use_places=False), rows)
     assert report.top1 >= without_places.top1  # place resolution helps, never hurts here
     assert report.place_accuracy is not None
     assert report.place_accuracy >= 0.8
@@ -98,9 +109,9 @@ def test_the_province_model_improves_a_small_city() -> None:
     held = _held_out("dezhou")
     alone = evaluate(Engine(own, tree, gazetteer), held)
     helped = evaluate(Engine(province, tree, gazetteer), held)
-    assert helped.top1 >= alone.top1 + 0.15, (alone.lines()[0], helped.lines()[0])
-    assert helped.top3 >= alone.top3 + 0.10
-    assert helped.top1 >= 0.70
+    assert helped.top1 >= alone.top1 + 0.25, (alone.lines()[0], helped.lines()[0])
+    assert helped.top3 >= alone.top3 + 0.15
+    assert helped.top1 >= 0.84
 
 
 def test_the_city_model_blends_in_by_its_history() -> None:

@@ -1,5 +1,10 @@
-"""Two cities (alpha, beta) in two provinces with a small department tree, people with
-tokens, and a GraphQL client over the real ASGI app."""
+"""The GraphQL tests see the shared world (tests/world.py) through the API: alpha
+(Shandong) and beta (Jiangsu) with their people by the names the tests use ("agent",
+"district", "province", …), each with a bearer token, and a GraphQL client over the real
+ASGI app. channels, infra and observability take the same ``world`` fixture.
+
+``make_city`` / ``add_person`` remain for the modules that still build bare cities of
+their own (statistics' API modules, browser, business); tickets_api does not use them."""
 
 from __future__ import annotations
 
@@ -15,7 +20,6 @@ import pytest_asyncio
 import uvicorn
 
 from hotline.platform.crypto import encrypt
-from hotline.platform.redis import close_redis
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
@@ -23,6 +27,7 @@ from hotline.tenants.accounts import sessions
 from hotline.tenants.accounts.models import Membership, ProvinceRole, User
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.tickets import timeline
@@ -37,10 +42,14 @@ from hotline.tenants.tickets.models import (
 from hotline.tenants.tickets.numbering import hash_query_code
 from hotline.tenants.tickets.phones import phone_hash
 from tests import isolation_registry
+from tests import world as shared
 
 
 @dataclass
 class City:
+    """A city as the API tests address it: its tenant, departments, categories and people
+    (user ids and tokens by name)."""
+
     tenant: Tenant
     slug: str
     center: Department
@@ -56,28 +65,9 @@ class City:
         return Scope.city(self.tenant.id, self.tenant.province_id, user_id)
 
 
-async def _department(parent: Department, kind: DepartmentKind, name: str) -> Department:
-    row = await Department.create(
-        parent=parent, kind=kind, name=name, path=parent.path, depth=parent.depth + 1
-    )
-    row.path = f"{parent.path}{row.id}/"
-    await row.save(update_fields=["path"])
-    return row
-
-
-async def _category(parent: Category | None, name: str) -> Category:
-    row = await Category.create(
-        parent=parent,
-        name=name,
-        path=parent.path if parent else "/",
-        depth=parent.depth + 1 if parent else 0,
-    )
-    row.path = f"{parent.path if parent else '/'}{row.id}/"
-    await row.save(update_fields=["path"])
-    return row
-
-
 async def make_city(province: Province, code: str, slug: str) -> City:
+    """A bare city (center, district, street, bureau, two categories, nobody in it) for
+    the modules that build their own cities; people come with ``add_person``."""
     with use_scope(Scope.platform()):
         tenant = await Tenant.create(
             province=province,
@@ -92,11 +82,11 @@ async def make_city(province: Province, code: str, slug: str) -> City:
         )
         center.path = f"/{center.id}/"
         await center.save(update_fields=["path"])
-        district = await _department(center, DepartmentKind.DISTRICT, f"{slug} district")
-        street = await _department(district, DepartmentKind.STREET, f"{slug} street")
-        bureau = await _department(center, DepartmentKind.BUREAU, f"{slug} bureau")
-        root = await _category(None, "urban management")
-        sub = await _category(root, "illegal construction")
+        district = await shared.department(center, DepartmentKind.DISTRICT, f"{slug} district")
+        street = await shared.department(district, DepartmentKind.STREET, f"{slug} street")
+        bureau = await shared.department(center, DepartmentKind.BUREAU, f"{slug} bureau")
+        root = await shared.category(None, "urban management")
+        sub = await shared.category(root, "illegal construction")
     return City(
         tenant=tenant,
         slug=slug,
@@ -243,28 +233,46 @@ async def make_ticket(
     return Made(ticket=ticket, query_code=code, assignments=assignments)
 
 
+async def view(city: shared.City, province_admin: Actor) -> City:
+    """A city of the shared world with a token for each of its people the tests name."""
+    people = {
+        "admin": city.admin,
+        "province": province_admin,  # of the city's province
+        "agent": city.agent,
+        "dispatcher": city.dispatcher,
+        "supervisor": city.supervisor,
+        "district": city.district_handler,
+        "street": city.street_handler,
+        "bureau": city.bureau_handler,  # a department manager of the bureau
+        "dmanager": city.district_manager,  # a department manager of the district
+    }
+    seen = City(
+        tenant=city.tenant,
+        slug=city.slug,
+        center=city.center,
+        district=city.district,
+        street=city.street,
+        bureau=city.bureau,
+        category=city.urban,
+        subcategory=city.construction,
+    )
+    for name, actor in people.items():
+        seen.users[name] = int(actor.user_id or 0)
+        seen.tokens[name] = await city.token(actor)
+    return seen
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(db: Settings) -> AsyncIterator[World]:
-    with use_scope(Scope.platform()):
-        shandong = await Province.create(code="370000", slug="shandong", name="Shandong")
-        jiangsu = await Province.create(code="320000", slug="jiangsu", name="Jiangsu")
-    alpha = await make_city(shandong, "370100", "alpha")
-    beta = await make_city(jiangsu, "320100", "beta")
-    for city in (alpha, beta):
-        await add_person(city, "admin", Role.TENANT_ADMIN)
-        await add_person(city, "province", None)
-        await add_person(city, "agent", Role.AGENT)
-        await add_person(city, "dispatcher", Role.DISPATCHER)
-        await add_person(city, "supervisor", Role.SUPERVISOR)
-        await add_person(city, "district", Role.DEPT_HANDLER, city.district)
-        await add_person(city, "street", Role.DEPT_HANDLER, city.street)
-        await add_person(city, "bureau", Role.DEPT_MANAGER, city.bureau)
+async def world(world: shared.World, db: Settings) -> AsyncIterator[World]:
+    """A view over the shared world (tests/world.py): alpha and beta with tokens, and
+    a client over the app."""
+    alpha = await view(world.alpha, world.province_admin)
+    beta = await view(world.beta, world.jiangsu_admin)
     app = create_app(db, manage_orm=False)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as client:
         yield World(settings=db, alpha=alpha, beta=beta, client=client)
-    await close_redis()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -136,7 +136,7 @@ async def test_publishing_a_year_recomputes_provisional_deadlines_once(seeded: W
         "year": YEAR,
         "holidayDates": 3,
         "makeUpWorkdays": 0,
-        "recomputeJobs": 1,
+        "recomputeJobs": 2,  # one per city of Shandong: alpha and gamma
         "errors": [],
     }
     await run_worker()

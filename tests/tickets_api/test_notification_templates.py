@@ -109,5 +109,9 @@ async def test_a_template_failing_on_odd_values_skips_its_message_only(
     assert await dispatch("路灯不亮，请维修") == []
     assert "notification skipped" in caplog.text
     assert "路灯" not in caplog.text  # the ticket's content never reaches the log
-    (notice,) = await dispatch("地点：泉城路路灯不亮")
-    assert notice.payload["body"] == "泉城路路灯不亮"
+    notices = await dispatch("地点：泉城路路灯不亮")
+    # one notice per member of the district: its handler and its manager (tests/world.py)
+    assert sorted(n.payload["user_id"] for n in notices) == sorted(
+        [city.users["district"], city.users["dmanager"]]
+    )
+    assert [n.payload["body"] for n in notices] == ["泉城路路灯不亮"] * 2
