@@ -121,6 +121,10 @@ async def test_a_need_matched_applied_for_decided_and_counted(biz: BizWorld) -> 
         "createFinancingProduct",
     )["product"]
 
+    listing = "query { financingProducts { nodes { name } } }"
+    for who in ("banker", "acme-user"):
+        names = (await world.gql(city, who, listing))["data"]["financingProducts"]["nodes"]
+        assert [n["name"] for n in names] == ["小微快贷", "抵押经营贷", "科技贷"], who
     asked = ok(
         await world.gql(
             city,

@@ -178,8 +178,9 @@ class FinancingApplicationPayload:
 @strawberry.type
 class FinancingQueries:
     @strawberry.field(
-        permission_classes=[can(Action.ENTERPRISE_READ)],
-        description="The city's financing products, newest first (enterprises: active ones).",
+        permission_classes=[can(Action.FINANCING_READ)],
+        description="The city's financing products, newest first (active ones; the city's "
+        "staff also see withdrawn ones).",
     )
     async def financing_products(
         self,
@@ -255,7 +256,7 @@ class FinancingQueries:
 
     @strawberry.field(
         permission_classes=[can(Action.FINANCING_DECIDE)],
-        description="A product's applications, for its bank (and the city's staff).",
+        description="A product's applications, for its bank (and the city's admin).",
     )
     async def financing_product_applications(
         self, info: Info, product_id: relay.GlobalID

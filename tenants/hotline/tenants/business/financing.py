@@ -227,8 +227,9 @@ async def withdraw_product(*, actor: Actor, product_id: int) -> FinancingProduct
 async def list_products(
     *, actor: Actor, bank_id: int | None, after: int | None, first: int
 ) -> list[FinancingProduct]:
-    """Newest first: the active products (everyone), withdrawn ones too for staff and banks."""
-    await require_business(actor, Action.ENTERPRISE_READ)
+    """Newest first: the active products (everyone), withdrawn ones too for the city's
+    staff. Banks' people see the catalogue they offer into."""
+    await require_business(actor, Action.FINANCING_READ)
     if not 1 <= first <= MAX_PAGE:
         raise Invalid("first must be between 1 and {max}", field="first", max=MAX_PAGE)
     with city_scope(actor):
