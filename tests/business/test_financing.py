@@ -224,6 +224,10 @@ async def test_bad_input_is_a_typed_error_and_writes_nothing(biz: BizWorld) -> N
     cases = [
         (product(bank, "x", minAmount="5000000"), "maxAmount"),
         (product(bank, "x", minRate="0"), "minRate"),
+        (product(bank, "x", minRate="NaN"), "minRate"),
+        (product(bank, "x", maxRate="1e400"), "minRate"),
+        (product(bank, "x", minAmount="Infinity"), "minAmount"),
+        (product(bank, "x", maxAmount="1e400"), "maxAmount"),
         (product(bank, "x", maxTermMonths=999), "minTermMonths"),
         (product(bank, "x", collateral=[]), "collateral"),
         (product(bank, "x", industries=["99"]), "industries"),
@@ -237,7 +241,8 @@ async def test_bad_input_is_a_typed_error_and_writes_nothing(biz: BizWorld) -> N
     # not a bank, or a bank outside the manager's own subtree: NOT_FOUND
     body = await world.gql(city, "banker", CREATE, {"input": product(not_a_bank, "x")})
     assert body["data"]["createFinancingProduct"]["errors"][0]["code"] == "NOT_FOUND"
-    for amount, term in (("0", 12), ("-5", 12), ("100", 0), ("100", 400)):
+    cases_need = (("0", 12), ("-5", 12), ("NaN", 12), ("1e400", 12), ("100", 0), ("100", 400))
+    for amount, term in cases_need:
         body = await world.gql(
             city,
             "acme-user",
