@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from hotline.platform import clock
-from hotline.platform.tenancy import use_scope
+from hotline.platform.outbox.models import OutboxMessage
+from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.ids import encode_id
 from hotline.tenants.accounts.memberships import load_actor
 from hotline.tenants.business.models import (
@@ -190,6 +191,15 @@ async def test_a_need_matched_applied_for_decided_and_counted(biz: BizWorld) -> 
         "decideFinancingApplication",
     )["application"]
     assert approved == {"status": "APPROVED", "approvedAmount": "1500000.00", "note": "授信 150 万"}
+    # the enterprise's people are told, once each (in the decision's transaction)
+    with use_scope(Scope.platform()):
+        told = await OutboxMessage.filter(
+            send_key__startswith=f"financing:{city.tenant.id}:"
+        ).values_list("payload", flat=True)
+    assert sorted(p["user_id"] for p in told) == sorted(
+        [city.users["acme-admin"], city.users["acme-user"]]
+    )
+    assert {p["body"] for p in told} == {"您申请的「科技贷」已批准，额度1,500,000元。"}
     twice = await world.gql(
         city, "bank-clerk", DECIDE, {"id": applied["id"], "ok": False, "note": "x"}
     )

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
-from hotline.platform import clock
+from hotline.platform import clock, outbox
 from hotline.tenants.business import eligibility
 from hotline.tenants.business.access import city_scope, own_enterprise_id, require_business
 from hotline.tenants.business.models import (
@@ -30,6 +32,7 @@ from hotline.tenants.business.models import (
     BusinessRequest,
     Collateral,
     Enterprise,
+    EnterpriseMember,
     FinancingApplication,
     FinancingNeed,
     FinancingProduct,
@@ -479,18 +482,60 @@ async def decide_application(
                 high=_yuan(product.max_amount),
             )
     with city_scope(actor):
-        changed = await FinancingApplication.filter(
-            id=found.id, status=ApplicationStatus.APPLIED
-        ).update(
-            status=ApplicationStatus.APPROVED if approved else ApplicationStatus.REJECTED,
-            approved_amount=amount,
-            note=text,
-            decided_by_id=actor.user_id,
-            decided_at=clock.now(),
-        )
-        if not changed:
-            raise Invalid("the application is decided already", field="id")
+        async with in_transaction() as conn:
+            changed = (
+                await FinancingApplication.filter(id=found.id, status=ApplicationStatus.APPLIED)
+                .using_db(conn)
+                .update(
+                    status=ApplicationStatus.APPROVED if approved else ApplicationStatus.REJECTED,
+                    approved_amount=amount,
+                    note=text,
+                    decided_by_id=actor.user_id,
+                    decided_at=clock.now(),
+                )
+            )
+            if not changed:
+                raise Invalid("the application is decided already", field="id")
+            await _tell_enterprise(conn, found, product, amount)
         return await FinancingApplication.get(id=found.id)
+
+
+DECIDED = "business.financing_decided"
+
+
+async def _tell_enterprise(
+    conn: BaseDBAsyncClient,
+    application: FinancingApplication,
+    product: FinancingProduct,
+    amount: Decimal | None,
+) -> None:
+    """The enterprise's people learn the outcome in-app (the decision's transaction; one
+    message per person and application)."""
+    users = (
+        await EnterpriseMember.filter(enterprise_id=application.enterprise_id)
+        .using_db(conn)
+        .values_list("user_id", flat=True)
+    )
+    outcome = f"已批准，额度{_yuan(amount)}元" if amount is not None else "未获批准"
+    await outbox.add_many(
+        [
+            outbox.NewMessage(
+                kind="inapp",
+                tenant_id=application.tenant_id,
+                province_id=application.province_id,
+                payload={
+                    "user_id": user_id,
+                    "event": DECIDED,
+                    "subject": f"融资申请结果：{product.name}"[:200],
+                    "body": f"您申请的「{product.name}」{outcome}。",
+                    "financing_application": application.id,
+                },
+                send_key=f"financing:{application.tenant_id}:{application.id}:{user_id}",
+            )
+            for user_id in users
+        ],
+        connection=conn,
+    )
 
 
 async def list_applications(
