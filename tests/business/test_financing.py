@@ -193,9 +193,10 @@ async def test_a_need_matched_applied_for_decided_and_counted(biz: BizWorld) -> 
     assert approved == {"status": "APPROVED", "approvedAmount": "1500000.00", "note": "授信 150 万"}
     # the enterprise's people are told, once each (in the decision's transaction)
     with use_scope(Scope.platform()):
-        told = await OutboxMessage.filter(
-            send_key__startswith=f"financing:{city.tenant.id}:"
-        ).values_list("payload", flat=True)
+        told = [
+            m.payload
+            for m in await OutboxMessage.filter(send_key__startswith=f"financing:{city.tenant.id}:")
+        ]
     assert sorted(p["user_id"] for p in told) == sorted(
         [city.users["acme-admin"], city.users["acme-user"]]
     )
