@@ -10,6 +10,7 @@ Redis key prefix and S3 bucket, so modules never see each other's rows or keys.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import tempfile
@@ -133,17 +134,10 @@ def template_db(services: dict[str, str]) -> Iterator[str]:
     asyncio.run(drop_database(services["HOTLINE_DATABASE_URL"], name))
 
 
-@pytest.fixture(scope="module")
-def module_settings(
-    request: pytest.FixtureRequest, services: dict[str, str], template_db: str
-) -> Iterator[Settings]:
-    """Environment and settings for one module: its own database, Redis prefix and bucket."""
-    slug = secrets.token_hex(4)
-    name = f"hotline_t_{RUN_ID}_{slug}"
+@contextlib.contextmanager
+def _database_env(services: dict[str, str], name: str, slug: str) -> Iterator[Settings]:
+    """The process environment and settings of one database, Redis prefix and bucket."""
     server = services["HOTLINE_DATABASE_URL"]
-    asyncio.run(
-        ensure_database(Settings(database_url=_with_database(server, name)), template=template_db)
-    )
     env = {
         **services,
         "HOTLINE_DATABASE_URL": _with_database(server, name),
@@ -153,11 +147,8 @@ def module_settings(
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     reset_settings()
-    settings = get_settings()
-    asyncio.run(ensure_app_role(settings))
-    asyncio.run(ensure_bucket(settings))
     try:
-        yield settings
+        yield get_settings()
     finally:
         for key, value in saved.items():
             if value is None:
@@ -165,7 +156,58 @@ def module_settings(
             else:
                 os.environ[key] = value
         reset_settings()
-        asyncio.run(drop_database(server, name))
+
+
+@pytest.fixture(scope="session")
+def world_template(services: dict[str, str], template_db: str) -> Iterator[str]:
+    """A copy of the migrated database with tests/world.py's world built in it, once per
+    test process: a module using the world copies this one (building the world costs a
+    module seconds; copying it costs nothing more than copying the empty one)."""
+    name = f"hotline_world_{RUN_ID}"
+    server = services["HOTLINE_DATABASE_URL"]
+
+    async def build(settings: Settings) -> None:
+        from tests.world import build_world  # the domain imported under pytest's filters
+
+        await ensure_database(settings, template=template_db)
+        await ensure_app_role(settings)
+        await init_orm(settings)
+        try:
+            await build_world()
+        finally:
+            await Tortoise.close_connections()
+            await close_redis()
+
+    with _database_env(services, name, "world") as settings:
+        asyncio.run(build(settings))
+    yield name
+    asyncio.run(drop_database(server, name))
+
+
+@pytest.fixture(scope="module")
+def module_settings(
+    request: pytest.FixtureRequest, services: dict[str, str], template_db: str
+) -> Iterator[Settings]:
+    """Environment and settings for one module: its own database, Redis prefix and bucket.
+    A module whose tests use the shared world starts from a copy with the world in it."""
+    template = (
+        request.getfixturevalue("world_template")
+        if "shared_world" in request.fixturenames
+        else template_db
+    )
+    slug = secrets.token_hex(4)
+    name = f"hotline_t_{RUN_ID}_{slug}"
+    server = services["HOTLINE_DATABASE_URL"]
+    asyncio.run(
+        ensure_database(Settings(database_url=_with_database(server, name)), template=template)
+    )
+    with _database_env(services, name, slug) as settings:
+        asyncio.run(ensure_app_role(settings))
+        asyncio.run(ensure_bucket(settings))
+        try:
+            yield settings
+        finally:
+            asyncio.run(drop_database(server, name))
 
 
 @pytest.fixture(scope="module")
@@ -179,10 +221,18 @@ async def db(module_settings: Settings) -> AsyncIterator[Settings]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(db: Settings) -> AsyncIterator[World]:
-    """The two-province, three-city world of tests/world.py, built once per module.
-    A directory that wants another shape overrides ``world`` with a view over this one."""
-    from tests.world import build_world  # the domain imported under pytest's filters
+async def shared_world(db: Settings) -> AsyncIterator[World]:
+    """The two-province, three-city world of tests/world.py: read from the module's
+    database, a copy of ``world_template`` (built here where the module's first test did
+    not ask for it)."""
+    from tests.world import build_world, load_world
 
-    yield await build_world()
+    yield await load_world() or await build_world()
     await close_redis()
+
+
+@pytest.fixture(scope="module")
+def world(shared_world: World) -> World:
+    """The shared world. A directory that wants another shape overrides ``world`` with a
+    view over this one, or with a world of its own (then ``shared_world`` is not built)."""
+    return shared_world

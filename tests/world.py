@@ -23,6 +23,7 @@ from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.knowledge import articles
+from hotline.tenants.knowledge.models import Article, ArticleStatus
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.routing.models import RoutingRule
@@ -153,7 +154,45 @@ async def actor(tenant: Tenant, name: str, role: Role, department: Department | 
     return await load_actor(user_id=user.id, tenant_id=tenant.id, province_id=tenant.province_id)
 
 
-async def build_city(province: Province, code: str, slug: str, prefix: str) -> City:
+# The people of each city: (user name suffix, role, department attribute or None).
+PEOPLE = (
+    ("agent", Role.AGENT, None),
+    ("dispatcher", Role.DISPATCHER, None),
+    ("supervisor", Role.SUPERVISOR, None),
+    ("district", Role.DEPT_HANDLER, "district"),
+    ("street", Role.DEPT_HANDLER, "street"),
+    ("bureau", Role.DEPT_MANAGER, "bureau"),
+    ("duty", Role.DEPT_HANDLER, "duty_room"),
+    ("auditor", Role.AUDITOR, None),
+    ("leader", Role.CITY_LEADER, None),
+    ("admin", Role.TENANT_ADMIN, None),
+    ("dmanager", Role.DEPT_MANAGER, "district"),
+)
+# City attribute → the person's user name suffix
+ACTORS = {
+    "agent": "agent",
+    "dispatcher": "dispatcher",
+    "supervisor": "supervisor",
+    "district_handler": "district",
+    "street_handler": "street",
+    "bureau_handler": "bureau",
+    "duty_handler": "duty",
+    "auditor": "auditor",
+    "leader": "leader",
+    "admin": "admin",
+    "district_manager": "dmanager",
+}
+DEPARTMENTS = {
+    "district": "Lixia district",
+    "street": "Quancheng street",
+    "community": "Baotu community",
+    "bureau": "Urban management bureau",
+    "duty_room": "Duty room",
+}
+ARTICLE = "社保关系如何转移"
+
+
+async def build_city(province: Province, code: str, slug: str, prefix: str) -> None:
     with use_scope(Scope.platform()):
         tenant = await Tenant.create(
             province=province, code=code, slug=slug, name=slug.title(), number_prefix=prefix
@@ -162,13 +201,13 @@ async def build_city(province: Province, code: str, slug: str, prefix: str) -> C
         center = await Department.create(kind=DepartmentKind.CENTER, name="center", path="/")
         center.path = f"/{center.id}/"
         await center.save(update_fields=["path"])
-        district = await department(center, DepartmentKind.DISTRICT, "Lixia district")
-        street = await department(district, DepartmentKind.STREET, "Quancheng street")
-        community = await department(street, DepartmentKind.COMMUNITY, "Baotu community")
-        bureau = await department(center, DepartmentKind.BUREAU, "Urban management bureau")
-        duty_room = await department(center, DepartmentKind.DUTY_ROOM, "Duty room")
+        district = await department(center, DepartmentKind.DISTRICT, DEPARTMENTS["district"])
+        street = await department(district, DepartmentKind.STREET, DEPARTMENTS["street"])
+        await department(street, DepartmentKind.COMMUNITY, DEPARTMENTS["community"])
+        bureau = await department(center, DepartmentKind.BUREAU, DEPARTMENTS["bureau"])
+        duty_room = await department(center, DepartmentKind.DUTY_ROOM, DEPARTMENTS["duty_room"])
         urban = await category(None, "urban management")
-        construction = await category(urban, "illegal construction")
+        await category(urban, "illegal construction")
         await RoutingRule.create(
             name="construction in Lixia",
             priority=10,
@@ -180,33 +219,55 @@ async def build_city(province: Province, code: str, slug: str, prefix: str) -> C
         await RoutingRule.create(
             name="urban management anywhere", priority=20, category=urban, department=bureau
         )
-    supervisor = await actor(tenant, "supervisor", Role.SUPERVISOR, None)
+    places = {"district": district, "street": street, "bureau": bureau, "duty_room": duty_room}
+    for name, role, place in PEOPLE:
+        await actor(tenant, name, role, places[place] if place else None)
+    supervisor = await _actor(tenant, "supervisor")
     article = await articles.create_article(
-        actor=supervisor, title="社保关系如何转移", answer="携带身份证到社保中心办理转移手续。"
+        actor=supervisor, title=ARTICLE, answer="携带身份证到社保中心办理转移手续。"
     )
     await articles.publish_article(actor=supervisor, article_id=article.article.id)
+
+
+async def _actor(tenant: Tenant, name: str) -> Actor:
+    with use_scope(Scope.platform()):
+        user = await User.get(username=f"{tenant.slug}-{name}")
+    return await load_actor(user_id=user.id, tenant_id=tenant.id, province_id=tenant.province_id)
+
+
+async def load_city(code: str) -> City:
+    """A city of the world as built (by its code), read back from the database."""
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.get(code=code)
+    with use_scope(Scope.city(tenant.id, tenant.province_id)):
+        center = await Department.get(kind=DepartmentKind.CENTER)
+        departments = {k: await Department.get(name=v) for k, v in DEPARTMENTS.items()}
+        urban = await Category.get(name="urban management")
+        construction = await Category.get(name="illegal construction")
+        article = await Article.get(tenant_id=tenant.id, status=ArticleStatus.PUBLISHED)
+    people = {k: await _actor(tenant, v) for k, v in ACTORS.items()}
     return City(
         tenant=tenant,
-        article_id=article.article.id,
+        article_id=article.id,
         center=center,
-        district=district,
-        street=street,
-        community=community,
-        bureau=bureau,
-        duty_room=duty_room,
         urban=urban,
         construction=construction,
-        agent=await actor(tenant, "agent", Role.AGENT, None),
-        dispatcher=await actor(tenant, "dispatcher", Role.DISPATCHER, None),
-        supervisor=supervisor,
-        district_handler=await actor(tenant, "district", Role.DEPT_HANDLER, district),
-        street_handler=await actor(tenant, "street", Role.DEPT_HANDLER, street),
-        bureau_handler=await actor(tenant, "bureau", Role.DEPT_MANAGER, bureau),
-        duty_handler=await actor(tenant, "duty", Role.DEPT_HANDLER, duty_room),
-        auditor=await actor(tenant, "auditor", Role.AUDITOR, None),
-        leader=await actor(tenant, "leader", Role.CITY_LEADER, None),
-        admin=await actor(tenant, "admin", Role.TENANT_ADMIN, None),
-        district_manager=await actor(tenant, "dmanager", Role.DEPT_MANAGER, district),
+        district=departments["district"],
+        street=departments["street"],
+        community=departments["community"],
+        bureau=departments["bureau"],
+        duty_room=departments["duty_room"],
+        agent=people["agent"],
+        dispatcher=people["dispatcher"],
+        supervisor=people["supervisor"],
+        district_handler=people["district_handler"],
+        street_handler=people["street_handler"],
+        bureau_handler=people["bureau_handler"],
+        duty_handler=people["duty_handler"],
+        auditor=people["auditor"],
+        leader=people["leader"],
+        admin=people["admin"],
+        district_manager=people["district_manager"],
     )
 
 
@@ -218,25 +279,43 @@ async def build_world() -> World:
     for province in (shandong, jiangsu):
         with use_scope(Scope.province(province.id)):
             await seed_official_calendar(province_id=province.id, since_year=2026)
-    alpha = await build_city(shandong, "370100", "alpha", "AL")
-    beta = await build_city(jiangsu, "320100", "beta", "BE")
-    gamma = await build_city(shandong, "371400", "gamma", "GA")
+    await build_city(shandong, "370100", "alpha", "AL")
+    await build_city(jiangsu, "320100", "beta", "BE")
+    await build_city(shandong, "371400", "gamma", "GA")
+    for province in (shandong, jiangsu):
+        with use_scope(Scope.platform()):
+            admin = await User.create(
+                username=f"{province.slug}-admin", display_name="Province admin"
+            )
+            await ProvinceRole.create(
+                user=admin, province_id=province.id, role=PlatformRole.PROVINCE_ADMIN
+            )
+    world = await load_world()
+    assert world is not None
+    return world
+
+
+async def load_world() -> World | None:
+    """The world of this database (a copy of one built once per test process: see
+    ``shared_world`` in tests/conftest.py), or None where it was never built."""
+    with use_scope(Scope.platform()):
+        shandong = await Province.get_or_none(code="370000")
+        jiangsu = await Province.get_or_none(code="320000")
+    if shandong is None or jiangsu is None:
+        return None
     return World(
         shandong=shandong,
         jiangsu=jiangsu,
-        alpha=alpha,
-        beta=beta,
-        gamma=gamma,
+        alpha=await load_city("370100"),
+        beta=await load_city("320100"),
+        gamma=await load_city("371400"),
         province_admin=await province_admin(shandong),
         jiangsu_admin=await province_admin(jiangsu),
     )
 
 
 async def province_admin(province: Province) -> Actor:
-    """A user ``<slug>-admin`` administering ``province``, loaded in province scope."""
+    """The user ``<slug>-admin`` administering ``province``, loaded in province scope."""
     with use_scope(Scope.platform()):
-        admin = await User.create(username=f"{province.slug}-admin", display_name="Province admin")
-        await ProvinceRole.create(
-            user=admin, province_id=province.id, role=PlatformRole.PROVINCE_ADMIN
-        )
+        admin = await User.get(username=f"{province.slug}-admin")
     return await load_actor(user_id=admin.id, tenant_id=None, province_id=province.id)

@@ -4,6 +4,7 @@ hidden from enterprises; the worker's notices reach each eligible enterprise's p
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id, encode_id
 from hotline.tenants.business.models import Enterprise, Policy, PolicyNotice, PolicyStatus
+from hotline.tenants.business.notify import waiting_policies
 from hotline.workers.business import notify_policy
 from tests.business.conftest import BizWorld
 
@@ -92,8 +94,15 @@ async def test_publish_qualify_and_notify(biz: BizWorld) -> None:
     from strawberry import relay
 
     pk = decode_id(relay.GlobalID.from_id(policy["id"]), "Policy", field="id")
+    later = clock.now() + timedelta(minutes=3)
+    with use_scope(city.scope()):  # the stale-job sweep owes this policy its job…
+        owed = [r.kwargs["policy_id"] for r in await waiting_policies(later)]
+    assert pk in owed
     assert await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk) == 1
     assert await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk) == 0  # a retry
+    with use_scope(city.scope()):  # …until its notices are all sent
+        owed = [r.kwargs["policy_id"] for r in await waiting_policies(later)]
+    assert pk not in owed
     with use_scope(city.scope()):
         told = await PolicyNotice.filter(policy_id=pk).values_list("enterprise_id", flat=True)
     assert list(told) == [acme.id]

@@ -27,8 +27,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from PIL import Image
+from urllib3.exceptions import MaxRetryError
 
 from hotline.platform.crypto import decrypt
+from hotline.platform.faults import is_transient
+from hotline.platform.settings import reset_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.channels.imap import AfterTaken, PollResult, poll_mailbox, set_mailbox
 from hotline.tenants.channels.models import Mailbox, MailSecurity
@@ -313,6 +316,40 @@ async def test_a_crash_between_taking_and_committing_takes_the_mail_once(boxes: 
     assert (result.fetched, result.created) == (1, 0)
     assert len(await _tickets(alpha)) == before + 1
     assert (await boxes.poll(alpha)).fetched == 0
+
+
+async def test_a_stopped_object_store_leaves_the_mail_for_the_next_poll(
+    boxes: Boxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attachment is put before the ticket's transaction: with the store down the
+    poll fails, no ticket is made without its file and the UID stays uncommitted; the
+    next poll, the store back, takes the mail with its attachment once."""
+    alpha = boxes.world.alpha
+    before = len(await _tickets(alpha))
+    await boxes.send(
+        alpha,
+        mail("长江路8号窨井冒水", "污水冒到路上", attachments=[("a.png", "image/png", _png())]),
+    )
+    with socket.socket() as probe:  # a port where no store listens: the store stopped
+        probe.bind(("127.0.0.1", 0))
+        stopped = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with monkeypatch.context() as store:
+        store.setenv("HOTLINE_S3_ENDPOINT", stopped)
+        reset_settings()
+        try:
+            with pytest.raises(MaxRetryError) as failed:
+                await boxes.poll(alpha)
+        finally:
+            store.undo()
+            reset_settings()
+    assert is_transient(failed.value)
+    assert len(await _tickets(alpha)) == before
+    result = await boxes.poll(alpha)
+    assert (result.fetched, result.created) == (1, 1)
+    ticket = (await _tickets(alpha))[-1]
+    with use_scope(alpha.scope()):
+        evidence = await Evidence.filter(ticket_id=ticket.id)
+    assert [e.file_name for e in evidence] == ["a.png"]
 
 
 async def test_each_city_reads_its_own_mailbox(boxes: Boxes) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from PIL import Image
 
 from hotline.platform import clock
 from hotline.platform.senders.config import reset_delivery_settings
+from hotline.platform.settings import reset_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.accounts import memberships
 from hotline.tenants.accounts.api_keys import authenticate_api_key
@@ -357,3 +359,44 @@ async def test_media_url_is_fetched_into_the_evidence_store(
     assert [(e.kind.value, e.content_type, e.status.value) for e in evidence] == [
         ("photo", "image/png", "verifying")
     ]
+
+
+async def test_a_stopped_object_store_refuses_the_request_and_stores_nothing(
+    served: Served, media_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is put before the ticket's transaction: with the store down the POST is
+    503 and nothing is kept (no ticket without its file); the client's retry, once the
+    store is back, makes the ticket with its evidence."""
+    alpha = served.world.alpha
+    with socket.socket() as probe:  # a port where no store listens: the store stopped
+        probe.bind(("127.0.0.1", 0))
+        stopped = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    form = _form(served, alpha, media_url=media_url, description="文化路7号广告牌松动")
+    with use_scope(alpha.scope()):
+        evidence_before = await Evidence.all().count()
+    before = await _count(alpha)
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
+    reset_delivery_settings()
+    try:
+        with monkeypatch.context() as store:
+            store.setenv("HOTLINE_S3_ENDPOINT", stopped)
+            reset_settings()
+            try:
+                down = await _post(served, form)
+            finally:
+                store.undo()
+                reset_settings()
+        assert down.status_code == 503
+        assert down.headers["retry-after"] == "5"
+        assert down.json()[0]["code"] == 503
+        assert await _count(alpha) == before
+        retried = await _post(served, form)
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()
+    assert retried.status_code == 200
+    with use_scope(alpha.scope()):
+        ticket = await Ticket.get(number=retried.json()[0]["service_request_id"])
+        evidence = await Evidence.filter(ticket_id=ticket.id)
+        assert await Evidence.all().count() == evidence_before + 1
+    assert [e.status.value for e in evidence] == ["verifying"]

@@ -19,6 +19,8 @@ from hotline.tenants.channels import keys, places
 from hotline.tenants.channels.models import InboundMessage
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
+from hotline.tenants.routing import gazetteer
+from hotline.tenants.routing.places_models import GazetteerPlace
 from hotline.tenants.tickets.models import Channel, Ticket, TimelineEvent
 from tests.tickets_api.conftest import City, World
 
@@ -162,6 +164,36 @@ async def test_the_citys_gazetteer_names_places(gateway: Gateway) -> None:
         alpha, f"{alpha.district.name} 的垃圾桶满了没人清理", sender="13900005556"
     )
     assert district.json()["result"] == "created"
+
+
+async def test_sms_reads_routings_gazetteer(gateway: Gateway) -> None:
+    """One gazetteer: a place and its alias saved for routing (saveGazetteerPlace) name a
+    place in an SMS; the deprecated list's names are name-only gazetteer rows that mark a
+    place and resolve no unit."""
+    alpha = gateway.world.alpha
+    text = "植物园北门的垃圾桶满了很久没人清理"
+    asked = await gateway.send(alpha, text, sender="13900007770")
+    assert asked.json()["result"] == "asked"
+    with use_scope(alpha.scope()):
+        await gazetteer.save_place(
+            actor=admin(alpha),
+            place_id=None,
+            name="泉城植物园",
+            kind="landmark",
+            aliases=["植物园"],
+            department_id=alpha.district.id,
+        )
+    created = await gateway.send(alpha, text, sender="13900007771")
+    assert created.json()["result"] == "created"
+    with use_scope(alpha.scope()):
+        row = await GazetteerPlace.get(name="大明湖")  # added by the test above
+        unit, matched = await gazetteer.resolve_place(actor=admin(alpha), text="大明湖边")
+    assert (row.kind, row.department_id) == ("landmark", None)
+    assert (unit, tuple(matched)) == (None, ())
+    # the other city's gazetteer is its own
+    beta = gateway.world.beta
+    other = await gateway.send(beta, text, sender="13900007772")
+    assert other.json()["result"] == "asked"
 
 
 async def test_answers_are_appended_to_the_senders_open_ticket(gateway: Gateway) -> None:

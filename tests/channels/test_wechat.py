@@ -5,6 +5,7 @@ the outbox's template-message sender, tested against a local HTTP receiver."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import io
 import secrets
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import defusedxml.ElementTree as SafeXml
 import httpx
 import pytest
 import pytest_asyncio
@@ -22,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from wechatpy.crypto import WeChatCrypto  # type: ignore[import-untyped]
 
 from hotline.platform.outbox.models import OutboxMessage
 from hotline.platform.senders.config import reset_delivery_settings
@@ -31,6 +34,7 @@ from hotline.tenants.channels import keys, wechat
 from hotline.tenants.channels.models import InboundMessage
 from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.tickets.dispatch import dispatch_ticket
 from hotline.tenants.tickets.models import Channel, Ticket
@@ -44,6 +48,9 @@ def _admin(city: City) -> Actor:
         province_id=city.tenant.province_id,
         roles=frozenset({Role.TENANT_ADMIN, Role.DISPATCHER}),
     )
+
+
+_AMR = b"#!AMR\n" + b"\x3c" + bytes(31)  # one AMR-NB frame: what WeChat's voices are
 
 
 def _png() -> bytes:
@@ -60,6 +67,7 @@ class Receiver:
     token_calls: int = 0
     sent: list[dict[str, Any]] = field(default_factory=list)
     keys_seen: set[str] = field(default_factory=set)
+    media_calls: int = 0
 
     def app(self) -> Starlette:
         async def token(request: Request) -> JSONResponse:
@@ -79,13 +87,21 @@ class Receiver:
             return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": 1})
 
         async def picture(request: Request) -> Response:
+            self.media_calls += 1
             return Response(_png(), media_type="image/png")
+
+        async def voice(request: Request) -> Response:
+            if request.query_params.get("access_token") != "tok-1":
+                return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
+            self.media_calls += 1
+            return Response(_AMR, media_type="audio/amr")
 
         return Starlette(
             routes=[
                 Route("/cgi-bin/token", token),
                 Route("/cgi-bin/message/template/send", send, methods=["POST"]),
                 Route("/pic.png", picture),
+                Route("/cgi-bin/media/get", voice),
             ]
         )
 
@@ -208,6 +224,12 @@ async def test_refusals_store_nothing(world: World, tokens: dict[str, str]) -> N
     assert (await _count(alpha), await _count(world.beta)) == before
 
 
+async def _media_rows(city: City, msg_id: str) -> list[OutboxMessage]:
+    with use_scope(Scope.platform()):
+        rows = await OutboxMessage.filter(kind=wechat.MEDIA_KIND, tenant_id=city.tenant.id)
+    return [r for r in rows if r.payload["msg_id"] == msg_id]
+
+
 async def test_a_picture_joins_the_senders_ticket_and_progress_goes_back(
     world: World, tokens: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -222,22 +244,33 @@ async def test_a_picture_joins_the_senders_ticket_and_progress_goes_back(
             _signed(tokens["alpha"]),
         )
         picture = _xml("image", "o-pic", "3002", PicUrl=f"{receiver.url}/pic.png", MediaId="m")
+        fetched = receiver.media_calls
         assert (await _post(world, alpha, picture, _signed(tokens["alpha"]))).text == "success"
+        assert receiver.media_calls == fetched  # answered at once: the file comes by a job
+        assert (await _post(world, alpha, picture, _signed(tokens["alpha"]))).text == "success"
+        [row] = await _media_rows(alpha, "3002")  # WeChat's retry queued nothing more
         with use_scope(alpha.scope()):
             ticket = await Ticket.filter(channel=Channel.WECHAT).order_by("-id").first()
             assert ticket is not None
+            assert await Evidence.filter(ticket_id=ticket.id).count() == 0
+            # two runs at once (a lease lost mid-run), then the job retried: one row
+            await asyncio.gather(wechat.deliver_media(row), wechat.deliver_media(row))
+            await wechat.deliver_media(row)
             evidence = await Evidence.filter(ticket_id=ticket.id)
+            record = await InboundMessage.get(channel="wechat", external_id="3002")
         assert [e.content_type for e in evidence] == ["image/png"]
+        assert record.evidence_id == evidence[0].id
+        assert receiver.media_calls <= fetched + 2  # the concurrent pair may both fetch
 
         await dispatch_ticket(
             actor=_admin(alpha), ticket_id=ticket.id, lead_department_id=alpha.district.id
         )
         with use_scope(Scope.platform()):
             rows = await OutboxMessage.filter(kind="wechat", tenant_id=alpha.tenant.id)
-        [row] = [r for r in rows if r.payload["number"] == ticket.number]
+        [progress] = [r for r in rows if r.payload["number"] == ticket.number]
         with use_scope(alpha.scope()):
-            await wechat.deliver(row)
-            await wechat.deliver(row)  # a redelivery: the receiver keeps one
+            await wechat.deliver(progress)
+            await wechat.deliver(progress)  # a redelivery: the receiver keeps one
     finally:
         monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
         reset_delivery_settings()
@@ -245,6 +278,30 @@ async def test_a_picture_joins_the_senders_ticket_and_progress_goes_back(
     assert sent["touser"] == "o-pic"
     assert sent["template_id"] == "progress-1"
     assert sent["data"]["progress"]["value"] == "已派至承办单位办理"
+
+
+async def test_a_voice_becomes_a_ticket_and_its_recording_audio_evidence(
+    world: World, tokens: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alpha = world.alpha
+    voice = _xml("voice", "o-voice-2", "3101", Recognition="楼道灯坏了好几天", MediaId="vm-1")
+    assert (await _post(world, alpha, voice, _signed(tokens["alpha"]))).text == "success"
+    [row] = await _media_rows(alpha, "3101")
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
+    reset_delivery_settings()
+    try:
+        with use_scope(alpha.scope()):
+            await wechat.deliver_media(row)
+            record = await InboundMessage.get(channel="wechat", external_id="3101")
+            assert record.ticket_id is not None
+            ticket = await Ticket.get(id=record.ticket_id)
+            [evidence] = await Evidence.filter(ticket_id=ticket.id)
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()
+    assert ticket.content == "楼道灯坏了好几天"
+    assert (evidence.kind.value, evidence.content_type) == ("audio", "audio/amr")
+    assert record.evidence_id == evidence.id
 
 
 async def test_a_wrong_app_secret_fails_the_delivery(
@@ -281,3 +338,121 @@ async def test_each_city_takes_its_own_messages(world: World, tokens: dict[str, 
         with use_scope(city.scope()):
             made = await Ticket.filter(channel=Channel.WECHAT, content="幸福路8号路面积水")
         assert len(made) == 1
+
+
+# --- the encrypted mode (安全模式) -------------------------------------------------------
+
+AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")  # an EncodingAESKey
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def secure(world: World, tokens: dict[str, str], receiver: Receiver) -> AsyncIterator[str]:
+    """Alpha's account in the encrypted mode for one test; plain again after it."""
+
+    async def account(key: str) -> None:
+        await wechat.set_account(
+            actor=_admin(world.alpha),
+            app_id="wx-alpha",
+            app_secret="app-secret",
+            template_id="progress-1",
+            api_base=receiver.url,
+            encoding_aes_key=key,
+        )
+
+    await account(AES_KEY)
+    yield tokens["alpha"]
+    await account("")
+
+
+def _sealed(
+    token: str, inner: bytes, *, at: int | None = None, app_id: str = "wx-alpha"
+) -> tuple[bytes, dict[str, str]]:
+    """What WeChat sends in the encrypted mode, written by wechatpy (another
+    implementation than ours): the body and the query."""
+    stamp, nonce = str(at or int(time.time())), secrets.token_hex(5)
+    sealed = WeChatCrypto(token, AES_KEY, app_id).encrypt_message(inner.decode(), nonce, stamp)
+    root = SafeXml.fromstring(sealed)
+    encrypt, signature = root.findtext("Encrypt") or "", root.findtext("MsgSignature") or ""
+    body = (
+        f"<xml><ToUserName><![CDATA[gh_city]]></ToUserName>"
+        f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    ).encode()
+    plain = hashlib.sha1("".join(sorted([token, stamp, nonce])).encode()).hexdigest()  # noqa: S324
+    query = {
+        "timestamp": stamp,
+        "nonce": nonce,
+        "signature": plain,
+        "encrypt_type": "aes",
+        "msg_signature": signature,
+    }
+    return body, query
+
+
+async def test_an_encrypted_message_becomes_a_ticket(world: World, secure: str) -> None:
+    alpha = world.alpha
+    body, query = _sealed(secure, _xml("text", "o-sealed", "5001", Content="和平路3号污水外溢"))
+    response = await _post(world, alpha, body, query)
+    assert (response.status_code, response.text) == (200, "success")
+    with use_scope(alpha.scope()):
+        made = await Ticket.filter(channel=Channel.WECHAT, content="和平路3号污水外溢")
+    assert len(made) == 1
+    before = await _count(alpha)
+    again = await _post(world, alpha, body, query)  # WeChat's own retry: the same call
+    assert again.text == "success"
+    assert await _count(alpha) == before
+
+
+async def test_encrypted_refusals_store_nothing(world: World, secure: str) -> None:
+    alpha = world.alpha
+    before = await _count(alpha)
+    inner = _xml("text", "o-bad", "5101", Content="解放路9号井盖破损")
+
+    body, query = _sealed(secure, inner)
+    forged = await _post(world, alpha, body, {**query, "msg_signature": "0" * 40})
+    assert forged.status_code == 403  # a bad msg_signature
+
+    body, query = _sealed(secure, inner, at=int(time.time()) - 3600)
+    assert (await _post(world, alpha, body, query)).status_code == 403  # an old timestamp
+
+    body, query = _sealed(secure, inner, app_id="wx-someone-else")
+    assert (await _post(world, alpha, body, query)).status_code == 403  # another account
+
+    plain = await _post(world, alpha, inner, _signed(secure))
+    assert plain.status_code == 403  # the encrypted mode takes no plain message
+
+    # a replayed nonce: the captured query of a real message with another body
+    body, query = _sealed(secure, _xml("text", "o-ok", "5102", Content="新华路2号路面塌陷"))
+    assert (await _post(world, alpha, body, query)).text == "success"
+    taken = await _count(alpha)
+    other, _ = _sealed(secure, inner)
+    assert (await _post(world, alpha, other, query)).status_code == 403
+    assert await _count(alpha) == taken
+    assert taken == (before[0] + 1, before[1] + 1)  # only the one real message
+
+
+async def test_a_replayed_nonce_is_refused_in_the_plain_mode(
+    world: World, tokens: dict[str, str]
+) -> None:
+    """The plain signature does not cover the body: a captured query with another body
+    is refused by the nonce it reuses, and nothing is stored."""
+    beta = world.beta
+    query = _signed(tokens["beta"])
+    first = _xml("text", "o-replay", "6001", Content="人民路1号路灯不亮")
+    assert (await _post(world, beta, first, query)).text == "success"
+    before = await _count(beta)
+    forged = _xml("text", "o-replay", "6002", Content="人民路1号有人乱扔垃圾")
+    assert (await _post(world, beta, forged, query)).status_code == 403
+    assert await _count(beta) == before
+    assert (await _post(world, beta, first, query)).text == "success"  # WeChat's retry
+    assert await _count(beta) == before
+
+
+async def test_an_encoding_aes_key_is_checked(world: World) -> None:
+    with pytest.raises(Invalid):
+        await wechat.set_account(
+            actor=_admin(world.beta),
+            app_id="wx-beta",
+            app_secret="app-secret",
+            template_id="progress-1",
+            encoding_aes_key="too-short",
+        )

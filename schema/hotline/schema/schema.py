@@ -32,6 +32,7 @@ from hotline.schema.calendar.queries import CalendarQueries
 from hotline.schema.categories.mutations import CategoryMutations
 from hotline.schema.categories.queries import CategoryQueries
 from hotline.schema.channels.mutations import ChannelMutations
+from hotline.schema.channels.queries import ChannelQueries
 from hotline.schema.datetimes import DATETIME, AnswerZone
 from hotline.schema.departments.mutations import DepartmentMutations
 from hotline.schema.departments.queries import DepartmentQueries
@@ -41,6 +42,7 @@ from hotline.schema.evidence.queries import EvidenceQueries
 from hotline.schema.guards import GuardSettings, Limits, RequestGuard
 from hotline.schema.knowledge.mutations import KnowledgeMutations
 from hotline.schema.knowledge.queries import KnowledgeQueries
+from hotline.schema.lean import lean_resolvers
 from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
@@ -52,7 +54,11 @@ from hotline.schema.provinces.queries import ProvinceQueries
 from hotline.schema.routing.mutations import RoutingMutations
 from hotline.schema.routing.queries import RoutingQueries
 from hotline.schema.statistics.disclosure import DisclosureMutations, DisclosureQueries
-from hotline.schema.statistics.exports import ExportMutations, ExportQueries
+from hotline.schema.statistics.exports import (
+    ExportMutations,
+    ExportQueries,
+    ExportSubscriptions,
+)
 from hotline.schema.statistics.mutations import StatisticsMutations
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.text_guard import StorableText
@@ -86,6 +92,7 @@ Query = merge_types(
         AttachmentQueries,
         ExportQueries,
         DisclosureQueries,
+        ChannelQueries,
     ),
 )
 Mutation = merge_types(
@@ -117,7 +124,9 @@ Mutation = merge_types(
     ),
 )
 
-Subscription = merge_types("Subscription", (TicketSubscriptions, NotificationSubscriptions))
+Subscription = merge_types(
+    "Subscription", (TicketSubscriptions, NotificationSubscriptions, ExportSubscriptions)
+)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -165,10 +174,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         masking_extension,
         AnswerZone,
     ]
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides={datetime: DATETIME},
     )
+    # the relation fields of list pages without Strawberry's per-call wrapper (lean.py)
+    lean_resolvers(schema, skip=frozenset({"Query", "Mutation", "Subscription"}))
+    return schema

@@ -4,10 +4,13 @@ intake recognizes (docs/channels.md)."""
 from __future__ import annotations
 
 import strawberry
+from strawberry import relay
 
+from hotline.schema.channels.queries import PROPOSAL, DuplicateProposal, with_tickets
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
-from hotline.tenants.channels import imap, keys, places, wechat
+from hotline.schema.ids import decode_id
+from hotline.tenants.channels import imap, keys, places, proposals, wechat
 
 
 @strawberry.type
@@ -32,7 +35,46 @@ class ChannelSetupPayload:
 
 
 @strawberry.type
+class DuplicateProposalPayload:
+    proposal: DuplicateProposal | None
+    errors: list[Error]
+
+
+@strawberry.type
 class ChannelMutations:
+    @strawberry.mutation(
+        description="Accept a duplicate proposal: its new ticket is merged into the open one "
+        "(mergeTickets); CONFLICT when it was decided already."
+    )
+    async def accept_duplicate_proposal(
+        self, info: Info, proposal_id: relay.GlobalID, reason: str = ""
+    ) -> DuplicateProposalPayload:
+        row, errors = await payload_errors(
+            lambda: proposals.accept(
+                actor=info.context.actor,
+                proposal_id=decode_id(proposal_id, PROPOSAL, field="proposalId"),
+                reason=reason,
+            )
+        )
+        found = await with_tickets(info, [row]) if row is not None else []
+        return DuplicateProposalPayload(proposal=found[0] if found else None, errors=errors)
+
+    @strawberry.mutation(
+        description="Dismiss a duplicate proposal: the tickets stay apart; CONFLICT when it "
+        "was decided already."
+    )
+    async def dismiss_duplicate_proposal(
+        self, info: Info, proposal_id: relay.GlobalID
+    ) -> DuplicateProposalPayload:
+        row, errors = await payload_errors(
+            lambda: proposals.dismiss(
+                actor=info.context.actor,
+                proposal_id=decode_id(proposal_id, PROPOSAL, field="proposalId"),
+            )
+        )
+        found = await with_tickets(info, [row]) if row is not None else []
+        return DuplicateProposalPayload(proposal=found[0] if found else None, errors=errors)
+
     @strawberry.mutation(
         description="A new signing secret for the city's inbound channel (sms, wechat)."
     )
@@ -45,8 +87,12 @@ class ChannelMutations:
         )
 
     @strawberry.mutation(
-        description="Add place names (landmarks, estates, villages) that SMS intake "
-        "recognizes as the place of a report, beside the city's district and street names."
+        description="Add name-only places (landmarks, estates, villages) to the city's "
+        "gazetteer, which SMS intake and routing both read.",
+        deprecation_reason="Use saveGazetteerPlace: routing's gazetteer is the city's one "
+        "place list (SMS place detection reads it) and a place there also names the unit it "
+        "implies. Names added here are name-only gazetteer places: they mark a place in an "
+        "SMS, they route nowhere.",
     )
     async def add_place_names(self, info: Info, names: list[str]) -> PlaceNamesPayload:
         added, errors = await payload_errors(
@@ -86,10 +132,17 @@ class ChannelMutations:
 
     @strawberry.mutation(
         description="The city's WeChat official account for progress messages: AppID, "
-        "AppSecret (encrypted at rest, never shown again) and the template's id."
+        "AppSecret (encrypted at rest, never shown again) and the template's id; with "
+        "`encodingAesKey` (43 characters, encrypted at rest) the callback takes only "
+        "encrypted messages (安全模式)."
     )
     async def set_wechat_account(
-        self, info: Info, app_id: str, app_secret: str, template_id: str
+        self,
+        info: Info,
+        app_id: str,
+        app_secret: str,
+        template_id: str,
+        encoding_aes_key: str | None = None,
     ) -> ChannelSetupPayload:
         async def call() -> bool:
             await wechat.set_account(
@@ -97,6 +150,7 @@ class ChannelMutations:
                 app_id=app_id,
                 app_secret=app_secret,
                 template_id=template_id,
+                encoding_aes_key=encoding_aes_key or "",
             )
             return True
 

@@ -17,8 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from hotline.platform.faults import is_transient
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.channels.formats import FORMATS, error, render
+from hotline.schema.channels.outage import RETRY_AFTER_SECONDS, log_unavailable
 from hotline.schema.middleware import requested_tenant
 from hotline.tenants.accounts import identity, memberships
 from hotline.tenants.accounts.api_keys import authenticate_api_key
@@ -107,6 +109,13 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except DomainError as exc:
             where = f" ({exc.field})" if exc.field else ""
             return error(fmt, _status_of(exc), f"{exc.message}{where}")
+        except Exception as exc:  # an outage (database, Redis, object store): retry later
+            if not is_transient(exc):
+                raise
+            log_unavailable(exc)
+            answer = error(fmt, 503, "a service is unavailable; try again shortly")
+            answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return answer
 
     return endpoint
 

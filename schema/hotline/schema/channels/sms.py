@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hotline.platform import clock
+from hotline.platform.faults import is_transient
 from hotline.platform.tenancy import Scope, use_scope
+from hotline.schema.channels.outage import unavailable
 from hotline.tenants.accounts import identity
 from hotline.tenants.channels import keys
 from hotline.tenants.channels.sms import receive_sms
@@ -32,7 +34,7 @@ def _status(exc: DomainError) -> int:
     return {ErrorCode.AUTH_FAILED: 401, ErrorCode.NOT_FOUND: 404}.get(exc.code, 400)
 
 
-async def inbound(request: Request) -> JSONResponse:
+async def inbound(request: Request) -> Response:
     body = await request.body()
     if len(body) > MAX_BODY:
         return _refuse(413, "INVALID", "the body is too large")
@@ -66,6 +68,10 @@ async def inbound(request: Request) -> JSONResponse:
         )
     except DomainError as exc:
         return _refuse(_status(exc), exc.code.value, exc.message)
+    except Exception as exc:  # an outage: 503, nothing stored, the gateway retries
+        if not is_transient(exc):
+            raise
+        return unavailable(exc)
     return JSONResponse({"result": outcome.result.value, "ticket": outcome.ticket_number})
 
 

@@ -29,7 +29,7 @@ class GazetteerPlace(relay.Node):
     name: str
     kind: str
     aliases: list[str]
-    department_id: strawberry.Private[int]
+    department_id: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: places_models.GazetteerPlace) -> Self:
@@ -41,8 +41,13 @@ class GazetteerPlace(relay.Node):
             department_id=row.department_id,
         )
 
-    @strawberry.field(description="The district, street or community it implies.")
+    @strawberry.field(
+        description="The district, street or community it implies; none for a name-only "
+        "place (added with the deprecated addPlaceNames: it marks a place, resolves no unit)."
+    )
     async def department(self, info: Info) -> Department | None:
+        if self.department_id is None:
+            return None
         row = await loader(info, "department", load_departments).load(self.department_id)
         return Department.from_model(row) if row else None
 

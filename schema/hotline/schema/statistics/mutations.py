@@ -29,6 +29,11 @@ class CallRecordInput:
     ticket_number: str | None = strawberry.field(
         default=None, description="The city's ticket the call opened or followed."
     )
+    recording_url: str | None = strawberry.field(
+        default=None,
+        description="Where the CTI keeps the call's recording (http/https, ≤ 1000): once "
+        "the call is linked to a ticket it is fetched as the ticket's audio evidence.",
+    )
 
     def to_call(self) -> calls.CallInput:
         return calls.CallInput(
@@ -42,6 +47,7 @@ class CallRecordInput:
             caller_number=self.caller_number,
             outcome=calls.CallOutcome(self.outcome),
             ticket_number=self.ticket_number,
+            recording_url=self.recording_url,
         )
 
 

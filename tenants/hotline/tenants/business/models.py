@@ -167,6 +167,8 @@ class Policy(TenantModel):
     published_at = fields.DatetimeField(null=True)
     created_by_id = fields.BigIntField(null=True)
     notified = fields.IntField(default=0)  # enterprises notified so far
+    # when the notice job finished; NULL on a published policy = its job is still owed
+    notify_finished_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "business_policies"

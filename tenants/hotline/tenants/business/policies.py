@@ -139,7 +139,7 @@ async def publish_policy(*, actor: Actor, policy_id: int) -> Policy:
             province_id=found.province_id,
         )
         found = await Policy.get(id=found.id)
-    await jobs.enqueue(
+    await jobs.enqueue_recorded(
         "notify_policy",
         tenant_id=found.tenant_id,
         job_id=f"policy-notify:{found.tenant_id}:{found.id}",

@@ -30,7 +30,7 @@ from hotline.platform.senders.http import tls_context
 from hotline.tenants.channels import pipeline
 from hotline.tenants.channels.mail import Mail, parse_mail
 from hotline.tenants.channels.models import InboundMessage, Mailbox, MailSecurity
-from hotline.tenants.evidence.received import Received, attach_received, check_received
+from hotline.tenants.evidence.received import Received, check_received
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import DomainError, Invalid
 from hotline.tenants.kernel.roles import Role
@@ -196,13 +196,10 @@ async def take_mail(box: Mailbox, uid: int, validity: int, raw: bytes) -> str:
             title=mail.subject,
             citizen_name=mail.sender_name or None,
             sender_hash=sender_hash,
+            attachments=tuple(received),
         ),
     )
-    if not intake.created:
-        return "duplicate"
-    for file in received:
-        await attach_received(ticket=intake.ticket, received=file)
-    return "created"
+    return "created" if intake.created else "duplicate"
 
 
 async def poll_mailbox(

@@ -1,5 +1,6 @@
 """What the intake channels keep: each inbound message once, the merges they propose,
-each city's signing secrets and the place names it adds (docs/channels.md)."""
+each city's signing secrets, mailboxes and WeChat account (docs/channels.md); the
+place names SMS reads are routing's gazetteer."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ class InboundMessage(TenantModel):
     body = fields.TextField(default="")
     # WeChat: the sender's openid, encrypted, for the progress messages sent back
     reply_to_enc = fields.TextField(null=True)
+    # WeChat image/voice: the evidence its media became (fetched by a job after the
+    # answer; set in the evidence row's transaction, so a retried job adds none)
+    evidence_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "channel_messages"
@@ -68,16 +72,6 @@ class ChannelSecret(TenantModel):
         unique_together = (("tenant_id", "channel"),)
 
 
-class PlaceName(TenantModel):
-    """A place name the city adds to the gazetteer that SMS place detection reads."""
-
-    name = fields.CharField(max_length=50)
-
-    class Meta:
-        table = "channel_place_names"
-        unique_together = (("tenant_id", "name"),)
-
-
 class MailSecurity(enum.StrEnum):
     SSL = "ssl"  # TLS from the first byte (port 993)
     STARTTLS = "starttls"  # plain connect, then STARTTLS before the login (port 143)
@@ -112,6 +106,9 @@ class WechatAccount(TenantModel):
     app_secret_enc = fields.TextField()  # encrypted at rest
     template_id = fields.CharField(max_length=100)  # the progress message's template
     api_base = fields.CharField(max_length=200, default="https://api.weixin.qq.com")
+    # the EncodingAESKey of the encrypted mode (安全模式), encrypted at rest; set: the
+    # callback takes only encrypted messages
+    aes_key_enc = fields.TextField(null=True)
 
     class Meta:
         table = "channel_wechat_accounts"

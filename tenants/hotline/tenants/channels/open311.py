@@ -28,7 +28,7 @@ from hotline.tenants.channels import media
 from hotline.tenants.channels.models import InboundMessage
 from hotline.tenants.channels.pipeline import Submission, submit
 from hotline.tenants.departments.models import Department
-from hotline.tenants.evidence.received import Received, attach_received
+from hotline.tenants.evidence.received import Received
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.statistics.redaction import coarse_address, redact
@@ -240,13 +240,10 @@ async def create_request(*, actor: Actor, form: Mapping[str, str]) -> Created:
             lat=_decimal(lat, "lat") if lat and lng else None,
             category_id=category.id,
             with_token=True,
+            attachments=(received,) if received is not None else (),
+            api_key_id=actor.api_key_id,
         ),
     )
-    if received is not None and intake.created:
-        with access.city_scope(actor):
-            await attach_received(
-                ticket=intake.ticket, received=received, api_key_id=actor.api_key_id
-            )
     return Created(
         service_request_id=intake.ticket.number,
         token=intake.token,

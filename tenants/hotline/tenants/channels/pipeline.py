@@ -15,15 +15,26 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
-from hotline.tenants.channels import duplicates
+from hotline.tenants.channels import calls, duplicates
 from hotline.tenants.channels.models import DuplicateProposal, InboundMessage, Outcome
+from hotline.tenants.evidence.models import Evidence
+from hotline.tenants.evidence.received import (
+    Received,
+    Stored,
+    announce_received,
+    discard_stored,
+    record_received,
+    store_received,
+)
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.statistics.models import CallRecord
 from hotline.tenants.tickets import access
 from hotline.tenants.tickets.geo import Datum
 from hotline.tenants.tickets.intake import create_ticket
@@ -60,6 +71,15 @@ class Submission:
     with_token: bool = False  # Open311: hand out a token for GET tokens/{token}
     idempotency_key: str | None = None  # only without external_id
     sender_hash: str | None = None  # who sent it (keyed hash), when the channel knows
+    # checked files (Open311 media_url, a mail's attachments): stored before the
+    # transaction, recorded as the citizen's evidence inside it
+    attachments: tuple[Received, ...] = ()
+    api_key_id: int | None = None  # the integration that sent them
+    reply_to_enc: str | None = None  # WeChat: the sender's openid, encrypted
+    call_id: str | None = None  # the call center's call the ticket was taken on
+
+
+Within = Callable[[Change, Ticket], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -130,15 +150,45 @@ async def _repeat(inbound: InboundMessage) -> Intake:
     )
 
 
-async def submit(*, actor: Actor, submission: Submission) -> Intake:
-    """Take one message as a new ticket (or return what its first delivery made)."""
+async def submit(*, actor: Actor, submission: Submission, within: Within | None = None) -> Intake:
+    """Take one message as a new ticket (or return what its first delivery made).
+
+    Attachments are put in the object store first (a store that is down refuses the
+    message: nothing recorded, the sender retries) and their evidence rows are written in
+    the ticket's transaction; a repeat removes the objects it put. ``within`` runs in the
+    ticket's transaction too, after the inbound record (a channel's own rows)."""
     require(actor, Action.TICKET_CREATE)
     s = normalize(submission)
+    with access.city_scope(actor):
+        call = await calls.call_of(s.call_id) if s.call_id is not None else None
+        stored: list[Stored] = []
+        try:
+            for received in s.attachments:
+                stored.append(await store_received(received))
+        except BaseException:
+            await discard_stored(stored)
+            raise
+    try:
+        return await _submit(actor, s, stored, within, call)
+    except BaseException:
+        with access.city_scope(actor):
+            await discard_stored(stored)
+        raise
+
+
+async def _submit(
+    actor: Actor,
+    s: Submission,
+    stored: list[Stored],
+    extra: Within | None,
+    call: CallRecord | None,
+) -> Intake:
     # A repeat is found by the ticket's idempotency key (create_ticket's first lookup),
     # then its inbound record: no lookup of its own on the common path.
     external_id = s.external_id
     token = secrets.token_urlsafe(18) if s.with_token else None
     proposals: list[DuplicateProposal] = []
+    evidence: list[Evidence] = []
 
     async def within(c: Change, ticket: Ticket) -> None:
         if external_id is not None:
@@ -149,9 +199,20 @@ async def submit(*, actor: Actor, submission: Submission) -> Intake:
                 ticket_id=ticket.id,
                 token=token,
                 sender_hash=s.sender_hash,
+                reply_to_enc=s.reply_to_enc,
                 using_db=c.conn,
             )
+        for file in stored:
+            evidence.append(
+                await record_received(
+                    ticket_id=ticket.id, stored=file, api_key_id=s.api_key_id, conn=c.conn
+                )
+            )
         proposals.extend(await duplicates.propose(ticket, conn=c.conn))
+        if call is not None:
+            await calls.link_call(call, ticket, c)
+        if extra is not None:
+            await extra(c, ticket)
 
     created = await create_ticket(
         actor=actor,
@@ -177,6 +238,7 @@ async def submit(*, actor: Actor, submission: Submission) -> Intake:
     )
     if not created.created:  # a repeated key, or a concurrent delivery of the message
         with access.city_scope(actor):
+            await discard_stored(stored)  # the first delivery's files stand
             seen = None if external_id is None else await _seen(s.channel, external_id)
             if seen is not None:
                 return await _repeat(seen)
@@ -184,6 +246,8 @@ async def submit(*, actor: Actor, submission: Submission) -> Intake:
         return Intake(
             ticket=created.ticket, query_code=created.query_code, created=False, proposals=earlier
         )
+    with access.city_scope(actor):
+        await announce_received(evidence)
     return Intake(
         ticket=created.ticket,
         query_code=created.query_code,

@@ -1,17 +1,16 @@
-"""Does a message name a place? Kept simple on purpose (the routing gazetteer is a
-separate piece): the city's district, street and community names — with and without
-their 区/县/街道/镇/乡/村/社区 suffix — the names the city adds (``channel_place_names``),
-and the common shapes of a Chinese address (…路, …街, …小区, 12号, …)."""
+"""Does a message name a place? Kept simple on purpose: a name of the city's gazetteer —
+routing's one (``routing/gazetteer.py``: the tree's districts, streets and communities,
+the places and aliases the city edits with ``saveGazetteerPlace``), each also without
+its 区/县/街道/镇/乡/村/社区 suffix — or the common shapes of a Chinese address (…路,
+…街, …小区, 12号, …)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-from hotline.tenants.channels.models import PlaceName
-from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor, require
-from hotline.tenants.kernel.errors import Invalid
+from hotline.tenants.routing import gazetteer
 from hotline.tenants.tickets import access
 
 _SUFFIXES = ("街道办事处", "街道", "社区", "区", "县", "市", "镇", "乡", "村")
@@ -19,8 +18,6 @@ _ADDRESS = re.compile(
     r"[\u4e00-\u9fff]{1,10}(路|街|巷|胡同|大道|小区|花园|公寓|社区|村|广场|大厦|公园|市场|学校|医院)"
     r"|\d+\s*(号楼|号|栋|单元|幢)"
 )
-_PLACE_KINDS = (DepartmentKind.DISTRICT, DepartmentKind.STREET, DepartmentKind.COMMUNITY)
-MAX_PLACE_NAMES = 2000
 
 
 def variants(name: str) -> set[str]:
@@ -40,24 +37,13 @@ def names_place(text: str, names: Iterable[str]) -> bool:
 
 
 async def place_names() -> list[str]:
-    """The current city's place names: its area departments and its own list."""
-    departments = await Department.filter(kind__in=list(_PLACE_KINDS), is_active=True)
-    added = await PlaceName.all()
-    return [d.name for d in departments] + [p.name for p in added]
+    """The current city's place names: routing's gazetteer (its units with their short
+    names, the places and aliases edited with ``saveGazetteerPlace``, name-only places)."""
+    return await gazetteer.known_names()
 
 
 async def add_place_names(*, actor: Actor, names: list[str]) -> int:
-    """Extend the city's gazetteer; the number of names that were new."""
+    """Deprecated (``addPlaceNames``): name-only places in routing's gazetteer."""
     require(actor, Action.ROUTING_MANAGE)
-    cleaned = {n.strip() for n in names if n.strip()}
-    if not cleaned or any(len(n) > 50 for n in cleaned):
-        raise Invalid("place names are 1 to 50 characters", field="names")
     with access.city_scope(actor):
-        if await PlaceName.all().count() + len(cleaned) > MAX_PLACE_NAMES:
-            raise Invalid(
-                "a city keeps at most {max} place names", field="names", max=MAX_PLACE_NAMES
-            )
-        known = set(await PlaceName.filter(name__in=list(cleaned)).values_list("name", flat=True))
-        for name in sorted(cleaned - known):
-            await PlaceName.create(name=name)
-    return len(cleaned - known)
+        return await gazetteer.add_names(actor=actor, names=names)

@@ -29,15 +29,25 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeXml
 import httpx
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
-from hotline.platform import clock, outbox
+from hotline.platform import clock, outbox, redis
 from hotline.platform.crypto import decrypt, encrypt, keyed_hash
 from hotline.platform.senders.errors import SendFailed
 from hotline.platform.senders.http import http_client
-from hotline.tenants.channels import media, pipeline
+from hotline.tenants.channels import media, pipeline, wechat_secure
 from hotline.tenants.channels.keys import WINDOW_SECONDS
 from hotline.tenants.channels.models import InboundMessage, Outcome, WechatAccount
-from hotline.tenants.evidence.received import attach_received
+from hotline.tenants.evidence.models import Evidence
+from hotline.tenants.evidence.received import (
+    Received,
+    announce_received,
+    check_received,
+    discard_stored,
+    record_received,
+    store_received,
+)
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import AuthFailed, Invalid
 from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
@@ -46,10 +56,13 @@ from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.tickets import access
 from hotline.tenants.tickets.flow import OPEN
 from hotline.tenants.tickets.models import Channel, Kind, Ticket
+from hotline.tenants.tickets.work import Change
 
 OUTBOX_KIND = "wechat"
+MEDIA_KIND = "wechat_media"
 SENDER_PURPOSE = "wechat-openid"
 IMAGE_JOINS = timedelta(hours=24)
+MAX_NONCE = 64
 _PROGRESS = {
     TicketEvent.DISPATCHED: "已派至承办单位办理",
     TicketEvent.REPLIED: "承办单位已答复，中心审核中",
@@ -67,6 +80,7 @@ class WechatMessage:
     kind: str  # text | image | voice | location
     text: str = ""
     pic_url: str = ""
+    media_id: str = ""
     lat: Decimal | None = None
     lng: Decimal | None = None
 
@@ -83,6 +97,64 @@ def check_signature(
     expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324 — WeChat's scheme
     if not hmac.compare_digest(expected, signature.strip().lower()):
         raise AuthFailed("the request's signature is wrong")
+
+
+async def remember_nonce(*, tenant_id: int, timestamp: str, nonce: str, body: bytes) -> None:
+    """Refuse a replay: the plain mode's signature covers only token, timestamp and
+    nonce, so a captured query could carry another body within the window. Each
+    (timestamp, nonce) is kept in Redis (a city's key, until the timestamp leaves the
+    accepted window) with the digest of its body: the same call again — WeChat's own
+    retry — goes on (``MsgId`` dedupes it), another body under a seen nonce is refused."""
+    if not nonce or len(nonce) > MAX_NONCE:
+        raise AuthFailed("the request's nonce is missing or too long")
+    digest = hashlib.sha256(body).hexdigest()
+    seen = hashlib.sha256(f"{timestamp}:{nonce}".encode()).hexdigest()[:32]
+    key = redis.tenant_key(tenant_id, "wechat-nonce", seen)
+    client = redis.redis_client()
+    if await client.set(key, digest, nx=True, exat=int(timestamp) + WINDOW_SECONDS + 1):
+        return
+    if await client.get(key) != digest:
+        raise AuthFailed("the request replays a nonce already used")
+
+
+async def secure_key() -> tuple[bytes, str] | None:
+    """The current city's encrypted-mode key and AppID, when it set an EncodingAESKey."""
+    account = await WechatAccount.all().first()
+    if account is None or account.aes_key_enc is None:
+        return None
+    return wechat_secure.aes_key(decrypt(account.aes_key_enc)), account.app_id
+
+
+def open_encrypted(
+    *,
+    token: str,
+    key: bytes,
+    app_id: str,
+    timestamp: str,
+    nonce: str,
+    msg_signature: str,
+    body: bytes,
+    now: datetime,
+) -> bytes:
+    """An encrypted-mode callback's message: the window, ``msg_signature`` over the
+    ``Encrypt`` element, then AES (:mod:`.wechat_secure`); AuthFailed on any failure."""
+    try:
+        at = int(timestamp)
+    except ValueError:
+        raise AuthFailed("a signed request needs its Unix timestamp") from None
+    if abs(now.timestamp() - at) > WINDOW_SECONDS:
+        raise AuthFailed("the request's timestamp is outside the accepted window")
+    try:
+        root = SafeXml.fromstring(body)
+    except Exception as exc:  # defusedxml raises several kinds; all mean "not ours"
+        raise Invalid("the body is not a WeChat message", field="body") from exc
+    sealed = _text(root, "Encrypt")
+    if not sealed:
+        raise AuthFailed("the account takes only encrypted messages")
+    wechat_secure.check_msg_signature(
+        token=token, timestamp=timestamp, nonce=nonce, encrypt=sealed, signature=msg_signature
+    )
+    return wechat_secure.decrypt(key=key, encrypt=sealed, app_id=app_id)
 
 
 def _text(root: Element, name: str) -> str:
@@ -107,7 +179,14 @@ def parse_message(body: bytes) -> WechatMessage:
             raise Invalid("the body is not a WeChat message", field="body") from None
         return WechatMessage(msg_id, openid, kind, text=_text(root, "Label"), lat=lat, lng=lng)
     text = _text(root, "Recognition") if kind == "voice" else _text(root, "Content")
-    return WechatMessage(msg_id, openid, kind, text=text, pic_url=_text(root, "PicUrl"))
+    return WechatMessage(
+        msg_id,
+        openid,
+        kind,
+        text=text,
+        pic_url=_text(root, "PicUrl"),
+        media_id=_text(root, "MediaId"),
+    )
 
 
 def _gateway(tenant: Tenant) -> Actor:
@@ -120,44 +199,68 @@ def _gateway(tenant: Tenant) -> Actor:
     )
 
 
+async def _recent_ticket(sender_hash: str) -> Ticket | None:
+    """The sender's open WeChat ticket of the last 24 hours (an image joins it)."""
+    mine = (
+        await InboundMessage.filter(
+            channel=Channel.WECHAT.value,
+            sender_hash=sender_hash,
+            outcome=Outcome.CREATED,
+            created_at__gte=clock.now() - IMAGE_JOINS,
+        )
+        .order_by("-id")
+        .values_list("ticket_id", flat=True)
+    )
+    found: Ticket | None = (
+        await Ticket.filter(id__in=list(mine), status__in=list(OPEN)).order_by("-id").first()
+    )
+    return found
+
+
+def _media_row(tenant: Tenant, message: WechatMessage) -> outbox.NewMessage | None:
+    """The job that fetches an image's or a voice's file after the answer (WeChat waits
+    5 s, then retries): written in the message's transaction, so it is never lost, and
+    keyed by the message, so a retry adds none."""
+    if message.kind not in ("image", "voice") or not (message.pic_url or message.media_id):
+        return None
+    return outbox.NewMessage(
+        kind=MEDIA_KIND,
+        tenant_id=tenant.id,
+        province_id=tenant.province_id,
+        payload={
+            "msg_id": message.msg_id,
+            "kind": message.kind,
+            "pic_url": message.pic_url,
+            "media_id": message.media_id,
+        },
+        send_key=f"wechat-media-{tenant.id}-{message.msg_id}"[:160],
+    )
+
+
 async def receive_wechat(*, tenant: Tenant, message: WechatMessage) -> str:
-    """created | appended | duplicate (the city's signature already checked)."""
+    """created | appended | duplicate (the city's signature already checked). Answers at
+    once: an image's or voice's file is fetched by the ``wechat_media`` outbox job."""
     actor = _gateway(tenant)
     sender_hash = keyed_hash(message.openid, SENDER_PURPOSE)
+    media_row = _media_row(tenant, message)
     with access.city_scope(actor):
         if await InboundMessage.exists(channel=Channel.WECHAT.value, external_id=message.msg_id):
             return "duplicate"
-        picture = (
-            await media.fetch_media(message.pic_url, field="PicUrl")
-            if message.kind == "image"
-            else None
-        )
-        recent = None
-        if picture is not None:
-            mine = (
-                await InboundMessage.filter(
-                    channel=Channel.WECHAT.value,
-                    sender_hash=sender_hash,
-                    outcome=Outcome.CREATED,
-                    created_at__gte=clock.now() - IMAGE_JOINS,
-                )
-                .order_by("-id")
-                .values_list("ticket_id", flat=True)
-            )
-            recent = (
-                await Ticket.filter(id__in=list(mine), status__in=list(OPEN))
-                .order_by("-id")
-                .first()
-            )
-        if recent is not None and picture is not None:
-            await InboundMessage.create(
-                channel=Channel.WECHAT.value,
-                external_id=message.msg_id,
-                outcome=Outcome.APPENDED,
-                ticket_id=recent.id,
-                sender_hash=sender_hash,
-            )
-            await attach_received(ticket=recent, received=picture)
+        recent = await _recent_ticket(sender_hash) if message.kind == "image" else None
+        if recent is not None and media_row is not None:
+            try:
+                async with in_transaction() as conn:
+                    await InboundMessage.create(
+                        channel=Channel.WECHAT.value,
+                        external_id=message.msg_id,
+                        outcome=Outcome.APPENDED,
+                        ticket_id=recent.id,
+                        sender_hash=sender_hash,
+                        using_db=conn,
+                    )
+                    await outbox.add_many([media_row], connection=conn)
+            except IntegrityError:  # the same message, delivered concurrently
+                return "duplicate"
             return "appended"
     content = message.text or {
         "image": "（图片）",
@@ -166,6 +269,11 @@ async def receive_wechat(*, tenant: Tenant, message: WechatMessage) -> str:
     }.get(message.kind, "")
     if not content:
         raise Invalid("the message has no text", field="text")
+
+    async def within(c: Change, ticket: Ticket) -> None:
+        if media_row is not None:
+            c.outbox.append(media_row)
+
     intake = await pipeline.submit(
         actor=actor,
         submission=pipeline.Submission(
@@ -177,23 +285,94 @@ async def receive_wechat(*, tenant: Tenant, message: WechatMessage) -> str:
             lat=message.lat,
             lng=message.lng,
             sender_hash=sender_hash,
+            reply_to_enc=encrypt(message.openid),
         ),
+        within=within,
     )
-    with access.city_scope(actor):
-        await InboundMessage.filter(
-            channel=Channel.WECHAT.value, external_id=message.msg_id
-        ).update(reply_to_enc=encrypt(message.openid))
-        if picture is not None and intake.created:
-            await attach_received(ticket=intake.ticket, received=picture)
     return "created" if intake.created else "duplicate"
 
 
+async def _fetch_voice(account: WechatAccount, media_id: str) -> Received:
+    """A voice message's file through the account's API (``/cgi-bin/media/get``)."""
+    client = http_client("guarded")
+    try:
+        token = await _token(account, client)
+        response = await client.get(
+            f"{account.api_base}/cgi-bin/media/get",
+            params={"access_token": token, "media_id": media_id},
+            timeout=media.FETCH_SECONDS,
+        )
+    except httpx.HTTPError as exc:
+        raise SendFailed(f"{type(exc).__name__}: {exc}") from exc
+    kind = response.headers.get("content-type", "").split(";")[0].strip()
+    if kind in ("application/json", "text/plain"):  # WeChat's errors come as JSON
+        body: dict[str, Any] = response.json()
+        if body.get("errcode") in (40001, 42001):
+            _TOKENS.pop((account.tenant_id, account.app_id), None)
+        raise SendFailed(f"WeChat media: {body.get('errcode')} {body.get('errmsg')}")
+    if len(response.content) > media.MAX_MEDIA_BYTES:
+        raise Invalid("MediaId is too large", field="MediaId")
+    return await check_received(
+        file_name=f"{media_id[:60]}.amr",
+        content_type=kind,
+        data=response.content,
+        field="MediaId",
+    )
+
+
+async def deliver_media(message: outbox.OutboxMessage) -> None:
+    """The outbox handler of ``wechat_media`` rows, in the row's city: fetch the file
+    (an image's ``PicUrl`` through the SSRF guard; a voice through the account's API),
+    put the object, then — under the message record's lock — write the evidence row and
+    mark the record with it. A retried job finds the mark and adds nothing; a job that
+    died before the mark fetches again (its object, if any, is never named by a row)."""
+    p = message.payload
+    inbound = await InboundMessage.get_or_none(
+        channel=Channel.WECHAT.value, external_id=p["msg_id"]
+    )
+    if inbound is None or inbound.ticket_id is None:
+        raise SendFailed("the WeChat message is not recorded", permanent=True)
+    if inbound.evidence_id is not None:
+        return
+    try:
+        if p["kind"] == "image" and p.get("pic_url"):
+            received = await media.fetch_media(p["pic_url"], field="PicUrl")
+        else:
+            account = await WechatAccount.all().first()
+            if account is None:
+                raise SendFailed("the city has no WeChat account set", permanent=True)
+            received = await _fetch_voice(account, p["media_id"])
+    except Invalid as exc:  # refused by the evidence checks: trying again changes nothing
+        raise SendFailed(exc.message, permanent=True) from exc
+    stored = await store_received(received)
+    made: list[Evidence] = []
+    async with in_transaction() as conn:
+        row = await InboundMessage.select_for_update().using_db(conn).get(id=inbound.id)
+        if row.evidence_id is None:
+            evidence = await record_received(ticket_id=row.ticket_id or 0, stored=stored, conn=conn)
+            await InboundMessage.filter(id=row.id).using_db(conn).update(evidence_id=evidence.id)
+            made.append(evidence)
+    if not made:  # a concurrent run recorded it first
+        await discard_stored([stored])
+    await announce_received(made)
+
+
 async def set_account(
-    *, actor: Actor, app_id: str, app_secret: str, template_id: str, api_base: str = ""
+    *,
+    actor: Actor,
+    app_id: str,
+    app_secret: str,
+    template_id: str,
+    api_base: str = "",
+    encoding_aes_key: str = "",
 ) -> WechatAccount:
+    """The city's account; with an EncodingAESKey the callback takes only encrypted
+    messages (安全模式), without one only plain ones."""
     require(actor, Action.APIKEY_MANAGE)
     if not app_id.strip() or not app_secret or not template_id.strip():
         raise Invalid("an account needs its AppID, AppSecret and template id", field="appId")
+    if encoding_aes_key.strip():
+        wechat_secure.aes_key(encoding_aes_key)  # Invalid unless it is one
     with access.city_scope(actor):
         await WechatAccount.all().delete()  # one account per city
         return await WechatAccount.create(
@@ -201,6 +380,7 @@ async def set_account(
             app_secret_enc=encrypt(app_secret),
             template_id=template_id.strip(),
             api_base=(api_base.strip() or "https://api.weixin.qq.com").rstrip("/"),
+            aes_key_enc=encrypt(encoding_aes_key.strip()) if encoding_aes_key.strip() else None,
         )
 
 

@@ -99,11 +99,6 @@ async def finalize_citizen_evidence(*, citizen: CitizenProof, evidence_id: int) 
     return await _finalize(evidence)
 
 
-async def finalize_received(evidence: Evidence) -> Evidence:
-    """A file an intake channel stored itself (:mod:`.received`): the same checks."""
-    return await _finalize(evidence)
-
-
 async def verify_evidence(*, evidence_id: int) -> EvidenceStatus | None:
     """Worker: stream the object's sha256; verified → processing, else deleted and rejected."""
     evidence = await Evidence.get_or_none(id=evidence_id)

@@ -68,6 +68,7 @@ class Action(enum.StrEnum):
     FINANCING_READ = "business.financing_read"  # the city's financing products (banks too)
     CALLS_PUSH = "calls.push"  # the call center's CTI system pushes call records (API key)
     EXPORT_CREATE = "export.create"  # a ticket list or a report as CSV/XLSX (own downloads)
+    EXPORT_PROVINCE = "export.province"  # the province's ticket list or report (province scope)
     DISCLOSURE_PUBLISH = "disclosure.publish"  # monthly figures and anonymized cases
 
 
@@ -207,6 +208,7 @@ PROVINCE_ACTIONS: frozenset[Action] = frozenset(
         Action.KNOWLEDGE_SHARED_MANAGE,
         Action.TICKET_TRANSFER,
         Action.STATISTICS_PROVINCE_READ,
+        Action.EXPORT_PROVINCE,
     }
 )
 

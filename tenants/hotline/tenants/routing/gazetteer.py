@@ -18,6 +18,7 @@ from hotline.tenants.routing.dispatch import CityTree, Node, gazetteer_from_tree
 from hotline.tenants.routing.places_models import GazetteerPlace
 
 KINDS = ("district", "street", "community", "landmark")
+MAX_PLACES = 5000
 _UNIT_KINDS = (DepartmentKind.DISTRICT, DepartmentKind.STREET, DepartmentKind.COMMUNITY)
 
 
@@ -34,9 +35,36 @@ async def city_tree() -> CityTree:
 
 
 async def city_places(tree: CityTree) -> list[places.Place]:
-    rows = await GazetteerPlace.all().order_by("id")
-    edited = [(r.name, r.department_id, tuple(r.aliases)) for r in rows]
+    rows = await GazetteerPlace.filter(department_id__not_isnull=True).order_by("id")
+    edited = [(r.name, r.department_id, tuple(r.aliases)) for r in rows if r.department_id]
     return gazetteer_from_tree(tree, edited)
+
+
+async def known_names() -> list[str]:
+    """Every name of the current city's gazetteer: its units with their short names,
+    the edited places with their aliases, and the name-only places. What SMS place
+    detection reads (``channels/places.py``): one gazetteer for routing and intake."""
+    tree = await city_tree()
+    names = [n for p in gazetteer_from_tree(tree) for n in (p.name, *p.aliases)]
+    for name, aliases in await GazetteerPlace.all().order_by("id").values_list("name", "aliases"):
+        names.append(name)
+        names.extend(aliases or [])
+    return names
+
+
+async def add_names(*, actor: Actor, names: list[str]) -> int:
+    """Name-only places (a place the city names, implying no unit): the former SMS
+    list's way in; how many were new. ``saveGazetteerPlace`` adds a place with its unit."""
+    require(actor, Action.ROUTING_MANAGE)
+    cleaned = {n.strip() for n in names if n.strip()}
+    if not cleaned or any(not 2 <= len(n) <= 50 for n in cleaned):
+        raise Invalid("place names are 2 to 50 characters", field="names")
+    if await GazetteerPlace.all().count() + len(cleaned) > MAX_PLACES:
+        raise Invalid("a city keeps at most {max} place names", field="names", max=MAX_PLACES)
+    known = set(await GazetteerPlace.filter(name__in=list(cleaned)).values_list("name", flat=True))
+    for name in sorted(cleaned - known):
+        await GazetteerPlace.create(name=name, kind="landmark", aliases=[], department_id=None)
+    return len(cleaned - known)
 
 
 async def list_places(*, actor: Actor) -> list[GazetteerPlace]:

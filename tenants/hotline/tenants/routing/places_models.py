@@ -25,12 +25,13 @@ class RoutingFunction(Model):
 
 class GazetteerPlace(TenantModel):
     """A name in the city's gazetteer and the administrative unit (a department of the
-    tree: district, street or community) it implies."""
+    tree: district, street or community) it implies — or none: a name only, which says
+    "this is a place" (SMS place detection) without resolving a unit."""
 
     name = fields.CharField(max_length=100)
     kind = fields.CharField(max_length=12)  # district | street | community | landmark
     aliases: Any = fields.JSONField(default=list)
-    department_id = fields.BigIntField()
+    department_id = fields.BigIntField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -3,9 +3,11 @@
 
 :func:`push_calls` takes a batch from the CTI system's API key and upserts it by
 ``(city, call id)``: a replayed record changes nothing (its keyed digest is the stored
-one), an updated record replaces the stored one once. The caller's number is stored like
-a citizen's phone on a ticket: encrypted (Fernet) plus a keyed hash of its canonical
-form, never in clear. A linked ticket number is resolved inside the city only.
+one), an updated record replaces the stored one once — except a ticket link: a record
+that names no ticket keeps the one the agent linked (``createTicket(callId)``).
+The caller's number is stored like a citizen's phone on a ticket: encrypted (Fernet)
+plus a keyed hash of its canonical form, never in clear. A linked ticket number is
+resolved inside the city only.
 
 :func:`call_figures` sums the records of a period per city-local day, queue and seat
 group: calls are few next to tickets (one row per call, indexed by city and day), so
@@ -20,8 +22,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from hotline.platform import clock
+from tortoise.transactions import in_transaction
+
+from hotline.platform import clock, outbox
 from hotline.platform.crypto import encrypt, keyed_hash
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound, PermissionDenied
@@ -32,6 +37,7 @@ from hotline.tenants.statistics.models import CallRecord
 from hotline.tenants.tickets.phones import PHONE_PURPOSE, normalize_phone
 
 MAX_BATCH = 1000
+RECORDING_KIND = "call_recording"
 _DIGEST_PURPOSE = "call-record"
 
 
@@ -54,6 +60,7 @@ class CallInput:
     seat_group: str | None = None
     caller_number: str | None = None
     ticket_number: str | None = None
+    recording_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,19 @@ class PushResult:
     created: int
     updated: int
     unchanged: int
+
+
+def recording_job(tenant_id: int, province_id: int, call_id: str) -> outbox.NewMessage:
+    """The outbox job that fetches a linked call's recording as its ticket's audio
+    evidence (handled by ``channels.calls.deliver_recording``); keyed by the call, so
+    the push and the agent's link together queue one."""
+    return outbox.NewMessage(
+        kind=RECORDING_KIND,
+        tenant_id=tenant_id,
+        province_id=province_id,
+        payload={"call_id": call_id},
+        send_key=f"call-recording-{tenant_id}-{call_id}"[:160],
+    )
 
 
 def _text(value: str | None, name: str, limit: int, *, required: bool = False) -> str | None:
@@ -101,6 +121,15 @@ def _phone(number: str | None) -> str | None:
         return text[:40]
 
 
+def _recording(url: str | None) -> str | None:
+    text = _text(url, "recordingUrl", 1000)
+    if text is not None and urlsplit(text).scheme not in ("http", "https"):
+        raise Invalid(
+            "{source} must be an http or https URL", field="recordingUrl", source="recordingUrl"
+        )
+    return text
+
+
 def _row(call: CallInput, timezone: str) -> dict[str, Any]:
     _check(call)
     phone = _phone(call.caller_number)
@@ -115,8 +144,11 @@ def _row(call: CallInput, timezone: str) -> dict[str, Any]:
         "outcome": call.outcome.value,
         "ticket_number": _text(call.ticket_number, "ticketNumber", 40),
         "phone": phone,
+        "recording_url": _recording(call.recording_url),
     }
     content = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    if content["recording_url"] is None:  # the digests of calls pushed before recordings
+        del content["recording_url"]
     row["digest"] = keyed_hash(json.dumps(content, sort_keys=True), _DIGEST_PURPOSE)
     row["day"] = local_day(call.started_at, timezone)
     return row
@@ -125,19 +157,21 @@ def _row(call: CallInput, timezone: str) -> dict[str, Any]:
 _UPSERT = """
 INSERT INTO call_records (tenant_id, province_id, created_at, updated_at, call_id, day,
     started_at, answered_at, ended_at, queue, seat, seat_group, outcome, caller_phone_enc,
-    caller_phone_hash, ticket_number, ticket_id, digest)
+    caller_phone_hash, ticket_number, ticket_id, digest, recording_url)
 SELECT $1, $2, $3, $3, r.* FROM unnest($4::text[], $5::date[], $6::timestamptz[],
     $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[],
-    $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[]) AS r
+    $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[], $18::text[]) AS r
 ON CONFLICT (tenant_id, call_id) DO UPDATE SET
     updated_at = EXCLUDED.updated_at, day = EXCLUDED.day, started_at = EXCLUDED.started_at,
     answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at,
     queue = EXCLUDED.queue, seat = EXCLUDED.seat, seat_group = EXCLUDED.seat_group,
     outcome = EXCLUDED.outcome, caller_phone_enc = EXCLUDED.caller_phone_enc,
-    caller_phone_hash = EXCLUDED.caller_phone_hash, ticket_number = EXCLUDED.ticket_number,
-    ticket_id = EXCLUDED.ticket_id, digest = EXCLUDED.digest
+    caller_phone_hash = EXCLUDED.caller_phone_hash,
+    ticket_number = COALESCE(EXCLUDED.ticket_number, call_records.ticket_number),
+    ticket_id = COALESCE(EXCLUDED.ticket_id, call_records.ticket_id), digest = EXCLUDED.digest,
+    recording_url = COALESCE(EXCLUDED.recording_url, call_records.recording_url)
 WHERE call_records.digest <> EXCLUDED.digest
-RETURNING (xmax = 0) AS inserted"""
+RETURNING (xmax = 0) AS inserted, call_id, ticket_id, recording_url, recording_evidence_id"""
 
 
 async def push_calls(*, actor: Actor, calls: Sequence[CallInput]) -> PushResult:
@@ -173,28 +207,38 @@ async def push_calls(*, actor: Actor, calls: Sequence[CallInput]) -> PushResult:
         return [r[name] for r in batch]
 
     phones = column("phone")
-    written = await db.execute_query_dict(
-        _UPSERT,
-        [
-            actor.tenant_id,
-            actor.province_id,
-            clock.now(),
-            column("call_id"),
-            column("day"),
-            column("started_at"),
-            column("answered_at"),
-            column("ended_at"),
-            column("queue"),
-            column("seat"),
-            column("seat_group"),
-            column("outcome"),
-            [encrypt(p) if p else None for p in phones],
-            [keyed_hash(p, PHONE_PURPOSE) if p else None for p in phones],
-            column("ticket_number"),
-            [tickets.get(r["ticket_number"] or "") for r in batch],
-            column("digest"),
-        ],
-    )
+    async with in_transaction() as conn:
+        written = await conn.execute_query_dict(
+            _UPSERT,
+            [
+                actor.tenant_id,
+                actor.province_id,
+                clock.now(),
+                column("call_id"),
+                column("day"),
+                column("started_at"),
+                column("answered_at"),
+                column("ended_at"),
+                column("queue"),
+                column("seat"),
+                column("seat_group"),
+                column("outcome"),
+                [encrypt(p) if p else None for p in phones],
+                [keyed_hash(p, PHONE_PURPOSE) if p else None for p in phones],
+                column("ticket_number"),
+                [tickets.get(r["ticket_number"] or "") for r in batch],
+                column("digest"),
+                column("recording_url"),
+            ],
+        )
+        await outbox.add_many(
+            [
+                recording_job(actor.tenant_id, actor.province_id, r["call_id"])
+                for r in written
+                if r["ticket_id"] and r["recording_url"] and r["recording_evidence_id"] is None
+            ],
+            connection=conn,
+        )
     created = sum(1 for r in written if r["inserted"])
     return PushResult(
         created=created, updated=len(written) - created, unchanged=len(batch) - len(written)

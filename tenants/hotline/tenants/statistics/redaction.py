@@ -45,7 +45,8 @@ _TITLED = re.compile(rf"[{_CJK}](?=先生|女士|小姐|师傅|阿姨|大爷|大
 _INTRODUCED = re.compile(
     rf"(我叫|我是|本人|名叫|姓名[:：]?|联系人[:：]?|户主[:：]?|业主)\s*[{_CJK}]{{2,3}}"
 )
-_LONG_DIGITS = re.compile(r"\d{7,}")
+# seven digits or more, however spaced or hyphenated ("0001 000", "86-01-2345"): a number
+_LONG_DIGITS = re.compile(r"\d(?:[\s-]?\d){6,}")
 
 
 def _names(text: str, names: Iterable[str]) -> str:

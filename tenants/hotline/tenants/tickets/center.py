@@ -5,6 +5,7 @@ keeps no open deadline.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hotline.tenants.kernel.access import Action, Actor
@@ -15,7 +16,13 @@ from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Kind, Ticket
-from hotline.tenants.tickets.work import change, copy_deadlines, end_assignments, lead_of
+from hotline.tenants.tickets.work import (
+    Change,
+    change,
+    copy_deadlines,
+    end_assignments,
+    lead_of,
+)
 
 
 async def cancel_ticket(*, actor: Actor, ticket_id: int, reason: str) -> Ticket:
@@ -88,9 +95,15 @@ async def reclassify_ticket(
 
 
 async def merge_tickets(
-    *, actor: Actor, ticket_id: int, into_ticket_id: int, reason: str = ""
+    *,
+    actor: Actor,
+    ticket_id: int,
+    into_ticket_id: int,
+    reason: str = "",
+    within: Callable[[Change], Awaitable[None]] | None = None,
 ) -> Ticket:
-    """Close ``ticket_id`` as a duplicate of the open ``into_ticket_id``; both are linked."""
+    """Close ``ticket_id`` as a duplicate of the open ``into_ticket_id``; both are linked.
+    ``within`` runs in the merge's transaction (a channel's proposal marked merged)."""
     if ticket_id == into_ticket_id:
         raise Invalid("a ticket cannot be merged into itself", field="intoTicketId")
     async with change(actor, Action.TICKET_DISPATCH) as c:
@@ -114,4 +127,6 @@ async def merge_tickets(
             reason=reason.strip(),
             data={"duplicate": ticket.id, "duplicate_number": ticket.number},
         )
+        if within is not None:
+            await within(c)
     return ticket

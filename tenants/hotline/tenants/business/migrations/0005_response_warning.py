@@ -14,7 +14,7 @@ SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("business", "0003_financing")]
+    dependencies = [("business", "0004_financing")]
 
     initial = False
 

@@ -81,7 +81,7 @@ SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("business", "0002_requests_policies")]
+    dependencies = [("business", "0003_policy_notify_finished")]
 
     initial = False
 

@@ -1,0 +1,136 @@
+"""The call center's agent screen (docs/channels.md, "Call center"): when a seat answers,
+its screen pulls the caller's open tickets and earlier ones by the call's number, and the
+ticket the agent writes can name the call (``createTicket(input: {callId})``).
+
+The calls are the records the CTI system pushes (``pushCallRecords``,
+:mod:`hotline.tenants.statistics.calls`): the caller's number is stored encrypted and as
+the same keyed hash as a ticket's citizen phone, so the lookup is one indexed filter. The
+number is shown masked, and every lookup is audited like ``citizenHistory``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from hotline.platform import outbox
+from hotline.platform.crypto import decrypt
+from hotline.platform.senders.errors import SendFailed
+from hotline.tenants.channels import media
+from hotline.tenants.evidence.models import Evidence
+from hotline.tenants.evidence.models import Kind as EvidenceKind
+from hotline.tenants.evidence.received import (
+    announce_received,
+    discard_stored,
+    record_received,
+    store_received,
+)
+from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.audit import record_audit
+from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.statistics.calls import recording_job
+from hotline.tenants.statistics.models import CallRecord
+from hotline.tenants.tickets.flow import OPEN
+from hotline.tenants.tickets.models import Ticket
+from hotline.tenants.tickets.phones import mask_phone
+from hotline.tenants.tickets.work import Change
+
+MAX_CALL_ID = 100
+HISTORY = 20  # earlier (closed) tickets shown, newest first
+
+
+@dataclass(frozen=True)
+class CallerScreen:
+    call: CallRecord
+    phone: str | None  # masked
+    open_tickets: list[Ticket]
+    history: list[Ticket]
+
+
+async def call_of(call_id: str) -> CallRecord:
+    """The current city's call by the CTI's id; another city's answers like a missing one."""
+    key = call_id.strip()
+    if not 1 <= len(key) <= MAX_CALL_ID:
+        raise Invalid("a call id is 1 to {max} characters", field="callId", max=MAX_CALL_ID)
+    found = await CallRecord.get_or_none(call_id=key)
+    if found is None:
+        raise NotFound("call", field="callId")
+    return found
+
+
+async def caller_screen(*, actor: Actor, call_id: str, ip: str | None = None) -> CallerScreen:
+    """The answered call's caller: every open ticket and the last closed ones (audited)."""
+    require(actor, Action.CITIZEN_HISTORY)
+    call = await call_of(call_id)
+    open_tickets: list[Ticket] = []
+    history: list[Ticket] = []
+    if call.caller_phone_hash is not None:
+        mine = Ticket.filter(citizen_phone_hash=call.caller_phone_hash)
+        open_tickets = list(
+            await mine.filter(status__in=list(OPEN)).order_by("-received_at", "-id")
+        )
+        history = list(
+            await Ticket.filter(citizen_phone_hash=call.caller_phone_hash)
+            .exclude(status__in=list(OPEN))
+            .order_by("-received_at", "-id")
+            .limit(HISTORY)
+        )
+    phone = mask_phone(decrypt(call.caller_phone_enc)) if call.caller_phone_enc else None
+    await record_audit(
+        actor_id=actor.user_id,
+        action="caller.screen",
+        target=f"call:{call.call_id}",
+        detail={"phone": phone, "open": len(open_tickets), "history": len(history)},
+        tenant_id=actor.tenant_id,
+        province_id=actor.province_id,
+        ip=ip,
+    )
+    return CallerScreen(call=call, phone=phone, open_tickets=open_tickets, history=history)
+
+
+async def link_call(call: CallRecord, ticket: Ticket, c: Change) -> None:
+    """In the ticket's transaction: the call names its ticket (a later push of the same
+    call that names none keeps the link, see ``statistics.calls``), and a recording the
+    CTI already pushed is queued to become the ticket's audio evidence."""
+    await (
+        CallRecord.filter(id=call.id)
+        .using_db(c.conn)
+        .update(ticket_id=ticket.id, ticket_number=ticket.number)
+    )
+    if call.recording_url and call.recording_evidence_id is None:
+        c.outbox.append(recording_job(ticket.tenant_id, ticket.province_id, call.call_id))
+
+
+async def deliver_recording(message: outbox.OutboxMessage) -> None:
+    """The outbox handler of ``call_recording`` rows, in the row's city: the call's
+    recording fetched through the SSRF guard (a CTI recording server on the city's own
+    network needs ``HOTLINE_WEBHOOK_ALLOW_PRIVATE``), checked like an upload (audio
+    only), put, then — under the call record's lock — recorded as the linked ticket's
+    audio evidence and marked on the call, once, however often the job runs."""
+    call = await CallRecord.get_or_none(call_id=message.payload["call_id"])
+    if call is None or call.ticket_id is None or not call.recording_url:
+        raise SendFailed("the call has no linked ticket or no recording", permanent=True)
+    if call.recording_evidence_id is not None:
+        return
+    try:
+        received = await media.fetch_media(call.recording_url, field="recordingUrl")
+    except Invalid as exc:  # refused by the checks: trying again changes nothing
+        raise SendFailed(exc.message, permanent=True) from exc
+    if received.kind is not EvidenceKind.AUDIO:
+        raise SendFailed(f"the recording is {received.content_type}, not audio", permanent=True)
+    stored = await store_received(received)
+    made: list[Evidence] = []
+    async with in_transaction() as conn:
+        row = await CallRecord.select_for_update().using_db(conn).get(id=call.id)
+        if row.recording_evidence_id is None and row.ticket_id is not None:
+            evidence = await record_received(ticket_id=row.ticket_id, stored=stored, conn=conn)
+            await (
+                CallRecord.filter(id=row.id)
+                .using_db(conn)
+                .update(recording_evidence_id=evidence.id)
+            )
+            made.append(evidence)
+    if not made:  # a concurrent run recorded it first
+        await discard_stored([stored])
+    await announce_received(made)
