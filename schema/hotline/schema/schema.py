@@ -20,6 +20,9 @@ from hotline.platform.observability import tracing
 from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
+from hotline.schema.business.attachments import AttachmentMutations, AttachmentQueries
+from hotline.schema.business.financing import FinancingMutations, FinancingQueries
+from hotline.schema.business.legal import LegalMutations, LegalQueries
 from hotline.schema.business.mutations import BusinessMutations
 from hotline.schema.business.policies import PolicyMutations, PolicyQueries
 from hotline.schema.business.queries import BusinessQueries
@@ -85,6 +88,9 @@ Query = merge_types(
         BusinessQueries,
         BusinessRequestQueries,
         PolicyQueries,
+        FinancingQueries,
+        LegalQueries,
+        AttachmentQueries,
         ExportQueries,
         DisclosureQueries,
         ChannelQueries,
@@ -109,6 +115,9 @@ Mutation = merge_types(
         BusinessMutations,
         BusinessRequestMutations,
         PolicyMutations,
+        FinancingMutations,
+        LegalMutations,
+        AttachmentMutations,
         StatisticsMutations,
         ExportMutations,
         DisclosureMutations,

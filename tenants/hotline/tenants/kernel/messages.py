@@ -343,6 +343,20 @@ MESSAGES_ZH: dict[str, str] = {
     "a group has op (all or any) and a list of conditions": (
         "条件组须有 op（all 或 any）和条件列表"
     ),
+    "unknown collateral kind": "未知担保方式",
+    "a rate is a yearly percentage above 0, at most {max}": (
+        "利率须为大于 0、不超过 {max} 的年化百分比"
+    ),
+    "a term is 1 to {max} months": "期限须为 1 到 {max} 个月",
+    "name the collateral kinds the product accepts": "请注明产品接受的担保方式",
+    "the amount is outside the product's range {low}-{high} yuan": (
+        "金额不在产品额度范围 {low}-{high} 元之内"
+    ),
+    "the enterprise applied for this product already": "企业已申请过该产品",
+    "the application is decided already": "该申请已有结果",
+    "an approval names its amount": "批准时须注明批准金额",
+    "name a request or a product": "请指定诉求或产品",
+    "only a legal request goes to a legal service provider": "只有法律服务类诉求可派给法律服务机构",
     "groups nest at most {max} deep": "条件组最多嵌套 {max} 层",
     "at most {max} conditions": "最多 {max} 个条件",
     "a condition is an object": "每个条件须为一个对象",
@@ -424,6 +438,11 @@ TERMS_ZH: dict[str, str] = {
     "service manager": "服务专员",
     "portfolio rule": "服务范围",
     "business request": "企业诉求",
+    "bank": "银行",
+    "financing product": "融资产品",
+    "financing need": "融资需求",
+    "financing application": "融资申请",
+    "legal service provider": "法律服务机构",
     "service": "服务类别",
     "service request": "服务请求",
     "token": "受理凭证",
@@ -509,6 +528,8 @@ TERMS_ZH: dict[str, str] = {
     "enterpriseimport": "导入任务",
     "businessrequest": "企业诉求",
     "portfoliorule": "服务范围",
+    "financingproduct": "融资产品",
+    "financingapplication": "融资申请",
     # the password policy's findings (hotline.platform.auth.passwords)
     "must be at least 10 characters long": "至少 10 个字符",
     "must be at most 256 characters long": "最多 256 个字符",
