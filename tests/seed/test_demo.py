@@ -204,6 +204,18 @@ async def test_fitting_work_orders_get_rule_suggestions_in_dezhou(api: Api) -> N
     assert heat[0]["department"]["name"] == "德州市热力有限公司(供热)"
 
 
+@pytest.mark.parametrize(("slug", "city"), [("jinan", "济南市"), ("dezhou", "德州市")])
+async def test_a_school_enrolment_question_about_hukou_goes_to_education(
+    api: Api, slug: str, city: str
+) -> None:
+    school = await api.create(
+        f"{slug}_agent", slug, content="孩子明年上小学，想问一下户口不在本区能不能报名"
+    )
+    assert school[0]["department"]["name"] == f"{city}教育局"
+    hukou = await api.create(f"{slug}_agent", slug, content="想把户口迁移过来，需要什么手续")
+    assert hukou[0]["department"]["name"] == f"{city}公安局"
+
+
 async def test_the_demo_cities_have_a_tree_rules_history_and_synonyms(api: Api) -> None:
     with use_scope(Scope.platform()):
         cities = await Tenant.filter(slug__in=["jinan", "dezhou"])

@@ -2,8 +2,11 @@
 
 After every step: the status is one of the machine's, the lead assignment agrees with
 the ticket, the stage timestamps fit the status, the ticket's deadlines are the
-lead's, and the timeline is one unbroken hash chain. A refused step (a typed domain
-error) must have changed nothing.
+lead's, and the timeline is one unbroken hash chain; no open work outlives what it
+belongs to (docs/tickets.md "Open work"): an ended ticket has no open supervision order
+and no pending extension request, a pending request's assignment still works, and a
+replied assignment has no child still working. A refused step (a typed domain error)
+must have changed nothing.
 
 Hypothesis drives the machine synchronously in a worker thread; each service call is
 run on the test's event loop, which owns the database connections.
@@ -31,6 +34,7 @@ from hotline.tenants.tickets import center, dispatch, extensions, flow, review, 
 from hotline.tenants.tickets.models import (
     Assignment,
     AssignmentStatus,
+    ExtensionRequest,
     Satisfaction,
     Status,
     Supervision,
@@ -65,6 +69,12 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
     async def open_supervisions(ticket_id: int) -> list[Supervision]:
         with use_scope(city.scope()):
             return await Supervision.filter(ticket_id=ticket_id, status="open").order_by("id")
+
+    async def pending_extensions(ticket_id: int) -> list[ExtensionRequest]:
+        with use_scope(city.scope()):
+            return await ExtensionRequest.filter(ticket_id=ticket_id, status="pending").order_by(
+                "id"
+            )
 
     class TicketMachine(RuleBasedStateMachine):
         ticket_id = 0
@@ -154,6 +164,27 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
                 )
 
             self.on("lead", both)
+
+        @rule(which=st.sampled_from(["lead", "co"]), days=st.integers(min_value=1, max_value=5))
+        def ask_extension(self, which: str, days: int) -> None:
+            """A request left pending: a later reply, return or end withdraws it."""
+            handler = city.district_handler if which == "lead" else city.bureau_handler
+            self.on(
+                which,
+                lambda i: extensions.request_extension(
+                    actor=handler, assignment_id=i, working_days=days, reason="r"
+                ),
+            )
+
+        @rule(approve=st.booleans())
+        def decide_pending(self, approve: bool) -> None:
+            pending = run(pending_extensions(self.ticket_id))
+            if pending:
+                self.attempt(
+                    lambda: extensions.decide_extension(
+                        actor=city.supervisor, extension_id=pending[0].id, approve=approve
+                    )
+                )
 
         @rule(which=st.sampled_from(["lead", "co", "child"]))
         def reply(self, which: str) -> None:
@@ -284,6 +315,19 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
                 assert active == []
             if s in {Status.RETURNED, Status.REOPENED}:
                 assert ticket.reply_deadline is None
+            # No open work outlives what it belongs to.
+            pending = run(pending_extensions(self.ticket_id))
+            by_id = {a.id: a for a in assignments}
+            for request in pending:
+                assert by_id[request.assignment_id].status in {A.SIGNED, A.RETURN_REQUESTED}
+            if s in flow.FINAL:
+                assert pending == []
+                assert run(open_supervisions(self.ticket_id)) == []
+            working = {A.PENDING_SIGN, A.SIGNED, A.RETURN_REQUESTED}
+            for a in assignments:
+                if a.status is A.REPLIED:
+                    children = [c for c in assignments if c.parent_id == a.id]
+                    assert all(c.status not in working for c in children)
 
     return TicketMachine
 

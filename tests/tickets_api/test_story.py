@@ -253,6 +253,24 @@ async def test_story_through_graphql(world: World, name: str) -> None:
     )
     assert resumed["suspension"]["status"] == "ENDED"
 
+    # the district answers for what it sub-dispatched: refused until the street replied
+    early = await world.gql(
+        city,
+        "district",
+        'mutation($a: ID!) { replyAssignment(input: {assignmentId: $a, reply: "已拆除"}) '
+        "{ assignment { status } ERRORS } }".replace("ERRORS", "errors { field code message }"),
+        {"a": lead["id"]},
+    )
+    refused = early["data"]["replyAssignment"]["errors"]
+    assert [(e["field"], e["code"]) for e in refused] == [("assignmentId", "CONFLICT")]
+    assert city.street.name in refused[0]["message"]
+    for mutation in (
+        "mutation($a: ID!) { signForAssignment(assignmentId: $a) "
+        "{ assignment { status } ERRORS } }",
+        'mutation($a: ID!) { replyAssignment(input: {assignmentId: $a, reply: "已现场核实"}) '
+        "{ assignment { status } ERRORS } }",
+    ):
+        await ok(world, city, "street", mutation, a=child["assignment"]["id"])
     await ok(
         world,
         city,
@@ -299,13 +317,16 @@ async def test_story_through_graphql(world: World, name: str) -> None:
         "supervisor",
         "query($t: ID!) { ticket(id: $t) { status timeline { seq action } "
         "assignments { isLead children { department { name } } } "
-        "supervisions { level } extensions { status } revisits { grade } } }",
+        "supervisions { level status } extensions { status } revisits { grade } } }",
         t=tid,
     )
     assert [e["seq"] for e in detail["timeline"]] == list(range(1, len(detail["timeline"]) + 1))
     lead_row = next(a for a in detail["assignments"] if a["isLead"])
     assert lead_row["children"] == [{"department": {"name": city.street.name}}]
     assert detail["revisits"] == [{"grade": "SATISFIED"}]
+    # the closed ticket keeps no open supervision (closed with it, on the timeline)
+    assert detail["supervisions"] == [{"level": 2, "status": "CLOSED"}]
+    assert "supervision_closed" in [e["action"] for e in detail["timeline"]]
 
 
 def id_key(global_id: str) -> str:

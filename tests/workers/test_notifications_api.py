@@ -237,12 +237,13 @@ async def test_a_routing_suggestion_of_another_city_is_like_a_missing_one(
     gid = str(relay.GlobalID("Ticket", str(ticket.id)))
     mine = await api(query, "alpha-dispatcher", alpha, {"id": gid})
     assert "errors" not in mine
-    # another city's ticket answers exactly like a missing one (no NOT_FOUND to probe)
+    # another city's ticket answers exactly like a missing one: NOT_FOUND
     other = await api(query, "beta-dispatcher", world.beta, {"id": gid})
     missing = await api(
         query, "beta-dispatcher", world.beta, {"id": str(relay.GlobalID("Ticket", "999999"))}
     )
     assert other == missing
+    assert other["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     isolation_registry.record_same_as_missing("routingSuggestion")
 
 

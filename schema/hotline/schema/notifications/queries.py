@@ -17,6 +17,7 @@ from hotline.schema.permissions import can, signed_in
 from hotline.tenants.kernel.access import Action
 from hotline.tenants.notifications import service
 from hotline.tenants.routing import ml_service
+from hotline.tenants.tickets import autodispatch
 
 
 @strawberry.type
@@ -69,7 +70,7 @@ class NotificationQueries:
     async def routing_suggestion(
         self, info: Info, ticket_id: relay.GlobalID
     ) -> RoutingSuggestion | None:
-        row = await ml_service.ticket_suggestion(
+        row = await autodispatch.ticket_suggestion(
             actor=info.context.actor, ticket_id=decode_id(ticket_id, "Ticket", field="ticketId")
         )
         return RoutingSuggestion.from_model(row) if row else None

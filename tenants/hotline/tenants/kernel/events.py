@@ -54,6 +54,7 @@ class TicketEvent(enum.StrEnum):
     EXTENSION_REQUESTED = "extension_requested"
     EXTENSION_APPROVED = "extension_approved"
     EXTENSION_REJECTED = "extension_rejected"
+    EXTENSION_WITHDRAWN = "extension_withdrawn"
     REVIEW_APPROVED = "review_approve"
     REVIEW_REJECTED = "review_reject"
     REVISIT_ATTEMPT = "revisit_attempt"

@@ -159,6 +159,9 @@ MESSAGES_ZH: dict[str, str] = {
         "二次派发的期限不能晚于上级派发的期限"
     ),
     "sub-dispatch only into your own department's subtree": "只能二次派发给本部门的下级部门",
+    "the sub-dispatched {departments} have not replied; wait for them or have them return": (
+        "二次派发的{departments}尚未回复，请待其回复或退回后再回复"
+    ),
     "this assignment belongs to another department": "该派单属于其他部门",
     "your department holds no assignment of this ticket": "本部门没有该工单的有效派单",
     "the citizen asked for confidentiality": "市民要求保密，不能查看其联系方式",
@@ -512,6 +515,7 @@ TERMS_ZH: dict[str, str] = {
     "verifying": "校验中",
     "verified": "已校验",
     "rejected": "已拒绝",
+    "withdrawn": "已撤回",
     "abandoned": "已放弃",
     "expired": "已过期",
     # GraphQL types named by a global id of the wrong type (schema.ids)

@@ -26,6 +26,7 @@ from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.routing import urgent
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
 from hotline.tenants.routing.service import matching_rules
 
@@ -205,7 +206,6 @@ async def _engine_suggestions(
     text: str, address: str, area_id: int | None
 ) -> tuple[list[Suggestion], str | None]:
     """The engine's top 3 departments and the urgent kind, if any."""
-    from hotline.tenants.routing import urgent
     from hotline.tenants.routing.places import Resolution
 
     engine = await city_engine()
@@ -231,23 +231,31 @@ async def score(
     may_auto_dispatch: bool,
     address: str = "",
 ) -> RoutingSuggestion:
-    """Route one request: a matching rule decides; an urgent matter (gas leak, fallen
-    wires, missing manhole cover, people trapped) goes to the duty room, dispatched at
-    once whatever the model says; else the engine (province function model + the
+    """Route one request: an urgent matter (gas leak, fallen wires, missing manhole
+    cover, people trapped) goes to the duty room, dispatched at once whatever a rule or
+    the model says (a keyword rule "燃气" must not send a leak to the gas company's
+    queue); else a matching rule decides; else the engine (province function model + the
     city's model + place resolution) suggests its top 3 departments — or, for a tree
     without functions, the city model alone — marked for auto-dispatch when the city's
     threshold is met (and ``may_auto_dispatch``: the center still holds it). Stored
     per ticket, replacing an earlier score."""
     fields: dict[str, Any]
     text = f"{title} {content}".strip()
-    department = await rule_department(content=content, category_id=category_id, area_id=area_id)
+    # Urgent first: checked on the words alone, before any rule (docs/routing.md).
+    urgent_kind = urgent.detect(text)
+    duty = (
+        await Department.filter(is_duty_room=True, is_active=True).order_by("depth", "id").first()
+        if urgent_kind is not None
+        else None
+    )
+    department = (
+        None
+        if duty is not None
+        else await rule_department(content=content, category_id=category_id, area_id=area_id)
+    )
     engine_ranked: list[Suggestion] = []
-    urgent_kind: str | None = None
-    duty = None
     if department is None:
-        engine_ranked, urgent_kind = await _engine_suggestions(text, address, area_id)
-        if urgent_kind is not None:
-            duty = await Department.filter(is_duty_room=True, is_active=True).order_by("id").first()
+        engine_ranked, _ = await _engine_suggestions(text, address, area_id)
     if department is not None:
         fields = {
             "source": "rule",
@@ -293,11 +301,6 @@ async def score(
         }
     row, _ = await RoutingSuggestion.update_or_create(defaults=fields, ticket_id=ticket_id)
     return row
-
-
-async def ticket_suggestion(*, actor: Actor, ticket_id: int) -> RoutingSuggestion | None:
-    require(actor, Action.TICKET_QUEUE_READ)
-    return await RoutingSuggestion.get_or_none(ticket_id=ticket_id)
 
 
 async def request_retrain(*, actor: Actor) -> bool:

@@ -11,13 +11,14 @@ import contextlib
 
 from hotline.platform import outbox
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.routing.ml_models import RoutingSuggestion
 from hotline.tenants.routing.ml_service import score
+from hotline.tenants.tickets import access
 from hotline.tenants.tickets.dispatch import dispatch_ticket
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Status, Ticket
@@ -50,6 +51,16 @@ async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
         may_auto_dispatch=ticket.status is Status.RECEIVED,
         address=ticket.address,
     )
+
+
+async def ticket_suggestion(*, actor: Actor, ticket_id: int) -> RoutingSuggestion | None:
+    """The stored routing suggestion of a ticket the actor may read (None: not scored
+    yet); another city's ticket, or one out of the actor's reach, is NotFound like a
+    missing one, as every ticket read."""
+    require(actor, Action.TICKET_QUEUE_READ)
+    ticket = await access.access_ticket(actor=actor, ticket_id=ticket_id)
+    with access.city_scope(actor):
+        return await RoutingSuggestion.get_or_none(ticket_id=ticket.id)
 
 
 async def route_new_ticket(*, ticket_id: int) -> RoutingSuggestion:

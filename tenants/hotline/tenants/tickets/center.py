@@ -37,7 +37,7 @@ async def cancel_ticket(*, actor: Actor, ticket_id: int, reason: str) -> Ticket:
             reason=reason,
             department_id=lead.department_id if lead else None,
         )
-        await end_assignments(ticket, AA.CANCEL)
+        await end_assignments(c, ticket, AA.CANCEL)
     return ticket
 
 
@@ -120,7 +120,7 @@ async def merge_tickets(
         )
         ticket.merged_into_id = into.id
         copy_deadlines(ticket, None)
-        await end_assignments(ticket, AA.CANCEL)
+        await end_assignments(c, ticket, AA.CANCEL)
         await c.record(
             into,
             TicketEvent.MERGED_IN,

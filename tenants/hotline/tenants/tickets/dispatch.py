@@ -11,7 +11,7 @@ from datetime import datetime
 
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor
-from hotline.tenants.kernel.errors import Invalid
+from hotline.tenants.kernel.errors import Conflict, Invalid
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import deadlines, flow, policy
 from hotline.tenants.tickets.access import assignments_of
@@ -25,6 +25,7 @@ from hotline.tenants.tickets.work import (
     end_assignments,
     is_top_lead,
     save_assignment,
+    withdraw_extensions,
 )
 
 
@@ -131,12 +132,15 @@ async def _returned(c: Change, ticket: Ticket, assignment: Assignment, reason: s
     """An assignment came back: the lead's return sends the ticket to the center's queue
     and ends the round; a co-handler's or a sub-dispatch's return only ends its own."""
     if is_top_lead(assignment):
-        await end_assignments(ticket, AA.CANCEL)
+        await end_assignments(c, ticket, AA.CANCEL)
         copy_deadlines(ticket, None)
         await c.move(ticket, FA.RETURN, reason=reason, assignment=assignment)
     else:
         await c.move(
             ticket, FA.HANDLE, event=TicketEvent.RETURNED, reason=reason, assignment=assignment
+        )
+        await withdraw_extensions(
+            c, ticket, reason="the assignment was returned", assignment_ids=[assignment.id]
         )
 
 
@@ -228,6 +232,33 @@ async def sub_dispatch(
     return child
 
 
+# Children still working on what their parent is to answer for.
+_UNREPLIED = (
+    AssignmentStatus.PENDING_SIGN,
+    AssignmentStatus.SIGNED,
+    AssignmentStatus.RETURN_REQUESTED,
+)
+
+
+async def _check_children_replied(assignment: Assignment) -> None:
+    """An assignment answers for what it sub-dispatched: its reply is refused while a
+    child has neither replied nor come back (docs/tickets.md "Open work")."""
+    children = await Assignment.filter(
+        parent_id=assignment.id, status__in=list(_UNREPLIED)
+    ).order_by("id")
+    if children:
+        names = dict(
+            await Department.filter(id__in=[a.department_id for a in children]).values_list(
+                "id", "name"
+            )
+        )
+        raise Conflict(
+            "the sub-dispatched {departments} have not replied; wait for them or have them return",
+            field="assignmentId",
+            departments=[names.get(a.department_id, str(a.department_id)) for a in children],
+        )
+
+
 async def reply_assignment(
     *,
     actor: Actor,
@@ -241,6 +272,8 @@ async def reply_assignment(
     reply = policy.required(reply, "reply", "the reply")
     async with change(actor, Action.TICKET_HANDLE) as c:
         ticket, assignment = await c.lock_assignment(assignment_id)
+        flow.check_assignment(assignment.status, AA.REPLY)
+        await _check_children_replied(assignment)
         await save_assignment(
             assignment,
             AA.REPLY,
@@ -263,4 +296,8 @@ async def reply_assignment(
                 assignment=assignment,
                 data={"resolved": resolved},
             )
+        # A reply asks for no more time: its pending extension request is withdrawn.
+        await withdraw_extensions(
+            c, ticket, reason="the assignment replied", assignment_ids=[assignment.id]
+        )
     return assignment

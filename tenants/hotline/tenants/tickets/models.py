@@ -225,7 +225,8 @@ class ExtensionRequest(TenantModel):
     ticket_id = fields.BigIntField()
     working_days = fields.SmallIntField()
     reason = fields.TextField()
-    status = fields.CharField(max_length=10, default="pending")  # pending | approved | rejected
+    # pending | approved | rejected | withdrawn (its assignment replied or stopped working)
+    status = fields.CharField(max_length=10, default="pending")
     requested_by_id = fields.BigIntField(null=True)
     decided_by_id = fields.BigIntField(null=True)
     decided_at = fields.DatetimeField(null=True)
@@ -240,6 +241,7 @@ class ExtensionStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the assignment replied, was returned or ended first
 
 
 class SupervisionStatus(enum.StrEnum):

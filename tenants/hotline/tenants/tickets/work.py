@@ -41,7 +41,10 @@ from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.models import (
     Assignment,
     AssignmentStatus,
+    ExtensionRequest,
+    ExtensionStatus,
     Supervision,
+    SupervisionStatus,
     Suspension,
     Ticket,
     TimelineEvent,
@@ -195,7 +198,7 @@ class Change:
         ticket.status = new
         if stage and new is not old and new in flow.STAGE_FIELD:
             setattr(ticket, flow.STAGE_FIELD[new], self.now)
-        return await self.record(
+        recorded = await self.record(
             ticket,
             event or TicketEvent(action.value),
             permission=permission,
@@ -206,6 +209,9 @@ class Change:
             reason=reason,
             data=data,
         )
+        if new in flow.FINAL and old not in flow.FINAL:
+            await settle_open_work(self, ticket)
+        return recorded
 
     # --- the end of the change -----------------------------------------------------------
 
@@ -396,12 +402,95 @@ def copy_deadlines(ticket: Ticket, lead: Assignment | None) -> None:
     ticket.due_soon_at = lead.due_soon_at if lead else None
 
 
-async def end_assignments(ticket: Ticket, action: AA) -> int:
-    """Close or cancel every active assignment of the ticket (all rounds, all levels)."""
+async def end_assignments(c: Change, ticket: Ticket, action: AA) -> int:
+    """Close or cancel every active assignment of the ticket (all rounds, all levels);
+    their pending extension requests are withdrawn (nobody works on them any more)."""
     target = AssignmentStatus.CLOSED if action is AA.CLOSE else AssignmentStatus.CANCELLED
     count: int = (
         await access.assignments_of(ticket)
         .filter(status__in=list(flow.ACTIVE))
         .update(status=target, version=F("version") + 1)
     )
+    await withdraw_extensions(
+        c,
+        ticket,
+        reason="the assignment was closed"
+        if action is AA.CLOSE
+        else "the assignment was cancelled",
+    )
     return count
+
+
+# --- open work of a ticket that no longer applies (docs/tickets.md "Open work") -------
+
+
+async def withdraw_extensions(
+    c: Change, ticket: Ticket, *, reason: str, assignment_ids: list[int] | None = None
+) -> int:
+    """Withdraw the ticket's pending extension requests (of ``assignment_ids`` only, if
+    given), each with an ``extension_withdrawn`` timeline event: an assignment that
+    replied, came back or ended asks for no more time, and a supervisor cannot decide a
+    request whose assignment no longer works."""
+    # Explicit tenant filter: also used under the province scope of a transfer.
+    query = ExtensionRequest.across_tenants().filter(
+        tenant_id=ticket.tenant_id, ticket_id=ticket.id, status=ExtensionStatus.PENDING.value
+    )
+    if assignment_ids is not None:
+        query = query.filter(assignment_id__in=assignment_ids)
+    pending = await query.order_by("id").select_for_update()
+    if not pending:
+        return 0
+    departments = dict(
+        await Assignment.across_tenants()
+        .filter(tenant_id=ticket.tenant_id, id__in=[r.assignment_id for r in pending])
+        .values_list("id", "department_id")
+    )
+    for request in pending:
+        request.status = ExtensionStatus.WITHDRAWN.value
+        request.decided_at, request.decision_note = c.now, reason
+        await request.save(update_fields=["status", "decided_at", "decision_note"])
+        await c.record(
+            ticket,
+            TicketEvent.EXTENSION_WITHDRAWN,
+            department_id=departments.get(request.assignment_id),
+            assignment_id=request.assignment_id,
+            reason=reason,
+            data={"request": request.id, "working_days": request.working_days},
+        )
+    return len(pending)
+
+
+async def close_supervisions(c: Change, ticket: Ticket, *, reason: str) -> int:
+    """Close the ticket's open supervision orders, each with a ``supervision_closed``
+    timeline event (``data.automatic``: closed because the ticket ended, not by a
+    supervisor); the sweep no longer escalates them."""
+    orders = (
+        await Supervision.across_tenants()
+        .filter(
+            tenant_id=ticket.tenant_id, ticket_id=ticket.id, status=SupervisionStatus.OPEN.value
+        )
+        .order_by("id")
+        .select_for_update()
+    )
+    for order in orders:
+        order.status, order.closed_at = SupervisionStatus.CLOSED.value, c.now
+        order.closed_by_id = c.actor.user_id
+        order.escalate_at = None
+        await order.save(update_fields=["status", "closed_at", "closed_by_id", "escalate_at"])
+        await c.record(
+            ticket,
+            TicketEvent.SUPERVISION_CLOSED,
+            department_id=order.department_id,
+            assignment_id=order.assignment_id,
+            reason=reason,
+            data={"supervision": order.id, "level": order.level, "automatic": True},
+        )
+    return len(orders)
+
+
+async def settle_open_work(c: Change, ticket: Ticket) -> None:
+    """A ticket that reached a final status (closed, cancelled, merged, transferred,
+    refused) keeps no open supervision order and no pending extension request."""
+    reason = f"the ticket is {ticket.status.value}"
+    await withdraw_extensions(c, ticket, reason=reason)
+    await close_supervisions(c, ticket, reason=reason)
