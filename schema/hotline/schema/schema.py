@@ -33,7 +33,7 @@ from hotline.schema.channels.queries import ChannelQueries
 from hotline.schema.datetimes import DATETIME, AnswerZone
 from hotline.schema.departments.mutations import DepartmentMutations
 from hotline.schema.departments.queries import DepartmentQueries
-from hotline.schema.errors import masking_extension
+from hotline.schema.errors import HotlineSchema, masking_extension
 from hotline.schema.evidence.mutations import EvidenceMutations
 from hotline.schema.evidence.queries import EvidenceQueries
 from hotline.schema.guards import GuardSettings, Limits, RequestGuard
@@ -113,7 +113,7 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (TicketSubscriptions, NotificationSubscriptions))
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> HotlineSchema:
     s = settings or get_settings()
     # The limiters' rule classes are built once: the validation cache keys on the rule
     # classes, so a fresh limiter per request (each makes a new class) would never hit.
@@ -158,7 +158,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         masking_extension,
         AnswerZone,
     ]
-    return strawberry.Schema(
+    return HotlineSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
