@@ -52,5 +52,6 @@ def test_unexpected_errors_stay_errors_with_traceback(
     build_schema().process_errors([error])
     [record] = _records(caplog, "strawberry.execution")
     assert record.levelno == logging.ERROR
-    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+    assert record.exc_info is not None
+    assert record.exc_info[0] is RuntimeError
     assert _records(caplog, "hotline.graphql.expected") == []

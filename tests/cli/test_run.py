@@ -7,6 +7,7 @@ API or the worker brings it back; only Ctrl-C stops the whole thing."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import json
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

@@ -4,8 +4,8 @@ cross-subtree refusals (NOT_FOUND, the same as a missing id), and today's live r
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-
-import logging
 
 import asyncpg.exceptions as pg
 import strawberry

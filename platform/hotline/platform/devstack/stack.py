@@ -31,9 +31,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from hotline.platform import stackenv
 from hotline.platform.devstack.postgres import Postgres, environ
 from hotline.platform.devstack.redis import RedisServer
-from hotline.platform import stackenv
 from hotline.platform.devstack.s3 import S3Server
 from hotline.platform.settings import Settings, reset_settings
 

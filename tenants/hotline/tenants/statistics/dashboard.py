@@ -243,9 +243,7 @@ def statistics_province(actor: Actor, requested: int | None = None) -> int:
     if province_id is None and len(actor.province_admin_of) == 1:
         [province_id] = actor.province_admin_of
     if province_id is None and len(actor.province_admin_of) > 1:
-        raise Invalid(
-            "you administer several provinces: name one (provinceId)", field="provinceId"
-        )
+        raise Invalid("you administer several provinces: name one (provinceId)", field="provinceId")
     if province_id is None:
         require(actor, Action.STATISTICS_PROVINCE_READ)  # refused unless platform operator
         raise NotFound("province")

@@ -14,11 +14,11 @@ from hotline.platform import ratelimit
 from hotline.platform.crypto import decrypt, keyed_hash
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.categories.models import Category
-from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import NotFound, PermissionDenied, RateLimited
 from hotline.tenants.kernel.roles import Role
+from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.tickets.access import (
     access_ticket,
     reading_paths,
