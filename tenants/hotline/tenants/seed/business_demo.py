@@ -31,7 +31,7 @@ from hotline.tenants.business.rules import industry, make_uscc, size_class
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
-from hotline.tenants.seed.data import DEMO_PASSWORD, CityDemo
+from hotline.tenants.seed.data import DEMO_PASSWORD, CityDemo, business_logins
 
 # USCC characters of an organization code (GB 32100-2015: digits and capitals but I, O,
 # S, V, Z).
@@ -163,11 +163,7 @@ async def seed_business(
     *, actor: Actor, city: CityDemo, count: int = 300
 ) -> tuple[int, list[tuple[str, str, str]]]:
     """The city's business demo (in its scope): rows created, and the demo logins."""
-    logins = [
-        (f"{city.slug}_manager", "service_manager", city.slug),
-        (f"{city.slug}_manager2", "service_manager", city.slug),
-        (f"{city.slug}_enterprise", "enterprise_admin", city.slug),
-    ]
+    logins = business_logins(city)
     if await Enterprise.exists():
         return 0, logins
     districts = await Department.filter(kind=DepartmentKind.DISTRICT).order_by("id")
