@@ -23,8 +23,8 @@ async def test_client_errors_log_quietly(
     gql: Gql, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    admin = {"token": world.alpha.admin.token, "tenant": "alpha"}
-    missing = await gql('{ ticket(id: "VGlja2V0Ojk5OTk5OTk=") { id } }', **admin)
+    token, tenant = world.alpha.admin.token, "alpha"
+    missing = await gql('{ ticket(id: "VGlja2V0Ojk5OTk5OTk=") { id } }', token=token, tenant=tenant)
     assert missing.codes == ["NOT_FOUND"], missing.body
     denied = await gql(
         '{ provinceStatistics(from: "2026-01-01", to: "2026-01-31") { __typename } }',
@@ -32,7 +32,7 @@ async def test_client_errors_log_quietly(
         tenant="alpha",
     )
     assert denied.errors, denied.body
-    invalid = await gql("{ noSuchField }", **admin)
+    invalid = await gql("{ noSuchField }", token=token, tenant=tenant)
     assert invalid.errors, invalid.body
     assert _records(caplog, "strawberry.execution") == []
     quiet = _records(caplog, "hotline.graphql.expected")

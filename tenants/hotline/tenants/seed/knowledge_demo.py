@@ -122,7 +122,7 @@ def articles(city: str) -> list[DemoArticle]:
 async def seed_knowledge(*, actor: Actor, city: str) -> int:
     """Publish the demo articles the city has not yet (in its scope, set by the caller);
     answer how many were written."""
-    have = set(await ArticleVersion.all().values_list("title", flat=True))
+    have = {str(v.title) for v in await ArticleVersion.all().only("id", "title")}
     written = 0
     for article in articles(city):
         if article.title in have:
