@@ -8,7 +8,7 @@ database.
 
 N enterprises (default 1,000,000; ``--smoke`` 5,000) are written by one INSERT … SELECT.
 
-``python -m benchmarks.business [enterprises]``
+``python -m benchmarks.business [enterprises] [--rows=N]`` (N import rows, default 100,000)
 """
 
 from __future__ import annotations
@@ -167,10 +167,17 @@ async def measure(settings: Settings, enterprises: int, sizes: dict[str, int]) -
                 sizes["repeats"], lambda: policies.eligible_count(actor=actor, policy_id=policy.id)
             )
             plain = await _timed(sizes["repeats"], lambda: conn.fetchval(_PLAIN, *args))
+        # the first call reads and parses the published catalogue into the city's snapshot
+        began = time.perf_counter()
+        matched = len(await policies.policies_for(actor=actor, enterprise_id=one.id))
+        for_me_cold = time.perf_counter() - began
         for_me = await _timed(
             sizes["repeats"], lambda: policies.policies_for(actor=actor, enterprise_id=one.id)
         )
-        matched = len(await policies.policies_for(actor=actor, enterprise_id=one.id))
+        for_me_100 = await _timed(
+            sizes["repeats"],
+            lambda: policies.policies_for(actor=actor, enterprise_id=one.id, first=100),
+        )
 
         data = registry_csv(sizes["rows"])
         with use_scope(scope):
@@ -208,6 +215,8 @@ async def measure(settings: Settings, enterprises: int, sizes: dict[str, int]) -
         "policies": sizes["policies"],
         "matched": matched,
         "for_me_ms": for_me * 1000,
+        "for_me_100_ms": for_me_100 * 1000,
+        "for_me_cold_ms": for_me_cold * 1000,
         "rows": sizes["rows"],
         "import_s": imported,
         "bare_s": bare,
@@ -225,7 +234,9 @@ def report(f: dict[str, float]) -> None:
     )
     print(
         f"  policies for one enterprise over {int(f['policies']):,} published policies: "
-        f"{f['for_me_ms']:.1f} ms ({int(f['matched'])} shown; aim <= 20 ms)"
+        f"{f['for_me_ms']:.1f} ms (the first {int(f['matched'])}, explained; aim <= 20 ms); "
+        f"the first 100: {f['for_me_100_ms']:.1f} ms; the first call after a publication "
+        f"(snapshot rebuilt): {f['for_me_cold_ms']:.1f} ms"
     )
     print(
         f"  import of {int(f['rows']):,} rows: {f['rows'] / f['import_s']:,.0f} rows/s "
@@ -250,8 +261,10 @@ async def _run(settings: Settings, enterprises: int, sizes: dict[str, int]) -> N
         await Tortoise.close_connections()
 
 
-def main(enterprises: int = ENTERPRISES, *, smoke: bool = False) -> int:
+def main(enterprises: int = ENTERPRISES, *, smoke: bool = False, rows: int | None = None) -> int:
     sizes = SMOKE if smoke else FULL
+    if rows is not None:  # a moderate run: fewer import rows (``--rows=N``)
+        sizes = {**sizes, "rows": rows}
     with bench_environment(need_s3=True):
         asyncio.run(_run(get_settings(), SMOKE["enterprises"] if smoke else enterprises, sizes))
     return 0
@@ -259,4 +272,5 @@ def main(enterprises: int = ENTERPRISES, *, smoke: bool = False) -> int:
 
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:2] if a.isdigit()]
-    sys.exit(main(*args, smoke="--smoke" in sys.argv))
+    rows = [int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--rows=")]
+    sys.exit(main(*args, smoke="--smoke" in sys.argv, rows=rows[0] if rows else None))

@@ -545,24 +545,26 @@ def report(rows: list[tuple[str, float, float, int, int]]) -> None:
     for name, why in (("create", CREATE_WHY), ("inbox", INBOX_WHY)):
         print(f"{name}: the statements, and why each one")
         for i, sql in enumerate(SENT.get(name, []), start=1):
-            print(f"  {i:2}. {sql[:72]:72} {why.get(i, '')}")
+            reason = next((text for start, text in why if sql.startswith(start)), "")
+            print(f"  {i:2}. {sql[:60]:60} {reason}")
 
 
 # Why each statement of our createTicket is there (the baseline: counter, ticket,
-# timeline, chain head, outbox rows, statistics marks — the same writes, by hand).
-CREATE_WHY = {
-    1: "the city (number prefix, zone), read once per unit",
-    2: "the day's number and the ticket's id (counter + sequence; own autocommit step)",
-    3: "category and area exist and are active (one read; the transaction opens here)",
-    4: "the ticket (written early: the intake pipeline's records refer to it)",
-    5: "duplicate check: open tickets of the caller / place (intake pipeline)",
-    6: "its first timeline event",
-    7: "the ticket's chain head after that event (the early write's price; to fold)",
-    8: "the notifier's templates, webhooks, switches (one read)",
-    9: "statistics: the days it counts on (one statement)",
-    10: "outbox: routing and notifications (one INSERT)",
-}
-INBOX_WHY: dict[int, str] = {}
+# timeline, chain head, outbox rows, statistics marks — the same writes, by hand), by
+# what the statement starts with.
+CREATE_WHY = [
+    ('SELECT "', "the city (number prefix, zone), read once per unit"),
+    ("WITH counter", "the day's number and the ticket's id (counter + sequence; autocommit)"),
+    ("SELECT (SELECT is_active", "category and area active (one read; transaction opens)"),
+    ('INSERT INTO "tickets"', "the ticket, complete with its chain head (written once)"),
+    ("SELECT id, received_at", "duplicate check: caller's / category's open, LIMITed"),
+    ("INSERT INTO channel_dup", "the duplicate proposals, if any (one INSERT; repeat caller)"),
+    ("INSERT INTO timeline", "its first timeline event"),
+    ("SELECT (SELECT COALESCE", "the notifier's templates, webhooks, switches (one read)"),
+    ("WITH zone", "statistics: the days it counts on (one statement)"),
+    ("WITH added", "outbox: routing and notifications (one INSERT)"),
+]
+INBOX_WHY: list[tuple[str, str]] = []
 
 
 async def _run(settings: Settings, creations: int, inbox_queries: int) -> None:

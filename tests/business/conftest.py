@@ -17,16 +17,35 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
 from hotline.tenants.business.models import Enterprise, EnterpriseMember
 from hotline.tenants.business.rules import make_uscc
+from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from tests.tickets_api.conftest import City, World, add_person, make_city
 
 
+async def add_provider(city: City, function: str, name: str) -> Department:
+    """A bank, law firm or legal-aid center: a utility under the center with its function."""
+    with use_scope(city.scope()):
+        node = await Department.create(
+            parent=city.center,
+            kind=DepartmentKind.UTILITY,
+            name=name,
+            function=function,
+            path="/",
+            depth=1,
+        )
+        node.path = f"{city.center.path}{node.id}/"
+        await node.save(update_fields=["path"])
+    return node
+
+
 @dataclass
 class BizCity:
     city: City
     enterprises: dict[str, Enterprise] = field(default_factory=dict)
+    # service providers: departments of function bank, law_firm and legal_aid
+    providers: dict[str, Department] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,6 +111,15 @@ async def biz(db: Settings) -> AsyncIterator[BizWorld]:
             await add_person(city, name, role)
         await add_person(city, "province", None)
         await add_person(city, "district", Role.DEPT_HANDLER, city.district)
+        for function, name in (
+            ("bank", "bank"),
+            ("law_firm", "law firm"),
+            ("legal_aid", "legal aid"),
+        ):
+            bc.providers[function] = await add_provider(city, function, f"{city.slug} {name}")
+        await add_person(city, "banker", Role.DEPT_MANAGER, bc.providers["bank"])
+        await add_person(city, "bank-clerk", Role.DEPT_HANDLER, bc.providers["bank"])
+        await add_person(city, "lawyer", Role.DEPT_HANDLER, bc.providers["law_firm"])
         keys = ("acme", "other") if n == 0 else ("acme",)
         for i, key in enumerate(keys):
             enterprise = await add_enterprise(city, key, n * 100 + i + 1)

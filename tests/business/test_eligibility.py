@@ -180,6 +180,10 @@ async def test_sql_and_python_agree(biz: BizWorld) -> None:
             verdict = eligibility.evaluate(rule, known, as_of)
             # the words-free fast path of policiesForEnterprise decides the same
             assert eligibility.quick(rule, known, as_of) == (verdict.eligible, len(verdict.unmet))
+            leaves = eligibility.flat(rule)
+            if leaves is not None:  # its all-of-leaves path, leaf by leaf
+                unmet = sum(not eligibility.holds(c, known, as_of) for c in leaves)
+                assert (unmet == 0, unmet) == (verdict.eligible, len(verdict.unmet))
             if verdict.eligible:
                 by_python.add(e.id)
         assert by_sql == by_python, (facts, data, as_of)

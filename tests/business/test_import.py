@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from openpyxl import Workbook
 
+from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id
 from hotline.tenants.business.models import Enterprise
+from hotline.tenants.business.registry_import import waiting_imports
 from hotline.tenants.business.rules import make_uscc
 from hotline.workers.business import import_enterprises
 from tests.business.conftest import BizWorld
@@ -83,7 +86,12 @@ async def run(bw: BizWorld, city: City, data: bytes, file_name: str) -> dict[str
     from strawberry import relay
 
     pk = decode_id(relay.GlobalID.from_id(import_id), "EnterpriseImport", field="id")
+    later = clock.now() + timedelta(minutes=3)
+    with use_scope(city.scope()):  # the stale-job sweep owes the queued import its job…
+        assert pk in [r.kwargs["import_id"] for r in await waiting_imports(later)]
     await import_enterprises({}, tenant_id=city.tenant.id, import_id=pk)
+    with use_scope(city.scope()):  # …and nothing once it ran
+        assert pk not in [r.kwargs["import_id"] for r in await waiting_imports(later)]
     await import_enterprises({}, tenant_id=city.tenant.id, import_id=pk)  # a retry: no-op
     body = await world.gql(city, "admin", STATUS, {"id": import_id})
     result: dict[str, Any] = body["data"]["enterpriseImport"]

@@ -7,25 +7,35 @@ case fails here. Staff operations with ids refuse another city's ids the same wa
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest_asyncio
 from graphql import GraphQLInputObjectType, get_named_type
+from strawberry.relay import GlobalID
 
+from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
-from hotline.schema.ids import encode_id
+from hotline.schema.ids import decode_id, encode_id
 from hotline.schema.schema import Mutation, Query, build_schema
 from hotline.tenants.accounts.memberships import load_actor
+from hotline.tenants.business.financing import submit_need
 from hotline.tenants.business.models import (
+    ApplicationStatus,
+    BusinessRequest,
+    Collateral,
+    FinancingApplication,
+    FinancingProduct,
     ImportStatus,
     ManagerRule,
     Policy,
     PolicyStatus,
     RegistryImport,
-    RequestTopic,
     RuleKind,
 )
-from hotline.tenants.business.requests import submit_request
+from hotline.tenants.evidence.models import Evidence, Purpose
+from hotline.tenants.evidence.models import Kind as EvidenceKind
 from hotline.tenants.kernel.access import CITY_TABLE, ENTERPRISE_ROLES, Action
 from tests.business.conftest import BizWorld
 from tests.tickets_api.conftest import City
@@ -79,10 +89,51 @@ ENTERPRISE_OPS: dict[str, tuple[str, Vars]] = {
         "query($a: ID!) { enterprises(areaId: $a) { nodes { id } } }",
         lambda t: {"a": t["department"]},
     ),
+    "financingProducts": (
+        "query($b: ID!) { financingProducts(bankId: $b) { nodes { id } } }",
+        lambda t: {"b": t["bank"]},
+    ),
+    "financingNeed": (
+        "query($r: ID!) { financingNeed(requestId: $r) { amount } }",
+        lambda t: {"r": t["request"]},
+    ),
+    "financingMatches": (
+        "query($r: ID!) { financingMatches(requestId: $r) { eligible } }",
+        lambda t: {"r": t["request"]},
+    ),
+    "financingApplications": (
+        "query($r: ID!) { financingApplications(requestId: $r) { id } }",
+        lambda t: {"r": t["request"]},
+    ),
+    "applyForFinancing": (
+        """mutation($r: ID!, $p: ID!) { applyForFinancing(requestId: $r, productId: $p) {
+             errors { code } } }""",
+        lambda t: {"r": t["request"], "p": t["product"]},
+    ),
+    "withdrawFinancingApplication": (
+        """mutation($id: ID!) { withdrawFinancingApplication(id: $id) { errors { code } } }""",
+        lambda t: {"id": t["application"]},
+    ),
+    "businessRequestAttachments": (
+        "query($r: ID!) { businessRequestAttachments(requestId: $r) { id } }",
+        lambda t: {"r": t["request"]},
+    ),
+    "requestBusinessAttachmentUpload": (
+        """mutation($r: ID!) { requestBusinessAttachmentUpload(input: {requestId: $r,
+             fileName: "a.jpg", contentType: "image/jpeg", size: 10,
+             sha256: "0000000000000000000000000000000000000000000000000000000000000000"}) {
+             errors { code } } }""",
+        lambda t: {"r": t["request"]},
+    ),
+    "finalizeBusinessAttachment": (
+        "mutation($id: ID!) { finalizeBusinessAttachment(id: $id) { errors { code } } }",
+        lambda t: {"id": t["attachment"]},
+    ),
 }
-# Ids that are not an enterprise's own: a published policy and the departments of its
-# own city are the city's, readable by its enterprises; other cities' are NOT_FOUND.
-CITY_LEVEL = frozenset({"policy", "enterprises"})
+# Ids that are not an enterprise's own: a published policy, a financing product's bank
+# and the departments of its own city are the city's, readable by its enterprises;
+# other cities' are NOT_FOUND.
+CITY_LEVEL = frozenset({"policy", "enterprises", "financingProducts"})
 BUSINESS_ACTIONS = frozenset(
     a for a in Action if a.value.split(".")[0] in ("business", "enterprise", "policy")
 )
@@ -179,6 +230,35 @@ STAFF_OPS: dict[str, tuple[str, str, Vars]] = {
         "mutation($id: ID!) { withdrawPolicy(id: $id) { errors { code } } }",
         lambda t: {"id": t["policy"]},
     ),
+    "dispatchLegalRequest": (
+        "supervisor",
+        """mutation($id: ID!, $p: ID!) { dispatchLegalRequest(id: $id, providerId: $p) {
+             errors { code } } }""",
+        lambda t: {"id": t["request"], "p": t["bank"]},
+    ),
+    "createFinancingProduct": (
+        "admin",
+        """mutation($b: ID!) { createFinancingProduct(input: {bankId: $b, name: "x",
+             minAmount: "1", maxAmount: "2", minRate: "3", maxRate: "4", minTermMonths: 1,
+             maxTermMonths: 2, collateral: [CREDIT]}) { errors { code } } }""",
+        lambda t: {"b": t["bank"]},
+    ),
+    "withdrawFinancingProduct": (
+        "admin",
+        "mutation($id: ID!) { withdrawFinancingProduct(id: $id) { errors { code } } }",
+        lambda t: {"id": t["product"]},
+    ),
+    "decideFinancingApplication": (
+        "admin",
+        """mutation($id: ID!) { decideFinancingApplication(id: $id, approved: false) {
+             errors { code } } }""",
+        lambda t: {"id": t["application"]},
+    ),
+    "financingProductApplications": (
+        "admin",
+        "query($p: ID!) { financingProductApplications(productId: $p) { id } }",
+        lambda t: {"p": t["product"]},
+    ),
 }
 
 
@@ -229,6 +309,7 @@ async def targets(biz: BizWorld) -> Targets:
     """The ids of alpha's other enterprise, of beta's acme, and ids that do not exist."""
     alpha, beta = biz.alpha.city, biz.beta.city
     own_policy = await _policy(alpha)
+    own_product = await _product(biz, "alpha")
     common = {
         "own_policy": own_policy,
         "own_manager": str(encode_id("User", alpha.users["manager"])),
@@ -238,7 +319,10 @@ async def targets(biz: BizWorld) -> Targets:
         **common,
         "enterprise": str(encode_id("Enterprise", biz.alpha.enterprises["other"].id)),
         "request": await _request(alpha, "other-user"),
+        "product": own_product,
     }
+    same_city["application"] = await _application(alpha, same_city["request"], own_product)
+    same_city["attachment"] = await _attachment(alpha, same_city["request"])
     other_city = {
         **common,
         "enterprise": str(encode_id("Enterprise", biz.beta.enterprises["acme"].id)),
@@ -248,7 +332,13 @@ async def targets(biz: BizWorld) -> Targets:
         "department": str(encode_id("Department", beta.district.id)),
         "manager": str(encode_id("User", beta.users["manager"])),
         "rule": await _rule(beta),
+        "bank": str(encode_id("Department", biz.beta.providers["bank"].id)),
+        "product": await _product(biz, "beta"),
     }
+    other_city["application"] = await _application(
+        beta, other_city["request"], other_city["product"]
+    )
+    other_city["attachment"] = await _attachment(beta, other_city["request"])
     missing = {k: str(encode_id(_type(k), 987654321)) for k in other_city}
     return same_city, other_city, {**missing, **common}
 
@@ -262,15 +352,80 @@ def _type(key: str) -> str:
         "department": "Department",
         "manager": "User",
         "rule": "PortfolioRule",
+        "bank": "Department",
+        "product": "FinancingProduct",
+        "application": "FinancingApplication",
+        "attachment": "Evidence",
     }.get(key, "X")
 
 
 async def _request(city: City, who: str) -> str:
+    """A financing request (with its need) of ``who``'s enterprise."""
     actor = await load_actor(
         user_id=city.users[who], tenant_id=city.tenant.id, province_id=city.tenant.province_id
     )
-    got = await submit_request(actor=actor, topic=RequestTopic.POLICY, title="t", content="c")
+    got, _ = await submit_need(
+        actor=actor,
+        title="t",
+        content="c",
+        amount=Decimal("100000"),
+        term_months=12,
+        collateral=[Collateral.CREDIT],
+    )
     return str(encode_id("BusinessRequest", got.request.id))
+
+
+async def _product(biz: BizWorld, which: str) -> str:
+    bc = biz.alpha if which == "alpha" else biz.beta
+    with use_scope(bc.city.scope()):
+        row = await FinancingProduct.create(
+            bank_id=bc.providers["bank"].id,
+            name="p",
+            min_amount=Decimal(1),
+            max_amount=Decimal(10_000_000),
+            min_rate=Decimal(3),
+            max_rate=Decimal(4),
+            min_term_months=1,
+            max_term_months=60,
+            collateral=["credit"],
+            rules={"op": "all", "conditions": []},
+        )
+    return str(encode_id("FinancingProduct", row.id))
+
+
+async def _application(city: City, request: str, product: str) -> str:
+    with use_scope(city.scope()):
+        found = await BusinessRequest.get(
+            id=decode_id(GlobalID.from_id(request), "BusinessRequest", field="id")
+        )
+        row = await FinancingApplication.create(
+            request_id=found.id,
+            product_id=decode_id(GlobalID.from_id(product), "FinancingProduct", field="id"),
+            enterprise_id=found.enterprise_id,
+            amount=Decimal(100000),
+            status=ApplicationStatus.APPLIED,
+        )
+    return str(encode_id("FinancingApplication", row.id))
+
+
+async def _attachment(city: City, request: str) -> str:
+    """A pending file on the request, uploaded by its enterprise's user."""
+    with use_scope(city.scope()):
+        request_id = decode_id(GlobalID.from_id(request), "BusinessRequest", field="id")
+        found = await BusinessRequest.get(id=request_id)
+        row = await Evidence.create(
+            ticket_id=found.ticket_id,
+            purpose=Purpose.CITIZEN,
+            kind=EvidenceKind.PHOTO,
+            file_name="a.jpg",
+            declared_type="image/jpeg",
+            size=10,
+            sha256="0" * 64,
+            object_key=f"t/{request_id}",
+            uploaded_by_id=found.submitted_by_id,
+            upload_expires_at=clock.now() + timedelta(hours=1),
+        )
+    return str(encode_id("Evidence", row.id))
 
 
 async def _policy(city: City) -> str:

@@ -4,12 +4,15 @@ hidden from enterprises; the worker's notices reach each eligible enterprise's p
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id, encode_id
-from hotline.tenants.business.models import Enterprise, PolicyNotice
+from hotline.tenants.business.models import Enterprise, Policy, PolicyNotice, PolicyStatus
+from hotline.tenants.business.notify import waiting_policies
 from hotline.workers.business import notify_policy
 from tests.business.conftest import BizWorld
 
@@ -91,8 +94,76 @@ async def test_publish_qualify_and_notify(biz: BizWorld) -> None:
     from strawberry import relay
 
     pk = decode_id(relay.GlobalID.from_id(policy["id"]), "Policy", field="id")
+    later = clock.now() + timedelta(minutes=3)
+    with use_scope(city.scope()):  # the stale-job sweep owes this policy its job…
+        owed = [r.kwargs["policy_id"] for r in await waiting_policies(later)]
+    assert pk in owed
     assert await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk) == 1
     assert await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk) == 0  # a retry
+    with use_scope(city.scope()):  # …until its notices are all sent
+        owed = [r.kwargs["policy_id"] for r in await waiting_policies(later)]
+    assert pk not in owed
     with use_scope(city.scope()):
         told = await PolicyNotice.filter(policy_id=pk).values_list("enterprise_id", flat=True)
     assert list(told) == [acme.id]
+
+
+async def test_policies_for_me_are_paged_most_relevant_first(biz: BizWorld) -> None:
+    """Eligible ones first (newest first), then near misses by how much they miss; only
+    ``first`` of them, each explained; 0 or over 100 is a typed error."""
+    world, city = biz.world, biz.beta.city
+    acme = biz.beta.enterprises["acme"]  # division 65, section I; no capital, no tags
+    made: dict[str, int] = {}
+    shapes: dict[str, dict[str, Any]] = {
+        "eligible old": {"op": "all", "conditions": [{"industry_in": ["65"]}]},
+        "miss one": {"op": "all", "conditions": [{"industry_in": ["I"]}, {"tags_any": ["外贸"]}]},
+        "miss two": {"op": "all", "conditions": [{"industry_in": ["52"]}, {"tags_any": ["x"]}]},
+        "eligible nested": {
+            "op": "any",
+            "conditions": [{"industry_in": ["52"]}, {"op": "all", "conditions": []}],
+        },
+        "eligible new": {"op": "all", "conditions": [{"industry_in": ["I", "C"]}]},
+    }
+    with use_scope(city.scope()):
+        for title, rules in shapes.items():
+            row = await Policy.create(
+                title=title,
+                body="b",
+                department_id=city.bureau.id,
+                rules=rules,
+                status=PolicyStatus.PUBLISHED,
+                published_at=clock.now(),
+            )
+            made[title] = row.id
+    query = """query($first: Int!) { policiesForEnterprise(first: $first) {
+        policy { title } eligibility { eligible whyNot { text } } } }"""
+    everything = await world.gql(city, "acme-user", query, {"first": 100})
+    titles = [m["policy"]["title"] for m in everything["data"]["policiesForEnterprise"]]
+    assert titles == ["eligible new", "eligible nested", "eligible old", "miss one"]
+    assert acme.industry == "65"
+    two = await world.gql(city, "acme-user", query, {"first": 2})
+    assert [m["policy"]["title"] for m in two["data"]["policiesForEnterprise"]] == [
+        "eligible new",
+        "eligible nested",
+    ]
+    for bad in (0, 101):
+        refused = await world.gql(city, "acme-user", query, {"first": bad})
+        assert refused["errors"][0]["extensions"]["code"] == "INVALID"
+    # the city's snapshot follows withdrawals and publications
+    with use_scope(city.scope()):
+        await Policy.filter(id=made["eligible new"]).update(status=PolicyStatus.WITHDRAWN)
+    after = await world.gql(city, "acme-user", query, {"first": 1})
+    assert [m["policy"]["title"] for m in after["data"]["policiesForEnterprise"]] == [
+        "eligible nested"
+    ]
+    with use_scope(city.scope()):
+        await Policy.create(
+            title="newest",
+            body="b",
+            department_id=city.bureau.id,
+            rules={"op": "all", "conditions": [{"industry_in": ["65"]}]},
+            status=PolicyStatus.PUBLISHED,
+            published_at=clock.now(),
+        )
+    latest = await world.gql(city, "acme-user", query, {"first": 1})
+    assert [m["policy"]["title"] for m in latest["data"]["policiesForEnterprise"]] == ["newest"]

@@ -5,6 +5,7 @@ comments next to it (docs/statistics.md gives the formulas)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hotline.platform.redis import redis_client, tenant_key
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.errors import NotFound, PermissionDenied
 from hotline.tenants.provinces.models import Tenant
-from hotline.tenants.statistics.aggregates import city_clock, recompute_range
+from hotline.tenants.statistics.aggregates import city_clock, compute_days, recompute_range
 from hotline.tenants.statistics.dashboard import city_statistics
 from hotline.tenants.statistics.models import DailyStat, DirtyDay
 from hotline.tenants.tickets import timeline
@@ -213,12 +215,18 @@ async def test_every_metric_of_the_week(week: StatsWorld) -> None:
     assert t.cohort_valid == 9  # 11 received − T5 cancelled − T6 merged
     assert f.handling_rate == 5 / 9  # T1 T2 T8 T9 closed, T3 under revisit
     assert f.completion_rate == 4 / 9  # T1 T2 T8 T9
+    # Each working time is in the day rows; the report carries only their mean and p90.
+    with use_scope(week.alpha.city.scope()):
+        tenant = await Tenant.get(id=week.alpha.city.id)
+        days = await compute_days(await city_clock(tenant), FIRST, LAST)
+    signs = sorted(v for totals in days.values() for v in totals.sign_seconds)
+    replies = sorted(v for totals in days.values() for v in totals.reply_seconds)
     # sign-for: 1 h, 3.5 h, 1 h, 0.5 h, 10 min → mean 4440 s, p90 = the 5th of 5
-    assert sorted(t.sign_seconds) == [600, 1800, 3600, 3600, 12600]
+    assert signs == [600, 1800, 3600, 3600, 12600]
     assert f.sign_hours_avg == 4440 / 3600
     assert f.sign_hours_p90 == 3.5
     # reply: 7.5 h, 14 h, 15 h, 2 h, 40 min → mean 28200 s, p90 = 15 h
-    assert sorted(t.reply_seconds) == [2400, 7200, 27000, 50400, 54000]
+    assert replies == [2400, 7200, 27000, 50400, 54000]
     assert f.reply_hours_avg == 28200 / 3600
     assert f.reply_hours_p90 == 15.0
 
@@ -311,3 +319,42 @@ async def test_bad_periods(week: StatsWorld) -> None:
         await city_statistics(
             actor=week.alpha.city.supervisor, first=date(2024, 1, 1), last=date(2026, 1, 1)
         )
+
+
+async def test_a_closed_period_is_read_from_the_cache_until_a_day_is_rewritten(
+    week: StatsWorld,
+) -> None:
+    """The week is closed and clean: its figures are kept under the city's key, read
+    back as they were (a planted value proves the read), and a rewritten day — a new
+    version of the stored rows — is never answered from the old entry."""
+    city = week.alpha.city
+    supervisor = city.supervisor
+    pattern = tenant_key(city.id, "stats", "city", f"{FIRST}:{LAST}", "*")
+    async for old in redis_client().scan_iter(match=pattern):  # earlier tests' entries
+        await redis_client().delete(old)
+    first = await city_statistics(actor=supervisor, first=FIRST, last=LAST)
+    (key,) = [k async for k in redis_client().scan_iter(match=pattern)]
+    again = await city_statistics(actor=supervisor, first=FIRST, last=LAST)
+    assert again == first
+    # the hit path really is the cache: plant a figure there and read it back
+    planted = json.loads(await redis_client().get(key))
+    planted["whole"]["totals"]["received"] = 999
+    await redis_client().set(key, json.dumps(planted))
+    read = await city_statistics(actor=supervisor, first=FIRST, last=LAST)
+    assert read.figures.totals.received == 999
+    # the district manager's subtree is its own entry, never the whole city's
+    own = await city_statistics(actor=week.alpha.district_manager, first=FIRST, last=LAST)
+    assert own.figures.totals.received == 5
+    # a recompute rewrites the days: another version, another key, the true figures
+    with use_scope(city.scope()):
+        tenant = await Tenant.get(id=city.id)
+        await recompute_range(await city_clock(tenant), FIRST, LAST)
+    fresh = await city_statistics(actor=supervisor, first=FIRST, last=LAST)
+    assert fresh.figures == first.figures
+    assert fresh.figures.totals.received == 11
+    # and a period reaching today is never cached (its last day is still live)
+    today = datetime.now(SH).date()
+    before = {k async for k in redis_client().scan_iter(match=tenant_key(city.id, "stats", "*"))}
+    await city_statistics(actor=supervisor, first=today, last=today)
+    after = {k async for k in redis_client().scan_iter(match=tenant_key(city.id, "stats", "*"))}
+    assert after == before

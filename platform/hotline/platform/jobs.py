@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import Job
 from redis.asyncio import ConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hotline.platform.observability import tracing
 from hotline.platform.redis import key as redis_key
 from hotline.platform.settings import Settings, get_settings
 
 _pools: dict[str, ArqRedis] = {}
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+log = structlog.get_logger(__name__)
 
 
 # Bulk work (evidence media, model training, statistics, provisional-deadline recomputes)
@@ -106,3 +112,28 @@ async def enqueue(
         _queue_name=queue_for(function),
         **kwargs,
     )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A job a committed row still waits for: what the stale-job sweep enqueues again."""
+
+    function: str
+    job_id: str  # stable: the row's own id, so arq runs it once however often it is sent
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+async def enqueue_recorded(
+    function: str, *, tenant_id: int | None, job_id: str, **kwargs: Any
+) -> bool:
+    """Enqueue the job of a row already committed as waiting (an export, a registry
+    import, a policy's notices): True if it went to the queue now. Redis unreachable
+    between the commit and here is no error to the person who asked — the row stays
+    waiting and the stale-job sweep (``hotline.workers.requeue``) enqueues it again
+    under the same stable ``job_id``, which arq runs once (docs/operations.md, "Queues")."""
+    try:
+        await enqueue(function, tenant_id=tenant_id, job_id=job_id, **kwargs)
+    except _UNREACHABLE as exc:
+        log.warning("jobs.enqueue_deferred", function=function, job_id=job_id, error=repr(exc))
+        return False
+    return True

@@ -31,7 +31,7 @@ from minio.lifecycleconfig import AbortIncompleteMultipartUpload, LifecycleConfi
 
 from hotline.platform import clock
 from hotline.platform.settings import Settings, get_settings
-from hotline.platform.tenancy import current_tenant_id
+from hotline.platform.tenancy import ScopeKind, TenantNotSet, current_scope, current_tenant_id
 
 CHUNK = 1024 * 1024
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound"})
@@ -106,6 +106,15 @@ async def ping(settings: Settings | None = None) -> bool:
 def tenant_key(*parts: str) -> str:
     """``t/<tenant>/<parts…>/<random>``: scoped to the current city and not guessable."""
     return "/".join(["t", str(current_tenant_id()), *parts, secrets.token_urlsafe(18)])
+
+
+def province_key(*parts: str) -> str:
+    """``p/<province>/<parts…>/<random>``: an object of the current province scope
+    (a province-wide export), beside no city's prefix."""
+    scope = current_scope()
+    if scope.kind is not ScopeKind.PROVINCE or scope.province_id is None:
+        raise TenantNotSet("no province scope is set for this task")
+    return "/".join(["p", str(scope.province_id), *parts, secrets.token_urlsafe(18)])
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ policy decides WebSocket (graphql-transport-ws) handshakes from other origins.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -19,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hotline.platform import clock
 from hotline.platform.settings import Settings
 
 ALLOWED_HEADERS = (
@@ -47,7 +47,7 @@ class OriginPolicy:
         self.loaded_at: float | None = None
 
     async def refresh(self) -> None:
-        now = time.monotonic()
+        now = clock.monotonic()
         if self.loaded_at is not None and now - self.loaded_at < REFRESH_SECONDS:
             return
         self.loaded_at = now

@@ -15,7 +15,6 @@ offset (:func:`parse_datetime`): a naive one is refused like a malformed value.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 
+from hotline.platform import clock
 from hotline.platform.calendar import DEFAULT_TIMEZONE
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Actor
@@ -89,7 +89,7 @@ async def zone_of(actor: Actor | None) -> ZoneInfo:
     else:
         return DEFAULT_ZONE
     cached = _cache.get(key)
-    now = time.monotonic()
+    now = clock.monotonic()
     if cached is not None and cached[1] > now:
         return cached[0]
     with use_scope(Scope.platform()):

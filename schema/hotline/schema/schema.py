@@ -19,6 +19,9 @@ from hotline.platform.observability import tracing
 from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
+from hotline.schema.business.attachments import AttachmentMutations, AttachmentQueries
+from hotline.schema.business.financing import FinancingMutations, FinancingQueries
+from hotline.schema.business.legal import LegalMutations, LegalQueries
 from hotline.schema.business.mutations import BusinessMutations
 from hotline.schema.business.policies import PolicyMutations, PolicyQueries
 from hotline.schema.business.queries import BusinessQueries
@@ -38,6 +41,7 @@ from hotline.schema.evidence.queries import EvidenceQueries
 from hotline.schema.guards import GuardSettings, Limits, RequestGuard
 from hotline.schema.knowledge.mutations import KnowledgeMutations
 from hotline.schema.knowledge.queries import KnowledgeQueries
+from hotline.schema.lean import lean_resolvers
 from hotline.schema.nodes import NodeQueries
 from hotline.schema.notifications.mutations import NotificationMutations
 from hotline.schema.notifications.queries import NotificationQueries
@@ -49,7 +53,11 @@ from hotline.schema.provinces.queries import ProvinceQueries
 from hotline.schema.routing.mutations import RoutingMutations
 from hotline.schema.routing.queries import RoutingQueries
 from hotline.schema.statistics.disclosure import DisclosureMutations, DisclosureQueries
-from hotline.schema.statistics.exports import ExportMutations, ExportQueries
+from hotline.schema.statistics.exports import (
+    ExportMutations,
+    ExportQueries,
+    ExportSubscriptions,
+)
 from hotline.schema.statistics.mutations import StatisticsMutations
 from hotline.schema.statistics.queries import StatisticsQueries
 from hotline.schema.text_guard import StorableText
@@ -78,6 +86,9 @@ Query = merge_types(
         BusinessQueries,
         BusinessRequestQueries,
         PolicyQueries,
+        FinancingQueries,
+        LegalQueries,
+        AttachmentQueries,
         ExportQueries,
         DisclosureQueries,
         ChannelQueries,
@@ -102,6 +113,9 @@ Mutation = merge_types(
         BusinessMutations,
         BusinessRequestMutations,
         PolicyMutations,
+        FinancingMutations,
+        LegalMutations,
+        AttachmentMutations,
         StatisticsMutations,
         ExportMutations,
         DisclosureMutations,
@@ -109,7 +123,9 @@ Mutation = merge_types(
     ),
 )
 
-Subscription = merge_types("Subscription", (TicketSubscriptions, NotificationSubscriptions))
+Subscription = merge_types(
+    "Subscription", (TicketSubscriptions, NotificationSubscriptions, ExportSubscriptions)
+)
 
 
 def build_schema(settings: Settings | None = None) -> HotlineSchema:
@@ -157,10 +173,13 @@ def build_schema(settings: Settings | None = None) -> HotlineSchema:
         masking_extension,
         AnswerZone,
     ]
-    return HotlineSchema(
+    schema = HotlineSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides={datetime: DATETIME},
     )
+    # the relation fields of list pages without Strawberry's per-call wrapper (lean.py)
+    lean_resolvers(schema, skip=frozenset({"Query", "Mutation", "Subscription"}))
+    return schema

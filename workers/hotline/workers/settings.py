@@ -25,6 +25,7 @@ from hotline.workers import (
     exports,
     mail,
     relay,
+    requeue,
     routing,
     statistics,
     sweeps,
@@ -80,6 +81,7 @@ class WorkerSettings:
         business.notify_policy,
         func(exports.run_export, name="run_export", timeout=exports.TIMEOUT_SECONDS),
         mail.poll_mail,
+        requeue.requeue_stale,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
@@ -89,6 +91,7 @@ class WorkerSettings:
         cron(sweeps.sweep_all, second={5}, unique=True),
         cron(statistics.refresh_statistics_all, second={35}, unique=True),
         cron(mail.poll_mail_all, second={50}, unique=True),
+        cron(requeue.requeue_stale_all, second={20}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

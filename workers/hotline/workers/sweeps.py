@@ -10,6 +10,7 @@ import structlog
 from hotline.platform import clock, jobs
 from hotline.platform.observability import state
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
+from hotline.tenants.business.warnings import warn_managers
 from hotline.tenants.evidence.sweeps import processing_queue
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.tickets.backlog import backlog
@@ -37,6 +38,8 @@ log = structlog.get_logger(__name__)
 @tenant_job
 async def sweep_tenant(ctx: dict[str, Any]) -> dict[str, int]:
     report = asdict(await sweep_deadlines())
+    # the business extension's managers: a warning before their first-response deadline
+    report["business_warned"] = await warn_managers()
     await publish_backlog()
     return report
 

@@ -114,7 +114,7 @@ class _KeyCache:
             not force
             and snap is not None
             and snap.database == database
-            and time.monotonic() - snap.loaded_at < KEY_CACHE_SECONDS
+            and clock.monotonic() - snap.loaded_at < KEY_CACHE_SECONDS
         ):
             return snap
         snap = self.snapshot = await _load_keys(database)
@@ -122,9 +122,9 @@ class _KeyCache:
 
     async def reload_for_unknown_key(self) -> _KeySnapshot | None:
         """A new snapshot, unless one was forced less than a second ago."""
-        if time.monotonic() - self.last_forced < UNKNOWN_KEY_RELOAD_SECONDS:
+        if clock.monotonic() - self.last_forced < UNKNOWN_KEY_RELOAD_SECONDS:
             return None
-        self.last_forced = time.monotonic()
+        self.last_forced = clock.monotonic()
         return await self.get(force=True)
 
     def forget(self) -> None:
@@ -145,7 +145,7 @@ async def _load_keys(database: str) -> _KeySnapshot:
     )
     return _KeySnapshot(
         database=database,
-        loaded_at=time.monotonic(),
+        loaded_at=clock.monotonic(),
         signing_kid=signer.kid if signer is not None else None,
         signing_key=signing_key,
         verifying=KeySet([import_key(row.public_jwk, "EC") for row in rows]),
@@ -302,7 +302,7 @@ async def _fetch_jwks(jwks_uri: str) -> KeySet:
 async def _external_keys(jwks_uri: str, *, refetch: bool = False) -> KeySet | None:
     """The issuer's key set (cached); None when a forced refetch comes too soon."""
     cached = _external.get(jwks_uri)
-    now = time.monotonic()
+    now = clock.monotonic()
     if cached is not None:
         if not refetch and now - cached.fetched_at < JWKS_CACHE_SECONDS:
             return cached.keys

@@ -17,6 +17,7 @@ from hotline.schema.ids import decode_id, encode_id
 from hotline.schema.pagination import Connection, build_connection, decode_cursor, page_size
 from hotline.schema.permissions import can
 from hotline.tenants.business import eligibility, models, policies
+from hotline.tenants.business.policies import SHOWN
 from hotline.tenants.kernel.access import Action
 
 PolicyStatus = models.PolicyStatus
@@ -128,18 +129,23 @@ class PolicyQueries:
     @strawberry.field(
         permission_classes=[can(Action.ENTERPRISE_READ)],
         description=(
-            "Policies you may qualify for: the eligible ones with their reasons, then near "
-            "misses (one condition unmet) with why not. Staff name the enterprise."
+            "Policies you may qualify for, the `first` (1-100) most relevant: the eligible "
+            "ones with their reasons (newest first), then near misses (one condition "
+            "unmet) with why not. Staff name the enterprise."
         ),
     )
     async def policies_for_enterprise(
-        self, info: Info, enterprise_id: relay.GlobalID | None = None
+        self,
+        info: Info,
+        enterprise_id: relay.GlobalID | None = None,
+        first: int = SHOWN,
     ) -> list[PolicyMatch]:
         rows = await policies.policies_for(
             actor=info.context.actor,
             enterprise_id=decode_id(enterprise_id, "Enterprise", field="enterpriseId")
             if enterprise_id
             else None,
+            first=first,
         )
         return [
             PolicyMatch(

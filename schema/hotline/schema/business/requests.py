@@ -75,7 +75,12 @@ class BusinessRequestPayload:
 @strawberry.type(description="Workload, first response and usefulness of one group.")
 class BusinessFigures:
     key: str | None = strawberry.field(
-        description="A user id (manager), a division code (industry) or a department id."
+        description="A user id (manager), a division code (industry), a department id "
+        "(area, department) or a city's id (city)."
+    )
+    city_id: relay.GlobalID | None = strawberry.field(
+        description="Province roll-ups: the city a manager, area or department key "
+        "belongs to (null where the key adds up over cities: industry, city)."
     )
     requests: int
     open: int
@@ -90,6 +95,13 @@ class BusinessFigures:
     on_time_rate: Decimal | None = strawberry.field(
         description="responded on time / (responded + overdue without response)"
     )
+    financing_applications: int = strawberry.field(
+        description="Financing applications made on these requests."
+    )
+    financing_approved: int
+    financing_rejected: int
+    financing_withdrawn: int
+    financing_approved_amount: Decimal = strawberry.field(description="Yuan approved in all.")
 
 
 @strawberry.type
@@ -141,23 +153,47 @@ class BusinessRequestQueries:
         last: Annotated[date, strawberry.argument(name="to")],
     ) -> list[BusinessFigures]:
         rows = await usefulness.usefulness(actor=info.context.actor, by=by, first=first, last=last)
-        return [
-            BusinessFigures(
-                key=r.key,
-                requests=r.requests,
-                open=r.open,
-                responded=r.responded,
-                responded_on_time=r.responded_on_time,
-                overdue_unresponded=r.overdue_unresponded,
-                rated=r.rated,
-                useful=r.useful,
-                partly=r.partly,
-                not_useful=r.not_useful,
-                useful_rate=r.useful_rate,
-                on_time_rate=r.on_time_rate,
-            )
-            for r in rows
-        ]
+        return [_figures(r) for r in rows]
+
+    @strawberry.field(
+        permission_classes=[can(Action.STATISTICS_PROVINCE_READ)],
+        description="businessFigures rolled up over every city of the province (province "
+        "admins): industries and cities add up, managers, areas and departments per city.",
+    )
+    async def province_business_figures(
+        self,
+        info: Info,
+        by: Dimension,
+        first: Annotated[date, strawberry.argument(name="from")],
+        last: Annotated[date, strawberry.argument(name="to")],
+    ) -> list[BusinessFigures]:
+        rows = await usefulness.province_usefulness(
+            actor=info.context.actor, by=by, first=first, last=last
+        )
+        return [_figures(r) for r in rows]
+
+
+def _figures(r: usefulness.Usefulness) -> BusinessFigures:
+    return BusinessFigures(
+        key=r.key,
+        city_id=encode_id("Tenant", r.city_id) if r.city_id is not None else None,
+        requests=r.requests,
+        open=r.open,
+        responded=r.responded,
+        responded_on_time=r.responded_on_time,
+        overdue_unresponded=r.overdue_unresponded,
+        rated=r.rated,
+        useful=r.useful,
+        partly=r.partly,
+        not_useful=r.not_useful,
+        useful_rate=r.useful_rate,
+        on_time_rate=r.on_time_rate,
+        financing_applications=r.applications,
+        financing_approved=r.approved,
+        financing_rejected=r.rejected,
+        financing_withdrawn=r.withdrawn,
+        financing_approved_amount=r.approved_amount,
+    )
 
 
 @strawberry.type

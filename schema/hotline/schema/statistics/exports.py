@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
 
+from hotline.platform import pubsub
 from hotline.schema.context import Info
 from hotline.schema.errors import Error, payload_errors
 from hotline.schema.ids import decode_id, encode_id
-from hotline.schema.permissions import can
+from hotline.schema.live import while_allowed
+from hotline.schema.permissions import signed_in
 from hotline.schema.tickets.queries import TicketFilter
-from hotline.tenants.kernel.access import Action
 from hotline.tenants.statistics import exports
 from hotline.tenants.statistics.models import ExportJob
 
@@ -103,8 +105,10 @@ class RequestExportPayload:
 class ExportMutations:
     @strawberry.mutation(
         description=(
-            "Export a ticket list (with its filters) or the city report as CSV or XLSX: a "
-            "worker writes it into the object store; follow it with `export(id:)`."
+            "Export a ticket list (with its filters) or the city report as CSV or XLSX — "
+            "or, for a province admin, the province's ticket list or report: a worker "
+            "writes it into the object store; follow it with `exportProgress(id:)` or "
+            "`export(id:)`."
         )
     )
     async def request_export(self, info: Info, input: RequestExportInput) -> RequestExportPayload:
@@ -119,7 +123,7 @@ class ExportMutations:
 @strawberry.type
 class ExportQueries:
     @strawberry.field(
-        permission_classes=[can(Action.EXPORT_CREATE)],
+        permission_classes=[signed_in],
         description="One of the caller's own exports: status, progress, download link.",
     )
     async def export(
@@ -129,3 +133,37 @@ class ExportQueries:
             actor=info.context.actor, export_id=decode_id(export_id, "Export", field="id")
         )
         return Export.from_model(row)
+
+
+_FINISHED = frozenset({exports.ExportStatus.DONE, exports.ExportStatus.FAILED})
+
+
+@strawberry.type
+class ExportSubscriptions:
+    @strawberry.subscription(
+        permission_classes=[signed_in],
+        description=(
+            "One of the caller's own exports as it progresses: its state now, then again "
+            "at every progress step the worker writes; ends once it is DONE or FAILED."
+        ),
+    )
+    async def export_progress(
+        self, info: Info, export_id: Annotated[relay.GlobalID, strawberry.argument(name="id")]
+    ) -> AsyncGenerator[Export, None]:
+        actor = info.context.actor
+        key = decode_id(export_id, "Export", field="id")
+        row = await exports.access_export(actor=actor, export_id=key)
+        # subscribed before the first read: a step between the two is not missed
+        async with pubsub.subscribe(exports.progress_channel(row)) as notices:
+            row = await exports.access_export(actor=actor, export_id=key)
+            yield Export.from_model(row)
+            if exports.ExportStatus(row.status) in _FINISHED:
+                return
+            seen = (row.status, row.rows_done, row.rows_total)
+            async for _ in while_allowed(actor, notices):
+                row = await exports.access_export(actor=actor, export_id=key)
+                if (row.status, row.rows_done, row.rows_total) != seen:
+                    seen = (row.status, row.rows_done, row.rows_total)
+                    yield Export.from_model(row)
+                if exports.ExportStatus(row.status) in _FINISHED:
+                    return

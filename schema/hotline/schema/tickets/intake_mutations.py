@@ -66,17 +66,21 @@ class IntakeMutations:
             )
 
         made, errors = await payload_errors(call)
+        actor = info.context.actor
+
+        async def proposed() -> list[Ticket]:
+            assert made is not None
+            return [
+                Ticket.from_model(t)
+                for t in await pipeline.proposed_tickets(actor=actor, intake=made)
+            ]
+
         return CreateTicketPayload(
             ticket=Ticket.from_model(made.ticket) if made else None,
             query_code=made.query_code if made else None,
             created=made.created if made else False,
-            proposed_duplicates=[
-                Ticket.from_model(t)
-                for t in await pipeline.proposed_tickets(actor=info.context.actor, intake=made)
-            ]
-            if made
-            else [],
             errors=errors,
+            proposed=proposed if made and made.proposals else None,
         )
 
     @strawberry.mutation(

@@ -46,6 +46,10 @@ class TicketPayload:
     errors: list[Error]
 
 
+async def _proposed_duplicates(root: CreateTicketPayload) -> list[Ticket]:
+    return [] if root.proposed is None else await root.proposed()
+
+
 @strawberry.type
 class CreateTicketPayload:
     ticket: Ticket | None
@@ -56,11 +60,14 @@ class CreateTicketPayload:
         description="False when the idempotency key found an existing ticket."
     )
     proposed_duplicates: list[Ticket] = strawberry.field(
+        resolver=_proposed_duplicates,
         description="Open tickets of the same caller, or of the same place and category, "
         "that this one may repeat: proposed by the intake pipeline, never merged by it "
-        "(mergeTickets merges)."
+        "(mergeTickets merges).",
     )
     errors: list[Error]
+    # read only when asked for (one statement a creation that does not ask saves)
+    proposed: strawberry.Private[Callable[[], Awaitable[list[Ticket]]] | None] = None
 
 
 @strawberry.type(description="No ticket object: the citizen's side never sees personal data.")

@@ -406,6 +406,19 @@ def _met(cond: Condition, facts: Facts, as_of: date) -> bool:
     return wanted <= facts.tags if cond.every else bool(wanted & facts.tags)
 
 
+def holds(cond: Condition, facts: Facts, as_of: date) -> bool:
+    """Whether one leaf condition holds (:func:`quick`'s decision for a leaf)."""
+    return _met(cond, facts, as_of)
+
+
+def flat(rule: Group) -> tuple[Condition, ...] | None:
+    """The leaves of an ``all`` group of leaves only (the common rule shape), else None:
+    for such a rule ``quick`` is (no leaf unmet, the number of unmet leaves)."""
+    if not rule.every or any(isinstance(c, Group) for c in rule.items):
+        return None
+    return rule.items
+
+
 def quick(rule: Group, facts: Facts, as_of: date) -> tuple[bool, int]:
     """(eligible, unmet leaf conditions) — :func:`evaluate` without its reasons."""
     unmet = 0

@@ -138,6 +138,8 @@ class BusinessRequest(TenantModel):
     manager_id = fields.BigIntField(null=True)  # the enterprise's manager at submission
     response_deadline = fields.DatetimeField()
     responded_at = fields.DatetimeField(null=True)  # answered or dispatched by the manager
+    warn_at = fields.DatetimeField(null=True)  # the manager is warned from here (due soon)
+    warned_at = fields.DatetimeField(null=True)  # when the warning went out (once)
     rating = fields.CharEnumField(Usefulness, max_length=10, null=True)
     rating_comment = fields.TextField(default="")
     rated_at = fields.DatetimeField(null=True)
@@ -165,6 +167,8 @@ class Policy(TenantModel):
     published_at = fields.DatetimeField(null=True)
     created_by_id = fields.BigIntField(null=True)
     notified = fields.IntField(default=0)  # enterprises notified so far
+    # when the notice job finished; NULL on a published policy = its job is still owed
+    notify_finished_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "business_policies"
@@ -178,3 +182,78 @@ class PolicyNotice(TenantModel):
 
     class Meta:
         table = "business_policy_notices"
+
+
+class Collateral(enum.StrEnum):
+    """What secures a loan (担保方式)."""
+
+    CREDIT = "credit"  # 信用: none needed
+    GUARANTEE = "guarantee"  # 保证 (a guarantor or guarantee company)
+    MORTGAGE = "mortgage"  # 抵押 (real estate, equipment)
+    PLEDGE = "pledge"  # 质押 (receivables, IP, deposits)
+
+
+class ProductStatus(enum.StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class FinancingProduct(TenantModel):
+    """A bank's loan product (a department with the ``bank`` function). Who it is for is
+    the policies' rule language (``rules``: industries, size classes and anything else);
+    amount, rate, term and collateral are the product's own terms."""
+
+    bank_id = fields.BigIntField()  # a department of function "bank" (same-city FK)
+    name = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    min_amount = fields.DecimalField(max_digits=20, decimal_places=2)  # yuan
+    max_amount = fields.DecimalField(max_digits=20, decimal_places=2)
+    min_rate = fields.DecimalField(max_digits=6, decimal_places=3)  # % a year
+    max_rate = fields.DecimalField(max_digits=6, decimal_places=3)
+    min_term_months = fields.IntField()
+    max_term_months = fields.IntField()
+    collateral: Any = fields.JSONField(default=list)  # Collateral values it accepts
+    rules: Any = fields.JSONField(default=dict)  # eligibility rule (industries, sizes …)
+    status = fields.CharEnumField(ProductStatus, max_length=10, default=ProductStatus.ACTIVE)
+    created_by_id = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "business_financing_products"
+
+
+class FinancingNeed(TenantModel):
+    """What a financing request (a business request of topic financing) asks for."""
+
+    request_id = fields.BigIntField()  # unique, same-city FK: in the migration
+    amount = fields.DecimalField(max_digits=20, decimal_places=2)  # yuan
+    term_months = fields.IntField()
+    collateral: Any = fields.JSONField(default=list)  # Collateral values it can offer
+
+    class Meta:
+        table = "business_financing_needs"
+
+
+class ApplicationStatus(enum.StrEnum):
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class FinancingApplication(TenantModel):
+    """An enterprise's application for one product on one financing request, and its
+    outcome (approved with an amount, rejected, or withdrawn by the enterprise)."""
+
+    request_id = fields.BigIntField()
+    product_id = fields.BigIntField()
+    enterprise_id = fields.BigIntField()
+    amount = fields.DecimalField(max_digits=20, decimal_places=2)  # asked for, yuan
+    status = fields.CharEnumField(ApplicationStatus, max_length=10)
+    approved_amount = fields.DecimalField(max_digits=20, decimal_places=2, null=True)
+    note = fields.TextField(default="")
+    applied_by_id = fields.BigIntField(null=True)
+    decided_by_id = fields.BigIntField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "business_financing_applications"

@@ -5,9 +5,12 @@ job, a crash mid-way) skips whoever was told already: at most once each."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from tortoise.transactions import in_transaction
 
-from hotline.platform import clock, outbox
+from hotline.platform import clock, jobs, outbox
 from hotline.platform.tenancy import current_scope
 from hotline.tenants.business.models import EnterpriseMember, Policy, PolicyStatus
 from hotline.tenants.business.policies import eligible_sql, parsed
@@ -75,6 +78,22 @@ async def notify_policy(
                 )
             told += len(added)
         if last is None:
+            await Policy.filter(id=policy.id).update(notify_finished_at=clock.now())
             break
         after = last
     return told
+
+
+async def waiting_policies(older_than: datetime) -> list[jobs.Recorded]:
+    """The current city's published policies whose notice job never finished, published
+    before ``older_than`` (the stale-job sweep enqueues them again, same job id)."""
+    ids: list[Any] = await Policy.filter(
+        status=PolicyStatus.PUBLISHED, notify_finished_at=None, published_at__lt=older_than
+    ).values_list("id", flat=True)
+    scope = current_scope()
+    return [
+        jobs.Recorded(
+            "notify_policy", f"policy-notify:{scope.tenant_id}:{i}", {"policy_id": int(i)}
+        )
+        for i in ids
+    ]

@@ -4,6 +4,7 @@ with why not; staff count and list the eligible enterprises (docs/business.md)."
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +20,7 @@ from hotline.tenants.business.access import (
 )
 from hotline.tenants.business.models import Enterprise, Policy, PolicyStatus
 from hotline.tenants.departments.models import Department
-from hotline.tenants.kernel.access import Action, Actor, allowed
+from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid, NotFound
 
@@ -138,7 +139,7 @@ async def publish_policy(*, actor: Actor, policy_id: int) -> Policy:
             province_id=found.province_id,
         )
         found = await Policy.get(id=found.id)
-    await jobs.enqueue(
+    await jobs.enqueue_recorded(
         "notify_policy",
         tenant_id=found.tenant_id,
         job_id=f"policy-notify:{found.tenant_id}:{found.id}",
@@ -257,12 +258,14 @@ async def check(*, actor: Actor, policy_id: int, enterprise_id: int) -> eligibil
 
 
 # The published policies of a city, their rules parsed: rebuilt when the fingerprint
-# (the published ids with their validity, the departments' paths) changes, so "policies
-# for me" reads two short strings instead of every policy's rules.
+# changes, so "policies for me" reads one short row instead of every policy's rules.
+# Published policies change only by publishing (a later published_at), withdrawing (the
+# count and the id sum drop) — their rules and validity are fixed once drafted — and
+# their areas by the departments' paths.
 _FINGERPRINT = (
-    "SELECT (SELECT md5(coalesce(string_agg(id::text || ':' || coalesce(valid_from::text, '')"
-    " || ':' || coalesce(valid_until::text, ''), ',' ORDER BY id), '')) "
-    "FROM business_policies WHERE tenant_id = $1 AND status = 'published') AS policies, "
+    "SELECT (SELECT count(*)::text || ':' || coalesce(sum(id), 0)::text || ':' ||"
+    " coalesce(max(published_at)::text, '') FROM business_policies"
+    " WHERE tenant_id = $1 AND status = 'published') AS policies, "
     "(SELECT md5(coalesce(string_agg(id::text || ':' || path, ',' ORDER BY id), '')) "
     "FROM departments WHERE tenant_id = $1) AS departments"
 )
@@ -274,6 +277,8 @@ class _Published:
     valid_from: date | None
     valid_until: date | None
     rule: eligibility.Group | None  # None: an area closed since publishing
+    leaves: tuple[eligibility.Condition, ...] | None  # an all-group of leaves: its leaves
+    shape: int  # policies with the same leaves share it (decided once per call)
 
 
 _SNAPSHOTS: dict[int, tuple[str, list[_Published]]] = {}
@@ -295,25 +300,43 @@ async def _published(tenant_id: int) -> list[_Published]:
         if isinstance(row["rules"], str):
             row["rules"] = json.loads(row["rules"])
     paths = await _paths(set().union(*(eligibility.area_ids(r["rules"]) for r in found)))
-    snapshot = [
-        _Published(
-            row["id"],
-            row["valid_from"],
-            row["valid_until"],
-            _parsed_cached(tenant_id, row, paths),
+    shapes: dict[tuple[eligibility.Condition, ...], int] = {}
+    snapshot = []
+    for row in found:
+        rule = _parsed_cached(tenant_id, row, paths)
+        leaves = eligibility.flat(rule) if rule is not None else None
+        snapshot.append(
+            _Published(
+                row["id"],
+                row["valid_from"],
+                row["valid_until"],
+                rule,
+                leaves,
+                shapes.setdefault(leaves, len(shapes)) if leaves is not None else -1,
+            )
         )
-        for row in found
-    ]
     _SNAPSHOTS[tenant_id] = (fingerprint, snapshot)
     return snapshot
 
 
+SHOWN = 20  # "policies for me": the most relevant first, with their reasons
+
+
 async def policies_for(
-    *, actor: Actor, enterprise_id: int | None, near_misses: int = 1
+    *, actor: Actor, enterprise_id: int | None, near_misses: int = 1, first: int = SHOWN
 ) -> list[Match]:
-    """Published, valid policies the enterprise qualifies for, then those it misses by at
-    most ``near_misses`` conditions (with why not). An enterprise user: its own."""
-    await require_business(actor, Action.ENTERPRISE_READ)
+    """The ``first`` most relevant published, valid policies for the enterprise: those it
+    qualifies for, then those it misses by at most ``near_misses`` conditions (fewest
+    first; newest first within each), each with why / why not. An enterprise user: its
+    own enterprise.
+
+    Every policy is decided without words (:func:`eligibility.quick`); a rule that is an
+    ``all`` of leaf conditions (the usual shape) is decided from its leaves, each
+    distinct leaf once per call — catalogues repeat the same industries, sizes and
+    bounds — and only the shown ones are explained and read from the table."""
+    require(actor, Action.ENTERPRISE_READ)  # the city's flag: in access_enterprise
+    if not 1 <= first <= MAX_PAGE:
+        raise Invalid("first must be between 1 and {max}", field="first", max=MAX_PAGE)
     target = enterprise_id if enterprise_id is not None else await own_enterprise_id(actor)
     if target is None:
         raise Invalid("name the enterprise", field="enterpriseId")
@@ -321,8 +344,13 @@ async def policies_for(
     today = clock.now().date()
     with city_scope(actor):
         facts = await facts_of(enterprise)
-        verdicts: dict[int, eligibility.Verdict] = {}
-        for policy in await _published(enterprise.tenant_id):
+        met: dict[eligibility.Condition, bool] = {}
+        decided: dict[int, tuple[bool, int]] = {}  # shape → (eligible, unmet)
+        # newest first: the first ``first`` eligible ones end the walk (nothing after
+        # them can rank higher); near misses are kept, newest first, up to ``first``
+        eligible_ones: list[_Published] = []
+        misses: list[tuple[int, int, _Published]] = []  # (unmet, position, policy)
+        for position, policy in enumerate(await _published(enterprise.tenant_id)):
             rule = policy.rule
             if rule is None:  # an area closed since publishing: nobody matches it by area
                 continue
@@ -330,13 +358,31 @@ async def policies_for(
                 policy.valid_until is not None and policy.valid_until < today
             ):
                 continue
-            eligible, unmet = eligibility.quick(rule, facts, today)
-            if eligible or unmet <= near_misses:
-                verdicts[policy.id] = eligibility.evaluate(rule, facts, today)
+            if policy.leaves is None:
+                eligible, unmet = eligibility.quick(rule, facts, today)
+            elif (known := decided.get(policy.shape)) is not None:
+                eligible, unmet = known
+            else:
+                unmet = 0
+                for leaf in policy.leaves:
+                    held = met.get(leaf)
+                    if held is None:
+                        held = met[leaf] = eligibility.holds(leaf, facts, today)
+                    unmet += not held
+                eligible = unmet == 0
+                decided[policy.shape] = (eligible, unmet)
+            if eligible:
+                eligible_ones.append(policy)
+                if len(eligible_ones) >= first:
+                    break
+            elif unmet <= near_misses:
+                misses.append((max(unmet, 1), position, policy))
+        shown_order = eligible_ones + [
+            p for _, _, p in heapq.nsmallest(first - len(eligible_ones), misses)
+        ]
+        verdicts = {p.id: eligibility.evaluate(p.rule, facts, today) for p in shown_order if p.rule}
         shown = {
             p.id: p
             for p in await Policy.filter(id__in=list(verdicts), status=PolicyStatus.PUBLISHED)
         }
-    matches = [Match(shown[i], v) for i, v in verdicts.items() if i in shown]
-    matches.sort(key=lambda m: (not m.verdict.eligible, len(m.verdict.unmet)))
-    return matches
+    return [Match(shown[i], v) for i, v in verdicts.items() if i in shown]

@@ -15,7 +15,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from tortoise.transactions import in_transaction
@@ -144,13 +144,25 @@ async def start_import(*, actor: Actor, import_id: int) -> RegistryImport:
             tenant_id=row.tenant_id,
             province_id=row.province_id,
         )
-    await jobs.enqueue(
+    await jobs.enqueue_recorded(
         "import_enterprises",
         tenant_id=row.tenant_id,
         job_id=f"business-import:{row.id}",
         import_id=row.id,
     )
     return row
+
+
+async def waiting_imports(older_than: datetime) -> list[jobs.Recorded]:
+    """The current city's imports queued before ``older_than`` whose job never started
+    (the stale-job sweep enqueues them again under the same job id)."""
+    ids: list[Any] = await RegistryImport.filter(
+        status=ImportStatus.QUEUED, created_at__lt=older_than
+    ).values_list("id", flat=True)
+    return [
+        jobs.Recorded("import_enterprises", f"business-import:{i}", {"import_id": int(i)})
+        for i in ids
+    ]
 
 
 async def report_url(row: RegistryImport) -> str | None:

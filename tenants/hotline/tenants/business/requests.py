@@ -14,7 +14,7 @@ its manager first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +39,7 @@ from hotline.tenants.kernel.access import Action, Actor, allowed
 from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import flow, numbering, policy
+from hotline.tenants.tickets.deadlines import due_soon_at
 from hotline.tenants.tickets.dispatch import dispatch_to
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.models import Channel, Kind, Status, Ticket
@@ -66,8 +67,16 @@ class Request:
     ticket: Ticket
 
 
-async def submit_request(*, actor: Actor, topic: RequestTopic, title: str, content: str) -> Request:
-    """An enterprise user's request: a ticket of its enterprise for its manager."""
+async def submit_request(
+    *,
+    actor: Actor,
+    topic: RequestTopic,
+    title: str,
+    content: str,
+    also: Callable[[BusinessRequest], Awaitable[None]] | None = None,
+) -> Request:
+    """An enterprise user's request: a ticket of its enterprise for its manager.
+    ``also`` writes what belongs to the request (a financing need) in its transaction."""
     await require_business(actor, Action.BUSINESS_REQUEST_SUBMIT)
     enterprise_id = await own_enterprise_id(actor)
     if enterprise_id is None:  # staff hold no enterprise: the action is not theirs
@@ -112,14 +121,18 @@ async def submit_request(*, actor: Actor, topic: RequestTopic, title: str, conte
             to_status=Status.RECEIVED.value,
             data={"channel": "business", "topic": topic.value, "enterprise": enterprise.id},
         )
+        deadline = clock.calendar.add_working_days(c.now, RESPONSE_WORKING_DAYS)
         request = await BusinessRequest.create(
             ticket_id=ticket.id,
             enterprise_id=enterprise.id,
             topic=topic,
             submitted_by_id=actor.user_id,
             manager_id=manager,
-            response_deadline=clock.calendar.add_working_days(c.now, RESPONSE_WORKING_DAYS),
+            response_deadline=deadline,
+            warn_at=due_soon_at(clock.calendar, clock.policy, c.now, deadline),
         )
+        if also is not None:
+            await also(request)
     return Request(request, ticket)
 
 

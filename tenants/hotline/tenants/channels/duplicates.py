@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 
-from hotline.tenants.channels.models import DuplicateProposal
+from hotline.platform import clock
+from hotline.tenants.channels.models import DuplicateProposal, ProposalStatus
 from hotline.tenants.tickets.flow import OPEN
 from hotline.tenants.tickets.geo import haversine_m
 from hotline.tenants.tickets.models import Ticket
@@ -98,40 +98,107 @@ def reason(new: Facts, old: Facts, *, window: timedelta = WINDOW) -> str | None:
     return None
 
 
+# The candidates in one bounded read, each branch on its index and LIMITed, so the
+# read does not grow with a repeat caller's history nor a busy category's week:
+# the caller's newest open tickets (tickets_caller: tenant, phone hash, received_at DESC;
+# each one is a proposal, so MAX_PROPOSALS of them are enough), and the category's
+# newest open ones (tickets_place), which the rule then sifts for the same place.
+_CANDIDATES = """
+SELECT id, received_at, status, citizen_phone_hash, category_id, area_id, address, lng, lat
+FROM (
+  (SELECT id, received_at, status, citizen_phone_hash, category_id, area_id, address, lng, lat
+   FROM tickets
+   WHERE tenant_id = $1 AND citizen_phone_hash = $2 AND status = ANY($3::text[])
+     AND received_at >= $4 AND received_at <= $5 AND id <> $6
+   ORDER BY received_at DESC, id DESC LIMIT $7)
+  UNION
+  (SELECT id, received_at, status, citizen_phone_hash, category_id, area_id, address, lng, lat
+   FROM tickets
+   WHERE tenant_id = $1 AND category_id = $8 AND status = ANY($3::text[])
+     AND received_at >= $4 AND received_at <= $5 AND id <> $6
+   ORDER BY received_at DESC, id DESC LIMIT $9)
+) candidates
+ORDER BY received_at DESC, id DESC
+"""
+# How many of the category's newest open tickets the place rule looks at.
+PLACE_CANDIDATES = 50
+
+_INSERT = """
+INSERT INTO channel_duplicate_proposals
+  (tenant_id, province_id, ticket_id, candidate_id, reason, status, created_at)
+SELECT $1, $2, $3, c, r, $6, $7 FROM unnest($4::bigint[], $5::text[]) AS u(c, r)
+RETURNING id, candidate_id
+"""
+
+
 async def propose(ticket: Ticket, *, conn: BaseDBAsyncClient) -> list[DuplicateProposal]:
-    """Proposals for a new ticket of the current city, written on ``conn``."""
+    """Proposals for a new ticket of the current city, written on ``conn`` (one read,
+    and one INSERT when there are any)."""
     if not ticket.citizen_phone_hash and ticket.category_id is None:
         return []
-    wide = Q(id=-1)
-    if ticket.citizen_phone_hash:
-        wide |= Q(citizen_phone_hash=ticket.citizen_phone_hash)
-    if ticket.category_id is not None:
-        wide |= Q(category_id=ticket.category_id)
     new = Facts.of(ticket)
-    rows = (
-        await Ticket.filter(wide)
-        .filter(
-            status__in=list(OPEN),
-            received_at__gte=ticket.received_at - WINDOW,
-            received_at__lte=ticket.received_at,
-        )
-        .exclude(id=ticket.id)
-        .order_by("-received_at", "-id")
-        .limit(50)
-        .using_db(conn)
+    rows = await conn.execute_query_dict(
+        _CANDIDATES,
+        [
+            ticket.tenant_id,
+            ticket.citizen_phone_hash,
+            [s.value for s in OPEN],
+            ticket.received_at - WINDOW,
+            ticket.received_at,
+            ticket.id,
+            MAX_PROPOSALS,
+            ticket.category_id,
+            PLACE_CANDIDATES,
+        ],
     )
-    proposals: list[DuplicateProposal] = []
+    found: list[tuple[int, str]] = []
     for row in rows:
-        why = reason(new, Facts.of(row))
-        if why is None:
-            continue
-        proposals.append(
-            await DuplicateProposal.create(
-                ticket_id=ticket.id, candidate_id=row.id, reason=why, using_db=conn
-            )
+        old = Facts(
+            id=row["id"],
+            received_at=row["received_at"],
+            is_open=True,  # the read takes open tickets only
+            phone_hash=row["citizen_phone_hash"],
+            category_id=row["category_id"],
+            area_id=row["area_id"],
+            address=row["address"],
+            lng=_float(row["lng"]),
+            lat=_float(row["lat"]),
         )
-        if len(proposals) == MAX_PROPOSALS:
-            break
+        why = reason(new, old)
+        if why is not None:
+            found.append((old.id, why))
+            if len(found) == MAX_PROPOSALS:
+                break
+    if not found:
+        return []
+    status, created_at = ProposalStatus.PROPOSED, clock.now()
+    written = await conn.execute_query_dict(
+        _INSERT,
+        [
+            ticket.tenant_id,
+            ticket.province_id,
+            ticket.id,
+            [c for c, _ in found],
+            [r for _, r in found],
+            status.value,
+            created_at,
+        ],
+    )
+    ids = {int(r["candidate_id"]): int(r["id"]) for r in written}
+    proposals = []
+    for candidate_id, why in found:
+        proposal = DuplicateProposal(
+            id=ids[candidate_id],
+            tenant_id=ticket.tenant_id,
+            province_id=ticket.province_id,
+            ticket_id=ticket.id,
+            candidate_id=candidate_id,
+            reason=why,
+            status=status,
+            created_at=created_at,
+        )
+        proposal._saved_in_db = True
+        proposals.append(proposal)
     return proposals
 
 

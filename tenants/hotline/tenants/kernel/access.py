@@ -63,8 +63,12 @@ class Action(enum.StrEnum):
     BUSINESS_REQUEST_SUBMIT = "business.request_submit"  # an enterprise's request, and its rating
     BUSINESS_REQUEST_HANDLE = "business.request_handle"  # the manager answers or dispatches
     POLICY_MANAGE = "policy.manage"  # draft and publish policies (a manager: its subtree's)
+    FINANCING_MANAGE = "business.financing_manage"  # a bank's products (a manager: its bank's)
+    FINANCING_DECIDE = "business.financing_decide"  # a bank decides applications for its products
+    FINANCING_READ = "business.financing_read"  # the city's financing products (banks too)
     CALLS_PUSH = "calls.push"  # the call center's CTI system pushes call records (API key)
     EXPORT_CREATE = "export.create"  # a ticket list or a report as CSV/XLSX (own downloads)
+    EXPORT_PROVINCE = "export.province"  # the province's ticket list or report (province scope)
     DISCLOSURE_PUBLISH = "disclosure.publish"  # monthly figures and anonymized cases
 
 
@@ -158,6 +162,21 @@ CITY_TABLE: dict[Action, frozenset[Role]] = {
     Action.BUSINESS_REQUEST_SUBMIT: ENTERPRISE_ROLES,
     Action.BUSINESS_REQUEST_HANDLE: frozenset({Role.SERVICE_MANAGER, Role.SUPERVISOR}),
     Action.POLICY_MANAGE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER}),
+    # Banks are departments (function "bank"): their people act on their own products.
+    Action.FINANCING_MANAGE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER}),
+    Action.FINANCING_DECIDE: frozenset({Role.TENANT_ADMIN, Role.DEPT_MANAGER, Role.DEPT_HANDLER}),
+    Action.FINANCING_READ: frozenset(
+        {
+            Role.TENANT_ADMIN,
+            Role.CITY_LEADER,
+            Role.SUPERVISOR,
+            Role.SERVICE_MANAGER,
+            Role.ENTERPRISE_ADMIN,
+            Role.ENTERPRISE_USER,
+            Role.DEPT_MANAGER,
+            Role.DEPT_HANDLER,
+        }
+    ),
     # The CTI system's API key holds a center role; the service also wants an API key.
     Action.CALLS_PUSH: _CENTER,
     # Exports: whoever reads tickets or figures exports what they may read (service).
@@ -189,6 +208,7 @@ PROVINCE_ACTIONS: frozenset[Action] = frozenset(
         Action.KNOWLEDGE_SHARED_MANAGE,
         Action.TICKET_TRANSFER,
         Action.STATISTICS_PROVINCE_READ,
+        Action.EXPORT_PROVINCE,
     }
 )
 

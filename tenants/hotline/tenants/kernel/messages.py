@@ -346,6 +346,20 @@ MESSAGES_ZH: dict[str, str] = {
     "a group has op (all or any) and a list of conditions": (
         "条件组须有 op（all 或 any）和条件列表"
     ),
+    "unknown collateral kind": "未知担保方式",
+    "a rate is a yearly percentage above 0, at most {max}": (
+        "利率须为大于 0、不超过 {max} 的年化百分比"
+    ),
+    "a term is 1 to {max} months": "期限须为 1 到 {max} 个月",
+    "name the collateral kinds the product accepts": "请注明产品接受的担保方式",
+    "the amount is outside the product's range {low}-{high} yuan": (
+        "金额不在产品额度范围 {low}-{high} 元之内"
+    ),
+    "the enterprise applied for this product already": "企业已申请过该产品",
+    "the application is decided already": "该申请已有结果",
+    "an approval names its amount": "批准时须注明批准金额",
+    "name a request or a product": "请指定诉求或产品",
+    "only a legal request goes to a legal service provider": "只有法律服务类诉求可派给法律服务机构",
     "groups nest at most {max} deep": "条件组最多嵌套 {max} 层",
     "at most {max} conditions": "最多 {max} 个条件",
     "a condition is an object": "每个条件须为一个对象",
@@ -362,6 +376,10 @@ MESSAGES_ZH: dict[str, str] = {
     ),
     "a batch has at most {max} calls": "每批最多 {max} 条话单",
     "a report needs its period": "报表须指定统计期间",
+    "a province export covers every city": "全省导出覆盖全部城市，不能指定部门",
+    "a province export filters by status, kind, channel and period": (
+        "全省导出只能按状态、类型、渠道和受理期间筛选"
+    ),
     "only an ended month can be published": "只能公开已结束月份的数据",
     "only a closed case that is not confidential is published": "只能公开已办结且非保密的工单",
     "an export is downloaded by the person who asked for it": "导出文件只能由申请人下载",
@@ -423,6 +441,11 @@ TERMS_ZH: dict[str, str] = {
     "service manager": "服务专员",
     "portfolio rule": "服务范围",
     "business request": "企业诉求",
+    "bank": "银行",
+    "financing product": "融资产品",
+    "financing need": "融资需求",
+    "financing application": "融资申请",
+    "legal service provider": "法律服务机构",
     "service": "服务类别",
     "service request": "服务请求",
     "token": "受理凭证",
@@ -508,6 +531,8 @@ TERMS_ZH: dict[str, str] = {
     "enterpriseimport": "导入任务",
     "businessrequest": "企业诉求",
     "portfoliorule": "服务范围",
+    "financingproduct": "融资产品",
+    "financingapplication": "融资申请",
     # the password policy's findings (hotline.platform.auth.passwords)
     "must be at least 10 characters long": "至少 10 个字符",
     "must be at most 256 characters long": "最多 256 个字符",

@@ -17,18 +17,21 @@ from decimal import Decimal
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts import memberships, users
 from hotline.tenants.accounts.models import Membership, User
-from hotline.tenants.business import notify, portfolio
+from hotline.tenants.business import financing, notify, portfolio
 from hotline.tenants.business.models import (
+    Collateral,
     Enterprise,
     EnterpriseMember,
     EnterpriseStatus,
     Policy,
     PolicyStatus,
+    SizeClass,
 )
 from hotline.tenants.business.registry_import import upsert
 from hotline.tenants.business.rows import EnterpriseRow
 from hotline.tenants.business.rules import industry, make_uscc, size_class
 from hotline.tenants.departments.models import Department, DepartmentKind
+from hotline.tenants.departments.service import create_department
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.seed.data import DEMO_PASSWORD, CityDemo, business_logins
@@ -147,7 +150,9 @@ def policies(city: CityDemo) -> list[tuple[str, str, dict[str, object]]]:
     ]
 
 
-async def _person(actor: Actor, username: str, display_name: str, role: Role) -> User:
+async def _person(
+    actor: Actor, username: str, display_name: str, role: Role, department_id: int | None = None
+) -> User:
     with use_scope(Scope.platform()):
         user = await User.get_or_none(username=username)
         if user is None:
@@ -155,8 +160,87 @@ async def _person(actor: Actor, username: str, display_name: str, role: Role) ->
                 actor=None, username=username, display_name=display_name, password=DEMO_PASSWORD
             )
     if not await Membership.filter(user_id=user.id, role=role).exists():
-        await memberships.grant_membership(actor=actor, user_id=user.id, role=role)
+        await memberships.grant_membership(
+            actor=actor, user_id=user.id, role=role, department_id=department_id
+        )
     return user
+
+
+# Service providers of the demo: a bank, a law firm and a legal-aid center per city.
+_PROVIDERS = (
+    ("bank", "{city}农商银行普惠金融部"),
+    ("law_firm", "{city}营商律师事务所"),
+    ("legal_aid", "{city}法律援助中心"),
+)
+
+
+async def _providers(actor: Actor, city: CityDemo) -> dict[str, Department]:
+    center = await Department.get(kind=DepartmentKind.CENTER)
+    found: dict[str, Department] = {}
+    for function, name in _PROVIDERS:
+        row = await Department.filter(function=function).order_by("id").first()
+        if row is None:
+            row = await create_department(
+                actor=actor,
+                parent_id=center.id,
+                kind=DepartmentKind.UTILITY,
+                name=name.format(city=city.name[:2]),
+                function=function,
+            )
+        found[function] = row
+    return found
+
+
+async def _products(actor: Actor, bank: Department) -> int:
+    """Three products: a credit loan for tech firms, a loan for the small and micro, a
+    mortgage loan for anyone."""
+    Spec = tuple[str, list[str], list[str], str, str, str, str, int, int, list[str]]
+    specs: tuple[Spec, ...] = (
+        ("科创信用贷", ["I", "M"], [], "100000", "3000000", "3.45", "4.35", 6, 36, ["credit"]),
+        (
+            "小微快贷",
+            [],
+            ["small", "micro"],
+            "10000",
+            "1000000",
+            "3.65",
+            "4.85",
+            3,
+            12,
+            ["credit", "guarantee"],
+        ),
+        ("经营抵押贷", [], [], "500000", "10000000", "2.95", "3.85", 12, 120, ["mortgage"]),
+    )
+    for (
+        name,
+        industries,
+        sizes,
+        low,
+        high,
+        rate_low,
+        rate_high,
+        term_low,
+        term_high,
+        kinds,
+    ) in specs:
+        await financing.create_product(
+            actor=actor,
+            bank_id=bank.id,
+            name=name,
+            description="演示数据：营商服务融资对接产品。",
+            terms=financing.Terms(
+                min_amount=Decimal(low),
+                max_amount=Decimal(high),
+                min_rate=Decimal(rate_low),
+                max_rate=Decimal(rate_high),
+                min_term_months=term_low,
+                max_term_months=term_high,
+                collateral=[Collateral(k) for k in kinds],
+            ),
+            industries=industries,
+            size_classes=[SizeClass(s) for s in sizes],
+        )
+    return len(specs)
 
 
 async def seed_business(
@@ -201,4 +285,16 @@ async def seed_business(
         )
         await Policy.filter(id=policy.id).update(published_at=policy.created_at)
         notified += await notify.notify_policy(policy.id)
-    return inserted + 3 + len(policies(city)) + len(with_rules) + notified, logins
+    providers = await _providers(actor, city)
+    await _person(
+        actor,
+        logins[3][0],
+        f"{city.name[:2]}银行客户经理",
+        Role.DEPT_MANAGER,
+        department_id=providers["bank"].id,
+    )
+    products = await _products(actor, providers["bank"])
+    return (
+        inserted + 4 + len(policies(city)) + len(with_rules) + notified + len(providers) + products,
+        logins,
+    )

@@ -5,18 +5,32 @@ department ranking, and the province's roll-up with its city ranking
 A period's rows are the stored daily aggregates of its ended days, except days still
 marked dirty, which are computed live like today — so an answer is always as current
 as the work orders, and the worker only makes it cheap.
+
+A city dashboard of a **closed period** (every day ended and none dirty) is kept in Redis
+under the city's key (``redis.tenant_key``) for the period, the departments it covers and
+the *version* of its stored days — how many rows, and the sum of the transaction ids
+that wrote them (``xmin``; a sum, not the newest, so a wrapped-around id still changes
+it): a recompute deletes and re-inserts a day, so any change gives another key and the
+old entry is never read again. Only the stored figures are kept; names,
+weights (the ranking), ``overdueNow`` and the call figures are read live every time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
+import structlog
+from redis.exceptions import RedisError
+from tortoise.transactions import in_transaction
+
 from hotline.platform import clock
+from hotline.platform.redis import redis_client, tenant_key
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
@@ -26,11 +40,20 @@ from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import CitySettings, city_settings
 from hotline.tenants.statistics.aggregates import CityClock, city_clock, compute_days
 from hotline.tenants.statistics.calls import CallReport, call_report
-from hotline.tenants.statistics.metrics import ACTIVE_ASSIGNMENT, COUNTS, Figures, figures, total
+from hotline.tenants.statistics.metrics import (
+    ACTIVE_ASSIGNMENT,
+    COUNTS,
+    Figures,
+    Totals,
+    figures,
+    total,
+)
 from hotline.tenants.statistics.metrics import score as composite
 from hotline.tenants.statistics.models import DailyStat
 
 MAX_DAYS = 366
+CACHE_SECONDS = 24 * 3600  # a closed period's figures; a new version is a new key anyway
+log = structlog.get_logger(__name__)
 # Roles that see the whole city's figures; a department manager sees its subtrees.
 _WHOLE_CITY = frozenset({Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR})
 
@@ -147,13 +170,131 @@ WHERE a.tenant_id = $1 AND a.is_lead AND a.parent_id IS NULL AND a.paused_at IS 
   AND ($3::text[] IS NULL OR d.path LIKE ANY ($3::text[]))"""
 
 
+_OVERDUE_NOW_CITY = f"""
+SELECT count(*) AS n FROM assignments a
+WHERE a.tenant_id = $1 AND a.is_lead AND a.parent_id IS NULL AND a.paused_at IS NULL
+  AND a.status IN ({", ".join(f"'{s}'" for s in ACTIVE_ASSIGNMENT)}) AND a.reply_deadline < $2"""
+
+
 async def overdue_now(tenant_id: int, paths: Sequence[str] | None) -> int:
     """Open top-level lead assignments past their reply deadline now (not suspended)."""
-    patterns = None if paths is None else [f"{p}%" for p in paths]
-    rows = await DailyStat._meta.db.execute_query_dict(
-        _OVERDUE_NOW, [tenant_id, clock.now(), patterns]
-    )
+    db = DailyStat._meta.db
+    if paths is None:  # the whole city: no department to match
+        rows = await db.execute_query_dict(_OVERDUE_NOW_CITY, [tenant_id, clock.now()])
+    else:
+        patterns = [f"{p}%" for p in paths]
+        rows = await db.execute_query_dict(_OVERDUE_NOW, [tenant_id, clock.now(), patterns])
     return int(rows[0]["n"])
+
+
+# --- the closed-period cache ---------------------------------------------------------------
+
+_VERSION = """
+SELECT (SELECT count(*) FROM stats_dirty_days
+        WHERE tenant_id = $1 AND day >= $2 AND day <= $3) AS dirty,
+       count(*) AS n, coalesce(sum(xmin::text::bigint), 0) AS written
+FROM stats_daily_departments WHERE tenant_id = $1 AND day >= $2 AND day <= $3"""
+
+
+async def _closed_key(
+    city: CityClock, first: date, last: date, selected: list[int] | None
+) -> str | None:
+    """The cache key of a closed, clean period's figures over ``selected`` (None: the
+    whole city); None when the period is not closed or a day waits for the worker."""
+    if last >= city.today():
+        return None
+    rows = await DailyStat._meta.db.execute_query_dict(_VERSION, [city.tenant_id, first, last])
+    version = rows[0]
+    if version["dirty"]:
+        return None
+    covered = "all" if selected is None else ",".join(map(str, selected))
+    digest = hashlib.sha256(covered.encode()).hexdigest()[:16]
+    return tenant_key(
+        city.tenant_id,
+        "stats",
+        "city",
+        f"{first}:{last}",
+        digest,
+        f"{version['n']}:{version['written']}",
+    )
+
+
+_RATES = tuple(f.name for f in fields(Figures) if f.name not in ("totals", "overdue_now"))
+
+
+def _figures_json(f: Figures) -> dict[str, Any]:
+    """What the cache keeps of ``f``: its counts, breakdown and rates (flat: no deep copy,
+    and no working times, which a report no longer carries)."""
+    t = f.totals
+    out: dict[str, Any] = {name: getattr(f, name) for name in _RATES}
+    out["totals"] = {**{c: getattr(t, c) for c in COUNTS}, "received_by": t.received_by}
+    return out
+
+
+def _figures_of(data: dict[str, Any]) -> Figures:
+    return Figures(**{**data, "totals": Totals(**data["totals"]), "overdue_now": None})
+
+
+async def _cached(key: str | None) -> tuple[Figures, dict[int, Figures]] | None:
+    if key is None:
+        return None
+    try:
+        raw = await redis_client().get(key)
+    except (RedisError, OSError) as exc:  # the cache is an aid: Redis away, compute
+        log.warning("statistics.cache_unavailable", error=repr(exc))
+        return None
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return _figures_of(data["whole"]), {
+        int(i): _figures_of(d) for i, d in data["departments"].items()
+    }
+
+
+async def _keep(key: str | None, whole: Figures, departments: Mapping[int, Figures]) -> None:
+    if key is None:
+        return
+    data = {
+        "whole": _figures_json(whole),
+        "departments": {str(i): _figures_json(f) for i, f in departments.items()},
+    }
+    try:
+        await redis_client().set(key, json.dumps(data), ex=CACHE_SECONDS)
+    except (RedisError, OSError) as exc:
+        log.warning("statistics.cache_unavailable", error=repr(exc))
+
+
+def _without_times(f: Figures) -> Figures:
+    """The figures without every single working time (their mean and p90 stay): what a
+    report carries and the cache keeps."""
+    return replace(f, totals=replace(f.totals, sign_seconds=[], reply_seconds=[]))
+
+
+async def _stored_figures(
+    city: CityClock,
+    first: date,
+    last: date,
+    selected: list[int] | None,
+) -> tuple[Figures, dict[int, Figures]]:
+    """The selection's figures (``overdue_now`` not set) and each department's, from the
+    period's rows — or from the cache when the period is closed and clean."""
+    key = await _closed_key(city, first, last, selected)
+    hit = await _cached(key)
+    if hit is not None:
+        return hit
+    rows = [
+        r
+        for r in await period_rows(city, first, last)
+        if selected is None or r["department_id"] in selected
+    ]
+    by_department: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["department_id"] is not None:
+            by_department[row["department_id"]].append(row)
+    whole = _without_times(figures(total(rows)))
+    departments = {i: _without_times(figures(total(r))) for i, r in by_department.items()}
+    await _keep(key, whole, departments)
+    return whole, departments
 
 
 def _within(path: str | None, paths: Sequence[str] | None) -> bool:
@@ -195,40 +336,35 @@ async def city_statistics(
     if actor.tenant_id is None or actor.province_id is None:
         raise NotFound("city")
     with use_scope(Scope.city(actor.tenant_id, actor.province_id, actor.user_id)):
-        tenant = await Tenant.get(id=actor.tenant_id)
-        paths, departments = await _reading_paths(actor, department_id)
-        city = await city_clock(tenant)
-        rows = [
-            r
-            for r in await period_rows(city, first, last)
-            if paths is None
-            or _within(getattr(departments.get(r["department_id"] or 0), "path", None), paths)
-        ]
-        overdue = await overdue_now(tenant.id, paths)
-        by_department: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in rows:
-            if row["department_id"] is not None:
-                by_department[row["department_id"]].append(row)
+        # one connection for the whole read: the scope is set once, not per statement
+        async with in_transaction():
+            tenant = await Tenant.get(id=actor.tenant_id)
+            paths, departments = await _reading_paths(actor, department_id)
+            selected = (
+                None
+                if paths is None
+                else sorted(i for i, d in departments.items() if _within(d.path, paths))
+            )
+            whole, by_department = await _stored_figures(
+                await city_clock(tenant), first, last, selected
+            )
+            overdue = await overdue_now(tenant.id, paths)
+            calls = (
+                await call_report(first=first, last=last, tenant_id=tenant.id)
+                if paths is None
+                else None
+            )
         weights = city_settings(tenant).ranking_weights
         ranking = _ranked(
-            (
-                (i, departments[i].name, figures(total(r)))
-                for i, r in by_department.items()
-                if i in departments
-            ),
+            ((i, departments[i].name, f) for i, f in by_department.items() if i in departments),
             weights,
-        )
-        calls = (
-            await call_report(first=first, last=last, tenant_id=tenant.id)
-            if paths is None
-            else None
         )
     return CityReport(
         tenant_id=tenant.id,
         first=first,
         last=last,
         department_id=department_id,
-        figures=figures(total(rows), overdue_now=overdue),
+        figures=replace(whole, overdue_now=overdue),
         departments=ranking,
         weights=dict(weights),
         calls=calls,
@@ -261,17 +397,19 @@ async def province_statistics(
     _period(first, last)
     weights = CitySettings().ranking_weights
     with use_scope(Scope.province(chosen, actor.user_id)):
-        tenants = await Tenant.filter(province_id=chosen).order_by("id")
-        everything: list[dict[str, Any]] = []
-        cities: list[tuple[int, str, Figures]] = []
-        overdue_total = 0
-        for tenant in tenants:
-            rows = await period_rows(await city_clock(tenant), first, last)
-            overdue = await overdue_now(tenant.id, None)
-            overdue_total += overdue
-            everything.extend(rows)
-            cities.append((tenant.id, tenant.name, figures(total(rows), overdue_now=overdue)))
-        calls = await call_report(first=first, last=last, province_id=chosen)
+        # one connection for the whole read, as for a city
+        async with in_transaction():
+            tenants = await Tenant.filter(province_id=chosen).order_by("id")
+            everything: list[dict[str, Any]] = []
+            cities: list[tuple[int, str, Figures]] = []
+            overdue_total = 0
+            for tenant in tenants:
+                rows = await period_rows(await city_clock(tenant), first, last)
+                overdue = await overdue_now(tenant.id, None)
+                overdue_total += overdue
+                everything.extend(rows)
+                cities.append((tenant.id, tenant.name, figures(total(rows), overdue_now=overdue)))
+            calls = await call_report(first=first, last=last, province_id=chosen)
     return ProvinceReport(
         province_id=chosen,
         first=first,

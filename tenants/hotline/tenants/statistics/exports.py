@@ -12,6 +12,12 @@ short-lived, access-checked download link (docs/statistics.md, "Exports").
   marks the job done. Memory stays flat whatever the number of rows.
 * :func:`download_link` hands the requester (and only the requester) a presigned GET
   valid five minutes, like evidence downloads; the object itself expires after a day.
+* Every state change and progress write is announced on the export's pub/sub channel
+  (:func:`progress_channel`): the ``exportProgress`` subscription re-reads the row then.
+* A province admin's province-wide exports (``PROVINCE_TICKETS``, ``PROVINCE_REPORT``)
+  are rows with no city (``tenant_id`` NULL), written and run under the province scope:
+  row-level security's province policy is the only thing that lets them read the
+  province's cities, and a city scope never sees them.
 """
 
 from __future__ import annotations
@@ -25,17 +31,21 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import structlog
 import xlsxwriter
 
-from hotline.platform import clock, jobs, storage
+from hotline.platform import clock, jobs, pubsub, storage
+from hotline.platform.redis import key as redis_key
+from hotline.platform.redis import tenant_key
+from hotline.platform.tenancy import Scope, ScopeKind, current_scope, use_scope
 from hotline.tenants.accounts.memberships import load_actor
-from hotline.tenants.kernel.access import Action, Actor, require
+from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.errors import DomainError, Invalid, NotFound, PermissionDenied
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics import dashboard
 from hotline.tenants.statistics.models import ExportJob
 from hotline.tenants.tickets.lists import TicketFilter, selection_sql
-from hotline.tenants.tickets.models import Channel, Kind, Status
+from hotline.tenants.tickets.models import Channel, Kind, Status, Ticket
 
 BATCH = 2000  # rows fetched per round trip of the cursor
 PROGRESS_EVERY = 20_000  # rows between two progress writes
@@ -47,6 +57,12 @@ XLSX_SHEET_ROWS = 1_048_576  # Excel's limit: more rows continue on the next she
 class ExportKind(enum.StrEnum):
     TICKETS = "tickets"  # the ticket list, with the list's filters
     CITY_REPORT = "city_report"  # the city's figures and its department ranking
+    PROVINCE_TICKETS = "province_tickets"  # every city's tickets (a province admin)
+    PROVINCE_REPORT = "province_report"  # the province's figures and its city ranking
+
+
+PROVINCE_KINDS = frozenset({ExportKind.PROVINCE_TICKETS, ExportKind.PROVINCE_REPORT})
+log = structlog.get_logger(__name__)
 
 
 class ExportFormat(enum.StrEnum):
@@ -110,11 +126,21 @@ async def _check(actor: Actor, request: ExportRequest) -> dict[str, Any]:
         selection = request.filter or TicketFilter()
         await selection_sql(actor=actor, filter=selection)
         return {"filter": _filter_params(selection)}
+    if request.kind is ExportKind.PROVINCE_TICKETS:
+        selection = request.filter or TicketFilter()
+        _province_filter(selection)
+        return {"filter": _filter_params(selection)}
     if request.first is None or request.last is None:
         raise Invalid("a report needs its period", field="from")
-    await dashboard.city_statistics(
-        actor=actor, first=request.first, last=request.last, department_id=request.department_id
-    )
+    if request.kind is ExportKind.PROVINCE_REPORT:
+        await dashboard.province_statistics(actor=actor, first=request.first, last=request.last)
+    else:
+        await dashboard.city_statistics(
+            actor=actor,
+            first=request.first,
+            last=request.last,
+            department_id=request.department_id,
+        )
     return {
         "first": request.first.isoformat(),
         "last": request.last.isoformat(),
@@ -122,11 +148,19 @@ async def _check(actor: Actor, request: ExportRequest) -> dict[str, Any]:
     }
 
 
+def _job_id(export_id: int) -> str:
+    return f"export:{export_id}"
+
+
 async def request_export(*, actor: Actor, request: ExportRequest) -> ExportJob:
-    """Record the export and enqueue it; the caller has set the city's scope."""
-    require(actor, Action.EXPORT_CREATE)
+    """Record the export and enqueue it; the caller has set the city's scope (a
+    province export sets the province scope itself)."""
     if actor.user_id is None:
+        require(actor, Action.EXPORT_CREATE)
         raise PermissionDenied("an export is downloaded by the person who asked for it")
+    if request.kind in PROVINCE_KINDS:
+        return await _request_province_export(actor, request, actor.user_id)
+    require(actor, Action.EXPORT_CREATE)
     if actor.tenant_id is None:
         raise NotFound("city")
     params = await _check(actor, request)
@@ -137,25 +171,112 @@ async def request_export(*, actor: Actor, request: ExportRequest) -> ExportJob:
         params=params,
         status=ExportStatus.QUEUED.value,
     )
-    await jobs.enqueue(
-        "run_export", tenant_id=actor.tenant_id, export_id=job.id, job_id=f"export:{job.id}"
+    await jobs.enqueue_recorded(
+        "run_export", tenant_id=actor.tenant_id, export_id=job.id, job_id=_job_id(job.id)
     )
     return job
 
 
+async def _request_province_export(actor: Actor, request: ExportRequest, user_id: int) -> ExportJob:
+    """A province-wide export: only a province admin of the actor's province (a city's
+    admin, leader or supervisor is refused), recorded and run under the province scope."""
+    if actor.province_id is None:
+        raise NotFound("province")
+    require(actor, Action.EXPORT_PROVINCE, province_id=actor.province_id)
+    if request.department_id is not None:
+        raise Invalid("a province export covers every city", field="departmentId")
+    params = await _check(actor, request)
+    with use_scope(Scope.province(actor.province_id, user_id)):
+        job = await ExportJob.create(
+            tenant_id=None,
+            province_id=actor.province_id,
+            requested_by=user_id,
+            kind=request.kind.value,
+            format=request.format.value,
+            params=params,
+            status=ExportStatus.QUEUED.value,
+        )
+    await jobs.enqueue_recorded(
+        "run_export",
+        tenant_id=None,
+        province_id=actor.province_id,
+        export_id=job.id,
+        job_id=_job_id(job.id),
+    )
+    return job
+
+
+async def waiting_exports(older_than: datetime) -> list[jobs.Recorded]:
+    """The current scope's exports queued before ``older_than`` (a city's own, or the
+    province-wide ones in a province scope): the stale-job sweep enqueues them again
+    under their stable job id, so one that is merely waiting in the queue runs once."""
+    scope = current_scope()
+    if scope.kind is ScopeKind.PROVINCE:
+        rows: list[Any] = (
+            await ExportJob.across_tenants()
+            .filter(tenant_id=None, status=ExportStatus.QUEUED.value, created_at__lt=older_than)
+            .values_list("id", flat=True)
+        )
+        extra: dict[str, Any] = {"province_id": scope.province_id}
+    else:
+        rows = await ExportJob.filter(
+            status=ExportStatus.QUEUED.value, created_at__lt=older_than
+        ).values_list("id", flat=True)
+        extra = {}
+    return [
+        jobs.Recorded("run_export", _job_id(int(i)), {"export_id": int(i), **extra}) for i in rows
+    ]
+
+
+async def _find(export_id: int) -> ExportJob | None:
+    """The export in the current scope: a city's own, or a province-wide one."""
+    if current_scope().kind is ScopeKind.PROVINCE:
+        return await ExportJob.across_tenants().get_or_none(id=export_id, tenant_id=None)
+    return await ExportJob.get_or_none(id=export_id)
+
+
 async def access_export(*, actor: Actor, export_id: int) -> ExportJob:
-    """The actor's own export of the current city, or NotFound (anyone else's, another
-    city's and a missing one alike)."""
-    require(actor, Action.EXPORT_CREATE)
-    job = await ExportJob.get_or_none(id=export_id)
+    """The actor's own export of the current city, or a province admin's own
+    province-wide export; NotFound for anyone else's, another city's or province's and a
+    missing one alike."""
+    job: ExportJob | None = None
+    if actor.tenant_id is not None:
+        require(actor, Action.EXPORT_CREATE)
+        job = await ExportJob.get_or_none(id=export_id)
+    if job is None and actor.province_id is not None:
+        if actor.tenant_id is None:
+            require(actor, Action.EXPORT_PROVINCE, province_id=actor.province_id)
+        if allowed(actor, Action.EXPORT_PROVINCE, province_id=actor.province_id):
+            with use_scope(Scope.province(actor.province_id, actor.user_id)):
+                job = await _find(export_id)
     if job is None or actor.user_id is None or job.requested_by != actor.user_id:
         raise NotFound("export", field="exportId")
     return job
 
 
+def progress_channel(job: ExportJob) -> str:
+    """The pub/sub channel announcing the export's progress (the city's, or the
+    province's for a province-wide export)."""
+    if job.tenant_id is None:
+        return redis_key("p", job.province_id, "export", job.id, "progress")
+    return tenant_key(job.tenant_id, "export", job.id, "progress")
+
+
+async def _announce(job: ExportJob) -> None:
+    """Best effort: the row is the truth, a subscriber that misses this re-reads it on
+    its next notice or its re-check timer."""
+    try:
+        await pubsub.publish(progress_channel(job), {"export_id": job.id})
+    except Exception as exc:
+        log.warning("export.announce_failed", export_id=job.id, error=repr(exc))
+
+
 async def download_link(*, actor: Actor, job: ExportJob) -> DownloadLink | None:
     """A presigned GET of a finished, unexpired export (None before or after)."""
-    require(actor, Action.EXPORT_CREATE)
+    if job.tenant_id is None:
+        require(actor, Action.EXPORT_PROVINCE, province_id=job.province_id)
+    else:
+        require(actor, Action.EXPORT_CREATE)
     now = clock.now()
     if job.status != ExportStatus.DONE or job.object_key is None:
         return None
@@ -268,23 +389,13 @@ def _ticket_sql(selection: str, count: int) -> str:
 
 async def _stream_tickets(job: ExportJob, actor: Actor, timezone: str, sink: Sink) -> int:
     selection, params = await selection_sql(actor=actor, filter=_filter_of(job.params["filter"]))
-    db = ExportJob._meta.db
-    counted = await db.execute_query_dict(
-        f"SELECT count(*) AS n FROM ({selection}) s",
-        params,
+    return await _stream(
+        job,
+        _ticket_sql(selection, len(params)),
+        [*params, timezone],
+        (selection, params),
+        sink,
     )
-    await ExportJob.filter(id=job.id).update(rows_total=counted[0]["n"])
-    done = 0
-    async with db.acquire_connection() as conn, conn.transaction(readonly=True):
-        # each FETCH is short, but the first one sorts the whole selection
-        await conn.execute("SET LOCAL statement_timeout = '30min'")
-        cursor = conn.cursor(_ticket_sql(selection, len(params)), *params, timezone)
-        async for record in cursor:
-            sink.row(tuple(record))
-            done += 1
-            if done % PROGRESS_EVERY == 0:
-                await ExportJob.filter(id=job.id).update(rows_done=done)
-    return done
 
 
 REPORT_HEADER = (
@@ -337,6 +448,105 @@ async def _write_report(job: ExportJob, actor: Actor, sink: Sink) -> int:
     return 1 + len(report.departments)
 
 
+def _province_filter(f: TicketFilter) -> None:
+    """A province-wide list filters by what every city shares: statuses, kinds,
+    channels and the received period (categories and areas are each city's own)."""
+    for name in ("category_id", "area_id", "keyword", "overdue"):
+        if getattr(f, name) is not None:
+            raise Invalid(
+                "a province export filters by status, kind, channel and period", field=name
+            )
+
+
+def _province_selection(province_id: int, f: TicketFilter) -> tuple[str, list[Any]]:
+    """The ids of the province's tickets matching ``f`` (run under the province scope:
+    row-level security, not this filter, is what keeps other provinces out)."""
+    query = Ticket.across_tenants().filter(province_id=province_id)
+    if f.statuses:
+        query = query.filter(status__in=list(f.statuses))
+    if f.kinds:
+        query = query.filter(kind__in=list(f.kinds))
+    if f.channels:
+        query = query.filter(channel__in=list(f.channels))
+    if f.received_from is not None:
+        query = query.filter(received_at__gte=f.received_from)
+    if f.received_to is not None:
+        query = query.filter(received_at__lt=f.received_to)
+    ids = query.values_list("id", flat=True)
+    ids._choose_db_if_not_chosen()
+    ids._make_query()
+    sql, params = ids.query.get_parameterized_sql()
+    return sql, list(params)
+
+
+PROVINCE_TICKET_HEADER = ("城市 city", *TICKET_HEADER)
+
+
+def _province_ticket_sql(selection: str) -> str:
+    """Each ticket with its city's name, its times in its city's own zone."""
+    local = "to_char({} AT TIME ZONE tn.timezone, 'YYYY-MM-DD HH24:MI')"
+    return (
+        f"SELECT tn.name, t.number, {local.format('t.received_at')}, t.channel, t.kind, "
+        "t.priority, t.status, c.name, a.name, t.address, t.content, "
+        f"{local.format('t.reply_deadline')}, {local.format('t.closed_at')}, t.satisfaction "
+        "FROM tickets t JOIN tenants tn ON tn.id = t.tenant_id "
+        "LEFT JOIN categories c ON c.tenant_id = t.tenant_id AND c.id = t.category_id "
+        "LEFT JOIN departments a ON a.tenant_id = t.tenant_id AND a.id = t.area_id "
+        f"WHERE t.id IN ({selection}) ORDER BY t.received_at, t.id"
+    )
+
+
+async def _stream(
+    job: ExportJob, sql: str, params: list[Any], selection: tuple[str, list[Any]], sink: Sink
+) -> int:
+    """Count ``selection``, then stream ``sql`` through a server-side cursor into
+    ``sink``, writing and announcing the progress every ``PROGRESS_EVERY`` rows."""
+    db = ExportJob._meta.db
+    counted = await db.execute_query_dict(
+        f"SELECT count(*) AS n FROM ({selection[0]}) s", selection[1]
+    )
+    job.rows_total = int(counted[0]["n"])
+    await ExportJob.across_tenants().filter(id=job.id).update(rows_total=job.rows_total)
+    await _announce(job)
+    done = 0
+    async with db.acquire_connection() as conn, conn.transaction(readonly=True):
+        # each FETCH is short, but the first one sorts the whole selection
+        await conn.execute("SET LOCAL statement_timeout = '30min'")
+        cursor = conn.cursor(sql, *params)
+        async for record in cursor:
+            sink.row(tuple(record))
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                await ExportJob.across_tenants().filter(id=job.id).update(rows_done=done)
+                await _announce(job)
+    return done
+
+
+async def _stream_province_tickets(job: ExportJob, sink: Sink) -> int:
+    selection, params = _province_selection(job.province_id, _filter_of(job.params["filter"]))
+    return await _stream(
+        job,
+        _province_ticket_sql(selection),
+        params,
+        (selection, params),
+        sink,
+    )
+
+
+PROVINCE_REPORT_HEADER = ("名次 rank", "城市 city", *REPORT_HEADER[2:])
+
+
+async def _write_province_report(job: ExportJob, actor: Actor, sink: Sink) -> int:
+    p = job.params
+    report = await dashboard.province_statistics(
+        actor=actor, first=date.fromisoformat(p["first"]), last=date.fromisoformat(p["last"])
+    )
+    sink.row(_report_row("", "全省 province", None, report.figures))
+    for r in report.cities:
+        sink.row(_report_row(r.rank, r.name, r.score, r.figures))
+    return 1 + len(report.cities)
+
+
 _CONTENT_TYPES = {
     ExportFormat.CSV: "text/csv; charset=utf-8",
     ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -344,37 +554,53 @@ _CONTENT_TYPES = {
 
 
 async def run_export(export_id: int) -> int:
-    """Write the export (the worker, in the city's scope); the rows written. A job
-    already finished is left alone (a retried job does not write twice); a requester
-    who lost the right to read what was asked fails the job with the reason."""
-    job = await ExportJob.get_or_none(id=export_id)
+    """Write the export (the worker, in the city's scope — or the province's for a
+    province-wide one); the rows written. A job already finished is left alone (a
+    retried or re-enqueued job does not write twice); a requester who lost the right to
+    read what was asked fails the job with the reason."""
+    job = await _find(export_id)
     if job is None or job.status in (ExportStatus.DONE, ExportStatus.FAILED):
         return 0
     fmt = ExportFormat(job.format)
-    await ExportJob.filter(id=job.id).update(status=ExportStatus.RUNNING.value, rows_done=0)
+    rows_of = ExportJob.across_tenants().filter(id=job.id)
+    await rows_of.update(status=ExportStatus.RUNNING.value, rows_done=0)
+    job.status, job.rows_done = ExportStatus.RUNNING.value, 0
+    await _announce(job)
     try:
         actor = await load_actor(
             user_id=job.requested_by or 0, tenant_id=job.tenant_id, province_id=job.province_id
         )
-        tenant = await Tenant.get(id=job.tenant_id)
         with tempfile.TemporaryDirectory(prefix="hotline-export-") as tmpdir:
             path = Path(tmpdir) / f"export.{fmt.value}"
-            if job.kind == ExportKind.TICKETS:
+            kind = ExportKind(job.kind)
+            if kind is ExportKind.PROVINCE_TICKETS:
+                sink = open_sink(fmt, path, tmpdir, PROVINCE_TICKET_HEADER)
+                rows = await _stream_province_tickets(job, sink)
+            elif kind is ExportKind.PROVINCE_REPORT:
+                sink = open_sink(fmt, path, tmpdir, PROVINCE_REPORT_HEADER)
+                rows = await _write_province_report(job, actor, sink)
+            elif kind is ExportKind.TICKETS:
+                tenant = await Tenant.get(id=job.tenant_id)
                 sink = open_sink(fmt, path, tmpdir, TICKET_HEADER)
                 rows = await _stream_tickets(job, actor, str(tenant.timezone), sink)
             else:
                 sink = open_sink(fmt, path, tmpdir, REPORT_HEADER)
                 rows = await _write_report(job, actor, sink)
             sink.close()
-            key = storage.tenant_key("exports", str(job.id)) + f".{fmt.value}"
+            if job.tenant_id is None:
+                key = storage.province_key("exports", str(job.id)) + f".{fmt.value}"
+            else:
+                key = storage.tenant_key("exports", str(job.id)) + f".{fmt.value}"
             await storage.upload_file(key, path, content_type=_CONTENT_TYPES[fmt])
     except DomainError as exc:
-        await ExportJob.filter(id=job.id).update(
+        await rows_of.update(
             status=ExportStatus.FAILED.value, error=exc.message, finished_at=clock.now()
         )
+        job.status = ExportStatus.FAILED.value
+        await _announce(job)
         return 0
     now = clock.now()
-    await ExportJob.filter(id=job.id).update(
+    await rows_of.update(
         status=ExportStatus.DONE.value,
         rows_done=rows,
         rows_total=rows,
@@ -382,4 +608,6 @@ async def run_export(export_id: int) -> int:
         finished_at=now,
         expires_at=now + OBJECT_TTL,
     )
+    job.status = ExportStatus.DONE.value
+    await _announce(job)
     return rows

@@ -17,6 +17,7 @@ from typing import Any
 from tortoise import fields
 
 from hotline.platform.db.models import TenantModel
+from hotline.platform.tenancy import ScopeKind, current_scope
 
 
 class Figures(TenantModel):
@@ -127,7 +128,11 @@ class CallRecord(TenantModel):
 
 
 class ExportJob(TenantModel):
-    """An export of a ticket list or a report, written by a worker into the object store."""
+    """An export of a ticket list or a report, written by a worker into the object store.
+    A province-wide export has no city (``tenant_id`` NULL): only the province scope
+    reads or writes it (row-level security's province policy)."""
+
+    tenant_id = fields.BigIntField(null=True, db_index=True)
 
     requested_by = fields.BigIntField(null=True)  # the user; its download is checked
     kind = fields.CharField(max_length=20)  # tickets | statistics | calls
@@ -143,6 +148,13 @@ class ExportJob(TenantModel):
 
     class Meta:
         table = "export_jobs"
+
+    def _stamp_scope(self) -> None:
+        scope = current_scope()
+        if scope.kind is ScopeKind.PROVINCE and self.tenant_id is None:
+            self.province_id = scope.province_id  # province-wide: the scope's own province
+            return
+        super()._stamp_scope()
 
 
 class PublishedMonth(TenantModel):

@@ -196,8 +196,10 @@ async def create_ticket(
                         )
                     )
                 if within is not None:
-                    if not ticket._saved_in_db:  # the caller's records may read it back
-                        await ticket.save(using_db=c.conn, force_create=True)
+                    if not ticket._saved_in_db:
+                        # the caller's records refer to the row: written now, complete
+                        # (its chain head recorded above), so it is not updated again
+                        await c.write_now(ticket)
                     await within(c, ticket)
     except IntegrityError:
         if idempotency_key is None:

@@ -84,6 +84,15 @@ class Change:
         self._tickets[ticket.id] = ticket
         return ticket
 
+    async def write_now(self, ticket: Ticket) -> None:
+        """Insert a held ticket the change created *now*, as :meth:`finish` would have
+        (version + 1, its chain head as recorded so far), and let go of it: records
+        written before the end (the intake pipeline's) may refer to the row, and no
+        second write of it follows. Only for a ticket the change alters no further."""
+        ticket.version += 1
+        await ticket.save(using_db=self.conn, force_create=True)
+        del self._tickets[ticket.id]
+
     async def lock(self, ticket_id: int, paths: list[str] | None = None) -> Ticket:
         return self.hold(await access.lock_ticket(self.actor, ticket_id, paths))
 
