@@ -21,6 +21,7 @@ from hotline.tenants.accounts.models import ProvinceRole, User
 from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.provinces.models import Province
 from hotline.tenants.tickets.models import AssignmentStatus, Channel, Status
+from tests import isolation_registry
 from tests.tickets_api.conftest import City, World, add_person, make_city, make_ticket
 
 CITY = """query($from: Date!, $to: Date!, $d: ID) {
@@ -154,10 +155,16 @@ async def test_province_admin_needs_no_city_header(api: tuple[World, City]) -> N
     assert body["data"]["provinceStatistics"]["figures"]["received"] == 4, body
     body = await _no_city(world, admin, {**_today(), "p": shandong})
     assert body["data"]["provinceStatistics"]["figures"]["received"] == 4, body
-    # another province: refused, never its figures
+    # another province: refused, never its figures — the very answer to a province that
+    # does not exist
     body = await _no_city(world, admin, {**_today(), "p": jiangsu})
     assert world.codes(body) == ["PERMISSION_DENIED"]
     assert body["data"] is None
+    missing = await _no_city(world, admin, {**_today(), "p": str(encode_id("Province", 10**9))})
+    assert [(e["message"], e["extensions"]) for e in missing["errors"]] == [
+        (e["message"], e["extensions"]) for e in body["errors"]
+    ]
+    isolation_registry.record_same_as_missing("provinceStatistics")
     # a city role has no province to fall back on
     body = await _no_city(world, world.alpha.tokens["leader"], _today())
     assert world.codes(body) == ["PERMISSION_DENIED"]
