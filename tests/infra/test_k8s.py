@@ -7,6 +7,7 @@ ServiceMonitors that match the Services."""
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import subprocess
 from pathlib import Path
@@ -122,16 +123,19 @@ def test_production_shape(target: str) -> None:
             for env in c.get("env", []):
                 assert "value" not in env or "SECRET" not in env["name"], name
 
-    # network policies: default deny; the API reaches PostgreSQL, Redis, MinIO, DNS and
-    # the trace collector only
+    # network policies: default deny; in the cluster the API reaches PostgreSQL, Redis,
+    # MinIO, DNS and the trace collector only (egress to the internet: below)
     deny = one(objects, "NetworkPolicy", "hotline-default-deny")
     assert deny["spec"]["podSelector"] == {}
     assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
     api_policy = one(objects, "NetworkPolicy", "hotline-api")
-    ports = {p["port"] for rule in api_policy["spec"]["egress"] for p in rule["ports"]}
+    ports = {
+        p["port"]
+        for rule in api_policy["spec"]["egress"]
+        if all("ipBlock" not in peer for peer in rule["to"])
+        for p in rule["ports"]
+    }
     assert ports == {5432, 6379, 26379, 9000, 53, 4318}
-    for rule in api_policy["spec"]["egress"]:
-        assert all("ipBlock" not in peer for peer in rule["to"])
 
     # ServiceMonitors select existing Services by label and name their ports
     services = [o for o in objects if o["kind"] == "Service"]
@@ -154,3 +158,63 @@ def test_overlays_differ_where_they_should() -> None:
     assert image == "registry.example/hotline:0.1.0"
     assert one(production, "HorizontalPodAutoscaler", "hotline-api")["spec"]["maxReplicas"] == 30
     assert one(staging, "HorizontalPodAutoscaler", "hotline-api")["spec"]["maxReplicas"] == 4
+
+
+# Addresses a pod must never reach through the internet rules: the cluster's own ranges
+# (pods and services live in private or CGNAT space), the cloud metadata service,
+# loopback, and their IPv6 counterparts.
+INSIDE = [
+    "10.96.0.10", "172.20.1.5", "192.168.3.4", "100.64.0.7", "169.254.169.254",
+    "127.0.0.1", "fd12:3456::1", "fe80::1", "::1",
+]  # fmt: skip
+PUBLIC = ["203.0.113.7", "8.8.8.8", "2001:db8::7"]
+
+
+def _egress_to(policy: dict[str, Any], address: str, port: int) -> bool:
+    """Whether one of the policy's ``ipBlock`` rules lets ``address:port`` out (TCP)."""
+    ip = ipaddress.ip_address(address)
+    for rule in policy["spec"].get("egress", []):
+        if not any(p["port"] == port and p.get("protocol", "TCP") == "TCP" for p in rule["ports"]):
+            continue
+        for peer in rule["to"]:
+            block = peer.get("ipBlock")
+            if block is None:
+                continue
+            net = ipaddress.ip_network(block["cidr"])
+            if ip.version != net.version or ip not in net:
+                continue
+            if not any(ip in ipaddress.ip_network(e) for e in block.get("except", [])):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_egress_to_the_internet_is_exactly_what_the_channels_need(target: str) -> None:
+    """API: HTTPS out (Open311 and WeChat media fetched while answering). Workers: HTTPS
+    (webhooks, WeChat, SMS), SMTP 465/587, IMAP 993. The migration Job: nothing. Never
+    into private, CGNAT, link-local or loopback ranges, on any port."""
+    objects = rendered(target)
+    wanted = {
+        "hotline-api": {443},
+        "hotline-worker": {443, 465, 587, 993},
+        "hotline-migrate": set(),
+    }
+    for name, ports in wanted.items():
+        policy = one(objects, "NetworkPolicy", name)
+        assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}, name
+        candidates = {22, 25, 80, 143, 443, 465, 587, 993, 3306, 5432, 6379, 8080}
+        for address in PUBLIC:
+            allowed = {p for p in candidates if _egress_to(policy, address, p)}
+            assert allowed == ports, (name, address)
+        for address in INSIDE:
+            assert not any(_egress_to(policy, address, p) for p in candidates), (name, address)
+    # every pod the manifests run is selected by one of these policies (none unrestricted)
+    selectors = [
+        o["spec"]["podSelector"]["matchLabels"]
+        for o in objects
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] in wanted
+    ]
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "Job"):
+            labels = obj["spec"]["template"]["metadata"]["labels"]
+            assert any(sel.items() <= labels.items() for sel in selectors), obj["metadata"]["name"]

@@ -27,6 +27,18 @@ class Settings(BaseSettings):
     database_app_password: SecretStr | None = None
     database_pool_min: int = 1
     database_pool_max: int = 10
+    # A streaming read replica for statistics, search and list queries (the runtime
+    # role's URL on the replica; docs/operations.md "Read replicas"). Reads fall back to
+    # the primary while its replay lag exceeds the bound, measured at most once per
+    # ``check`` interval per process.
+    database_replica_url: str | None = None
+    database_replica_max_lag_seconds: float = 2.0
+    database_replica_check_seconds: float = 1.0
+    # Monthly partitions (docs/operations.md "Partitioning"): made this many months ahead
+    # by a nightly worker cron; call records older than the retention (months, 0 keeps
+    # all) are detached.
+    partition_months_ahead: int = 3
+    call_records_retention_months: int = 0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so

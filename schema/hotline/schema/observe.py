@@ -10,6 +10,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from hotline.platform.observability import metrics, state, tracing
@@ -85,8 +86,21 @@ def middleware() -> list[Middleware]:
             excluded_urls=tracing.EXCLUDED_URLS,
             # one server span per request, not one more per ASGI message sent/received
             exclude_spans=["receive", "send"],
-        )
+        ),
+        Middleware(QuietWhenUnsampled),
     ]
+
+
+class QuietWhenUnsampled:
+    """Inside the server span: a request whose trace is not sampled runs with the
+    instrumentations off (``tracing.quiet_unless_recorded``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with tracing.quiet_unless_recorded():
+            await self.app(scope, receive, send)
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -50,6 +50,7 @@ from hotline.schema.observe import ObserveOperation
 from hotline.schema.persisted import PersistedQueries, Registry, load_registered
 from hotline.schema.provinces.mutations import ProvinceMutations
 from hotline.schema.provinces.queries import ProvinceQueries
+from hotline.schema.replicas import ReadRouting
 from hotline.schema.routing.mutations import RoutingMutations
 from hotline.schema.routing.queries import RoutingQueries
 from hotline.schema.statistics.disclosure import DisclosureMutations, DisclosureQueries
@@ -173,6 +174,8 @@ def build_schema(settings: Settings | None = None) -> HotlineSchema:
         masking_extension,
         AnswerZone,
     ]
+    if s.database_replica_url:
+        extensions.append(ReadRouting)
     schema = HotlineSchema(
         query=Query,
         mutation=Mutation,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotline.platform.db import partitions
+from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import current_scope
 from hotline.tenants.accounts.sessions import purge_expired_refresh_tokens
 from hotline.workers.retry import retrying
@@ -21,3 +23,16 @@ async def ping(ctx: dict[str, Any]) -> dict[str, Any]:
 async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     """Nightly: drop refresh tokens past their expiry (platform-wide, no tenant rows)."""
     return await purge_expired_refresh_tokens()
+
+
+@retrying
+async def maintain_partitions(ctx: dict[str, Any]) -> int:
+    """Nightly: the coming months' partitions of the monthly tables, and retention."""
+    settings = get_settings()
+    done = await partitions.maintain(
+        months_ahead=settings.partition_months_ahead,
+        retention={
+            table: int(getattr(settings, setting)) for table, setting in partitions.MONTHLY.items()
+        },
+    )
+    return sum(d.made for d in done)

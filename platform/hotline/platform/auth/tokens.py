@@ -167,7 +167,7 @@ async def _create_key() -> SigningKey:
 async def ensure_signing_key() -> str:
     """The kid of the active signing key, creating one when there is none."""
     with use_scope(Scope.platform()):
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_KEY_LOCK])
             active = await SigningKey.filter(retired_at__isnull=True).first()
             kid = active.kid if active is not None else (await _create_key()).kid
@@ -183,7 +183,7 @@ async def rotate_signing_key(*, retire_after: timedelta) -> str:
     """
     now = _now()
     with use_scope(Scope.platform()):
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_KEY_LOCK])
             await SigningKey.filter(retired_at__isnull=True).update(
                 retired_at=now, expires_at=now + retire_after

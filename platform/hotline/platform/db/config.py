@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 
+from hotline.platform.db import replica
+from hotline.platform.db.replica import REPLICA, ReplicaRouter
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import current_scope, rls_settings_sql
 
@@ -86,12 +88,25 @@ def tortoise_config(
         if app.migrations:
             entry["migrations"] = app.migrations
         apps[app.label] = entry
-    return {
-        "connections": {"default": {"engine": "tortoise.backends.asyncpg", "credentials": creds}},
+    connections: dict[str, Any] = {
+        "default": {"engine": "tortoise.backends.asyncpg", "credentials": creds}
+    }
+    config: dict[str, Any] = {
+        "connections": connections,
         "apps": apps,
         "use_tz": True,
         "timezone": "UTC",
     }
+    if app_scoped and url is None and settings.database_replica_url:
+        # the same pool, hooks (RLS scope on every acquire) and timeouts, on the replica
+        replica = {**creds, **credentials(settings.database_replica_url)}
+        replica["server_settings"] = {
+            **creds["server_settings"],
+            "default_transaction_read_only": "on",
+        }
+        connections[REPLICA] = {"engine": "tortoise.backends.asyncpg", "credentials": replica}
+        config["routers"] = [ReplicaRouter]
+    return config
 
 
 async def init_orm(settings: Settings) -> None:
@@ -104,3 +119,10 @@ async def init_orm(settings: Settings) -> None:
     from tortoise import Tortoise
 
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    if settings.database_replica_url:
+        replica.configure(
+            max_lag=settings.database_replica_max_lag_seconds,
+            interval=settings.database_replica_check_seconds,
+        )
+    else:
+        replica.disable()

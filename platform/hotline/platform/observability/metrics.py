@@ -53,6 +53,12 @@ DB_POOL = Gauge(
     ["state"],
     multiprocess_mode="livesum",
 )
+DB_REPLICA_LAG = Gauge(
+    "hotline_db_replica_lag_seconds",
+    "The read replica's replay lag as this process last measured it (+Inf: unreachable);"
+    " above HOTLINE_DATABASE_REPLICA_MAX_LAG_SECONDS its reads go to the primary.",
+    multiprocess_mode="max",
+)
 JOB_SECONDS = Histogram(
     "hotline_job_seconds",
     "Background jobs by task and outcome (ok | retry | failed).",

@@ -81,7 +81,7 @@ def _traced(payload: dict[str, Any], context: dict[str, str]) -> str:
 
 def _db(connection: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
     # ``_meta.db`` resolves through Tortoise's connection context, so inside
-    # ``in_transaction()`` it is that transaction's connection.
+    # ``in_transaction("default")`` it is that transaction's connection.
     return connection if connection is not None else OutboxMessage._meta.db
 
 

@@ -288,7 +288,7 @@ async def refresh(*, refresh_token: str) -> TokenPair:
     thief and the owner must log in again.
     """
     now = now_utc()
-    async with in_transaction():
+    async with in_transaction("default"):
         row = (
             await RefreshToken.filter(token_hash=keyed_hash(refresh_token, _REFRESH_PURPOSE))
             .select_for_update()

@@ -76,7 +76,7 @@ async def create_user(
     mail = _check_email(email)
     check_password(password, name)
     password_hash = await asyncio.to_thread(hash_password, password)
-    async with in_transaction():
+    async with in_transaction("default"):
         try:
             user = await User.create(
                 username=name,

@@ -482,7 +482,7 @@ async def decide_application(
                 high=_yuan(product.max_amount),
             )
     with city_scope(actor):
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             changed = (
                 await FinancingApplication.filter(id=found.id, status=ApplicationStatus.APPLIED)
                 .using_db(conn)

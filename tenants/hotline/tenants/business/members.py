@@ -54,7 +54,7 @@ async def invite_member(
         name = await qualified_username(username, tenant_id=enterprise.tenant_id)
         check_password(password, name)
         password_hash = await asyncio.to_thread(hash_password, password)
-        async with in_transaction():
+        async with in_transaction("default"):
             try:
                 user = await User.create(
                     username=name,

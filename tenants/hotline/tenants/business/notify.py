@@ -44,7 +44,7 @@ async def notify_policy(
     after, told, rounds = 0, 0, 0
     while max_batches is None or rounds < max_batches:
         rounds += 1
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             rows = await conn.execute_query_dict(
                 sql, [*params, after, batch, scope.tenant_id, scope.province_id, policy.id]
             )

@@ -85,7 +85,7 @@ async def assign(
             "industry": industry,
             "area_id": area_id,
         }
-        async with in_transaction():
+        async with in_transaction("default"):
             rule = await ManagerRule.filter(**key).select_for_update().first()
             if rule is not None:
                 rule.manager_id = manager_id
@@ -139,7 +139,7 @@ async def move_portfolio(*, actor: Actor, from_manager_id: int, to_manager_id: i
         await _manager(to_manager_id)
         if from_manager_id == to_manager_id:
             raise Invalid("the portfolio already belongs to that manager", field="toManagerId")
-        async with in_transaction():
+        async with in_transaction("default"):
             moved = await ManagerRule.filter(manager_id=from_manager_id).update(
                 manager_id=to_manager_id
             )

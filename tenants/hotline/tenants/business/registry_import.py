@@ -223,7 +223,7 @@ async def upsert(rows: Sequence[EnterpriseRow]) -> tuple[int, int]:
     (inserted, updated)."""
     scope = current_scope()
     records = _records(rows)
-    async with in_transaction() as conn, conn.acquire_connection() as raw:
+    async with in_transaction("default") as conn, conn.acquire_connection() as raw:
         # A registry of hundreds of thousands of rows is one upsert: the worker's import
         # may run longer than an API statement (HOTLINE_DATABASE_STATEMENT_TIMEOUT_SECONDS);
         # LOCAL ends with this transaction.

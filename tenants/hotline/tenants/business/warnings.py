@@ -43,7 +43,7 @@ async def warn_managers(*, now: datetime | None = None, batch: int = BATCH) -> i
     moment = now or clock.now()
     warned = 0
     while True:
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             rows = await conn.execute_query_dict(_PICK, [moment, tenant.id, batch])
             await outbox.add_many(
                 [

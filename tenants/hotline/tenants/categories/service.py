@@ -63,7 +63,7 @@ async def create_category(
             raise Invalid("categories nest at most {max} levels", field="parentId", max=MAX_DEPTH)
     overrides = validate_sla_layer(sla_overrides or {})
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             category = await Category.create(
                 parent=parent,
                 name=_name(name),

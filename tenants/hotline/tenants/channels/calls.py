@@ -121,7 +121,7 @@ async def deliver_recording(message: outbox.OutboxMessage) -> None:
         raise SendFailed(f"the recording is {received.content_type}, not audio", permanent=True)
     stored = await store_received(received)
     made: list[Evidence] = []
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         row = await CallRecord.select_for_update().using_db(conn).get(id=call.id)
         if row.recording_evidence_id is None and row.ticket_id is not None:
             evidence = await record_received(ticket_id=row.ticket_id, stored=stored, conn=conn)

@@ -189,7 +189,7 @@ async def _ask(
     """Remember the message and ask for what is missing, in one transaction."""
     try:
         with access.city_scope(actor):
-            async with in_transaction() as conn:
+            async with in_transaction("default") as conn:
                 await InboundMessage.create(
                     channel=Channel.SMS.value,
                     external_id=message_id,

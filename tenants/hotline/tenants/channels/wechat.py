@@ -249,7 +249,7 @@ async def receive_wechat(*, tenant: Tenant, message: WechatMessage) -> str:
         recent = await _recent_ticket(sender_hash) if message.kind == "image" else None
         if recent is not None and media_row is not None:
             try:
-                async with in_transaction() as conn:
+                async with in_transaction("default") as conn:
                     await InboundMessage.create(
                         channel=Channel.WECHAT.value,
                         external_id=message.msg_id,
@@ -346,7 +346,7 @@ async def deliver_media(message: outbox.OutboxMessage) -> None:
         raise SendFailed(exc.message, permanent=True) from exc
     stored = await store_received(received)
     made: list[Evidence] = []
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         row = await InboundMessage.select_for_update().using_db(conn).get(id=inbound.id)
         if row.evidence_id is None:
             evidence = await record_received(ticket_id=row.ticket_id or 0, stored=stored, conn=conn)

@@ -117,7 +117,7 @@ async def create_department(
         raise NotFound("department", field="parentId")
     _check_parent(kind, parent)
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             department = await Department.create(
                 parent=parent,
                 kind=kind,
@@ -180,7 +180,7 @@ async def update_department(
 async def move_department(*, actor: Actor, department_id: int, new_parent_id: int) -> Department:
     """Re-hang a department and its whole subtree; paths are rewritten in one statement."""
     require(actor, Action.DEPARTMENT_MANAGE)
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         department = await Department.filter(id=department_id).select_for_update().first()
         parent = await Department.filter(id=new_parent_id).select_for_update().first()
         if department is None:

@@ -229,7 +229,7 @@ async def create_article(
     )
     with use_scope(owner.scope):
         await _check_department(owner, department_id)
-        async with in_transaction():
+        async with in_transaction("default"):
             article = await Article.create(
                 province_id=owner.province_id,
                 tenant_id=owner.tenant_id,
@@ -267,7 +267,7 @@ async def update_article(
     with use_scope(owner.scope):
         if not isinstance(department_id, Keep):
             await _check_department(owner, department_id)
-        async with in_transaction():
+        async with in_transaction("default"):
             article = await _locked(owner, article_id)
             latest = await ArticleVersion.get(article_id=article.id, number=article.latest_version)
             content = _content(
@@ -309,7 +309,7 @@ async def publish_article(
     with use_scope(owner.scope):
         tokenizer = await tokenizer_for(owner.tenant_id)
         synonyms = await synonym_groups(owner.tenant_id, owner.province_id)
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             article = await _locked(owner, article_id)
             latest = await ArticleVersion.get(article_id=article.id, number=article.latest_version)
             if article.published_version_id != latest.id:
@@ -334,7 +334,7 @@ async def unpublish_article(
     """Withdraw a published article: it no longer shows or matches; its versions stay."""
     owner = owner_of(actor, province_id, write=True)
     with use_scope(owner.scope):
-        async with in_transaction():
+        async with in_transaction("default"):
             article = await _locked(owner, article_id)
             if article.status is not ArticleStatus.PUBLISHED:
                 raise Invalid("the article is not published", field="articleId")

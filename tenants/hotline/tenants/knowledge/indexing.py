@@ -116,6 +116,6 @@ async def reindex(province_id: int, *, tenant_id: int | None) -> None:
         with use_scope(scope):
             tokenizer = await tokenizer_for(owner)
             synonyms = await synonym_groups(owner, province_id)
-            async with in_transaction() as conn:
+            async with in_transaction("default") as conn:
                 for version in versions:
                     await write_vector(conn, tokenizer, synonyms, version, live=True)

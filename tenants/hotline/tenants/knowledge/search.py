@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from hotline.platform.db.replica import read_connection
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import Invalid
@@ -106,7 +106,7 @@ async def search_articles(*, actor: Actor, text: str, limit: int = 10) -> list[S
                 matches="v.search_vector @@ $6::tsquery",
                 focus="ts_rank(v.search_vector, $6::tsquery, 1)",
             )
-        rows = await connections.get("default").execute_query_dict(
+        rows = await read_connection().execute_query_dict(
             sql, [*params, limit, *([tsquery] if tsquery else [])]
         )
     return [
@@ -146,7 +146,7 @@ async def add_dictionary_words(
     if freq is not None and not 1 <= freq <= 1_000_000:
         raise Invalid("freq must be between 1 and 1000000", field="freq")
     with use_scope(owner.scope):
-        async with in_transaction():
+        async with in_transaction("default"):
             await DictionaryWord.bulk_create(
                 [DictionaryWord(word=w, freq=freq) for w in clean], ignore_conflicts=True
             )

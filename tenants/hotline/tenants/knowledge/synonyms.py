@@ -94,7 +94,7 @@ async def create_synonym_group(
     owner = owner_of(actor, province_id, write=True)
     clean = _synonym_terms(terms)
     with use_scope(owner.scope):
-        async with in_transaction():
+        async with in_transaction("default"):
             if await SynonymGroup.filter(_own_groups(owner)).count() >= MAX_SYNONYM_GROUPS:
                 raise Invalid(
                     "at most {max} groups per list", field="terms", max=MAX_SYNONYM_GROUPS
@@ -115,7 +115,7 @@ async def update_synonym_group(
     owner = owner_of(actor, province_id, write=True)
     clean = _synonym_terms(terms)
     with use_scope(owner.scope):
-        async with in_transaction():
+        async with in_transaction("default"):
             group = await _synonym_group(owner, group_id)
             if group.terms == clean:
                 return SynonymView(group)
@@ -133,7 +133,7 @@ async def delete_synonym_group(
     """Remove a group; re-indexes. Answers the removed group's id."""
     owner = owner_of(actor, province_id, write=True)
     with use_scope(owner.scope):
-        async with in_transaction():
+        async with in_transaction("default"):
             group = await _synonym_group(owner, group_id)
             await group.delete()
         await reindex(owner.province_id, tenant_id=owner.tenant_id)

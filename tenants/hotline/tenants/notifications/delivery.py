@@ -35,7 +35,7 @@ def notice_channel(tenant_id: int, user_id: int) -> str:
 
 async def _inapp(message: outbox.OutboxMessage) -> None:
     p = message.payload
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         rows = await conn.execute_query_dict(
             "INSERT INTO notices (tenant_id, province_id, user_id, event, title, body, ticket_id,"
             " send_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())"

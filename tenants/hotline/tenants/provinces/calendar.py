@@ -130,7 +130,7 @@ async def set_calendar_days(
         if len(change.name) > 100:
             raise Invalid("a day's name is at most 100 characters", field="days")
     with use_scope(scope):
-        async with in_transaction():
+        async with in_transaction("default"):
             for change in days:
                 await CalendarEntry.filter(
                     province_id=pid, tenant_id=tenant_id, day=change.day

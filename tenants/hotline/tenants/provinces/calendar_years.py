@@ -190,7 +190,7 @@ async def import_calendar_year(
     user_id = actor.user_id if actor else None
     holiday_dates = arrangement.holiday_dates()
     with use_scope(Scope.province(province_id, user_id)):
-        async with in_transaction():
+        async with in_transaction("default"):
             await CalendarEntry.filter(
                 province_id=province_id,
                 tenant_id=None,

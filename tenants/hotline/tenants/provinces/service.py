@@ -180,7 +180,7 @@ async def create_tenant(
 
 
 async def _create_tenant_with_center(*, province: Province, **fields: Any) -> Tenant:
-    async with in_transaction():
+    async with in_transaction("default"):
         tenant = await Tenant.create(province=province, **fields)
         center = await Department.create(
             tenant_id=tenant.id,

@@ -88,7 +88,7 @@ async def train_routing_model(
     classifier = _classifier()
     trained = await asyncio.to_thread(classifier.train, texts, labels)
     blob = await asyncio.to_thread(classifier.dumps, trained.pipeline)
-    async with in_transaction():
+    async with in_transaction("default"):
         last = await RoutingModelVersion.all().order_by("-version").first()
         await RoutingModelVersion.filter(is_active=True).update(is_active=False)
         return await RoutingModelVersion.create(

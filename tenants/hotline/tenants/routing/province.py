@@ -74,7 +74,7 @@ async def history(province_id: int, *, limit: int = MAX_HISTORY) -> tuple[list[s
     """Every city's closed tickets of the province: content → the lead's function."""
     routable = {code for code, f in catalogue().items() if f.routable}
     with use_scope(Scope.province(province_id)):
-        async with in_transaction() as db:
+        async with in_transaction("default") as db:
             # training is batch work over a whole province's history: not bound by the
             # API's statement timeout (the seed and the worker call this, never a request)
             await db.execute_script("SET LOCAL statement_timeout = '10min'")

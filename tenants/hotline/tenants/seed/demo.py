@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hotline.platform.db.migrate import analyze
+from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts import memberships, users
 from hotline.tenants.accounts.models import Membership, ProvinceRole, User
@@ -170,6 +172,8 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
             report.created += await seed_corpus_tickets(
                 tenant_id=tenant.id, province_id=province.id, slug=city.slug
             )
+            # bulk-loaded history: the training query must not plan for empty tables
+            await analyze(get_settings(), ["tickets", "assignments"])
             progress(f"{tenant.name}: training the routing model")
             model = await train_routing_model(actor=None)
             report.routing.append(

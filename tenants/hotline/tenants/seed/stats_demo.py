@@ -182,7 +182,7 @@ FROM (SELECT i, s, CASE WHEN i % $7 = 0 THEN 'abandoned' WHEN i % 31 = 0 THEN 'o
                         WHEN i % $8 = 0 THEN 'ivr' ELSE 'answered' END AS o
       FROM (SELECT i, $3::timestamptz + (i - 1) * ($4::timestamptz - $3::timestamptz) / $6 AS s
             FROM generate_series(1, $6) AS i) g) c
-ON CONFLICT (tenant_id, call_id) DO NOTHING"""
+ON CONFLICT (tenant_id, call_id, day) DO NOTHING"""
 
 
 async def seed_history(
@@ -203,7 +203,7 @@ async def seed_history(
     # A bulk load in steps, each idempotent: the planner needs fresh statistics of the
     # tickets before the leads are written (their foreign-key checks planned for an
     # empty table took 37 s for Jinan), and of everything before the aggregates.
-    async with in_transaction() as db:
+    async with in_transaction("default") as db:
         await db.execute_script("SET LOCAL statement_timeout = '10min'")  # a busy machine
         if not await Ticket.filter(query_code_hash="demo-history").using_db(db).exists():
             await db.execute_query(
@@ -224,7 +224,7 @@ async def seed_history(
                 ],
             )
     await analyze(get_settings(), ["tickets"])
-    async with in_transaction() as db:
+    async with in_transaction("default") as db:
         await db.execute_script("SET LOCAL statement_timeout = '10min'")
         await db.execute_query(_LEADS, [tenant.id, departments])
         calls = [tenant.id, tenant.province_id, start, end, str(tenant.timezone)]

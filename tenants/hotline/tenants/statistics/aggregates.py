@@ -221,7 +221,7 @@ async def _recompute(city: CityClock, first: date, last: date) -> int:
             by_department.items(), key=lambda kv: _order(kv[0])
         )
     ]
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         for table in ("stats_daily", "stats_daily_departments"):
             await conn.execute_query(
                 f"DELETE FROM {table} WHERE tenant_id = $1 AND day BETWEEN $2 AND $3",  # noqa: S608

@@ -28,6 +28,7 @@ from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, outbox
 from hotline.platform.crypto import encrypt, keyed_hash
+from hotline.platform.db.replica import read_connection
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound, PermissionDenied
 from hotline.tenants.provinces.models import Tenant
@@ -154,14 +155,36 @@ def _row(call: CallInput, timezone: str) -> dict[str, Any]:
     return row
 
 
+# The table is partitioned by month of ``day`` (docs/operations.md "Partitioning"), so a
+# call's key is (tenant_id, call_id, day). A push that moves a call to another day
+# removes its row of the old day in the same statement and writes the new one with the
+# old row's id, creation time, ticket link and recording (one row per city and call id,
+# and the links kept across CTI updates). A partitioned table cannot return ``xmax``: a
+# row is new when it was created by this push (an update or a move keeps the first
+# push's ``created_at``).
 _UPSERT = """
-INSERT INTO call_records (tenant_id, province_id, created_at, updated_at, call_id, day,
+WITH moved AS (
+    DELETE FROM call_records c USING unnest($4::text[], $5::date[]) AS m(call_id, day)
+    WHERE c.tenant_id = $1 AND c.call_id = m.call_id AND c.day <> m.day
+    RETURNING c.id, c.call_id, c.created_at, c.ticket_number, c.ticket_id, c.recording_url,
+        c.recording_evidence_id
+)
+INSERT INTO call_records (id, tenant_id, province_id, created_at, updated_at, call_id, day,
     started_at, answered_at, ended_at, queue, seat, seat_group, outcome, caller_phone_enc,
-    caller_phone_hash, ticket_number, ticket_id, digest, recording_url)
-SELECT $1, $2, $3, $3, r.* FROM unnest($4::text[], $5::date[], $6::timestamptz[],
+    caller_phone_hash, ticket_number, ticket_id, digest, recording_url, recording_evidence_id)
+SELECT COALESCE(mv.id, nextval(pg_get_serial_sequence('call_records', 'id'))), $1, $2,
+    COALESCE(mv.created_at, $3), $3, r.call_id, r.day, r.started_at, r.answered_at,
+    r.ended_at, r.queue, r.seat, r.seat_group, r.outcome, r.caller_phone_enc,
+    r.caller_phone_hash, COALESCE(r.ticket_number, mv.ticket_number),
+    COALESCE(r.ticket_id, mv.ticket_id), r.digest, COALESCE(r.recording_url, mv.recording_url),
+    mv.recording_evidence_id
+FROM unnest($4::text[], $5::date[], $6::timestamptz[],
     $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[],
-    $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[], $18::text[]) AS r
-ON CONFLICT (tenant_id, call_id) DO UPDATE SET
+    $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[], $18::text[])
+    AS r(call_id, day, started_at, answered_at, ended_at, queue, seat, seat_group, outcome,
+         caller_phone_enc, caller_phone_hash, ticket_number, ticket_id, digest, recording_url)
+LEFT JOIN moved mv ON mv.call_id = r.call_id
+ON CONFLICT (tenant_id, call_id, day) DO UPDATE SET
     updated_at = EXCLUDED.updated_at, day = EXCLUDED.day, started_at = EXCLUDED.started_at,
     answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at,
     queue = EXCLUDED.queue, seat = EXCLUDED.seat, seat_group = EXCLUDED.seat_group,
@@ -171,7 +194,8 @@ ON CONFLICT (tenant_id, call_id) DO UPDATE SET
     ticket_id = COALESCE(EXCLUDED.ticket_id, call_records.ticket_id), digest = EXCLUDED.digest,
     recording_url = COALESCE(EXCLUDED.recording_url, call_records.recording_url)
 WHERE call_records.digest <> EXCLUDED.digest
-RETURNING (xmax = 0) AS inserted, call_id, ticket_id, recording_url, recording_evidence_id"""
+RETURNING (created_at = $3) AS inserted, call_id, ticket_id, recording_url,
+    recording_evidence_id"""
 
 
 async def push_calls(*, actor: Actor, calls: Sequence[CallInput]) -> PushResult:
@@ -207,7 +231,7 @@ async def push_calls(*, actor: Actor, calls: Sequence[CallInput]) -> PushResult:
         return [r[name] for r in batch]
 
     phones = column("phone")
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         written = await conn.execute_query_dict(
             _UPSERT,
             [
@@ -327,7 +351,7 @@ async def call_report(
     """The call figures of one city (``tenant_id``) or of every city of the province
     in the current scope (``province_id``) over city-local days ``[first, last]``."""
     where = "tenant_id = $1" if tenant_id is not None else "province_id = $1"
-    rows = await CallRecord._meta.db.execute_query_dict(
+    rows = await read_connection().execute_query_dict(
         _FIGURES_SQL.format(where=where),
         [tenant_id if tenant_id is not None else province_id, first, last],
     )

@@ -15,13 +15,13 @@ from datetime import date, datetime
 from typing import Any
 
 from hotline.platform.calendar import WorkCalendar
+from hotline.platform.db.replica import read_connection
 from hotline.tenants.statistics.metrics import (
     ACTIVE_ASSIGNMENT,
     HANDLED_STATUSES,
     LEFT_STATUSES,
     Totals,
 )
-from hotline.tenants.statistics.models import DailyStat
 
 Key = tuple[date, int | None, int | None, str]  # day, department, category, channel
 
@@ -157,7 +157,7 @@ async def compute_rows(
 ) -> dict[Key, Totals]:
     """Every daily row of the city for moments in ``[start, end)`` (city-local day
     boundaries), as the work orders stand now. Runs in the caller's scope."""
-    db = DailyStat._meta.db
+    db = read_connection()
     params: list[Any] = [tenant_id, start, end, timezone]
     rows: dict[Key, Totals] = defaultdict(Totals)
     for row in await db.execute_query_dict(_RECEIVED, params):

@@ -27,9 +27,9 @@ from typing import Any
 
 import structlog
 from redis.exceptions import RedisError
-from tortoise.transactions import in_transaction
 
 from hotline.platform import clock
+from hotline.platform.db.replica import read_connection, read_transaction
 from hotline.platform.redis import redis_client, tenant_key
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.departments.models import Department
@@ -49,7 +49,6 @@ from hotline.tenants.statistics.metrics import (
     total,
 )
 from hotline.tenants.statistics.metrics import score as composite
-from hotline.tenants.statistics.models import DailyStat
 
 MAX_DAYS = 366
 CACHE_SECONDS = 24 * 3600  # a closed period's figures; a new version is a new key anyway
@@ -107,7 +106,7 @@ async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str
     if last < first:
         return []
     ended = min(last, today - timedelta(days=1))
-    dirty_rows = await DailyStat._meta.db.execute_query_dict(
+    dirty_rows = await read_connection().execute_query_dict(
         "SELECT day FROM stats_dirty_days WHERE tenant_id = $1 AND day >= $2 AND day <= $3",
         [city.tenant_id, first, ended],
     )
@@ -146,7 +145,7 @@ async def _stored(
 ) -> list[dict[str, Any]]:
     """The stored days of ``[first, last]`` but ``dirty``, summed per department from the
     per-department table (one row per department and day, whatever the volume)."""
-    db = DailyStat._meta.db
+    db = read_connection()
     params: list[Any] = [tenant_id, first, last, dirty]
     rows = {
         r["department_id"]: dict(r) for r in await db.execute_query_dict(_STORED_COUNTS, params)
@@ -178,7 +177,7 @@ WHERE a.tenant_id = $1 AND a.is_lead AND a.parent_id IS NULL AND a.paused_at IS 
 
 async def overdue_now(tenant_id: int, paths: Sequence[str] | None) -> int:
     """Open top-level lead assignments past their reply deadline now (not suspended)."""
-    db = DailyStat._meta.db
+    db = read_connection()
     if paths is None:  # the whole city: no department to match
         rows = await db.execute_query_dict(_OVERDUE_NOW_CITY, [tenant_id, clock.now()])
     else:
@@ -203,7 +202,7 @@ async def _closed_key(
     whole city); None when the period is not closed or a day waits for the worker."""
     if last >= city.today():
         return None
-    rows = await DailyStat._meta.db.execute_query_dict(_VERSION, [city.tenant_id, first, last])
+    rows = await read_connection().execute_query_dict(_VERSION, [city.tenant_id, first, last])
     version = rows[0]
     if version["dirty"]:
         return None
@@ -337,7 +336,7 @@ async def city_statistics(
         raise NotFound("city")
     with use_scope(Scope.city(actor.tenant_id, actor.province_id, actor.user_id)):
         # one connection for the whole read: the scope is set once, not per statement
-        async with in_transaction():
+        async with read_transaction():
             tenant = await Tenant.get(id=actor.tenant_id)
             paths, departments = await _reading_paths(actor, department_id)
             selected = (
@@ -398,7 +397,7 @@ async def province_statistics(
     weights = CitySettings().ranking_weights
     with use_scope(Scope.province(chosen, actor.user_id)):
         # one connection for the whole read, as for a city
-        async with in_transaction():
+        async with read_transaction():
             tenants = await Tenant.filter(province_id=chosen).order_by("id")
             everything: list[dict[str, Any]] = []
             cities: list[tuple[int, str, Figures]] = []

@@ -124,7 +124,7 @@ class CallRecord(TenantModel):
 
     class Meta:
         table = "call_records"
-        unique_together = (("tenant_id", "call_id"),)
+        unique_together = (("tenant_id", "call_id", "day"),)
 
 
 class ExportJob(TenantModel):

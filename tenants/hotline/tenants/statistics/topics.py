@@ -22,12 +22,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from hotline.platform import clock
+from hotline.platform.db.replica import read_connection
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.knowledge.segmentation import Tokenizer, base_tokenizer
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.aggregates import day_bounds, local_day
-from hotline.tenants.statistics.models import DailyStat
 from hotline.tenants.tickets.access import reading_paths
 
 MAX_TICKETS = 20_000  # per week, the most recent
@@ -173,7 +173,7 @@ async def _categories(
     params: list[Any] = [tenant_id, start, end]
     if paths is not None:
         params.append([f"{p}%" for p in paths])
-    rows = await DailyStat._meta.db.execute_query_dict(
+    rows = await read_connection().execute_query_dict(
         f"SELECT t.category_id, count(*) AS n FROM tickets t WHERE {_where(paths)} GROUP BY 1",
         params,
     )
@@ -186,7 +186,7 @@ async def _texts(
     params: list[Any] = [tenant_id, start, end]
     if paths is not None:
         params.append([f"{p}%" for p in paths])
-    rows = await DailyStat._meta.db.execute_query_dict(
+    rows = await read_connection().execute_query_dict(
         f"SELECT t.title || ' ' || t.content AS text FROM tickets t WHERE {_where(paths)} "
         f"ORDER BY t.received_at DESC LIMIT {MAX_TICKETS}",
         params,
@@ -213,7 +213,7 @@ async def hot_topics(
     before_counts = await _categories(tenant.id, before_start, start, paths)
     names = {
         c["id"]: c["name"]
-        for c in await DailyStat._meta.db.execute_query_dict(
+        for c in await read_connection().execute_query_dict(
             "SELECT id, name FROM categories WHERE tenant_id = $1", [tenant.id]
         )
     }

@@ -106,7 +106,7 @@ async def _marks(kinds: Sequence[str]) -> dict[str, datetime]:
 
 
 async def _advance(tenant: Tenant, kind: str, until: datetime) -> None:
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         await conn.execute_query(
             "INSERT INTO sweep_marks (tenant_id, province_id, kind, swept_until, created_at,"
             " updated_at) VALUES ($1, $2, $3, $4, now(), now())"
@@ -149,7 +149,7 @@ class _Sweep:
         for status in statuses:
             cursor: tuple[datetime, int] = (since, _NO_ID) if since else (_EPOCH, 0)
             while True:
-                async with unit(), in_transaction() as conn:
+                async with unit(), in_transaction("default") as conn:
                     rows = await conn.execute_query_dict(
                         sql,
                         [self.tenant.id, status.value, self.now, *cursor, batch_size],
@@ -217,7 +217,7 @@ class _Sweep:
 
     async def escalations(self, batch_size: int) -> None:
         while True:
-            async with unit(), in_transaction() as conn:
+            async with unit(), in_transaction("default") as conn:
                 due = await conn.execute_query_dict(
                     _DUE_ESCALATIONS, [self.tenant.id, self.now, batch_size]
                 )

@@ -359,7 +359,7 @@ async def change(
         require(actor, permission)
     scoped = use_scope(scope) if scope is not None else access.city_scope(actor)
     with scoped:
-        async with unit(), in_transaction() as conn:
+        async with unit(), in_transaction("default") as conn:
             work = Change(actor, permission, clock.now(), conn)
             yield work
             await work.finish()

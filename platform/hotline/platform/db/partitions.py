@@ -1,0 +1,50 @@
+"""Monthly partitions of the append-only tables (docs/operations.md "Partitioning").
+
+The tables are declared ``PARTITION BY RANGE (day)`` by their migrations, which also
+create the two SECURITY DEFINER functions used here, so the runtime role (which owns
+no table) can keep them: ``hotline_month_partitions`` makes the coming months'
+partitions (and moves rows of a month that had none out of the default partition),
+``hotline_detach_month_partitions`` detaches months past retention — detached tables
+keep their rows, out of every query, for the operator to archive or drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from tortoise import connections
+
+log = structlog.get_logger(__name__)
+
+# table → its retention setting's name (months; 0 keeps every month)
+MONTHLY = {"call_records": "call_records_retention_months"}
+
+
+@dataclass(frozen=True)
+class Maintained:
+    table: str
+    made: int
+    detached: int
+
+
+async def maintain(*, months_ahead: int, retention: dict[str, int]) -> list[Maintained]:
+    """Make ``months_ahead`` months of partitions beyond the current one for every
+    monthly table, and detach those older than their retention (0: none)."""
+    db = connections.get("default")
+    done = []
+    for table in MONTHLY:
+        [made] = await db.execute_query_dict(
+            "SELECT hotline_month_partitions($1, $2) AS n", [table, months_ahead]
+        )
+        detached = 0
+        keep = retention.get(table, 0)
+        if keep > 0:
+            [row] = await db.execute_query_dict(
+                "SELECT hotline_detach_month_partitions($1, $2) AS n", [table, keep]
+            )
+            detached = int(row["n"])
+        done.append(Maintained(table, int(made["n"]), detached))
+        if made["n"] or detached:
+            log.info("partitions.maintained", table=table, made=made["n"], detached=detached)
+    return done
