@@ -36,8 +36,6 @@ NO_CITY_IDS = {
     "me": "the caller's own memberships",
     "provinces": "filtered by the caller's roles (tests/api)",
     "noticeReceived": "the caller's own notice channel, keyed by its city and user",
-    "provinceStatistics": "the caller's own province; other provinces' cities never appear "
-    "(tests/statistics/test_api.py)",
 }
 
 

@@ -88,6 +88,9 @@ async def test_development_offers_the_demo_logins(client: httpx.AsyncClient) -> 
     names = {u["username"]: u["tenant"] for u in users}
     assert names["jinan_agent"] == "jinan"
     assert names["shandong_admin"] is None
+    for city in ("jinan", "dezhou"):  # the business extension's people too
+        for who in ("manager", "manager2", "enterprise"):
+            assert names[f"{city}_{who}"] == city
     assert config["demoPassword"]
     assert config["endpoint"] == "/graphql"
 

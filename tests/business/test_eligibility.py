@@ -227,6 +227,28 @@ def test_reasons_and_near_misses() -> None:
     assert [r.met for r in verdict.reasons] == [True, False, True]
 
 
+def test_tag_reasons_read_as_sentences() -> None:
+    """Once "has of the tags …" (a word missing) for a met condition."""
+    facts = eligibility.Facts(
+        industry="65",
+        section="I",
+        size_class=SizeClass.SMALL,
+        area_path=None,
+        founded_on=date(2020, 1, 1),
+        registered_capital=Decimal(3_000_000),
+        tags=frozenset({"高新技术"}),
+    )
+    texts = {}
+    for tags in (["高新技术", "专精特新"], ["外贸"]):
+        rule = eligibility.parse({"op": "all", "conditions": [{"tags_any": tags}]}, {})
+        [reason] = eligibility.evaluate(rule, facts, date(2026, 11, 30)).reasons
+        texts[reason.met] = (reason.text, reason.text_zh)
+    assert texts == {
+        True: ("has one of the tags 高新技术、专精特新", "具备以下标签之一：高新技术、专精特新"),
+        False: ("has none of the tags 外贸", "不具备以下任一标签：外贸"),
+    }
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -79,6 +79,23 @@ def test_the_reason_is_named() -> None:
     assert reason(NEW, CASES[1][1]) == SAME_PLACE
 
 
+def test_normalize_keeps_the_citizens_punctuation() -> None:
+    """Full-width punctuation is what the citizen wrote (NFKC turned ，into ,); full-width
+    digits and letters still fold to ASCII."""
+    s = normalize(
+        Submission(
+            channel=Channel.PHONE,
+            external_id=None,
+            content="新湖大街夜间施工噪音扰民，已持续一周！（３号楼ＡＢ单元）",
+            title="噪音：夜间施工？",
+            address="德城区新湖大街１２号",
+        )
+    )
+    assert s.content == "新湖大街夜间施工噪音扰民，已持续一周！（3号楼AB单元）"
+    assert s.title == "噪音：夜间施工？"
+    assert s.address == "德城区新湖大街12号"
+
+
 def test_normalize_and_keys() -> None:
     s = normalize(
         Submission(

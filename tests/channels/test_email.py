@@ -247,7 +247,7 @@ async def test_a_mail_becomes_a_ticket_with_its_checked_attachments(boxes: Boxes
     result = await boxes.poll(alpha)
     assert (result.fetched, result.created) == (1, 1)
     [ticket] = await _tickets(alpha)
-    assert ticket.content == "泉城路1号路灯不亮\n路灯已经三天不亮了,晚上很危险。"
+    assert ticket.content == "泉城路1号路灯不亮\n路灯已经三天不亮了，晚上很危险。"
     with use_scope(alpha.scope()):
         evidence = await Evidence.filter(ticket_id=ticket.id)
     assert [(e.file_name, e.content_type) for e in evidence] == [("photo.png", "image/png")]

@@ -212,7 +212,7 @@ async def test_answers_are_appended_to_the_senders_open_ticket(gateway: Gateway)
     with use_scope(alpha.scope()):
         ticket = await Ticket.get(number=number)
         added = await TimelineEvent.filter(ticket_id=ticket.id, action="supplement").order_by("seq")
-    assert [e.reason for e in added] == ["现在更严重了", f"关于{number}:物业说不管,请尽快处理"]
+    assert [e.reason for e in added] == ["现在更严重了", f"关于{number}：物业说不管，请尽快处理"]
     # another sender's message naming the number is not appended to it
     other = await gateway.send(alpha, f"{number} 经七路20号我也看到了污水", sender="13900007777")
     assert other.json()["result"] == "created"

@@ -7,6 +7,7 @@ API or the worker brings it back; only Ctrl-C stops the whole thing."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -143,6 +144,36 @@ def test_the_console_shows_what_a_newcomer_needs_and_nothing_else(running: Runni
     assert "database system is ready" in (logs / "postgresql.log").read_text()
 
 
+def test_other_commands_find_the_running_stack(running: Running) -> None:
+    """`hotline token` beside `hotline run`, with no HOTLINE_*_URL set, reaches the running
+    stack of its home (the tour's `HOTLINE_HOME=… hotline token …` once failed: no
+    database "hotline" on the default server)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env["HOTLINE_HOME"] = str(running.home)
+    done = subprocess.run(
+        [str(ROOT / ".venv/bin/hotline"), "token", "--user", "dezhou_agent", "--tenant", "dezhou"],
+        cwd=ROOT,  # not the home: HOTLINE_HOME names it
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    headers = json.loads(done.stdout)
+    assert headers["X-Hotline-Tenant"] == "dezhou"
+    request = urllib.request.Request(  # noqa: S310 - our own URL
+        running.base + "/graphql",
+        data=json.dumps({"query": "{ me { user { username } } }"}).encode(),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        body = json.loads(response.read())
+    assert body["data"]["me"]["user"]["username"] == "dezhou_agent", body
+    stack_env = json.loads((running.home / "run" / "stack.env").read_text())
+    assert set(stack_env) == {"HOTLINE_DATABASE_URL", "HOTLINE_REDIS_URL", "HOTLINE_S3_ENDPOINT"}
+
+
 def test_a_killed_worker_is_restarted(running: Running) -> None:
     before = running.child("worker")
     assert before is not None
@@ -174,3 +205,4 @@ def test_ctrl_c_stops_everything_quietly(running: Running) -> None:
     console = running.console()
     assert NOISE.search(console) is None, console
     assert "Stopping …" in console
+    assert not (running.home / "run" / "stack.env").exists()  # no stack runs there now

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -15,9 +16,12 @@ from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
-from hotline.tenants.kernel.roles import Role
+from hotline.tenants.accounts import sessions
+from hotline.tenants.accounts.models import ProvinceRole, User
+from hotline.tenants.kernel.roles import PlatformRole, Role
 from hotline.tenants.provinces.models import Province
 from hotline.tenants.tickets.models import AssignmentStatus, Channel, Status
+from tests import isolation_registry
 from tests.tickets_api.conftest import City, World, add_person, make_city, make_ticket
 
 CITY = """query($from: Date!, $to: Date!, $d: ID) {
@@ -123,6 +127,60 @@ async def test_province_statistics_stays_in_the_province(api: tuple[World, City]
     # city roles cannot roll the province up
     body = await world.gql(world.alpha, "leader", PROVINCE, _today())
     assert world.codes(body) == ["PERMISSION_DENIED"]
+
+
+PROVINCE_BY_ID = """query($from: Date!, $to: Date!, $p: ID) {
+  provinceStatistics(from: $from, to: $to, provinceId: $p) { figures { received } }
+}"""
+
+
+async def _no_city(world: World, token: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """A call with no X-Hotline-Tenant: the province admin's own tour (README)."""
+    response = await world.client.post(
+        "/graphql",
+        json={"query": PROVINCE_BY_ID, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_province_admin_needs_no_city_header(api: tuple[World, City]) -> None:
+    world, _ = api
+    shandong = str(encode_id("Province", world.alpha.tenant.province_id))
+    jiangsu = str(encode_id("Province", world.beta.tenant.province_id))
+    admin = world.alpha.tokens["province"]
+    body = await _no_city(world, admin, _today())
+    assert body["data"]["provinceStatistics"]["figures"]["received"] == 4, body
+    body = await _no_city(world, admin, {**_today(), "p": shandong})
+    assert body["data"]["provinceStatistics"]["figures"]["received"] == 4, body
+    # another province: refused, never its figures — the very answer to a province that
+    # does not exist
+    body = await _no_city(world, admin, {**_today(), "p": jiangsu})
+    assert world.codes(body) == ["PERMISSION_DENIED"]
+    assert body["data"] is None
+    missing = await _no_city(world, admin, {**_today(), "p": str(encode_id("Province", 10**9))})
+    assert [(e["message"], e["extensions"]) for e in missing["errors"]] == [
+        (e["message"], e["extensions"]) for e in body["errors"]
+    ]
+    isolation_registry.record_same_as_missing("provinceStatistics")
+    # a city role has no province to fall back on
+    body = await _no_city(world, world.alpha.tokens["leader"], _today())
+    assert world.codes(body) == ["PERMISSION_DENIED"]
+    # the administrator of two provinces names one
+    with use_scope(Scope.platform()):
+        both = await User.create(username="both-provinces", display_name="both")
+        for province_id in (world.alpha.tenant.province_id, world.beta.tenant.province_id):
+            await ProvinceRole.create(
+                user=both, province_id=province_id, role=PlatformRole.PROVINCE_ADMIN
+            )
+    token = await sessions.issue_token_for(username="both-provinces", ttl=timedelta(hours=1))
+    body = await _no_city(world, token, _today())
+    assert world.codes(body) == ["INVALID"]
+    assert body["errors"][0]["extensions"]["field"] == "provinceId"
+    body = await _no_city(world, token, {**_today(), "p": jiangsu})
+    assert body["data"]["provinceStatistics"]["figures"]["received"] == 5, body
 
 
 async def test_bad_period_is_a_clear_error(api: tuple[World, City]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hotline.schema.ids import encode_id
 from hotline.tenants.tickets.models import AssignmentStatus, Status
@@ -212,3 +212,43 @@ async def test_search_filters_and_keyset_pages(world: World) -> None:
     assert body["data"]["tickets"]["edges"] == []
     body = await world.gql(b, "agent", q, {"after": "garbage"})
     assert world.codes(body) == ["INVALID"]
+
+
+PUBLIC = """query($n: String!, $c: String!) {
+  publicTicket(number: $n, queryCode: $c) { number status } }"""
+
+
+async def test_public_ticket_needs_no_city(world: World) -> None:
+    """The citizen has the number and the query code only: the number's prefix names the
+    city. A wrong code, another city's number and an unknown prefix answer alike."""
+    made = await world.ticket(world.alpha, status=Status.RECEIVED)
+    other = await world.ticket(world.beta, status=Status.RECEIVED)
+    assert made.ticket.number.startswith(world.alpha.tenant.number_prefix)
+
+    async def no_city(number: str, code: str) -> dict[str, Any]:
+        response = await world.client.post(
+            "/graphql", json={"query": PUBLIC, "variables": {"n": number, "c": code}}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    body = await no_city(made.ticket.number.lower(), made.query_code)
+    assert body["data"]["publicTicket"] == {"number": made.ticket.number, "status": "RECEIVED"}
+    body = await no_city(other.ticket.number, other.query_code)
+    assert body["data"]["publicTicket"]["number"] == other.ticket.number
+    wrong_code = "000000" if made.query_code != "000000" else "111111"
+    refusals = [
+        await no_city(made.ticket.number, wrong_code),
+        await no_city(made.ticket.number, other.query_code),
+        await no_city("ZZ" + made.ticket.number[2:], made.query_code),
+        await no_city("12345", made.query_code),
+        # with the city selected, as before
+        await world.gql(world.alpha, None, PUBLIC, {"n": made.ticket.number, "c": wrong_code}),
+    ]
+    for body in refusals:
+        assert body["data"] is None
+        assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
+            (refusals[0]["errors"][0]["message"], refusals[0]["errors"][0]["extensions"])
+        ], body
+        assert world.codes(body) == ["NOT_FOUND"]

@@ -11,6 +11,10 @@ from importlib.metadata import entry_points
 import click
 
 from hotline.platform.logging import configure_logging
+from hotline.platform.stackenv import use_running_stack
+
+# These start the embedded stack themselves (or are its children, with the URLs set).
+_OWN_STACK = frozenset({"run"})
 
 
 class EntryPointGroup(click.Group):
@@ -30,6 +34,12 @@ class EntryPointGroup(click.Group):
 
 @click.group(cls=EntryPointGroup)
 @click.version_option(package_name="hotline")
-def main() -> None:
-    """Hotline: the 12345 citizen service hotline platform."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Hotline: the 12345 citizen service hotline platform.
+
+    With no HOTLINE_DATABASE_URL (REDIS_URL, S3_ENDPOINT) set, commands use the embedded
+    stack that `hotline run` keeps running in HOTLINE_HOME (default .hotline/), if any."""
     configure_logging()
+    if ctx.invoked_subcommand not in _OWN_STACK:
+        use_running_stack()

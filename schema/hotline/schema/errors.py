@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -10,6 +11,8 @@ import strawberry
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 from tortoise.exceptions import ValidationError
 
 from hotline.platform.faults import is_transient
@@ -65,6 +68,41 @@ async def payload_errors(call: Callable[[], Awaitable[T]]) -> tuple[T | None, li
         return await call(), []
     except DomainError as exc:
         return None, [error_from(exc)]
+
+
+#: The client's own mistakes (a typed domain error, a permission class's refusal, a query
+#: that does not validate) are logged here at INFO, one line, no traceback; anything else
+#: stays an ERROR of ``strawberry.execution`` with its traceback.
+expected_errors = logging.getLogger("hotline.graphql.expected")
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """An answer we meant to give (see :func:`_should_mask`), not a fault of ours."""
+    return not _should_mask(error)
+
+
+class HotlineSchema(strawberry.Schema):
+    """The strawberry schema, with expected errors kept out of the ERROR log."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if not is_expected(error):
+                StrawberryLogger.error(error, execution_context)
+                continue
+            original = error.original_error
+            code = (
+                str(getattr(original.code, "value", original.code))
+                if isinstance(original, DomainError)
+                else (error.extensions or {}).get("code", "GRAPHQL_VALIDATION")
+            )
+            expected_errors.info(
+                "graphql.expected_error code=%s path=%s message=%s",
+                code,
+                ".".join(str(p) for p in error.path or ()) or "-",
+                error.message,
+            )
 
 
 def _should_mask(error: GraphQLError) -> bool:

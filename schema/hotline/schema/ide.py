@@ -45,7 +45,13 @@ STYLES = (
 
 
 def demo_users() -> list[dict[str, str | None]]:
-    from hotline.tenants.seed.data import DEZHOU, JINAN, PLATFORM_OPERATOR, PROVINCE_ADMIN
+    from hotline.tenants.seed.data import (
+        DEZHOU,
+        JINAN,
+        PLATFORM_OPERATOR,
+        PROVINCE_ADMIN,
+        business_logins,
+    )
 
     users: list[dict[str, str | None]] = [
         {"username": PLATFORM_OPERATOR[0], "role": "platform operator", "tenant": None},
@@ -53,6 +59,8 @@ def demo_users() -> list[dict[str, str | None]]:
     ]
     for city in (JINAN, DEZHOU):
         users += [{"username": u[0], "role": u[2], "tenant": city.slug} for u in city.users]
+        # the business extension's people (service managers, the enterprise's admin)
+        users += [{"username": u, "role": r, "tenant": t} for u, r, t in business_logins(city)]
     return users
 
 

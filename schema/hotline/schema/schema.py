@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -36,7 +35,7 @@ from hotline.schema.channels.queries import ChannelQueries
 from hotline.schema.datetimes import DATETIME, AnswerZone
 from hotline.schema.departments.mutations import DepartmentMutations
 from hotline.schema.departments.queries import DepartmentQueries
-from hotline.schema.errors import masking_extension
+from hotline.schema.errors import HotlineSchema, masking_extension
 from hotline.schema.evidence.mutations import EvidenceMutations
 from hotline.schema.evidence.queries import EvidenceQueries
 from hotline.schema.guards import GuardSettings, Limits, RequestGuard
@@ -130,7 +129,7 @@ Subscription = merge_types(
 )
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> HotlineSchema:
     s = settings or get_settings()
     # The limiters' rule classes are built once: the validation cache keys on the rule
     # classes, so a fresh limiter per request (each makes a new class) would never hit.
@@ -177,7 +176,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if s.database_replica_url:
         extensions.append(ReadRouting)
-    schema = strawberry.Schema(
+    schema = HotlineSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -5,7 +5,8 @@ Everything lives under ``home`` (default ``settings.home``, ``.hotline/``)::
     pg/      PostgreSQL data directory (and its Unix socket; its server log is pg/log)
     redis/   dump.rdb
     s3/      the saved S3 objects (manifest.json, objects/)
-    run/     stack.lock, the Redis socket
+    run/     stack.lock, stack.env (the services' URLs while running, for other
+             ``hotline`` commands: hotline.platform.stackenv), the Redis socket
     logs/    redis.log, moto.log, postgresql.log (a link to pg/log), and the logs
              ``hotline run`` keeps out of the console (run, migrate, seed, api, worker)
 
@@ -30,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from hotline.platform import stackenv
 from hotline.platform.devstack.postgres import Postgres, environ
 from hotline.platform.devstack.redis import RedisServer
 from hotline.platform.devstack.s3 import S3Server
@@ -110,6 +112,9 @@ class EmbeddedStack:
                     service.start()
                     running.callback(service.stop)
             self._link_postgres_log()
+            # for `hotline token`, `seed`, … run beside it (hotline.platform.stackenv)
+            stackenv.write(self.home, self.env())
+            running.callback(stackenv.clear, self.home)
             self._running = running.pop_all()
 
     def _link_postgres_log(self) -> None:

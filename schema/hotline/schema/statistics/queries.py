@@ -8,7 +8,7 @@ from strawberry import relay
 
 from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
-from hotline.schema.permissions import can
+from hotline.schema.permissions import can, signed_in
 from hotline.schema.statistics.types import CityStatistics, HotTopics, ProvinceStatistics
 from hotline.tenants.kernel.access import Action
 from hotline.tenants.statistics import dashboard, topics
@@ -41,17 +41,28 @@ class StatisticsQueries:
         return CityStatistics.from_report(report)
 
     @strawberry.field(
-        permission_classes=[can(Action.STATISTICS_PROVINCE_READ)],
-        description="Every city of the caller's province over [from, to], with their ranking.",
+        # statistics.province_read is checked for the province chosen (the service)
+        permission_classes=[signed_in],
+        description=(
+            "Every city of a province over [from, to], with their ranking: provinceId if "
+            "given, else the selected city's province, else the one province the caller "
+            "administers (no X-Hotline-Tenant needed)."
+        ),
     )
     async def province_statistics(
         self,
         info: Info,
         first: Annotated[date, strawberry.argument(name="from")],
         last: Annotated[date, strawberry.argument(name="to")],
+        province_id: relay.GlobalID | None = None,
     ) -> ProvinceStatistics:
         report = await dashboard.province_statistics(
-            actor=info.context.actor, first=first, last=last
+            actor=info.context.actor,
+            first=first,
+            last=last,
+            province_id=None
+            if province_id is None
+            else decode_id(province_id, "Province", field="provinceId"),
         )
         return ProvinceStatistics.from_report(report)
 

@@ -371,8 +371,8 @@ def _leaf_reason(cond: Condition, facts: Facts, as_of: date) -> Reason:
         )
     return Reason(
         met,
-        f"{'has' if met else 'has none'} of the tags {names}",
-        f"{'具备' if met else '不具备'}标签之一：{names}",
+        f"{'has one' if met else 'has none'} of the tags {names}",
+        f"{'具备以下标签之一' if met else '不具备以下任一标签'}：{names}",
     )
 
 

@@ -93,9 +93,26 @@ class Intake:
 
 _SPACES = re.compile(r"[ \t\u3000]+")
 
+# Full-width digits and Latin letters fold to ASCII (ticket numbers, house numbers, plate
+# numbers stay searchable); nothing else does: NFKC would also rewrite the citizen's
+# full-width punctuation (，。：？！（）) to ASCII, changing what they wrote.
+_FULL_WIDTH_ALNUM = str.maketrans(
+    {
+        code: code - 0xFEE0
+        for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+        for code in range(lo, hi + 1)
+    }
+)
+
+
+def fold_text(text: str) -> str:
+    """NFC, with full-width digits and letters made ASCII; punctuation kept as written."""
+    return unicodedata.normalize("NFC", text).translate(_FULL_WIDTH_ALNUM)
+
 
 def normalize(submission: Submission) -> Submission:
-    """Unicode NFKC (full-width digits and letters), trimmed lines, collapsed spaces."""
+    """Unicode NFC with full-width digits and letters folded (punctuation kept), trimmed
+    lines, collapsed spaces."""
     external_id = submission.external_id
     if external_id is not None:
         external_id = external_id.strip()
@@ -111,9 +128,9 @@ def normalize(submission: Submission) -> Submission:
     return replace(
         submission,
         external_id=external_id,
-        content=clean(unicodedata.normalize("NFKC", submission.content)),
-        title=clean(unicodedata.normalize("NFKC", submission.title)),
-        address=clean(unicodedata.normalize("NFKC", submission.address)),
+        content=clean(fold_text(submission.content)),
+        title=clean(fold_text(submission.title)),
+        address=clean(fold_text(submission.address)),
         citizen_name=(submission.citizen_name or "").strip() or None,
         citizen_phone=(submission.citizen_phone or "").strip() or None,
     )

@@ -19,7 +19,6 @@ A message id seen before changes nothing (the gateway's retries).
 from __future__ import annotations
 
 import enum
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -106,7 +105,7 @@ async def receive_sms(*, tenant: Tenant, message_id: str, sender: str, text: str
             "message_id is 1 to {max} characters", field="message_id", max=pipeline.MAX_EXTERNAL_ID
         )
     phone = normalize_phone(sender)
-    text = " ".join(unicodedata.normalize("NFKC", text).split())
+    text = " ".join(pipeline.fold_text(text).split())
     if not text:
         raise Invalid("the message has no text", field="text")
     if len(text) > MAX_CHARS:

@@ -32,6 +32,9 @@ MESSAGES_ZH: dict[str, str] = {
     "the name must be 1-100 characters": "名称须为 1 到 100 个字符",
     "a name of 1 to 100 characters is needed": "请填写 1 到 100 个字符的名称",
     "name a city (X-Hotline-Tenant) or a province": "请指定城市（X-Hotline-Tenant）或省份",
+    "you administer several provinces: name one (provinceId)": (
+        "您管理多个省份，请指定一个（provinceId）"
+    ),
     "{where}: {error}": "{where} 有误：{error}",
     # --- accounts, sessions -------------------------------------------------------------
     "authentication required": "请先登录",

@@ -1,11 +1,15 @@
 """The business extension's demo (docs/business.md): per city a registry of a few
 hundred enterprises with valid USCCs (the check character computed by python-stdnum)
 across industries and districts, two service managers with portfolios, an enterprise
-admin, and a published policy whose eligible enterprises are notified. Idempotent: a
-city that has enterprises already is left as it is."""
+admin, and two published policies whose eligible enterprises are notified. The demo
+enterprise (the one ``<city>_enterprise`` administers, portfolio of ``<city>_manager2``)
+is made to qualify for one policy and to miss the other by one condition, so
+``policiesForEnterprise`` shows both a match with its reasons and a near miss with why
+not. Idempotent: a city that has enterprises already is left as it is."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,7 +34,7 @@ from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.departments.service import create_department
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
-from hotline.tenants.seed.data import DEMO_PASSWORD, CityDemo
+from hotline.tenants.seed.data import DEMO_PASSWORD, CityDemo, business_logins
 
 # USCC characters of an organization code (GB 32100-2015: digits and capitals but I, O,
 # S, V, Z).
@@ -92,6 +96,58 @@ def registry(city: CityDemo, areas: list[int], count: int, seed: int = 13) -> li
             tags=tuple(sorted(set(rng.sample(_TAGS, rng.choice((0, 0, 1, 1, 2)))))),
         )
     return list(rows.values())
+
+
+def demo_enterprise(row: EnterpriseRow, city: CityDemo) -> EnterpriseRow:
+    """The demo enterprise: an active software company of five years, tagged 科技型中小企业
+    (not 高新技术 nor 专精特新), so it meets one demo policy and misses the other by one
+    condition. Dezhou's is smaller than Jinan's."""
+    employees, revenue = (
+        (85, Decimal(26_000_000)) if city.slug == "jinan" else (32, Decimal(7_500_000))
+    )
+    return dataclasses.replace(
+        row,
+        industry="65",
+        section=industry("65").section,
+        employees=employees,
+        revenue=revenue,
+        size_class=size_class("65", employees=employees, revenue=revenue),
+        registered_capital=Decimal(5_000_000),
+        founded_on=date(2021, 6, 1),
+        status=EnterpriseStatus.ACTIVE,
+        tags=("科技型中小企业",),
+    )
+
+
+def policies(city: CityDemo) -> list[tuple[str, str, dict[str, object]]]:
+    """The city's published demo policies: title, text, eligibility rule."""
+    return [
+        (
+            f"{city.name}高新技术企业研发费用补助",
+            "对符合条件的高新技术企业，按上年度研发投入给予补助。",
+            {
+                "op": "all",
+                "conditions": [
+                    {"tags_any": ["高新技术", "专精特新"]},
+                    {"capital": {"min": 1_000_000}},
+                    {"age_years": {"min": 1}},
+                ],
+            },
+        ),
+        (
+            f"{city.name}科技型中小企业创新券",
+            "对入库的科技型中小企业购买检验检测、研发设计等科技服务，按合同金额的一定比例"
+            "给予创新券补贴。",
+            {
+                "op": "all",
+                "conditions": [
+                    {"tags_any": ["科技型中小企业"]},
+                    {"industry_in": ["I", "M"]},
+                    {"age_years": {"min": 1}},
+                ],
+            },
+        ),
+    ]
 
 
 async def _person(
@@ -191,17 +247,13 @@ async def seed_business(
     *, actor: Actor, city: CityDemo, count: int = 300
 ) -> tuple[int, list[tuple[str, str, str]]]:
     """The city's business demo (in its scope): rows created, and the demo logins."""
-    logins = [
-        (f"{city.slug}_manager", "service_manager", city.slug),
-        (f"{city.slug}_manager2", "service_manager", city.slug),
-        (f"{city.slug}_enterprise", "enterprise_admin", city.slug),
-        (f"{city.slug}_bank", "dept_manager", city.slug),
-    ]
+    logins = business_logins(city)
     if await Enterprise.exists():
         return 0, logins
     districts = await Department.filter(kind=DepartmentKind.DISTRICT).order_by("id")
     streets = await Department.filter(kind=DepartmentKind.STREET).values_list("id", flat=True)
     rows = registry(city, [d.id for d in districts] + list(streets), count)
+    rows[0] = demo_enterprise(rows[0], city)
     inserted, _ = await upsert(rows)
     first = await Enterprise.get(uscc=rows[0].uscc)
     manager = await _person(actor, logins[0][0], f"{city.name[:2]}服务专员一", Role.SERVICE_MANAGER)
@@ -222,22 +274,17 @@ async def seed_business(
     for rule in with_rules:
         await portfolio.assign(actor=actor, **rule)
     market = await Department.get(code="market")
-    policy = await Policy.create(
-        title=f"{city.name}高新技术企业研发费用补助",
-        body="对符合条件的高新技术企业，按上年度研发投入给予补助。",
-        department_id=market.id,
-        rules={
-            "op": "all",
-            "conditions": [
-                {"tags_any": ["高新技术", "专精特新"]},
-                {"capital": {"min": 1_000_000}},
-                {"age_years": {"min": 1}},
-            ],
-        },
-        status=PolicyStatus.PUBLISHED,
-    )
-    await Policy.filter(id=policy.id).update(published_at=policy.created_at)
-    notified = await notify.notify_policy(policy.id)
+    notified = 0
+    for title, body, rules in policies(city):
+        policy = await Policy.create(
+            title=title,
+            body=body,
+            department_id=market.id,
+            rules=rules,
+            status=PolicyStatus.PUBLISHED,
+        )
+        await Policy.filter(id=policy.id).update(published_at=policy.created_at)
+        notified += await notify.notify_policy(policy.id)
     providers = await _providers(actor, city)
     await _person(
         actor,
@@ -247,4 +294,7 @@ async def seed_business(
         department_id=providers["bank"].id,
     )
     products = await _products(actor, providers["bank"])
-    return inserted + 4 + len(with_rules) + notified + len(providers) + products, logins
+    return (
+        inserted + 4 + len(policies(city)) + len(with_rules) + notified + len(providers) + products,
+        logins,
+    )

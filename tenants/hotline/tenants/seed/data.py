@@ -31,6 +31,18 @@ class CityDemo:
     )  # username, name, role, dept code
 
 
+def business_logins(city: CityDemo) -> list[tuple[str, str, str]]:
+    """The business extension's demo logins of ``city``: username, role, city. The demo
+    enterprise is in ``<city>_manager2``'s portfolio; ``<city>_bank`` is the demo bank's
+    account manager (seed/business_demo.py)."""
+    return [
+        (f"{city.slug}_manager", "service_manager", city.slug),
+        (f"{city.slug}_manager2", "service_manager", city.slug),
+        (f"{city.slug}_enterprise", "enterprise_admin", city.slug),
+        (f"{city.slug}_bank", "dept_manager", city.slug),
+    ]
+
+
 def _district(code: str, name: str, streets: dict[str, list[str]]) -> Dept:
     return Dept(
         name,

@@ -39,6 +39,7 @@ from hotline.tenants.seed.data import (
     CityDemo,
     Dept,
 )
+from hotline.tenants.seed.knowledge_demo import seed_knowledge
 from hotline.tenants.seed.routing_demo import seed_categories, seed_routing_rules
 from hotline.tenants.seed.stats_demo import seed_history
 from hotline.tenants.seed.tickets_demo import seed_closed_tickets
@@ -146,6 +147,8 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
         report.routing.append(
             f"{tenant.name}: {len(category_ids)} categories, {new_rules} routing rules added"
         )
+        progress(f"{tenant.name}: knowledge articles")
+        report.created += await seed_knowledge(actor=actor, city=str(tenant.name))
         if "business" not in (tenant.features or {}):  # a city seeded before the extension
             tenant = await provinces.update_tenant(
                 actor=actor, tenant_id=tenant.id, features={"business": True}

@@ -3,13 +3,17 @@
 written by SQL in a few statements per city; then the days' aggregates, the ended
 months published, and a few closed cases published with their text redacted.
 
-The figures are made to look like a city hotline's: about a quarter answered directly,
-most of the rest dispatched, replied within days and graded, a few cancelled, the last
-week's work partly open; calls mostly answered within a minute.
+The figures are made to look like a city hotline's: a quarter to a third answered
+directly, most of the rest dispatched, replied within days and graded, a few cancelled,
+the last week's work partly open; calls mostly answered within a minute. Each demo city
+has its own profile (:data:`PROFILES`): Jinan, the provincial capital, takes more
+tickets and calls than Dezhou, and their rates differ, so the province's ranking and the
+two cities' pages tell different stories.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,9 +31,93 @@ from hotline.tenants.statistics.models import PublishedMonth
 from hotline.tenants.tickets.models import Ticket
 
 DAYS = 120
-PER_DAY = 100  # tickets a day (a demo, not Jinan's 5,000)
-CALLS_PER_DAY = 150
 CASES = 6
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a demo city's history looks (a demo's volumes, not Jinan's 5,000 a day)."""
+
+    per_day: int = 80  # tickets a day
+    calls_per_day: int = 120
+    direct_every: int = 4  # every n-th ticket answered directly (4: 25 %)
+    cancel_every: int = 97  # every n-th ticket cancelled
+    reply_days: int = 6  # replies come 1 … reply_days days after dispatch
+    abandon_every: int = 15  # every n-th call abandoned
+    ivr_every: int = 9  # every n-th call ended in the voice menu
+    # the grades given on revisits, cycled (so the satisfaction rate is theirs)
+    grades: tuple[str, ...] = tuple(
+        [
+            "satisfied",
+            "satisfied",
+            "satisfied",
+            "basically_satisfied",
+            "satisfied",
+            "unsatisfied",
+            "satisfied",
+            "basically_satisfied",
+            "unreachable",
+            "satisfied",
+        ]
+    )
+
+
+PROFILES: dict[str, Profile] = {
+    # the capital: more of everything, replies a little faster, a few more complaints
+    "jinan": Profile(
+        per_day=125,
+        calls_per_day=190,
+        direct_every=4,
+        cancel_every=97,
+        reply_days=5,
+        abandon_every=17,
+        ivr_every=9,
+        grades=tuple(
+            [
+                "satisfied",
+                "satisfied",
+                "basically_satisfied",
+                "satisfied",
+                "unsatisfied",
+                "satisfied",
+                "satisfied",
+                "basically_satisfied",
+                "unreachable",
+                "satisfied",
+                "satisfied",
+                "satisfied",
+            ]
+        ),
+    ),
+    # a smaller city: fewer tickets, more answered at once, calls abandoned more often
+    "dezhou": Profile(
+        per_day=60,
+        calls_per_day=95,
+        direct_every=3,
+        cancel_every=71,
+        reply_days=7,
+        abandon_every=11,
+        ivr_every=8,
+        grades=tuple(
+            [
+                "satisfied",
+                "satisfied",
+                "satisfied",
+                "basically_satisfied",
+                "satisfied",
+                "unsatisfied",
+                "satisfied",
+                "unreachable",
+                "satisfied",
+            ]
+        ),
+    ),
+}
+
+
+def profile_of(tenant: Tenant) -> Profile:
+    return PROFILES.get(str(tenant.slug), Profile())
+
 
 _TICKETS = """
 INSERT INTO tickets (tenant_id, province_id, number, query_code_hash, channel, kind, priority,
@@ -41,7 +129,7 @@ SELECT $1, $2, $3 || lpad(i::text, 8, '0'), 'demo-history',
     (ARRAY['phone','phone','phone','web','wechat','app'])[1 + i % 6],
     (ARRAY['complaint','consultation','help','suggestion','report'])[1 + (i / 3) % 5],
     CASE WHEN i % 40 = 0 THEN 'urgent' ELSE 'normal' END,
-    CASE WHEN i % 97 = 0 THEN 'cancelled' WHEN direct THEN 'closed'
+    CASE WHEN i % $10 = 0 THEN 'cancelled' WHEN direct THEN 'closed'
          WHEN fresh THEN 'dispatched' ELSE 'closed' END,
     '', ($4::text[])[1 + i % cardinality($4::text[])], false, false, '', direct,
     CASE WHEN NOT direct AND NOT fresh THEN '已派相关部门处理，已答复市民。' ELSE '' END,
@@ -50,18 +138,16 @@ SELECT $1, $2, $3 || lpad(i::text, 8, '0'), 'demo-history',
     CASE WHEN NOT direct THEN r + interval '30 minutes' END,
     CASE WHEN NOT direct AND NOT fresh
          THEN r + interval '30 minutes' + (i % 5) * interval '1 hour' END,
-    CASE WHEN NOT direct AND NOT fresh THEN r + (1 + i % 6) * interval '1 day' END,
-    CASE WHEN NOT direct AND NOT fresh THEN r + (2 + i % 6) * interval '1 day' END,
-    CASE WHEN i % 97 = 0 THEN r + interval '1 hour'
+    CASE WHEN NOT direct AND NOT fresh THEN r + (1 + i % $11) * interval '1 day' END,
+    CASE WHEN NOT direct AND NOT fresh THEN r + (2 + i % $11) * interval '1 day' END,
+    CASE WHEN i % $10 = 0 THEN r + interval '1 hour'
          WHEN direct THEN r + interval '10 minutes'
-         WHEN NOT fresh THEN r + (2 + i % 6) * interval '1 day' END,
-    CASE WHEN NOT direct AND NOT fresh AND i % 97 <> 0
-         THEN (ARRAY['satisfied','satisfied','satisfied','basically_satisfied','satisfied',
-                     'unsatisfied','satisfied','basically_satisfied','unreachable',
-                     'satisfied'])[1 + (i / 7) % 10] END,
-    CASE WHEN NOT direct AND NOT fresh AND i % 97 <> 0 THEN 'center' END,
+         WHEN NOT fresh THEN r + (2 + i % $11) * interval '1 day' END,
+    CASE WHEN NOT direct AND NOT fresh AND i % $10 <> 0
+         THEN ($12::text[])[1 + (i / 7) % cardinality($12::text[])] END,
+    CASE WHEN NOT direct AND NOT fresh AND i % $10 <> 0 THEN 'center' END,
     r, r, ($5::bigint[])[1 + (i / 11) % cardinality($5::bigint[])]
-FROM (SELECT i, r, i % 4 = 0 AS direct, r > $7::timestamptz - interval '7 days' AND i % 3 = 0
+FROM (SELECT i, r, i % $9 = 0 AS direct, r > $7::timestamptz - interval '7 days' AND i % 3 = 0
              AS fresh
       FROM (SELECT i, $6::timestamptz + (i - 1) * ($7::timestamptz - $6::timestamptz) / $8
                    + (i * 7919 % 1800) * interval '1 second' AS r
@@ -92,8 +178,8 @@ SELECT $1, $2, s, s, 'demo-' || i, (s AT TIME ZONE $5)::date, s,
     CASE WHEN o = 'answered' THEN 'seat' || lpad((i % 40)::text, 2, '0') END,
     CASE WHEN o = 'answered' THEN (ARRAY['A','B','C'])[1 + i % 3] END,
     o, 'demo'
-FROM (SELECT i, s, CASE WHEN i % 15 = 0 THEN 'abandoned' WHEN i % 31 = 0 THEN 'overflow'
-                        WHEN i % 9 = 0 THEN 'ivr' ELSE 'answered' END AS o
+FROM (SELECT i, s, CASE WHEN i % $7 = 0 THEN 'abandoned' WHEN i % 31 = 0 THEN 'overflow'
+                        WHEN i % $8 = 0 THEN 'ivr' ELSE 'answered' END AS o
       FROM (SELECT i, $3::timestamptz + (i - 1) * ($4::timestamptz - $3::timestamptz) / $6 AS s
             FROM generate_series(1, $6) AS i) g) c
 ON CONFLICT (tenant_id, call_id, day) DO NOTHING"""
@@ -112,7 +198,8 @@ async def seed_history(
     start = datetime.combine(first, time(8), tzinfo=zone)
     end = clock.now() - timedelta(minutes=5)
     texts = [t.content for t in generate(per_topic=3, seed=tenant.id)]
-    n = DAYS * PER_DAY
+    profile = profile_of(tenant)
+    n = DAYS * profile.per_day
     # A bulk load in steps, each idempotent: the planner needs fresh statistics of the
     # tickets before the leads are written (their foreign-key checks planned for an
     # empty table took 37 s for Jinan), and of everything before the aggregates.
@@ -130,6 +217,10 @@ async def seed_history(
                     start,
                     end,
                     n,
+                    profile.direct_every,
+                    profile.cancel_every,
+                    profile.reply_days,
+                    list(profile.grades),
                 ],
             )
     await analyze(get_settings(), ["tickets"])
@@ -137,7 +228,15 @@ async def seed_history(
         await db.execute_script("SET LOCAL statement_timeout = '10min'")
         await db.execute_query(_LEADS, [tenant.id, departments])
         calls = [tenant.id, tenant.province_id, start, end, str(tenant.timezone)]
-        await db.execute_query(_CALLS, [*calls, DAYS * CALLS_PER_DAY])
+        await db.execute_query(
+            _CALLS,
+            [
+                *calls,
+                DAYS * profile.calls_per_day,
+                profile.abandon_every,
+                profile.ivr_every,
+            ],
+        )
     await analyze(get_settings(), ["assignments", "call_records"])
     await recompute_range(await city_clock(tenant), first, today - timedelta(days=1))
     month = first.replace(day=1)

@@ -370,18 +370,35 @@ async def city_statistics(
     )
 
 
-async def province_statistics(*, actor: Actor, first: date, last: date) -> ProvinceReport:
-    """Every city of the actor's province over ``[first, last]``, under the province
-    scope (row-level security's province policy; never across provinces)."""
-    if actor.province_id is None:
+def statistics_province(actor: Actor, requested: int | None = None) -> int:
+    """The province whose statistics ``actor`` reads: ``requested`` if given, else the
+    selected city's or province's, else the one province it administers (no city
+    header needed). Several administered provinces and none named: Invalid."""
+    province_id = requested if requested is not None else actor.province_id
+    if province_id is None and len(actor.province_admin_of) == 1:
+        [province_id] = actor.province_admin_of
+    if province_id is None and len(actor.province_admin_of) > 1:
+        raise Invalid("you administer several provinces: name one (provinceId)", field="provinceId")
+    if province_id is None:
+        require(actor, Action.STATISTICS_PROVINCE_READ)  # refused unless platform operator
         raise NotFound("province")
-    require(actor, Action.STATISTICS_PROVINCE_READ, province_id=actor.province_id)
+    require(actor, Action.STATISTICS_PROVINCE_READ, province_id=province_id)
+    return province_id
+
+
+async def province_statistics(
+    *, actor: Actor, first: date, last: date, province_id: int | None = None
+) -> ProvinceReport:
+    """Every city of a province over ``[first, last]`` (:func:`statistics_province`),
+    under the province scope (row-level security's province policy; never across
+    provinces)."""
+    chosen = statistics_province(actor, province_id)
     _period(first, last)
     weights = CitySettings().ranking_weights
-    with use_scope(Scope.province(actor.province_id, actor.user_id)):
+    with use_scope(Scope.province(chosen, actor.user_id)):
         # one connection for the whole read, as for a city
         async with read_transaction():
-            tenants = await Tenant.filter(province_id=actor.province_id).order_by("id")
+            tenants = await Tenant.filter(province_id=chosen).order_by("id")
             everything: list[dict[str, Any]] = []
             cities: list[tuple[int, str, Figures]] = []
             overdue_total = 0
@@ -391,9 +408,9 @@ async def province_statistics(*, actor: Actor, first: date, last: date) -> Provi
                 overdue_total += overdue
                 everything.extend(rows)
                 cities.append((tenant.id, tenant.name, figures(total(rows), overdue_now=overdue)))
-            calls = await call_report(first=first, last=last, province_id=actor.province_id)
+            calls = await call_report(first=first, last=last, province_id=chosen)
     return ProvinceReport(
-        province_id=actor.province_id,
+        province_id=chosen,
         first=first,
         last=last,
         figures=figures(total(everything), overdue_now=overdue_total),

@@ -5,16 +5,20 @@ view of progress by number and query code — no login, no personal data, rate-l
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from hotline.platform import ratelimit
 from hotline.platform.crypto import decrypt, keyed_hash
+from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.categories.models import Category
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import NotFound, PermissionDenied, RateLimited
 from hotline.tenants.kernel.roles import Role
+from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.tickets.access import (
     access_ticket,
     reading_paths,
@@ -138,14 +142,56 @@ def may_reveal(actor: Actor) -> bool:
     return allowed(actor, Action.CITIZEN_REVEAL)
 
 
+_NUMBER_PREFIX = re.compile(r"([A-Z]{2,4})[0-9]")
+
+
+async def _public_ticket_by_prefix(
+    *, actor: Actor, number: str, query_code: str, ip: str | None
+) -> PublicTicket:
+    """:func:`public_ticket` in the city whose ``number_prefix`` starts ``number``."""
+    found = _NUMBER_PREFIX.match(number.strip().upper())
+    cities = (
+        await Tenant.filter(number_prefix=found.group(1), is_active=True).order_by("id")
+        if found
+        else []
+    )
+    if not cities:
+        # as many tries as a city allows, then the same refusal as there
+        if not await ratelimit.hit(
+            f"public-ticket:ip:-:{ip or 'unknown'}", limit=PUBLIC_LOOKUPS_PER_IP, window_seconds=60
+        ):
+            raise RateLimited("too many lookups, try again in a minute")
+        raise NotFound("ticket", field="number")
+    refused: NotFound | None = None
+    for city in cities:  # a prefix is normally one city's; each is asked in turn
+        with use_scope(Scope.city(city.id, city.province_id, actor.user_id)):
+            try:
+                return await public_ticket(
+                    actor=dataclasses.replace(
+                        actor, tenant_id=city.id, province_id=city.province_id
+                    ),
+                    number=number,
+                    query_code=query_code,
+                    ip=ip,
+                )
+            except NotFound as exc:
+                refused = exc
+    assert refused is not None
+    raise refused
+
+
 async def public_ticket(
     *, actor: Actor, number: str, query_code: str, ip: str | None
 ) -> PublicTicket:
     """Progress for whoever holds the number and query code; rate-limited, no personal data.
 
-    A wrong code and an unknown number give the same NotFound."""
+    A wrong code and an unknown number give the same NotFound. With no city selected
+    the number's prefix (each city's ``number_prefix``, ``JN…``) names the city; an
+    unknown prefix is that same NotFound."""
     if actor.tenant_id is None:
-        raise NotFound("ticket")
+        return await _public_ticket_by_prefix(
+            actor=actor, number=number, query_code=query_code, ip=ip
+        )
     number = number.strip().upper()
     ip_ok = await ratelimit.hit(
         f"public-ticket:ip:{actor.tenant_id}:{ip or 'unknown'}",
