@@ -38,7 +38,9 @@ async def test_client_errors_log_quietly(
     quiet = _records(caplog, "hotline.graphql.expected")
     assert len(quiet) >= 3
     assert all(r.levelno == logging.INFO and r.exc_info is None for r in quiet)
-    assert any("code=NOT_FOUND" in r.getMessage() for r in quiet)
+    assert any("expected_error NOT_FOUND path=ticket" in r.getMessage() for r in quiet), [
+        r.getMessage() for r in quiet
+    ]
 
 
 def test_unexpected_errors_stay_errors_with_traceback(

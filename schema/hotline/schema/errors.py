@@ -97,8 +97,10 @@ class HotlineSchema(strawberry.Schema):
                 if isinstance(original, DomainError)
                 else (error.extensions or {}).get("code", "GRAPHQL_VALIDATION")
             )
+            # "code=" would be scrubbed as an OAuth code by the log filter: the code
+            # goes first, bare
             expected_errors.info(
-                "graphql.expected_error code=%s path=%s message=%s",
+                "graphql.expected_error %s path=%s message=%s",
                 code,
                 ".".join(str(p) for p in error.path or ()) or "-",
                 error.message,
