@@ -16,6 +16,7 @@ import uvicorn
 
 from hotline.platform.outbox.models import OutboxMessage
 from hotline.platform.senders.config import reset_delivery_settings
+from hotline.platform.senders.errors import SendFailed
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts import api_keys
 from hotline.tenants.accounts.memberships import load_actor
@@ -242,14 +243,16 @@ async def recordings() -> AsyncIterator[str]:
     """The CTI's recording server as the tests see it (loopback)."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # /busy/…: the server is overloaded for now; /gone/…: the recording is not there
+        status = {"busy": 503, "gone": 404}.get(scope["path"].split("/")[1], 200)
         await send(
             {
                 "type": "http.response.start",
-                "status": 200,
+                "status": status,
                 "headers": [(b"content-type", b"audio/amr")],
             }
         )
-        await send({"type": "http.response.body", "body": _AMR})
+        await send({"type": "http.response.body", "body": _AMR if status == 200 else b""})
 
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
@@ -308,6 +311,39 @@ async def test_a_linked_calls_recording_becomes_audio_evidence_once(
                 call = await CallRecord.get(call_id=call_id)
             assert [(e.kind.value, e.content_type) for e in evidence] == [("audio", "audio/amr")]
             assert call.recording_evidence_id == evidence[0].id
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()
+
+
+async def test_a_recording_server_that_is_busy_is_tried_again_one_that_lacks_it_is_not(
+    world: World, cti: dict[str, str], recordings: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alpha = world.alpha
+    for call_id, phone, path in (
+        ("c-310", "13944447777", "busy"),
+        ("c-311", "13944448888", "gone"),
+    ):
+        await _push(
+            world,
+            alpha,
+            cti["alpha"],
+            **_answered(call_id, phone, recordingUrl=f"{recordings}/{path}/{call_id}.amr"),
+        )
+        await world.gql(alpha, "agent", CREATE, _ticket(phone, "井盖缺失", callId=call_id))
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")  # the server is loopback
+    reset_delivery_settings()
+    try:
+        outcomes = {}
+        for call_id in ("c-310", "c-311"):
+            [row] = await _recording_rows(alpha, call_id)
+            with use_scope(alpha.scope()), pytest.raises(SendFailed) as failed:
+                await calls.deliver_recording(row)
+            outcomes[call_id] = failed.value.permanent
+        assert outcomes == {"c-310": False, "c-311": True}
+        with use_scope(alpha.scope()):
+            for call_id in ("c-310", "c-311"):
+                assert (await CallRecord.get(call_id=call_id)).recording_evidence_id is None
     finally:
         monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
         reset_delivery_settings()

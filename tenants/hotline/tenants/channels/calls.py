@@ -115,6 +115,8 @@ async def deliver_recording(message: outbox.OutboxMessage) -> None:
         return
     try:
         received = await media.fetch_media(call.recording_url, field="recordingUrl")
+    except media.MediaUnavailable as exc:  # unreachable or 5xx/429 for now: retried
+        raise SendFailed(exc.message) from exc
     except Invalid as exc:  # refused by the checks: trying again changes nothing
         raise SendFailed(exc.message, permanent=True) from exc
     if received.kind is not EvidenceKind.AUDIO:

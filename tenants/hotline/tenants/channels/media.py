@@ -15,6 +15,13 @@ from hotline.tenants.evidence.received import Received, check_received
 from hotline.tenants.kernel.errors import Invalid
 
 MAX_MEDIA_BYTES = 50 * 1024 * 1024
+
+
+class MediaUnavailable(Invalid):
+    """The source could not be reached, or answered 5xx/429: a job tries again later
+    (a request, like Open311's POST, answers it as Invalid: the sender retries)."""
+
+
 FETCH_SECONDS = 15.0
 
 
@@ -29,7 +36,8 @@ async def fetch_media(url: str, *, field: str = "media_url") -> Received:
             "GET", url.strip(), timeout=FETCH_SECONDS, follow_redirects=False
         ) as response:
             if not response.is_success:
-                raise Invalid(
+                transient = response.status_code >= 500 or response.status_code == 429
+                raise (MediaUnavailable if transient else Invalid)(
                     "{source} answered HTTP {status}",
                     field=field,
                     source=field,
@@ -45,12 +53,12 @@ async def fetch_media(url: str, *, field: str = "media_url") -> Received:
                         source=field,
                         max=MAX_MEDIA_BYTES,
                     )
-    except SendFailed as exc:
-        raise Invalid(
+    except SendFailed as exc:  # permanent: an address the guard refuses
+        raise (Invalid if exc.permanent else MediaUnavailable)(
             "{source} cannot be fetched: {why}", field=field, source=field, why=exc.args[0]
         ) from exc
     except httpx.HTTPError as exc:
-        raise Invalid(
+        raise MediaUnavailable(
             "{source} cannot be fetched: {why}", field=field, source=field, why=type(exc).__name__
         ) from exc
     name = parts.path.rsplit("/", 1)[-1] or "media"

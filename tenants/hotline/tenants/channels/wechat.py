@@ -342,6 +342,8 @@ async def deliver_media(message: outbox.OutboxMessage) -> None:
             if account is None:
                 raise SendFailed("the city has no WeChat account set", permanent=True)
             received = await _fetch_voice(account, p["media_id"])
+    except media.MediaUnavailable as exc:  # unreachable or 5xx/429 for now: retried
+        raise SendFailed(exc.message) from exc
     except Invalid as exc:  # refused by the evidence checks: trying again changes nothing
         raise SendFailed(exc.message, permanent=True) from exc
     stored = await store_received(received)
