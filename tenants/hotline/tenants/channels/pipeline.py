@@ -253,7 +253,11 @@ async def _submit(
         else idempotency_key(s.channel, external_id),
         within=within,
     )
-    if not created.created:  # a repeated key, or a concurrent delivery of the message
+    if created.created:
+        # committed: the evidence rows own the objects now, whatever happens next (a
+        # cancelled announcement must not delete files a ticket points at)
+        stored.clear()
+    else:  # a repeated key, or a concurrent delivery of the message
         with access.city_scope(actor):
             await discard_stored(stored)  # the first delivery's files stand
             seen = None if external_id is None else await _seen(s.channel, external_id)
