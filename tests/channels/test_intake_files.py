@@ -41,11 +41,12 @@ async def test_a_cancellation_after_the_commit_keeps_the_files(
         channel=Channel.EMAIL,
         external_id="<cancelled-after-commit@example.cn>",
         content="泉城路1号井盖丢了",
-        attachments=[photo],
+        attachments=(photo,),
     )
     with pytest.raises(asyncio.CancelledError):
         await pipeline.submit(actor=alpha.agent, submission=submission)
     with use_scope(alpha.scope()):
         ticket = await Ticket.get(content="泉城路1号井盖丢了")
         [evidence] = await Evidence.filter(ticket_id=ticket.id)
+        assert evidence.object_key is not None
         assert await storage.stat(evidence.object_key) is not None
