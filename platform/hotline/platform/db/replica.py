@@ -106,10 +106,6 @@ def health() -> ReplicaHealth | None:
     return _health
 
 
-def configured() -> bool:
-    return _health is not None
-
-
 def _in_transaction() -> bool:
     return isinstance(connections.get("default"), TransactionalDBClient)
 

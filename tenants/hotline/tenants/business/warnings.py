@@ -27,6 +27,8 @@ _PICK = (
     "  WHERE q.tenant_id = $2 AND q.warned_at IS NULL AND q.responded_at IS NULL"
     "   AND q.manager_id IS NOT NULL AND u.status = 'received'"
     "   AND coalesce(q.warn_at, q.response_deadline - interval '24 hours') <= $1"
+    # a warning before the deadline, never after it (the overdue are supervision's)
+    "   AND q.response_deadline > $1"
     "  ORDER BY q.id LIMIT $3 FOR UPDATE OF q SKIP LOCKED)"
     " AND t.tenant_id = r.tenant_id AND t.id = r.ticket_id"
     " RETURNING r.id, r.manager_id, r.response_deadline, t.number, t.title"

@@ -233,18 +233,14 @@ async def sub_dispatch(
 
 
 # Children still working on what their parent is to answer for.
-_UNREPLIED = (
-    AssignmentStatus.PENDING_SIGN,
-    AssignmentStatus.SIGNED,
-    AssignmentStatus.RETURN_REQUESTED,
-)
+_UNREPLIED = sorted(flow.ACTIVE - {AssignmentStatus.REPLIED})
 
 
 async def _check_children_replied(assignment: Assignment) -> None:
     """An assignment answers for what it sub-dispatched: its reply is refused while a
     child has neither replied nor come back (docs/tickets.md "Open work")."""
     children = await Assignment.filter(
-        parent_id=assignment.id, status__in=list(_UNREPLIED)
+        parent_id=assignment.id, status__in=_UNREPLIED
     ).order_by("id")
     if children:
         names = dict(
