@@ -3,6 +3,8 @@ enterprise's financing need (a business request of topic ``financing`` with a
 ``business_financing_needs`` row) is matched to them as a ranked list with reasons;
 applications and their outcomes (approved with an amount, rejected, withdrawn) are
 recorded and counted in the business figures.
+(Over 400 lines: products, matching and applications share the product's compiled rules
+and the reasons' wording.)
 
 A bank is a department with the ``bank`` function (departments/functions.json),
 registered like any department; its managers keep its products, its people decide its

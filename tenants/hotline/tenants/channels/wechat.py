@@ -1,16 +1,21 @@
 """WeChat official account (docs/channels.md): the signed callback's messages become
 tickets, and the citizen gets progress messages back as template messages.
+(Over 400 lines: both callback modes, the message kinds and the media job share the
+account and dedupe rules; the cipher itself is ``wechat_secure``.)
 
 The callback is signed by WeChat: ``signature = sha1(sorted(token, timestamp, nonce))``
 with the token the city set (``rotateChannelSecret(channel: "wechat")``, pasted into the
 account's server settings); a wrong signature or a timestamp outside the window is
-refused and nothing stored. ``MsgId`` dedupes WeChat's retries. Plain mode only (the
-encrypted "safe mode" is not built).
+refused and nothing stored. ``MsgId`` dedupes WeChat's retries, and a nonce is used once
+(plain mode's signature does not cover the body). A city that sets its EncodingAESKey
+takes only the encrypted "safe mode" (``wechat_secure``: msg_signature over the
+ciphertext, AES-CBC from ``cryptography``, the AppID checked).
 
 - text, voice (its recognition) and location (coordinates + label) → a new ticket
   (channel ``wechat``); an image → evidence of the sender's open WeChat ticket of the
-  last 24 hours (its ``PicUrl`` fetched through the SSRF guard and the upload checks),
-  else a ticket of its own.
+  last 24 hours, else a ticket of its own; the callback answers at once and a
+  ``wechat_media`` outbox job fetches the file (``PicUrl`` through the SSRF guard and the
+  upload checks; a voice through the media API) and records it once.
 - Progress: when a WeChat ticket is dispatched, replied, closed or answered, a ``wechat``
   outbox row (in the change's transaction) is delivered by :func:`deliver` through the
   account's template-message API.

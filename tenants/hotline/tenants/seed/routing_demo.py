@@ -1,4 +1,5 @@
 """The demo cities' category tree and routing rules (docs/routing.md).
+(Mostly data — the category tree and its callers' words — hence over 400 lines.)
 
 The top levels follow the classification 12345 hotlines use nationally (城乡建设,
 城市管理, 交通运输, 环境保护, 劳动和社会保障, 卫生健康, 教育, 市场监管, 公共安全,

@@ -1,6 +1,8 @@
 """The dashboards: a city's figures over a period and a department subtree, the
 department ranking, and the province's roll-up with its city ranking
 (docs/statistics.md, "Queries").
+(Over 400 lines: the city, ranking and province reads combine the same stored rows
+and live days.)
 
 A period's rows are the stored daily aggregates of its ended days, except days still
 marked dirty, which are computed live like today — so an answer is always as current

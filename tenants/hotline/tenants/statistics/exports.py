@@ -1,6 +1,8 @@
 """Exports: a ticket list (with the list's filters) or a city report as CSV or XLSX,
 written by a worker in constant memory into the object store and handed out as a
 short-lived, access-checked download link (docs/statistics.md, "Exports").
+(Over 400 lines: city and province exports share the selection, the writers and the
+job's life cycle; the province part moves out when it grows.)
 
 * :func:`request_export` checks what the person may read *now* (the same selection as
   the ticket search: another city's category or area is NotFound), records the job and

@@ -239,9 +239,9 @@ _UNREPLIED = sorted(flow.ACTIVE - {AssignmentStatus.REPLIED})
 async def _check_children_replied(assignment: Assignment) -> None:
     """An assignment answers for what it sub-dispatched: its reply is refused while a
     child has neither replied nor come back (docs/tickets.md "Open work")."""
-    children = await Assignment.filter(
-        parent_id=assignment.id, status__in=_UNREPLIED
-    ).order_by("id")
+    children = await Assignment.filter(parent_id=assignment.id, status__in=_UNREPLIED).order_by(
+        "id"
+    )
     if children:
         names = dict(
             await Department.filter(id__in=[a.department_id for a in children]).values_list(

@@ -1,4 +1,6 @@
 """The one preamble of every change to work orders, and the moves it is made of.
+(Over 400 lines on purpose: the preamble and the moves share the change's state —
+locked tickets, events, outbox rows — and must not drift apart.)
 
 ::
 
