@@ -70,6 +70,27 @@ def test_configured_urls_win(home: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         chosen = stackenv.use_running_stack()
     finally:
         os.close(lock)
-    assert "HOTLINE_DATABASE_URL" not in chosen
-    assert chosen["HOTLINE_REDIS_URL"] == URLS["HOTLINE_REDIS_URL"]
+    # all or none: a database named by hand never meets the dev stack's Redis and S3
+    assert chosen == {}
     assert get_settings().database_url == "postgres://elsewhere/db"
+    assert get_settings().redis_url != URLS["HOTLINE_REDIS_URL"]
+
+
+def test_a_file_others_could_write_or_a_link_is_not_trusted(home: Path) -> None:
+    path = stackenv.write(home, URLS)
+    lock = _hold_lock(home)
+    try:
+        assert stackenv.running_env(home) == URLS
+        path.chmod(0o660)  # a group could have written it
+        assert stackenv.running_env(home) is None
+        path.chmod(0o600)
+        real = path.with_name("elsewhere.env")
+        path.rename(real)
+        path.symlink_to(real)  # a link planted in the home
+        assert stackenv.running_env(home) is None
+        path.unlink()
+        assert stackenv.write(home, URLS) == path  # written as a new file, not through a link
+        assert not path.is_symlink()
+        assert stackenv.running_env(home) == URLS
+    finally:
+        os.close(lock)

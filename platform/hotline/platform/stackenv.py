@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 from pathlib import Path
 
 from hotline.platform.settings import Settings, reset_settings
@@ -35,7 +36,9 @@ def write(home: Path, env: dict[str, str]) -> Path:
     path = home / ENV_FILE
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temporary.unlink(missing_ok=True)
+    # never through a link planted in the home: a new file, ours, 0600
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         json.dump({k: v for k, v in env.items() if k in SETTINGS}, out)
     temporary.replace(path)
@@ -64,8 +67,14 @@ def _locked(lock: Path) -> bool:
 def running_env(home: Path) -> dict[str, str] | None:
     """The URLs of the stack running in ``home``, or None if none runs there."""
     home = home.resolve()
+    path = home / ENV_FILE
     try:
-        data = json.loads((home / ENV_FILE).read_text(encoding="utf-8"))
+        info = path.lstat()
+        # only a file of this user that nobody else may write (another user's file
+        # could point this user's commands at a database of theirs)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or not _locked(home / LOCK_FILE):
@@ -74,17 +83,20 @@ def running_env(home: Path) -> dict[str, str] | None:
 
 
 def use_running_stack() -> dict[str, str]:
-    """Point the settings not configured (environment, ``.env``) at the running embedded
-    stack of ``settings.home``, if there is one; answer what was set."""
+    """Point the settings at the running embedded stack of ``settings.home``, if there is
+    one and none of its URLs is configured (environment, ``.env``): all three or none.
+    Answers what was set."""
     settings = Settings()
     found = running_env(settings.home)
     if not found:
         return {}
-    chosen = {
-        key: value
-        for key, value in found.items()
-        if SETTINGS[key] not in settings.model_fields_set and key not in os.environ
-    }
+    if any(
+        setting in settings.model_fields_set or key in os.environ
+        for key, setting in SETTINGS.items()
+    ):
+        # all or none: a database named by hand never meets the dev stack's Redis and S3
+        return {}
+    chosen = dict(found)
     if chosen:
         os.environ.update(chosen)
         reset_settings()
