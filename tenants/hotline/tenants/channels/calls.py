@@ -12,19 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.transactions import in_transaction
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from hotline.platform import outbox
 from hotline.platform.crypto import decrypt
 from hotline.platform.senders.errors import SendFailed
 from hotline.tenants.channels import media
-from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.evidence.models import Kind as EvidenceKind
 from hotline.tenants.evidence.received import (
-    announce_received,
-    discard_stored,
-    record_received,
-    store_received,
+    attach_once,
 )
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
@@ -121,18 +117,12 @@ async def deliver_recording(message: outbox.OutboxMessage) -> None:
         raise SendFailed(exc.message, permanent=True) from exc
     if received.kind is not EvidenceKind.AUDIO:
         raise SendFailed(f"the recording is {received.content_type}, not audio", permanent=True)
-    stored = await store_received(received)
-    made: list[Evidence] = []
-    async with in_transaction("default") as conn:
+
+    async def claim(conn: BaseDBAsyncClient) -> int | None:
         row = await CallRecord.select_for_update().using_db(conn).get(id=call.id)
-        if row.recording_evidence_id is None and row.ticket_id is not None:
-            evidence = await record_received(ticket_id=row.ticket_id, stored=stored, conn=conn)
-            await (
-                CallRecord.filter(id=row.id)
-                .using_db(conn)
-                .update(recording_evidence_id=evidence.id)
-            )
-            made.append(evidence)
-    if not made:  # a concurrent run recorded it first
-        await discard_stored([stored])
-    await announce_received(made)
+        return row.ticket_id if row.recording_evidence_id is None else None
+
+    async def mark(conn: BaseDBAsyncClient, evidence_id: int) -> None:
+        await CallRecord.filter(id=call.id).using_db(conn).update(recording_evidence_id=evidence_id)
+
+    await attach_once(received, claim=claim, mark=mark)

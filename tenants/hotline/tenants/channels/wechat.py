@@ -34,6 +34,7 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeXml
 import httpx
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -44,14 +45,10 @@ from hotline.platform.senders.http import http_client
 from hotline.tenants.channels import media, pipeline, wechat_secure
 from hotline.tenants.channels.keys import WINDOW_SECONDS
 from hotline.tenants.channels.models import InboundMessage, Outcome, WechatAccount
-from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.evidence.received import (
     Received,
-    announce_received,
+    attach_once,
     check_received,
-    discard_stored,
-    record_received,
-    store_received,
 )
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import AuthFailed, Invalid
@@ -351,17 +348,15 @@ async def deliver_media(message: outbox.OutboxMessage) -> None:
         raise SendFailed(exc.message) from exc
     except Invalid as exc:  # refused by the evidence checks: trying again changes nothing
         raise SendFailed(exc.message, permanent=True) from exc
-    stored = await store_received(received)
-    made: list[Evidence] = []
-    async with in_transaction("default") as conn:
+
+    async def claim(conn: BaseDBAsyncClient) -> int | None:
         row = await InboundMessage.select_for_update().using_db(conn).get(id=inbound.id)
-        if row.evidence_id is None:
-            evidence = await record_received(ticket_id=row.ticket_id or 0, stored=stored, conn=conn)
-            await InboundMessage.filter(id=row.id).using_db(conn).update(evidence_id=evidence.id)
-            made.append(evidence)
-    if not made:  # a concurrent run recorded it first
-        await discard_stored([stored])
-    await announce_received(made)
+        return row.ticket_id if row.evidence_id is None else None
+
+    async def mark(conn: BaseDBAsyncClient, evidence_id: int) -> None:
+        await InboundMessage.filter(id=inbound.id).using_db(conn).update(evidence_id=evidence_id)
+
+    await attach_once(received, claim=claim, mark=mark)
 
 
 async def set_account(

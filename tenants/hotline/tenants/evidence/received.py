@@ -12,10 +12,12 @@ intake (nothing stored) and a crash after the commit loses no file.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, jobs, storage
 from hotline.platform.media.sniff import sniff
@@ -143,3 +145,28 @@ async def discard_stored(stored: list[Stored]) -> None:
         await storage.delete(*[s.object_key for s in stored])
     except Exception as exc:
         log.warning("evidence.discard_failed", error=str(exc))
+
+
+async def attach_once(
+    received: Received,
+    *,
+    claim: Callable[[BaseDBAsyncClient], Awaitable[int | None]],
+    mark: Callable[[BaseDBAsyncClient, int], Awaitable[None]],
+) -> bool:
+    """A fetched file recorded once however often a job runs: the object is put first,
+    then, in one transaction, ``claim`` locks the row that remembers it and answers the
+    ticket to attach it to (None when it is recorded already), the evidence row is
+    written and ``mark`` records its id. A run that lost the race removes its object.
+    Answers whether this run recorded it."""
+    stored = await store_received(received)
+    made: list[Evidence] = []
+    async with in_transaction("default") as conn:
+        ticket_id = await claim(conn)
+        if ticket_id is not None:
+            evidence = await record_received(ticket_id=ticket_id, stored=stored, conn=conn)
+            await mark(conn, evidence.id)
+            made.append(evidence)
+    if not made:  # a concurrent run recorded it first
+        await discard_stored([stored])
+    await announce_received(made)
+    return bool(made)
