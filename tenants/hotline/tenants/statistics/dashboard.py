@@ -45,6 +45,8 @@ from hotline.tenants.statistics.calls import CallReport, call_report
 from hotline.tenants.statistics.metrics import (
     ACTIVE_ASSIGNMENT,
     COUNTS,
+    SECONDS,
+    SUMMED,
     Figures,
     Totals,
     figures,
@@ -127,18 +129,20 @@ async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str
     return rows
 
 
-_SUMS = ", ".join(f"sum({c})::int AS {c}" for c in COUNTS)
+_SUMS = ", ".join(
+    [*(f"sum({c})::int AS {c}" for c in COUNTS), *(f"sum({c})::bigint AS {c}" for c in SECONDS)]
+)
 _WHERE = "tenant_id = $1 AND day >= $2 AND day <= $3 AND NOT (day = ANY ($4::date[]))"
 _STORED_COUNTS = (
     f"SELECT department_id, {_SUMS} FROM stats_daily_departments WHERE {_WHERE} GROUP BY 1"
 )
-_STORED_BY = (
-    "SELECT department_id, e.key, sum(e.value::int)::int AS n FROM stats_daily_departments "
-    f"CROSS JOIN LATERAL jsonb_each_text(received_by) e WHERE {_WHERE} GROUP BY 1, 2"
-)
-_STORED_SECONDS = (
-    "SELECT department_id, sign_seconds::text AS sign, reply_seconds::text AS reply "
-    f"FROM stats_daily_departments WHERE {_WHERE}"
+# The three maps (the breakdown and the two working-time histograms) summed per
+# department and key in one statement: a few rows per department, whatever the volume.
+_STORED_MAPS = " UNION ALL ".join(
+    f"SELECT department_id, '{column}' AS map, e.key, sum(e.value::int)::int AS n "
+    f"FROM stats_daily_departments CROSS JOIN LATERAL jsonb_each_text({column}) e "
+    f"WHERE {_WHERE} GROUP BY 1, 3"
+    for column in ("received_by", "sign_hist", "reply_hist")
 )
 
 
@@ -153,13 +157,9 @@ async def _stored(
         r["department_id"]: dict(r) for r in await db.execute_query_dict(_STORED_COUNTS, params)
     }
     for r in rows.values():
-        r.update(received_by={}, sign_seconds=[], reply_seconds=[])
-    for r in await db.execute_query_dict(_STORED_BY, params):
-        rows[r["department_id"]]["received_by"][r["key"]] = r["n"]
-    for r in await db.execute_query_dict(_STORED_SECONDS, params):
-        row = rows[r["department_id"]]
-        row["sign_seconds"].extend(json.loads(r["sign"]))
-        row["reply_seconds"].extend(json.loads(r["reply"]))
+        r.update(received_by={}, sign_hist={}, reply_hist={})
+    for r in await db.execute_query_dict(_STORED_MAPS, params):
+        rows[r["department_id"]][r["map"]][r["key"]] = r["n"]
     return list(rows.values())
 
 
@@ -224,11 +224,15 @@ _RATES = tuple(f.name for f in fields(Figures) if f.name not in ("totals", "over
 
 
 def _figures_json(f: Figures) -> dict[str, Any]:
-    """What the cache keeps of ``f``: its counts, breakdown and rates (flat: no deep copy,
-    and no working times, which a report no longer carries)."""
+    """What the cache keeps of ``f``: its sums, maps and rates (flat: no deep copy)."""
     t = f.totals
     out: dict[str, Any] = {name: getattr(f, name) for name in _RATES}
-    out["totals"] = {**{c: getattr(t, c) for c in COUNTS}, "received_by": t.received_by}
+    out["totals"] = {
+        **{c: getattr(t, c) for c in SUMMED},
+        "received_by": t.received_by,
+        "sign_hist": t.sign_hist,
+        "reply_hist": t.reply_hist,
+    }
     return out
 
 
@@ -265,12 +269,6 @@ async def _keep(key: str | None, whole: Figures, departments: Mapping[int, Figur
         log.warning("statistics.cache_unavailable", error=repr(exc))
 
 
-def _without_times(f: Figures) -> Figures:
-    """The figures without every single working time (their mean and p90 stay): what a
-    report carries and the cache keeps."""
-    return replace(f, totals=replace(f.totals, sign_seconds=[], reply_seconds=[]))
-
-
 async def _stored_figures(
     city: CityClock,
     first: date,
@@ -292,8 +290,8 @@ async def _stored_figures(
     for row in rows:
         if row["department_id"] is not None:
             by_department[row["department_id"]].append(row)
-    whole = _without_times(figures(total(rows)))
-    departments = {i: _without_times(figures(total(r))) for i, r in by_department.items()}
+    whole = figures(total(rows))
+    departments = {i: figures(total(r)) for i, r in by_department.items()}
     await _keep(key, whole, departments)
     return whole, departments
 

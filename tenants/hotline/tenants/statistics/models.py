@@ -32,10 +32,12 @@ class Figures(TenantModel):
     dispatched = fields.IntField(default=0)
     signed = fields.IntField(default=0)
     signed_on_time = fields.IntField(default=0)
-    sign_seconds: Any = fields.JSONField(default=list)  # working seconds, one per sign-for
+    sign_seconds_sum = fields.BigIntField(default=0)  # working seconds of the sign-fors
+    sign_hist: Any = fields.JSONField(default=dict)  # {"<bucket>": n} of them (histogram.py)
     replied = fields.IntField(default=0)
     replied_on_time = fields.IntField(default=0)
-    reply_seconds: Any = fields.JSONField(default=list)  # working seconds, one per reply
+    reply_seconds_sum = fields.BigIntField(default=0)  # working seconds of the replies
+    reply_hist: Any = fields.JSONField(default=dict)  # {"<bucket>": n} of them
     overdue = fields.IntField(default=0)
     returned = fields.IntField(default=0)
     extended = fields.IntField(default=0)
