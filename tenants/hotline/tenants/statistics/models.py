@@ -147,6 +147,10 @@ class ExportJob(TenantModel):
     error = fields.TextField(null=True)
     finished_at = fields.DatetimeField(null=True)
     expires_at = fields.DatetimeField(null=True)
+    # runs started, and the running one's last sign of life (export_runs.py); the
+    # database default fills the rows that existed before the columns
+    attempts = fields.IntField(default=0, db_default=0)
+    heartbeat_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "export_jobs"
