@@ -11,6 +11,8 @@ that it visibly lags:
 - row-level security holds on replica connections (a city sees its own rows only);
 - lag: once the replica lags beyond the bound, the same reads fall back to the primary;
   when it catches up they return to it;
+- pinning: a request keeps the server it was given when it entered its read block,
+  whichever way the lag flips while it runs;
 - GraphQL: a ``tickets`` list is answered by the replica, a single ``ticket`` never is,
   and after a mutation its author's next list comes from the primary.
 """
@@ -18,6 +20,7 @@ that it visibly lags:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import os
 import shutil
@@ -270,6 +273,56 @@ async def test_a_lagging_replica_falls_back_to_the_primary(
         assert replica.routed()
         assert await _count(world) == expected
     health.max_lag = 3600
+
+
+async def _another_request() -> bool:
+    """A request entering its read block now (a task of its own, in a fresh context as
+    a request's is): is it routed?"""
+
+    async def enter() -> bool:
+        async with replica.replica_reads():
+            return replica.routed()
+
+    return await asyncio.create_task(enter(), context=contextvars.Context())
+
+
+async def test_a_request_keeps_its_server_when_the_lag_flips_mid_request(
+    world: World, servers: dict[str, str]
+) -> None:
+    """The decision is pinned when the request's read block is entered: the health other
+    requests measure meanwhile never moves it between replica and primary half-way."""
+    health = replica.health()
+    assert health is not None
+    await _pause(servers)
+    try:
+        async with replica.replica_reads():  # a request that starts while fresh
+            assert replica.routed()
+            on_replica = await _count(world)
+            await world.alpha.ticket()  # on the primary only: the replica lags from here
+            health.max_lag = 0.5
+            await asyncio.sleep(1.0)
+            assert not await _another_request()  # measured: lagging, others go primary
+            assert not health.fresh
+            # ... while this request still reads the replica, consistently
+            assert replica.routed()
+            assert await _count(world) == on_replica
+            with use_scope(world.alpha.scope()):
+                [row] = await replica.read_connection().execute_query_dict(
+                    "SELECT pg_is_in_recovery() AS standby"
+                )
+            assert row["standby"] is True
+        async with replica.replica_reads():  # a request that starts while lagging
+            assert not replica.routed()
+            on_primary = await _count(world)
+            assert on_primary == on_replica + 1
+            await _resume(servers)  # caught up, and measured so by the next request
+            assert await _another_request()
+            assert health.fresh
+            assert not replica.routed()  # this one stays on the primary
+            assert await _count(world) == on_primary
+    finally:
+        health.max_lag = 3600
+        await _resume(servers)
 
 
 async def test_an_unreachable_replica_counts_as_lagging(world: World) -> None:
