@@ -14,7 +14,8 @@ that it visibly lags:
 - pinning: a request keeps the server it was given when it entered its read block,
   whichever way the lag flips while it runs;
 - GraphQL: a ``tickets`` list is answered by the replica, a single ``ticket`` never is,
-  and after a mutation its author's next list comes from the primary.
+  and after a mutation its author's next list comes from the primary — the author being
+  the user, or the API key of an integration.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.tenancy import use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
+from hotline.tenants.accounts.api_keys import create_api_key
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.tickets.models import Ticket
 from tests.world import World, build_world
 
@@ -386,3 +389,58 @@ async def test_graphql_lists_read_the_replica_and_writers_read_their_writes(
             assert new_id in await listed()  # ... so their next list reads the primary
         finally:
             await _resume(servers)
+
+
+CREATE = """mutation Create { createTicket(input: {channel: PHONE, kind: COMPLAINT,
+  content: "楼下噪音扰民", citizenName: "王五", address: "泉城路 2 号"}) {
+  ticket { id } errors { code } } }"""
+
+
+async def test_an_api_key_reads_its_own_writes(world: World, servers: dict[str, str]) -> None:
+    """Integrations (Open311, CTI, SMS gateways) have no user: the writer window is their
+    API key's. Another key of the same city is not held to it."""
+    alpha = world.alpha
+    with use_scope(alpha.scope()):
+        _, writer_key = await create_api_key(actor=alpha.admin, name="cti", roles=[Role.AGENT])
+        _, other_key = await create_api_key(actor=alpha.admin, name="sms", roles=[Role.AGENT])
+    app = create_app(get_settings(), manage_orm=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+
+        async def gql(key: str, query: str) -> dict[str, Any]:
+            response = await client.post(
+                "/graphql",
+                json={"query": query},
+                headers={"X-Api-Key": key, "X-Hotline-Tenant": alpha.slug},
+            )
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            assert "errors" not in body, body
+            data: dict[str, Any] = body["data"]
+            return data
+
+        async def listed(key: str) -> set[str]:
+            return {e["node"]["id"] for e in (await gql(key, TICKETS))["tickets"]["edges"]}
+
+        await _pause(servers)
+        try:
+            made = str(encode_id("Ticket", (await alpha.ticket()).id))  # on the primary only
+            assert made not in await listed(writer_key)  # the replica's list
+            created = (await gql(writer_key, CREATE))["createTicket"]
+            assert created["errors"] == []
+            # the key that wrote reads the primary: its own ticket and the newer one
+            assert {made, created["ticket"]["id"]} <= await listed(writer_key)
+            assert made not in await listed(other_key)  # another key: the replica still
+        finally:
+            await _resume(servers)
+
+
+def test_the_writer_is_the_user_else_the_api_key() -> None:
+    from hotline.schema.replicas import writer
+    from hotline.tenants.kernel.access import Actor
+
+    assert writer(Actor(user_id=7, api_key_id=None)) == ("user", 7)
+    assert writer(Actor(user_id=None, tenant_id=1, province_id=1, api_key_id=3)) == ("key", 3)
+    assert writer(Actor(user_id=None, tenant_id=1, province_id=1)) is None
+    assert writer(None) is None
