@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # Every Redis call gives up after this long (connect and each reply): a paused or
     # unreachable Redis degrades the API quickly instead of hanging it.
     redis_timeout_seconds: float = 2.0
+    # Redis Sentinel (docs/operations.md "Redis Sentinel"): comma-separated host:port of
+    # the sentinels; when set, every client (cache, rate limits, pub/sub, the job queue,
+    # the worker) asks them for the primary of ``redis_sentinel_master`` and follows a
+    # failover. HOTLINE_REDIS_URL then gives only the database number and credentials.
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "hotline"
+    redis_sentinel_password: SecretStr | None = None
 
     s3_endpoint: str = "http://127.0.0.1:9000"
     s3_access_key: str = "hotline"
