@@ -1,5 +1,8 @@
 """Read replicas on a real streaming replica (docs/operations.md "Read replicas").
 
+(Over 400 lines on purpose: every test here shares one primary and standby pair, which
+takes a minute to start; split into modules, each would start its own.)
+
 An embedded PostgreSQL of this module's own is migrated, copied with ``pg_basebackup -R``
 into a temporary directory and started there as a hot standby on another port and
 socket (never the machine's shared server). Then, with the replica's replay paused so
