@@ -145,7 +145,7 @@ async def test_the_worker_makes_months_ahead_and_detaches_past_retention(cti: Ct
 
     assert await tasks.maintain_partitions({}) == 0  # the nightly cron: 3 ahead exist
     done = await partitions.maintain(months_ahead=6, retention={})  # as the runtime role
-    assert [(d.table, d.made, d.detached) for d in done] == [("call_records", 3, 0)]
+    assert [(d.made, d.detached) for d in done if d.table == "call_records"] == [(3, 0)]
     [where] = await _owner(
         "SELECT tableoid::regclass::text AS p FROM call_records WHERE call_id = 'future'"
     )
@@ -164,7 +164,7 @@ async def test_the_worker_makes_months_ahead_and_detaches_past_retention(cti: Ct
     with use_scope(alpha.scope()):
         assert await CallRecord.filter(call_id="old").exists()
     done = await partitions.maintain(months_ahead=6, retention={"call_records": 2})
-    assert [(d.made, d.detached) for d in done] == [(0, 2)]  # months -3 and -2
+    assert [(d.made, d.detached) for d in done if d.table == "call_records"] == [(0, 2)]
     attached = await _partitions()
     assert _part(_month(today, -3)) not in attached
     assert _part(_month(today, -1)) in attached
