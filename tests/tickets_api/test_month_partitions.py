@@ -214,8 +214,8 @@ async def test_audit_rows_by_month_city_and_retention(world: World) -> None:
     }
     db = connections.get("default")
     with use_scope(alpha.scope()):
-        mine = await AuditEvent.filter(action="partition.test").values_list("target", flat=True)
-        assert list(mine) == [alpha.slug]
+        mine = await AuditEvent.filter(action="partition.test")
+        assert [row.target for row in mine] == [alpha.slug]
         part = _part("audit_events", _month(today))
         [direct] = await db.execute_query_dict(f'SELECT count(*) AS n FROM "{part}"')  # noqa: S608
         assert direct["n"] == 0
