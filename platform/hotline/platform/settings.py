@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     call_records_retention_months: int = 0
     timeline_retention_months: int = 0
     audit_retention_months: int = 0
+    # Delivered outbox messages move to the monthly ``outbox_delivered`` archive this long
+    # after delivery (a worker cron); a send key is written once as long as its month is
+    # attached there.
+    outbox_archive_after_minutes: int = 60
+    outbox_delivered_retention_months: int = 0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so

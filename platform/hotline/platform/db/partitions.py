@@ -1,7 +1,7 @@
 """Monthly partitions of the append-only tables (docs/operations.md "Partitioning").
 
 The tables are declared ``PARTITION BY RANGE (<a date or timestamptz column>)`` by their
-migrations; the kernel's migration 0002 creates the two SECURITY DEFINER functions every
+migrations; the platform's migration 0003 creates the two SECURITY DEFINER functions every
 one of them shares, so the runtime role (which owns no table) can keep them:
 ``hotline_make_month_partitions`` makes the coming months' partitions (and moves rows of
 a month that had none out of the default partition), ``hotline_detach_month_partitions_of``
@@ -23,6 +23,7 @@ MONTHLY = {
     "timeline_events": "timeline_retention_months",
     "audit_events": "audit_retention_months",
     "call_records": "call_records_retention_months",
+    "outbox_delivered": "outbox_delivered_retention_months",
 }
 
 

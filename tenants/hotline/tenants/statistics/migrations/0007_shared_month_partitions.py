@@ -1,6 +1,6 @@
 # ruff: noqa  (a migration is history: frozen literals, excluded from lint)
 """Call records keep their partitions through the functions every month-partitioned table
-shares (kernel 0002, docs/operations.md "Partitioning"). Frozen as literals.
+shares (platform 0003, docs/operations.md "Partitioning"). Frozen as literals.
 
 0006's ``hotline_month_partitions`` / ``hotline_detach_month_partitions`` stay, for the
 previous release's nightly cron, as wrappers of the shared functions: one implementation,
@@ -27,7 +27,7 @@ $fn$""",
 
 
 class Migration(migrations.Migration):
-    dependencies = [("statistics", "0006_call_records_by_month"), ("kernel", "0002_monthly_partitions")]
+    dependencies = [("statistics", "0006_call_records_by_month"), ("platform", "0003_month_partitions")]
 
     initial = False
 

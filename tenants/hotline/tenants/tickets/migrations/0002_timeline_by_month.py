@@ -12,7 +12,7 @@ tickets, the plain foreign key, row-level security (enabled and forced, the city
 policies) and the append-only trigger are the parent's and hold on every partition;
 each partition has row security enabled with no policy of its own, so the runtime role
 reading one directly sees nothing. Months are made by ``hotline_make_month_partitions``
-(kernel 0002), rows of a month without a partition wait in ``timeline_events_default``.
+(platform 0003), rows of a month without a partition wait in ``timeline_events_default``.
 
 The existing rows are copied in this migration's transaction, under an exclusive lock on
 the timeline: every change of a ticket appends to it, so on a large database this runs
@@ -73,7 +73,7 @@ $do$""",
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0001_initial"), ("kernel", "0002_monthly_partitions")]
+    dependencies = [("tickets", "0001_initial"), ("platform", "0003_month_partitions")]
 
     initial = False
 

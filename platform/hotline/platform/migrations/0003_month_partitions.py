@@ -1,9 +1,9 @@
 # ruff: noqa  (a migration is history: frozen literals, excluded from lint)
-"""Monthly partitions for every append-only table, and the audit log partitioned by month
-(docs/operations.md "Partitioning"). Frozen as literals.
+"""Monthly partitions for every append-only table (docs/operations.md "Partitioning"), and
+the archive of delivered outbox messages, partitioned by month. Frozen as literals.
 
-The functions every month-partitioned table shares (the kernel is the lowest app, so every
-app's migration can depend on this one):
+The functions every month-partitioned table shares (the platform's migrations come first,
+so every app's migration can depend on this one):
 
 - ``hotline_month_key(parent)``: the partition key column of ``parent`` when it is a table
   of the caller (inside the functions below: the migration owner) range-partitioned on
@@ -17,21 +17,20 @@ app's migration can depend on this one):
   ``keep`` most recent; a detached month keeps its rows, outside every query.
 
 Both are SECURITY DEFINER, so the runtime worker keeps partitions without owning a table.
-Statistics' ``hotline_month_partitions`` / ``hotline_detach_month_partitions`` (0006)
+Statistics' ``hotline_month_partitions`` / ``hotline_detach_month_partitions`` (its 0006)
 become wrappers of these in statistics 0007.
 
-The audit log: ``audit_events`` becomes ``PARTITION BY RANGE (created_at)``; its primary key
-is ``(id, created_at)`` (no table references an audit row). Rows are copied in this
-migration's transaction: an exclusive lock on the audit log for the copy (every login and
-unmasking appends to it), so a large audit log is converted in a maintenance window
-(docs/operations.md). The previous release's statements (a plain INSERT, reads by city and
-id) run unchanged on the partitioned table.
+``outbox_delivered``: delivered messages leave the hot ``outbox`` table for this archive
+(``hotline.platform.outbox.store.archive_delivered``, a worker cron), partitioned by the
+message's ``created_at``: primary key ``(id, created_at)``, and an index on the send key,
+which writing a message checks besides the hot table's unique key, so a send key is still
+written once. Infrastructure like the outbox: no row-level security on the parent (its
+partitions have it enabled with no policy, as every month partition). A new table only:
+the previous release keeps writing and settling ``outbox`` as before (expand).
 """
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-
-from hotline.platform.db.rls import CITY_OR_PROVINCE
 
 FUNCTIONS = [
     """
@@ -132,53 +131,34 @@ END
 $fn$""",
 ]
 
-_AUDIT_READ = (
-    f"({CITY_OR_PROVINCE} OR (current_setting('app.scope', true) = 'province' AND "
-    "tenant_id IS NULL AND province_id = NULLIF(current_setting('app.province_id', true), "
-    "'')::bigint))"
-)
-
-AUDIT = [
+OUTBOX_DELIVERED = [
     """
-DO $do$
-DECLARE
-    seq text := pg_get_serial_sequence('audit_events', 'id');
-    behind int;
-BEGIN
-    EXECUTE format('ALTER SEQUENCE %s OWNED BY NONE', seq);
-    ALTER TABLE audit_events RENAME TO audit_events_plain;
-    CREATE TABLE audit_events (LIKE audit_events_plain INCLUDING DEFAULTS)
-        PARTITION BY RANGE (created_at);
-    SELECT coalesce((extract(year FROM age(date_trunc('month', now() AT TIME ZONE 'UTC'),
-                                          date_trunc('month', min(created_at) AT TIME ZONE 'UTC'))) * 12
-                     + extract(month FROM age(date_trunc('month', now() AT TIME ZONE 'UTC'),
-                                              date_trunc('month', min(created_at) AT TIME ZONE 'UTC'))))::int, 0)
-      INTO behind FROM audit_events_plain;
-    CREATE TABLE audit_events_default PARTITION OF audit_events DEFAULT;
-    ALTER TABLE audit_events_default ENABLE ROW LEVEL SECURITY;
-    -- the months of the existing rows and 3 ahead first, so each row is written once
-    PERFORM hotline_make_month_partitions('audit_events', 3, least(greatest(behind, 0), 240));
-    INSERT INTO audit_events SELECT * FROM audit_events_plain;
-    DROP TABLE audit_events_plain;
-    EXECUTE format('ALTER SEQUENCE %s OWNED BY audit_events.id', seq);
-END
-$do$""",
-    'ALTER TABLE "audit_events" ADD CONSTRAINT "audit_events_pkey" PRIMARY KEY (id, created_at)',
-    'CREATE INDEX "idx_audit_event_tenant__48f365" ON "audit_events" (tenant_id)',
-    'CREATE INDEX "audit_events_scope" ON "audit_events" (province_id, tenant_id, created_at)',
-    'ALTER TABLE "audit_events" ENABLE ROW LEVEL SECURITY',
-    'ALTER TABLE "audit_events" FORCE ROW LEVEL SECURITY',
-    'CREATE POLICY "audit_events_append" ON "audit_events" FOR INSERT WITH CHECK (true)',
-    f'CREATE POLICY "audit_events_read" ON "audit_events" FOR SELECT USING {_AUDIT_READ}',
+CREATE TABLE outbox_delivered (
+    id bigint NOT NULL,
+    created_at timestamptz NOT NULL,
+    tenant_id bigint,
+    province_id bigint,
+    kind varchar(20) NOT NULL,
+    payload jsonb NOT NULL,
+    send_key varchar(160) NOT NULL,
+    attempts smallint NOT NULL,
+    sent_at timestamptz NOT NULL,
+    archived_at timestamptz NOT NULL DEFAULT now()
+) PARTITION BY RANGE (created_at)""",
+    "CREATE TABLE outbox_delivered_default PARTITION OF outbox_delivered DEFAULT",
+    "ALTER TABLE outbox_delivered_default ENABLE ROW LEVEL SECURITY",
+    "SELECT hotline_make_month_partitions('outbox_delivered', 3)",
+    'ALTER TABLE "outbox_delivered" ADD CONSTRAINT "outbox_delivered_pkey" PRIMARY KEY (id, created_at)',
+    'CREATE INDEX "outbox_delivered_send_key" ON "outbox_delivered" (send_key)',
 ]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("kernel", "0001_initial")]
+    dependencies = [("platform", "0002_outbox")]
 
     initial = False
 
     operations = [
         ops.RunSQL(FUNCTIONS),
-        ops.RunSQL(AUDIT),
+        ops.RunSQL(OUTBOX_DELIVERED),
     ]
