@@ -154,7 +154,7 @@ async def test_the_worker_makes_months_ahead_and_detaches_past_retention(cti: Ct
 
     # three months back, an old call in the oldest; retention of two months detaches it
     db = connections.get("default")
-    await db.execute_query("SELECT hotline_month_partitions('call_records', 0, 3)")
+    await db.execute_query("SELECT hotline_make_month_partitions('call_records', 0, 3)")
     old = _month(today, -3) + timedelta(days=14)
     await cti.push(
         "alpha",
@@ -175,4 +175,4 @@ async def test_the_worker_makes_months_ahead_and_detaches_past_retention(cti: Ct
 
     # the runtime role cannot partition any other table through the functions
     with pytest.raises(Exception, match="not a month-partitioned table"):
-        await db.execute_query("SELECT hotline_month_partitions('tickets', 1)")
+        await db.execute_query("SELECT hotline_make_month_partitions('tickets', 1)")

@@ -17,8 +17,9 @@ so every app's migration can depend on this one):
   ``keep`` most recent; a detached month keeps its rows, outside every query.
 
 Both are SECURITY DEFINER, so the runtime worker keeps partitions without owning a table.
-Statistics' ``hotline_month_partitions`` / ``hotline_detach_month_partitions`` (its 0006)
-become wrappers of these in statistics 0007.
+Statistics' ``hotline_month_partitions`` / ``hotline_detach_month_partitions`` (its 0006,
+``call_records`` only) are left as they are for the previous release's nightly cron; the
+code now calls these, and a later release drops the old two (expand/contract).
 
 ``outbox_delivered``: delivered messages leave the hot ``outbox`` table for this archive
 (``hotline.platform.outbox.store.archive_delivered``, a worker cron), partitioned by the
