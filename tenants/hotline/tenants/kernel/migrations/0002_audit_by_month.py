@@ -52,7 +52,9 @@ BEGIN
 END
 $do$""",
     'ALTER TABLE "audit_events" ADD CONSTRAINT "audit_events_pkey" PRIMARY KEY (id, created_at)',
-    'CREATE INDEX "idx_audit_event_tenant__48f365" ON "audit_events" (tenant_id)',
+    # a city's trail newest first (auditEvents: tenant, id < cursor, by id): each month
+    # reads at most a page from this index, where (tenant_id) alone sorted every row
+    'CREATE INDEX "audit_events_city" ON "audit_events" (tenant_id, id)',
     'CREATE INDEX "audit_events_scope" ON "audit_events" (province_id, tenant_id, created_at)',
     'ALTER TABLE "audit_events" ENABLE ROW LEVEL SECURITY',
     'ALTER TABLE "audit_events" FORCE ROW LEVEL SECURITY',
