@@ -131,4 +131,3 @@ async def test_a_job_outlasting_the_drain_is_queued_again(
     [row] = await _rows(id=row_id)
     assert row.status is OutboxStatus.SENT
     assert receiver.applications == {row.send_key: 1}  # the receiver applied it once
-
