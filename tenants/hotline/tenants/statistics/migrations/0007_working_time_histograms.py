@@ -5,11 +5,12 @@
 `reply_hist` (`{"<bucket>": n}`, the p90 to a bucket), filled from the stored arrays
 with the same integer bucket edges as `statistics/histogram.py` (`width_bucket` =
 Python's `bisect_right`: the converted rows equal a recomputation), city by city under
-each city's scope (the tables force row-level security); then the arrays go. Frozen
-literals."""
+each city's scope (the tables force row-level security). Expand only: the new columns
+have database defaults and the arrays stay (the previous release reads and writes them
+while it still serves; the new code writes none, so they default to []), to be dropped
+in a later release. Frozen literals."""
 
 import functools
-from typing import Any
 from json import dumps, loads
 
 from tortoise import fields, migrations
@@ -56,22 +57,13 @@ END
 $do$"""
 
 
-def _seconds(null: bool) -> Any:
-    return fields.BigIntField(default=0, null=True) if null else fields.BigIntField(default=0)
+def _new(name: str) -> object:
+    if name.endswith("_sum"):
+        return fields.BigIntField(default=0, db_default=0)
+    return fields.JSONField(default=dict, db_default={}, encoder=_ENCODER, decoder=loads)
 
 
-def _histogram(null: bool) -> Any:
-    if null:
-        return fields.JSONField(default=dict, encoder=_ENCODER, decoder=loads, null=True)
-    return fields.JSONField(default=dict, encoder=_ENCODER, decoder=loads)
-
-
-_NEW = {
-    "sign_seconds_sum": _seconds,
-    "reply_seconds_sum": _seconds,
-    "sign_hist": _histogram,
-    "reply_hist": _histogram,
-}
+_NEW = ("sign_seconds_sum", "reply_seconds_sum", "sign_hist", "reply_hist")
 
 
 class Migration(migrations.Migration):
@@ -80,20 +72,22 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        # added empty, filled, then made NOT NULL (the tables may hold rows)
+        # expand only (docs/operations.md): defaulted columns, filled here; the arrays stay
+        # (the previous release reads and writes them), defaulting to [] for the new code
         *(
-            ops.AddField(model_name=model, name=name, field=field(True))
+            ops.AddField(model_name=model, name=name, field=_new(name))  # type: ignore[arg-type]
             for model in _TABLES
-            for name, field in _NEW.items()
+            for name in _NEW
         ),
         ops.RunSQL([_CONVERT]),
         *(
-            ops.AlterField(model_name=model, name=name, field=field(False))
-            for model in _TABLES
-            for name, field in _NEW.items()
-        ),
-        *(
-            ops.RemoveField(model_name=model, name=name)
+            ops.AlterField(
+                model_name=model,
+                name=name,
+                field=fields.JSONField(
+                    default=list, db_default=[], encoder=_ENCODER, decoder=loads
+                ),
+            )
             for model in _TABLES
             for name in ("sign_seconds", "reply_seconds")
         ),
