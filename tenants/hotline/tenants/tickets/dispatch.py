@@ -15,18 +15,16 @@ from hotline.tenants.kernel.errors import Conflict, Invalid
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import deadlines, flow, policy
 from hotline.tenants.tickets.access import assignments_of
-from hotline.tenants.tickets.flow import Action as FA
-from hotline.tenants.tickets.flow import AssignmentAction as AA
-from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Priority, Ticket
-from hotline.tenants.tickets.work import (
-    Change,
-    change,
+from hotline.tenants.tickets.assignments import (
     copy_deadlines,
     end_assignments,
     is_top_lead,
     save_assignment,
-    withdraw_extensions,
 )
+from hotline.tenants.tickets.flow import Action as FA
+from hotline.tenants.tickets.flow import AssignmentAction as AA
+from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Priority, Ticket
+from hotline.tenants.tickets.work import Change, change, withdraw_extensions
 
 
 async def dispatch_to(

@@ -18,11 +18,12 @@ from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.tickets import access, flow, policy
+from hotline.tenants.tickets.assignments import lead_of
 from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_of
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Supervision, Ticket
-from hotline.tenants.tickets.work import Change, change, lead_of
+from hotline.tenants.tickets.work import Change, change
 
 
 def next_escalation(

@@ -27,9 +27,10 @@ from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_of
 from hotline.tenants.tickets.models import AssignmentStatus, Supervision, Ticket
+from hotline.tenants.tickets.snapshots import snapshot
 from hotline.tenants.tickets.supervision import next_escalation, record_escalated, record_opened
 from hotline.tenants.tickets.sweep_marks import SweepMark
-from hotline.tenants.tickets.work import Change, snapshot
+from hotline.tenants.tickets.work import Change
 
 BATCH = 500
 # Reply deadlines run while the department holds the work; sign deadlines until it signs.

@@ -17,10 +17,11 @@ from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.tickets import flow, numbering, policy
+from hotline.tenants.tickets.assignments import copy_deadlines, end_assignments
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.models import Status, Ticket
-from hotline.tenants.tickets.work import change, copy_deadlines, end_assignments
+from hotline.tenants.tickets.work import change
 
 
 @dataclass(frozen=True)
