@@ -5,14 +5,14 @@ closed or cancelled, with the open work that belonged to it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import F
 
 from hotline.tenants.tickets import access, flow
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Ticket
-from hotline.tenants.tickets.work import Change, withdraw_extensions
+from hotline.tenants.tickets.work import Change, settle_assignments
 
 
 async def save_assignment(assignment: Assignment, action: AA, **changes: Any) -> None:
@@ -43,20 +43,49 @@ def copy_deadlines(ticket: Ticket, lead: Assignment | None) -> None:
     ticket.due_soon_at = lead.due_soon_at if lead else None
 
 
-async def end_assignments(c: Change, ticket: Ticket, action: AA) -> int:
+async def end_assignments(c: Change, ticket: Ticket, action: AA, *, reason: str) -> int:
     """Close or cancel every active assignment of the ticket (all rounds, all levels);
-    their pending extension requests are withdrawn (nobody works on them any more)."""
+    their open work (pending extension requests, supervision orders) is settled with
+    ``reason`` on the timeline (nobody works on them any more)."""
     target = AssignmentStatus.CLOSED if action is AA.CLOSE else AssignmentStatus.CANCELLED
-    count: int = (
+    ids = cast(
+        list[int],
         await access.assignments_of(ticket)
         .filter(status__in=list(flow.ACTIVE))
-        .update(status=target, version=F("version") + 1)
+        .order_by("id")
+        .values_list("id", flat=True),
     )
-    await withdraw_extensions(
-        c,
-        ticket,
-        reason="the assignment was closed"
-        if action is AA.CLOSE
-        else "the assignment was cancelled",
-    )
-    return count
+    if ids:
+        await (
+            access.assignments_of(ticket)
+            .filter(id__in=ids)
+            .update(status=target, version=F("version") + 1)
+        )
+    await settle_assignments(c, ticket, ids, reason=reason)
+    return len(ids)
+
+
+async def end_subtree(c: Change, ticket: Ticket, root: Assignment, *, reason: str) -> list[int]:
+    """``root`` stopped working (returned, recalled): what it sub-dispatched below it and
+    is still active is cancelled too — there is no one left to reply to — and the open
+    work of all of them is settled. Returns the cancelled descendants' ids."""
+    descendants: list[int] = []
+    parents = [root.id]
+    while parents:
+        children = cast(
+            list[int],
+            await access.assignments_of(ticket)
+            .filter(parent_id__in=parents, status__in=list(flow.ACTIVE))
+            .order_by("id")
+            .values_list("id", flat=True),
+        )
+        descendants += children
+        parents = children
+    if descendants:
+        await (
+            access.assignments_of(ticket)
+            .filter(id__in=descendants)
+            .update(status=AssignmentStatus.CANCELLED, version=F("version") + 1)
+        )
+    await settle_assignments(c, ticket, [root.id, *descendants], reason=reason)
+    return descendants

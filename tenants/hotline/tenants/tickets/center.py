@@ -32,7 +32,7 @@ async def cancel_ticket(*, actor: Actor, ticket_id: int, reason: str) -> Ticket:
             reason=reason,
             department_id=lead.department_id if lead else None,
         )
-        await end_assignments(c, ticket, AA.CANCEL)
+        await end_assignments(c, ticket, AA.CANCEL, reason=f"the ticket is {ticket.status.value}")
     return ticket
 
 
@@ -115,7 +115,7 @@ async def merge_tickets(
         )
         ticket.merged_into_id = into.id
         copy_deadlines(ticket, None)
-        await end_assignments(c, ticket, AA.CANCEL)
+        await end_assignments(c, ticket, AA.CANCEL, reason=f"the ticket is {ticket.status.value}")
         await c.record(
             into,
             TicketEvent.MERGED_IN,

@@ -36,7 +36,7 @@ async def review_reply(*, actor: Actor, ticket_id: int, approve: bool, reason: s
         lead = await lead_of(ticket)
         if approve:
             await c.move(ticket, FA.REVIEW_APPROVE, reason=reason.strip(), assignment=lead)
-            await end_assignments(c, ticket, AA.CLOSE)
+            await end_assignments(c, ticket, AA.CLOSE, reason="the reply was approved")
             ticket.revisit_attempts = 0
         else:
             flow.check(ticket.status, FA.REVIEW_REJECT)

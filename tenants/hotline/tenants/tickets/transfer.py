@@ -106,7 +106,7 @@ async def transfer_ticket(
         source.transferred_to_ticket_id = target.id
         copy_deadlines(source, None)
         await c.move(source, FA.TRANSFER, reason=reason, data={**link, "to_tenant": target_city.id})
-        await end_assignments(c, source, AA.CANCEL)
+        await end_assignments(c, source, AA.CANCEL, reason=f"the ticket is {source.status.value}")
         await record_audit(
             actor_id=actor.user_id,
             action="ticket.transfer",

@@ -345,18 +345,20 @@ async def withdraw_extensions(
     return len(pending)
 
 
-async def close_supervisions(c: Change, ticket: Ticket, *, reason: str) -> int:
-    """Close the ticket's open supervision orders, each with a ``supervision_closed``
-    timeline event (``data.automatic``: closed because the ticket ended, not by a
-    supervisor); the sweep no longer escalates them."""
-    orders = (
-        await Supervision.across_tenants()
-        .filter(
-            tenant_id=ticket.tenant_id, ticket_id=ticket.id, status=SupervisionStatus.OPEN.value
-        )
-        .order_by("id")
-        .select_for_update()
+async def close_supervisions(
+    c: Change, ticket: Ticket, *, reason: str, assignment_ids: list[int] | None = None
+) -> int:
+    """Close the ticket's open supervision orders (those aimed at ``assignment_ids`` only,
+    if given), each with a ``supervision_closed`` timeline event naming ``reason``
+    (``data.automatic``: closed because what it supervised ended, not by a supervisor);
+    the sweep no longer escalates them."""
+    # Explicit tenant filter: also used under the province scope of a transfer.
+    query = Supervision.across_tenants().filter(
+        tenant_id=ticket.tenant_id, ticket_id=ticket.id, status=SupervisionStatus.OPEN.value
     )
+    if assignment_ids is not None:
+        query = query.filter(assignment_id__in=assignment_ids)
+    orders = await query.order_by("id").select_for_update()
     for order in orders:
         order.status, order.closed_at = SupervisionStatus.CLOSED.value, c.now
         order.closed_by_id = c.actor.user_id
@@ -371,6 +373,19 @@ async def close_supervisions(c: Change, ticket: Ticket, *, reason: str) -> int:
             data={"supervision": order.id, "level": order.level, "automatic": True},
         )
     return len(orders)
+
+
+async def settle_assignments(
+    c: Change, ticket: Ticket, assignment_ids: list[int], *, reason: str
+) -> None:
+    """Assignments that stopped working (returned, recalled, cancelled, closed) keep no
+    pending extension request and no open supervision order: a supervision is aimed at a
+    department's handling, and a department that no longer handles the ticket cannot be
+    pressed for it (the next department's work gets its own order, by hand or by the
+    sweep when it is late)."""
+    if assignment_ids:
+        await withdraw_extensions(c, ticket, reason=reason, assignment_ids=assignment_ids)
+        await close_supervisions(c, ticket, reason=reason, assignment_ids=assignment_ids)
 
 
 async def settle_open_work(c: Change, ticket: Ticket) -> None:
