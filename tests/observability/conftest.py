@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.worker import Worker
 from prometheus_client.parser import text_string_to_metric_families
 
 from hotline.platform.jobs import pool, queue_name
 from hotline.workers.relay import relay_outbox
+from hotline.workers.runner import Worker
 from hotline.workers.settings import WorkerSettings
 from tests.tickets_api.conftest import world  # noqa: F401  (the fixture)
 
