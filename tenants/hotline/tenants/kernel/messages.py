@@ -426,6 +426,9 @@ MESSAGES_ZH: dict[str, str] = {
     "a message has at most {max} characters": "短信最多 {max} 个字符",
     "the attached file is refused: {why}": "附件被拒绝：{why}",
     "security is ssl or starttls": "security 须为 ssl 或 starttls",
+    "an authserv-id is the mail server's name: letters, digits, dots and dashes": (
+        "authserv-id 是邮件服务器的名称：只能包含字母、数字、点和连字符"
+    ),
     "the body is not a WeChat message": "请求内容不是微信消息",
     "an account needs its AppID, AppSecret and template id": (
         "公众号须提供 AppID、AppSecret 和模板编号"
