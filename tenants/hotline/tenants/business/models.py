@@ -169,6 +169,11 @@ class Policy(TenantModel):
     notified = fields.IntField(default=0)  # enterprises notified so far
     # when the notice job finished; NULL on a published policy = its job is still owed
     notify_finished_at = fields.DatetimeField(null=True)
+    # runs of the notice job so far (retries and re-queues included), the last failure's
+    # reason, and when the job was given up after MAX_NOTIFY_ATTEMPTS runs (never re-queued)
+    notify_attempts = fields.IntField(default=0)
+    notify_error = fields.TextField(null=True)
+    notify_failed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "business_policies"
