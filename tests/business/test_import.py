@@ -18,7 +18,8 @@ from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id
 from hotline.tenants.business.models import Enterprise
-from hotline.tenants.business.registry_import import Chunk, Prepare, waiting_imports, write
+from hotline.tenants.business.registry_import import waiting_imports
+from hotline.tenants.business.registry_write import Chunk, Prepare, write
 from hotline.tenants.business.rows import read_table
 from hotline.tenants.business.rules import make_uscc
 from hotline.workers.business import import_enterprises

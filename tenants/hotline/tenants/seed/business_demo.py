@@ -28,7 +28,7 @@ from hotline.tenants.business.models import (
     PolicyStatus,
     SizeClass,
 )
-from hotline.tenants.business.registry_import import upsert
+from hotline.tenants.business.registry_write import upsert
 from hotline.tenants.business.rows import EnterpriseRow
 from hotline.tenants.business.rules import industry, make_uscc, size_class
 from hotline.tenants.departments.models import Department, DepartmentKind
