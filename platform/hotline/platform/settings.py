@@ -35,10 +35,18 @@ class Settings(BaseSettings):
     database_replica_max_lag_seconds: float = 2.0
     database_replica_check_seconds: float = 1.0
     # Monthly partitions (docs/operations.md "Partitioning"): made this many months ahead
-    # by a nightly worker cron; call records older than the retention (months, 0 keeps
-    # all) are detached.
+    # by a nightly worker cron; months older than each table's retention (months, 0
+    # keeps all) are detached. A ticket's timeline must stay whole for its chain to
+    # verify: detach its months only once its tickets are archived.
     partition_months_ahead: int = 3
     call_records_retention_months: int = 0
+    timeline_retention_months: int = 0
+    audit_retention_months: int = 0
+    # Delivered outbox messages move to the monthly ``outbox_delivered`` archive this long
+    # after delivery (a worker cron); a send key is written once as long as its month is
+    # attached there.
+    outbox_archive_after_minutes: int = 60
+    outbox_delivered_retention_months: int = 0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so
