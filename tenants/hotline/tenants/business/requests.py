@@ -42,11 +42,12 @@ from hotline.tenants.kernel.access import Action, Actor, allowed
 from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import flow, numbering, policy
+from hotline.tenants.tickets.assignments import copy_deadlines
 from hotline.tenants.tickets.deadlines import due_soon_at
 from hotline.tenants.tickets.dispatch import dispatch_to
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.models import Channel, Kind, Status, Ticket
-from hotline.tenants.tickets.work import change, copy_deadlines
+from hotline.tenants.tickets.work import change
 
 RESPONSE_WORKING_DAYS = 3
 # A request of an enterprise without a serving manager: its supervisors are told at once.

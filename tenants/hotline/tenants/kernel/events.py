@@ -49,6 +49,7 @@ class TicketEvent(enum.StrEnum):
     RETURN_REJECTED = "return_rejected"
     SUB_DISPATCHED = "sub_dispatch"
     SUB_REPLIED = "sub_reply"
+    RECALLED = "recall"  # a sub-dispatch taken back by its parent's department
     OPINION = "opinion"
     REPLIED = "reply"
     EXTENSION_REQUESTED = "extension_requested"
