@@ -171,7 +171,7 @@ async def _load(owner_url: str, tenant_id: int, province_id: int, n: int, budget
     return loaded
 
 
-# The function's queries (migration tickets/0002), as its role sees them: the candidates
+# The function's queries (migration tickets/0003), as its role sees them: the candidates
 # on the GIN index, then — for a common word — the walk of the received-time index.
 _FOUND = """SELECT t.id FROM tickets t
 WHERE hotline_ticket_terms(t.content, t.address) @@ hotline_ticket_query($1)

@@ -4,7 +4,7 @@ A keyword matches the exact number, or a substring of the content or the address
 folded), as ``ILIKE`` does; that condition stays in the query as it is (exports use it
 alone). ``ILIKE`` cannot use an index for the runtime role (RLS: only leakproof operators
 become index conditions), so a search page first asks ``hotline_ticket_search``
-(migration ``tickets/0002_keyword_search``), a SECURITY DEFINER function that filters by
+(migration ``tickets/0003_keyword_search``), a SECURITY DEFINER function that filters by
 the scope's city itself, which tickets to look at:
 
 - **a rare keyword** (at most :data:`CANDIDATES` tickets hold its character bigrams, found

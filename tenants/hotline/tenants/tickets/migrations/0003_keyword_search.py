@@ -154,6 +154,6 @@ $fn$""",
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0001_initial")]  # noqa: RUF012
+    dependencies = [("tickets", "0002_timeline_by_month")]  # noqa: RUF012
 
     operations = [ops.RunSQL(SQL)]  # noqa: RUF012
