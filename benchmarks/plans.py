@@ -185,7 +185,8 @@ async def _candidate_plans(owner_url: str, tenant_id: int, keyword: str) -> list
     conn = await asyncpg.connect(**credentials(owner_url))
     try:
         await conn.execute("SET ROLE hotline_ticket_search")
-        await conn.execute("SET enable_sort = off")  # as the function does
+        # as the function's own settings do
+        await conn.execute("SET enable_sort = off; SET enable_seqscan = off; SET work_mem = '32MB'")
         explain = "EXPLAIN (ANALYZE, COSTS OFF) "
         rows = await conn.fetch(explain + _FOUND, keyword, tenant_id, search.COUNTED + 1)
         lines = [r[0] for r in rows]
