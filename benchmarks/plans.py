@@ -39,6 +39,7 @@ from hotline.platform.db.config import credentials, init_orm
 from hotline.platform.db.migrate import ensure_app_role, run_migrations
 from hotline.platform.redis import close_redis
 from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.aggregates import city_clock, recompute_range
 from hotline.tenants.statistics.dashboard import city_statistics
 from hotline.tenants.tickets import lists, search
@@ -80,8 +81,8 @@ assert _SERIES in stats_bench._TICKETS
 assert _SPREAD in stats_bench._TICKETS
 _TICKETS = (
     stats_bench._TICKETS.replace(_PLAIN_TEXT, _TEXT)
-    .replace(_SERIES, "FROM generate_series($7::int + 1, $7::int + $6) AS i")
-    .replace(_SPREAD, "((i - 1)::float8 / $8)")
+    .replace(_SERIES, "FROM generate_series($8::int + 1, $8::int + $6) AS i")
+    .replace(_SPREAD, "((i - 1)::float8 / $9)")
 )
 
 
@@ -119,7 +120,7 @@ FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid
 WHERE i.indrelid = $1::regclass AND c.oid IS NULL ORDER BY 1"""
 
 
-async def _load(owner_url: str, tenant_id: int, province_id: int, n: int, budget: float) -> int:
+async def _load(owner_url: str, tenant: Tenant, n: int, budget: float) -> int:
     """Chunks of tickets (then assignments) until n or budget, the tickets' and the
     assignments' secondary indexes dropped meanwhile and built again after."""
     conn = await asyncpg.connect(**credentials(owner_url))
@@ -142,17 +143,18 @@ async def _load(owner_url: str, tenant_id: int, province_id: int, n: int, budget
             size = min(CHUNK, n - loaded)
             await conn.execute(
                 _TICKETS,
-                tenant_id,
-                province_id,
+                tenant.id,
+                tenant.province_id,
                 categories,
                 departments[1:] or departments,
                 start,
                 size,
+                tenant.number_prefix,
                 loaded,
                 n,
             )
             loaded += size
-        await conn.execute(stats_bench._ASSIGNMENTS, tenant_id)
+        await conn.execute(stats_bench._ASSIGNMENTS, tenant.id)
         await conn.execute("RESET session_replication_role")
         print(f"plans: {loaded:,} tickets loaded in {time.perf_counter() - started:.0f} s (SQL)")
         await conn.execute("SET maintenance_work_mem = '512MB'")
@@ -218,8 +220,9 @@ async def _run(n: int, budget: float) -> None:
     await ensure_app_role(settings)
     await init_orm(settings)
     try:
-        tenant, actor, _, departments = await stats_bench._world()
-        loaded = await _load(settings.database_url, tenant.id, tenant.province_id, n, budget)
+        _, (city,) = await stats_bench._world(1)
+        tenant, actor, departments = city.tenant, city.actor, city.departments
+        loaded = await _load(settings.database_url, tenant, n, budget)
         day = date(2026, 3, 15)
         with use_scope(Scope.city(tenant.id, tenant.province_id)):
             clock = await city_clock(tenant)
