@@ -45,6 +45,10 @@ INBOX = """query($d: ID!, $n: Int!) { inbox(departmentId: $d, box: TO_SIGN, firs
 BOOKKEEPING = ("RESET ALL; SELECT set_config('app.scope'", "SELECT pg_advisory_unlock_all()")
 
 
+def _city_reads(sent: list[str]) -> int:
+    return sum('FROM "tenants"' in q or "FROM tenants" in q for q in sent)
+
+
 @contextmanager
 def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     sent: list[str] = []
@@ -111,9 +115,11 @@ async def test_inbox_statement_count_does_not_grow_with_the_page(
             counts[size] = len(sent)
             data[size] = [q for q in sent if not q.startswith(BOOKKEEPING)]
     assert counts[1] == counts[10] == counts[50], counts
-    # identity (5: city, user, province roles, city, memberships), then the inbox:
-    # access check, page, departments, tickets, categories, parents, assignments, …
-    assert len(data[50]) <= 16, data[50]
+    # identity (4: city, user, province roles, memberships), then the inbox on one
+    # connection, a statement per level: the department's check, the page, its tickets,
+    # their assignments, the departments, the categories with their parents
+    assert len(data[50]) <= 10, data[50]
+    assert _city_reads(data[50]) == 1, data[50]
 
 
 CREATE = """mutation($a: ID!, $k: String!, $p: String!) { createTicket(input: {
@@ -144,10 +150,12 @@ async def test_create_ticket_sends_a_constant_handful_of_statements(
             counts.append(len(data))
             writes = [q for q in data if q.lstrip().upper().startswith(("INSERT", "WITH"))]
     assert counts[0] == counts[1] == counts[2], counts
-    # identity (5, see above), BEGIN, the idempotency key's lookup, the 8, COMMIT; through
+    # identity (4, see above), the idempotency key's lookup, BEGIN, the 8, COMMIT; through
     # the intake pipeline also its duplicate check (the ticket is written before it, once:
-    # the pipeline's records in the transaction refer to the row)
-    assert counts[0] <= 17, data
+    # the pipeline's records in the transaction refer to the row). The city row is read
+    # once, by identity: the creation takes it from the request (provinces.current).
+    assert counts[0] <= 15, data
+    assert _city_reads(data) == 1, data
     assert not any(q.lstrip().upper().startswith("UPDATE") for q in data), data
     # one INSERT per table: counter + id, ticket, timeline, statistics marks, outbox
     assert len(writes) == 5, writes
