@@ -710,8 +710,7 @@ CREATE_WHY = [
     ("WITH added", "outbox: routing and notifications (one INSERT)"),
 ]
 INBOX_WHY = [
-    ("SELECT path FROM departments", "the department is the caller's to read (once per page)"),
-    ("SELECT … FROM assignments a", "the page: the box's assignments, keyset by deadline"),
+    ("SELECT d.path", "the page (keyset by deadline) and its department's path, checked once"),
     ("SELECT … FROM tickets", "their tickets (one statement)"),
     ("SELECT … FROM assignments", "every assignment of those tickets (one statement)"),
     ("SELECT … FROM departments", "the departments named on the page (one statement)"),
@@ -719,7 +718,7 @@ INBOX_WHY = [
 ]
 LIST_WHY = [
     ('SELECT … FROM "tickets"', "the page: search's query, sorted, keyset, limited"),
-    *INBOX_WHY[3:],
+    *INBOX_WHY[2:],
 ]
 
 

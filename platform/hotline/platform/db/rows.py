@@ -102,10 +102,13 @@ class Hydrator(Generic[M]):
         prefix = f"{alias}." if alias else ""
         return ", ".join(f'{prefix}"{projection[n]}" AS "{n}"' for n in self._plan())
 
-    def one(self, record: Mapping[str, Any]) -> M:
+    def one(self, record: Mapping[str, Any], drop: str | None = None) -> M:
+        """The instance of one record (``drop``: a column that is not the model's)."""
         if self._names is None:
             self._plan()
         values = dict(record)
+        if drop is not None:
+            del values[drop]
         for name, convert in self._convert:
             values[name] = convert(values[name])
         row = self.model.__new__(self.model)
@@ -116,5 +119,5 @@ class Hydrator(Generic[M]):
         row.__dict__.update(values)
         return row
 
-    def many(self, records: Iterable[Mapping[str, Any]]) -> list[M]:
-        return [self.one(r) for r in records]
+    def many(self, records: Iterable[Mapping[str, Any]], drop: str | None = None) -> list[M]:
+        return [self.one(r, drop) for r in records]

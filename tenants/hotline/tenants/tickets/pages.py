@@ -36,6 +36,7 @@ CATEGORIES = Hydrator(Category)
 
 _OPEN = sorted(s.value for s in OPEN_ASSIGNMENT)
 _PENDING = AssignmentStatus.PENDING_SIGN.value
+_PATH = "department_path"
 
 
 @dataclass(frozen=True)
@@ -149,21 +150,20 @@ async def department_inbox(
         keyset = _after(after, args)
         args.append(limit)
         async with read_session() as reads:
+            # the department's path beside the page, one round trip: no row at all when
+            # the department is not this city's; the page is dropped if it is not the
+            # caller's to read (as if it did not exist)
             found = await reads.fetch(
-                "SELECT path FROM departments WHERE tenant_id = $1 AND id = $2",
-                tenant_id,
-                department_id,
+                f"SELECT d.path AS {_PATH}, a.* FROM departments d LEFT JOIN LATERAL "
+                f"(SELECT {ASSIGNMENTS.select('a')} FROM assignments a "
+                f"WHERE a.tenant_id = $1 AND {condition}{keyset} "
+                f"ORDER BY a.reply_deadline, a.id LIMIT ${len(args)}) a ON true "
+                "WHERE d.tenant_id = $1 AND d.id = $2 ORDER BY a.reply_deadline, a.id",
+                *args,
             )
-            if not found or (paths is not None and not within(found[0]["path"], paths)):
+            if not found or (paths is not None and not within(found[0][_PATH], paths)):
                 raise NotFound("department")
-            page = ASSIGNMENTS.many(
-                await reads.fetch(
-                    f"SELECT {ASSIGNMENTS.select('a')} FROM assignments a "
-                    f"WHERE a.tenant_id = $1 AND {condition}{keyset} "
-                    f"ORDER BY a.reply_deadline, a.id LIMIT ${len(args)}",
-                    *args,
-                )
-            )
+            page = ASSIGNMENTS.many((r for r in found if r["id"] is not None), drop=_PATH)
             related = Related()
             if not page:
                 return InboxPage(rows=page, related=related)
