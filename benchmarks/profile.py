@@ -32,6 +32,7 @@ from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import encode_id
 from hotline.schema.schema import build_schema
+from hotline.tenants.provinces.current import remember, request_cities
 from hotline.tenants.tickets import dispatch, intake
 from hotline.tenants.tickets.models import Channel, Kind
 
@@ -51,11 +52,13 @@ async def _profile(what: str, repeats: int, out: Path) -> None:
             }
 
             async def create() -> None:
-                _ok(
-                    await ours.execute(
-                        CREATE, variable_values=create_vars, context_value=_context(city.actor)
+                with request_cities():  # as benchmarks.tickets: identity read the city
+                    remember(city.tenant)
+                    _ok(
+                        await ours.execute(
+                            CREATE, variable_values=create_vars, context_value=_context(city.actor)
+                        )
                     )
-                )
 
             for _ in range(INBOX_ROWS):
                 made = await intake.create_ticket(
