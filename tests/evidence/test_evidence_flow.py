@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import av
 import pytest
 from arq.jobs import Job, JobStatus
-from arq.worker import Worker
 from PIL import Image
 
 from hotline.platform import jobs, storage
@@ -60,6 +59,7 @@ from hotline.tenants.kernel.roles import Role
 from hotline.tenants.tickets import citizen, review
 from hotline.tenants.tickets.models import Satisfaction, Status, Ticket
 from hotline.workers import evidence as tasks
+from hotline.workers.runner import Worker
 
 
 async def _request(world, kit, data: bytes, *, actor=None, **overrides):

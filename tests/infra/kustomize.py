@@ -1,8 +1,9 @@
 """The subset of kustomize our manifests use, in Python (no kubectl needed in CI):
-``resources`` (files and directories), ``namespace``, ``images`` (newName/newTag) and
-``patches`` by path (strategic merge: maps merged, lists of named items merged by name,
-other lists replaced). ``tests/infra/test_k8s.py`` compares it with ``kubectl kustomize``
-where kubectl exists."""
+``resources`` (files and directories), ``components``, ``namespace``, ``images``
+(newName/newTag) and ``patches`` by path — strategic merge (maps merged, lists of named
+items merged by name, other lists replaced), or with a ``target`` a JSON patch (RFC 6902
+``add``/``replace``/``remove``). ``tests/infra/test_k8s.py`` compares it with
+``kubectl kustomize`` where kubectl exists."""
 
 from __future__ import annotations
 
@@ -57,14 +58,42 @@ def _set_images(node: Any, images: list[dict[str, str]]) -> None:
             _set_images(item, images)
 
 
-def build(directory: Path) -> list[dict[str, Any]]:
-    """The rendered objects of the kustomization in ``directory``."""
-    config = yaml.safe_load((directory / "kustomization.yaml").read_text(encoding="utf-8"))
-    objects: list[dict[str, Any]] = []
-    for resource in config.get("resources", []):
-        path = (directory / resource).resolve()
-        objects.extend(build(path) if path.is_dir() else _load_all(path))
+def _json_patch(obj: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    for op in operations:
+        steps = op["path"][1:].split("/")
+        *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in steps]
+        node: Any = out
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if op["op"] == "add" and isinstance(node, list):
+            node.insert(len(node) if last == "-" else int(last), copy.deepcopy(op["value"]))
+        elif op["op"] in ("add", "replace"):
+            if isinstance(node, list):
+                node[int(last)] = copy.deepcopy(op["value"])
+            else:
+                node[last] = copy.deepcopy(op["value"])
+        elif op["op"] == "remove":
+            del node[int(last) if isinstance(node, list) else last]
+        else:
+            raise AssertionError(f"unsupported JSON patch operation: {op['op']}")
+    return out
+
+
+def _apply_patches(directory: Path, config: dict[str, Any], objects: list[dict[str, Any]]) -> None:
     for patch_ref in config.get("patches", []):
+        target = patch_ref.get("target")
+        if target is not None:  # a JSON patch for the objects the target names
+            operations = yaml.safe_load((directory / patch_ref["path"]).read_text("utf-8"))
+            matches = [
+                n
+                for n, o in enumerate(objects)
+                if o["kind"] == target["kind"] and o["metadata"]["name"] == target["name"]
+            ]
+            assert matches, f"patch target not found: {target}"
+            for n in matches:
+                objects[n] = _json_patch(objects[n], operations)
+            continue
         for patch in _load_all(directory / patch_ref["path"]):
             key = (patch["kind"], patch["metadata"]["name"])
             matches = [
@@ -73,6 +102,23 @@ def build(directory: Path) -> list[dict[str, Any]]:
             assert matches, f"patch target not found: {key}"
             for n in matches:
                 objects[n] = _merge(objects[n], patch)
+
+
+def build(directory: Path) -> list[dict[str, Any]]:
+    """The rendered objects of the kustomization in ``directory``."""
+    config = yaml.safe_load((directory / "kustomization.yaml").read_text(encoding="utf-8"))
+    objects: list[dict[str, Any]] = []
+    for resource in config.get("resources", []):
+        path = (directory / resource).resolve()
+        objects.extend(build(path) if path.is_dir() else _load_all(path))
+    for component in config.get("components", []):  # each a kustomization of its own
+        path = (directory / component).resolve()
+        comp = yaml.safe_load((path / "kustomization.yaml").read_text(encoding="utf-8"))
+        assert comp["kind"] == "Component", path
+        for resource in comp.get("resources", []):
+            objects.extend(_load_all(path / resource))
+        _apply_patches(path, comp, objects)
+    _apply_patches(directory, config, objects)
     if "images" in config:
         _set_images(objects, config["images"])
     if "namespace" in config:

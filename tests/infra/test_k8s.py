@@ -24,6 +24,8 @@ TARGETS = {
     "base": K8S / "base",
     "staging": K8S / "overlays" / "staging",
     "production": K8S / "overlays" / "production",
+    # production + components/imap-starttls (a province whose mailboxes need port 143)
+    "production-imap-starttls": K8S / "overlays" / "production-imap-starttls",
 }
 KUBERNETES_VERSION = "1.33.0"
 SECRETS = {"hotline-secrets", "hotline-migrate-secrets"}
@@ -191,12 +193,14 @@ def _egress_to(policy: dict[str, Any], address: str, port: int) -> bool:
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_egress_to_the_internet_is_exactly_what_the_channels_need(target: str) -> None:
     """API: HTTPS out (Open311 and WeChat media fetched while answering). Workers: HTTPS
-    (webhooks, WeChat, SMS), SMTP 465/587, IMAP 993. The migration Job: nothing. Never
-    into private, CGNAT, link-local or loopback ranges, on any port."""
+    (webhooks, WeChat, SMS), SMTP 465/587, IMAP 993 — plus IMAP with STARTTLS on 143
+    where the imap-starttls component is applied, and only there. The migration Job:
+    nothing. Never into private, CGNAT, link-local or loopback ranges, on any port."""
     objects = rendered(target)
+    starttls = {143} if target == "production-imap-starttls" else set()
     wanted = {
         "hotline-api": {443},
-        "hotline-worker": {443, 465, 587, 993},
+        "hotline-worker": {443, 465, 587, 993} | starttls,
         "hotline-migrate": set(),
     }
     for name, ports in wanted.items():

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
-from arq.worker import Worker
 from prometheus_client.parser import text_string_to_metric_families
 
 from hotline.platform.jobs import close_pools, pool, queue_name
 from hotline.workers.relay import relay_outbox
+from hotline.workers.runner import Worker
 from hotline.workers.settings import WorkerSettings
 from tests.tickets_api.conftest import world  # noqa: F401  (the fixture)
 

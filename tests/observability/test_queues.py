@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from arq.worker import Worker
-
 from hotline.platform import jobs
 from hotline.platform.settings import get_settings
+from hotline.workers.runner import Worker
 from hotline.workers.settings import BulkWorkerSettings, WorkerSettings
 
 if TYPE_CHECKING:

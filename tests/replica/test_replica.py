@@ -1,5 +1,8 @@
 """Read replicas on a real streaming replica (docs/operations.md "Read replicas").
 
+(Over 400 lines on purpose: every test here shares one primary and standby pair, which
+takes a minute to start; split into modules, each would start its own.)
+
 An embedded PostgreSQL of this module's own is migrated, copied with ``pg_basebackup -R``
 into a temporary directory and started there as a hot standby on another port and
 socket (never the machine's shared server). Then, with the replica's replay paused so
@@ -11,13 +14,17 @@ that it visibly lags:
 - row-level security holds on replica connections (a city sees its own rows only);
 - lag: once the replica lags beyond the bound, the same reads fall back to the primary;
   when it catches up they return to it;
+- pinning: a request keeps the server it was given when it entered its read block,
+  whichever way the lag flips while it runs;
 - GraphQL: a ``tickets`` list is answered by the replica, a single ``ticket`` never is,
-  and after a mutation its author's next list comes from the primary.
+  and after a mutation its author's next list comes from the primary — the author being
+  the user, or the API key of an integration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import os
 import shutil
@@ -46,6 +53,8 @@ from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.tenancy import use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
+from hotline.tenants.accounts.api_keys import create_api_key
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.tickets.models import Ticket
 from tests.world import World, build_world
 
@@ -272,6 +281,56 @@ async def test_a_lagging_replica_falls_back_to_the_primary(
     health.max_lag = 3600
 
 
+async def _another_request() -> bool:
+    """A request entering its read block now (a task of its own, in a fresh context as
+    a request's is): is it routed?"""
+
+    async def enter() -> bool:
+        async with replica.replica_reads():
+            return replica.routed()
+
+    return await asyncio.create_task(enter(), context=contextvars.Context())
+
+
+async def test_a_request_keeps_its_server_when_the_lag_flips_mid_request(
+    world: World, servers: dict[str, str]
+) -> None:
+    """The decision is pinned when the request's read block is entered: the health other
+    requests measure meanwhile never moves it between replica and primary half-way."""
+    health = replica.health()
+    assert health is not None
+    await _pause(servers)
+    try:
+        async with replica.replica_reads():  # a request that starts while fresh
+            assert replica.routed()
+            on_replica = await _count(world)
+            await world.alpha.ticket()  # on the primary only: the replica lags from here
+            health.max_lag = 0.5
+            await asyncio.sleep(1.0)
+            assert not await _another_request()  # measured: lagging, others go primary
+            assert not health.fresh
+            # ... while this request still reads the replica, consistently
+            assert replica.routed()
+            assert await _count(world) == on_replica
+            with use_scope(world.alpha.scope()):
+                [row] = await replica.read_connection().execute_query_dict(
+                    "SELECT pg_is_in_recovery() AS standby"
+                )
+            assert row["standby"] is True
+        async with replica.replica_reads():  # a request that starts while lagging
+            assert not replica.routed()
+            on_primary = await _count(world)
+            assert on_primary == on_replica + 1
+            await _resume(servers)  # caught up, and measured so by the next request
+            assert await _another_request()
+            assert health.fresh
+            assert not replica.routed()  # this one stays on the primary
+            assert await _count(world) == on_primary
+    finally:
+        health.max_lag = 3600
+        await _resume(servers)
+
+
 async def test_an_unreachable_replica_counts_as_lagging(world: World) -> None:
     health = replica.health()
     assert health is not None
@@ -333,3 +392,58 @@ async def test_graphql_lists_read_the_replica_and_writers_read_their_writes(
             assert new_id in await listed()  # ... so their next list reads the primary
         finally:
             await _resume(servers)
+
+
+CREATE = """mutation Create { createTicket(input: {channel: PHONE, kind: COMPLAINT,
+  content: "楼下噪音扰民", citizenName: "王五", address: "泉城路 2 号"}) {
+  ticket { id } errors { code } } }"""
+
+
+async def test_an_api_key_reads_its_own_writes(world: World, servers: dict[str, str]) -> None:
+    """Integrations (Open311, CTI, SMS gateways) have no user: the writer window is their
+    API key's. Another key of the same city is not held to it."""
+    alpha = world.alpha
+    with use_scope(alpha.scope()):
+        _, writer_key = await create_api_key(actor=alpha.admin, name="cti", roles=[Role.AGENT])
+        _, other_key = await create_api_key(actor=alpha.admin, name="sms", roles=[Role.AGENT])
+    app = create_app(get_settings(), manage_orm=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+
+        async def gql(key: str, query: str) -> dict[str, Any]:
+            response = await client.post(
+                "/graphql",
+                json={"query": query},
+                headers={"X-Api-Key": key, "X-Hotline-Tenant": alpha.slug},
+            )
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            assert "errors" not in body, body
+            data: dict[str, Any] = body["data"]
+            return data
+
+        async def listed(key: str) -> set[str]:
+            return {e["node"]["id"] for e in (await gql(key, TICKETS))["tickets"]["edges"]}
+
+        await _pause(servers)
+        try:
+            made = str(encode_id("Ticket", (await alpha.ticket()).id))  # on the primary only
+            assert made not in await listed(writer_key)  # the replica's list
+            created = (await gql(writer_key, CREATE))["createTicket"]
+            assert created["errors"] == []
+            # the key that wrote reads the primary: its own ticket and the newer one
+            assert {made, created["ticket"]["id"]} <= await listed(writer_key)
+            assert made not in await listed(other_key)  # another key: the replica still
+        finally:
+            await _resume(servers)
+
+
+def test_the_writer_is_the_user_else_the_api_key() -> None:
+    from hotline.schema.replicas import writer
+    from hotline.tenants.kernel.access import Actor
+
+    assert writer(Actor(user_id=7, api_key_id=None)) == ("user", 7)
+    assert writer(Actor(user_id=None, tenant_id=1, province_id=1, api_key_id=3)) == ("key", 3)
+    assert writer(Actor(user_id=None, tenant_id=1, province_id=1)) is None
+    assert writer(None) is None

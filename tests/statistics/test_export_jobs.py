@@ -29,7 +29,6 @@ import pytest_asyncio
 import uvicorn
 from arq.constants import job_key_prefix
 from arq.jobs import Job
-from arq.worker import Worker
 from strawberry import relay
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -46,6 +45,7 @@ from hotline.tenants.statistics import exports
 from hotline.tenants.statistics.models import ExportJob
 from hotline.workers.exports import run_export
 from hotline.workers.requeue import STALE_AFTER, requeue_current_scope
+from hotline.workers.runner import Worker
 from hotline.workers.settings import WorkerSettings
 from tests import isolation_registry
 from tests.world import City, World

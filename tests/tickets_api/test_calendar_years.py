@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest_asyncio
-from arq.worker import Worker
 from strawberry import relay
 
 from hotline.platform import jobs
@@ -27,6 +26,7 @@ from hotline.tenants.provinces.models import CalendarEntry, CalendarYear
 from hotline.tenants.sla.rules import SlaPolicy
 from hotline.tenants.tickets import deadlines
 from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Status, Ticket
+from hotline.workers.runner import Worker
 from hotline.workers.settings import WorkerSettings
 from tests.tickets_api.conftest import City, World, make_ticket
 

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
-from arq.worker import Worker
 
 from hotline.platform.crypto import encrypt
 from hotline.platform.jobs import close_pools, pool, queue_name
@@ -40,6 +39,7 @@ from hotline.tenants.tickets.models import (
     Status,
     Ticket,
 )
+from hotline.workers.runner import Worker
 from hotline.workers.settings import WorkerSettings
 
 WEBHOOK_SECRET = "whsec-test-secret"

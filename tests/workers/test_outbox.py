@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from arq.constants import in_progress_key_prefix
-from arq.worker import Worker
 from tortoise.transactions import in_transaction
 
 from hotline.platform import outbox
@@ -32,6 +31,7 @@ from hotline.tenants.notifications.rules import on_ticket_events
 from hotline.tenants.tickets.models import Assignment, Ticket
 from hotline.tenants.tickets.work import snapshot
 from hotline.workers.relay import relay_outbox
+from hotline.workers.runner import Worker
 from hotline.workers.settings import WorkerSettings
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from arq.jobs import Job, JobStatus
-from arq.worker import Worker, func
+from arq.worker import func
 from tortoise import connections
 
 from hotline.platform.jobs import enqueue, pool, queue_name
@@ -20,6 +20,7 @@ from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.tenancy import current_scope
 from hotline.tenants.kernel.errors import NotFound
 from hotline.workers.retry import RETRYING, backoff_seconds, retrying
+from hotline.workers.runner import Worker
 from hotline.workers.scoped import tenant_job
 from hotline.workers.settings import WorkerSettings
 

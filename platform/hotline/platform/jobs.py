@@ -14,11 +14,11 @@ from typing import Any
 import structlog
 from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import Job
-from redis.asyncio import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hotline.platform.observability import tracing
+from hotline.platform.redis import client_for, close_client, sentinel_nodes, url_credentials
 from hotline.platform.redis import key as redis_key
 from hotline.platform.settings import Settings, get_settings
 
@@ -57,9 +57,19 @@ def queue_for(function: str, settings: Settings | None = None) -> str:
 
 
 def redis_settings(settings: Settings | None = None) -> RedisSettings:
+    """arq's connection settings for the worker: the URL's server, or through the
+    sentinels (``HOTLINE_REDIS_SENTINELS``) the primary they name."""
     s = settings or get_settings()
     conf = RedisSettings.from_dsn(s.redis_url)
     conf.conn_timeout = max(1, math.ceil(s.redis_timeout_seconds))
+    if s.redis_sentinels:
+        creds = url_credentials(s)
+        conf.host = sentinel_nodes(s)
+        conf.sentinel = True
+        conf.sentinel_master = s.redis_sentinel_master
+        conf.database = creds["db"]
+        conf.username = creds["username"]
+        conf.password = creds["password"]
     return conf
 
 
@@ -68,15 +78,11 @@ async def pool() -> ArqRedis:
     it connects lazily and gives every call a timeout (``HOTLINE_REDIS_TIMEOUT_SECONDS``),
     so enqueueing on a paused or absent Redis fails fast (the API answers 503)."""
     settings = get_settings()
-    key = f"{settings.redis_url}|{settings.redis_prefix}"
+    key = f"{settings.redis_url}|{settings.redis_sentinels}|{settings.redis_prefix}"
     existing = _pools.get(key)
     if existing is None:
-        connections = ConnectionPool.from_url(
-            settings.redis_url,
-            socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds,
-        )
-        existing = ArqRedis(pool_or_conn=connections, default_queue_name=queue_name(settings))
+        existing = client_for(settings, ArqRedis)
+        existing.default_queue_name = queue_name(settings)
         _pools[key] = existing
     return existing
 
@@ -87,7 +93,7 @@ async def close_pools() -> None:
         # a pool opened under an event loop that has since ended (one asyncio.run after
         # another, as the benchmarks run) has nothing left to close
         with contextlib.suppress(RuntimeError):
-            await p.aclose(close_connection_pool=True)
+            await close_client(p)
 
 
 def job_key(job_id: str) -> str:

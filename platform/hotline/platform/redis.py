@@ -5,18 +5,78 @@ paused or unreachable Redis fails fast with ``redis.exceptions.ConnectionError``
 ``TimeoutError``; callers that can degrade do (rate limits fall back to a local
 limiter, pub/sub pauses, session revocation reads PostgreSQL) and the rest answer
 503 (docs/operations.md). The client reconnects by itself once Redis is back.
+
+With ``HOTLINE_REDIS_SENTINELS`` every client is a Sentinel-managed one
+(:func:`client_for`): it asks the sentinels for the primary of
+``HOTLINE_REDIS_SENTINEL_MASTER`` on connect, and a connection that finds the old
+primary demoted or gone is dropped and re-resolved, so a failover costs the calls in
+flight (which degrade as above), not a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit
 from weakref import WeakKeyDictionary
 
 from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel
 
-from hotline.platform.settings import get_settings
+from hotline.platform.settings import Settings, get_settings
 
 _clients: WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = WeakKeyDictionary()
+R = TypeVar("R", bound=Redis)
+
+
+def sentinel_nodes(settings: Settings) -> list[tuple[str, int]]:
+    """``HOTLINE_REDIS_SENTINELS`` as (host, port) pairs (port 26379 when omitted)."""
+    nodes = []
+    for item in (part.strip() for part in settings.redis_sentinels.split(",")):
+        if item:
+            host, _, port = item.rpartition(":") if ":" in item else (item, "", "26379")
+            nodes.append((host.strip("[]"), int(port)))
+    return nodes
+
+
+def url_credentials(settings: Settings) -> dict[str, Any]:
+    """Database number, user and password of ``HOTLINE_REDIS_URL`` (its host is the
+    sentinels' business when they are configured)."""
+    parts = urlsplit(settings.redis_url)
+    db = parse_qs(parts.query).get("db", [parts.path.lstrip("/") or "0"])[-1]
+    return {
+        "db": int(db or 0),
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+    }
+
+
+def client_for(settings: Settings, redis_class: type[R], **kwargs: Any) -> R:
+    """A client of ``redis_class`` for the configured Redis: the URL's server, or the
+    primary the sentinels name. Every call has the connect and reply timeout."""
+    timeouts: dict[str, Any] = {
+        "socket_timeout": settings.redis_timeout_seconds,
+        "socket_connect_timeout": settings.redis_timeout_seconds,
+    }
+    if not settings.redis_sentinels:
+        direct: R = redis_class.from_url(settings.redis_url, **timeouts, **kwargs)
+        return direct
+    password = settings.redis_sentinel_password
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinel_nodes(settings),
+        sentinel_kwargs={
+            **timeouts,
+            "password": password.get_secret_value() if password else None,
+        },
+    )
+    client: R = sentinel.master_for(
+        settings.redis_sentinel_master,
+        redis_class=redis_class,
+        **url_credentials(settings),
+        **timeouts,
+        **kwargs,
+    )
+    return client
 
 
 def redis_client() -> Redis:
@@ -24,13 +84,7 @@ def redis_client() -> Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        settings = get_settings()
-        client = Redis.from_url(
-            settings.redis_url,
-            decode_responses=True,
-            socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds,
-        )
+        client = client_for(get_settings(), Redis, decode_responses=True)
         _clients[loop] = client
     return client
 
@@ -44,8 +98,17 @@ def tenant_key(tenant_id: int, *parts: str | int) -> str:
     return key("t", tenant_id, *parts)
 
 
+async def close_client(client: Redis) -> None:
+    """Close ``client`` and, for a Sentinel-managed one, its connections to the sentinels
+    (closing the client alone leaves those open)."""
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    await client.aclose(close_connection_pool=True)
+    for node in getattr(manager, "sentinels", ()):
+        await node.aclose()
+
+
 async def close_redis() -> None:
     loop = asyncio.get_running_loop()
     client = _clients.pop(loop, None)
     if client is not None:
-        await client.aclose()
+        await close_client(client)

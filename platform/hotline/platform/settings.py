@@ -27,6 +27,17 @@ class Settings(BaseSettings):
     database_app_password: SecretStr | None = None
     database_pool_min: int = 1
     database_pool_max: int = 10
+    # What sits between the runtime and PostgreSQL (docs/operations.md "PgBouncer"):
+    # "session" — PostgreSQL itself or a session-mode pooler; the row-level-security scope
+    # is set for the session on every acquire. "transaction" — a transaction-mode pooler:
+    # every acquire is a transaction carrying its own scope (SET LOCAL), asyncpg's
+    # statement cache is off. Session settings through a transaction-mode pooler leak one
+    # city's scope to another's statements: never point a "session" runtime at one.
+    database_pooling: Literal["session", "transaction"] = "session"
+    # The worker's LISTEN connection for committed outbox rows (a session of its own):
+    # behind a transaction-mode pooler set it to PostgreSQL itself (or a session-mode
+    # pool); unset there, the worker relays on its 2-second cron alone.
+    database_listen_url: str | None = None
     # A streaming read replica for statistics, search and list queries (the runtime
     # role's URL on the replica; docs/operations.md "Read replicas"). Reads fall back to
     # the primary while its replay lag exceeds the bound, measured at most once per
@@ -35,10 +46,18 @@ class Settings(BaseSettings):
     database_replica_max_lag_seconds: float = 2.0
     database_replica_check_seconds: float = 1.0
     # Monthly partitions (docs/operations.md "Partitioning"): made this many months ahead
-    # by a nightly worker cron; call records older than the retention (months, 0 keeps
-    # all) are detached.
+    # by a nightly worker cron; months older than each table's retention (months, 0
+    # keeps all) are detached. A ticket's timeline must stay whole for its chain to
+    # verify: detach its months only once its tickets are archived.
     partition_months_ahead: int = 3
     call_records_retention_months: int = 0
+    timeline_retention_months: int = 0
+    audit_retention_months: int = 0
+    # Delivered outbox messages move to the monthly ``outbox_delivered`` archive this long
+    # after delivery (a worker cron); a send key is written once as long as its month is
+    # attached there.
+    outbox_archive_after_minutes: int = 60
+    outbox_delivered_retention_months: int = 0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so
@@ -47,6 +66,13 @@ class Settings(BaseSettings):
     # Every Redis call gives up after this long (connect and each reply): a paused or
     # unreachable Redis degrades the API quickly instead of hanging it.
     redis_timeout_seconds: float = 2.0
+    # Redis Sentinel (docs/operations.md "Redis Sentinel"): comma-separated host:port of
+    # the sentinels; when set, every client (cache, rate limits, pub/sub, the job queue,
+    # the worker) asks them for the primary of ``redis_sentinel_master`` and follows a
+    # failover. HOTLINE_REDIS_URL then gives only the database number and credentials.
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "hotline"
+    redis_sentinel_password: SecretStr | None = None
 
     s3_endpoint: str = "http://127.0.0.1:9000"
     s3_access_key: str = "hotline"

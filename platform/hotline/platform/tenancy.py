@@ -93,3 +93,20 @@ def rls_settings_sql(scope: Scope) -> str:
         f"set_config('app.tenant_id', {num(scope.tenant_id)}, false), "
         f"set_config('app.user_id', {num(scope.user_id)}, false)"
     )
+
+
+def rls_local_sql(scope: Scope) -> str:
+    """The row-level-security variables for ``scope`` as ``SET LOCAL`` statements: they
+    end with the current transaction, so nothing is left on the server connection (a
+    transaction-pooling PgBouncer, docs/operations.md "PgBouncer"). ``SET`` takes no
+    snapshot, so a transaction may still choose its isolation level afterwards."""
+
+    def num(value: int | None) -> str:
+        return "''" if value is None else f"'{int(value)}'"
+
+    return (
+        f"SET LOCAL app.scope = '{scope.kind.value}'; "
+        f"SET LOCAL app.province_id = {num(scope.province_id)}; "
+        f"SET LOCAL app.tenant_id = {num(scope.tenant_id)}; "
+        f"SET LOCAL app.user_id = {num(scope.user_id)}"
+    )

@@ -26,9 +26,8 @@ def worker(burst: bool, queue: str) -> None:
     When Redis goes away (or cannot be reached at start) the worker does not exit: it
     reconnects with backoff (1 s, 2 s … 30 s) and carries on once Redis is back.
     """
-    from arq.worker import run_worker
-
     from hotline.platform.faults import is_transient
+    from hotline.workers.runner import run
     from hotline.workers.settings import BulkWorkerSettings, WorkerSettings
 
     settings_class = BulkWorkerSettings if queue == "bulk" else WorkerSettings
@@ -37,7 +36,7 @@ def worker(burst: bool, queue: str) -> None:
     while True:
         started = time.monotonic()
         try:
-            run_worker(settings_class, burst=burst)  # type: ignore[arg-type]
+            run(settings_class, burst=burst)
             return
         except Exception as exc:
             if burst or not is_transient(exc):

@@ -111,11 +111,27 @@ class OutboxListener:
         self.handed = 0  # rows those runs handed to delivery jobs (enqueued)
 
     async def start(self) -> None:
+        if self.url is None:
+            # LISTEN needs a session; through a transaction-mode pooler its notifications
+            # would go to whichever client the server connection serves next
+            log.info("outbox.listener_off", reason="transaction pooling, no listen URL")
+            return
         await self._connect()
         self.task = asyncio.create_task(self._run(), name="outbox-listener")
 
+    @property
+    def url(self) -> str | None:
+        """Where to LISTEN: HOTLINE_DATABASE_LISTEN_URL, else the runtime URL unless it
+        leads to a transaction-mode pooler (then nowhere: the cron relays alone)."""
+        if self.settings.database_listen_url:
+            return self.settings.database_listen_url
+        if self.settings.database_pooling == "transaction":
+            return None
+        return self.settings.app_database_url()
+
     async def _connect(self) -> None:
-        self.connection = await asyncpg.connect(**credentials(self.settings.app_database_url()))
+        assert self.url is not None
+        self.connection = await asyncpg.connect(**credentials(self.url))
         await self.connection.add_listener(outbox.CHANNEL, self._notified)
         self.wake.set()  # rows committed while nobody listened
 

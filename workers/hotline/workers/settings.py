@@ -87,6 +87,8 @@ class WorkerSettings:
         cron(tasks.purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
         # months ahead: a missed night (or ten) still finds next month's partition there
         cron(tasks.maintain_partitions, hour={2}, minute={23}, unique=True, run_at_startup=False),
+        # delivered outbox rows leave the hot table for the monthly archive
+        cron(tasks.archive_outbox, minute=set(range(4, 60, 10)), unique=True, run_at_startup=False),
         cron(evidence.sweep_unfinalized, minute={7}, run_at_startup=False),
         cron(evidence.apply_retention, hour={3}, minute={41}, run_at_startup=False),
         cron(relay.relay_outbox, second=set(range(0, 60, 2)), unique=True, run_at_startup=True),

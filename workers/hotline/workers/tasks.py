@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from hotline.platform import clock, outbox
 from hotline.platform.db import partitions
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import current_scope
@@ -36,3 +38,11 @@ async def maintain_partitions(ctx: dict[str, Any]) -> int:
         },
     )
     return sum(d.made for d in done)
+
+
+@retrying
+async def archive_outbox(ctx: dict[str, Any]) -> int:
+    """Every ten minutes: delivered outbox messages older than
+    ``HOTLINE_OUTBOX_ARCHIVE_AFTER_MINUTES`` move to the monthly ``outbox_delivered``."""
+    after = timedelta(minutes=get_settings().outbox_archive_after_minutes)
+    return await outbox.archive_delivered(older_than=clock.now() - after)

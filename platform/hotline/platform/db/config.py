@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import asyncpg
 
 from hotline.platform.db import replica
+from hotline.platform.db.pooling import TransactionPooledConnection, scope_setup
 from hotline.platform.db.replica import REPLICA, ReplicaRouter
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import current_scope, rls_settings_sql
@@ -53,8 +54,11 @@ async def apply_scope(connection: asyncpg.Connection) -> None:
     """Pool ``setup`` hook: every acquire resets the session and sets the RLS variables
     from the task's scope, in one round trip (simple-query protocol).
 
-    This is the only place the database scope is set (docs/architecture.md §9). All four variables
-    are written on every acquire, so nothing of an earlier task's scope survives.
+    This is the only place the database scope is set (docs/architecture.md §9) — for a
+    direct connection or a session-mode pooler; behind a transaction-mode PgBouncer its
+    twin :func:`hotline.platform.db.pooling.scope_setup` sets it ``LOCAL`` instead. All
+    four variables are written on every acquire, so nothing of an earlier task's scope
+    survives.
     """
     await connection.execute("RESET ALL; " + rls_settings_sql(current_scope()))
 
@@ -75,7 +79,17 @@ def tortoise_config(
     creds["minsize"] = settings.database_pool_min
     creds["maxsize"] = settings.database_pool_max
     creds["server_settings"] = {"application_name": "hotline", "timezone": "UTC"}
-    if app_scoped:
+    transaction_pooled = app_scoped and settings.database_pooling == "transaction"
+    if transaction_pooled:
+        # a transaction-mode pooler (docs/operations.md "PgBouncer"): each acquire is a
+        # transaction with its scope and timeout SET LOCAL (hotline.platform.db.pooling);
+        # no startup parameter PgBouncer does not track, no prepared-statement cache
+        timeout_ms = int(settings.database_statement_timeout_seconds * 1000)
+        creds["connection_class"] = TransactionPooledConnection
+        creds["statement_cache_size"] = 0
+        creds["setup"] = scope_setup(statement_timeout_ms=timeout_ms, read_only=False)
+        creds["reset"] = release_connection
+    elif app_scoped:
         # the runtime's statements end after this (RESET ALL on acquire keeps it: a
         # startup parameter is the session's default)
         timeout_ms = int(settings.database_statement_timeout_seconds * 1000)
@@ -100,10 +114,13 @@ def tortoise_config(
     if app_scoped and url is None and settings.database_replica_url:
         # the same pool, hooks (RLS scope on every acquire) and timeouts, on the replica
         replica = {**creds, **credentials(settings.database_replica_url)}
-        replica["server_settings"] = {
-            **creds["server_settings"],
-            "default_transaction_read_only": "on",
-        }
+        if transaction_pooled:
+            replica["setup"] = scope_setup(statement_timeout_ms=timeout_ms, read_only=True)
+        else:
+            replica["server_settings"] = {
+                **creds["server_settings"],
+                "default_transaction_read_only": "on",
+            }
         connections[REPLICA] = {"engine": "tortoise.backends.asyncpg", "credentials": replica}
         config["routers"] = [ReplicaRouter]
     return config

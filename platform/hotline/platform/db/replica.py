@@ -11,6 +11,10 @@ A read goes to the replica only when all of these hold (otherwise the primary se
   per ``HOTLINE_DATABASE_REPLICA_CHECK_SECONDS`` per process), is within
   ``HOTLINE_DATABASE_REPLICA_MAX_LAG_SECONDS``; an unreachable replica counts as lagging.
 
+That decision is **pinned** for the block (the request): the process-wide health that
+other requests keep measuring never moves a request between replica and primary
+half-way, so a dashboard's reads never mix the two servers' snapshots.
+
 ORM reads are routed by :class:`ReplicaRouter` (Tortoise's router hook; writes always go
 to the model's own connection); raw SQL asks :func:`read_connection`. The replica's pool
 has the same ``setup`` hook as the primary's (:func:`hotline.platform.db.config.apply_scope`),
@@ -37,7 +41,8 @@ log = structlog.get_logger(__name__)
 
 REPLICA = "replica"
 
-_allowed: ContextVar[bool] = ContextVar("hotline_replica_allowed", default=False)
+# The block's decision, taken once when ``replica_reads`` is entered: None outside one.
+_pinned: ContextVar[bool | None] = ContextVar("hotline_replica_pinned", default=None)
 _primary: ContextVar[bool] = ContextVar("hotline_primary_only", default=False)
 
 # The replica is fresh when it has replayed everything the primary had written when we
@@ -111,28 +116,27 @@ def _in_transaction() -> bool:
 
 
 def routed() -> bool:
-    """Whether a read issued now goes to the replica."""
+    """Whether a read issued now goes to the replica: the block's pinned decision, unless
+    the read is under ``primary_only`` or inside a transaction."""
     return (
-        _health is not None
-        and _allowed.get()
-        and not _primary.get()
-        and _health.fresh
-        and not _in_transaction()
+        _health is not None and bool(_pinned.get()) and not _primary.get() and not _in_transaction()
     )
 
 
 @asynccontextmanager
 async def replica_reads() -> AsyncIterator[None]:
-    """Reads in this block may be served by the replica (see the module's rules)."""
-    if _health is None or _primary.get():
+    """Reads in this block may be served by the replica (see the module's rules). Whether
+    they are is decided here, once, from the replica's health now, and holds for the whole
+    block; a nested block keeps the outer decision."""
+    if _health is None or _primary.get() or _pinned.get() is not None:
         yield
         return
     await _health.refresh_if_due()
-    token = _allowed.set(True)
+    token = _pinned.set(_health.fresh)
     try:
         yield
     finally:
-        _allowed.reset(token)
+        _pinned.reset(token)
 
 
 @contextmanager

@@ -9,12 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
+import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
 
 from hotline.platform import clock
 from hotline.platform.observability import tracing
 from hotline.platform.outbox.models import OutboxMessage, OutboxStatus
 from hotline.platform.settings import get_settings
+
+log = structlog.get_logger(__name__)
 
 # A relayed row stays claimed for a short lease (HOTLINE_OUTBOX_LEASE_SECONDS, 30 s),
 # which the delivery job renews while it runs (``hotline.platform.outbox.lease``): a
@@ -28,11 +34,18 @@ MAX_DELAY = timedelta(hours=2)
 # The worker LISTENs and relays at once instead of at its next poll (``hotline.workers``).
 CHANNEL = "hotline_outbox"
 
+# A send key is written once: the hot table's unique key arbitrates the messages not
+# yet archived, and a key already delivered and archived (``archive_delivered``) is
+# looked up in ``outbox_delivered`` (its send-key index, one probe per month). The
+# archiver holds a lock that excludes these inserts while it moves rows, so a key is
+# always found in one of the two.
 _INSERT = """
 WITH added AS (
     INSERT INTO outbox (tenant_id, province_id, kind, payload, send_key, status, attempts,
                         max_attempts, next_attempt_at, last_error, created_at, updated_at)
-    VALUES ($1, $2, $3, $4::jsonb, $5, 'pending', 0, $6, $7, '', now(), now())
+    SELECT $1::bigint, $2::bigint, $3::text, $4::jsonb, $5::text, 'pending', 0, $6::smallint,
+           $7::timestamptz, '', now(), now()
+    WHERE NOT EXISTS (SELECT 1 FROM outbox_delivered d WHERE d.send_key = $5::text)
     ON CONFLICT (send_key) DO NOTHING
     RETURNING id
 )
@@ -131,6 +144,7 @@ WITH added AS (
     SELECT t, p, k, j, s, 'pending', 0, m, d, '', now(), now()
     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[],
                 $6::smallint[], $7::timestamptz[]) AS u(t, p, k, j, s, m, d)
+    WHERE NOT EXISTS (SELECT 1 FROM outbox_delivered o WHERE o.send_key = u.s)
     ON CONFLICT (send_key) DO NOTHING
     RETURNING id
 )
@@ -238,6 +252,57 @@ async def mark_sent_many(messages: list[OutboxMessage]) -> None:
         " last_error = '', updated_at = now() WHERE id = ANY($1) AND status = 'pending'",
         [[m.id for m in messages], _now()],
     )
+
+
+# Delivered rows leave the hot table in batches (oldest first, along the primary key):
+# the relay's and the dead letters' partial indexes, the send-key index and vacuum stay
+# sized by what is in flight, and the archive is partitioned by month for retention.
+_ARCHIVE = """
+WITH moved AS (
+    DELETE FROM outbox WHERE id IN (
+        SELECT id FROM outbox WHERE status = 'sent' AND sent_at < $1 ORDER BY id LIMIT $2
+    )
+    RETURNING id, created_at, tenant_id, province_id, kind, payload, send_key, attempts, sent_at
+), kept AS (
+    INSERT INTO outbox_delivered (id, created_at, tenant_id, province_id, kind, payload,
+                                  send_key, attempts, sent_at)
+    SELECT id, created_at, tenant_id, province_id, kind, payload, send_key, attempts, sent_at
+    FROM moved
+    RETURNING 1
+)
+SELECT count(*) AS n FROM kept
+"""
+
+
+async def archive_delivered(
+    *, older_than: datetime, batch: int = 2000, batches: int = 50, lock_timeout_ms: int = 500
+) -> int:
+    """Move messages delivered before ``older_than`` to ``outbox_delivered``; rows moved.
+
+    Each batch runs in its own short transaction holding ``SHARE ROW EXCLUSIVE`` on the
+    outbox, which excludes every write of it (``add`` included) until the batch commits:
+    an ``add`` of a key being moved waits and then finds it in the archive, never in
+    neither table. The lock is waited for at most ``lock_timeout_ms`` (writers queue
+    behind a waiting lock); a busy outbox leaves the rest to the next run.
+    """
+    moved = 0
+    for _ in range(batches):
+        try:
+            async with in_transaction("default") as conn:
+                await conn.execute_query(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+                await conn.execute_query("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
+                [row] = await conn.execute_query_dict(_ARCHIVE, [older_than, batch])
+        except (OperationalError, asyncpg.LockNotAvailableError) as exc:
+            if not isinstance(exc, asyncpg.LockNotAvailableError) and not isinstance(
+                exc.__cause__, asyncpg.LockNotAvailableError
+            ):
+                raise
+            log.info("outbox.archive_busy", moved=moved)
+            break
+        moved += int(row["n"])
+        if row["n"] < batch:
+            break
+    return moved
 
 
 def backoff_delay(attempts: int, *, base: timedelta = BASE_DELAY) -> timedelta:

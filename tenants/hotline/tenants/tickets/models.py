@@ -214,7 +214,9 @@ class TimelineEvent(TenantModel):
 
     class Meta:
         table = "timeline_events"
-        unique_together = (("ticket", "seq"),)
+        # with the partition key (docs/operations.md "Partitioning"); the chain head's
+        # row lock keeps a ticket's seq unique
+        unique_together = (("ticket", "seq", "created_at"),)
 
 
 class ExtensionRequest(TenantModel):
