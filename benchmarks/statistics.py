@@ -1,19 +1,24 @@
 """Statistics: a city dashboard for one month (every metric, department ranking) read
 from the daily aggregates, against one plain SQL aggregate over the same month's
-tickets, measured in the same run on the same database.
+tickets, and the province roll-up over every city against the same plain aggregate over
+the province's month — each measured in the same run on the same database.
 
-N tickets (default 200,000; ``--smoke`` 5,000) are written straight into the tables for
-March 2026 (20 departments, 10 categories, 4 channels), the month's aggregates are
-built by the repair command's function (``recompute_range``; its rate is reported too),
-then both sides run R times. The baseline connects as the database owner with explicit
+N tickets (default 5,000,000; ``--smoke`` 5,000) are written straight into the tables
+(``INSERT … SELECT generate_series``, not the ORM) for March 2026, spread evenly over
+C cities of one province (default 14; each: 20 departments, 10 categories, 4
+channels), with their lead assignments; every city's month of aggregates is then built
+by the repair command's function (``recompute_range``, the real recompute path; its
+rate is reported). The baseline connects as the database owner with explicit
 ``tenant_id`` filters (no RLS hook): the most favourable raw setup.
 
-The dashboard is measured twice: **cold** (the closed month's cache entry deleted before
-each run: every stored day read and summed) and **warm** (the entry kept: what every
-reader after the first gets until a day of the month is recomputed), each as a ratio
-against the plain aggregate of the same run.
+The city dashboard (the first city) is measured twice: the **first read** (the closed
+month's cache entry deleted before each run: every stored day read and summed) and the
+**repeated read** (the entry kept: what every reader after the first gets until a day of
+the month is recomputed), each as a ratio against the plain aggregate of the same run.
+The province roll-up (never cached) is measured against the plain aggregate over all
+the province's tickets of the month.
 
-``python -m benchmarks.statistics [tickets] [repeats]``
+``python -m benchmarks.statistics [tickets] [repeats] [cities]``
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -40,11 +48,12 @@ from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.statistics.aggregates import city_clock, recompute_range
-from hotline.tenants.statistics.dashboard import city_statistics
+from hotline.tenants.statistics.dashboard import city_statistics, province_statistics
 
-TICKETS = 200_000
+TICKETS = 5_000_000
 SMOKE_TICKETS = 5_000
-REPEATS = 20
+REPEATS = 10
+CITIES = 14
 FIRST, LAST = date(2026, 3, 1), date(2026, 3, 31)
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -55,7 +64,7 @@ INSERT INTO tickets (tenant_id, province_id, created_at, updated_at, number, que
   category_id, area_id, received_at, answered_at, closed_at, revisited_at, direct_answer,
   public_reply, satisfaction, revisit_attempts, reopen_count, urge_count, reject_reason,
   timeline_seq, timeline_hash, version)
-SELECT $1, $2, r, r, 'JN' || i, md5(i::text),
+SELECT $1, $2, r, r, $7 || i, md5($7 || i),
   (ARRAY['phone','web','wechat','app'])[1 + i % 4],
   (ARRAY['complaint','consultation','help','suggestion','report','praise'])[1 + i % 6],
   CASE WHEN i % 50 = 0 THEN 'urgent' ELSE 'normal' END,
@@ -101,30 +110,50 @@ SELECT channel, count(*) AS received,
 FROM tickets WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3
 GROUP BY channel"""
 
+# The same over the province: per city and channel.
+_PLAIN_PROVINCE = """
+SELECT tenant_id, channel, count(*) AS received,
+  count(*) FILTER (WHERE direct_answer) AS direct,
+  count(*) FILTER (WHERE status = 'closed') AS closed,
+  count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied')) AS good,
+  count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basically_satisfied', 'unsatisfied'))
+    AS graded
+FROM tickets WHERE tenant_id = ANY($1::bigint[]) AND received_at >= $2 AND received_at < $3
+GROUP BY tenant_id, channel"""
 
-async def _world() -> tuple[Tenant, Actor, list[int], list[int]]:
+
+@dataclass
+class BenchCity:
+    tenant: Tenant
+    actor: Actor
+    categories: list[int]
+    departments: list[int]
+
+
+async def _city(province: Province, n: int) -> BenchCity:
     with use_scope(Scope.platform()):
-        province = await Province.create(code="370000", slug="shandong", name="Shandong")
         tenant = await Tenant.create(
-            province=province, code="370100", slug="jinan", name="Jinan", number_prefix="JN"
+            province=province,
+            code=f"37{n + 1:02d}00",
+            slug=f"city{n}",
+            name=f"City {n}",
+            number_prefix=f"C{n:02d}",
         )
-    with use_scope(Scope.province(province.id)):
-        await seed_official_calendar(province_id=province.id, since_year=2026)
     with use_scope(Scope.city(tenant.id, province.id)):
         center = await Department.create(kind=DepartmentKind.CENTER, name="中心", path="/")
         center.path = f"/{center.id}/"
         await center.save(update_fields=["path"])
         departments = []
-        for n in range(20):
+        for d in range(20):
             row = await Department.create(
-                parent=center, kind=DepartmentKind.BUREAU, name=f"部门{n}", path="/", depth=1
+                parent=center, kind=DepartmentKind.BUREAU, name=f"部门{d}", path="/", depth=1
             )
             row.path = f"{center.path}{row.id}/"
             await row.save(update_fields=["path"])
             departments.append(row.id)
         categories = []
-        for n in range(10):
-            cat = await Category.create(name=f"类别{n}", path="/")
+        for c in range(10):
+            cat = await Category.create(name=f"类别{c}", path="/")
             cat.path = f"/{cat.id}/"
             await cat.save(update_fields=["path"])
             categories.append(cat.id)
@@ -134,107 +163,164 @@ async def _world() -> tuple[Tenant, Actor, list[int], list[int]]:
         province_id=province.id,
         roles=frozenset({Role.CITY_LEADER}),
     )
-    return tenant, actor, categories, departments
+    return BenchCity(tenant, actor, categories, departments)
 
 
-async def measure(settings: Settings, tickets: int, repeats: int) -> dict[str, float]:
-    tenant, actor, categories, departments = await _world()
+async def _world(cities: int) -> tuple[Province, list[BenchCity]]:
+    with use_scope(Scope.platform()):
+        province = await Province.create(code="370000", slug="shandong", name="Shandong")
+    with use_scope(Scope.province(province.id)):
+        await seed_official_calendar(province_id=province.id, since_year=2026)
+    return province, [await _city(province, n) for n in range(cities)]
+
+
+async def _timed(repeats: int, read: Callable[[], Awaitable[object]]) -> float:
+    began = time.perf_counter()
+    for _ in range(repeats):
+        await read()
+    return (time.perf_counter() - began) / repeats
+
+
+async def measure(settings: Settings, tickets: int, repeats: int, cities: int) -> dict[str, Any]:
+    province, bench = await _world(cities)
+    each = tickets // cities
     pool = await asyncpg.create_pool(**credentials(settings.database_url), min_size=1, max_size=2)
     start_of_month = datetime.combine(FIRST, datetime.min.time(), tzinfo=SH)
     end_of_month = datetime(2026, 4, 1, tzinfo=SH)
     try:
         async with pool.acquire() as conn:
             began = time.perf_counter()
-            await conn.execute(
-                _TICKETS,
-                tenant.id,
-                tenant.province_id,
-                categories,
-                departments,
-                start_of_month,
-                tickets,
-            )
-            await conn.execute(_ASSIGNMENTS, tenant.id)
+            for c in bench:
+                t = c.tenant
+                await conn.execute(
+                    _TICKETS,
+                    t.id,
+                    t.province_id,
+                    c.categories,
+                    c.departments,
+                    start_of_month,
+                    each,
+                    t.number_prefix,
+                )
+                await conn.execute(_ASSIGNMENTS, t.id)
+                print(f"  loaded {t.slug} ({time.perf_counter() - began:.0f} s)", flush=True)
             await conn.execute("ANALYZE tickets; ANALYZE assignments")
             loaded = time.perf_counter() - began
-        with use_scope(Scope.city(tenant.id, tenant.province_id)):
-            began = time.perf_counter()
-            days = await recompute_range(await city_clock(tenant), FIRST, LAST)
-            recompute = time.perf_counter() - began
-            async with pool.acquire() as conn:
-                await conn.execute("ANALYZE stats_daily")
-                stored = await conn.fetchval(
-                    "SELECT count(*) FROM stats_daily WHERE tenant_id = $1", tenant.id
-                )
-        report = await city_statistics(actor=actor, first=FIRST, last=LAST)
-        assert report.figures.totals.received == tickets, report.figures.totals.received
-        cached = tenant_key(tenant.id, "stats", "*")
-        cold = 0.0
-        for _ in range(repeats):
+            size = await conn.fetchval(
+                "SELECT pg_size_pretty(pg_total_relation_size('tickets') "
+                "+ pg_total_relation_size('assignments'))"
+            )
+        began = time.perf_counter()
+        for c in bench:
+            with use_scope(Scope.city(c.tenant.id, province.id)):
+                days = await recompute_range(await city_clock(c.tenant), FIRST, LAST)
+            print(f"  recomputed {c.tenant.slug} ({time.perf_counter() - began:.0f} s)", flush=True)
+        recompute = time.perf_counter() - began
+        async with pool.acquire() as conn:
+            await conn.execute("ANALYZE stats_daily; ANALYZE stats_daily_departments")
+            stored = await conn.fetchval("SELECT count(*) FROM stats_daily")
+        city = bench[0]
+        report = await city_statistics(actor=city.actor, first=FIRST, last=LAST)
+        assert report.figures.totals.received == each, report.figures.totals.received
+        cached = tenant_key(city.tenant.id, "stats", "*")
+
+        async def first_read() -> None:
             async for key in redis_client().scan_iter(match=cached):
                 await redis_client().delete(key)
-            began = time.perf_counter()
-            await city_statistics(actor=actor, first=FIRST, last=LAST)
-            cold += time.perf_counter() - began
-        began = time.perf_counter()
-        for _ in range(repeats):
-            await city_statistics(actor=actor, first=FIRST, last=LAST)
-        dashboard = (time.perf_counter() - began) / repeats
+            await city_statistics(actor=city.actor, first=FIRST, last=LAST)
+
+        async def repeated_read() -> None:
+            await city_statistics(actor=city.actor, first=FIRST, last=LAST)
+
+        cold = await _timed(repeats, first_read)
+        warm = await _timed(repeats, repeated_read)
+        admin = Actor(user_id=1, province_admin_of=frozenset({province.id}))
+
+        async def rollup() -> None:
+            await province_statistics(actor=admin, first=FIRST, last=LAST)
+
+        whole = await province_statistics(actor=admin, first=FIRST, last=LAST)
+        assert whole.figures.totals.received == each * cities
+        assert len(whole.cities) == cities
+        province_s = await _timed(max(1, repeats // 2), rollup)
+        ids = [c.tenant.id for c in bench]
         async with pool.acquire() as conn:
-            rows = await conn.fetch(_PLAIN, tenant.id, start_of_month, end_of_month)
-            assert sum(r["received"] for r in rows) == tickets
-            began = time.perf_counter()
-            for _ in range(repeats):
-                await conn.fetch(_PLAIN, tenant.id, start_of_month, end_of_month)
-            plain = (time.perf_counter() - began) / repeats
+            rows = await conn.fetch(_PLAIN, city.tenant.id, start_of_month, end_of_month)
+            assert sum(r["received"] for r in rows) == each
+
+            async def plain_city() -> None:
+                await conn.fetch(_PLAIN, city.tenant.id, start_of_month, end_of_month)
+
+            async def plain_province() -> None:
+                await conn.fetch(_PLAIN_PROVINCE, ids, start_of_month, end_of_month)
+
+            plain = await _timed(repeats, plain_city)
+            plain_all = await _timed(max(1, repeats // 2), plain_province)
     finally:
         await pool.close()
     return {
-        "tickets": tickets,
+        "tickets": each * cities,
+        "cities": cities,
+        "per_city": each,
+        "size": size,
         "load_s": loaded,
-        "recompute_days": days,
+        "recompute_days": days * cities,
         "recompute_s": recompute,
         "stored_rows": float(stored),
-        "dashboard_ms": dashboard * 1000,
-        "cold_ms": cold / repeats * 1000,
+        "dashboard_ms": warm * 1000,
+        "cold_ms": cold * 1000,
         "plain_ms": plain * 1000,
+        "province_ms": province_s * 1000,
+        "plain_province_ms": plain_all * 1000,
     }
 
 
-def report(figures: dict[str, float]) -> None:
+def report(figures: dict[str, Any]) -> None:
     print("statistics: city dashboard (one month, every metric) vs one plain SQL aggregate")
     print(
-        f"  {int(figures['tickets']):,} tickets loaded in {figures['load_s']:.1f} s; "
-        f"{int(figures['recompute_days'])} days recomputed in {figures['recompute_s']:.1f} s "
+        f"  {int(figures['tickets']):,} tickets in {int(figures['cities'])} cities "
+        f"({int(figures['per_city']):,} a city-month; tickets + assignments "
+        f"{figures['size']}) loaded in {figures['load_s']:.1f} s; "
+        f"{int(figures['recompute_days'])} city-days recomputed in "
+        f"{figures['recompute_s']:.1f} s "
         f"({figures['tickets'] / figures['recompute_s']:,.0f} tickets/s) -> "
         f"{int(figures['stored_rows']):,} daily rows"
     )
     plain = figures["plain_ms"]
     print(
-        f"  plain aggregate {plain:.1f} ms; dashboard cold {figures['cold_ms']:.1f} ms "
-        f"(ratio {figures['cold_ms'] / plain:.2f}), warm {figures['dashboard_ms']:.1f} ms "
-        f"(ratio {figures['dashboard_ms'] / plain:.2f}) (below 1: the dashboard is cheaper)"
+        f"  city: plain aggregate {plain:.1f} ms; dashboard first read "
+        f"{figures['cold_ms']:.1f} ms (ratio {figures['cold_ms'] / plain:.2f}), repeated "
+        f"read {figures['dashboard_ms']:.1f} ms (ratio {figures['dashboard_ms'] / plain:.2f})"
+        " (below 1: the dashboard is cheaper)"
+    )
+    province = figures["plain_province_ms"]
+    print(
+        f"  province ({int(figures['cities'])} cities): plain aggregate {province:.1f} ms; "
+        f"roll-up {figures['province_ms']:.1f} ms "
+        f"(ratio {figures['province_ms'] / province:.2f})"
     )
 
 
-async def _run(settings: Settings, tickets: int, repeats: int) -> None:
+async def _run(settings: Settings, tickets: int, repeats: int, cities: int) -> None:
     await run_migrations(settings)
     await ensure_app_role(settings)
     await init_orm(settings)
     try:
-        report(await measure(settings, tickets, repeats))
+        report(await measure(settings, tickets, repeats, cities))
     finally:
         await close_redis()
         await Tortoise.close_connections()
 
 
-def main(tickets: int = TICKETS, repeats: int = REPEATS, *, smoke: bool = False) -> int:
+def main(
+    tickets: int = TICKETS, repeats: int = REPEATS, cities: int = CITIES, *, smoke: bool = False
+) -> int:
     with bench_environment(need_s3=False):
-        asyncio.run(_run(get_settings(), SMOKE_TICKETS if smoke else tickets, repeats))
+        asyncio.run(_run(get_settings(), SMOKE_TICKETS if smoke else tickets, repeats, cities))
     return 0
 
 
 if __name__ == "__main__":
     smoke = "--smoke" in sys.argv
-    args = [int(a) for a in sys.argv[1:3] if a.isdigit()]
+    args = [int(a) for a in sys.argv[1:4] if a.isdigit()]
     sys.exit(main(*args, smoke=smoke))

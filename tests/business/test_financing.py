@@ -9,10 +9,12 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from strawberry import relay
+
 from hotline.platform import clock
 from hotline.platform.outbox.models import OutboxMessage
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.schema.ids import encode_id
+from hotline.schema.ids import decode_id, encode_id
 from hotline.tenants.accounts.memberships import load_actor
 from hotline.tenants.business.models import (
     BusinessRequest,
@@ -21,6 +23,8 @@ from hotline.tenants.business.models import (
     FinancingProduct,
 )
 from hotline.tenants.seed.business_demo import _products
+from hotline.tenants.tickets.models import Ticket, TimelineEvent
+from hotline.tenants.tickets.timeline import verify_chain
 from tests.business.conftest import BizWorld
 
 CREATE = """mutation($input: CreateFinancingProductInput!) {
@@ -75,6 +79,10 @@ def product(bank: str, name: str, **extra: Any) -> dict[str, Any]:
         "collateral": ["CREDIT"],
         **extra,
     }
+
+
+def pk(gid: str, type_name: str) -> int:
+    return decode_id(relay.GlobalID.from_id(gid), type_name, field="id")
 
 
 def ok(body: dict[str, Any], field: str) -> dict[str, Any]:
@@ -210,14 +218,55 @@ async def test_a_need_matched_applied_for_decided_and_counted(biz: BizWorld) -> 
         "withdrawFinancingApplication",
     )["application"]
     assert withdrawn["status"] == "WITHDRAWN"
+    refused = ok(
+        await world.gql(
+            city, "acme-user", APPLY, {"r": request, "p": cheap["id"], "amount": "500000"}
+        ),
+        "applyForFinancing",
+    )["application"]
+    rejected = ok(
+        await world.gql(
+            city, "bank-clerk", DECIDE, {"id": refused["id"], "ok": False, "note": "抵押物不足"}
+        ),
+        "decideFinancingApplication",
+    )["application"]
+    assert rejected["status"] == "REJECTED"
+
+    # every state change is an entry of the request's ticket timeline, in the change's own
+    # transaction (the refused attempts above left none), and the hash chain holds
+    with use_scope(city.scope()):
+        found = await BusinessRequest.get(id=pk(request, "BusinessRequest"))
+        events = await TimelineEvent.filter(ticket_id=found.ticket_id).order_by("seq")
+        ticket = await Ticket.get(id=found.ticket_id)
+    assert verify_chain(events)
+    assert ticket.timeline_seq == events[-1].seq
+    financing = [e for e in events if e.action.startswith("financing_")]
+    ids = {a["id"]: pk(a["id"], "FinancingApplication") for a in (applied, other, refused)}
+    assert [(e.action, e.data["financing_application"]) for e in financing] == [
+        ("financing_applied", ids[applied["id"]]),
+        ("financing_applied", ids[other["id"]]),
+        ("financing_approved", ids[applied["id"]]),
+        ("financing_withdrawn", ids[other["id"]]),
+        ("financing_applied", ids[refused["id"]]),
+        ("financing_rejected", ids[refused["id"]]),
+    ]
+    approval = financing[2]
+    assert approval.data["approved_amount"] == "1500000.00"
+    assert approval.data["product_name"] == "科技贷"
+    assert approval.reason == "授信 150 万"
+    assert approval.actor_id == city.users["bank-clerk"]
+    assert financing[5].reason == "抵押物不足"
+    assert financing[0].actor_id == city.users["acme-user"]
+    assert financing[0].actor_role == "enterprise_user"
+    assert {e.to_status for e in financing} == {"received"}  # the ticket's state is its own
 
     today = clock.now().date()
     span = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
     figures = (await world.gql(city, "admin", FIGURES, span))["data"]["businessFigures"]
-    assert sum(f["financingApplications"] for f in figures) == 2
+    assert sum(f["financingApplications"] for f in figures) == 3
     assert sum(f["financingApproved"] for f in figures) == 1
     assert sum(f["financingWithdrawn"] for f in figures) == 1
-    assert sum(f["financingRejected"] for f in figures) == 0
+    assert sum(f["financingRejected"] for f in figures) == 1
     assert sum(Decimal(f["financingApprovedAmount"]) for f in figures) == Decimal("1500000")
 
 

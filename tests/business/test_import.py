@@ -4,12 +4,14 @@ re-imports by USCC."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from openpyxl import Workbook
 
 from hotline.platform import clock
@@ -17,6 +19,8 @@ from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id
 from hotline.tenants.business.models import Enterprise
 from hotline.tenants.business.registry_import import waiting_imports
+from hotline.tenants.business.registry_write import Chunk, Prepare, write
+from hotline.tenants.business.rows import read_table
 from hotline.tenants.business.rules import make_uscc
 from hotline.workers.business import import_enterprises
 from tests.business.conftest import BizWorld
@@ -32,7 +36,7 @@ START = """mutation($id: ID!) {
 }"""
 STATUS = """query($id: ID!) {
   enterpriseImport(id: $id) {
-    status encoding totalRows processedRows inserted updated rejected error
+    status encoding totalRows processedRows inserted updated unchanged rejected error
     rejectedRows { row uscc field reason } rejectedReportUrl
   }
 }"""
@@ -140,9 +144,31 @@ async def test_bad_rows_are_reported_and_good_ones_upserted_idempotently(biz: Bi
     assert one.legal_rep_enc
     assert "王" not in one.legal_rep_enc
 
+    assert first["unchanged"] == 0
+    ours = [code(n) for n in range(20)]
+    with use_scope(city.scope()):
+        before = dict(await Enterprise.filter(uscc__in=ours).values_list("uscc", "legal_rep_enc"))
+
     again = await run(biz, city, data, "registry.csv")
     assert (again["inserted"], again["updated"], again["rejected"]) == (0, 20, 5)
     assert await count(city) == 20
+    # the same content: nothing rewritten (a rewrite would re-encrypt the representative)
+    assert again["unchanged"] == 20
+    with use_scope(city.scope()):
+        after = dict(await Enterprise.filter(uscc__in=ours).values_list("uscc", "legal_rep_enc"))
+    assert after == before
+
+    # one row changed in the export: that row alone is written
+    changed = data.decode("utf-8").replace("泉城企业7有限公司", "泉城企业7集团有限公司")
+    third = await run(biz, city, changed.encode("utf-8"), "registry.csv")
+    assert (third["inserted"], third["updated"], third["unchanged"]) == (0, 20, 19)
+    with use_scope(city.scope()):
+        seven = await Enterprise.get(uscc=code(7))
+        assert await Enterprise.filter(uscc=code(8)).values_list("legal_rep_enc", flat=True) == [
+            before[code(8)]
+        ]
+    assert seven.name == "泉城企业7集团有限公司"
+    assert seven.legal_rep_enc != before[code(7)]
 
 
 async def test_gbk_and_xlsx_read_like_utf8(biz: BizWorld) -> None:
@@ -180,3 +206,55 @@ async def test_only_csv_or_xlsx_and_only_admins(biz: BizWorld) -> None:
     assert world_codes(body["data"]["createEnterpriseImport"]) == ["INVALID"]
     body = await world.gql(world.alpha, "manager", CREATE, {"f": "registry.csv", "s": 10})
     assert world.codes(body) == ["PERMISSION_DENIED"]
+
+
+async def test_chunks_overlap_but_the_import_is_one_transaction(biz: BizWorld) -> None:
+    """The worker's pipeline in chunks of 7 rows: a duplicate of a row of an earlier chunk
+    is still rejected, progress grows per chunk, and a failure after some chunks were
+    merged leaves nothing written (one transaction)."""
+    city = biz.beta.city
+    text = registry_csv(city, 20, bad=True).replace(
+        code(0) + ",文件内重复", code(3) + ",文件内重复"
+    )
+    table, _ = read_table(text.encode("utf-8"), "r.csv")
+    areas = {city.district.name: city.district.id}
+    seen: list[int] = []
+
+    async def progress(rows: int) -> None:
+        seen.append(rows)
+
+    with use_scope(city.scope()):
+        before = await Enterprise.all().count()
+        prepare = Prepare(table, areas, clock.now().date())
+        chunks = 0
+
+        async def failing() -> Chunk:
+            nonlocal chunks
+            chunks += 1
+            if chunks == 2:
+                raise RuntimeError("the worker died")
+            return await asyncio.to_thread(prepare.next, 7)
+
+        with pytest.raises(RuntimeError):
+            await write(prepare.next(7), failing, progress)
+        assert seen == [7, 14]  # two chunks merged before the failure…
+        assert await Enterprise.all().count() == before  # …and rolled back with it
+
+        seen.clear()
+        prepare = Prepare(table, areas, clock.now().date())
+
+        async def following() -> Chunk:
+            return await asyncio.to_thread(prepare.next, 7)
+
+        written, rejected = await write(prepare.next(7), following, progress)
+        assert (written.inserted, written.updated, written.unchanged) == (20, 0, 0)
+        assert seen == [7, 14, 21, 25]
+        assert [(r.line, r.field) for r in rejected] == [
+            (22, "uscc"),
+            (23, "industry"),
+            (24, "uscc"),
+            (25, "name"),
+            (26, "legalRepresentative"),
+        ]
+        assert rejected[2].reason == "duplicate of row 5"
+        assert await Enterprise.all().count() == before + 20

@@ -8,11 +8,14 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id, encode_id
 from hotline.tenants.business.models import Enterprise, Policy, PolicyNotice, PolicyStatus
-from hotline.tenants.business.notify import waiting_policies
+from hotline.tenants.business.notify import MAX_NOTIFY_ATTEMPTS, waiting_policies
+from hotline.tenants.kernel.errors import Invalid
 from hotline.workers.business import notify_policy
 from tests.business.conftest import BizWorld
 
@@ -167,3 +170,92 @@ async def test_policies_for_me_are_paged_most_relevant_first(biz: BizWorld) -> N
         )
     latest = await world.gql(city, "acme-user", query, {"first": 1})
     assert [m["policy"]["title"] for m in latest["data"]["policiesForEnterprise"]] == ["newest"]
+
+
+NOTICES = """query($id: ID!) {
+  policy(id: $id) { noticeStatus noticeAttempts noticeFailedAt noticeError }
+}"""
+
+
+async def test_a_notice_job_that_always_fails_is_given_up_and_not_requeued(
+    biz: BizWorld,
+) -> None:
+    from strawberry import relay
+
+    world, city = biz.world, biz.alpha.city
+    made = await world.gql(
+        city,
+        "admin",
+        CREATE,
+        {
+            "input": {
+                "title": "外贸企业稳岗补贴",
+                "body": "……",
+                "departmentId": str(encode_id("Department", city.bureau.id)),
+                "rules": {"op": "all", "conditions": [{"industry_in": ["I"]}]},
+            }
+        },
+    )
+    gid = made["data"]["createPolicy"]["policy"]["id"]
+    assert (await world.gql(city, "admin", PUBLISH, {"id": gid}))["data"]["publishPolicy"][
+        "policy"
+    ]["status"] == "PUBLISHED"
+    pk = decode_id(relay.GlobalID.from_id(gid), "Policy", field="id")
+    # a stored rule the rule language no longer reads (written before a change of it):
+    # every run of the notice job fails the same way, a permanent failure
+    with use_scope(city.scope()):
+        await Policy.filter(id=pk).update(rules={"op": "all", "conditions": [{"x": 1}]})
+    later = clock.now() + timedelta(minutes=3)
+
+    async def owed() -> bool:
+        with use_scope(city.scope()):
+            return pk in [r.kwargs["policy_id"] for r in await waiting_policies(later)]
+
+    for run in range(1, MAX_NOTIFY_ATTEMPTS + 1):
+        assert await owed(), run  # arq dropped the failed job's result: re-queued
+        with pytest.raises(Invalid):
+            await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk)
+        seen = (await world.gql(city, "admin", NOTICES, {"id": gid}))["data"]["policy"]
+        assert seen["noticeAttempts"] == run
+        assert seen["noticeError"].startswith("Invalid: ")
+        assert seen["noticeStatus"] == ("FAILED" if run == MAX_NOTIFY_ATTEMPTS else "SENDING")
+    assert not await owed()  # given up: the sweep queues it no more
+    # a run that still comes (a job queued before) does nothing and counts nothing
+    assert await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk) == 0
+    staff = (await world.gql(city, "admin", NOTICES, {"id": gid}))["data"]["policy"]
+    assert staff["noticeAttempts"] == MAX_NOTIFY_ATTEMPTS
+    assert staff["noticeFailedAt"] is not None
+    assert staff["noticeError"] == seen["noticeError"]
+    # the reason is the city's staff's: an enterprise sees the status, not the error
+    mine = (await world.gql(city, "acme-user", NOTICES, {"id": gid}))["data"]["policy"]
+    assert mine["noticeStatus"] == "FAILED"
+    assert mine["noticeError"] is None
+    with use_scope(city.scope()):
+        assert await PolicyNotice.filter(policy_id=pk).count() == 0
+
+    # runs that died without recording their failure (a killed worker) still count: the
+    # first run past the bound gives up before doing anything
+    second = await world.gql(
+        city,
+        "admin",
+        CREATE,
+        {
+            "input": {
+                "title": "专精特新奖励",
+                "body": "……",
+                "departmentId": str(encode_id("Department", city.bureau.id)),
+                "rules": {"op": "all", "conditions": [{"industry_in": ["I"]}]},
+            }
+        },
+    )
+    gid2 = second["data"]["createPolicy"]["policy"]["id"]
+    await world.gql(city, "admin", PUBLISH, {"id": gid2})
+    pk2 = decode_id(relay.GlobalID.from_id(gid2), "Policy", field="id")
+    with use_scope(city.scope()):
+        await Policy.filter(id=pk2).update(notify_attempts=MAX_NOTIFY_ATTEMPTS)
+    assert await notify_policy({}, tenant_id=city.tenant.id, policy_id=pk2) == 0
+    gave_up = (await world.gql(city, "admin", NOTICES, {"id": gid2}))["data"]["policy"]
+    assert gave_up["noticeStatus"] == "FAILED"
+    assert gave_up["noticeError"] == f"gave up after {MAX_NOTIFY_ATTEMPTS} runs"
+    with use_scope(city.scope()):
+        assert await PolicyNotice.filter(policy_id=pk2).count() == 0

@@ -12,8 +12,10 @@ from hotline.platform import clock
 from hotline.platform.outbox.models import OutboxMessage
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.ids import encode_id
+from hotline.tenants.accounts.models import Membership
 from hotline.tenants.business.models import BusinessRequest
 from hotline.tenants.business.warnings import warn_managers
+from hotline.tenants.kernel.roles import Role
 from hotline.workers import sweeps
 from tests.business.conftest import BizWorld
 
@@ -88,3 +90,67 @@ async def test_the_manager_is_warned_once_before_the_deadline(biz: BizWorld) -> 
         assert (await BusinessRequest.get(id=waiting.id)).warned_at is not None
     # the other city's request is its own sweep's, not alpha's
     assert await _outbox(f"business-due:{biz.beta.city.tenant.id}:") == []
+
+
+async def test_a_request_nobody_manages_goes_to_the_supervisors(biz: BizWorld) -> None:
+    """An enterprise without a service manager (none assigned, or the assigned one no
+    longer serving): its request is announced to the city's supervisors at once, and
+    they get the warning before the deadline — once each, whatever the re-runs."""
+    world, city = biz.world, biz.alpha.city
+    supervisor = city.users["supervisor"]
+    ids: list[int] = []
+    body = await world.gql(city, "other-user", SUBMIT, {"t": "无人负责的诉求"})
+    assert body["data"]["submitBusinessRequest"]["errors"] == []
+    # a manager whose service-manager role is switched off serves nobody
+    assigned = await world.gql(
+        city,
+        "admin",
+        ASSIGN,
+        {
+            "m": str(encode_id("User", city.users["manager2"])),
+            "e": str(encode_id("Enterprise", biz.alpha.enterprises["other"].id)),
+        },
+    )
+    assert assigned["data"]["assignServiceManager"]["errors"] == []
+    with use_scope(city.scope()):
+        await Membership.filter(user_id=city.users["manager2"], role=Role.SERVICE_MANAGER).update(
+            is_active=False
+        )
+    body = await world.gql(city, "other-user", SUBMIT, {"t": "专员已离岗"})
+    assert body["data"]["submitBusinessRequest"]["errors"] == []
+    with use_scope(city.scope()):
+        rows = await BusinessRequest.filter(
+            enterprise_id=biz.alpha.enterprises["other"].id
+        ).order_by("id")
+    ids = [r.id for r in rows]
+    assert len(ids) == 2
+    assert [r.manager_id for r in rows] == [None, None]
+
+    # at submission: one message per supervisor, in the request's transaction
+    announced = await _outbox(f"business-unmanaged:{city.tenant.id}:")
+    assert sorted(m.send_key for m in announced) == sorted(
+        f"business-unmanaged:{city.tenant.id}:{i}:{supervisor}" for i in ids
+    )
+    assert {m.payload["event"] for m in announced} == {"business.request_unmanaged"}
+    assert all(m.payload["user_id"] == supervisor for m in announced)
+
+    # before the deadline: the warning goes to them too, once
+    first = rows[0]
+    assert first.warn_at is not None
+    with clock.travel(max(r.warn_at for r in rows if r.warn_at) + timedelta(minutes=1)):
+        report = await sweeps.sweep_tenant({}, tenant_id=city.tenant.id)
+        again = await sweeps.sweep_tenant({}, tenant_id=city.tenant.id)
+    assert report["business_warned"] == 2
+    assert again["business_warned"] == 0
+    warned = [
+        m
+        for m in await _outbox(f"business-due:{city.tenant.id}:")
+        if m.payload.get("business_request") in ids
+    ]
+    assert sorted(m.send_key for m in warned) == sorted(
+        f"business-due:{city.tenant.id}:{i}:{supervisor}" for i in ids
+    )
+    assert {m.payload["event"] for m in warned} == {"business.unmanaged_response_due_soon"}
+    assert "没有服务专员" in warned[0].payload["body"]
+    # nothing of it reached the other city
+    assert await _outbox(f"business-unmanaged:{biz.beta.city.tenant.id}:") == []

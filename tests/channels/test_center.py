@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 import uvicorn
@@ -25,6 +26,7 @@ from hotline.tenants.channels.models import DuplicateProposal, ProposalStatus
 from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.kernel.audit import AuditEvent
 from hotline.tenants.kernel.roles import Role
+from hotline.tenants.statistics.calls import CALL_LOCK, LOCK_CALLS_SQL
 from hotline.tenants.statistics.models import CallRecord
 from hotline.tenants.tickets.models import Status as TicketStatus
 from hotline.tenants.tickets.models import Ticket
@@ -344,6 +346,82 @@ async def test_a_recording_server_that_is_busy_is_tried_again_one_that_lacks_it_
         with use_scope(alpha.scope()):
             for call_id in ("c-310", "c-311"):
                 assert (await CallRecord.get(call_id=call_id)).recording_evidence_id is None
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()
+
+
+async def _waiting_on_call_locks(conn: asyncpg.Connection) -> int:
+    waiting: int = await conn.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND classid = $1",
+        CALL_LOCK,
+    )
+    return waiting
+
+
+async def test_two_concurrent_pushes_of_one_call_on_different_days_keep_one_row(
+    world: World, cti: dict[str, str]
+) -> None:
+    """The table is unique on (city, call id, day): without the call's lock two pushes
+    of one call with different days each found no row and both inserted. Here the
+    call's lock is held while both pushes start; each must wait for it (seen in
+    pg_locks), and once it is released they run one after the other: one row."""
+    alpha = world.alpha
+    first = _answered("c-400", "13955550000")
+    moved = {
+        **first,
+        "startedAt": datetime(2026, 12, 1, 1, 0, tzinfo=UTC).isoformat(),
+        "answeredAt": datetime(2026, 12, 1, 1, 1, tzinfo=UTC).isoformat(),
+    }
+    holder = await asyncpg.connect(world.settings.database_url)  # a session of its own
+    try:
+        async with holder.transaction():
+            await holder.execute(LOCK_CALLS_SQL, CALL_LOCK, str(alpha.tenant.id), ["c-400"])
+            pushes = [
+                asyncio.create_task(_push(world, alpha, cti["alpha"], **record))
+                for record in (first, moved)
+            ]
+            while await _waiting_on_call_locks(holder) < 2:
+                assert not all(p.done() for p in pushes), "the pushes did not wait for the call"
+                await asyncio.sleep(0.01)
+    finally:
+        await holder.close()
+    results = await asyncio.gather(*pushes)
+    assert sorted((r["created"], r["updated"]) for r in results) == [(0, 1), (1, 0)]
+    with use_scope(alpha.scope()):
+        rows = await CallRecord.filter(call_id="c-400")
+    assert len(rows) == 1
+    assert rows[0].day.isoformat() in ("2026-11-30", "2026-12-01")
+
+
+async def test_a_corrected_recording_url_is_fetched(
+    world: World, cti: dict[str, str], recordings: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's send key names the recording's URL: a URL the CTI corrects after the
+    first one failed queues a job of its own (one keyed by the call alone was deduped
+    by the outbox and never ran), and the first job, run again, fetches nothing."""
+    alpha = world.alpha
+    phone = "13944449999"
+    broken = _answered("c-330", phone, recordingUrl=f"{recordings}/gone/c-330.amr")
+    await _push(world, alpha, cti["alpha"], **broken)
+    made = await world.gql(alpha, "agent", CREATE, _ticket(phone, "噪音扰民", callId="c-330"))
+    corrected = {**broken, "recordingUrl": f"{recordings}/c-330.amr"}
+    assert (await _push(world, alpha, cti["alpha"], **corrected))["updated"] == 1
+    old, new = sorted(await _recording_rows(alpha, "c-330"), key=lambda r: r.id)
+    assert old.send_key != new.send_key
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")  # the server is loopback
+    reset_delivery_settings()
+    try:
+        with use_scope(alpha.scope()):
+            await calls.deliver_recording(old)  # stale: the call names another URL now
+            ticket = await Ticket.get(number=made["data"]["createTicket"]["ticket"]["number"])
+            assert await Evidence.filter(ticket_id=ticket.id).count() == 0
+            await calls.deliver_recording(new)
+            evidence = await Evidence.filter(ticket_id=ticket.id)
+            call = await CallRecord.get(call_id="c-330")
+        assert [e.kind.value for e in evidence] == ["audio"]
+        assert call.recording_evidence_id == evidence[0].id
     finally:
         monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
         reset_delivery_settings()

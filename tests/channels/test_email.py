@@ -1,7 +1,8 @@
 """E-mail intake against a real IMAP server (pymap from PyPI, one per city, STARTTLS with
 a certificate made here): tickets, replies appended, bounces and auto-replies skipped,
 attachments through the evidence checks, a crash between taking a mail and committing
-its UID taken once."""
+its UID taken once; a reply is appended only on the city's mail server's verdict (its
+own, topmost Authentication-Results), never on the From header alone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -34,9 +37,10 @@ from hotline.platform.faults import is_transient
 from hotline.platform.settings import reset_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.channels.imap import AfterTaken, PollResult, poll_mailbox, set_mailbox
-from hotline.tenants.channels.models import Mailbox, MailSecurity
+from hotline.tenants.channels.models import DuplicateProposal, Mailbox, MailSecurity
 from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.tickets.models import Channel, Ticket, TimelineEvent
 from hotline.workers.mail import poll_mail
@@ -183,6 +187,7 @@ async def boxes(world: World, imap_servers: dict[str, Server]) -> AsyncIterator[
             username=server.user,
             password=PASSWORD,
             security=MailSecurity.STARTTLS,
+            authserv_id=_mta(city),
         )
         ids[city.slug] = box.id
     yield Boxes(world=world, servers=imap_servers, ids=ids)
@@ -211,6 +216,27 @@ def mail(
         main, sub = content_type.split("/")
         message.add_attachment(data, maintype=main, subtype=sub, filename=file_name)
     return message
+
+
+def _mta(city: City) -> str:
+    """The authserv-id of the city's mail server."""
+    return f"mx.{city.slug}.example"
+
+
+def delivered(message: EmailMessage, *above: tuple[str, str]) -> EmailMessage:
+    """The mail as the city's mail server hands it on: its own headers put on top of
+    everything the sender wrote (an MTA prepends, like Received)."""
+    top = "".join(f"{name}: {value}\r\n" for name, value in above).encode()
+    parsed = BytesParser(policy=policy.default).parsebytes(top + message.as_bytes())
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def verdict(city: City, results: str) -> tuple[str, str]:
+    return ("Authentication-Results", f"{_mta(city)}; {results}")
+
+
+RECEIVED = ("Received", "from mail.example.cn by mx.city.example with ESMTPS; 30 Nov 2026")
 
 
 def _png() -> bytes:
@@ -284,17 +310,132 @@ async def test_a_reply_naming_the_number_is_appended(boxes: Boxes) -> None:
     await boxes.send(alpha, mail("经七路20号污水外溢", "小区门口污水外溢", sender="li@example.cn"))
     await boxes.poll(alpha)
     ticket = (await _tickets(alpha))[-1]
+    passed = verdict(alpha, "dkim=pass header.d=example.cn; dmarc=pass header.from=example.cn")
     await boxes.send(
         alpha,
-        mail(f"Re: 您的工单 {ticket.number}", "现在更严重了", sender="Li <LI@example.cn>"),
+        delivered(
+            mail(f"Re: 您的工单 {ticket.number}", "现在更严重了", sender="Li <LI@example.cn>"),
+            passed,
+            RECEIVED,
+        ),
     )
-    # a stranger naming the number gets a ticket of their own, not an entry in this one
-    await boxes.send(alpha, mail(f"Re: {ticket.number}", "我也要说两句", sender="x@example.cn"))
+    # a stranger naming the number gets a ticket of their own, not an entry in this one,
+    # proposed to the center as a duplicate of the ticket it names
+    await boxes.send(
+        alpha,
+        delivered(
+            mail(f"Re: {ticket.number}", "我也要说两句", sender="x@example.cn"), passed, RECEIVED
+        ),
+    )
     result = await boxes.poll(alpha)
     assert (result.appended, result.created) == (1, 1)
     with use_scope(alpha.scope()):
         added = await TimelineEvent.filter(ticket_id=ticket.id, action="supplement")
     assert [e.reason for e in added] == ["现在更严重了"]
+    assert await _proposed_for(alpha, ticket) == ["names_ticket"]
+
+
+async def _proposed_for(city: City, ticket: Ticket) -> list[str]:
+    """The reasons of the proposals naming ``ticket`` as the one a new ticket repeats."""
+    with use_scope(city.scope()):
+        rows = await DuplicateProposal.filter(candidate_id=ticket.id).order_by("id")
+    return [r.reason for r in rows]
+
+
+async def _reported(boxes: Boxes, city: City, sender: str) -> Ticket:
+    await boxes.send(city, mail("纬二路3号垃圾未清运", "垃圾堆了一周", sender=sender))
+    await boxes.poll(city)
+    return (await _tickets(city))[-1]
+
+
+async def _supplements(city: City, ticket: Ticket) -> list[str]:
+    with use_scope(city.scope()):
+        added = await TimelineEvent.filter(ticket_id=ticket.id, action="supplement")
+    return [e.reason for e in added]
+
+
+async def test_a_forged_from_opens_a_ticket_of_its_own(boxes: Boxes) -> None:
+    """The reporter's address and the ticket's number in the From and Subject of a mail
+    the city's server did not verify (DMARC failed; or no verdict at all): a new ticket,
+    proposed as a duplicate of the one it names, and nothing added to that one."""
+    alpha = boxes.world.alpha
+    ticket = await _reported(boxes, alpha, "zhao@example.cn")
+    forged = [
+        (verdict(alpha, "dkim=none; spf=fail smtp.mailfrom=example.cn; dmarc=fail"), RECEIVED),
+        (RECEIVED,),  # the server wrote no verdict at all
+    ]
+    for above in forged:
+        await boxes.send(
+            alpha,
+            delivered(mail(f"Re: {ticket.number}", "请撤销工单", sender="zhao@example.cn"), *above),
+        )
+    result = await boxes.poll(alpha)
+    assert (result.appended, result.created) == (0, 2)
+    assert await _supplements(alpha, ticket) == []
+    assert await _proposed_for(alpha, ticket) == ["names_ticket", "names_ticket"]
+
+
+async def test_a_verified_reply_is_appended_on_dmarc_or_aligned_dkim(boxes: Boxes) -> None:
+    alpha = boxes.world.alpha
+    ticket = await _reported(boxes, alpha, "qian@mail.example.cn")
+    for results, text in (
+        ("spf=pass smtp.mailfrom=example.cn; dmarc=pass header.from=mail.example.cn", "一"),
+        ("dkim=pass header.d=example.cn header.s=s1; dmarc=none", "二"),  # relaxed alignment
+    ):
+        await boxes.send(
+            alpha,
+            delivered(
+                mail(f"Re: {ticket.number}", text, sender="qian@mail.example.cn"),
+                verdict(alpha, results),
+                RECEIVED,
+            ),
+        )
+    result = await boxes.poll(alpha)
+    assert (result.appended, result.created) == (2, 0)
+    assert await _supplements(alpha, ticket) == ["一", "二"]
+
+
+async def test_authentication_results_the_sender_wrote_are_ignored(boxes: Boxes) -> None:
+    """A verdict of another server (another authserv-id), one below the city's server's
+    own (written by the sender, under the server's Received), and a DKIM pass of a
+    domain that is not the From's: none lets the mail in; each opens a ticket."""
+    alpha = boxes.world.alpha
+    ticket = await _reported(boxes, alpha, "sun@example.cn")
+    passed = "dmarc=pass header.from=example.cn"
+    forged = [
+        (("Authentication-Results", f"mx.attacker.example; {passed}"), RECEIVED),
+        (verdict(alpha, "dmarc=fail header.from=example.cn"), RECEIVED, verdict(alpha, passed)),
+        (verdict(alpha, "dkim=pass header.d=attacker.example; dmarc=fail"), RECEIVED),
+    ]
+    for above in forged:
+        await boxes.send(
+            alpha,
+            delivered(mail(f"Re: {ticket.number}", "改为已解决", sender="sun@example.cn"), *above),
+        )
+    result = await boxes.poll(alpha)
+    assert (result.appended, result.created) == (0, 3)
+    assert await _supplements(alpha, ticket) == []
+    assert await _proposed_for(alpha, ticket) == ["names_ticket"] * 3
+
+
+async def test_a_mailbox_names_its_servers_authserv_id(boxes: Boxes) -> None:
+    beta = boxes.world.beta
+    server = boxes.servers["beta"]
+    with pytest.raises(Invalid) as refused:
+        await set_mailbox(
+            actor=_admin(beta),
+            host="127.0.0.1",
+            port=server.port,
+            username=server.user,
+            password=PASSWORD,
+            security=MailSecurity.STARTTLS,
+            folder="Refused",
+            authserv_id="mx.beta.example; dmarc=pass",
+        )
+    assert refused.value.field == "authservId"
+    with use_scope(beta.scope()):
+        assert not await Mailbox.exists(folder="Refused")
+        assert (await Mailbox.get(id=boxes.ids["beta"])).authserv_id == "mx.beta.example"
 
 
 class Crash(Exception):

@@ -30,9 +30,11 @@ from hotline.platform.outbox.models import OutboxMessage
 from hotline.platform.senders.config import reset_delivery_settings
 from hotline.platform.senders.errors import SendFailed
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.channels import keys, wechat
+from hotline.tenants.channels import keys, wechat, wechat_api, wechat_media
 from hotline.tenants.channels.models import InboundMessage
-from hotline.tenants.evidence.models import Evidence
+from hotline.tenants.evidence.models import Evidence, EvidencePolicy
+from hotline.tenants.evidence.policy import set_evidence_policy
+from hotline.tenants.evidence.rules import DEFAULT_POLICY
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.kernel.roles import Role
@@ -53,6 +55,12 @@ def _admin(city: City) -> Actor:
 _AMR = b"#!AMR\n" + b"\x3c" + bytes(31)  # one AMR-NB frame: what WeChat's voices are
 
 
+def _mp4(size: int) -> bytes:
+    """An MP4's first box (what the type sniffer reads), padded to ``size`` bytes."""
+    head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    return head + bytes(size - len(head))
+
+
 def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (30, 200, 30)).save(buffer, format="PNG")
@@ -68,6 +76,7 @@ class Receiver:
     sent: list[dict[str, Any]] = field(default_factory=list)
     keys_seen: set[str] = field(default_factory=set)
     media_calls: int = 0
+    media_ids: list[str] = field(default_factory=list)  # asked of /cgi-bin/media/get
 
     def app(self) -> Starlette:
         async def token(request: Request) -> JSONResponse:
@@ -90,18 +99,28 @@ class Receiver:
             self.media_calls += 1
             return Response(_png(), media_type="image/png")
 
-        async def voice(request: Request) -> Response:
+        async def media(request: Request) -> Response:
             if request.query_params.get("access_token") != "tok-1":
                 return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
             self.media_calls += 1
+            media_id = request.query_params.get("media_id", "")
+            self.media_ids.append(media_id)
+            if media_id.startswith("video"):  # WeChat answers a video's address
+                return JSONResponse({"video_url": f"{self.url}/v/{media_id}.mp4"})
             return Response(_AMR, media_type="audio/amr")
+
+        async def video(request: Request) -> Response:
+            self.media_calls += 1
+            big = request.path_params["name"].startswith("video-big")
+            return Response(_mp4(4000 if big else 200), media_type="video/mp4")
 
         return Starlette(
             routes=[
                 Route("/cgi-bin/token", token),
                 Route("/cgi-bin/message/template/send", send, methods=["POST"]),
                 Route("/pic.png", picture),
-                Route("/cgi-bin/media/get", voice),
+                Route("/cgi-bin/media/get", media),
+                Route("/v/{name}", video),
             ]
         )
 
@@ -226,7 +245,7 @@ async def test_refusals_store_nothing(world: World, tokens: dict[str, str]) -> N
 
 async def _media_rows(city: City, msg_id: str) -> list[OutboxMessage]:
     with use_scope(Scope.platform()):
-        rows = await OutboxMessage.filter(kind=wechat.MEDIA_KIND, tenant_id=city.tenant.id)
+        rows = await OutboxMessage.filter(kind=wechat_media.MEDIA_KIND, tenant_id=city.tenant.id)
     return [r for r in rows if r.payload["msg_id"] == msg_id]
 
 
@@ -254,8 +273,8 @@ async def test_a_picture_joins_the_senders_ticket_and_progress_goes_back(
             assert ticket is not None
             assert await Evidence.filter(ticket_id=ticket.id).count() == 0
             # two runs at once (a lease lost mid-run), then the job retried: one row
-            await asyncio.gather(wechat.deliver_media(row), wechat.deliver_media(row))
-            await wechat.deliver_media(row)
+            await asyncio.gather(wechat_media.deliver_media(row), wechat_media.deliver_media(row))
+            await wechat_media.deliver_media(row)
             evidence = await Evidence.filter(ticket_id=ticket.id)
             record = await InboundMessage.get(channel="wechat", external_id="3002")
         assert [e.content_type for e in evidence] == ["image/png"]
@@ -269,8 +288,8 @@ async def test_a_picture_joins_the_senders_ticket_and_progress_goes_back(
             rows = await OutboxMessage.filter(kind="wechat", tenant_id=alpha.tenant.id)
         [progress] = [r for r in rows if r.payload["number"] == ticket.number]
         with use_scope(alpha.scope()):
-            await wechat.deliver(progress)
-            await wechat.deliver(progress)  # a redelivery: the receiver keeps one
+            await wechat_api.deliver(progress)
+            await wechat_api.deliver(progress)  # a redelivery: the receiver keeps one
     finally:
         monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
         reset_delivery_settings()
@@ -291,7 +310,7 @@ async def test_a_voice_becomes_a_ticket_and_its_recording_audio_evidence(
     reset_delivery_settings()
     try:
         with use_scope(alpha.scope()):
-            await wechat.deliver_media(row)
+            await wechat_media.deliver_media(row)
             record = await InboundMessage.get(channel="wechat", external_id="3101")
             assert record.ticket_id is not None
             ticket = await Ticket.get(id=record.ticket_id)
@@ -302,6 +321,92 @@ async def test_a_voice_becomes_a_ticket_and_its_recording_audio_evidence(
     assert ticket.content == "楼道灯坏了好几天"
     assert (evidence.kind.value, evidence.content_type) == ("audio", "audio/amr")
     assert record.evidence_id == evidence.id
+
+
+async def test_videos_and_short_videos_become_video_evidence(
+    world: World, tokens: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A video and a short video join the sender's recent ticket (like a picture); one
+    from a sender with none opens a ticket of its own. Each file comes through the
+    media API's ``video_url``; the ``ThumbMediaId`` is never fetched (the evidence
+    worker makes a video's thumbnail from the video)."""
+    alpha = world.alpha
+    await _post(
+        world,
+        alpha,
+        _xml("text", "o-vid", "3201", Content="和平路9号违建"),
+        _signed(tokens["alpha"]),
+    )
+    messages = [
+        ("video", "o-vid", "3202", "video-1"),
+        ("shortvideo", "o-vid", "3203", "video-2"),
+        ("video", "o-vid-new", "3204", "video-3"),
+    ]
+    for kind, openid, msg_id, media_id in messages:
+        body = _xml(kind, openid, msg_id, MediaId=media_id, ThumbMediaId=f"thumb-{msg_id}")
+        assert (await _post(world, alpha, body, _signed(tokens["alpha"]))).text == "success"
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
+    reset_delivery_settings()
+    try:
+        with use_scope(alpha.scope()):
+            for _, _, msg_id, _ in messages:
+                [row] = await _media_rows(alpha, msg_id)
+                await wechat_media.deliver_media(row)
+                await wechat_media.deliver_media(row)  # the job again: nothing more
+            records = {
+                r.external_id: r
+                for r in await InboundMessage.filter(
+                    external_id__in=["3201", "3202", "3203", "3204"]
+                )
+            }
+            joined = await Evidence.filter(ticket_id=records["3201"].ticket_id).order_by("id")
+            own = await Ticket.get(id=records["3204"].ticket_id)
+            [alone] = await Evidence.filter(ticket_id=own.id)
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()
+    assert records["3202"].ticket_id == records["3203"].ticket_id == records["3201"].ticket_id
+    assert [(e.kind.value, e.content_type) for e in joined] == [("video", "video/mp4")] * 2
+    assert [records[m].evidence_id for m in ("3202", "3203")] == [e.id for e in joined]
+    assert (own.content, alone.kind.value) == ("（视频）", "video")
+    assert not [m for m in receiver.media_ids if m.startswith("thumb")]
+
+
+async def test_a_video_past_the_policys_limit_is_refused(
+    world: World, tokens: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The download stops at the city's evidence policy's limit for videos: a
+    permanent failure (a dead letter), nothing stored."""
+    alpha = world.alpha
+    body = _xml("video", "o-vid-big", "3301", MediaId="video-big", ThumbMediaId="thumb-big")
+    assert (await _post(world, alpha, body, _signed(tokens["alpha"]))).text == "success"
+    [row] = await _media_rows(alpha, "3301")
+    with use_scope(alpha.scope()):
+        kept = await EvidencePolicy.get_or_none()
+        await set_evidence_policy(
+            actor=_admin(alpha),
+            allowed_types=sorted(DEFAULT_POLICY.allowed_types),
+            max_bytes={"video": 1000},
+            retention_days=DEFAULT_POLICY.retention_days,
+        )
+    monkeypatch.setenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
+    reset_delivery_settings()
+    try:
+        with use_scope(alpha.scope()):
+            with pytest.raises(SendFailed, match="larger than 1000 bytes") as failed:
+                await wechat_media.deliver_media(row)
+            record = await InboundMessage.get(channel="wechat", external_id="3301")
+            assert await Evidence.filter(ticket_id=record.ticket_id).count() == 0
+    finally:
+        monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
+        reset_delivery_settings()
+        with use_scope(alpha.scope()):
+            if kept is None:
+                await EvidencePolicy.all().delete()
+            else:
+                await EvidencePolicy.filter(id=kept.id).update(max_bytes=kept.max_bytes)
+    assert failed.value.permanent
+    assert record.evidence_id is None
 
 
 async def test_a_wrong_app_secret_fails_the_delivery(
@@ -325,7 +430,7 @@ async def test_a_wrong_app_secret_fails_the_delivery(
     reset_delivery_settings()
     try:
         with use_scope(beta.scope()), pytest.raises(SendFailed, match="40125"):
-            await wechat.deliver(row)
+            await wechat_api.deliver(row)
     finally:
         monkeypatch.delenv("HOTLINE_WEBHOOK_ALLOW_PRIVATE")
         reset_delivery_settings()

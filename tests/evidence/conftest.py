@@ -22,7 +22,6 @@ import pytest_asyncio
 from PIL import ExifTags, Image
 
 from hotline.platform import storage
-from hotline.platform.jobs import close_pools
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.departments.models import Department
@@ -110,7 +109,6 @@ async def world(world: SharedWorld, db: Settings) -> AsyncIterator[World]:
         other_handler=alpha.bureau_handler,
         beta_agent=beta.agent,
     )
-    await close_pools()
 
 
 class Kit:

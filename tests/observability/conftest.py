@@ -3,23 +3,15 @@ real burst worker, and Prometheus text parsed into samples."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
-from hotline.platform.jobs import close_pools, pool, queue_name
+from hotline.platform.jobs import pool, queue_name
 from hotline.workers.relay import relay_outbox
 from hotline.workers.runner import Worker
 from hotline.workers.settings import WorkerSettings
 from tests.tickets_api.conftest import world  # noqa: F401  (the fixture)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session", autouse=True)
-async def _close_job_pools() -> AsyncIterator[None]:
-    yield
-    await close_pools()
 
 
 async def drain_outbox() -> int:

@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -186,7 +186,7 @@ async def _city_round(city: City, rounds: int, made: list[int], errors: list[str
             if row["cities"] != 1 or row["tenant_id"] != city.id:
                 errors.append(f"{city.slug}: read rows of {row}")
             # the ORM's reads (autocommit: one scoped transaction per statement)
-            tenants = set(await Ticket.all().values_list("tenant_id", flat=True))
+            tenants = set(cast(list[int], await Ticket.all().values_list("tenant_id", flat=True)))
             if tenants != {city.id}:
                 errors.append(f"{city.slug}: listed tickets of {tenants}")
             if not await Ticket.filter(id=ticket.id).exists():
@@ -221,12 +221,14 @@ async def test_cities_read_and_write_concurrently_through_transaction_pooling(
         with use_scope(city.scope()):
             assert await Ticket.all().count() == counts[city.id] + len(made[city.id])
             written = await Ticket.filter(id__in=made[city.id]).values_list("tenant_id", flat=True)
-            assert set(written) == {city.id}
+            assert set(cast(list[int], written)) == {city.id}
             others = [t for c in cities if c is not city for t in made[c.id]]
             assert not await Ticket.filter(id__in=others).exists()  # NOT another city's
     # a province scope sees its own cities only (Shandong: alpha and gamma)
     with use_scope(Scope.province(world.alpha.province_id)):
-        seen = set(await Ticket.across_tenants().all().values_list("tenant_id", flat=True))
+        seen = set(
+            cast(list[int], await Ticket.across_tenants().all().values_list("tenant_id", flat=True))
+        )
     assert seen == {world.alpha.id, world.gamma.id}
 
 

@@ -127,7 +127,7 @@ async def through_sentinel(trio: dict[str, int]) -> AsyncIterator[dict[str, int]
 async def _direct(port: int, *command: Any) -> Any:
     client = Redis(host="127.0.0.1", port=port, decode_responses=True, socket_timeout=2)
     try:
-        return await client.execute_command(*command)
+        return await client.execute_command(*command)  # type: ignore[no-untyped-call]
     finally:
         await client.aclose()
 

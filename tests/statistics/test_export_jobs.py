@@ -41,7 +41,7 @@ from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
 from hotline.tenants.accounts.models import User
 from hotline.tenants.accounts.sessions import issue_token_for
-from hotline.tenants.statistics import exports
+from hotline.tenants.statistics import export_files, export_runs, exports
 from hotline.tenants.statistics.models import ExportJob
 from hotline.workers.exports import run_export
 from hotline.workers.requeue import STALE_AFTER, requeue_current_scope
@@ -221,6 +221,105 @@ async def test_a_province_export_whose_enqueue_failed_is_swept_in_the_province(
     assert await run_export({}, tenant_id=None, province_id=w.shandong.id, export_id=job.id) == 3
 
 
+async def _burst_worker() -> Worker:
+    return Worker(
+        functions=WorkerSettings.functions,
+        queue_name=jobs.queue_name(),
+        redis_pool=await jobs.pool(),
+        burst=True,
+        max_burst_jobs=50,
+        handle_signals=False,
+        poll_delay=0.05,
+        keep_result=60,
+    )
+
+
+async def _killed_mid_export(env: Env, redis_down: Any, *, attempts: int, beat: datetime) -> int:
+    """An export as a worker killed hard mid-run leaves it: RUNNING, ``attempts`` runs
+    started, its heartbeat stopped at ``beat`` (written, as the killed run wrote it)."""
+    alpha = env.world.alpha
+    with redis_down(), use_scope(alpha.scope()):
+        job = await exports.request_export(
+            actor=alpha.supervisor,
+            request=exports.ExportRequest(
+                kind=exports.ExportKind.TICKETS, format=exports.ExportFormat.CSV
+            ),
+        )
+    with use_scope(alpha.scope()):
+        await ExportJob.filter(id=job.id).update(
+            status="running", attempts=attempts, heartbeat_at=beat, rows_done=20_000
+        )
+    return int(job.id)
+
+
+async def test_a_running_export_whose_heartbeat_stopped_is_swept_and_runs_once(
+    env: Env, redis_down: Any
+) -> None:
+    alpha = env.world.alpha
+    now = datetime.now(UTC)
+    export_id = await _killed_mid_export(env, redis_down, attempts=1, beat=now)
+    with use_scope(alpha.scope()):
+        # a live heartbeat: the sweep leaves it, and a second run claims nothing
+        assert await requeue_current_scope() == 0
+        assert await run_export({}, tenant_id=alpha.tenant.id, export_id=export_id) == 0
+        row = await ExportJob.get(id=export_id)
+        assert (row.status, row.attempts, row.rows_done) == ("running", 1, 20_000)
+        # the beat stopped STALE_RUNNING ago: the worker died
+        stale = now - export_runs.STALE_RUNNING - timedelta(seconds=5)
+        await ExportJob.filter(id=export_id).update(heartbeat_at=stale)
+        assert await requeue_current_scope() == 1
+        assert await _queued(f"export:{export_id}:retry1")  # the next attempt's own id
+        assert await requeue_current_scope() == 0  # arq holds that id: nothing more
+    worker = await _burst_worker()
+    await worker.async_run()
+    assert worker.jobs_failed == 0
+    result = await Job(jobs.job_key(f"export:{export_id}:retry1"), await jobs.pool()).result_info()
+    assert result is not None
+    assert (result.success, result.job_try, result.result) == (True, 1, 2)  # once, 2 rows
+    with use_scope(alpha.scope()):
+        done = await ExportJob.get(id=export_id)
+        assert (done.status, done.rows_done, done.attempts) == ("done", 2, 2)
+        with travel(datetime.now(UTC) + timedelta(hours=2)):
+            assert await requeue_current_scope() == 0  # done: never sent again
+
+
+async def test_an_export_stopped_too_often_fails_with_the_reason(env: Env, redis_down: Any) -> None:
+    alpha = env.world.alpha
+    stale = datetime.now(UTC) - export_runs.STALE_RUNNING - timedelta(minutes=1)
+    export_id = await _killed_mid_export(
+        env, redis_down, attempts=export_runs.MAX_ATTEMPTS, beat=stale
+    )
+    with use_scope(alpha.scope()):
+        assert await requeue_current_scope() == 0  # nothing sent: failed instead
+        row = await ExportJob.get(id=export_id)
+        assert row.status == "failed"
+        assert row.error == "the export stopped 3 times before it finished; ask for it again"
+        assert row.finished_at is not None
+        # a late run (arq's own retry of the killed job) claims nothing
+        assert await run_export({}, tenant_id=alpha.tenant.id, export_id=export_id) == 0
+    body = await env.gql("alpha", alpha, EXPORT, {"id": str(encode_id("Export", export_id))})
+    assert body["data"]["export"]["status"] == "FAILED"
+    assert "stopped 3 times" in body["data"]["export"]["error"]
+    assert body["data"]["export"]["download"] is None
+
+
+async def test_a_run_that_stops_unfinished_releases_its_export(env: Env, redis_down: Any) -> None:
+    alpha = env.world.alpha
+    export_id = await _killed_mid_export(env, redis_down, attempts=0, beat=datetime.now(UTC))
+    with use_scope(alpha.scope()):
+        await ExportJob.filter(id=export_id).update(status="queued", heartbeat_at=None)
+        attempt = await export_runs.claim(export_id)
+        assert attempt == 1
+        assert await export_runs.claim(export_id) is None  # one live run at a time
+        # cancelled (a draining worker) or a transient failure arq retries: released
+        await export_runs.release(export_id, attempt)
+        row = await ExportJob.get(id=export_id)
+        assert (row.status, row.heartbeat_at, row.attempts) == ("queued", None, 1)
+        assert await export_runs.claim(export_id) == 2  # the retry claims it at once
+        await export_runs.release(export_id, 1)  # an older run's release changes nothing
+        assert (await ExportJob.get(id=export_id)).status == "running"
+
+
 async def _province_admin_in(city: City) -> Any:
     from hotline.tenants.accounts.memberships import load_actor
 
@@ -254,7 +353,7 @@ async def test_export_progress_is_pushed_until_done(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alpha = env.world.alpha
-    monkeypatch.setattr(exports, "PROGRESS_EVERY", 1)  # a step per row: visible progress
+    monkeypatch.setattr(export_files, "PROGRESS_EVERY", 1)  # a step per row: visible progress
     gid = await _request(env, "alpha", alpha, {"kind": "TICKETS", "format": "CSV"})
     async with connect(env.url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
         await _subscribe(ws, env.tokens["alpha"], alpha, gid)

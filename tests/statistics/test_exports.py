@@ -35,7 +35,7 @@ from hotline.schema.ids import encode_id
 from hotline.tenants.accounts.memberships import load_actor
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Province
-from hotline.tenants.statistics import exports
+from hotline.tenants.statistics import export_files, exports
 from hotline.tenants.statistics.models import ExportJob
 from hotline.tenants.tickets.lists import TicketFilter
 from hotline.tenants.tickets.models import AssignmentStatus, Status
@@ -304,5 +304,5 @@ async def test_a_million_rows_stream_under_a_fixed_memory_ceiling(ew: ExportWorl
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)"])
 def test_formula_starts_are_quoted(value: str) -> None:
-    assert exports._cell(value) == "'" + value
-    assert exports._cell("路灯") == "路灯"
+    assert export_files.cell(value) == "'" + value
+    assert export_files.cell("路灯") == "路灯"

@@ -21,6 +21,7 @@ from hotline.tenants.kernel.errors import NotFound, PermissionDenied
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.aggregates import city_clock, compute_days, recompute_range
 from hotline.tenants.statistics.dashboard import city_statistics
+from hotline.tenants.statistics.metrics import total
 from hotline.tenants.statistics.models import DailyStat, DirtyDay
 from hotline.tenants.tickets import timeline
 from hotline.tenants.tickets.models import (
@@ -215,20 +216,29 @@ async def test_every_metric_of_the_week(week: StatsWorld) -> None:
     assert t.cohort_valid == 9  # 11 received − T5 cancelled − T6 merged
     assert f.handling_rate == 5 / 9  # T1 T2 T8 T9 closed, T3 under revisit
     assert f.completion_rate == 4 / 9  # T1 T2 T8 T9
-    # Each working time is in the day rows; the report carries only their mean and p90.
+    # The day rows keep each stage's summed working seconds and their histogram
+    # (bucket edges: one minute × 2^(j/8), rounded; histogram.py).
     with use_scope(week.alpha.city.scope()):
         tenant = await Tenant.get(id=week.alpha.city.id)
         days = await compute_days(await city_clock(tenant), FIRST, LAST)
-    signs = sorted(v for totals in days.values() for v in totals.sign_seconds)
-    replies = sorted(v for totals in days.values() for v in totals.reply_seconds)
-    # sign-for: 1 h, 3.5 h, 1 h, 0.5 h, 10 min → mean 4440 s, p90 = the 5th of 5
-    assert signs == [600, 1800, 3600, 3600, 12600]
+    signs = total(t.as_row() for t in days.values())
+    # sign-for: 1 h, 3.5 h, 1 h, 0.5 h, 10 min → sum 22200 s, mean 4440 s
+    assert signs.sign_seconds_sum == 22200
     assert f.sign_hours_avg == 4440 / 3600
-    assert f.sign_hours_p90 == 3.5
-    # reply: 7.5 h, 14 h, 15 h, 2 h, 40 min → mean 28200 s, p90 = 15 h
-    assert replies == [2400, 7200, 27000, 50400, 54000]
+    # 600 s in [571, 622) = bucket 27, 1800 in [1761, 1920) = 40, 3600 ×2 in [3521, 3840)
+    # = 48, 12600 in [11844, 12916) = 62
+    assert signs.sign_hist == {"27": 1, "40": 1, "48": 2, "62": 1}
+    # p90: rank ceil(0.9 · 5) = 5, the only time of bucket 62, interpolated to its
+    # middle: 11844 + (12916 − 11844) · 0.5 = 12380 s (exact: 12600 s; within the bucket)
+    assert f.sign_hours_p90 == 12380 / 3600
+    # reply: 7.5 h, 14 h, 15 h, 2 h, 40 min → sum 141000 s, mean 28200 s
+    assert signs.reply_seconds_sum == 141000
     assert f.reply_hours_avg == 28200 / 3600
-    assert f.reply_hours_p90 == 15.0
+    # 2400 → 43, 7200 → 56, 27000 → 71, 50400 in [47377, 51665) = 78, 54000 in
+    # [51665, 56341) = 79; rank 5 is 79's only time: 51665 + 4676 · 0.5 = 54003 s
+    # (exact 54000 s)
+    assert signs.reply_hist == {"43": 1, "56": 1, "71": 1, "78": 1, "79": 1}
+    assert f.reply_hours_p90 == 54003 / 3600
 
 
 async def test_channels_and_days(week: StatsWorld) -> None:

@@ -5,7 +5,10 @@
 * an assignment's reply is refused (CONFLICT naming them) while its sub-dispatched
   children have neither replied nor come back;
 * a ticket that ends (revisit satisfied, cancelled, merged, answered directly) closes
-  its open supervision orders (timeline ``supervision_closed``, ``automatic``).
+  its open supervision orders (timeline ``supervision_closed``, ``automatic``);
+* so does an assignment that stops working — returned (with what it sub-dispatched),
+  its round ended by the lead's return, its reply approved — for the orders aimed at it;
+  an assignment that no longer works cannot be supervised.
 """
 
 from __future__ import annotations
@@ -143,14 +146,117 @@ async def _assert_closed(city: City, ticket: Ticket, order: Supervision) -> None
 async def test_a_satisfied_revisit_closes_the_open_supervision(world: World) -> None:
     alpha = world.alpha
     ticket, lead = await _signed(alpha)
-    order = await _supervised(alpha, ticket)
-    assert order.level == 2
     await dispatch.reply_assignment(actor=alpha.district_handler, assignment_id=lead.id, reply="ok")
     await review.review_reply(actor=alpha.dispatcher, ticket_id=ticket.id, approve=True)
+    # awaiting the revisit no department handles it: the order is the ticket's own
+    order = await _supervised(alpha, ticket)
+    assert order.level == 2
+    assert (order.assignment_id, order.department_id) == (None, None)
     await review.revisit_ticket(
         actor=alpha.agent, ticket_id=ticket.id, reached=True, grade=Satisfaction.SATISFIED
     )
     await _assert_closed(alpha, ticket, order)
+
+
+async def _closed_because(city: City, order: Supervision) -> str:
+    """The reason on the ``supervision_closed`` event of ``order`` (it must be closed)."""
+    with use_scope(city.scope()):
+        after = await Supervision.get(id=order.id)
+        events = await TimelineEvent.filter(
+            ticket_id=order.ticket_id, action="supervision_closed"
+        ).order_by("seq")
+    assert (after.status, after.escalate_at) == ("closed", None)
+    mine = [e for e in events if e.data["supervision"] == order.id]
+    assert len(mine) == 1
+    assert mine[0].data["automatic"] is True
+    assert mine[0].assignment_id == order.assignment_id
+    return mine[0].reason
+
+
+async def test_a_returned_assignment_takes_its_supervision_orders_with_it(world: World) -> None:
+    """Supervision presses a department's handling: the department that returned the
+    work, and the round its return ended, are pressed no more; the next department's
+    work starts without an order (the supervisor or the sweep opens one when late)."""
+    alpha = world.alpha
+    ticket = await alpha.ticket()
+    await dispatch.dispatch_ticket(
+        actor=alpha.agent,
+        ticket_id=ticket.id,
+        lead_department_id=alpha.district.id,
+        co_department_ids=[alpha.bureau.id],
+    )
+    with use_scope(alpha.scope()):
+        lead = await Assignment.get(ticket_id=ticket.id, is_lead=True)
+        co = await Assignment.get(ticket_id=ticket.id, is_lead=False)
+    on_lead = await _supervised(alpha, ticket)
+    on_co = await supervision.open_supervision(
+        actor=alpha.supervisor, ticket_id=ticket.id, reason="late", assignment_id=co.id
+    )
+    assert (on_lead.assignment_id, on_co.assignment_id) == (lead.id, co.id)
+
+    # the co-handler returns: its order closes, the lead's stays
+    await dispatch.return_assignment(actor=alpha.bureau_handler, assignment_id=co.id, reason="no")
+    assert await _closed_because(alpha, on_co) == "the assignment was returned"
+    with use_scope(alpha.scope()):
+        assert (await Supervision.get(id=on_lead.id)).status == "open"
+    # a returned assignment cannot be supervised any more
+    with pytest.raises(Conflict) as refused:
+        await supervision.open_supervision(
+            actor=alpha.supervisor, ticket_id=ticket.id, reason="x", assignment_id=co.id
+        )
+    assert refused.value.field == "assignmentId"
+
+    # the lead returns: the ticket goes back to the center with no order on the district
+    await dispatch.return_assignment(
+        actor=alpha.district_handler, assignment_id=lead.id, reason="not ours"
+    )
+    assert await _closed_because(alpha, on_lead) == "the assignment was returned"
+    actions = await _actions(alpha, ticket.id)
+    assert actions[-2:] == ["return", "supervision_closed"]
+
+    # re-dispatched to the bureau: a new order presses the bureau's handling
+    await dispatch.dispatch_ticket(
+        actor=alpha.dispatcher, ticket_id=ticket.id, lead_department_id=alpha.bureau.id
+    )
+    order = await supervision.open_supervision(
+        actor=alpha.supervisor, ticket_id=ticket.id, reason="late again"
+    )
+    assert order.department_id == alpha.bureau.id
+
+
+async def test_an_approved_reply_closes_the_departments_supervision(world: World) -> None:
+    alpha = world.alpha
+    ticket, lead = await _signed(alpha)
+    order = await _supervised(alpha, ticket)
+    await dispatch.reply_assignment(actor=alpha.district_handler, assignment_id=lead.id, reply="ok")
+    with use_scope(alpha.scope()):
+        assert (await Supervision.get(id=order.id)).status == "open"  # the reply awaits review
+    await review.review_reply(actor=alpha.dispatcher, ticket_id=ticket.id, approve=True)
+    assert await _closed_because(alpha, order) == "the reply was approved"
+    with use_scope(alpha.scope()):
+        assert (await Ticket.get(id=ticket.id)).status is Status.REVISIT
+
+
+async def test_a_returned_sub_dispatch_ends_what_it_sub_dispatched(world: World) -> None:
+    alpha = world.alpha
+    ticket, lead = await _signed(alpha)
+    child = await dispatch.sub_dispatch(
+        actor=alpha.district_handler, assignment_id=lead.id, department_id=alpha.street.id
+    )
+    await dispatch.sign_for_assignment(actor=alpha.street_handler, assignment_id=child.id)
+    grandchild = await dispatch.sub_dispatch(
+        actor=alpha.street_handler, assignment_id=child.id, department_id=alpha.community.id
+    )
+    order = await supervision.open_supervision(
+        actor=alpha.supervisor, ticket_id=ticket.id, reason="late", assignment_id=grandchild.id
+    )
+    await dispatch.return_assignment(
+        actor=alpha.street_handler, assignment_id=child.id, reason="not ours"
+    )
+    await dispatch.decide_return(actor=alpha.supervisor, assignment_id=child.id, approve=True)
+    with use_scope(alpha.scope()):
+        assert (await Assignment.get(id=grandchild.id)).status.value == "cancelled"
+    assert await _closed_because(alpha, order) == "the assignment was returned"
 
 
 async def test_cancel_merge_and_direct_answer_close_open_supervisions(world: World) -> None:

@@ -4,8 +4,10 @@ After every step: the status is one of the machine's, the lead assignment agrees
 the ticket, the stage timestamps fit the status, the ticket's deadlines are the
 lead's, and the timeline is one unbroken hash chain; no open work outlives what it
 belongs to (docs/tickets.md "Open work"): an ended ticket has no open supervision order
-and no pending extension request, a pending request's assignment still works, and a
-replied assignment has no child still working. A refused step (a typed domain error)
+and no pending extension request, a pending request's assignment still works, no open
+supervision order is aimed at an assignment that no longer works (returned, recalled,
+cancelled, closed), and a replied assignment has no child still working — nor has an
+assignment that came back or ended. A refused step (a typed domain error)
 must have changed nothing.
 
 Hypothesis drives the machine synchronously in a worker thread; each service call is
@@ -127,21 +129,34 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
             )
             self.on(which, lambda i: dispatch.sign_for_assignment(actor=handler, assignment_id=i))
 
-        @rule(which=st.sampled_from(["lead", "co"]))
+        @rule(which=st.sampled_from(["lead", "co", "child"]))
         def give_back(self, which: str) -> None:
-            handler = city.district_handler if which == "lead" else city.bureau_handler
+            handler = {"lead": city.district_handler, "co": city.bureau_handler}.get(
+                which, city.street_handler
+            )
             self.on(
                 which,
                 lambda i: dispatch.return_assignment(actor=handler, assignment_id=i, reason="no"),
             )
 
-        @rule(approve=st.booleans())
-        def decide_return(self, approve: bool) -> None:
+        @rule(which=st.sampled_from(["lead", "co", "child"]), approve=st.booleans())
+        def decide_return(self, which: str, approve: bool) -> None:
             self.on(
-                "lead",
+                which,
                 lambda i: dispatch.decide_return(
                     actor=city.supervisor, assignment_id=i, approve=approve
                 ),
+            )
+
+        @rule(by=st.sampled_from(["lead", "center", "child"]))
+        def recall(self, by: str) -> None:
+            """The lead (or the center) takes back the sub-dispatch; the child itself may not."""
+            actor = {"lead": city.district_handler, "center": city.dispatcher}.get(
+                by, city.street_handler
+            )
+            self.on(
+                "child",
+                lambda i: dispatch.recall_assignment(actor=actor, assignment_id=i, reason="back"),
             )
 
         @rule()
@@ -257,12 +272,19 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
             call = center.cancel_ticket if what == "cancel" else center.reject_ticket
             self.attempt(lambda: call(actor=city.agent, ticket_id=self.ticket_id, reason="r"))
 
-        @rule(step=st.sampled_from(["open", "escalate", "close"]))
-        def supervise(self, step: str) -> None:
+        @rule(
+            step=st.sampled_from(["open", "escalate", "close"]),
+            which=st.sampled_from([None, "lead", "co", "child"]),
+        )
+        def supervise(self, step: str, which: str | None) -> None:
             if step == "open":
+                target = self.current(which) if which is not None else None
                 self.attempt(
                     lambda: supervision.open_supervision(
-                        actor=city.supervisor, ticket_id=self.ticket_id, reason="late"
+                        actor=city.supervisor,
+                        ticket_id=self.ticket_id,
+                        reason="late",
+                        assignment_id=target.id if target is not None else None,
                     )
                 )
                 return
@@ -320,12 +342,16 @@ def machine(city: City, loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateM
             by_id = {a.id: a for a in assignments}
             for request in pending:
                 assert by_id[request.assignment_id].status in {A.SIGNED, A.RETURN_REQUESTED}
+            orders = run(open_supervisions(self.ticket_id))
+            for order in orders:
+                if order.assignment_id is not None:
+                    assert by_id[order.assignment_id].status in flow.ACTIVE, order.id
             if s in flow.FINAL:
                 assert pending == []
-                assert run(open_supervisions(self.ticket_id)) == []
+                assert orders == []
             working = {A.PENDING_SIGN, A.SIGNED, A.RETURN_REQUESTED}
             for a in assignments:
-                if a.status is A.REPLIED:
+                if a.status is A.REPLIED or a.status not in flow.ACTIVE:
                     children = [c for c in assignments if c.parent_id == a.id]
                     assert all(c.status not in working for c in children)
 

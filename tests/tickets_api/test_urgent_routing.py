@@ -1,7 +1,9 @@
 """Through the API: a gas leak taken by ``createTicket`` is routed to the duty room and
 dispatched there at once, although the city's keyword rule "燃气" names the gas company
-(urgent detection comes before rules, docs/routing.md); ``routingSuggestion`` of another
-city's ticket is NOT_FOUND like every ticket read."""
+(urgent detection comes before rules, docs/routing.md) — and ``createTicket``'s immediate
+``suggestedDepartments`` already names the duty room first, as the stored suggestion does
+(one check, ``routing.urgent_duty_room``); ``routingSuggestion`` of another city's ticket
+is NOT_FOUND like every ticket read."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from hotline.tenants.tickets import intake
 from tests.tickets_api.conftest import World
 
 CREATE = """mutation($c: String!) { createTicket(input: {channel: PHONE, kind: HELP,
-    content: $c}) { ticket { id status } errors { code } } }"""
+    content: $c}) { ticket { id status suggestedDepartments { department { name } ruleName } }
+    errors { code } } }"""
 ROUTED = """query($id: ID!) { ticket(id: $id) { status assignments { department { name } } }
     routingSuggestion(ticketId: $id) { source suggestions { department { name } } } }"""
 SUGGESTION = "query($id: ID!) { routingSuggestion(ticketId: $id) { source } }"
@@ -33,6 +36,10 @@ async def test_a_gas_leak_is_dispatched_to_the_duty_room_despite_a_keyword_rule(
     body = await world.gql(alpha, "agent", CREATE, {"c": leak})
     created = body["data"]["createTicket"]
     assert created["errors"] == []
+    suggested = created["ticket"]["suggestedDepartments"]
+    assert suggested[0] == {"department": {"name": "Duty room"}, "ruleName": "urgent: gas_leak"}
+    # the keyword rule's department comes only after it
+    assert [s["department"]["name"] for s in suggested[1:]] == [alpha.bureau.name]
     gid = created["ticket"]["id"]
     ticket_id = int(relay.GlobalID.from_id(gid).node_id)
     with use_scope(Scope.platform()):
@@ -44,6 +51,7 @@ async def test_a_gas_leak_is_dispatched_to_the_duty_room_despite_a_keyword_rule(
     routed = (await world.gql(alpha, "dispatcher", ROUTED, {"id": gid}))["data"]
     assert routed["routingSuggestion"]["source"] == "urgent"
     assert routed["routingSuggestion"]["suggestions"][0]["department"]["name"] == "Duty room"
+    assert suggested[0]["department"] == routed["routingSuggestion"]["suggestions"][0]["department"]
     assert routed["ticket"]["status"] == "DISPATCHED"
     assert [a["department"]["name"] for a in routed["ticket"]["assignments"]] == ["Duty room"]
 

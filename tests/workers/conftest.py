@@ -20,7 +20,7 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 
 from hotline.platform.crypto import encrypt
-from hotline.platform.jobs import close_pools, pool, queue_name
+from hotline.platform.jobs import pool, queue_name
 from hotline.platform.redis import close_redis
 from hotline.platform.senders.config import reset_delivery_settings
 from hotline.platform.senders.http import close_http_clients
@@ -316,7 +316,6 @@ async def world(db: Settings) -> AsyncIterator[World]:
     alpha = await make_city(shandong, "370100", "alpha", "AL")
     beta = await make_city(jiangsu, "320100", "beta", "BE")
     yield World(alpha=alpha, beta=beta)
-    await close_pools()
     await close_redis()
     await close_http_clients()
 

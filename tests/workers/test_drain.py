@@ -21,7 +21,7 @@ from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.notifications.models import WebhookEndpoint
 from hotline.tenants.notifications.rules import on_ticket_events
 from hotline.tenants.tickets.models import Assignment
-from hotline.tenants.tickets.work import snapshot
+from hotline.tenants.tickets.snapshots import snapshot
 from hotline.workers.relay import relay_outbox
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from hotline.tenants.notifications.delivery import deliver_outbox, notice_channe
 from hotline.tenants.notifications.models import Notice, NotificationPreference, WebhookEndpoint
 from hotline.tenants.notifications.rules import on_ticket_events
 from hotline.tenants.tickets.models import Assignment, Ticket
-from hotline.tenants.tickets.work import snapshot
+from hotline.tenants.tickets.snapshots import snapshot
 from hotline.workers.relay import relay_outbox
 from hotline.workers.runner import Worker
 from hotline.workers.settings import WorkerSettings

@@ -37,7 +37,7 @@ async def test_a_lost_cancellation_does_not_keep_the_worker_running(graceful: bo
         functions=[_noop],
         queue_name="hl:runner-test",
         handle_signals=False,
-        job_completion_wait=0.1,
+        job_completion_wait=1,
     )
     running = asyncio.create_task(worker.async_run())
     await asyncio.sleep(0.05)

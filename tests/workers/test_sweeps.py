@@ -4,10 +4,12 @@ Feb, make-up workdays Sat 14 and Sat 28 Feb (docs/calendar.md's worked example).
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest_asyncio
 
 from hotline.platform.jobs import pool, queue_name
@@ -178,3 +180,46 @@ async def test_work_reopened_past_its_deadline_is_swept_again(
     assert report.overdue == 1
     with use_scope(alpha.scope()):
         assert await Supervision.filter(ticket_id=ticket.id, automatic=True).count() == 1
+
+
+async def _waiting_on_a_lock(holder: asyncpg.Connection) -> None:
+    """Until another session waits for a lock ``holder`` holds (polled: the sweep reached
+    the lock; nothing here depends on how long that takes)."""
+    blocked = (
+        "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+    )
+    while not await holder.fetchval(blocked):  # noqa: ASYNC110 — no event to wait on
+        await asyncio.sleep(0.01)
+
+
+async def test_an_assignment_ended_while_the_sweep_waits_gets_no_order(
+    calendar_world: World, new_ticket: Any
+) -> None:
+    """A return in flight holds the ticket; the sweep that found the assignment overdue
+    waits for it and then sees the assignment ended: no automatic order is opened on
+    work nobody does any more (one was, and escalated until the ticket ended)."""
+    alpha = calendar_world.alpha
+    with use_scope(alpha.scope()):
+        ticket, assignment = await new_ticket(
+            alpha,
+            status=Status.ACCEPTED,
+            assignment_status=AssignmentStatus.SIGNED,
+            reply_deadline=at(19, 17, month=3),
+        )
+    # the owner's own session, outside the app's pool (the superuser passes RLS)
+    holder = await asyncpg.connect(os.environ["HOTLINE_DATABASE_URL"])
+    try:
+        async with holder.transaction():
+            # what a change ending the assignment does: the ticket first, then its work
+            await holder.execute("SELECT id FROM tickets WHERE id = $1 FOR UPDATE", ticket.id)
+            await holder.execute(
+                "UPDATE assignments SET status = 'returned' WHERE id = $1", assignment.id
+            )
+            sweep = asyncio.create_task(_sweep(alpha, at(20, 9, month=3)))
+            await _waiting_on_a_lock(holder)
+    finally:
+        await holder.close()
+    report = await sweep
+    assert report.overdue >= 1  # it was read as overdue …
+    with use_scope(alpha.scope()):  # … but got no order
+        assert not await Supervision.filter(ticket_id=ticket.id).exists()

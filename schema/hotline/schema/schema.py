@@ -19,11 +19,13 @@ from hotline.platform.observability import tracing
 from hotline.platform.settings import Settings, get_settings
 from hotline.schema.accounts.mutations import AccountMutations
 from hotline.schema.accounts.queries import AccountQueries
+from hotline.schema.business.applications import ApplicationMutations, ApplicationQueries
 from hotline.schema.business.attachments import AttachmentMutations, AttachmentQueries
 from hotline.schema.business.financing import FinancingMutations, FinancingQueries
 from hotline.schema.business.legal import LegalMutations, LegalQueries
 from hotline.schema.business.mutations import BusinessMutations
 from hotline.schema.business.policies import PolicyMutations, PolicyQueries
+from hotline.schema.business.products import ProductMutations, ProductQueries
 from hotline.schema.business.queries import BusinessQueries
 from hotline.schema.business.requests import BusinessRequestMutations, BusinessRequestQueries
 from hotline.schema.calendar.mutations import CalendarMutations
@@ -87,7 +89,9 @@ Query = merge_types(
         BusinessQueries,
         BusinessRequestQueries,
         PolicyQueries,
+        ProductQueries,
         FinancingQueries,
+        ApplicationQueries,
         LegalQueries,
         AttachmentQueries,
         ExportQueries,
@@ -114,7 +118,9 @@ Mutation = merge_types(
         BusinessMutations,
         BusinessRequestMutations,
         PolicyMutations,
+        ProductMutations,
         FinancingMutations,
+        ApplicationMutations,
         LegalMutations,
         AttachmentMutations,
         StatisticsMutations,

@@ -19,7 +19,7 @@ from hotline.platform.tenancy import Scope, ScopeKind, current_scope, use_scope
 from hotline.tenants.business.notify import waiting_policies
 from hotline.tenants.business.registry_import import waiting_imports
 from hotline.tenants.provinces.models import Province, Tenant
-from hotline.tenants.statistics.exports import waiting_exports
+from hotline.tenants.statistics.export_runs import waiting_exports
 from hotline.workers.retry import retrying
 from hotline.workers.scoped import tenant_job
 

@@ -3,6 +3,7 @@ qualify for" with reasons, why / why not for one enterprise, eligible counts."""
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import Self
 
@@ -18,10 +19,27 @@ from hotline.schema.pagination import Connection, build_connection, decode_curso
 from hotline.schema.permissions import can
 from hotline.tenants.business import eligibility, models, policies
 from hotline.tenants.business.policies import SHOWN
-from hotline.tenants.kernel.access import Action
+from hotline.tenants.kernel.access import Action, allowed
 
 PolicyStatus = models.PolicyStatus
 strawberry.enum(models.PolicyStatus, name="PolicyStatus")
+
+
+@strawberry.enum(description="Where a published policy's notices to eligible enterprises stand.")
+class PolicyNoticeStatus(enum.Enum):
+    SENDING = "sending"  # the notice job is owed, queued or running (re-queued if lost)
+    SENT = "sent"
+    FAILED = "failed"  # given up after the bound of runs: never re-queued
+
+
+def notice_status(row: models.Policy) -> PolicyNoticeStatus | None:
+    if row.notify_failed_at is not None:
+        return PolicyNoticeStatus.FAILED
+    if row.notify_finished_at is not None:
+        return PolicyNoticeStatus.SENT
+    if row.status is models.PolicyStatus.PUBLISHED:
+        return PolicyNoticeStatus.SENDING
+    return None  # a draft, or withdrawn before its notices
 
 
 @strawberry.type
@@ -36,6 +54,22 @@ class Policy:
     status: PolicyStatus
     published_at: datetime | None
     notified: int = strawberry.field(description="Enterprises notified so far.")
+    notice_status: PolicyNoticeStatus | None = strawberry.field(
+        description="The notices' progress (none before publication)."
+    )
+    notice_attempts: int = strawberry.field(
+        description="Runs of the notice job so far (retries included)."
+    )
+    notice_failed_at: datetime | None
+    _notice_error: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description="The notice job's last failure, for the city's staff (null for others)."
+    )
+    def notice_error(self, info: Info) -> str | None:
+        actor = info.context.actor
+        staff = allowed(actor, Action.BUSINESS_READ) or allowed(actor, Action.POLICY_MANAGE)
+        return self._notice_error if staff else None
 
     @classmethod
     def from_model(cls, row: models.Policy) -> Self:
@@ -50,6 +84,10 @@ class Policy:
             status=row.status,
             published_at=row.published_at,
             notified=row.notified,
+            notice_status=notice_status(row),
+            notice_attempts=row.notify_attempts,
+            notice_failed_at=row.notify_failed_at,
+            _notice_error=row.notify_error,
         )
 
 

@@ -92,7 +92,12 @@ class EnterpriseImport:
     total_rows: int
     processed_rows: int
     inserted: int
-    updated: int
+    updated: int = strawberry.field(
+        description="Rows whose USCC was already in the registry (unchanged ones included)."
+    )
+    unchanged: int = strawberry.field(
+        description="Of the updated rows, those whose content was the same: not rewritten."
+    )
     rejected: int
     error: str | None = strawberry.field(description="Why the file as a whole was refused.")
     rejected_rows: list[RejectedRow] = strawberry.field(
@@ -116,6 +121,7 @@ class EnterpriseImport:
             processed_rows=row.processed_rows,
             inserted=row.inserted,
             updated=row.updated,
+            unchanged=row.unchanged,
             rejected=row.rejected,
             error=row.error,
             rejected_rows=[RejectedRow(**r) for r in sample],

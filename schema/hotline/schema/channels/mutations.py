@@ -103,7 +103,9 @@ class ChannelMutations:
     @strawberry.mutation(
         description="The city's mailbox for e-mail intake (IMAP over TLS: port 993 with "
         "security 'ssl', or 143 with 'starttls'); the password is encrypted at rest and "
-        "never shown again."
+        "never shown again. `authservId`: the name the city's mail server writes in its "
+        "Authentication-Results headers; a mail is appended to a ticket only on that "
+        "server's DMARC (or aligned DKIM) pass, and without it never."
     )
     async def set_mailbox(
         self,
@@ -114,6 +116,7 @@ class ChannelMutations:
         password: str,
         security: str = "ssl",
         folder: str = "INBOX",
+        authserv_id: str = "",
     ) -> ChannelSetupPayload:
         async def call() -> bool:
             await imap.set_mailbox(
@@ -124,6 +127,7 @@ class ChannelMutations:
                 password=password,
                 security=security,
                 folder=folder,
+                authserv_id=authserv_id,
             )
             return True
 

@@ -37,7 +37,10 @@ class CallerScreen:
 @strawberry.type(description="A new ticket that looks like an open one, for the center.")
 class DuplicateProposal:
     id: relay.GlobalID
-    reason: str = strawberry.field(description="same_caller | same_place")
+    reason: str = strawberry.field(
+        description="same_caller | same_place | names_ticket (a mail named the ticket "
+        "but was not appended to it: another sender, or one the mail server did not verify)"
+    )
     status: str = strawberry.field(description="proposed | merged | dismissed")
     proposed_at: datetime
     ticket: Ticket = strawberry.field(description="The new ticket (merged away on accept).")

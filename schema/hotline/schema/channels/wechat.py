@@ -16,7 +16,7 @@ from hotline.platform.faults import is_transient
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.channels.outage import unavailable
 from hotline.tenants.accounts import identity
-from hotline.tenants.channels import keys, wechat
+from hotline.tenants.channels import keys, wechat, wechat_secure
 from hotline.tenants.kernel.errors import AuthFailed, DomainError, ErrorCode, NotFound
 from hotline.tenants.provinces.models import Tenant
 
@@ -46,7 +46,7 @@ async def _message(request: Request, tenant: Tenant, token: str, body: bytes) ->
     q = request.query_params
     timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
     with use_scope(Scope.city(tenant.id, tenant.province_id)):
-        secure = await wechat.secure_key()
+        secure = await wechat_secure.secure_key()
     if secure is None:
         if q.get("encrypt_type", "raw") != "raw":
             raise AuthFailed("the account takes only plain messages")
@@ -62,7 +62,7 @@ async def _message(request: Request, tenant: Tenant, token: str, body: bytes) ->
         if q.get("encrypt_type") != "aes":
             raise AuthFailed("the account takes only encrypted messages")
         key, app_id = secure
-        message = wechat.open_encrypted(
+        message = wechat_secure.open_encrypted(
             token=token,
             key=key,
             app_id=app_id,

@@ -17,7 +17,7 @@ from hotline.schema.ids import decode_id, encode_id
 from hotline.schema.live import while_allowed
 from hotline.schema.permissions import signed_in
 from hotline.schema.tickets.queries import TicketFilter
-from hotline.tenants.statistics import exports
+from hotline.tenants.statistics import export_files, exports
 from hotline.tenants.statistics.models import ExportJob
 
 strawberry.enum(exports.ExportKind, name="ExportKind")
@@ -154,7 +154,7 @@ class ExportSubscriptions:
         key = decode_id(export_id, "Export", field="id")
         row = await exports.access_export(actor=actor, export_id=key)
         # subscribed before the first read: a step between the two is not missed
-        async with pubsub.subscribe(exports.progress_channel(row)) as notices:
+        async with pubsub.subscribe(export_files.progress_channel(row)) as notices:
             row = await exports.access_export(actor=actor, export_id=key)
             yield Export.from_model(row)
             if exports.ExportStatus(row.status) in _FINISHED:

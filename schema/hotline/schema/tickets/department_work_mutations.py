@@ -1,4 +1,5 @@
-"""Department work on an assignment: sign for, return, sub-dispatch, extend, reply, ask to suspend.
+"""Department work on an assignment: sign for, return, sub-dispatch and recall, extend, reply,
+ask to suspend.
 
 Each mutation parses its input, calls one function of the tickets domain and shapes the
 payload (:mod:`.payloads`). Live subscribers are told by the domain events, not here."""
@@ -68,6 +69,21 @@ class DepartmentWorkMutations:
                 department_id=decode_id(input.department_id, "Department", field="departmentId"),
                 reply_deadline=input.reply_deadline,
                 reason=input.reason,
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Take back a sub-dispatch that has not replied (the department that "
+        "sub-dispatched it, or the center); what it sub-dispatched further is cancelled too."
+    )
+    async def recall_assignment(
+        self, info: Info, assignment_id: relay.GlobalID, reason: str
+    ) -> AssignmentPayload:
+        return await _assignment_payload(
+            lambda: dispatch.recall_assignment(
+                actor=info.context.actor,
+                assignment_id=_assignment_id(assignment_id),
+                reason=reason,
             ),
         )
 

@@ -63,6 +63,17 @@ async def _ticket_page(
         limit=size + 1,
         wanted=page_objects.wanted(info, inbox=False),
     )
+    return _connection(info, rows, related, size, order, after)
+
+
+def _connection(
+    info: Info,
+    rows: list[models.Ticket],
+    related: pages.Related,
+    size: int,
+    order: lists.TicketSort,
+    after: str | None,
+) -> Connection[Ticket]:
     made = page_objects.PageObjects(info, related)
     return build_connection(
         rows,
@@ -138,12 +149,19 @@ class TicketQueries:
         size = page_size(first)
         order = lists.TicketSort(sort)
         actor = info.context.actor
-        query = await lists.search_query(
-            actor=actor,
-            filter=filter.to_selector() if filter else lists.TicketFilter(),
-            sort=order,
-            after=decode_cursor(after),
-        )
+        selector = filter.to_selector() if filter else lists.TicketFilter()
+        cursor = decode_cursor(after)
+        if selector.keyword and selector.keyword.strip():
+            # a keyword's page is read through its index (tickets.search), its relations
+            # one statement per level
+            rows = await lists.search_tickets(
+                actor=actor, filter=selector, sort=order, limit=size + 1, after=cursor
+            )
+            related = await pages.ticket_relations(
+                actor=actor, tickets=rows[:size], wanted=page_objects.wanted(info, inbox=False)
+            )
+            return _connection(info, rows, related, size, order, after)
+        query = await lists.search_query(actor=actor, filter=selector, sort=order, after=cursor)
         return await _ticket_page(info, query, size, order, after)
 
     @strawberry.field(

@@ -616,13 +616,15 @@ class Ticket(relay.Node):
 
     @strawberry.field(
         permission_classes=[can(Action.TICKET_CREATE)],
-        description="Departments the routing rules suggest, first is the rules' choice. "
-        "For one ticket's page: each ticket asks separately.",
+        description="Departments the routing rules suggest, first is the rules' choice; "
+        "for an urgent matter the duty room comes first (ruleName 'urgent: <kind>'), as "
+        "routing decides. For one ticket's page: each ticket asks separately.",
     )
     async def suggested_departments(self, info: Info) -> list[SuggestedDepartment] | None:
         found = await intake.suggest_departments(
             actor=info.context.actor,
             content=self.row.content,
+            title=self.row.title,
             category_id=self.row.category_id,
             area_id=self.row.area_id,
         )

@@ -47,6 +47,10 @@ class Enterprise(TenantModel):
     status = fields.CharEnumField(EnterpriseStatus, max_length=10, default=EnterpriseStatus.ACTIVE)
     tags: Any = fields.JSONField(default=list)
     updated_at = fields.DatetimeField(auto_now=True)
+    # keyed hash of the content an import wrote (registry_import.row_hash): the next import
+    # leaves the row alone when it brings the same. Any other writer of an imported column
+    # must set it to None, or a re-import of the old file would not restore the row.
+    row_hash = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "business_enterprises"
@@ -99,7 +103,8 @@ class RegistryImport(TenantModel):
     total_rows = fields.IntField(default=0)
     processed_rows = fields.IntField(default=0)
     inserted = fields.IntField(default=0)
-    updated = fields.IntField(default=0)
+    updated = fields.IntField(default=0)  # already in the registry (unchanged included)
+    unchanged = fields.IntField(default=0)  # already there with the same content: not written
     rejected = fields.IntField(default=0)
     encoding = fields.CharField(max_length=10, null=True)
     error = fields.TextField(null=True)
@@ -169,6 +174,11 @@ class Policy(TenantModel):
     notified = fields.IntField(default=0)  # enterprises notified so far
     # when the notice job finished; NULL on a published policy = its job is still owed
     notify_finished_at = fields.DatetimeField(null=True)
+    # runs of the notice job so far (retries and re-queues included), the last failure's
+    # reason, and when the job was given up after MAX_NOTIFY_ATTEMPTS runs (never re-queued)
+    notify_attempts = fields.IntField(default=0)
+    notify_error = fields.TextField(null=True)
+    notify_failed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "business_policies"

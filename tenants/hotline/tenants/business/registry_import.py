@@ -1,31 +1,29 @@
 """Registry imports: a CSV or XLSX export uploaded to the object store, validated row by
-row in a worker, written in one transaction by COPY into a staging table and one
-``INSERT … ON CONFLICT (tenant_id, uscc)`` (docs/business.md, "Import").
+row in a worker and written in one transaction (docs/business.md, "Import").
 
 A file that cannot be read as a whole (not CSV/XLSX, not UTF-8/GBK, a required column
 missing) fails the import and writes nothing; bad rows are rejected with their reason
 (``rejected_sample`` and a CSV report in the object store) while the good ones are
-upserted. Re-importing the same file changes nothing but ``updated_at``.
+upserted by USCC.
+
+The write — chunks validated in a worker thread while the database merges the previous
+one, all in one transaction, unchanged rows left alone — is ``registry_write``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from tortoise.transactions import in_transaction
-
 from hotline.platform import clock, jobs, storage
-from hotline.platform.crypto import encrypt_many
-from hotline.platform.tenancy import current_scope
 from hotline.tenants.business.access import city_scope, require_business
 from hotline.tenants.business.models import ImportStatus, RegistryImport
-from hotline.tenants.business.rows import BadFile, EnterpriseRow, Rejected, read_table, validate
+from hotline.tenants.business.registry_write import Prepare, chunk_of, write
+from hotline.tenants.business.rows import BadFile, Rejected, read_table
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor
 from hotline.tenants.kernel.audit import record_audit
@@ -33,48 +31,12 @@ from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 
 MAX_BYTES = 200 * 1024 * 1024
 SAMPLE = 100  # rejected rows kept on the import row (the report has them all)
-PROGRESS_EVERY = 5_000
-IMPORT_TIMEOUT_SECONDS = 900
 CONTENT_TYPES = {
     ".csv": "text/csv",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 UPLOAD_EXPIRES = timedelta(hours=1)
 REPORT_EXPIRES = timedelta(minutes=15)
-
-_STAGE_COLUMNS = (
-    "uscc",
-    "name",
-    "legal_rep_enc",
-    "industry",
-    "section",
-    "employees",
-    "revenue",
-    "size_class",
-    "area_id",
-    "registered_capital",
-    "founded_on",
-    "status",
-    "tags",
-)
-_STAGE = (
-    "CREATE TEMP TABLE business_import_stage (uscc varchar(18), name varchar(200), "
-    "legal_rep_enc text, industry varchar(2), section varchar(1), employees int, "
-    "revenue numeric(20,2), size_class varchar(6), area_id bigint, "
-    "registered_capital numeric(20,2), founded_on date, status varchar(10), tags jsonb) "
-    "ON COMMIT DROP"
-)
-_UPDATED = [c for c in _STAGE_COLUMNS if c != "uscc"]
-_UPSERT = (
-    "WITH up AS (INSERT INTO business_enterprises (tenant_id, province_id, created_at, updated_at, "
-    + ", ".join(_STAGE_COLUMNS)
-    + ") SELECT $1, $2, now(), now(), "
-    + ", ".join(_STAGE_COLUMNS)
-    + " FROM business_import_stage ON CONFLICT (tenant_id, uscc) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
-    + ", updated_at = now() RETURNING (xmax = 0) AS inserted) "
-    "SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS total FROM up"
-)
 
 
 @dataclass(frozen=True)
@@ -183,61 +145,6 @@ async def _areas() -> dict[str, int]:
     return out
 
 
-def _records(rows: Sequence[EnterpriseRow]) -> list[tuple[Any, ...]]:
-    """COPY records of ``rows``: the legal representatives encrypted in one batch
-    (:func:`encrypt_many`, a fresh IV each), a tag list's JSON written once per list."""
-    reps = [r.legal_rep for r in rows if r.legal_rep]
-    tokens = iter(encrypt_many(reps))
-    tags: dict[tuple[str, ...], str] = {}
-    out: list[tuple[Any, ...]] = []
-    for row in rows:
-        tag_json = tags.get(row.tags)
-        if tag_json is None:
-            tag_json = tags[row.tags] = _json_tags(row.tags)
-        out.append(
-            (
-                row.uscc,
-                row.name,
-                next(tokens) if row.legal_rep else None,
-                row.industry,
-                row.section,
-                row.employees,
-                row.revenue,
-                row.size_class.value if row.size_class else None,
-                row.area_id,
-                row.registered_capital,
-                row.founded_on,
-                row.status.value,
-                tag_json,
-            )
-        )
-    return out
-
-
-def _json_tags(tags: Sequence[str]) -> str:
-    return json.dumps(list(tags), ensure_ascii=False)
-
-
-async def upsert(rows: Sequence[EnterpriseRow]) -> tuple[int, int]:
-    """Write ``rows`` into the current city's registry in one transaction:
-    (inserted, updated)."""
-    scope = current_scope()
-    records = _records(rows)
-    async with in_transaction("default") as conn, conn.acquire_connection() as raw:
-        # A registry of hundreds of thousands of rows is one upsert: the worker's import
-        # may run longer than an API statement (HOTLINE_DATABASE_STATEMENT_TIMEOUT_SECONDS);
-        # LOCAL ends with this transaction.
-        await raw.execute(f"SET LOCAL statement_timeout = '{IMPORT_TIMEOUT_SECONDS}s'")
-        await raw.execute(_STAGE)
-        await raw.copy_records_to_table(
-            "business_import_stage", records=records, columns=list(_STAGE_COLUMNS)
-        )
-        # counted in the database: 100,000 rows need not travel back to be counted
-        result = await raw.fetchrow(_UPSERT, scope.tenant_id, scope.province_id)
-    assert result is not None
-    return int(result["inserted"]), int(result["total"]) - int(result["inserted"])
-
-
 def _report(rejected: Sequence[Rejected]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -254,6 +161,10 @@ async def run_import(import_id: int) -> RegistryImport:
     if row.status in (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.AWAITING_UPLOAD):
         return row
     await RegistryImport.filter(id=row.id).update(status=ImportStatus.RUNNING)
+
+    async def progress(rows: int) -> None:  # its own statement: visible while it runs
+        await RegistryImport.filter(id=row.id).update(processed_rows=rows)
+
     try:
         data = await _read(row.object_key)
         table, encoding = read_table(data, row.file_name)
@@ -262,32 +173,24 @@ async def run_import(import_id: int) -> RegistryImport:
         await RegistryImport.filter(id=row.id).update(
             total_rows=max(len(table) - 1, 0), encoding=encoding
         )
-        good: list[EnterpriseRow] = []
-        rejected: list[Rejected] = []
-        areas = await _areas()
-        today = clock.now().date()
-        for n, result in enumerate(validate(table, areas=areas, today=today), start=1):
-            if isinstance(result, EnterpriseRow):
-                good.append(result)
-            else:
-                rejected.append(result)
-            if n % PROGRESS_EVERY == 0:
-                await RegistryImport.filter(id=row.id).update(processed_rows=n)
+        prepare = Prepare(table, await _areas(), clock.now().date())
+        first = await chunk_of(prepare)  # a bad header fails here, before any write
     except BadFile as exc:
         await RegistryImport.filter(id=row.id).update(
             status=ImportStatus.FAILED, error=str(exc), finished_at=clock.now()
         )
         return await RegistryImport.get(id=row.id)
-    inserted, updated = await upsert(good) if good else (0, 0)
+    written, rejected = await write(first, lambda: chunk_of(prepare), progress)
     report_key = None
     if rejected:
         report_key = storage.tenant_key("business-imports", "rejected")
         await storage.put(report_key, _report(rejected), content_type="text/csv")
     await RegistryImport.filter(id=row.id).update(
         status=ImportStatus.DONE,
-        processed_rows=len(good) + len(rejected),
-        inserted=inserted,
-        updated=updated,
+        processed_rows=written.inserted + written.updated + len(rejected),
+        inserted=written.inserted,
+        updated=written.updated,
+        unchanged=written.unchanged,
         rejected=len(rejected),
         report_key=report_key,
         rejected_sample=[

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
+from hotline.platform import outbox
 from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.business.access import (
     access_enterprise,
@@ -34,18 +36,22 @@ from hotline.tenants.business.models import (
     Usefulness,
 )
 from hotline.tenants.business.portfolio import manager_id_of
+from hotline.tenants.business.unassigned import serving, supervisors
 from hotline.tenants.departments.models import DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor, allowed
 from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import flow, numbering, policy
+from hotline.tenants.tickets.assignments import copy_deadlines
 from hotline.tenants.tickets.deadlines import due_soon_at
 from hotline.tenants.tickets.dispatch import dispatch_to
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.models import Channel, Kind, Status, Ticket
-from hotline.tenants.tickets.work import change, copy_deadlines
+from hotline.tenants.tickets.work import change
 
 RESPONSE_WORKING_DAYS = 3
+# A request of an enterprise without a serving manager: its supervisors are told at once.
+UNMANAGED = "business.request_unmanaged"
 MAX_TITLE = 200
 MAX_CONTENT = 5000
 MAX_COMMENT = 500
@@ -91,6 +97,9 @@ async def submit_request(
         tenant = await policy.city(current_tenant_id())
         clock = await policy.clock(tenant.id, None)
         manager = await manager_id_of(enterprise.id)
+        if manager is not None and manager not in await serving([manager]):
+            manager = None  # a manager switched off serves nobody: the request is unmanaged
+        fallback = await supervisors() if manager is None else []
     async with change(actor, Action.BUSINESS_REQUEST_SUBMIT, checked=True) as c:
         number = await numbering.next_number(
             c.conn,
@@ -133,6 +142,29 @@ async def submit_request(
         )
         if also is not None:
             await also(request)
+        await outbox.add_many(
+            [
+                outbox.NewMessage(
+                    kind="inapp",
+                    tenant_id=tenant.id,
+                    province_id=tenant.province_id,
+                    payload={
+                        "user_id": user_id,
+                        "event": UNMANAGED,
+                        "subject": f"无服务专员的企业诉求：{number}"[:200],
+                        "body": (
+                            f"「{enterprise.name}」没有服务专员，诉求「{title[:100]}」须在"
+                            f"{deadline.astimezone(ZoneInfo(tenant.timezone)):%Y-%m-%d %H:%M}"
+                            "前首次响应（直接答复或派单），或为该企业指定服务专员。"
+                        ),
+                        "business_request": request.id,
+                    },
+                    send_key=f"business-unmanaged:{tenant.id}:{request.id}:{user_id}",
+                )
+                for user_id in fallback
+            ],
+            connection=c.conn,
+        )
     return Request(request, ticket)
 
 

@@ -25,7 +25,7 @@ from hotline.tenants.evidence.received import (
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid, NotFound
-from hotline.tenants.statistics.calls import recording_job
+from hotline.tenants.statistics.calls import lock_calls, recording_job, recording_url_hash
 from hotline.tenants.statistics.models import CallRecord
 from hotline.tenants.tickets.flow import OPEN
 from hotline.tenants.tickets.models import Ticket
@@ -88,14 +88,20 @@ async def caller_screen(*, actor: Actor, call_id: str, ip: str | None = None) ->
 async def link_call(call: CallRecord, ticket: Ticket, c: Change) -> None:
     """In the ticket's transaction: the call names its ticket (a later push of the same
     call that names none keeps the link, see ``statistics.calls``), and a recording the
-    CTI already pushed is queued to become the ticket's audio evidence."""
+    CTI already pushed is queued to become the ticket's audio evidence. Under the call's
+    lock, like a push: a push moving the call to another day rewrites its row (same id),
+    and an update racing it would be lost."""
+    await lock_calls(c.conn, ticket.tenant_id, [call.call_id])
+    call = await CallRecord.get(id=call.id, using_db=c.conn)
     await (
         CallRecord.filter(id=call.id)
         .using_db(c.conn)
         .update(ticket_id=ticket.id, ticket_number=ticket.number)
     )
     if call.recording_url and call.recording_evidence_id is None:
-        c.outbox.append(recording_job(ticket.tenant_id, ticket.province_id, call.call_id))
+        c.outbox.append(
+            recording_job(ticket.tenant_id, ticket.province_id, call.call_id, call.recording_url)
+        )
 
 
 async def deliver_recording(message: outbox.OutboxMessage) -> None:
@@ -109,6 +115,9 @@ async def deliver_recording(message: outbox.OutboxMessage) -> None:
         raise SendFailed("the call has no linked ticket or no recording", permanent=True)
     if call.recording_evidence_id is not None:
         return
+    wanted = message.payload.get("url_sha256")
+    if wanted is not None and wanted != recording_url_hash(call.recording_url):
+        return  # the CTI corrected the URL since: the job of the new one fetches it
     try:
         received = await media.fetch_media(call.recording_url, field="recordingUrl")
     except media.MediaUnavailable as exc:  # unreachable or 5xx/429 for now: retried

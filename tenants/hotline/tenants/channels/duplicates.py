@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ SAME_PLACE_METERS = 150.0
 MAX_PROPOSALS = 5
 SAME_CALLER = "same_caller"
 SAME_PLACE = "same_place"
+NAMES_TICKET = "names_ticket"  # the message names the ticket (a mail not appended to it)
 
 
 @dataclass(frozen=True)
@@ -131,11 +133,19 @@ RETURNING id, candidate_id
 """
 
 
-async def propose(ticket: Ticket, *, conn: BaseDBAsyncClient) -> list[DuplicateProposal]:
+async def propose(
+    ticket: Ticket, *, conn: BaseDBAsyncClient, named: Sequence[int] = ()
+) -> list[DuplicateProposal]:
     """Proposals for a new ticket of the current city, written on ``conn`` (one read,
-    and one INSERT when there are any)."""
+    and one INSERT when there are any). ``named``: open tickets of the city the message
+    names (checked by the caller), proposed first."""
+    found: list[tuple[int, str]] = [
+        (i, NAMES_TICKET) for i in dict.fromkeys(named) if i != ticket.id
+    ][:MAX_PROPOSALS]
+    if found and len(found) == MAX_PROPOSALS:
+        return await _insert(ticket, found, conn)
     if not ticket.citizen_phone_hash and ticket.category_id is None:
-        return []
+        return await _insert(ticket, found, conn)
     new = Facts.of(ticket)
     rows = await conn.execute_query_dict(
         _CANDIDATES,
@@ -151,7 +161,6 @@ async def propose(ticket: Ticket, *, conn: BaseDBAsyncClient) -> list[DuplicateP
             PLACE_CANDIDATES,
         ],
     )
-    found: list[tuple[int, str]] = []
     for row in rows:
         old = Facts(
             id=row["id"],
@@ -165,10 +174,16 @@ async def propose(ticket: Ticket, *, conn: BaseDBAsyncClient) -> list[DuplicateP
             lat=_float(row["lat"]),
         )
         why = reason(new, old)
-        if why is not None:
+        if why is not None and all(old.id != c for c, _ in found):
             found.append((old.id, why))
             if len(found) == MAX_PROPOSALS:
                 break
+    return await _insert(ticket, found, conn)
+
+
+async def _insert(
+    ticket: Ticket, found: list[tuple[int, str]], conn: BaseDBAsyncClient
+) -> list[DuplicateProposal]:
     if not found:
         return []
     status, created_at = ProposalStatus.PROPOSED, clock.now()

@@ -8,8 +8,10 @@ at the next poll, and the inbound record (``channel_messages``, by Message-ID) m
 the second time change nothing. A new UIDVALIDITY starts again from 0 the same way.
 
 A mail naming the number of an open ticket (subject, In-Reply-To, References) that the
-same address reported by mail is appended to it; any other mail from a person becomes
-a ticket (channel ``email``); bounces and auto-replies are skipped. Attachments pass the
+same address reported by mail is appended to it — only when the city's mail server
+vouches for the From (DMARC, or DKIM aligned with it; :mod:`.mailauth`) —; any other
+mail from a person becomes a ticket (channel ``email``), proposed to the center as a
+duplicate of the tickets it names; bounces and auto-replies are skipped. Attachments pass the
 evidence checks (a refused one is left out, the mail is still taken).
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import imaplib
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ import structlog
 from hotline.platform import clock
 from hotline.platform.crypto import decrypt, encrypt, keyed_hash
 from hotline.platform.senders.http import tls_context
-from hotline.tenants.channels import pipeline
+from hotline.tenants.channels import mailauth, pipeline
 from hotline.tenants.channels.mail import Mail, parse_mail
 from hotline.tenants.channels.models import InboundMessage, Mailbox, MailSecurity
 from hotline.tenants.evidence.received import Received, check_received
@@ -43,6 +46,8 @@ log = structlog.get_logger(__name__)
 BATCH = 50  # mails per poll; the next poll goes on from there
 TIMEOUT_SECONDS = 30.0
 SENDER_PURPOSE = "mail-sender"
+# An authserv-id is a name (usually the MTA's host name), RFC 8601 §2.5.
+_AUTHSERV_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 # Called after a mail is taken and before its UID is committed (tests: a crash there).
 AfterTaken = Callable[[int], Awaitable[None]]
@@ -65,9 +70,18 @@ async def set_mailbox(
     password: str,
     security: MailSecurity | str = MailSecurity.SSL,
     folder: str = "INBOX",
+    authserv_id: str = "",
 ) -> Mailbox:
-    """The city's mailbox (one per host, user and folder); the password is encrypted."""
+    """The city's mailbox (one per host, user and folder); the password is encrypted.
+    ``authserv_id``: the name the city's mail server gives itself in its
+    Authentication-Results headers; without it no mail is ever appended to a ticket."""
     require(actor, Action.APIKEY_MANAGE)
+    authserv_id = authserv_id.strip()
+    if authserv_id and not _AUTHSERV_ID.fullmatch(authserv_id):
+        raise Invalid(
+            "an authserv-id is the mail server's name: letters, digits, dots and dashes",
+            field="authservId",
+        )
     if str(security) not in {s.value for s in MailSecurity}:
         raise Invalid("security is ssl or starttls", field="security")
     if not host.strip() or not 1 <= port <= 65535 or not username.strip() or not password:
@@ -83,6 +97,7 @@ async def set_mailbox(
                 "password_enc": encrypt(password),
                 "is_active": True,
                 "last_error": "",
+                "authserv_id": authserv_id,
             },
         )
     return box
@@ -146,17 +161,43 @@ async def _checked(mail: Mail) -> list[Received]:
     return kept
 
 
-async def _answered(mail: Mail, sender_hash: str) -> Ticket | None:
-    """The open ticket the mail answers: named by number and reported by this address."""
+async def _named(mail: Mail) -> list[Ticket]:
+    """The open tickets of the current city the mail names by number."""
     if not mail.numbers:
+        return []
+    found: list[Ticket] = await Ticket.filter(
+        number__in=mail.numbers, status__in=list(OPEN)
+    ).order_by("id")
+    return found
+
+
+async def _answered(
+    box: Mailbox, mail: Mail, named: list[Ticket], sender_hash: str
+) -> Ticket | None:
+    """The open ticket the mail answers: named by number, reported by this address —
+    and that address proven by the city's mail server (:mod:`.mailauth`), never by the
+    From header alone (anyone can write a reporter's address and a ticket number)."""
+    if not named:
         return None
-    ticket = await Ticket.filter(number__in=mail.numbers, status__in=list(OPEN)).first()
+    reported = set(
+        await InboundMessage.filter(
+            channel=Channel.EMAIL.value,
+            ticket_id__in=[t.id for t in named],
+            sender_hash=sender_hash,
+        ).values_list("ticket_id", flat=True)
+    )
+    ticket = next((t for t in named if t.id in reported), None)
     if ticket is None:
         return None
-    reported = await InboundMessage.filter(
-        channel=Channel.EMAIL.value, ticket_id=ticket.id, sender_hash=sender_hash
-    ).exists()
-    return ticket if reported else None
+    if not mailauth.sender_verified(
+        mail.headers,
+        authserv_id=box.authserv_id,
+        from_domain=mail.sender_domain,
+        from_count=mail.from_count,
+    ):
+        log.info("mail.reply_not_verified", ticket=ticket.number, mailbox=box.id)
+        return None
+    return ticket
 
 
 async def take_mail(box: Mailbox, uid: int, validity: int, raw: bytes) -> str:
@@ -171,7 +212,8 @@ async def take_mail(box: Mailbox, uid: int, validity: int, raw: bytes) -> str:
         return "duplicate"
     actor = _intake_actor(box)
     sender_hash = keyed_hash(mail.sender, SENDER_PURPOSE)
-    ticket = await _answered(mail, sender_hash)
+    named = await _named(mail)
+    ticket = await _answered(box, mail, named, sender_hash)
     if ticket is not None and mail.text:
         done = await pipeline.append(
             actor=actor,
@@ -197,6 +239,9 @@ async def take_mail(box: Mailbox, uid: int, validity: int, raw: bytes) -> str:
             citizen_name=mail.sender_name or None,
             sender_hash=sender_hash,
             attachments=tuple(received),
+            # not appended (another sender, or one the MTA did not verify): the center
+            # is asked whether it repeats the tickets it names
+            named_ticket_ids=tuple(t.id for t in named),
         ),
     )
     return "created" if intake.created else "duplicate"

@@ -31,16 +31,23 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
-def check_signature(
-    *, secret: str, timestamp: str, body: bytes, signature: str, now: datetime
-) -> None:
-    """AuthFailed unless ``signature`` signs ``body`` at a timestamp within the window."""
+def check_window(timestamp: str, now: datetime) -> int:
+    """The signed request's Unix time; AuthFailed when it is missing or outside the
+    window (an old request replayed)."""
     try:
         at = int(timestamp.strip())
     except ValueError:
         raise AuthFailed("a signed request needs its Unix timestamp") from None
     if abs(now.timestamp() - at) > WINDOW_SECONDS:
         raise AuthFailed("the request's timestamp is outside the accepted window")
+    return at
+
+
+def check_signature(
+    *, secret: str, timestamp: str, body: bytes, signature: str, now: datetime
+) -> None:
+    """AuthFailed unless ``signature`` signs ``body`` at a timestamp within the window."""
+    at = check_window(timestamp, now)
     if not hmac.compare_digest(sign(secret, str(at), body), signature.strip()):
         raise AuthFailed("the request's signature is wrong")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 
 MAX_TEXT = 4000
 # JN20261123000123: a city's prefix (2–4 letters), the local day, six digits.
@@ -35,6 +35,14 @@ class Mail:
     automatic: bool
     numbers: list[str]  # ticket numbers named in the subject or thread headers
     attachments: list[Attachment] = field(default_factory=list)
+    # every header in its order (top first): the MTA's verdict is read from them
+    # (:mod:`.mailauth`), and how many From addresses the mail has
+    headers: tuple[tuple[str, str], ...] = ()
+    from_count: int = 0
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender.rpartition("@")[2]
 
 
 def _automatic(msg: EmailMessage, sender: str) -> bool:
@@ -83,6 +91,7 @@ def parse_mail(raw: bytes) -> Mail:
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(msg, EmailMessage)
     name, address = parseaddr(str(msg.get("From", "")))
+    froms = [a for _, a in getaddresses([str(v) for v in msg.get_all("From", [])]) if a]
     sender = address.strip().lower()
     subject = " ".join(str(msg.get("Subject", "")).split())
     threads = " ".join(str(msg.get(h, "")) for h in ("In-Reply-To", "References"))
@@ -105,4 +114,6 @@ def parse_mail(raw: bytes) -> Mail:
         automatic=_automatic(msg, sender),
         numbers=numbers,
         attachments=attachments,
+        headers=tuple((str(k), str(v)) for k, v in msg.items()),
+        from_count=len(froms),
     )

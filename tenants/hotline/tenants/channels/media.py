@@ -25,8 +25,12 @@ class MediaUnavailable(Invalid):
 FETCH_SECONDS = 15.0
 
 
-async def fetch_media(url: str, *, field: str = "media_url") -> Received:
-    """The checked file at ``url``; Invalid (nothing stored) when it cannot be used."""
+async def fetch_media(
+    url: str, *, field: str = "media_url", max_bytes: int = MAX_MEDIA_BYTES
+) -> Received:
+    """The checked file at ``url``; Invalid (nothing stored) when it cannot be used.
+    The download stops past ``max_bytes`` (a job that knows the file's kind passes the
+    evidence policy's limit for it)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
         raise Invalid("{source} must be an http or https URL", field=field, source=field)
@@ -46,12 +50,12 @@ async def fetch_media(url: str, *, field: str = "media_url") -> Received:
             content_type = response.headers.get("content-type", "")
             async for chunk in response.aiter_bytes():
                 data += chunk
-                if len(data) > MAX_MEDIA_BYTES:
+                if len(data) > max_bytes:
                     raise Invalid(
                         "{source} is larger than {max} bytes",
                         field=field,
                         source=field,
-                        max=MAX_MEDIA_BYTES,
+                        max=max_bytes,
                     )
     except SendFailed as exc:  # permanent: an address the guard refuses
         raise (Invalid if exc.permanent else MediaUnavailable)(

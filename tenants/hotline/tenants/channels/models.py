@@ -93,6 +93,10 @@ class Mailbox(TenantModel):
     last_uid = fields.BigIntField(default=0)
     last_polled_at = fields.DatetimeField(null=True)
     last_error = fields.CharField(max_length=300, default="")
+    # The authserv-id the city's mail server writes in its Authentication-Results
+    # headers (RFC 8601): only its verdict lets a mail be appended to a ticket
+    # (channels.mailauth); empty: no verdict is trusted, every mail opens a ticket.
+    authserv_id = fields.CharField(max_length=200, default="")
 
     class Meta:
         table = "channel_mailboxes"

@@ -133,6 +133,16 @@ async def _service(code: str) -> Category:
     raise NotFound("service", field="service_code")
 
 
+async def _service_with_children(code: str) -> tuple[Category, list[Category]]:
+    """A service and its active subcategories in one read (roots are depth 0, their
+    children depth 1): what ``POST requests`` needs, one round trip instead of two."""
+    rows: list[Category] = await Category.filter(is_active=True, depth__lte=1).order_by("id")
+    root = next((r for r in rows if r.parent_id is None and service_code(r) == code), None)
+    if root is None:
+        raise NotFound("service", field="service_code")
+    return root, [r for r in rows if r.parent_id == root.id]
+
+
 async def _children(root: Category) -> list[Category]:
     found: list[Category] = await Category.filter(parent_id=root.id, is_active=True).order_by("id")
     return found
@@ -209,8 +219,8 @@ async def create_request(*, actor: Actor, form: Mapping[str, str]) -> Created:
             "description has at most {max} characters", field="description", max=MAX_DESCRIPTION
         )
     with access.city_scope(actor):
-        root = await _service(code)
-        children = {service_code(c): c for c in await _children(root)}
+        root, kids = await _service_with_children(code)
+        children = {service_code(c): c for c in kids}
         chosen = form.get(f"attribute[{SUBCATEGORY}]", "").strip()
         if children and chosen not in children:
             raise Invalid(

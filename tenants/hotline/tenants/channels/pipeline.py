@@ -77,6 +77,9 @@ class Submission:
     api_key_id: int | None = None  # the integration that sent them
     reply_to_enc: str | None = None  # WeChat: the sender's openid, encrypted
     call_id: str | None = None  # the call center's call the ticket was taken on
+    # open tickets the message names but may not be appended to (an e-mail naming a
+    # ticket number, from another or an unverified sender): proposed as duplicates
+    named_ticket_ids: tuple[int, ...] = ()
 
 
 Within = Callable[[Change, Ticket], Awaitable[None]]
@@ -225,7 +228,7 @@ async def _submit(
                     ticket_id=ticket.id, stored=file, api_key_id=s.api_key_id, conn=c.conn
                 )
             )
-        proposals.extend(await duplicates.propose(ticket, conn=c.conn))
+        proposals.extend(await duplicates.propose(ticket, conn=c.conn, named=s.named_ticket_ids))
         if call is not None:
             await calls.link_call(call, ticket, c)
         if extra is not None:

@@ -30,8 +30,13 @@ def variants(name: str) -> set[str]:
     return found
 
 
+def has_address(text: str) -> bool:
+    """The shape of a Chinese address (…路, 12号, …): a place without the gazetteer."""
+    return _ADDRESS.search(text) is not None
+
+
 def names_place(text: str, names: Iterable[str]) -> bool:
-    if _ADDRESS.search(text):
+    if has_address(text):
         return True
     return any(v in text for name in names for v in variants(name))
 

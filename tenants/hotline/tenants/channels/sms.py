@@ -38,7 +38,9 @@ from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.tickets import access
 from hotline.tenants.tickets.flow import OPEN
 from hotline.tenants.tickets.models import Channel, Kind, Ticket
+from hotline.tenants.tickets.numbering import query_code_for_key
 from hotline.tenants.tickets.phones import normalize_phone, phone_hash
+from hotline.tenants.tickets.work import Change
 
 MIN_CHARS = 8  # what: at least this many characters, spaces aside
 MAX_CHARS = 1000  # a long message arrives joined from its segments
@@ -115,7 +117,10 @@ async def receive_sms(*, tenant: Tenant, message_id: str, sender: str, text: str
         seen = await InboundMessage.get_or_none(channel=Channel.SMS.value, external_id=message_id)
         if seen is not None:
             return SmsOutcome(Result.DUPLICATE, await _number(seen.ticket_id))
-        names = await places.place_names()
+        # the gazetteer is read only when the shape of an address does not already say
+        # where (most reports name a road or a house number): what the message joined
+        # with earlier ones is checked against contains the message itself
+        names = [] if places.has_address(text) else await places.place_names()
         since = clock.now() - FOLLOW_UP
         mine = await Ticket.filter(citizen_phone_hash=sender_hash, status__in=list(OPEN)).order_by(
             "-received_at", "-id"
@@ -145,6 +150,34 @@ async def receive_sms(*, tenant: Tenant, message_id: str, sender: str, text: str
     lacks = missing(joined, names)
     if lacks:
         return await _ask(tenant, actor, message_id, phone, sender_hash, text, lacks)
+    key = pipeline.idempotency_key(Channel.SMS, message_id)
+
+    async def within(c: Change, ticket: Ticket) -> None:
+        """In the ticket's transaction: the questions answered point at it, and the
+        citizen's confirmation (number and query code, which the message's key fixes)
+        is queued with the ticket's own outbox rows — never lost to a crash after the
+        commit, and one INSERT with the routing row."""
+        if pending:
+            await (
+                InboundMessage.filter(id__in=[p.id for p in pending])
+                .using_db(c.conn)
+                .update(ticket_id=ticket.id)
+            )
+        code = query_code_for_key(ticket.tenant_id, key)
+        c.outbox.append(
+            outbox.NewMessage(
+                kind="sms",
+                tenant_id=tenant.id,
+                province_id=tenant.province_id,
+                payload=_sms(
+                    tenant,
+                    phone,
+                    f"您的诉求已受理，工单号{ticket.number}，查询码{code}。回复本短信可补充情况。",
+                ),
+                send_key=f"sms-ack-{tenant.id}-{ticket.id}",
+            )
+        )
+
     intake = await pipeline.submit(
         actor=actor,
         submission=pipeline.Submission(
@@ -154,26 +187,8 @@ async def receive_sms(*, tenant: Tenant, message_id: str, sender: str, text: str
             kind=Kind.REPORT,
             citizen_phone=phone,
         ),
+        within=within,
     )
-    with access.city_scope(actor):
-        if pending:
-            await InboundMessage.filter(id__in=[p.id for p in pending]).update(
-                ticket_id=intake.ticket.id
-            )
-        if intake.query_code:
-            # the same send key on a retry: the citizen gets one confirmation
-            await outbox.add(
-                kind="sms",
-                tenant_id=tenant.id,
-                province_id=tenant.province_id,
-                payload=_sms(
-                    tenant,
-                    phone,
-                    f"您的诉求已受理，工单号{intake.ticket.number}，查询码{intake.query_code}。"
-                    "回复本短信可补充情况。",
-                ),
-                send_key=f"sms-ack-{tenant.id}-{intake.ticket.id}",
-            )
     return SmsOutcome(Result.CREATED if intake.created else Result.DUPLICATE, intake.ticket.number)
 
 

@@ -49,6 +49,7 @@ class TicketEvent(enum.StrEnum):
     RETURN_REJECTED = "return_rejected"
     SUB_DISPATCHED = "sub_dispatch"
     SUB_REPLIED = "sub_reply"
+    RECALLED = "recall"  # a sub-dispatch taken back by its parent's department
     OPINION = "opinion"
     REPLIED = "reply"
     EXTENSION_REQUESTED = "extension_requested"
@@ -79,6 +80,11 @@ class TicketEvent(enum.StrEnum):
     SUSPENSION_REJECTED = "suspension_rejected"
     RESUMED = "resume"
     SUPPLEMENTED = "supplement"  # the citizen added information (补充诉求)
+    # A business request's financing applications (business.applications).
+    FINANCING_APPLIED = "financing_applied"
+    FINANCING_WITHDRAWN = "financing_withdrawn"
+    FINANCING_APPROVED = "financing_approved"
+    FINANCING_REJECTED = "financing_rejected"
     # Deadline warnings from the sweep (not on the timeline).
     DUE_SOON = "due_soon"
     SIGN_OVERDUE = "sign_overdue"

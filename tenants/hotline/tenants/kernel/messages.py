@@ -162,9 +162,9 @@ MESSAGES_ZH: dict[str, str] = {
         "二次派发的期限不能晚于上级派发的期限"
     ),
     "sub-dispatch only into your own department's subtree": "只能二次派发给本部门的下级部门",
-    "the sub-dispatched {departments} have not replied; wait for them or have them return": (
-        "二次派发的{departments}尚未回复，请待其回复或退回后再回复"
-    ),
+    "the sub-dispatched {departments} have not replied; wait for them, have them return,"
+    " or recall them": ("二次派发的{departments}尚未回复，请待其回复、退回或收回后再回复"),
+    "only a sub-dispatched assignment can be recalled": "只能收回二次派发的派单",
     "this assignment belongs to another department": "该派单属于其他部门",
     "your department holds no assignment of this ticket": "本部门没有该工单的有效派单",
     "the citizen asked for confidentiality": "市民要求保密，不能查看其联系方式",
@@ -176,6 +176,7 @@ MESSAGES_ZH: dict[str, str] = {
         "加上延期后，办理时限将超过派单起 {max} 个工作日"
     ),
     "a supervision order is already open here": "此处已有进行中的督办",
+    "the assignment no longer handles the ticket": "该派单已不在办理中",
     "the supervision is at the highest level": "督办已是最高级别",
     "this supervision concerns another department": "该督办针对的是其他部门",
     "a ticket cannot be merged into itself": "工单不能合并到自身",
@@ -425,6 +426,9 @@ MESSAGES_ZH: dict[str, str] = {
     "a message has at most {max} characters": "短信最多 {max} 个字符",
     "the attached file is refused: {why}": "附件被拒绝：{why}",
     "security is ssl or starttls": "security 须为 ssl 或 starttls",
+    "an authserv-id is the mail server's name: letters, digits, dots and dashes": (
+        "authserv-id 是邮件服务器的名称：只能包含字母、数字、点和连字符"
+    ),
     "the body is not a WeChat message": "请求内容不是微信消息",
     "an account needs its AppID, AppSecret and template id": (
         "公众号须提供 AppID、AppSecret 和模板编号"

@@ -56,6 +56,7 @@ ACTION_EVENTS: dict[TicketEvent, tuple[str, Audience]] = {
     TicketEvent.REPLIED: ("ticket.reply_submitted", Audience.CENTER),
     TicketEvent.REVIEW_REJECTED: ("ticket.reply_rejected", Audience.DEPARTMENT),
     TicketEvent.URGED: ("ticket.urged", Audience.DEPARTMENT),
+    TicketEvent.RECALLED: ("ticket.recalled", Audience.DEPARTMENT),
     TicketEvent.SUPERVISION_OPENED: ("ticket.supervised", Audience.MANAGERS),
     TicketEvent.SUPERVISION_ESCALATED: ("supervision.escalated", Audience.LEADERS),
     TicketEvent.SUSPENSION_REQUESTED: ("ticket.suspension_requested", Audience.CENTER),

@@ -84,6 +84,10 @@ DEFAULTS: dict[str, dict[tuple[str, Channel], tuple[str, str]]] = {
             "中心审核未通过：{{ reason }}",
         ),
         ("ticket.urged", Channel.INAPP): ("工单{{ number }}被催办", "市民催办，请尽快办理。"),
+        ("ticket.recalled", Channel.INAPP): (
+            "工单{{ number }}已被收回",
+            "上级部门收回了派给{{ department }}的工单，无需继续办理：{{ reason }}",
+        ),
         ("ticket.supervised", Channel.INAPP): (
             "工单{{ number }}被督办",
             "{{ reason }}",
@@ -137,6 +141,10 @@ DEFAULTS: dict[str, dict[tuple[str, Channel], tuple[str, str]]] = {
         ("ticket.supplemented", Channel.INAPP): (
             "{{ number }}: the citizen added information",
             "{{ reason }}",
+        ),
+        ("ticket.recalled", Channel.INAPP): (
+            "{{ number }} was recalled",
+            "The department above took back the work sent to {{ department }}: {{ reason }}",
         ),
     },
 }

@@ -21,7 +21,6 @@ from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, jobs
 from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
-from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid
@@ -29,7 +28,7 @@ from hotline.tenants.provinces.current import forget
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing import urgent
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
-from hotline.tenants.routing.service import matching_rules
+from hotline.tenants.routing.service import matching_rules, request_text, urgent_duty_room
 
 log = structlog.get_logger(__name__)
 
@@ -241,14 +240,10 @@ async def score(
     threshold is met (and ``may_auto_dispatch``: the center still holds it). Stored
     per ticket, replacing an earlier score."""
     fields: dict[str, Any]
-    text = f"{title} {content}".strip()
+    text = request_text(title, content)
     # Urgent first: checked on the words alone, before any rule (docs/routing.md).
-    urgent_kind = urgent.detect(text)
-    duty = (
-        await Department.filter(is_duty_room=True, is_active=True).order_by("depth", "id").first()
-        if urgent_kind is not None
-        else None
-    )
+    found = await urgent_duty_room(text)
+    duty = found.duty_room if found is not None else None
     department = (
         None
         if duty is not None
@@ -267,7 +262,7 @@ async def score(
             "auto_dispatch": False,
         }
     elif duty is not None:
-        log.info("routing.urgent", ticket_id=ticket_id, kind=urgent_kind)
+        log.info("routing.urgent", ticket_id=ticket_id, kind=found.kind if found else None)
         others = [s for s in engine_ranked if s.department_id != duty.id][:2]
         fields = {
             "source": "urgent",

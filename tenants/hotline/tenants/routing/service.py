@@ -7,6 +7,7 @@ service's; this module only keeps the rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hotline.tenants.categories.models import Category
@@ -14,6 +15,7 @@ from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.routing import urgent
 from hotline.tenants.routing.models import RoutingRule
 
 MAX_KEYWORDS = 50
@@ -132,6 +134,31 @@ async def update_routing_rule(
             province_id=rule.province_id,
         )
     return rule
+
+
+@dataclass(frozen=True)
+class Urgent:
+    kind: str  # urgent.RULES' kind: gas_leak, fallen_wires …
+    duty_room: Department
+
+
+def request_text(title: str, content: str) -> str:
+    """What urgency and the model read of a request: its title and its content."""
+    return f"{title} {content}".strip()
+
+
+async def urgent_duty_room(text: str) -> Urgent | None:
+    """An urgent matter (:func:`urgent.detect`) and the current city's first active duty
+    room, which takes it whatever a rule says; None when the text is not urgent or the
+    city has no duty room. The one check for the agent's immediate suggestion and the
+    worker's stored routing decision, so both name the same department."""
+    kind = urgent.detect(text)
+    if kind is None:
+        return None
+    duty = (
+        await Department.filter(is_duty_room=True, is_active=True).order_by("depth", "id").first()
+    )
+    return Urgent(kind, duty) if duty is not None else None
 
 
 async def matching_rules(

@@ -17,7 +17,8 @@ from decimal import Decimal
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts import memberships, users
 from hotline.tenants.accounts.models import Membership, User
-from hotline.tenants.business import financing, notify, portfolio
+from hotline.tenants.business import notify, portfolio
+from hotline.tenants.business import products as financing_products
 from hotline.tenants.business.models import (
     Collateral,
     Enterprise,
@@ -27,7 +28,7 @@ from hotline.tenants.business.models import (
     PolicyStatus,
     SizeClass,
 )
-from hotline.tenants.business.registry_import import upsert
+from hotline.tenants.business.registry_write import upsert
 from hotline.tenants.business.rows import EnterpriseRow
 from hotline.tenants.business.rules import industry, make_uscc, size_class
 from hotline.tenants.departments.models import Department, DepartmentKind
@@ -223,12 +224,12 @@ async def _products(actor: Actor, bank: Department) -> int:
         term_high,
         kinds,
     ) in specs:
-        await financing.create_product(
+        await financing_products.create_product(
             actor=actor,
             bank_id=bank.id,
             name=name,
             description="演示数据：营商服务融资对接产品。",
-            terms=financing.Terms(
+            terms=financing_products.Terms(
                 min_amount=Decimal(low),
                 max_amount=Decimal(high),
                 min_rate=Decimal(rate_low),

@@ -30,7 +30,7 @@ from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.compute import TICKET_FACTS, compute_rows
-from hotline.tenants.statistics.metrics import COUNTS, Totals, total
+from hotline.tenants.statistics.metrics import SUMMED, Totals, total
 from hotline.tenants.statistics.models import DailyStat
 
 # Events that change no figure (warnings of the sweep, comments, urging, supplements).
@@ -157,8 +157,8 @@ async def compute_days(
     )
 
 
-_FIGURES = (*COUNTS, "received_by", "sign_seconds", "reply_seconds")
-_JSON_COLUMNS = frozenset({"received_by", "sign_seconds", "reply_seconds"})
+_FIGURES = (*SUMMED, "received_by", "sign_hist", "reply_hist")
+_JSON_COLUMNS = frozenset({"received_by", "sign_hist", "reply_hist"})
 
 
 def _insert(table: str, dims: tuple[str, ...]) -> str:
@@ -176,10 +176,10 @@ _INSERT_DEPARTMENTS = _insert("stats_daily_departments", ("department_id",))
 def _figures(totals: Totals) -> list[Any]:
     row = totals.as_row()
     return [
-        *(row[c] for c in COUNTS),
+        *(row[c] for c in SUMMED),
         json.dumps(row["received_by"]),
-        json.dumps(row["sign_seconds"]),
-        json.dumps(row["reply_seconds"]),
+        json.dumps(row["sign_hist"]),
+        json.dumps(row["reply_hist"]),
     ]
 
 

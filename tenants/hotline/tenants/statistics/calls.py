@@ -17,6 +17,7 @@ the figures are one grouped scan, no daily aggregate.
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, outbox
@@ -71,17 +73,44 @@ class PushResult:
     unchanged: int
 
 
-def recording_job(tenant_id: int, province_id: int, call_id: str) -> outbox.NewMessage:
+def recording_job(
+    tenant_id: int, province_id: int, call_id: str, recording_url: str
+) -> outbox.NewMessage:
     """The outbox job that fetches a linked call's recording as its ticket's audio
-    evidence (handled by ``channels.calls.deliver_recording``); keyed by the call, so
-    the push and the agent's link together queue one."""
+    evidence (handled by ``channels.calls.deliver_recording``); keyed by the call and
+    the recording's URL, so the push and the agent's link together queue one, and a URL
+    the CTI corrects later (the first one failed) queues a job of its own."""
+    url_hash = recording_url_hash(recording_url)
     return outbox.NewMessage(
         kind=RECORDING_KIND,
         tenant_id=tenant_id,
         province_id=province_id,
-        payload={"call_id": call_id},
-        send_key=f"call-recording-{tenant_id}-{call_id}"[:160],
+        payload={"call_id": call_id, "url_sha256": url_hash},
+        send_key=f"call-recording-{tenant_id}-{url_hash[:16]}-{call_id}"[:160],
     )
+
+
+def recording_url_hash(recording_url: str) -> str:
+    return hashlib.sha256(recording_url.encode()).hexdigest()
+
+
+# pg_advisory_xact_lock(CALL_LOCK, hashtext(tenant:call id)): the two-key form, a key
+# space of its own (the one-key locks elsewhere never meet it).
+CALL_LOCK = 0x43414C4C  # "CALL"
+LOCK_CALLS_SQL = """
+SELECT count(pg_advisory_xact_lock($1, k)) FROM (
+    SELECT DISTINCT hashtext($2::text || ':' || c) AS k FROM unnest($3::text[]) AS c
+    ORDER BY 1
+) keys"""
+
+
+async def lock_calls(conn: BaseDBAsyncClient, tenant_id: int, call_ids: Sequence[str]) -> None:
+    """Serialize the writers of these calls until ``conn``'s transaction ends. The table
+    is partitioned by day, so its unique key is (city, call id, day): two concurrent
+    pushes of one call with different days would each find no row of their own and
+    insert two. Taken before the upsert's statement (whose snapshot then sees what the
+    other writer committed), in key order (no deadlock between two batches)."""
+    await conn.execute_query(LOCK_CALLS_SQL, [CALL_LOCK, str(tenant_id), list(call_ids)])
 
 
 def _text(value: str | None, name: str, limit: int, *, required: bool = False) -> str | None:
@@ -232,6 +261,7 @@ async def push_calls(*, actor: Actor, calls: Sequence[CallInput]) -> PushResult:
 
     phones = column("phone")
     async with in_transaction("default") as conn:
+        await lock_calls(conn, actor.tenant_id, column("call_id"))
         written = await conn.execute_query_dict(
             _UPSERT,
             [
@@ -257,7 +287,7 @@ async def push_calls(*, actor: Actor, calls: Sequence[CallInput]) -> PushResult:
         )
         await outbox.add_many(
             [
-                recording_job(actor.tenant_id, actor.province_id, r["call_id"])
+                recording_job(actor.tenant_id, actor.province_id, r["call_id"], r["recording_url"])
                 for r in written
                 if r["ticket_id"] and r["recording_url"] and r["recording_evidence_id"] is None
             ],

@@ -180,11 +180,10 @@ async def compute_rows(
             if stage == "sign":
                 totals.signed += 1
                 totals.signed_on_time += bool(row["on_time"])
-                totals.sign_seconds.append(seconds)
             else:
                 totals.replied += 1
                 totals.replied_on_time += bool(row["on_time"])
-                totals.reply_seconds.append(seconds)
+            totals.add_time(stage, seconds)
     return dict(rows)
 
 

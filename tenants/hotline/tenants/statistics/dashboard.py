@@ -1,38 +1,27 @@
 """The dashboards: a city's figures over a period and a department subtree, the
 department ranking, and the province's roll-up with its city ranking
 (docs/statistics.md, "Queries").
-(Over 400 lines: the city, ranking and province reads combine the same stored rows
-and live days.)
 
 A period's rows are the stored daily aggregates of its ended days, except days still
 marked dirty, which are computed live like today — so an answer is always as current
 as the work orders, and the worker only makes it cheap.
 
-A city dashboard of a **closed period** (every day ended and none dirty) is kept in Redis
-under the city's key (``redis.tenant_key``) for the period, the departments it covers and
-the *version* of its stored days — how many rows, and the sum of the transaction ids
-that wrote them (``xmin``; a sum, not the newest, so a wrapped-around id still changes
-it): a recompute deletes and re-inserts a day, so any change gives another key and the
-old entry is never read again. Only the stored figures are kept; names,
-weights (the ranking), ``overdueNow`` and the call figures are read live every time.
+A city dashboard of a **closed period** is answered from Redis when it was asked before
+(``dashboard_cache``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import structlog
-from redis.exceptions import RedisError
 
 from hotline.platform import clock
 from hotline.platform.db.replica import read_connection, read_transaction
-from hotline.platform.redis import redis_client, tenant_key
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
@@ -40,20 +29,20 @@ from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import CitySettings, city_settings
+from hotline.tenants.statistics import dashboard_cache
 from hotline.tenants.statistics.aggregates import CityClock, city_clock, compute_days
 from hotline.tenants.statistics.calls import CallReport, call_report
 from hotline.tenants.statistics.metrics import (
     ACTIVE_ASSIGNMENT,
     COUNTS,
+    SECONDS,
     Figures,
-    Totals,
     figures,
     total,
 )
 from hotline.tenants.statistics.metrics import score as composite
 
 MAX_DAYS = 366
-CACHE_SECONDS = 24 * 3600  # a closed period's figures; a new version is a new key anyway
 log = structlog.get_logger(__name__)
 # Roles that see the whole city's figures; a department manager sees its subtrees.
 _WHOLE_CITY = frozenset({Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR})
@@ -127,18 +116,20 @@ async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str
     return rows
 
 
-_SUMS = ", ".join(f"sum({c})::int AS {c}" for c in COUNTS)
+_SUMS = ", ".join(
+    [*(f"sum({c})::int AS {c}" for c in COUNTS), *(f"sum({c})::bigint AS {c}" for c in SECONDS)]
+)
 _WHERE = "tenant_id = $1 AND day >= $2 AND day <= $3 AND NOT (day = ANY ($4::date[]))"
 _STORED_COUNTS = (
     f"SELECT department_id, {_SUMS} FROM stats_daily_departments WHERE {_WHERE} GROUP BY 1"
 )
-_STORED_BY = (
-    "SELECT department_id, e.key, sum(e.value::int)::int AS n FROM stats_daily_departments "
-    f"CROSS JOIN LATERAL jsonb_each_text(received_by) e WHERE {_WHERE} GROUP BY 1, 2"
-)
-_STORED_SECONDS = (
-    "SELECT department_id, sign_seconds::text AS sign, reply_seconds::text AS reply "
-    f"FROM stats_daily_departments WHERE {_WHERE}"
+# The three maps (the breakdown and the two working-time histograms) summed per
+# department and key in one statement: a few rows per department, whatever the volume.
+_STORED_MAPS = " UNION ALL ".join(
+    f"SELECT department_id, '{column}' AS map, e.key, sum(e.value::int)::int AS n "
+    f"FROM stats_daily_departments CROSS JOIN LATERAL jsonb_each_text({column}) e "
+    f"WHERE {_WHERE} GROUP BY 1, 3"
+    for column in ("received_by", "sign_hist", "reply_hist")
 )
 
 
@@ -153,13 +144,9 @@ async def _stored(
         r["department_id"]: dict(r) for r in await db.execute_query_dict(_STORED_COUNTS, params)
     }
     for r in rows.values():
-        r.update(received_by={}, sign_seconds=[], reply_seconds=[])
-    for r in await db.execute_query_dict(_STORED_BY, params):
-        rows[r["department_id"]]["received_by"][r["key"]] = r["n"]
-    for r in await db.execute_query_dict(_STORED_SECONDS, params):
-        row = rows[r["department_id"]]
-        row["sign_seconds"].extend(json.loads(r["sign"]))
-        row["reply_seconds"].extend(json.loads(r["reply"]))
+        r.update(received_by={}, sign_hist={}, reply_hist={})
+    for r in await db.execute_query_dict(_STORED_MAPS, params):
+        rows[r["department_id"]][r["map"]][r["key"]] = r["n"]
     return list(rows.values())
 
 
@@ -188,89 +175,6 @@ async def overdue_now(tenant_id: int, paths: Sequence[str] | None) -> int:
     return int(rows[0]["n"])
 
 
-# --- the closed-period cache ---------------------------------------------------------------
-
-_VERSION = """
-SELECT (SELECT count(*) FROM stats_dirty_days
-        WHERE tenant_id = $1 AND day >= $2 AND day <= $3) AS dirty,
-       count(*) AS n, coalesce(sum(xmin::text::bigint), 0) AS written
-FROM stats_daily_departments WHERE tenant_id = $1 AND day >= $2 AND day <= $3"""
-
-
-async def _closed_key(
-    city: CityClock, first: date, last: date, selected: list[int] | None
-) -> str | None:
-    """The cache key of a closed, clean period's figures over ``selected`` (None: the
-    whole city); None when the period is not closed or a day waits for the worker."""
-    if last >= city.today():
-        return None
-    rows = await read_connection().execute_query_dict(_VERSION, [city.tenant_id, first, last])
-    version = rows[0]
-    if version["dirty"]:
-        return None
-    covered = "all" if selected is None else ",".join(map(str, selected))
-    digest = hashlib.sha256(covered.encode()).hexdigest()[:16]
-    return tenant_key(
-        city.tenant_id,
-        "stats",
-        "city",
-        f"{first}:{last}",
-        digest,
-        f"{version['n']}:{version['written']}",
-    )
-
-
-_RATES = tuple(f.name for f in fields(Figures) if f.name not in ("totals", "overdue_now"))
-
-
-def _figures_json(f: Figures) -> dict[str, Any]:
-    """What the cache keeps of ``f``: its counts, breakdown and rates (flat: no deep copy,
-    and no working times, which a report no longer carries)."""
-    t = f.totals
-    out: dict[str, Any] = {name: getattr(f, name) for name in _RATES}
-    out["totals"] = {**{c: getattr(t, c) for c in COUNTS}, "received_by": t.received_by}
-    return out
-
-
-def _figures_of(data: dict[str, Any]) -> Figures:
-    return Figures(**{**data, "totals": Totals(**data["totals"]), "overdue_now": None})
-
-
-async def _cached(key: str | None) -> tuple[Figures, dict[int, Figures]] | None:
-    if key is None:
-        return None
-    try:
-        raw = await redis_client().get(key)
-    except (RedisError, OSError) as exc:  # the cache is an aid: Redis away, compute
-        log.warning("statistics.cache_unavailable", error=repr(exc))
-        return None
-    if raw is None:
-        return None
-    data = json.loads(raw)
-    return _figures_of(data["whole"]), {
-        int(i): _figures_of(d) for i, d in data["departments"].items()
-    }
-
-
-async def _keep(key: str | None, whole: Figures, departments: Mapping[int, Figures]) -> None:
-    if key is None:
-        return
-    data = {
-        "whole": _figures_json(whole),
-        "departments": {str(i): _figures_json(f) for i, f in departments.items()},
-    }
-    try:
-        await redis_client().set(key, json.dumps(data), ex=CACHE_SECONDS)
-    except (RedisError, OSError) as exc:
-        log.warning("statistics.cache_unavailable", error=repr(exc))
-
-
-def _without_times(f: Figures) -> Figures:
-    """The figures without every single working time (their mean and p90 stay): what a
-    report carries and the cache keeps."""
-    return replace(f, totals=replace(f.totals, sign_seconds=[], reply_seconds=[]))
-
-
 async def _stored_figures(
     city: CityClock,
     first: date,
@@ -279,8 +183,8 @@ async def _stored_figures(
 ) -> tuple[Figures, dict[int, Figures]]:
     """The selection's figures (``overdue_now`` not set) and each department's, from the
     period's rows — or from the cache when the period is closed and clean."""
-    key = await _closed_key(city, first, last, selected)
-    hit = await _cached(key)
+    key = await dashboard_cache.closed_key(city, first, last, selected)
+    hit = await dashboard_cache.cached(key)
     if hit is not None:
         return hit
     rows = [
@@ -292,9 +196,9 @@ async def _stored_figures(
     for row in rows:
         if row["department_id"] is not None:
             by_department[row["department_id"]].append(row)
-    whole = _without_times(figures(total(rows)))
-    departments = {i: _without_times(figures(total(r))) for i, r in by_department.items()}
-    await _keep(key, whole, departments)
+    whole = figures(total(rows))
+    departments = {i: figures(total(r)) for i, r in by_department.items()}
+    await dashboard_cache.keep(key, whole, departments)
     return whole, departments
 
 

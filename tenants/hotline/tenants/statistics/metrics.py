@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from hotline.tenants.statistics import histogram
+
 # Integer columns summed as they are (the order is the one of DailyStat).
 COUNTS: tuple[str, ...] = (
     "received",
@@ -39,6 +41,9 @@ COUNTS: tuple[str, ...] = (
     "cohort_handled",
     "cohort_completed",
 )
+# Bigint columns summed as they are: the working seconds behind the exact means.
+SECONDS = ("sign_seconds_sum", "reply_seconds_sum")
+SUMMED = (*COUNTS, *SECONDS)
 # Statuses that leave the work without an outcome of its own (not in the cohort).
 LEFT_STATUSES = ("merged", "cancelled", "transferred", "rejected")
 # Statuses at which the work was handled: answered directly, replied, under review or closed.
@@ -74,25 +79,37 @@ class Totals:
     cohort_valid: int = 0
     cohort_handled: int = 0
     cohort_completed: int = 0
+    # working seconds of every sign-for / reply: their sum (the exact mean) and their
+    # histogram (the p90, to a bucket: histogram.py)
+    sign_seconds_sum: int = 0
+    reply_seconds_sum: int = 0
     received_by: dict[str, int] = field(default_factory=dict)
-    sign_seconds: list[int] = field(default_factory=list)
-    reply_seconds: list[int] = field(default_factory=list)
+    sign_hist: dict[str, int] = field(default_factory=dict)
+    reply_hist: dict[str, int] = field(default_factory=dict)
 
     def add(self, row: Mapping[str, Any]) -> None:
-        for name in COUNTS:
+        for name in SUMMED:
             setattr(self, name, getattr(self, name) + int(row.get(name) or 0))
         for key, n in (row.get("received_by") or {}).items():
             self.received_by[key] = self.received_by.get(key, 0) + int(n)
-        # integers already (JSON arrays of ints, or computed); extended at C speed
-        self.sign_seconds.extend(row.get("sign_seconds") or ())
-        self.reply_seconds.extend(row.get("reply_seconds") or ())
+        histogram.merge(self.sign_hist, row.get("sign_hist"))
+        histogram.merge(self.reply_hist, row.get("reply_hist"))
+
+    def add_time(self, stage: str, seconds: int) -> None:
+        """One sign-for (``stage`` "sign") or reply's working time."""
+        if stage == "sign":
+            self.sign_seconds_sum += seconds
+            histogram.add(self.sign_hist, seconds)
+        else:
+            self.reply_seconds_sum += seconds
+            histogram.add(self.reply_hist, seconds)
 
     def as_row(self) -> dict[str, Any]:
-        """The stored row's columns (lists sorted, so equal totals give equal rows)."""
+        """The stored row's columns (maps in a canonical order: equal totals, equal rows)."""
         row: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         row["received_by"] = dict(sorted(self.received_by.items()))
-        row["sign_seconds"] = sorted(self.sign_seconds)
-        row["reply_seconds"] = sorted(self.reply_seconds)
+        row["sign_hist"] = histogram.canonical(self.sign_hist)
+        row["reply_hist"] = histogram.canonical(self.reply_hist)
         return row
 
 
@@ -110,8 +127,8 @@ def total(rows: Iterable[Mapping[str, Any]]) -> Totals:
             key = f"category:{row['category_id']}"
             out.received_by[key] = out.received_by.get(key, 0) + n
     out.received_by = dict(sorted(out.received_by.items()))
-    out.sign_seconds.sort()
-    out.reply_seconds.sort()
+    out.sign_hist = histogram.canonical(out.sign_hist)
+    out.reply_hist = histogram.canonical(out.reply_hist)
     return out
 
 
@@ -120,13 +137,16 @@ def rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def mean(values: list[int]) -> float | None:
-    return sum(values) / len(values) if values else None
+def mean_of(total_seconds: int, times: Mapping[str, int]) -> float | None:
+    """The exact mean: the summed seconds over the number of times in the histogram."""
+    n = histogram.count(times)
+    return total_seconds / n if n else None
 
 
 def p90(values: list[int]) -> int | None:
-    """The nearest-rank 90th percentile: the smallest value with at least 90 % of the
-    values at or below it (``sorted[ceil(0.9 n) - 1]``)."""
+    """The exact nearest-rank 90th percentile: the smallest value with at least 90 % of
+    the values at or below it (``sorted[ceil(0.9 n) - 1]``); what the histogram's p90
+    approximates (tests)."""
     if not values:
         return None
     ordered = sorted(values)
@@ -181,10 +201,10 @@ def figures(totals: Totals, *, overdue_now: int | None = None) -> Figures:
         satisfaction_rate=rate(t.satisfied + t.basically_satisfied, graded),
         handling_rate=rate(t.cohort_handled, t.cohort_valid),
         completion_rate=rate(t.cohort_completed, t.cohort_valid),
-        sign_hours_avg=hours(mean(t.sign_seconds)),
-        sign_hours_p90=hours(p90(t.sign_seconds)),
-        reply_hours_avg=hours(mean(t.reply_seconds)),
-        reply_hours_p90=hours(p90(t.reply_seconds)),
+        sign_hours_avg=hours(mean_of(t.sign_seconds_sum, t.sign_hist)),
+        sign_hours_p90=hours(histogram.p90(t.sign_hist)),
+        reply_hours_avg=hours(mean_of(t.reply_seconds_sum, t.reply_hist)),
+        reply_hours_p90=hours(histogram.p90(t.reply_hist)),
     )
 
 

@@ -32,10 +32,18 @@ class Figures(TenantModel):
     dispatched = fields.IntField(default=0)
     signed = fields.IntField(default=0)
     signed_on_time = fields.IntField(default=0)
-    sign_seconds: Any = fields.JSONField(default=list)  # working seconds, one per sign-for
+    # working seconds of the sign-fors and their histogram {"<bucket>": n} (histogram.py);
+    # database defaults, so the previous release's INSERTs (which name neither) still work
+    sign_seconds_sum = fields.BigIntField(default=0, db_default=0)
+    sign_hist: Any = fields.JSONField(default=dict, db_default={})
+    # the previous release's every single working time: no longer written (its database
+    # default []) nor read; kept while that release may still serve, dropped in the next
+    sign_seconds: Any = fields.JSONField(default=list, db_default=[])
     replied = fields.IntField(default=0)
     replied_on_time = fields.IntField(default=0)
-    reply_seconds: Any = fields.JSONField(default=list)  # working seconds, one per reply
+    reply_seconds_sum = fields.BigIntField(default=0, db_default=0)  # the same for replies
+    reply_hist: Any = fields.JSONField(default=dict, db_default={})
+    reply_seconds: Any = fields.JSONField(default=list, db_default=[])  # as sign_seconds
     overdue = fields.IntField(default=0)
     returned = fields.IntField(default=0)
     extended = fields.IntField(default=0)
@@ -145,6 +153,10 @@ class ExportJob(TenantModel):
     error = fields.TextField(null=True)
     finished_at = fields.DatetimeField(null=True)
     expires_at = fields.DatetimeField(null=True)
+    # runs started, and the running one's last sign of life (export_runs.py); the
+    # database default fills the rows that existed before the columns
+    attempts = fields.IntField(default=0, db_default=0)
+    heartbeat_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "export_jobs"

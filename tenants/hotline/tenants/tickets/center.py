@@ -12,17 +12,12 @@ from hotline.tenants.kernel.access import Action, Actor
 from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import flow, policy
+from hotline.tenants.tickets.assignments import copy_deadlines, end_assignments, lead_of
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Kind, Ticket
-from hotline.tenants.tickets.work import (
-    Change,
-    change,
-    copy_deadlines,
-    end_assignments,
-    lead_of,
-)
+from hotline.tenants.tickets.work import Change, change
 
 
 async def cancel_ticket(*, actor: Actor, ticket_id: int, reason: str) -> Ticket:
@@ -37,7 +32,7 @@ async def cancel_ticket(*, actor: Actor, ticket_id: int, reason: str) -> Ticket:
             reason=reason,
             department_id=lead.department_id if lead else None,
         )
-        await end_assignments(c, ticket, AA.CANCEL)
+        await end_assignments(c, ticket, AA.CANCEL, reason=f"the ticket is {ticket.status.value}")
     return ticket
 
 
@@ -120,7 +115,7 @@ async def merge_tickets(
         )
         ticket.merged_into_id = into.id
         copy_deadlines(ticket, None)
-        await end_assignments(c, ticket, AA.CANCEL)
+        await end_assignments(c, ticket, AA.CANCEL, reason=f"the ticket is {ticket.status.value}")
         await c.record(
             into,
             TicketEvent.MERGED_IN,

@@ -10,23 +10,22 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from hotline.tenants.departments.models import Department, DepartmentKind
-from hotline.tenants.kernel.access import Action, Actor
-from hotline.tenants.kernel.errors import Conflict, Invalid
+from hotline.tenants.kernel.access import Action, Actor, allowed, require
+from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
 from hotline.tenants.kernel.events import TicketEvent
-from hotline.tenants.tickets import deadlines, flow, policy
+from hotline.tenants.tickets import access, deadlines, flow, policy
 from hotline.tenants.tickets.access import assignments_of
+from hotline.tenants.tickets.assignments import (
+    copy_deadlines,
+    end_assignments,
+    end_subtree,
+    is_top_lead,
+    save_assignment,
+)
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Priority, Ticket
-from hotline.tenants.tickets.work import (
-    Change,
-    change,
-    copy_deadlines,
-    end_assignments,
-    is_top_lead,
-    save_assignment,
-    withdraw_extensions,
-)
+from hotline.tenants.tickets.work import Change, change, settle_assignments, withdraw_extensions
 
 
 async def dispatch_to(
@@ -132,16 +131,15 @@ async def _returned(c: Change, ticket: Ticket, assignment: Assignment, reason: s
     """An assignment came back: the lead's return sends the ticket to the center's queue
     and ends the round; a co-handler's or a sub-dispatch's return only ends its own."""
     if is_top_lead(assignment):
-        await end_assignments(c, ticket, AA.CANCEL)
         copy_deadlines(ticket, None)
         await c.move(ticket, FA.RETURN, reason=reason, assignment=assignment)
+        await settle_assignments(c, ticket, [assignment.id], reason="the assignment was returned")
+        await end_assignments(c, ticket, AA.CANCEL, reason="the ticket was returned to the center")
     else:
         await c.move(
             ticket, FA.HANDLE, event=TicketEvent.RETURNED, reason=reason, assignment=assignment
         )
-        await withdraw_extensions(
-            c, ticket, reason="the assignment was returned", assignment_ids=[assignment.id]
-        )
+        await end_subtree(c, ticket, assignment, reason="the assignment was returned")
 
 
 async def return_assignment(*, actor: Actor, assignment_id: int, reason: str) -> Assignment:
@@ -232,6 +230,44 @@ async def sub_dispatch(
     return child
 
 
+async def recall_assignment(*, actor: Actor, assignment_id: int, reason: str) -> Assignment:
+    """Take back a sub-dispatch that has not replied (pending sign-for, signed, asking to
+    return): the department that sub-dispatched it (its subtree's handlers) or the
+    center. The child is cancelled with whatever it sub-dispatched below, their pending
+    extension requests withdrawn and supervision orders closed; the child's department is
+    notified (``ticket.recalled``), and the parent may reply again."""
+    reason = policy.required(reason, "reason")
+    center = allowed(actor, Action.TICKET_DISPATCH)
+    permission = Action.TICKET_DISPATCH if center else Action.TICKET_HANDLE
+    require(actor, permission)
+    async with change(actor, permission, checked=True) as c:
+        # Readable is enough to lock; the department's right is checked on the parent.
+        ticket, child = await c.lock_assignment(assignment_id, Action.TICKET_READ)
+        parent = (
+            await assignments_of(ticket).filter(id=child.parent_id).first()
+            if child.parent_id is not None
+            else None
+        )
+        if not center:
+            owner = await Department.get(id=(parent or child).department_id)
+            if not access.within(owner.path, await access.handling_paths(actor)):
+                raise NotFound("assignment")
+        if parent is None:
+            raise Invalid("only a sub-dispatched assignment can be recalled", field="assignmentId")
+        await save_assignment(child, AA.RECALL)
+        await c.move(
+            ticket,
+            FA.HANDLE,
+            event=TicketEvent.RECALLED,
+            permission=permission,
+            reason=reason,
+            assignment=child,
+            data={"parent": parent.id, "parent_department": parent.department_id},
+        )
+        await end_subtree(c, ticket, child, reason="the assignment was recalled")
+    return child
+
+
 # Children still working on what their parent is to answer for.
 _UNREPLIED = sorted(flow.ACTIVE - {AssignmentStatus.REPLIED})
 
@@ -249,7 +285,8 @@ async def _check_children_replied(assignment: Assignment) -> None:
             )
         )
         raise Conflict(
-            "the sub-dispatched {departments} have not replied; wait for them or have them return",
+            "the sub-dispatched {departments} have not replied; wait for them, have them return,"
+            " or recall them",
             field="assignmentId",
             departments=[names.get(a.department_id, str(a.department_id)) for a in children],
         )

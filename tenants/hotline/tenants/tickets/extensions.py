@@ -9,11 +9,12 @@ from hotline.tenants.kernel.access import Action, Actor
 from hotline.tenants.kernel.errors import Conflict, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import deadlines, flow, policy
+from hotline.tenants.tickets.assignments import copy_deadlines, is_top_lead, save_assignment
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import ExtensionRequest
-from hotline.tenants.tickets.work import change, copy_deadlines, is_top_lead, save_assignment
+from hotline.tenants.tickets.work import change
 
 
 async def request_extension(

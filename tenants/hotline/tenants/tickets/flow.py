@@ -98,6 +98,7 @@ class AssignmentAction(enum.StrEnum):
     REPLY = "reply"
     REOPEN = "reopen"  # the center rejected the reply
     SUB_DISPATCH = "sub_dispatch"
+    RECALL = "recall"  # the parent's department (or the center) takes back a sub-dispatch
     EXTEND = "extend"
     CLOSE = "close"  # the ticket's round ended well
     CANCEL = "cancel"  # the ticket left the department (returned, cancelled, moved)
@@ -115,6 +116,8 @@ ASSIGNMENT: dict[tuple[A, AssignmentAction], A] = {
     (A.REPLIED, AssignmentAction.REOPEN): A.SIGNED,
     (A.SIGNED, AssignmentAction.SUB_DISPATCH): A.SIGNED,
     (A.SIGNED, AssignmentAction.EXTEND): A.SIGNED,
+    # Only a sub-dispatch that has not replied: a reply is its parent's to weigh.
+    **{(s, AssignmentAction.RECALL): A.CANCELLED for s in ACTIVE - {A.REPLIED}},
     **{(s, AssignmentAction.CLOSE): A.CLOSED for s in ACTIVE},
     **{(s, AssignmentAction.CANCEL): A.CANCELLED for s in ACTIVE},
 }

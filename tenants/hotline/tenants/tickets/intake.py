@@ -49,8 +49,8 @@ class CreatedTicket:
 @dataclass(frozen=True)
 class Suggestion:
     department: Department
-    rule_id: int
-    rule_name: str
+    rule_id: int | None  # None: the duty room for an urgent matter, before any rule
+    rule_name: str  # "urgent: <kind>" for the duty room
 
 
 def _location(
@@ -222,14 +222,24 @@ async def suggest_departments(
     *,
     actor: Actor,
     content: str,
+    title: str = "",
     category_id: int | None = None,
     area_id: int | None = None,
     limit: int = 3,
 ) -> list[Suggestion]:
     """Departments of the routing rules that match, in rule order (the first is the rule's
-    choice): area within the rule's subtree, category within its subtree, any keyword."""
+    choice): area within the rule's subtree, category within its subtree, any keyword.
+    An urgent matter (a gas leak …) puts the city's duty room first, as the worker's
+    routing decision does (:func:`routing.urgent_duty_room`, the same check): the
+    immediate answer and the stored one name the same department."""
     require(actor, Action.TICKET_CREATE)
     with access.city_scope(actor):
+        found = await routing.urgent_duty_room(routing.request_text(title, content))
+        first = (
+            [Suggestion(found.duty_room, None, f"urgent: {found.kind}")]
+            if found is not None
+            else []
+        )
         picked: list[RoutingRule] = []
         for rule in await routing.matching_rules(
             content=content, category_id=category_id, area_id=area_id
@@ -243,9 +253,13 @@ async def suggest_departments(
             )
         }
     return [
-        Suggestion(department=departments[r.department_id], rule_id=r.id, rule_name=r.name)
-        for r in picked
-        if r.department_id in departments
+        *first,
+        *(
+            Suggestion(department=departments[r.department_id], rule_id=r.id, rule_name=r.name)
+            for r in picked
+            if r.department_id in departments
+            and all(s.department.id != r.department_id for s in first)
+        ),
     ][:limit]
 
 

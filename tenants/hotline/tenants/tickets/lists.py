@@ -23,6 +23,7 @@ from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound
+from hotline.tenants.tickets import search
 from hotline.tenants.tickets.access import reading_paths, visible
 from hotline.tenants.tickets.models import (
     Assignment,
@@ -37,7 +38,6 @@ from hotline.tenants.tickets.models import (
 )
 
 M = TypeVar("M", bound=Model)
-NUMBER_LENGTH = 24  # Ticket.number's column
 
 
 # Ticket states whose lead assignment runs against a reply deadline.
@@ -224,11 +224,7 @@ async def _apply_filter(query: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ti
         text = f.keyword.strip()
         if len(text) > 100:
             raise Invalid("keyword is too long", field="keyword")
-        words = Q(content__icontains=text) | Q(address__icontains=text)
-        # a ticket number is at most NUMBER_LENGTH characters: a longer keyword is text
-        if len(text) <= NUMBER_LENGTH:
-            words |= Q(number=text.upper())
-        query = query.filter(words)
+        query = query.filter(search.keyword_q(text))
     if f.overdue is not None:
         now = clock.now()
         query = query.filter(_overdue_q(now)) if f.overdue else query.filter(~_overdue_q(now))
@@ -244,9 +240,19 @@ async def search_tickets(
     after: Cursor | None = None,
 ) -> list[Ticket]:
     """Tickets matching ``filter`` that the actor may see, one keyset page (``limit`` rows)."""
-    return await (await search_query(actor=actor, filter=filter, sort=sort, after=after)).limit(
-        limit
-    )
+    paths = await reading_paths(actor)
+    query = await _apply_filter(visible(Ticket.all(), paths), filter)
+    if filter.keyword and filter.keyword.strip():  # through its candidates (an index)
+        newest_first = sort is TicketSort.RECEIVED_DESC
+        return await search.keyword_page(
+            query,
+            filter.keyword.strip(),
+            newest_first=newest_first,
+            before=(after.value, after.id) if newest_first and after and after.value else None,
+            limit=limit,
+            order=lambda q: _sorted(q, sort, after),
+        )
+    return await _sorted(query, sort, after).limit(limit)
 
 
 async def search_query(
@@ -256,8 +262,11 @@ async def search_query(
     sort: TicketSort = TicketSort.RECEIVED_DESC,
     after: Cursor | None = None,
 ) -> QuerySet[Ticket]:
-    """The query behind :func:`search_tickets`, sorted and after the cursor, not limited
-    (the API reads its page with ``pages.ticket_page``)."""
+    """The query behind :func:`search_tickets` for a filter without a keyword (a keyword's
+    page is read through its index there), sorted and after the cursor, not limited: the
+    API reads its page with ``pages.ticket_page``."""
+    if filter.keyword and filter.keyword.strip():
+        raise ValueError("a keyword's page is read by search_tickets")
     paths = await reading_paths(actor)
     query = await _apply_filter(visible(Ticket.all(), paths), filter)
     return _sorted(query, sort, after)

@@ -201,6 +201,18 @@ async def ticket_page(
     return rows, related
 
 
+async def ticket_relations(*, actor: Actor, tickets: list[Ticket], wanted: Wanted) -> Related:
+    """The relations ``wanted`` of a page of tickets already read (a keyword search's
+    page, read through its index), one statement per level on one connection."""
+    related = Related(tickets={t.id: t for t in tickets})
+    if tickets and (wanted.assignments or wanted.areas or wanted.categories):
+        with city_scope(actor):
+            tenant_id = _tenant(actor)
+            async with read_session() as reads:
+                await _relations(reads, actor, tenant_id, tickets, wanted, related, set())
+    return related
+
+
 async def _relations(
     reads: Reads,
     actor: Actor,

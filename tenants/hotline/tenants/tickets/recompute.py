@@ -21,9 +21,10 @@ from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.sla.rules import SlaPolicy
 from hotline.tenants.tickets import deadlines, flow, policy
 from hotline.tenants.tickets.access import assignments_of, lock_ticket
+from hotline.tenants.tickets.assignments import copy_deadlines, lead_of
 from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Priority, Ticket
 from hotline.tenants.tickets.sweep import rewind
-from hotline.tenants.tickets.work import Change, change, copy_deadlines, lead_of
+from hotline.tenants.tickets.work import Change, change
 
 _OPEN = [AssignmentStatus.PENDING_SIGN, AssignmentStatus.SIGNED, AssignmentStatus.RETURN_REQUESTED]
 

@@ -11,20 +11,19 @@ from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.knowledge import articles
 from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.tickets import access, flow, policy
+from hotline.tenants.tickets.assignments import (
+    copy_deadlines,
+    end_assignments,
+    lead_of,
+    save_assignment,
+)
 from hotline.tenants.tickets.citizen import proven_ticket
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Revisit, Satisfaction, Status, Ticket
 from hotline.tenants.tickets.sweep import rewind
-from hotline.tenants.tickets.work import (
-    Change,
-    change,
-    copy_deadlines,
-    end_assignments,
-    lead_of,
-    save_assignment,
-)
+from hotline.tenants.tickets.work import Change, change
 
 
 async def review_reply(*, actor: Actor, ticket_id: int, approve: bool, reason: str = "") -> Ticket:
@@ -37,7 +36,7 @@ async def review_reply(*, actor: Actor, ticket_id: int, approve: bool, reason: s
         lead = await lead_of(ticket)
         if approve:
             await c.move(ticket, FA.REVIEW_APPROVE, reason=reason.strip(), assignment=lead)
-            await end_assignments(c, ticket, AA.CLOSE)
+            await end_assignments(c, ticket, AA.CLOSE, reason="the reply was approved")
             ticket.revisit_attempts = 0
         else:
             flow.check(ticket.status, FA.REVIEW_REJECT)

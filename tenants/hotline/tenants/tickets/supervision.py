@@ -18,11 +18,12 @@ from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.tickets import access, flow, policy
+from hotline.tenants.tickets.assignments import lead_of
 from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_of
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Supervision, Ticket
-from hotline.tenants.tickets.work import Change, change, lead_of
+from hotline.tenants.tickets.work import Change, change
 
 
 def next_escalation(
@@ -74,18 +75,23 @@ async def record_escalated(
 async def open_supervision(
     *, actor: Actor, ticket_id: int, reason: str, assignment_id: int | None = None
 ) -> Supervision:
-    """A supervision order on an open ticket (or one of its assignments), level 1."""
+    """A supervision order on an open ticket (or one of its working assignments), level 1."""
     reason = policy.required(reason, "reason")
     async with change(actor, Action.TICKET_SUPERVISE) as c:
         ticket = await c.lock(ticket_id)
         flow.check(ticket.status, FA.SUPERVISE)
-        target = (
-            await access.assignments_of(ticket).filter(id=assignment_id).first()
-            if assignment_id is not None
-            else await lead_of(ticket)
-        )
-        if assignment_id is not None and target is None:
-            raise NotFound("assignment", field="assignmentId")
+        if assignment_id is not None:
+            target = await access.assignments_of(ticket).filter(id=assignment_id).first()
+            if target is None:
+                raise NotFound("assignment", field="assignmentId")
+            if target.status not in flow.ACTIVE:
+                raise Conflict("the assignment no longer handles the ticket", field="assignmentId")
+        else:
+            # The lead's handling while a department holds the ticket, else the ticket
+            # itself (in the center's hands: returned, reopened, awaiting the revisit).
+            target = await lead_of(ticket)
+            if target is not None and target.status not in flow.ACTIVE:
+                target = None
         if await Supervision.exists(
             ticket_id=ticket.id, assignment_id=target.id if target else None, status="open"
         ):

@@ -18,6 +18,7 @@ from hotline.tenants.kernel.access import Action, Actor, allowed
 from hotline.tenants.kernel.errors import Conflict, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.tickets import access, flow, policy
+from hotline.tenants.tickets.assignments import copy_deadlines, lead_of
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import (
@@ -28,7 +29,7 @@ from hotline.tenants.tickets.models import (
     Ticket,
 )
 from hotline.tenants.tickets.sweep import rewind
-from hotline.tenants.tickets.work import Change, change, copy_deadlines, lead_of
+from hotline.tenants.tickets.work import Change, change
 
 _OPEN = (SuspensionStatus.REQUESTED.value, SuspensionStatus.ACTIVE.value)
 

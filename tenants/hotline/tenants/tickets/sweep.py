@@ -27,9 +27,10 @@ from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import city_settings
 from hotline.tenants.tickets.escalation import EscalationSchedule, schedule_of
 from hotline.tenants.tickets.models import AssignmentStatus, Supervision, Ticket
+from hotline.tenants.tickets.snapshots import snapshot
 from hotline.tenants.tickets.supervision import next_escalation, record_escalated, record_opened
 from hotline.tenants.tickets.sweep_marks import SweepMark
-from hotline.tenants.tickets.work import Change, snapshot
+from hotline.tenants.tickets.work import Change
 
 BATCH = 500
 # Reply deadlines run while the department holds the work; sign deadlines until it signs.
@@ -72,22 +73,35 @@ _SELECTS = {
 }
 _NO_ID = 2**62  # starting the keyset at (watermark, this) skips rows at the watermark itself
 
+# Tickets are locked before their records, in id order, as every change locks them: a
+# sweep batch waits for a change in flight on one of its tickets (and then sees what it
+# did), and a later change waits for the batch (and then sees its orders). Locking the
+# supervision orders first deadlocked against a change that ended an assignment and
+# closed its orders; inserting on the rows read before the lock opened orders on
+# assignments a return had just ended, which then escalated until the ticket ended.
+_LOCK_TICKETS = """
+SELECT id FROM tickets WHERE tenant_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE
+"""
+
+# Only on assignments still overdue and working once their tickets are locked.
 _OPEN_SUPERVISIONS = """
 INSERT INTO supervisions (tenant_id, province_id, ticket_id, assignment_id, department_id,
                           level, status, reason, automatic, escalate_at, comments, created_at)
-SELECT $1, $2, t, a, d, 1, 'open', $3, true, e, '[]'::jsonb, $8
-FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[]) AS u(t, a, d, e)
+SELECT $1, $2, u.t, u.i, u.d, 1, 'open', $3, true, u.e, '[]'::jsonb, $8
+FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[]) AS u(t, i, d, e)
+JOIN assignments a ON a.tenant_id = $1 AND a.id = u.i
+WHERE a.status = ANY($9::text[]) AND a.reply_deadline <= $8 AND a.paused_at IS NULL
 ON CONFLICT (tenant_id, assignment_id) WHERE status = 'open' AND automatic DO NOTHING
 RETURNING id
 """
 
+# Read without a lock; the escalation below is a compare-and-set after the tickets' locks.
 _DUE_ESCALATIONS = """
 SELECT id, ticket_id, department_id, level, escalate_at
 FROM supervisions
 WHERE tenant_id = $1 AND status = 'open' AND escalate_at <= $2
 ORDER BY escalate_at, id
 LIMIT $3
-FOR UPDATE SKIP LOCKED
 """
 
 _ESCALATE = """
@@ -193,6 +207,7 @@ class _Sweep:
     async def open_supervisions(self, rows: list[dict[str, Any]], c: Change) -> None:
         """An automatic order (level 1) on each overdue assignment that has none open;
         each recorded on its ticket's timeline like a manual one."""
+        await _lock_tickets(c, self.tenant.id, [r["ticket_id"] for r in rows])
         opened = await c.conn.execute_query_dict(
             _OPEN_SUPERVISIONS,
             [
@@ -204,6 +219,7 @@ class _Sweep:
                 [r["department_id"] for r in rows],
                 [next_escalation(self.calendar, self.schedule, 1, r["at"]) for r in rows],
                 self.now,
+                [s.value for s in REPLY_OPEN],
             ],
         )
         self.report.supervisions_opened += len(opened)
@@ -224,6 +240,8 @@ class _Sweep:
                 if not due:
                     return
                 self.report.batches += 1
+                c = Change(SYSTEM, Action.TICKET_SUPERVISE, self.now, conn)
+                await _lock_tickets(c, self.tenant.id, [r["ticket_id"] for r in due])
                 following = [
                     next_escalation(self.calendar, self.schedule, r["level"] + 1, r["escalate_at"])
                     for r in due
@@ -233,7 +251,6 @@ class _Sweep:
                 )
                 self.report.escalated += len(raised)
                 if raised:
-                    c = Change(SYSTEM, Action.TICKET_SUPERVISE, self.now, conn)
                     orders = await Supervision.filter(id__in=[r["id"] for r in raised]).order_by(
                         "id"
                     )
@@ -243,6 +260,10 @@ class _Sweep:
                     await c.finish(chain_only=True)
             if len(due) < batch_size:
                 return
+
+
+async def _lock_tickets(c: Change, tenant_id: int, ticket_ids: list[int]) -> None:
+    await c.conn.execute_query(_LOCK_TICKETS, [tenant_id, sorted(set(ticket_ids))])
 
 
 async def sweep_deadlines(*, now: datetime | None = None, batch_size: int = BATCH) -> SweepReport:

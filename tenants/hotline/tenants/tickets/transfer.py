@@ -17,10 +17,11 @@ from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.kernel.events import TicketEvent
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.tickets import flow, numbering, policy
+from hotline.tenants.tickets.assignments import copy_deadlines, end_assignments
 from hotline.tenants.tickets.flow import Action as FA
 from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.models import Status, Ticket
-from hotline.tenants.tickets.work import change, copy_deadlines, end_assignments
+from hotline.tenants.tickets.work import change
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ async def transfer_ticket(
         source.transferred_to_ticket_id = target.id
         copy_deadlines(source, None)
         await c.move(source, FA.TRANSFER, reason=reason, data={**link, "to_tenant": target_city.id})
-        await end_assignments(c, source, AA.CANCEL)
+        await end_assignments(c, source, AA.CANCEL, reason=f"the ticket is {source.status.value}")
         await record_audit(
             actor_id=actor.user_id,
             action="ticket.transfer",

@@ -1,6 +1,7 @@
-"""The one preamble of every change to work orders, and the moves it is made of.
-(Over 400 lines on purpose: the preamble and the moves share the change's state —
-locked tickets, events, outbox rows — and must not drift apart.)
+"""The one preamble of every change to work orders, the moves it is made of, and the
+open work (pending extension requests, supervision orders) that must not outlive what it
+belongs to. An assignment's lifecycle is :mod:`.assignments`; what the domain events
+carry of a ticket is :mod:`.snapshots`.
 
 ::
 
@@ -29,7 +30,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, outbox
@@ -39,10 +39,8 @@ from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.kernel.events import TicketChanged, TicketEvent, publish, unit
 from hotline.tenants.tickets import access, flow, timeline
 from hotline.tenants.tickets.flow import Action as FA
-from hotline.tenants.tickets.flow import AssignmentAction as AA
 from hotline.tenants.tickets.models import (
     Assignment,
-    AssignmentStatus,
     ExtensionRequest,
     ExtensionStatus,
     Supervision,
@@ -51,6 +49,7 @@ from hotline.tenants.tickets.models import (
     Ticket,
     TimelineEvent,
 )
+from hotline.tenants.tickets.snapshots import departments_of, snapshot
 
 # Records of a ticket that are locked through it.
 R = TypeVar("R", Supervision, Suspension)
@@ -239,7 +238,7 @@ class Change:
         await publish(await self.snapshots(), self.outbox)
 
     async def snapshots(self) -> list[TicketChanged]:
-        held = await _departments([r.ticket for r in self._recorded])
+        held = await departments_of([r.ticket for r in self._recorded])
         out: list[TicketChanged] = []
         for r in self._recorded:
             lead, departments = held.get(r.ticket.id, (None, ()))
@@ -286,72 +285,6 @@ async def _save_chain_heads(conn: BaseDBAsyncClient, tickets: list[Ticket]) -> N
         ticket.updated_at = now
 
 
-def snapshot(
-    ticket: Ticket,
-    kind: TicketEvent,
-    *,
-    key: str,
-    at: datetime,
-    departments: tuple[int, ...] = (),
-    **more: Any,
-) -> TicketChanged:
-    return TicketChanged(
-        kind=kind,
-        key=key,
-        tenant_id=ticket.tenant_id,
-        province_id=ticket.province_id,
-        ticket_id=ticket.id,
-        number=ticket.number,
-        status=ticket.status.value,
-        title=ticket.title,
-        content=ticket.content,
-        anonymous=ticket.anonymous,
-        citizen_phone_enc=ticket.citizen_phone_enc,
-        sign_deadline=ticket.sign_deadline,
-        reply_deadline=ticket.reply_deadline,
-        occurred_at=at,
-        departments=departments,
-        **more,
-    )
-
-
-async def _departments(
-    tickets: list[Ticket],
-) -> dict[int, tuple[int | None, tuple[int, ...]]]:
-    """Per ticket, the current lead department and every assigned department: one read
-    per city for all the tickets (never-dispatched ones have none)."""
-    by_city: dict[int, set[int]] = {}
-    for t in tickets:
-        if t.dispatched_at is not None:
-            by_city.setdefault(t.tenant_id, set()).add(t.id)
-    rows: list[dict[str, Any]] = []
-    for tenant_id, ids in by_city.items():
-        # Explicit tenant filter: also used under the province scope of a transfer.
-        rows += (
-            await Assignment.across_tenants()
-            .filter(tenant_id=tenant_id, ticket_id__in=sorted(ids))
-            .values("ticket_id", "department_id", "is_lead", "parent_id", "round", "status")
-        )
-    grouped: dict[int, list[dict[str, Any]]] = {}
-    for r in rows:
-        grouped.setdefault(r["ticket_id"], []).append(r)
-    out: dict[int, tuple[int | None, tuple[int, ...]]] = {}
-    for ticket_id, mine in grouped.items():
-        leads = sorted(
-            (
-                r
-                for r in mine
-                if r["is_lead"]
-                and r["parent_id"] is None
-                and r["status"] != AssignmentStatus.CANCELLED
-            ),
-            key=lambda r: r["round"],
-        )
-        lead = int(leads[-1]["department_id"]) if leads else None
-        out[ticket_id] = (lead, tuple(sorted({int(r["department_id"]) for r in mine})))
-    return out
-
-
 @asynccontextmanager
 async def change(
     actor: Actor,
@@ -371,56 +304,6 @@ async def change(
             work = Change(actor, permission, clock.now(), conn)
             yield work
             await work.finish()
-
-
-# --- assignments ------------------------------------------------------------------------
-
-
-async def save_assignment(assignment: Assignment, action: AA, **changes: Any) -> None:
-    assignment.status = flow.check_assignment(assignment.status, action)
-    assignment.update_from_dict(changes)
-    assignment.version += 1
-    await assignment.save(force_update=True)
-
-
-def is_top_lead(assignment: Assignment) -> bool:
-    return assignment.is_lead and assignment.parent_id is None
-
-
-async def lead_of(ticket: Ticket) -> Assignment | None:
-    lead: Assignment | None = (
-        await access.assignments_of(ticket)
-        .filter(is_lead=True, parent_id=None)
-        .order_by("-round")
-        .first()
-    )
-    return lead
-
-
-def copy_deadlines(ticket: Ticket, lead: Assignment | None) -> None:
-    """The ticket shows its lead assignment's deadlines (none when no lead works on it)."""
-    ticket.sign_deadline = lead.sign_deadline if lead else None
-    ticket.reply_deadline = lead.reply_deadline if lead else None
-    ticket.due_soon_at = lead.due_soon_at if lead else None
-
-
-async def end_assignments(c: Change, ticket: Ticket, action: AA) -> int:
-    """Close or cancel every active assignment of the ticket (all rounds, all levels);
-    their pending extension requests are withdrawn (nobody works on them any more)."""
-    target = AssignmentStatus.CLOSED if action is AA.CLOSE else AssignmentStatus.CANCELLED
-    count: int = (
-        await access.assignments_of(ticket)
-        .filter(status__in=list(flow.ACTIVE))
-        .update(status=target, version=F("version") + 1)
-    )
-    await withdraw_extensions(
-        c,
-        ticket,
-        reason="the assignment was closed"
-        if action is AA.CLOSE
-        else "the assignment was cancelled",
-    )
-    return count
 
 
 # --- open work of a ticket that no longer applies (docs/tickets.md "Open work") -------
@@ -462,18 +345,20 @@ async def withdraw_extensions(
     return len(pending)
 
 
-async def close_supervisions(c: Change, ticket: Ticket, *, reason: str) -> int:
-    """Close the ticket's open supervision orders, each with a ``supervision_closed``
-    timeline event (``data.automatic``: closed because the ticket ended, not by a
-    supervisor); the sweep no longer escalates them."""
-    orders = (
-        await Supervision.across_tenants()
-        .filter(
-            tenant_id=ticket.tenant_id, ticket_id=ticket.id, status=SupervisionStatus.OPEN.value
-        )
-        .order_by("id")
-        .select_for_update()
+async def close_supervisions(
+    c: Change, ticket: Ticket, *, reason: str, assignment_ids: list[int] | None = None
+) -> int:
+    """Close the ticket's open supervision orders (those aimed at ``assignment_ids`` only,
+    if given), each with a ``supervision_closed`` timeline event naming ``reason``
+    (``data.automatic``: closed because what it supervised ended, not by a supervisor);
+    the sweep no longer escalates them."""
+    # Explicit tenant filter: also used under the province scope of a transfer.
+    query = Supervision.across_tenants().filter(
+        tenant_id=ticket.tenant_id, ticket_id=ticket.id, status=SupervisionStatus.OPEN.value
     )
+    if assignment_ids is not None:
+        query = query.filter(assignment_id__in=assignment_ids)
+    orders = await query.order_by("id").select_for_update()
     for order in orders:
         order.status, order.closed_at = SupervisionStatus.CLOSED.value, c.now
         order.closed_by_id = c.actor.user_id
@@ -488,6 +373,19 @@ async def close_supervisions(c: Change, ticket: Ticket, *, reason: str) -> int:
             data={"supervision": order.id, "level": order.level, "automatic": True},
         )
     return len(orders)
+
+
+async def settle_assignments(
+    c: Change, ticket: Ticket, assignment_ids: list[int], *, reason: str
+) -> None:
+    """Assignments that stopped working (returned, recalled, cancelled, closed) keep no
+    pending extension request and no open supervision order: a supervision is aimed at a
+    department's handling, and a department that no longer handles the ticket cannot be
+    pressed for it (the next department's work gets its own order, by hand or by the
+    sweep when it is late)."""
+    if assignment_ids:
+        await withdraw_extensions(c, ticket, reason=reason, assignment_ids=assignment_ids)
+        await close_supervisions(c, ticket, reason=reason, assignment_ids=assignment_ids)
 
 
 async def settle_open_work(c: Change, ticket: Ticket) -> None:
