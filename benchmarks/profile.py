@@ -1,7 +1,8 @@
 """Profile ticket creation and the department inbox exactly as ``benchmarks.tickets`` runs
 them (our schema, in-process, no HTTP), on the same city as the benchmark.
 
-``python -m benchmarks.profile [create|inbox|both] [repeats]`` prints, per operation:
+``python -m benchmarks.profile [create|inbox|list|both] [repeats]`` prints, per operation
+(``list``: the ticket list, 50 rows nested; ``both``: creation and the inbox):
 
 1. pyinstrument's wall-clock call tree (a dev dependency): where each operation waits,
    database round trips included; the full HTML goes to ``.hotline/profile-<what>.html``;
@@ -23,7 +24,7 @@ from pyinstrument import Profiler
 from tortoise import Tortoise
 
 from benchmarks.environment import bench_environment
-from benchmarks.tickets import CREATE, INBOX, INBOX_ROWS, _context, _ok, _world
+from benchmarks.tickets import CREATE, INBOX, INBOX_ROWS, LIST, _context, _ok, _world
 from hotline.platform.db.config import init_orm
 from hotline.platform.db.migrate import ensure_app_role, run_migrations
 from hotline.platform.redis import close_redis
@@ -31,6 +32,7 @@ from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import encode_id
 from hotline.schema.schema import build_schema
+from hotline.tenants.provinces.current import remember, request_cities
 from hotline.tenants.tickets import dispatch, intake
 from hotline.tenants.tickets.models import Channel, Kind
 
@@ -50,11 +52,13 @@ async def _profile(what: str, repeats: int, out: Path) -> None:
             }
 
             async def create() -> None:
-                _ok(
-                    await ours.execute(
-                        CREATE, variable_values=create_vars, context_value=_context(city.actor)
+                with request_cities():  # as benchmarks.tickets: identity read the city
+                    remember(city.tenant)
+                    _ok(
+                        await ours.execute(
+                            CREATE, variable_values=create_vars, context_value=_context(city.actor)
+                        )
                     )
-                )
 
             for _ in range(INBOX_ROWS):
                 made = await intake.create_ticket(
@@ -80,8 +84,15 @@ async def _profile(what: str, repeats: int, out: Path) -> None:
                     )
                 )
 
-            for name, step in (("create", create), ("inbox", inbox)):
-                if what not in (name, "both"):
+            async def ticket_list() -> None:
+                _ok(
+                    await ours.execute(
+                        LIST, variable_values={"n": INBOX_ROWS}, context_value=_context(city.actor)
+                    )
+                )
+
+            for name, step in (("create", create), ("inbox", inbox), ("list", ticket_list)):
+                if what != name and not (what == "both" and name != "list"):
                     continue
                 await step()  # warm: parser, prepared statements, pools
                 profiler = Profiler(interval=0.0005, async_mode="enabled")

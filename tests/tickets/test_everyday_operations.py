@@ -15,7 +15,7 @@ from hotline.platform.outbox.models import OutboxMessage
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.errors import Conflict, NotFound
 from hotline.tenants.provinces.calendar import tenant_calendar
-from hotline.tenants.tickets import center, dispatch, lists, supplements, suspension
+from hotline.tenants.tickets import center, dispatch, lists, pages, supplements, suspension
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import (
     Assignment,
@@ -91,24 +91,24 @@ async def test_suspend_pause_and_resume(world: World) -> None:
         assert paused.suspended_at is not None
         assert paused.reply_deadline is None
         assert (await Assignment.get(id=lead.id)).paused_at is not None
-        inbox = await lists.department_inbox(
+        inbox = await pages.department_inbox(
             actor=city.district_handler,
             department_id=city.district.id,
             box=lists.InboxBox.SUSPENDED,
         )
-        assert [a.id for a in inbox] == [lead.id]
+        assert [a.id for a in inbox.rows] == [lead.id]
         # long past the old deadline, nothing is overdue while suspended
         later = before.reply_deadline + timedelta(days=20)
         report = await sweep_deadlines(now=later)
         assert report.overdue == 0
         calendar = await tenant_calendar(city.tenant)
         with clock.travel(later):
-            overdue = await lists.department_inbox(
+            overdue = await pages.department_inbox(
                 actor=city.district_handler,
                 department_id=city.district.id,
                 box=lists.InboxBox.OVERDUE,
             )
-            assert overdue == []
+            assert overdue.rows == []
             # the department that asked resumes; its clocks run again
             ended = await suspension.resume_ticket(
                 actor=city.district_handler, suspension_id=asked.id, note="判决已出"

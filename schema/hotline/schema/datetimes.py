@@ -28,6 +28,7 @@ from hotline.platform import clock
 from hotline.platform.calendar import DEFAULT_TIMEZONE
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Actor
+from hotline.tenants.provinces.current import city_row
 from hotline.tenants.provinces.models import Province, Tenant
 
 DEFAULT_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
@@ -94,7 +95,7 @@ async def zone_of(actor: Actor | None) -> ZoneInfo:
         return cached[0]
     with use_scope(Scope.platform()):
         row: Tenant | Province | None = (
-            await Tenant.get_or_none(id=key[1])
+            await city_row(key[1])  # identity read it in this request
             if key[0] == "tenant"
             else await Province.get_or_none(id=key[1])
         )

@@ -11,6 +11,16 @@ that chain does nothing: the resolver is called with the parent object and a Str
 ``Info``, exactly what Strawberry would pass. :func:`lean_resolvers` sets such a call as
 the field's graphql-core resolver once, when the schema is built. The schema (SDL) does
 not change; fields with arguments, permissions or extensions keep Strawberry's path.
+
+**Prefilled relations.** A list page that read its relations itself (one statement per
+level, ``hotline.tenants.tickets.pages``) hands them to its objects with :func:`prefill`;
+a lean resolver answers a prefilled value as it is, without calling the resolver (and
+without making an ``Info``), as a plain attribute would. Objects made elsewhere (a
+mutation's payload, a single read) are not prefilled and take the resolver.
+
+**Node ids.** The Relay ``id`` of a type that keeps Strawberry's ``resolve_id`` and
+``resolve_typename`` is its global id made directly from the ``NodeID`` attribute (what
+``Node._id`` computes through the full wrapper).
 """
 
 from __future__ import annotations
@@ -20,8 +30,19 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo
+from strawberry import relay
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
+
+PREFILLED = "_prefilled_"
+_MISSING = object()
+
+
+def prefill(target: object, field: str, value: object) -> None:
+    """Answer ``target``'s (a Strawberry object's) relation field ``field`` (its Python
+    name) with ``value``, without its resolver."""
+    target.__dict__[PREFILLED + field] = value
 
 
 def _lean(field: StrawberryField, info_class: type[Any]) -> Callable[..., Any] | None:
@@ -34,17 +55,46 @@ def _lean(field: StrawberryField, info_class: type[Any]) -> Callable[..., Any] |
     if not callable(func) or isinstance(func, (staticmethod, classmethod)):
         return None
     info_name = resolver.info_parameter.name if resolver.info_parameter else None
+    key = PREFILLED + field.python_name
     if info_name is None:
 
         def plain(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
-            return func(source)
+            value = source.__dict__.get(key, _MISSING)
+            return func(source) if value is _MISSING else value
 
         return plain
 
     def with_info(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        value = source.__dict__.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
         return func(source, **{info_name: info_class(_raw_info=info, _field=field)})
 
     return with_info
+
+
+def _node_id(graphql_type: GraphQLObjectType, field: StrawberryField) -> Callable[..., Any] | None:
+    """A direct resolver of a Node's ``id``, when the type resolves ids the default way."""
+    definition = (graphql_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(definition, StrawberryObjectDefinition):
+        return None
+    origin = definition.origin
+    type_name = graphql_type.name
+    if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+        return None
+    if field.python_name != "_id" or field.base_resolver is None:
+        return None
+    if (
+        origin.resolve_id.__func__ is not relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
+        or origin.resolve_typename.__func__ is not relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
+    ):
+        return None
+    attr = origin.resolve_id_attr()
+
+    def node_id(source: Any, info: GraphQLResolveInfo[Any]) -> relay.GlobalID:
+        return relay.GlobalID(type_name, str(getattr(source, attr)))
+
+    return node_id
 
 
 def lean_resolvers(schema: strawberry.Schema, *, skip: frozenset[str]) -> int:
@@ -62,7 +112,7 @@ def lean_resolvers(schema: strawberry.Schema, *, skip: frozenset[str]) -> int:
                 continue
             if handlers is not None and handlers(field):
                 continue
-            lean = _lean(field, info_class)
+            lean = _node_id(graphql_type, field) or _lean(field, info_class)
             if lean is not None:
                 graphql_field.resolve = lean
                 count += 1

@@ -25,6 +25,7 @@ from hotline.schema.errors import UNAVAILABLE_MESSAGE
 from hotline.tenants.accounts import identity
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import DomainError
+from hotline.tenants.provinces.current import request_cities
 
 log = structlog.get_logger(__name__)
 TENANT_HEADER = "x-hotline-tenant"
@@ -82,6 +83,15 @@ class IdentityMiddleware:
         ):
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "http":
+            # the city row identity reads serves the rest of the request (a websocket
+            # lives too long to keep a row: its operations read their own)
+            with request_cities():
+                await self._call(scope, receive, send)
+        else:
+            await self._call(scope, receive, send)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
         conn = HTTPConnection(scope)
         try:
             actor = await resolve_actor(conn)

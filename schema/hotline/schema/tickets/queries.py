@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
+from tortoise.queryset import QuerySet
 
-from hotline.schema.categories.types import category_loader
 from hotline.schema.context import Info
 from hotline.schema.ids import decode_id
 from hotline.schema.pagination import Connection, build_connection, page_size
 from hotline.schema.permissions import can
+from hotline.schema.tickets import pages as page_objects
 from hotline.schema.tickets.types import (
     Assignment,
     CenterQueue,
@@ -26,13 +24,10 @@ from hotline.schema.tickets.types import (
     TicketKind,
     TicketSort,
     TicketStatus,
-    assignments_loader,
-    department_loader,
-    ticket_loader,
 )
 from hotline.tenants.kernel.access import Action
 from hotline.tenants.kernel.errors import Invalid
-from hotline.tenants.tickets import access, lists, models, personal, reads
+from hotline.tenants.tickets import access, lists, models, pages, personal
 
 
 def encode_cursor(cursor: lists.Cursor) -> str:
@@ -53,53 +48,40 @@ def decode_cursor(text: str | None) -> lists.Cursor | None:
         raise Invalid("malformed cursor", field="after") from exc
 
 
-def _selected(info: Info) -> set[str]:
-    """Every field name selected below the current field (all levels flattened)."""
-    names: set[str] = set()
-    stack: list[Any] = list(info.selected_fields)
-    while stack:
-        node = stack.pop()
-        name = getattr(node, "name", None)
-        if name:
-            names.add(name)
-        stack.extend(getattr(node, "selections", ()))
-    return names
-
-
-async def prefetch(
+async def _ticket_page(
     info: Info,
-    tickets: Sequence[models.Ticket],
-    *,
-    names: set[str],
-    department_ids: Iterable[int] = (),
-) -> None:
-    """Prime this request's loaders for a page of tickets, one batch per relation the
-    query selects, so the relation fields resolve without a task each."""
-    actor = info.context.actor
-    ids = [t.id for t in tickets]
-    wanted = set(department_ids)
-    if "area" in names:
-        wanted.update(t.area_id for t in tickets if t.area_id is not None)
-    with_assignments = bool(names & {"assignments", "allAssignments", "children"})
+    query: QuerySet[models.Ticket],
+    size: int,
+    order: lists.TicketSort,
+    after: str | None,
+) -> Connection[Ticket]:
+    """A page of a ticket list and what it selects of the tickets' relations, read in one
+    statement per level; the objects made once (``tickets.pages``)."""
+    rows, related = await pages.ticket_page(
+        actor=info.context.actor,
+        query=query,
+        limit=size + 1,
+        wanted=page_objects.wanted(info, inbox=False),
+    )
+    return _connection(info, rows, related, size, order, after)
 
-    async def categories() -> None:
-        keys = sorted({t.category_id for t in tickets if t.category_id is not None})
-        if "parent" in names:
-            rows = await reads.categories_with_parents(actor=actor, ids=keys)
-            category_loader(info).prime_many({c.id: c for c in rows})
-        await category_loader(info).load_many(keys)
 
-    async def departments() -> None:
-        rows = await reads.departments_of_tickets(
-            actor=actor, ticket_ids=ids if with_assignments else [], also=wanted
-        )
-        department_loader(info).prime_many({d.id: d for d in rows})
-
-    # independent relations load side by side, each on its own pooled connection
-    await asyncio.gather(
-        *([categories()] if "category" in names else []),
-        *([assignments_loader(info).load_many(ids)] if with_assignments else []),
-        *([departments()] if names & {"department", "area"} else []),
+def _connection(
+    info: Info,
+    rows: list[models.Ticket],
+    related: pages.Related,
+    size: int,
+    order: lists.TicketSort,
+    after: str | None,
+) -> Connection[Ticket]:
+    made = page_objects.PageObjects(info, related)
+    return build_connection(
+        rows,
+        size,
+        lambda r: lists.ticket_cursor(r, order),
+        made.ticket,
+        after=after,
+        encode=encode_cursor,
     )
 
 
@@ -166,22 +148,21 @@ class TicketQueries:
     ) -> Connection[Ticket]:
         size = page_size(first)
         order = lists.TicketSort(sort)
-        rows = await lists.search_tickets(
-            actor=info.context.actor,
-            filter=filter.to_selector() if filter else lists.TicketFilter(),
-            sort=order,
-            limit=size + 1,
-            after=decode_cursor(after),
-        )
-        await prefetch(info, rows[:size], names=_selected(info))
-        return build_connection(
-            rows,
-            size,
-            lambda r: lists.ticket_cursor(r, order),
-            Ticket.from_model,
-            after=after,
-            encode=encode_cursor,
-        )
+        actor = info.context.actor
+        selector = filter.to_selector() if filter else lists.TicketFilter()
+        cursor = decode_cursor(after)
+        if selector.keyword and selector.keyword.strip():
+            # a keyword's page is read through its index (tickets.search), its relations
+            # one statement per level
+            rows = await lists.search_tickets(
+                actor=actor, filter=selector, sort=order, limit=size + 1, after=cursor
+            )
+            related = await pages.ticket_relations(
+                actor=actor, tickets=rows[:size], wanted=page_objects.wanted(info, inbox=False)
+            )
+            return _connection(info, rows, related, size, order, after)
+        query = await lists.search_query(actor=actor, filter=selector, sort=order, after=cursor)
+        return await _ticket_page(info, query, size, order, after)
 
     @strawberry.field(
         permission_classes=[can(Action.TICKET_READ)],
@@ -196,23 +177,20 @@ class TicketQueries:
         after: str | None = None,
     ) -> Connection[Assignment]:
         size = page_size(first)
-        key = decode_id(department_id, "Department", field="departmentId")
-        rows = await lists.department_inbox(
+        page = await pages.department_inbox(
             actor=info.context.actor,
-            department_id=key,
+            department_id=decode_id(department_id, "Department", field="departmentId"),
             box=lists.InboxBox(box),
             limit=size + 1,
             after=decode_cursor(after),
+            wanted=page_objects.wanted(info, inbox=True),
         )
-        names = _selected(info)
-        if "ticket" in names:
-            tickets = await ticket_loader(info).load_many([r.ticket_id for r in rows[:size]])
-            await prefetch(info, [t for t in tickets if t], names=names, department_ids=[key])
+        made = page_objects.PageObjects(info, page.related)
         return build_connection(
-            rows,
+            page.rows,
             size,
             lists.assignment_cursor,
-            Assignment.from_model,
+            made.assignment,
             after=after,
             encode=encode_cursor,
         )
@@ -228,22 +206,13 @@ class TicketQueries:
     ) -> Connection[Ticket]:
         size = page_size(first)
         order = lists.TicketSort(sort)
-        rows = await lists.center_queue(
+        query = lists.center_queue_query(
             actor=info.context.actor,
             queue=lists.CenterQueue(queue),
             sort=order,
-            limit=size + 1,
             after=decode_cursor(after),
         )
-        await prefetch(info, rows[:size], names=_selected(info))
-        return build_connection(
-            rows,
-            size,
-            lambda r: lists.ticket_cursor(r, order),
-            Ticket.from_model,
-            after=after,
-            encode=encode_cursor,
-        )
+        return await _ticket_page(info, query, size, order, after)
 
     @strawberry.field(
         permission_classes=[can(Action.CITIZEN_HISTORY)],

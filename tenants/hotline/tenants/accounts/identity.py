@@ -18,6 +18,7 @@ from hotline.tenants.accounts import api_keys, memberships, sessions
 from hotline.tenants.accounts.models import ApiKey, User
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import AuthFailed, NotFound
+from hotline.tenants.provinces.current import remember
 from hotline.tenants.provinces.models import Province, Tenant
 
 
@@ -28,6 +29,7 @@ async def find_tenant(tenant_ref: str) -> Tenant:
     ).first()
     if tenant is None:
         raise NotFound("city")
+    remember(tenant)  # the request's later reads of this row (provinces.current)
     return tenant
 
 

@@ -13,6 +13,7 @@ from hotline.tenants.kernel.access import DEPARTMENT_ROLES, Action, Actor, requi
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import AuthFailed, Conflict, Invalid, NotFound, PermissionDenied
 from hotline.tenants.kernel.roles import PlatformRole, Role
+from hotline.tenants.provinces.current import city_row
 from hotline.tenants.provinces.models import Province, Tenant
 
 
@@ -139,8 +140,8 @@ async def load_actor(*, user_id: int, tenant_id: int | None, province_id: int | 
             platform_operator=user.is_platform_operator,
             username=user.username,
         )
-    tenant = await Tenant.get_or_none(id=tenant_id, is_active=True)
-    if tenant is None or province_id not in (None, tenant.province_id):
+    tenant = await city_row(tenant_id)
+    if tenant is None or not tenant.is_active or province_id not in (None, tenant.province_id):
         raise NotFound("tenant")
     rows = await own_memberships(user.id, tenant_id=tenant.id)
     if not rows and tenant.province_id not in admin_of:

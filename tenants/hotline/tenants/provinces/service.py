@@ -16,6 +16,7 @@ from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
+from hotline.tenants.provinces.current import forget
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.sla.rules import SlaPolicy, effective_sla, validate_sla_layer
 
@@ -239,6 +240,7 @@ async def update_tenant(
         )
         tenant.features = _json(rows[0]["features"])
         changed["features"] = tenant.features
+    forget(tenant.id)
     if changed:
         tenant.update_from_dict(changed)
         await tenant.save(update_fields=[k for k in [*changed, "updated_at"] if k != "features"])

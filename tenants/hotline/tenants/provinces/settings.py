@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid
+from hotline.tenants.provinces.current import forget
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.service import access_tenant
 
@@ -111,6 +112,7 @@ async def update_city_settings(
         "WHERE id = $2 RETURNING settings",
         [json.dumps(patch), tenant.id],
     )
+    forget(tenant.id)
     raw = rows[0]["settings"]
     tenant.settings = json.loads(raw) if isinstance(raw, str) else raw
     await record_audit(

@@ -24,6 +24,7 @@ from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid
+from hotline.tenants.provinces.current import forget
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing import urgent
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
@@ -324,6 +325,7 @@ async def set_auto_dispatch_threshold(*, actor: Actor, threshold: float | None) 
             "'auto_dispatch_threshold', $1::float8), updated_at = now() WHERE id = $2",
             [threshold, tenant_id],
         )
+    forget(tenant_id)
     await record_audit(
         actor_id=actor.user_id,
         action="routing.auto_dispatch",

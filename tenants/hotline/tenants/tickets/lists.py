@@ -1,4 +1,5 @@
-"""Work-order lists: department inboxes, center queues and search, one keyset page each.
+"""Work-order lists: center queues and search, one keyset page each; the boxes of a
+department inbox (read by ``pages.department_inbox``).
 
 A :class:`Cursor` is the sort value and the id of the last row seen, so pages stay
 stable while new tickets arrive. Department roles see only tickets with an assignment
@@ -7,7 +8,6 @@ inside their subtree (:mod:`.access`); the center sees the whole city.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.tickets import search
-from hotline.tenants.tickets.access import access_department_inbox, reading_paths, visible
+from hotline.tenants.tickets.access import reading_paths, visible
 from hotline.tenants.tickets.models import (
     Assignment,
     AssignmentStatus,
@@ -255,6 +255,23 @@ async def search_tickets(
     return await _sorted(query, sort, after).limit(limit)
 
 
+async def search_query(
+    *,
+    actor: Actor,
+    filter: TicketFilter,
+    sort: TicketSort = TicketSort.RECEIVED_DESC,
+    after: Cursor | None = None,
+) -> QuerySet[Ticket]:
+    """The query behind :func:`search_tickets` for a filter without a keyword (a keyword's
+    page is read through its index there), sorted and after the cursor, not limited: the
+    API reads its page with ``pages.ticket_page``."""
+    if filter.keyword and filter.keyword.strip():
+        raise ValueError("a keyword's page is read by search_tickets")
+    paths = await reading_paths(actor)
+    query = await _apply_filter(visible(Ticket.all(), paths), filter)
+    return _sorted(query, sort, after)
+
+
 async def center_queue(
     *,
     actor: Actor,
@@ -263,6 +280,17 @@ async def center_queue(
     limit: int = 50,
     after: Cursor | None = None,
 ) -> list[Ticket]:
+    return await center_queue_query(actor=actor, queue=queue, sort=sort, after=after).limit(limit)
+
+
+def center_queue_query(
+    *,
+    actor: Actor,
+    queue: CenterQueue,
+    sort: TicketSort = TicketSort.RECEIVED_DESC,
+    after: Cursor | None = None,
+) -> QuerySet[Ticket]:
+    """The query behind :func:`center_queue`, sorted and after the cursor, not limited."""
     require(actor, Action.TICKET_QUEUE_READ)
     now = clock.now()
     query = Ticket.all()
@@ -285,63 +313,7 @@ async def center_queue(
             query = query.filter(id__in=Subquery(asked))
         case CenterQueue.SUSPENDED:
             query = query.filter(suspended_at__isnull=False)
-    return await _sorted(query, sort, after).limit(limit)
-
-
-async def department_inbox(
-    *,
-    actor: Actor,
-    department_id: int,
-    box: InboxBox,
-    limit: int = 50,
-    after: Cursor | None = None,
-) -> list[Assignment]:
-    """A department's own assignments in one box, earliest reply deadline first."""
-    now = clock.now()
-    query = Assignment.filter(department_id=department_id)
-    open_states = list(OPEN_ASSIGNMENT)
-    match box:
-        case InboxBox.TO_SIGN:
-            query = query.filter(status=AssignmentStatus.PENDING_SIGN)
-        case InboxBox.IN_PROGRESS:
-            query = query.filter(
-                status__in=[AssignmentStatus.SIGNED, AssignmentStatus.RETURN_REQUESTED]
-            )
-        case InboxBox.DUE_SOON:
-            query = query.filter(
-                Q(status__in=open_states, due_soon_at__lte=now, reply_deadline__gte=now)
-                & ~Q(status=AssignmentStatus.PENDING_SIGN, sign_deadline__lt=now),
-                paused_at__isnull=True,
-            )
-        case InboxBox.OVERDUE:
-            query = query.filter(
-                Q(status__in=open_states)
-                & (
-                    Q(reply_deadline__lt=now)
-                    | Q(status=AssignmentStatus.PENDING_SIGN, sign_deadline__lt=now)
-                ),
-                paused_at__isnull=True,
-            )
-        case InboxBox.SUSPENDED:
-            query = query.filter(status__in=open_states, paused_at__isnull=False)
-        case InboxBox.RETURNED:
-            query = Assignment.filter(
-                status=AssignmentStatus.RETURNED,
-                parent_id__in=Subquery(Assignment.filter(department_id=department_id).values("id")),
-            )
-    # The access check and the page run side by side (the page is discarded, and the
-    # query cancelled, when the check fails); RLS keeps the page inside the city anyway.
-    try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(access_department_inbox(actor=actor, department_id=department_id))
-            page = group.create_task(_fetch(_keyset_deadline(query, after).limit(limit)))
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None  # the check's NotFound, as callers expect
-    return page.result()
-
-
-async def _fetch(query: QuerySet[Assignment]) -> list[Assignment]:
-    return list(await query)
+    return _sorted(query, sort, after)
 
 
 def assignment_cursor(assignment: Assignment) -> Cursor:

@@ -13,13 +13,15 @@ from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.kernel.events import once
 from hotline.tenants.provinces.calendar import tenant_calendar
+from hotline.tenants.provinces.current import city_row
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.sla.rules import SlaPolicy, effective_sla
 
 
 async def city(tenant_id: int) -> Tenant:
-    """The city row, read once per unit of work (its handlers reuse it)."""
-    tenant = await once(("city", tenant_id), lambda: Tenant.get_or_none(id=tenant_id))
+    """The city row, read once per unit of work (its handlers reuse it), and not at all
+    when the request already read it (``provinces.current``)."""
+    tenant = await once(("city", tenant_id), lambda: city_row(tenant_id))
     if tenant is None:
         raise NotFound("city")
     return tenant

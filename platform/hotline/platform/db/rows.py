@@ -1,0 +1,123 @@
+"""Read paths that skip the ORM's per-row work: hand-written SQL on one pooled connection,
+rows turned into model instances by a precomputed plan.
+
+A list page reads a few hundred rows. Tortoise builds every statement anew (pypika) and
+converts every value of every row through its field (a datetime's ``to_python_value``
+reads an environment variable and converts the zone, per value); for the department
+inbox that was most of the ORM's share of the page (docs/performance.md). Here:
+
+* :func:`read_session` — one connection for all the statements of a page: the RLS
+  scope is set once, by the pool's acquire hook as for every connection
+  (docs/architecture.md §9), no transaction is opened, and reads go to the replica
+  when the operation is routed there (:func:`hotline.platform.db.replica.read_connection`).
+  Each statement is logged on ``tortoise.db_client`` like the ORM's, so the statement
+  counts of the benchmarks and the plans benchmark see them.
+* :class:`Hydrator` — a model's instances from asyncpg records: the driver's values as
+  they are (aware UTC datetimes, ``Decimal``), enum columns looked up, JSON decoded.
+  Instances made for reading: a page never saves them (they are complete, so a save
+  would still write every column correctly).
+
+The SQL names ``tenant_id`` explicitly (the indexes lead with it); row-level security
+is the wall either way.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+from tortoise.fields.base import Field
+from tortoise.fields.data import CharEnumFieldInstance, IntEnumFieldInstance, JSONField
+from tortoise.models import Model
+
+from hotline.platform.db.replica import read_connection
+
+M = TypeVar("M", bound=Model)
+log = logging.getLogger("tortoise.db_client")
+
+
+class Reads:
+    """Statements on one acquired connection (see :func:`read_session`)."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        log.debug("%s: %s", sql, args)
+        rows: list[asyncpg.Record] = await self._connection.fetch(sql, *args)
+        return rows
+
+
+@asynccontextmanager
+async def read_session() -> AsyncIterator[Reads]:
+    """One pooled connection for a page's reads (inside a transaction: its connection)."""
+    async with read_connection().acquire_connection() as connection:
+        yield Reads(connection)
+
+
+def _converter(field: Field[Any]) -> Callable[[Any], Any] | None:
+    if isinstance(field, CharEnumFieldInstance | IntEnumFieldInstance):
+        members: Mapping[Any, enum.Enum] = field.enum_type._value2member_map_
+        return lambda value: None if value is None else members[value]
+    if isinstance(field, JSONField):
+        return lambda value: json.loads(value) if isinstance(value, str | bytes) else value
+    return None
+
+
+class Hydrator(Generic[M]):
+    """Instances of ``model`` from records holding every one of its columns. The plan is
+    made on first use: a model's relation columns are known once Tortoise is set up."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self._names: list[str] | None = None
+        self._convert: list[tuple[str, Callable[[Any], Any]]] = []
+        self._custom_pk = False
+
+    def _plan(self) -> list[str]:
+        if self._names is None:
+            meta = self.model._meta
+            self._convert = [
+                (name, convert)
+                for name in meta.fields_db_projection
+                if (convert := _converter(meta.fields_map[name])) is not None
+            ]
+            self._custom_pk = meta.db_pk_column not in meta.generated_db_fields
+            self._names = list(meta.fields_db_projection)
+        return self._names
+
+    @property
+    def columns(self) -> str:
+        """The select list: every column under its field's name."""
+        return self.select()
+
+    def select(self, alias: str = "") -> str:
+        """The select list, ``alias.``-qualified when given."""
+        projection = self.model._meta.fields_db_projection
+        prefix = f"{alias}." if alias else ""
+        return ", ".join(f'{prefix}"{projection[n]}" AS "{n}"' for n in self._plan())
+
+    def one(self, record: Mapping[str, Any], drop: str | None = None) -> M:
+        """The instance of one record (``drop``: a column that is not the model's)."""
+        if self._names is None:
+            self._plan()
+        values = dict(record)
+        if drop is not None:
+            del values[drop]
+        for name, convert in self._convert:
+            values[name] = convert(values[name])
+        row = self.model.__new__(self.model)
+        values["_partial"] = False
+        values["_saved_in_db"] = True
+        values["_custom_generated_pk"] = self._custom_pk
+        values["_await_when_save"] = {}
+        row.__dict__.update(values)
+        return row
+
+    def many(self, records: Iterable[Mapping[str, Any]], drop: str | None = None) -> list[M]:
+        return [self.one(r, drop) for r in records]
