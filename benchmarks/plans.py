@@ -42,7 +42,7 @@ from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.aggregates import city_clock, recompute_range
 from hotline.tenants.statistics.dashboard import city_statistics
-from hotline.tenants.tickets import lists, search
+from hotline.tenants.tickets import lists, pages, search
 from hotline.tenants.tickets.models import Ticket
 
 TICKETS = 5_000_000
@@ -248,7 +248,7 @@ async def _run(n: int, budget: float) -> None:
                 ),
                 (
                     "department inbox page (to sign)",
-                    lambda: lists.department_inbox(
+                    lambda: pages.department_inbox(
                         actor=actor, department_id=departments[1], box=lists.InboxBox.TO_SIGN
                     ),
                 ),
