@@ -226,6 +226,39 @@ class PlainCreated:
     errors: list[str]
 
 
+async def _assignments_of(
+    conn: asyncpg.Connection, tenant_id: int, ticket_ids: list[int], more: set[int | None]
+) -> tuple[dict[int, list[PlainLite]], dict[int, PlainDepartment]]:
+    """The tickets' assignments (each with its department), and every department named
+    by them or by ``more``: two statements, as the page's levels."""
+    siblings = await conn.fetch(
+        "SELECT ticket_id, status, is_lead, reply_deadline, department_id FROM "
+        "assignments WHERE tenant_id = $1 AND ticket_id = ANY($2) ORDER BY id",
+        tenant_id,
+        ticket_ids,
+    )
+    wanted = {r["department_id"] for r in siblings} | {d for d in more if d}
+    departments = {
+        r["id"]: PlainDepartment(name=r["name"])
+        for r in await conn.fetch(
+            "SELECT id, name FROM departments WHERE tenant_id = $1 AND id = ANY($2)",
+            tenant_id,
+            list(wanted),
+        )
+    }
+    by_ticket: dict[int, list[PlainLite]] = {}
+    for a in siblings:
+        by_ticket.setdefault(a["ticket_id"], []).append(
+            PlainLite(
+                status=a["status"],
+                is_lead=a["is_lead"],
+                reply_deadline=a["reply_deadline"],
+                department=departments[a["department_id"]],
+            )
+        )
+    return by_ticket, departments
+
+
 def _pool(info: strawberry.Info) -> asyncpg.Pool:
     pool: asyncpg.Pool = info.context["pool"]
     return pool
@@ -260,31 +293,8 @@ class PlainQuery:
                 tenant_id,
                 ticket_ids,
             )
-            siblings = await conn.fetch(
-                "SELECT ticket_id, status, is_lead, reply_deadline, department_id FROM "
-                "assignments WHERE tenant_id = $1 AND ticket_id = ANY($2) ORDER BY id",
-                tenant_id,
-                ticket_ids,
-            )
-            department_ids = {r["department_id"] for r in siblings} | {department}
-            department_ids |= {t["area_id"] for t in tickets if t["area_id"]}
-            departments = {
-                r["id"]: PlainDepartment(name=r["name"])
-                for r in await conn.fetch(
-                    "SELECT id, name FROM departments WHERE tenant_id = $1 AND id = ANY($2)",
-                    tenant_id,
-                    list(department_ids),
-                )
-            }
-        by_ticket: dict[int, list[PlainLite]] = {}
-        for s in siblings:
-            by_ticket.setdefault(s["ticket_id"], []).append(
-                PlainLite(
-                    status=s["status"],
-                    is_lead=s["is_lead"],
-                    reply_deadline=s["reply_deadline"],
-                    department=departments[s["department_id"]],
-                )
+            by_ticket, departments = await _assignments_of(
+                conn, tenant_id, ticket_ids, {department} | {t["area_id"] for t in tickets}
             )
         plain = {
             t["id"]: PlainTicket(
@@ -335,31 +345,8 @@ class PlainQuery:
                 first + 1,
             )
             ticket_ids = [r["id"] for r in page[:first]]
-            siblings = await conn.fetch(
-                "SELECT ticket_id, status, is_lead, reply_deadline, department_id FROM "
-                "assignments WHERE tenant_id = $1 AND ticket_id = ANY($2) ORDER BY id",
-                tenant_id,
-                ticket_ids,
-            )
-            department_ids = {r["department_id"] for r in siblings}
-            department_ids |= {t["area_id"] for t in page if t["area_id"]}
-            departments = {
-                r["id"]: PlainDepartment(name=r["name"])
-                for r in await conn.fetch(
-                    "SELECT id, name FROM departments WHERE tenant_id = $1 AND id = ANY($2)",
-                    tenant_id,
-                    list(department_ids),
-                )
-            }
-        by_ticket: dict[int, list[PlainLite]] = {}
-        for a in siblings:
-            by_ticket.setdefault(a["ticket_id"], []).append(
-                PlainLite(
-                    status=a["status"],
-                    is_lead=a["is_lead"],
-                    reply_deadline=a["reply_deadline"],
-                    department=departments[a["department_id"]],
-                )
+            by_ticket, departments = await _assignments_of(
+                conn, tenant_id, ticket_ids, {t["area_id"] for t in page}
             )
         edges = [
             PlainListedEdge(

@@ -3,6 +3,7 @@ and what passes (DMARC, or DKIM aligned with the From), on headers in hand."""
 
 from __future__ import annotations
 
+from hotline.tenants.channels.mail import parse_mail
 from hotline.tenants.channels.mailauth import sender_verified, trusted_results
 
 MTA = "mx.city.example"
@@ -19,7 +20,7 @@ def verified(*headers: tuple[str, str], domain: str = "example.cn", froms: int =
 
 def test_the_servers_dmarc_pass_for_the_from_domain_passes() -> None:
     assert verified(("Return-Path", "<a@example.cn>"), ar("dmarc=pass header.from=example.cn"))
-    assert verified(ar("dmarc=pass"), RECEIVED)  # no header.from: the mail's From
+    assert not verified(ar("dmarc=pass"), RECEIVED)  # no header.from: which From passed?
     assert not verified(ar("dmarc=pass header.from=other.cn"))
     assert not verified(ar("dmarc=fail header.from=example.cn"))
 
@@ -51,3 +52,18 @@ def test_a_mail_with_other_than_one_from_address_never_passes() -> None:
     assert not verified(ar("dmarc=pass header.from=example.cn"), froms=2)
     assert not verified(ar("dmarc=pass header.from=example.cn"), froms=0)
     assert not verified(ar("dmarc=pass"), domain="")
+
+
+def test_a_from_the_parser_had_to_repair_counts_as_no_from() -> None:
+    """ "victim@qq.com <attacker@qq.com>": the parser reads victim@qq.com, the MTA checked
+    and the provider signed attacker@qq.com — a verdict for qq.com must not append it to
+    the victim's ticket."""
+    for value in (
+        "victim@qq.com <attacker@qq.com>",
+        '"a" <victim@qq.com> <a@evil.com>',
+        "<victim@qq.com>@evil.com",
+    ):
+        mail = parse_mail(f"From: {value}\r\nSubject: JN1\r\n\r\nhi".encode())
+        assert mail.from_count == 0, value
+    legit = parse_mail(b"From: Zhang S. <z@qq.com>\r\nSubject: JN1\r\n\r\nhi")
+    assert (legit.sender, legit.from_count) == ("z@qq.com", 1)  # obsolete, not repaired

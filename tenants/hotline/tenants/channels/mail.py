@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email import errors, policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
@@ -87,11 +87,25 @@ def _bytes(part: EmailMessage) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
+def _malformed_from(msg: EmailMessage) -> bool:
+    """A From header the parser had to repair ("victim@qq.com <attacker@qq.com>" reads as
+    victim@qq.com, while the MTA checked and DKIM signed attacker@qq.com): the address we
+    would take is not the one the verdict is about. Obsolete but valid syntax (a period
+    in an unquoted display name) is not a repair."""
+    return any(
+        not isinstance(defect, errors.ObsoleteHeaderDefect)
+        for header in msg.get_all("From", [])
+        for defect in getattr(header, "defects", ())
+    )
+
+
 def parse_mail(raw: bytes) -> Mail:
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(msg, EmailMessage)
     name, address = parseaddr(str(msg.get("From", "")))
     froms = [a for _, a in getaddresses([str(v) for v in msg.get_all("From", [])]) if a]
+    if _malformed_from(msg):
+        froms = []  # unverifiable: never appended (see _malformed_from)
     sender = address.strip().lower()
     subject = " ".join(str(msg.get("Subject", "")).split())
     threads = " ".join(str(msg.get(h, "")) for h in ("In-Reply-To", "References"))

@@ -78,7 +78,9 @@ def sender_verified(
         method, verdict = str(result.method).lower(), str(result.result).lower()
         if verdict != "pass":
             continue
-        if method == "dmarc" and _property(result, "header", "from") in ("", domain):
+        # header.from must name the domain: a verdict that does not say which From it
+        # checked cannot be matched to the address we read
+        if method == "dmarc" and _property(result, "header", "from") == domain:
             return True
         if method == "dkim" and _aligned(_property(result, "header", "d"), domain):
             return True

@@ -21,7 +21,7 @@ from hotline.tenants.statistics.export_files import (
     stream,
 )
 from hotline.tenants.statistics.models import ExportJob
-from hotline.tenants.tickets.lists import TicketFilter
+from hotline.tenants.tickets.lists import TicketFilter, plain_filter
 from hotline.tenants.tickets.models import Ticket
 
 
@@ -38,17 +38,7 @@ def check_filter(f: TicketFilter) -> None:
 def _selection(province_id: int, f: TicketFilter) -> tuple[str, list[Any]]:
     """The ids of the province's tickets matching ``f`` (run under the province scope:
     row-level security, not this filter, is what keeps other provinces out)."""
-    query = Ticket.across_tenants().filter(province_id=province_id)
-    if f.statuses:
-        query = query.filter(status__in=list(f.statuses))
-    if f.kinds:
-        query = query.filter(kind__in=list(f.kinds))
-    if f.channels:
-        query = query.filter(channel__in=list(f.channels))
-    if f.received_from is not None:
-        query = query.filter(received_at__gte=f.received_from)
-    if f.received_to is not None:
-        query = query.filter(received_at__lt=f.received_to)
+    query = plain_filter(Ticket.across_tenants().filter(province_id=province_id), f)
     ids = query.values_list("id", flat=True)
     ids._choose_db_if_not_chosen()
     ids._make_query()

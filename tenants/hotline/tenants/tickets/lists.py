@@ -197,13 +197,24 @@ def _due_soon_q(now: datetime) -> Q:
     )
 
 
-async def _apply_filter(query: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticket]:
+def plain_filter(query: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticket]:
+    """The filters that need no lookup: statuses, kinds, channels, the received range
+    (a province-wide export applies these; the city lists add the rest)."""
     if f.statuses:
         query = query.filter(status__in=list(f.statuses))
     if f.kinds:
         query = query.filter(kind__in=list(f.kinds))
     if f.channels:
         query = query.filter(channel__in=list(f.channels))
+    if f.received_from is not None:
+        query = query.filter(received_at__gte=f.received_from)
+    if f.received_to is not None:
+        query = query.filter(received_at__lt=f.received_to)
+    return query
+
+
+async def _apply_filter(query: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticket]:
+    query = plain_filter(query, f)
     if f.category_id is not None:
         category = await Category.get_or_none(id=f.category_id)
         if category is None:
@@ -216,10 +227,6 @@ async def _apply_filter(query: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ti
             raise NotFound("department", field="areaId")
         below = Department.filter(path__startswith=area.path).values("id")
         query = query.filter(area_id__in=Subquery(below))
-    if f.received_from is not None:
-        query = query.filter(received_at__gte=f.received_from)
-    if f.received_to is not None:
-        query = query.filter(received_at__lt=f.received_to)
     if f.keyword and f.keyword.strip():
         text = f.keyword.strip()
         if len(text) > 100:

@@ -35,6 +35,9 @@ DECLARE
 BEGIN
     EXECUTE format('ALTER SEQUENCE %s OWNED BY NONE', seq);
     ALTER TABLE timeline_events RENAME TO timeline_events_plain;
+    -- the old table forces RLS on its owner too: without this an owner lacking
+    -- BYPASSRLS (no scope set here) would read, copy and keep no row at all
+    ALTER TABLE timeline_events_plain NO FORCE ROW LEVEL SECURITY;
     CREATE TABLE timeline_events (LIKE timeline_events_plain INCLUDING DEFAULTS)
         PARTITION BY RANGE (created_at);
     SELECT coalesce((extract(year FROM age(date_trunc('month', now() AT TIME ZONE 'UTC'),
@@ -47,6 +50,9 @@ BEGIN
     -- the months of the existing rows and 3 ahead first, so each row is written once
     PERFORM hotline_make_month_partitions('timeline_events', 3, least(greatest(behind, 0), 240));
     INSERT INTO timeline_events SELECT * FROM timeline_events_plain;
+    IF (SELECT count(*) FROM timeline_events) <> (SELECT count(*) FROM timeline_events_plain) THEN
+        RAISE EXCEPTION 'timeline_events: the copy into partitions lost rows';
+    END IF;
     DROP TABLE timeline_events_plain;
     EXECUTE format('ALTER SEQUENCE %s OWNED BY timeline_events.id', seq);
 END
