@@ -16,7 +16,7 @@ from hotline.platform import clock, outbox
 from hotline.platform.db import partitions
 from hotline.platform.db.config import credentials
 from hotline.platform.outbox import OutboxMessage, OutboxStatus
-from hotline.platform.settings import Settings, get_settings
+from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.workers import tasks
 
@@ -132,3 +132,21 @@ async def test_a_busy_outbox_leaves_the_archive_to_the_next_run(db: Settings) ->
     assert await _where("c:1") == ["outbox"]
     assert await outbox.archive_delivered(older_than=_later()) >= 1
     assert await _where("c:1") == [f"outbox_delivered_p{clock.now():%Y%m}"]
+
+
+async def test_the_archive_is_off_at_zero_minutes(db: Settings, monkeypatch: Any) -> None:
+    """The rolling upgrade that introduces the archive runs with the move off (the
+    previous release's pods never read it), then turns it on."""
+    assert await _add("off:1") is not None
+    await _sent("off:1")
+    with clock.travel(timedelta(hours=2)):
+        monkeypatch.setenv("HOTLINE_OUTBOX_ARCHIVE_AFTER_MINUTES", "0")
+        reset_settings()
+        try:
+            assert await tasks.archive_outbox({}) == 0
+            assert await _where("off:1") == ["outbox"]
+        finally:
+            monkeypatch.delenv("HOTLINE_OUTBOX_ARCHIVE_AFTER_MINUTES")
+            reset_settings()
+        assert await tasks.archive_outbox({}) == 1
+    assert await _where("off:1") == [f"outbox_delivered_p{clock.now():%Y%m}"]

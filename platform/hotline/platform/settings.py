@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     audit_retention_months: int = 0
     # Delivered outbox messages move to the monthly ``outbox_delivered`` archive this long
     # after delivery (a worker cron); a send key is written once as long as its month is
-    # attached there.
+    # attached there. 0: no move (while a release that does not read the archive still
+    # serves, e.g. during the rolling upgrade that introduces it: docs/operations.md).
     outbox_archive_after_minutes: int = 60
     outbox_delivered_retention_months: int = 0
 

@@ -44,5 +44,8 @@ async def maintain_partitions(ctx: dict[str, Any]) -> int:
 async def archive_outbox(ctx: dict[str, Any]) -> int:
     """Every ten minutes: delivered outbox messages older than
     ``HOTLINE_OUTBOX_ARCHIVE_AFTER_MINUTES`` move to the monthly ``outbox_delivered``."""
-    after = timedelta(minutes=get_settings().outbox_archive_after_minutes)
+    minutes = get_settings().outbox_archive_after_minutes
+    if minutes <= 0:  # off while a release that never reads the archive still serves
+        return 0
+    after = timedelta(minutes=minutes)
     return await outbox.archive_delivered(older_than=clock.now() - after)
