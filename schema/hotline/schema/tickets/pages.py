@@ -13,7 +13,7 @@ extensions …) keeps its resolver and dataloader.
 from __future__ import annotations
 
 from collections.abc import Set
-from typing import Any
+from typing import Any, TypeVar
 
 from hotline.platform import clock
 from hotline.schema.categories.types import Category
@@ -62,8 +62,19 @@ def _copy(cls: type[Any], computed: Set[str]) -> tuple[str, ...]:
     )
 
 
+T = TypeVar("T")
 _TICKET = _copy(Ticket, {"overdue", "due_soon", "row"})
 _ASSIGNMENT = _copy(Assignment, {"overdue", "due_soon", "row"})
+
+
+def _shell(cls: type[T], row: Any, names: tuple[str, ...], overdue: bool, soon: bool) -> T:
+    """An object of ``cls`` holding the row's own columns and its deadline flags, made
+    without running the type's constructor (its relations are prefilled by the caller)."""
+    made = cls.__new__(cls)
+    values = row.__dict__
+    made.__dict__.update({name: values[name] for name in names})
+    made.__dict__.update(overdue=overdue, due_soon=soon, row=row)
+    return made
 
 
 class PageObjects:
@@ -99,16 +110,15 @@ class PageObjects:
         return made
 
     def assignment(self, row: models.Assignment) -> Assignment:
-        made = self.assignments.get(row.id)
-        if made is not None:
-            return made
-        made = Assignment.__new__(Assignment)
-        values = row.__dict__
-        made.__dict__.update({name: values[name] for name in _ASSIGNMENT})
-        made.overdue = lists.assignment_overdue(row, self.now)
-        made.due_soon = lists.assignment_due_soon(row, self.now)
-        made.row = row
-        self.assignments[row.id] = made
+        if row.id in self.assignments:
+            return self.assignments[row.id]
+        made = self.assignments[row.id] = _shell(
+            Assignment,
+            row,
+            _ASSIGNMENT,
+            lists.assignment_overdue(row, self.now),
+            lists.assignment_due_soon(row, self.now),
+        )
         departments = self.related.departments
         if departments is not None and row.department_id in departments:
             prefill(made, "department", self.department(row.department_id))
@@ -123,16 +133,15 @@ class PageObjects:
         return made
 
     def ticket(self, row: models.Ticket) -> Ticket:
-        made = self.tickets.get(row.id)
-        if made is not None:
-            return made
-        made = Ticket.__new__(Ticket)
-        values = row.__dict__
-        made.__dict__.update({name: values[name] for name in _TICKET})
-        made.overdue = lists.is_overdue(row, self.now)
-        made.due_soon = lists.is_due_soon(row, self.now)
-        made.row = row
-        self.tickets[row.id] = made
+        if row.id in self.tickets:
+            return self.tickets[row.id]
+        made = self.tickets[row.id] = _shell(
+            Ticket,
+            row,
+            _TICKET,
+            lists.is_overdue(row, self.now),
+            lists.is_due_soon(row, self.now),
+        )
         if self.related.categories is not None:
             key = row.category_id
             prefill(made, "category", None if key is None else self.category(key))
