@@ -9,6 +9,10 @@ center's mix (:mod:`benchmarks.locustfile`) headless against 127.0.0.1 for a bou
 time. Printed per configuration: throughput, p50/p99 and errors per operation, and the
 check that every acknowledged work order exists exactly once.
 
+Then the creation capacity: one API process, desks that only create work orders with no
+pause between requests (``BENCH_LOAD_CAPACITY_SECONDS``, default 120; 0 skips it) — the
+mix above is paced like people, so it cannot show how many creations a process carries.
+
 Bounds: ``BENCH_LOAD_SECONDS`` (default 600 per configuration, the issue's ten minutes;
 ``--smoke`` runs 15), ``BENCH_LOAD_USERS`` (default 30 desks), ``BENCH_LOAD_PROCESSES``
 (default "1,2": the API process counts to run).
@@ -97,7 +101,9 @@ def _report(label: str, stats_csv: Path, seconds: float, check: tuple[int, int, 
     )
 
 
-def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, str]) -> None:
+def _configuration(
+    processes: int, seconds: int, users: int, tokens: dict[str, str], capacity: bool = False
+) -> None:
     ports = [_free_port() for _ in range(processes)]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     work = Path(tempfile.mkdtemp(prefix="hotline-load-"))
@@ -145,12 +151,14 @@ def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, s
                 str(work / "run"),
                 "--loglevel",
                 "WARNING",
+                *(["--tags", "create"] if capacity else []),
             ],
             env={
                 **env,
                 "BENCH_LOAD_TOKENS": json.dumps(tokens),
                 "BENCH_LOAD_CREATED": str(created),
                 "BENCH_LOAD_HOSTS": ",".join(urls),
+                "BENCH_LOAD_PAUSE": "0" if capacity else "1",
             },
             check=False,
             stdout=subprocess.DEVNULL,
@@ -168,6 +176,8 @@ def _configuration(processes: int, seconds: int, users: int, tokens: dict[str, s
     numbers = [n for n in created.read_text(encoding="utf-8").split() if n]
     check = asyncio.run(_exactly_once(numbers))
     label = f"{processes} API process{'es' if processes > 1 else ''} + 1 worker, {users} desks"
+    if capacity:
+        label = f"creation capacity ({label}, creates only, no pause)"
     _report(label, work / "run_stats.csv", elapsed, check)
     print(f"(logs and locust's CSV: {work})", flush=True)
 
@@ -185,6 +195,9 @@ def main(smoke: bool = False) -> int:
         }
         for processes in counts[:1] if smoke else counts:
             _configuration(processes, seconds, users, tokens)
+        capacity = 10 if smoke else int(os.environ.get("BENCH_LOAD_CAPACITY_SECONDS", "120"))
+        if capacity:
+            _configuration(1, capacity, users, tokens, capacity=True)
     return 0
 
 

@@ -17,7 +17,7 @@ import random
 import uuid
 from typing import Any
 
-from locust import between, task
+from locust import between, constant, tag, task
 from locust.contrib.fasthttp import FastHttpUser
 
 TOKENS: dict[str, str] = json.loads(os.environ.get("BENCH_LOAD_TOKENS", "{}"))
@@ -48,7 +48,8 @@ WORDS = ["路灯", "噪音", "违建", "停水", "物业", "垃圾", "供暖", "
 
 
 class Desk(FastHttpUser):
-    wait_time = between(0.2, 1.0)
+    # BENCH_LOAD_PAUSE=0: no pause between requests (the capacity run, with ``--tags create``)
+    wait_time = between(0.2, 1.0) if os.environ.get("BENCH_LOAD_PAUSE", "1") != "0" else constant(0)
 
     def on_start(self) -> None:
         desk = next(_desks)
@@ -88,6 +89,7 @@ class Desk(FastHttpUser):
             data: dict[str, Any] = body.get("data") or {}
             return data
 
+    @tag("create")
     @task(4)
     def create(self) -> None:
         data = self._gql(
