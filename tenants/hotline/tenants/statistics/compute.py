@@ -107,15 +107,29 @@ SELECT w.tenant_id, {_day("t.closed_at")} AS day, lead.department_id, t.category
 {_tickets("t.closed_at")} {_LEAD}
 GROUP BY 1, 2, 3, 4, 5"""
 
+# Graded on the day of the revisit, else of the closing: "revisited in the window" and
+# "not revisited and closed in it", two arms each found on its own index —
+# stats_tickets_revisited (0009) and stats_tickets_closed (0001) — not one condition on
+# their coalesce (under row-level security a condition on a COALESCE is not leakproof,
+# so it is never an index condition: every ticket of the city was read).
+_GRADED_ARM = f"""
+SELECT w.tenant_id, w.tz, t.{{at}} AS at, t.id, t.category_id, t.channel, t.satisfaction
+FROM {_WINDOWS} JOIN tickets t ON t.tenant_id = w.tenant_id AND {{window}}
+WHERE t.satisfaction IS NOT NULL"""
 _GRADED = f"""
-SELECT w.tenant_id, {_day("coalesce(t.revisited_at, t.closed_at)")} AS day,
-       lead.department_id, t.category_id, t.channel,
+SELECT t.tenant_id, (t.at AT TIME ZONE t.tz)::date AS day, lead.department_id,
+       t.category_id, t.channel,
        count(*) FILTER (WHERE t.satisfaction = 'satisfied') AS satisfied,
        count(*) FILTER (WHERE t.satisfaction = 'basically_satisfied') AS basically_satisfied,
        count(*) FILTER (WHERE t.satisfaction = 'unsatisfied') AS unsatisfied,
        count(*) FILTER (WHERE t.satisfaction = 'unreachable') AS unreachable
-{_tickets("coalesce(t.revisited_at, t.closed_at)")} {_LEAD}
-WHERE t.satisfaction IS NOT NULL
+FROM ({_GRADED_ARM.format(at="revisited_at", window=_window("t", "t.revisited_at"))}
+      UNION ALL
+      {
+    _GRADED_ARM.format(
+        at="closed_at", window="t.revisited_at IS NULL AND " + _window("t", "t.closed_at")
+    )
+}) t {_LEAD}
 GROUP BY 1, 2, 3, 4, 5"""
 
 _REVISITS = f"""
