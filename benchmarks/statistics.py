@@ -6,9 +6,12 @@ the province's month — each measured in the same run on the same database.
 N tickets (default 5,000,000; ``--smoke`` 5,000) are written straight into the tables
 (``INSERT … SELECT generate_series``, not the ORM) for March 2026, spread evenly over
 C cities of one province (default 14; each: 20 departments, 10 categories, 4
-channels), with their lead assignments; every city's month of aggregates is then built
-by the repair command's function (``recompute_range``, the real recompute path; its
-rate is reported). The baseline connects as the database owner with explicit
+channels), with their lead assignments — the tickets' and assignments' secondary indexes
+dropped first and built after the load, foreign-key triggers off meanwhile, as a restore
+does; every city's month of aggregates is then built by the repair command's function
+(``recompute_range``, the real recompute path; its rate is reported), and one city-day
+is recomputed as the worker does it, timed, with the scan lines of its statements'
+plans. The baseline connects as the database owner with explicit
 ``tenant_id`` filters (no RLS hook): the most favourable raw setup.
 
 The city dashboard (the first city) is measured twice: the **first read** (the closed
