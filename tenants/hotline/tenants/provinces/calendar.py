@@ -6,6 +6,7 @@ from the database, writes calendar days, and seeds the official arrangement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
@@ -94,7 +95,10 @@ async def tenant_calendar(tenant: Tenant, province: Province | None = None) -> W
         timezone=province.timezone,
         weekly_hours=parse_weekly_hours(province.working_hours),
     )
-    own = [r for r in rows if r.tenant_id is not None]
+    return _city_layer(base, tenant, [r for r in rows if r.tenant_id is not None])
+
+
+def _city_layer(base: WorkCalendar, tenant: Tenant, own: list[CalendarEntry]) -> WorkCalendar:
     return effective_calendar(
         base,
         CalendarOverride(
@@ -104,6 +108,29 @@ async def tenant_calendar(tenant: Tenant, province: Province | None = None) -> W
             rest_day_start=RestDayStart(tenant.rest_day_start),
         ),
     )
+
+
+async def city_calendars(province_id: int, tenants: Sequence[Tenant]) -> dict[int, WorkCalendar]:
+    """:func:`tenant_calendar` of several cities of one province, in two statements
+    however many cities (the province, then every entry of the province's layer and of
+    those cities). Runs in the caller's scope: the province's, or a city's for its own."""
+    if not tenants:
+        return {}
+    if any(t.province_id != province_id for t in tenants):
+        raise ValueError("cities of another province")
+    province = await Province.get(id=province_id)
+    rows = await CalendarEntry.filter(
+        Q(tenant_id=None) | Q(tenant_id__in=[t.id for t in tenants]), province_id=province_id
+    )
+    layers: dict[int | None, list[CalendarEntry]] = {}
+    for row in rows:
+        layers.setdefault(row.tenant_id, []).append(row)
+    base = WorkCalendar.from_entries(
+        _entries(layers.get(None, [])),
+        timezone=province.timezone,
+        weekly_hours=parse_weekly_hours(province.working_hours),
+    )
+    return {t.id: _city_layer(base, t, layers.get(t.id, [])) for t in tenants}
 
 
 async def current_tenant_calendar(actor: Actor) -> WorkCalendar:
