@@ -693,16 +693,17 @@ def report(rows: list[tuple[str, float, float, int, int]]) -> None:
 # what the statement starts with.
 CREATE_WHY = [
     ('SELECT … FROM "tenants"', "the city (not in the API: identity read it for the request)"),
-    ("WITH counter", "the day's number and the ticket's id (counter + sequence; autocommit)"),
-    ("SELECT (SELECT is_active", "category and area active (one read; transaction opens)"),
-    ('INSERT INTO "tickets"', "the ticket, complete with its chain head (written once)"),
     (
-        "SELECT … FROM ( (SELECT id, received_at",
-        "duplicate check: caller's / category's open, LIMITed",
+        "WITH checks AS",
+        "opening, autocommit: category + area checked, then the day's number and the id"
+        " (none taken when a check fails), the notifier's settings, the duplicate candidates",
+    ),
+    (
+        "WITH new_tickets AS (INSERT",
+        "the ticket (complete with its chain head) and its first timeline event",
     ),
     ("INSERT INTO channel_dup", "the duplicate proposals, if any (one INSERT; repeat caller)"),
-    ("INSERT INTO timeline", "its first timeline event"),
-    ("SELECT (SELECT COALESCE", "the notifier's templates, webhooks, switches (one read)"),
+    ("INSERT INTO timeline", "timeline events of the change not written with the ticket"),
     ("WITH zone", "statistics: the days it counts on (one statement)"),
     ("WITH added", "outbox: routing and notifications (one INSERT)"),
 ]
@@ -714,8 +715,12 @@ INBOX_WHY = [
     ("SELECT … FROM categories", "the categories and their parents (one statement)"),
 ]
 LIST_WHY = [
-    ('SELECT … FROM "tickets"', "the page: search's query, sorted, keyset, limited"),
-    *INBOX_WHY[2:],
+    (
+        'SELECT … FROM "tickets"',
+        "the page: search's query, sorted, keyset, limited, its categories and their"
+        " parents joined",
+    ),
+    *INBOX_WHY[2:4],
 ]
 
 

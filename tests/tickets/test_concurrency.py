@@ -151,7 +151,7 @@ async def test_a_creation_held_open_does_not_hold_up_the_next_in_its_city(world:
     city = world.alpha
     inside, release = asyncio.Event(), asyncio.Event()
 
-    async def hold_open(_c: object, _t: Ticket) -> None:
+    async def hold_open(_c: object, _t: Ticket, _earlier: object) -> None:
         inside.set()
         await release.wait()
 

@@ -26,11 +26,12 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import asyncpg
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields.base import Field
 from tortoise.fields.data import CharEnumFieldInstance, IntEnumFieldInstance, JSONField
 from tortoise.models import Model
@@ -119,5 +120,69 @@ class Hydrator(Generic[M]):
         row.__dict__.update(values)
         return row
 
+    def part(self, record: Mapping[str, Any], prefix: str = "") -> M | None:
+        """The instance held by the columns ``prefix`` + field name of a wider record (a
+        joined row); None when its key is NULL (an outer join that found nothing)."""
+        names = self._plan()
+        values = {name: record[prefix + name] for name in names}
+        if values[self.model._meta.pk_attr] is None:
+            return None
+        return self.one(values)
+
     def many(self, records: Iterable[Mapping[str, Any]], drop: str | None = None) -> list[M]:
         return [self.one(r, drop) for r in records]
+
+
+def insert_values(rows: Sequence[Model], start: int = 0) -> tuple[str, list[Any]]:
+    """``INSERT INTO "<table>" (…) VALUES (…), (…)`` of new instances of one model, as
+    ``save(force_create=True)`` would write each (the model's scope stamp run first; the
+    primary key written when the instance holds one, as for an id taken from the
+    sequence), its parameters numbered from ``start + 1``; and their values."""
+    model = type(rows[0])
+    meta = model._meta
+    stamp = getattr(model, "_stamp_scope", None)
+    values: list[Any] = []
+    tuples = []
+    names: list[str] = []
+    for row in rows:
+        if stamp is not None:
+            stamp(row)
+        keep = getattr(row, meta.pk_attr) is not None
+        mine = [n for n in meta.fields_db_projection if keep or n not in meta.generated_db_fields]
+        if names and mine != names:
+            raise ValueError("insert_values: rows with and without a primary key")
+        names = mine
+        first = start + len(values)
+        values += [meta.fields_map[n].to_db_value(getattr(row, n), row) for n in names]
+        tuples.append("(" + ", ".join(f"${first + i + 1}" for i in range(len(names))) + ")")
+    columns = ", ".join(f'"{meta.fields_db_projection[n]}"' for n in names)
+    # names from the model's own metadata, every value a $n parameter
+    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(tuples)}'  # noqa: S608
+    return sql, values
+
+
+def written(rows: Sequence[Model]) -> None:
+    """Mark instances written by :func:`insert_values` as saved."""
+    for row in rows:
+        row._saved_in_db = True
+
+
+async def insert_many(conn: BaseDBAsyncClient, rows: Sequence[M], key: str) -> None:
+    """Write new instances of one model (generated primary key, not yet taken) in one
+    statement (:func:`insert_values`) on ``conn`` and give each its primary key.
+    ``key``: a field whose value differs between the rows, to match the returned keys
+    to them (the order of RETURNING is not promised)."""
+    if not rows:
+        return
+    meta = type(rows[0])._meta
+    insert, values = insert_values(rows)
+    pk, column = meta.pk_attr, meta.fields_db_projection[key]
+    found = await conn.execute_query_dict(
+        f'{insert} RETURNING "{meta.db_pk_column}" AS pk, "{column}" AS key', values
+    )
+    keys = {r["key"]: r["pk"] for r in found}
+    if len(keys) != len(rows):
+        raise ValueError(f"insert_many: {key} does not tell the rows apart")
+    for row in rows:
+        setattr(row, pk, keys[meta.fields_map[key].to_db_value(getattr(row, key), row)])
+    written(rows)

@@ -4,7 +4,9 @@ merge to the center (``channel_duplicate_proposals``); it never merges by itself
 center merges with ``mergeTickets`` or ignores the proposal.
 
 :func:`reason` is the rule, pure and tested on a hand-built set (precision);
-:func:`propose` applies it to the city's open tickets inside the new ticket's transaction.
+:func:`propose` applies it, inside the new ticket's transaction, to the city's open
+tickets its creation read with its opening statement (:data:`REPEATS`, one round trip
+for the checks, the number and these candidates).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from hotline.platform import clock
 from hotline.tenants.channels.models import DuplicateProposal, ProposalStatus
 from hotline.tenants.tickets.flow import OPEN
 from hotline.tenants.tickets.geo import haversine_m
+from hotline.tenants.tickets.intake import Earlier, Repeats
 from hotline.tenants.tickets.models import Ticket
 
 WINDOW = timedelta(days=7)
@@ -100,30 +103,12 @@ def reason(new: Facts, old: Facts, *, window: timedelta = WINDOW) -> str | None:
     return None
 
 
-# The candidates in one bounded read, each branch on its index and LIMITed, so the
-# read does not grow with a repeat caller's history nor a busy category's week:
-# the caller's newest open tickets (tickets_caller: tenant, phone hash, received_at DESC;
-# each one is a proposal, so MAX_PROPOSALS of them are enough), and the category's
-# newest open ones (tickets_place), which the rule then sifts for the same place.
-_CANDIDATES = """
-SELECT id, received_at, status, citizen_phone_hash, category_id, area_id, address, lng, lat
-FROM (
-  (SELECT id, received_at, status, citizen_phone_hash, category_id, area_id, address, lng, lat
-   FROM tickets
-   WHERE tenant_id = $1 AND citizen_phone_hash = $2 AND status = ANY($3::text[])
-     AND received_at >= $4 AND received_at <= $5 AND id <> $6
-   ORDER BY received_at DESC, id DESC LIMIT $7)
-  UNION
-  (SELECT id, received_at, status, citizen_phone_hash, category_id, area_id, address, lng, lat
-   FROM tickets
-   WHERE tenant_id = $1 AND category_id = $8 AND status = ANY($3::text[])
-     AND received_at >= $4 AND received_at <= $5 AND id <> $6
-   ORDER BY received_at DESC, id DESC LIMIT $9)
-) candidates
-ORDER BY received_at DESC, id DESC
-"""
+# The candidates are read with the creation's opening statement (``intake.Repeats``):
+# the caller's newest open tickets (each one is a proposal, so MAX_PROPOSALS of them are
+# enough) and the category's newest open ones, which the rule sifts for the same place.
 # How many of the category's newest open tickets the place rule looks at.
 PLACE_CANDIDATES = 50
+REPEATS = Repeats(window=WINDOW, callers=MAX_PROPOSALS, nearby=PLACE_CANDIDATES)
 
 _INSERT = """
 INSERT INTO channel_duplicate_proposals
@@ -134,50 +119,38 @@ RETURNING id, candidate_id
 
 
 async def propose(
-    ticket: Ticket, *, conn: BaseDBAsyncClient, named: Sequence[int] = ()
+    ticket: Ticket,
+    earlier: Sequence[Earlier],
+    *,
+    conn: BaseDBAsyncClient,
+    named: Sequence[int] = (),
 ) -> list[DuplicateProposal]:
-    """Proposals for a new ticket of the current city, written on ``conn`` (one read,
-    and one INSERT when there are any). ``named``: open tickets of the city the message
-    names (checked by the caller), proposed first."""
+    """Proposals for a new ticket of the current city among ``earlier`` (its creation
+    read them, :data:`REPEATS`), written on ``conn`` (one INSERT when there are any).
+    ``named``: open tickets of the city the message names (checked by the caller),
+    proposed first."""
     found: list[tuple[int, str]] = [
         (i, NAMES_TICKET) for i in dict.fromkeys(named) if i != ticket.id
     ][:MAX_PROPOSALS]
-    if found and len(found) == MAX_PROPOSALS:
-        return await _insert(ticket, found, conn)
-    if not ticket.citizen_phone_hash and ticket.category_id is None:
-        return await _insert(ticket, found, conn)
-    new = Facts.of(ticket)
-    rows = await conn.execute_query_dict(
-        _CANDIDATES,
-        [
-            ticket.tenant_id,
-            ticket.citizen_phone_hash,
-            [s.value for s in OPEN],
-            ticket.received_at - WINDOW,
-            ticket.received_at,
-            ticket.id,
-            MAX_PROPOSALS,
-            ticket.category_id,
-            PLACE_CANDIDATES,
-        ],
-    )
-    for row in rows:
-        old = Facts(
-            id=row["id"],
-            received_at=row["received_at"],
-            is_open=True,  # the read takes open tickets only
-            phone_hash=row["citizen_phone_hash"],
-            category_id=row["category_id"],
-            area_id=row["area_id"],
-            address=row["address"],
-            lng=_float(row["lng"]),
-            lat=_float(row["lat"]),
-        )
-        why = reason(new, old)
-        if why is not None and all(old.id != c for c, _ in found):
-            found.append((old.id, why))
-            if len(found) == MAX_PROPOSALS:
-                break
+    if len(found) < MAX_PROPOSALS:
+        new = Facts.of(ticket)
+        for row in earlier:
+            old = Facts(
+                id=row.id,
+                received_at=row.received_at,
+                is_open=True,  # the read takes open tickets only
+                phone_hash=row.phone_hash,
+                category_id=row.category_id,
+                area_id=row.area_id,
+                address=row.address,
+                lng=_float(row.lng),
+                lat=_float(row.lat),
+            )
+            why = reason(new, old)
+            if why is not None and all(old.id != c for c, _ in found):
+                found.append((old.id, why))
+                if len(found) == MAX_PROPOSALS:
+                    break
     return await _insert(ticket, found, conn)
 
 

@@ -37,7 +37,7 @@ from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.statistics.models import CallRecord
 from hotline.tenants.tickets import access
 from hotline.tenants.tickets.geo import Datum
-from hotline.tenants.tickets.intake import create_ticket
+from hotline.tenants.tickets.intake import Earlier, create_ticket
 from hotline.tenants.tickets.models import Channel, Kind, Priority, Ticket
 from hotline.tenants.tickets.numbering import query_code_for_key
 from hotline.tenants.tickets.supplements import supplement_in
@@ -210,7 +210,7 @@ async def _submit(
     proposals: list[DuplicateProposal] = []
     evidence: list[Evidence] = []
 
-    async def within(c: Change, ticket: Ticket) -> None:
+    async def within(c: Change, ticket: Ticket, earlier: list[Earlier]) -> None:
         if external_id is not None:
             await InboundMessage.create(
                 channel=s.channel.value,
@@ -228,7 +228,9 @@ async def _submit(
                     ticket_id=ticket.id, stored=file, api_key_id=s.api_key_id, conn=c.conn
                 )
             )
-        proposals.extend(await duplicates.propose(ticket, conn=c.conn, named=s.named_ticket_ids))
+        proposals.extend(
+            await duplicates.propose(ticket, earlier, conn=c.conn, named=s.named_ticket_ids)
+        )
         if call is not None:
             await calls.link_call(call, ticket, c)
         if extra is not None:
@@ -255,6 +257,7 @@ async def _submit(
         if external_id is None
         else idempotency_key(s.channel, external_id),
         within=within,
+        repeats=duplicates.REPEATS,
     )
     if created.created:
         # committed: the evidence rows own the objects now, whatever happens next (a

@@ -126,7 +126,8 @@ async def media_get(account: WechatAccount, media_id: str, *, max_bytes: int) ->
 
 async def on_ticket_events(events: Sequence[TicketChanged]) -> None:
     """In the change's transaction: a ``wechat`` outbox row per progress of a WeChat ticket."""
-    wanted = [e for e in events if e.kind in _PROGRESS]
+    # only a WeChat ticket has a WeChat sender (its intake record): no read for the others
+    wanted = [e for e in events if e.kind in _PROGRESS and e.channel == Channel.WECHAT.value]
     if not wanted:
         return
     senders = {

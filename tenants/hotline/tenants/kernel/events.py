@@ -117,6 +117,7 @@ class TicketChanged:
     data: dict[str, Any] = field(default_factory=dict)
     # every department holding an assignment of the ticket (live inbox views)
     departments: tuple[int, ...] = ()
+    channel: str = ""  # the channel the ticket came in by
 
 
 Handler = Callable[[Sequence[TicketChanged]], Awaitable[None]]
@@ -161,6 +162,14 @@ async def once(key: Any, load: Callable[[], Awaitable[T]]) -> T:
         memo[key] = await load()
     value: T = memo[key]
     return value
+
+
+def remember(key: Any, value: Any) -> None:
+    """Give :func:`once` its answer for ``key`` ahead of time (read with another
+    statement of the same unit); outside a unit, nothing is kept."""
+    memo = _memo.get()
+    if memo is not None:
+        memo[key] = value
 
 
 _outbox: ContextVar[list[outbox.NewMessage] | None] = ContextVar("hotline_outbox", default=None)

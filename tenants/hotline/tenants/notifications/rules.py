@@ -20,10 +20,17 @@ from typing import Any
 from hotline.platform import outbox
 from hotline.platform.senders.config import get_delivery_settings
 from hotline.platform.tenancy import Scope, use_scope
-from hotline.tenants.accounts.models import Membership, User
+from hotline.tenants.accounts.models import Membership
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.errors import Invalid
-from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent, defer_outbox, once
+from hotline.tenants.kernel.events import (
+    Bus,
+    TicketChanged,
+    TicketEvent,
+    defer_outbox,
+    once,
+    remember,
+)
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.notifications.models import (
     Channel,
@@ -92,17 +99,19 @@ async def _recipients(audience: Audience, department_id: int | None) -> list[Rec
         if department_id is None:
             return []
         query = query.filter(department_id=department_id)
-    memberships = await query.order_by("user_id")
-    ids = sorted({m.user_id for m in memberships})
-    users = {u.id: u for u in await User.filter(id__in=ids, is_active=True)} if ids else {}
+    # the memberships of active users, with their e-mail, in one read (a join)
+    rows = (
+        await query.filter(user__is_active=True)
+        .order_by("user_id")
+        .values("user_id", "department_id", "user__email")
+    )
     seen: set[int] = set()
     out: list[Recipient] = []
-    for m in memberships:
-        user = users.get(m.user_id)
-        if user is None or user.id in seen:
+    for row in rows:
+        if row["user_id"] in seen:
             continue
-        seen.add(user.id)
-        out.append(Recipient(user.id, m.department_id, user.email))
+        seen.add(row["user_id"])
+        out.append(Recipient(row["user_id"], row["department_id"], row["user__email"]))
     return out
 
 
@@ -129,9 +138,10 @@ class _Preferences:
         return decided[max(decided)] if decided else True
 
 
-# What a notifier reads of its city besides the row: three small tables, one round trip.
-_SETTINGS = """
-SELECT
+# What a notifier reads of its city besides the row: three small tables, one round trip
+# (``$1``: the city). The columns may ride on another statement of the unit of work (a
+# ticket's creation reads them with its number, :func:`remember_settings`).
+SETTINGS_COLUMNS = """
   (SELECT COALESCE(json_agg(json_build_object('event', event, 'channel', channel,
       'locale', locale, 'subject', subject, 'body', body)), '[]')
    FROM notification_templates WHERE tenant_id = $1) AS templates,
@@ -141,6 +151,53 @@ SELECT
   (SELECT COALESCE(json_agg(json_build_object('department_id', department_id,
       'user_id', user_id, 'event', event, 'channel', channel, 'enabled', enabled)), '[]')
    FROM notification_preferences WHERE tenant_id = $1) AS preferences
+"""
+_SETTINGS = f"SELECT {SETTINGS_COLUMNS}"
+_SETTINGS_KEY = "notifier-settings"
+
+
+@dataclass(frozen=True)
+class CitySettings:
+    """A city's templates, active webhooks and switches."""
+
+    templates: list[NotificationTemplate]
+    webhooks: list[WebhookEndpoint]
+    preferences: list[NotificationPreference]
+
+
+def _settings(row: dict[str, Any]) -> CitySettings:
+    found = {
+        k: json.loads(v) if isinstance(v, str) else v
+        for k, v in row.items()
+        if k in ("templates", "webhooks", "preferences")
+    }
+    return CitySettings(
+        [NotificationTemplate(**_channel(r)) for r in found["templates"]],
+        [WebhookEndpoint(**r) for r in found["webhooks"]],
+        [NotificationPreference(**_channel(r)) for r in found["preferences"]],
+    )
+
+
+def remember_settings(tenant_id: int, row: dict[str, Any]) -> None:
+    """The city's settings as another statement of this unit of work read them (its
+    :data:`SETTINGS_COLUMNS`): the unit's notifier does not read them again."""
+    remember((_SETTINGS_KEY, tenant_id), _settings(row))
+
+
+async def _read_settings(tenant_id: int) -> CitySettings:
+    rows = await Tenant._meta.db.execute_query_dict(_SETTINGS, [tenant_id])
+    return _settings(rows[0])
+
+
+# A staff notice's department name and its audience (active memberships of active users
+# in the roles $3, of the department $2 when $4), in one read.
+_DEPARTMENT_AND_PEOPLE = """
+SELECT (SELECT name FROM departments WHERE tenant_id = $1 AND id = $2) AS department,
+  (SELECT COALESCE(json_agg(json_build_object('user_id', m.user_id,
+      'department_id', m.department_id, 'email', u.email) ORDER BY m.user_id, m.id), '[]')
+   FROM memberships m JOIN users u ON u.id = m.user_id AND u.is_active
+   WHERE m.tenant_id = $1 AND m.is_active AND m.role = ANY($3::text[])
+     AND (NOT $4::bool OR m.department_id = $2)) AS people
 """
 
 
@@ -173,17 +230,17 @@ class Notifier:
     @classmethod
     async def for_tenant(cls, tenant_id: int) -> Notifier:
         """The city's notifier: its row (once per unit of work: the change that published
-        has read it), then its templates, active webhooks and switches in one read."""
+        has read it), then its templates, active webhooks and switches in one read (none
+        when the unit read them already, :func:`remember_settings`)."""
         tenant = await once(("city", tenant_id), lambda: Tenant.get_or_none(id=tenant_id))
         if tenant is None:
             tenant = await Tenant.get(id=tenant_id)
-        rows = await Tenant._meta.db.execute_query_dict(_SETTINGS, [tenant_id])
-        found = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows[0].items()}
+        found = await once((_SETTINGS_KEY, tenant_id), lambda: _read_settings(tenant_id))
         return cls(
             tenant,
-            Templates([NotificationTemplate(**_channel(r)) for r in found["templates"]]),
-            [WebhookEndpoint(**r) for r in found["webhooks"]],
-            [NotificationPreference(**_channel(r)) for r in found["preferences"]],
+            Templates(list(found.templates)),
+            list(found.webhooks),
+            list(found.preferences),
         )
 
     async def _pref(self, event: str) -> _Preferences:
@@ -199,6 +256,36 @@ class Notifier:
         if key not in self._recipients:
             self._recipients[key] = await _recipients(audience, department_id)
         return self._recipients[key]
+
+    async def _department_and_people(
+        self, audience: Audience, department_id: int | None
+    ) -> tuple[str, list[Recipient]]:
+        """:meth:`_department` and :meth:`_people`; one read when neither is known yet."""
+        key = (audience, department_id)
+        if department_id is None or department_id in self._departments or key in self._recipients:
+            return await self._department(department_id), await self._people(*key)
+        by_department = audience in (Audience.DEPARTMENT, Audience.MANAGERS)
+        rows = await Tenant._meta.db.execute_query_dict(
+            _DEPARTMENT_AND_PEOPLE,
+            [
+                self.tenant.id,
+                department_id,
+                sorted(r.value for r in _ROLES[audience]),
+                by_department,
+            ],
+        )
+        name = rows[0]["department"]
+        self._departments[department_id] = name or ""
+        people = rows[0]["people"]
+        seen: set[int] = set()
+        found: list[Recipient] = []
+        for row in json.loads(people) if isinstance(people, str | bytes) else people:
+            if row["user_id"] in seen:
+                continue
+            seen.add(row["user_id"])
+            found.append(Recipient(row["user_id"], row["department_id"], row["email"]))
+        self._recipients[key] = found
+        return self._departments[department_id], found
 
     async def _department(self, department_id: int | None) -> str:
         if department_id is None:
@@ -256,12 +343,17 @@ class Notifier:
         """Queue one notification; ``key`` names the occurrence. Send keys derive from it,
         so writing the same occurrence twice (a repeated sweep) adds nothing."""
         tz = self.tenant.timezone
+        people: list[Recipient] = []
+        if audience is Audience.CITIZEN:
+            department = await self._department(department_id)
+        else:
+            department, people = await self._department_and_people(audience, department_id)
         context = ticket_context(
             number=ticket.number,
             title=ticket.title,
             content=ticket.content,
             status=ticket.status,
-            department=await self._department(department_id),
+            department=department,
             sign_deadline=ticket.sign_deadline,
             reply_deadline=ticket.reply_deadline,
             timezone=tz,
@@ -290,7 +382,7 @@ class Notifier:
                 )
             return
         rendered: dict[Channel, Rendered | None] = {}  # the text is the same for everyone
-        for person in await self._people(audience, department_id):
+        for person in people:
             for channel in _STAFF_CHANNELS:
                 if channel is Channel.EMAIL and not person.email:
                     continue

@@ -82,12 +82,20 @@ async def province_calendar(province: Province) -> WorkCalendar:
     )
 
 
-async def tenant_calendar(tenant: Tenant) -> WorkCalendar:
-    """The city's effective calendar: the province's, with the city's layer on top."""
-    province = await Province.get(id=tenant.province_id)
-    base = await province_calendar(province)
-    own = await CalendarEntry.filter(province_id=province.id, tenant_id=tenant.id)
-    return _city_layer(base, tenant, own)
+async def tenant_calendar(tenant: Tenant, province: Province | None = None) -> WorkCalendar:
+    """The city's effective calendar: the province's, with the city's layer on top (both
+    layers' entries in one read). ``province``: the city's, when the caller has read it."""
+    if province is None:
+        province = await Province.get(id=tenant.province_id)
+    rows = await CalendarEntry.filter(
+        Q(tenant_id__isnull=True) | Q(tenant_id=tenant.id), province_id=province.id
+    )
+    base = WorkCalendar.from_entries(
+        _entries([r for r in rows if r.tenant_id is None]),
+        timezone=province.timezone,
+        weekly_hours=parse_weekly_hours(province.working_hours),
+    )
+    return _city_layer(base, tenant, [r for r in rows if r.tenant_id is not None])
 
 
 def _city_layer(base: WorkCalendar, tenant: Tenant, own: list[CalendarEntry]) -> WorkCalendar:

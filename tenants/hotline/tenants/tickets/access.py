@@ -19,7 +19,7 @@ from typing import cast
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
-from hotline.platform.tenancy import Scope, use_scope
+from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import CENTER_ROLES, CITY_TABLE, Action, Actor, require
 from hotline.tenants.kernel.errors import NotFound
@@ -172,18 +172,36 @@ async def lock_for_handling(
     """Ticket then assignment, locked. Department work (``TICKET_HANDLE``) must be on an
     assignment inside one of the actor's own subtrees; deciding on it (supervisors) only
     needs the ticket to be readable. Anything else: NotFound("assignment")."""
-    found = await Assignment.get_or_none(id=assignment_id)
-    if found is None:
+    # Its ticket, its department's path and the paths of the actor's departments in one
+    # read: neither of the first two changes for an assignment, so reading them before
+    # the locks is safe; the actor's paths are its reading paths (unless it sees the
+    # whole city) and its handling paths.
+    found = await Assignment._meta.db.execute_query_dict(
+        _HANDLED, [current_tenant_id(), assignment_id, sorted(actor.department_ids)]
+    )
+    if not found:
         raise NotFound("assignment")
+    require(actor, Action.TICKET_READ)  # as reading_paths asks
+    own: list[str] = list(found[0]["paths"])
     try:
-        ticket = await lock_ticket(actor, found.ticket_id, await reading_paths(actor))
+        ticket = await lock_ticket(
+            actor, found[0]["ticket_id"], None if sees_whole_city(actor) else own
+        )
     except NotFound:
         raise NotFound("assignment") from None
     assignment = await Assignment.filter(id=assignment_id).select_for_update().first()
     if assignment is None:
         raise NotFound("assignment")
-    if action is Action.TICKET_HANDLE:
-        department = await Department.get(id=assignment.department_id)
-        if not within(department.path, await handling_paths(actor)):
-            raise NotFound("assignment")
+    if action is Action.TICKET_HANDLE and not within(found[0]["path"], own):
+        raise NotFound("assignment")
     return ticket, assignment
+
+
+_HANDLED = """
+SELECT a.ticket_id, d.path, (
+  SELECT COALESCE(array_agg(o.path), '{}') FROM departments o
+  WHERE o.tenant_id = $1 AND o.id = ANY($3::bigint[])
+) AS paths
+FROM assignments a JOIN departments d ON d.tenant_id = a.tenant_id AND d.id = a.department_id
+WHERE a.tenant_id = $1 AND a.id = $2
+"""

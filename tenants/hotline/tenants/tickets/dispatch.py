@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from hotline.platform.db.rows import insert_many
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor, allowed, require
 from hotline.tenants.kernel.errors import Conflict, Invalid, NotFound
@@ -39,26 +40,32 @@ async def dispatch_to(
 ) -> None:
     """A new round: an assignment with deadlines for the lead and each co-handler."""
     emergency = ticket.priority is Priority.EMERGENCY
-    last = await assignments_of(ticket).order_by("-round").first()
+    # a ticket never dispatched has no assignments (as snapshots.departments_of reads it)
+    last = (
+        None
+        if ticket.dispatched_at is None
+        else await assignments_of(ticket).order_by("-round").first()
+    )
     round_no = (last.round if last else 0) + 1
     times = deadlines.for_dispatch(clock.calendar, clock.policy, c.now, emergency=emergency)
-    created: list[Assignment] = []
-    for department, is_lead in [(lead, True), *[(d, False) for d in co]]:
-        created.append(
-            await Assignment.create(
-                tenant_id=ticket.tenant_id,
-                province_id=ticket.province_id,
-                ticket_id=ticket.id,
-                department_id=department.id,
-                is_lead=is_lead,
-                round=round_no,
-                sign_deadline=times.sign,
-                reply_deadline=times.reply,
-                due_soon_at=times.due_soon,
-                assigned_by_id=c.actor.user_id,
-                created_at=c.now,
-            )
+    created = [
+        Assignment(
+            tenant_id=ticket.tenant_id,
+            province_id=ticket.province_id,
+            ticket_id=ticket.id,
+            department_id=department.id,
+            is_lead=is_lead,
+            round=round_no,
+            sign_deadline=times.sign,
+            reply_deadline=times.reply,
+            due_soon_at=times.due_soon,
+            assigned_by_id=c.actor.user_id,
+            created_at=c.now,
         )
+        for department, is_lead in [(lead, True), *[(d, False) for d in co]]
+    ]
+    # the round's assignments in one INSERT (a department appears once in a round)
+    await insert_many(c.conn, created, key="department_id")
     # A new round: later stages of an earlier round no longer describe this one.
     ticket.accepted_at = ticket.replied_at = ticket.reviewed_at = ticket.revisited_at = None
     copy_deadlines(ticket, created[0])
@@ -92,12 +99,9 @@ async def dispatch_ticket(
     if len(set(ids)) != len(ids):
         raise Invalid("a department appears twice", field="coDepartmentIds")
     async with change(actor, Action.TICKET_DISPATCH) as c:
-        departments = [
-            await policy.active_department(
-                i, "leadDepartmentId" if i == lead_department_id else "coDepartmentIds"
-            )
-            for i in ids
-        ]
+        departments = await policy.active_departments(
+            [(i, "leadDepartmentId" if i == lead_department_id else "coDepartmentIds") for i in ids]
+        )
         for d in departments:
             if d.kind is DepartmentKind.CENTER:
                 raise Invalid("dispatch to a department, not the center", field="leadDepartmentId")

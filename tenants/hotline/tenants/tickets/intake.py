@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -23,12 +24,14 @@ from hotline.platform.crypto import encrypt, keyed_hash
 from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
-from hotline.tenants.kernel.errors import Invalid
+from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.kernel.events import TicketEvent, unit
+from hotline.tenants.notifications import rules
 from hotline.tenants.routing import service as routing
 from hotline.tenants.routing.models import RoutingRule
 from hotline.tenants.tickets import access, numbering, policy
 from hotline.tenants.tickets.dispatch import dispatch_to
+from hotline.tenants.tickets.flow import OPEN
 from hotline.tenants.tickets.geo import Datum, to_wgs84
 from hotline.tenants.tickets.models import Channel, Kind, Priority, Status, Ticket
 from hotline.tenants.tickets.phones import PHONE_PURPOSE, normalize_phone
@@ -37,6 +40,147 @@ from hotline.tenants.tickets.work import Change, change
 _COORD = Decimal("0.0000001")
 # The outbox kind of "route this new ticket" (handled by .autodispatch).
 ROUTE_KIND = "route"
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """Earlier tickets a new one may repeat, read with the creation's opening statement
+    (the duplicate detector's candidates, :mod:`hotline.tenants.channels.duplicates`):
+    open, received within ``window`` before it, the same caller's ``callers`` newest
+    and the same category's ``nearby`` newest (each on its index, LIMITed: the read does
+    not grow with a repeat caller's history nor a busy category's week)."""
+
+    window: timedelta
+    callers: int
+    nearby: int
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What the duplicate rule reads of an earlier open ticket."""
+
+    id: int
+    received_at: datetime
+    phone_hash: str | None
+    category_id: int | None
+    area_id: int | None
+    address: str
+    lng: Decimal | None
+    lat: Decimal | None
+
+
+Within = Callable[[Change, Ticket, list[Earlier]], Awaitable[None]]
+
+# A creation's one statement before its transaction (autocommit): the category and the
+# area checked, and only when both are usable (no row: a typed error, nothing changed)
+# the day's counter bumped and an id taken from the sequence; beside them the
+# notifier's settings (notifications.rules.SETTINGS_COLUMNS) and, for the intake
+# pipeline, the duplicate candidates. The counter row is locked for this statement only,
+# not until the creation commits, so creations in a city do not queue behind each other;
+# a creation that fails afterwards leaves a gap (docs/tickets.md "Numbers").
+_OPENING = """
+WITH checks AS (
+  SELECT (SELECT is_active FROM categories WHERE tenant_id = $1 AND id = $4) AS category,
+         (SELECT is_active FROM departments WHERE tenant_id = $1 AND id = $5) AS area
+), counter AS (
+  INSERT INTO ticket_counters (tenant_id, province_id, day, last_number, created_at)
+  SELECT $1, $2, $3, 1, now() FROM checks
+  WHERE ($4::int IS NULL OR checks.category) AND ($5::int IS NULL OR checks.area)
+  ON CONFLICT (tenant_id, day)
+  DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number
+)
+SELECT checks.category, checks.area, counter.last_number,
+  CASE WHEN counter.last_number IS NULL THEN NULL ELSE nextval('tickets_id_seq') END AS id,
+  <settings> <repeats>
+FROM checks LEFT JOIN counter ON true <repeats_from>
+""".replace("<settings>", rules.SETTINGS_COLUMNS)
+
+# The candidates, newest first: the caller's ($6: phone hash) and the category's ($4)
+# open ($7) tickets received from $8 to $9, $10 and $11 of them at most.
+_REPEATS_FROM = """
+LEFT JOIN LATERAL (
+  SELECT array_agg(id ORDER BY received_at DESC, id DESC) AS r_id,
+    array_agg(received_at ORDER BY received_at DESC, id DESC) AS r_at,
+    array_agg(citizen_phone_hash ORDER BY received_at DESC, id DESC) AS r_phone,
+    array_agg(category_id ORDER BY received_at DESC, id DESC) AS r_category,
+    array_agg(area_id ORDER BY received_at DESC, id DESC) AS r_area,
+    array_agg(address ORDER BY received_at DESC, id DESC) AS r_address,
+    array_agg(lng ORDER BY received_at DESC, id DESC) AS r_lng,
+    array_agg(lat ORDER BY received_at DESC, id DESC) AS r_lat
+  FROM (
+    (SELECT id, received_at, citizen_phone_hash, category_id, area_id, address, lng, lat
+     FROM tickets WHERE tenant_id = $1 AND citizen_phone_hash = $6
+       AND status = ANY($7::text[]) AND received_at >= $8 AND received_at <= $9
+     ORDER BY received_at DESC, id DESC LIMIT $10)
+    UNION
+    (SELECT id, received_at, citizen_phone_hash, category_id, area_id, address, lng, lat
+     FROM tickets WHERE tenant_id = $1 AND category_id = $4
+       AND status = ANY($7::text[]) AND received_at >= $8 AND received_at <= $9
+     ORDER BY received_at DESC, id DESC LIMIT $11)
+  ) candidates
+) repeats ON true
+"""
+_REPEATS = ", repeats.*"
+
+
+async def _opening(
+    *,
+    tenant_id: int,
+    province_id: int,
+    day: date,
+    category_id: int | None,
+    area_id: int | None,
+    phone_hash: str | None,
+    at: datetime,
+    repeats: Repeats | None,
+) -> tuple[int, int, list[Earlier]]:
+    """The opening statement: (the day's serial, the ticket's id, the candidates)."""
+    args: list[Any] = [tenant_id, province_id, day, category_id, area_id]
+    sql = _OPENING
+    wanted = repeats is not None and (phone_hash is not None or category_id is not None)
+    if repeats is not None and wanted:
+        sql = sql.replace("<repeats_from>", _REPEATS_FROM).replace("<repeats>", _REPEATS)
+        args += [
+            phone_hash,
+            sorted(s.value for s in OPEN),
+            at - repeats.window,
+            at,
+            repeats.callers,
+            repeats.nearby,
+        ]
+    else:
+        sql = sql.replace("<repeats_from>", "").replace("<repeats>", "")
+    row = (await connections.get("default").execute_query_dict(sql, args))[0]
+    if category_id is not None:
+        if row["category"] is None:
+            raise NotFound("category", field="categoryId")
+        if not row["category"]:
+            raise Invalid("the category is inactive", field="categoryId")
+    if area_id is not None:
+        if row["area"] is None:
+            raise NotFound("department", field="areaId")
+        if not row["area"]:
+            raise Invalid("the department is deactivated", field="areaId")
+    rules.remember_settings(tenant_id, row)
+    earlier = (
+        [
+            Earlier(*values)
+            for values in zip(
+                row["r_id"],
+                row["r_at"],
+                row["r_phone"],
+                row["r_category"],
+                row["r_area"],
+                row["r_address"],
+                row["r_lng"],
+                row["r_lat"],
+                strict=True,
+            )
+        ]
+        if wanted and row["r_id"] is not None
+        else []
+    )
+    return int(row["last_number"]), int(row["id"]), earlier
 
 
 @dataclass(frozen=True)
@@ -85,14 +229,16 @@ async def create_ticket(
     category_id: int | None = None,
     area_id: int | None = None,
     idempotency_key: str | None = None,
-    within: Callable[[Change, Ticket], Awaitable[None]] | None = None,
+    within: Within | None = None,
+    repeats: Repeats | None = None,
 ) -> CreatedTicket:
     """Record a submission. An emergency goes at once to the city's duty room.
 
     Anonymous tickets keep neither name nor phone. A repeated ``idempotency_key``
     returns the first ticket (and the same query code), also under concurrency.
     ``within`` runs in the new ticket's transaction (the intake pipeline's records,
-    :mod:`hotline.tenants.channels.pipeline`).
+    :mod:`hotline.tenants.channels.pipeline`), given the earlier tickets ``repeats``
+    asked for (none without it).
     """
     require(actor, Action.TICKET_CREATE)
     content = policy.required(content, "content", "the content")
@@ -103,30 +249,33 @@ async def create_ticket(
     name = None if anonymous or not citizen_name else citizen_name.strip()[:100] or None
     phone = None if anonymous or not citizen_phone else normalize_phone(citizen_phone)
     w_lng, w_lat = _location(lng, lat, datum)
+    phone_hash = keyed_hash(phone, PHONE_PURPOSE) if phone else None
+    at = wall.now()  # the number's day, the ticket's receipt, the candidates' window
     try:
         async with unit():  # the city row is read once, here, for the transaction too
             # Before the transaction, each in its own autocommit statement: the repeat
-            # lookup, then the number (and id). The counter row is locked only for that
-            # one statement, not until the creation commits, so creations in a city do
-            # not queue behind each other; a creation that then fails leaves a gap
-            # (docs/tickets.md "Numbers"). No connection is held while another is taken.
+            # lookup, then the opening (checks, number and id, what the notifier and the
+            # duplicate detector read). No connection is held while another is taken.
             with access.city_scope(actor):
                 tenant = await policy.city(current_tenant_id())
                 if idempotency_key is not None:
                     existing = await Ticket.get_or_none(idempotency_key=idempotency_key)
                     if existing is not None:
                         return _repeat(existing, idempotency_key)
-                number, ticket_id = await numbering.next_number_and_id(
-                    connections.get("default"),
+                day = numbering.local_day(at, tenant.timezone)
+                serial, ticket_id, earlier = await _opening(
                     tenant_id=tenant.id,
                     province_id=tenant.province_id,
-                    prefix=tenant.number_prefix,
-                    timezone=tenant.timezone,
-                    at=wall.now(),
+                    day=day,
+                    category_id=category_id,
+                    area_id=area_id,
+                    phone_hash=phone_hash,
+                    at=at,
+                    repeats=repeats,
                 )
-            # One transaction (one pool acquire) for the checks and every write.
-            async with change(actor, Action.TICKET_CREATE, checked=True) as c:
-                await policy.check_active(c.conn, tenant.id, category_id, area_id)
+                number = numbering.format_number(tenant.number_prefix, day, serial)
+            # One transaction (one pool acquire) for every write.
+            async with change(actor, Action.TICKET_CREATE, checked=True, now=at) as c:
                 duty_room = None
                 if priority is Priority.EMERGENCY:
                     duty_room = (
@@ -139,7 +288,7 @@ async def create_ticket(
                     if idempotency_key is None
                     else numbering.query_code_for_key(tenant.id, idempotency_key)
                 )
-                # Written when the change finishes, with its first event (one INSERT each).
+                # Written when the change finishes, with its first event (one statement).
                 ticket = c.hold(
                     Ticket(
                         id=ticket_id,
@@ -154,7 +303,7 @@ async def create_ticket(
                         content=content,
                         citizen_name_enc=encrypt(name) if name else None,
                         citizen_phone_enc=encrypt(phone) if phone else None,
-                        citizen_phone_hash=keyed_hash(phone, PHONE_PURPOSE) if phone else None,
+                        citizen_phone_hash=phone_hash,
                         anonymous=anonymous,
                         confidential=confidential,
                         address=address.strip(),
@@ -198,9 +347,10 @@ async def create_ticket(
                 if within is not None:
                     if not ticket._saved_in_db:
                         # the caller's records refer to the row: written now, complete
-                        # (its chain head recorded above), so it is not updated again
+                        # (its chain head recorded above) with its first event, so it is
+                        # not updated again
                         await c.write_now(ticket)
-                    await within(c, ticket)
+                    await within(c, ticket, earlier)
     except IntegrityError:
         if idempotency_key is None:
             raise

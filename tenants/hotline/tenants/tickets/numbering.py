@@ -3,10 +3,10 @@
 A number is ``<prefix><yyyymmdd><6 digits>`` with the date in the city's time zone
 (``JN20261123000123``). The per-city, per-day counter is one row bumped by
 ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` in its own autocommit statement before
-the ticket's transaction (``intake.create_ticket``), so concurrent creations hold the row
-for that statement only; a creation that fails afterwards leaves a gap (allowed,
-docs/tickets.md "Numbers"). The query code (6 digits) goes to the citizen; only its
-keyed hash is kept.
+the ticket's transaction (``intake.create_ticket``'s opening, which bumps it only once
+the creation's checks passed), so concurrent creations hold the row for that statement
+only; a creation that fails afterwards leaves a gap (allowed, docs/tickets.md "Numbers").
+The query code (6 digits) goes to the citizen; only its keyed hash is kept.
 """
 
 from __future__ import annotations
@@ -25,14 +25,6 @@ _NEXT = (
     'INSERT INTO "ticket_counters" (tenant_id, province_id, day, last_number, created_at) '
     "VALUES ($1, $2, $3, 1, now()) ON CONFLICT (tenant_id, day) "
     'DO UPDATE SET last_number = "ticket_counters".last_number + 1 RETURNING last_number'
-)
-
-
-# The number and the new ticket's id in one round trip: the id is known before the
-# ticket is written, so its first timeline event (hashed over the id) goes with it.
-_NEXT_WITH_ID = (
-    "WITH counter AS (<next>) "
-    "SELECT last_number, nextval('tickets_id_seq') AS id FROM counter".replace("<next>", _NEXT)
 )
 
 
@@ -58,21 +50,6 @@ async def next_number(
     day = local_day(at, timezone)
     rows = await conn.execute_query_dict(_NEXT, [tenant_id, province_id, day])
     return format_number(prefix, day, int(rows[0]["last_number"]))
-
-
-async def next_number_and_id(
-    conn: BaseDBAsyncClient,
-    *,
-    tenant_id: int,
-    province_id: int,
-    prefix: str,
-    timezone: str,
-    at: datetime,
-) -> tuple[str, int]:
-    """:func:`next_number`, and an id for the new ticket."""
-    day = local_day(at, timezone)
-    rows = await conn.execute_query_dict(_NEXT_WITH_ID, [tenant_id, province_id, day])
-    return format_number(prefix, day, int(rows[0]["last_number"])), int(rows[0]["id"])
 
 
 def new_query_code() -> str:

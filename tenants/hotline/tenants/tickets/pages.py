@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pypika_tortoise.queries import Table
 from tortoise.queryset import QuerySet
 
 from hotline.platform import clock
@@ -190,15 +191,61 @@ async def ticket_page(
     limited = query.limit(limit)
     limited._choose_db_if_not_chosen()
     limited._make_query()
-    sql, params = limited.query.get_parameterized_sql()
+    # the categories (and their parents) joined into the page's own statement: one
+    # statement fewer, and a category row per ticket row (a handful of short columns)
+    joined = wanted.categories and allowed(actor, Action.CATEGORY_READ)
+    built = _with_categories(limited.query, parents=wanted.parents) if joined else limited.query
+    sql, params = built.get_parameterized_sql()
     with city_scope(actor):
         tenant_id = _tenant(actor)
         async with read_session() as reads:
-            rows = TICKETS.many(await reads.fetch(sql, *params))
-            related = Related(tickets={t.id: t for t in rows})
-            if rows and (wanted.assignments or wanted.areas or wanted.categories):
-                await _relations(reads, actor, tenant_id, rows, wanted, related, set())
-    return rows, related
+            found = await reads.fetch(sql, *params)
+            rows = [TICKETS.part(r) for r in found] if joined else TICKETS.many(found)
+            tickets = [t for t in rows if t is not None]
+            related = Related(tickets={t.id: t for t in tickets})
+            if joined and tickets:
+                require(actor, Action.TICKET_READ)  # as _relations does
+                related.categories = {}
+                for record in found:
+                    for prefix in (_CATEGORY, _PARENT) if wanted.parents else (_CATEGORY,):
+                        category = CATEGORIES.part(record, prefix)
+                        if category is not None:
+                            related.categories[category.id] = category
+                wanted = replace(wanted, categories=False)
+            if tickets and (wanted.assignments or wanted.areas or wanted.categories):
+                await _relations(reads, actor, tenant_id, tickets, wanted, related, set())
+    return tickets, related
+
+
+_CATEGORY = "page_category__"
+_PARENT = "page_parent__"
+
+
+def _with_categories(query: Any, *, parents: bool) -> Any:
+    """``query`` (a ticket list's pypika query) with each row's category and, if
+    ``parents``, the category's parent LEFT JOINed (each on its primary key: the rows
+    and their order stay the query's), their columns named ``page_category__<field>`` /
+    ``page_parent__<field>``."""
+    tickets = Ticket._meta.basetable
+    category = Table("categories").as_("page_category")
+    query = query.left_join(category).on(
+        (category.tenant_id == tickets.tenant_id) & (category.id == tickets.category_id)
+    )
+    joins = [(category, _CATEGORY)]
+    if parents:
+        parent = Table("categories").as_("page_parent")
+        query = query.left_join(parent).on(
+            (parent.tenant_id == category.tenant_id) & (parent.id == category.parent_id)
+        )
+        joins.append((parent, _PARENT))
+    projection = Category._meta.fields_db_projection
+    return query.select(
+        *(
+            table.field(column).as_(f"{prefix}{name}")
+            for table, prefix in joins
+            for name, column in projection.items()
+        )
+    )
 
 
 async def ticket_relations(*, actor: Actor, tickets: list[Ticket], wanted: Wanted) -> Related:

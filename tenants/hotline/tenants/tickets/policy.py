@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from hotline.platform.calendar import WorkCalendar
 from hotline.tenants.categories.models import Category
@@ -27,16 +27,29 @@ async def city(tenant_id: int) -> Tenant:
     return tenant
 
 
-async def sla(tenant: Tenant, category_id: int | None) -> SlaPolicy:
-    """Province defaults, then the city, then the category's ancestors and itself."""
-    province = await Province.get(id=tenant.province_id)
+# The overrides of the category's ancestors and itself (its path, root first; a
+# category not found: none), in one read.
+_CHAIN = """
+SELECT COALESCE(json_agg(c.sla_overrides ORDER BY u.n), '[]'::json) AS chain
+FROM categories own
+CROSS JOIN LATERAL unnest(string_to_array(own.path, '/')) WITH ORDINALITY AS u(i, n)
+JOIN categories c ON c.tenant_id = own.tenant_id AND c.id = u.i::int
+WHERE own.tenant_id = $1 AND own.id = $2 AND u.i <> ''
+"""
+
+
+async def sla(
+    tenant: Tenant, category_id: int | None, province: Province | None = None
+) -> SlaPolicy:
+    """Province defaults, then the city, then the category's ancestors and itself.
+    ``province``: the city's, when the caller has read it."""
+    if province is None:
+        province = await Province.get(id=tenant.province_id)
     layers: list[dict[str, Any]] = [province.sla_defaults, tenant.sla_overrides]
     if category_id is not None:
-        category = await Category.get_or_none(id=category_id)
-        if category is not None:
-            ids = [int(i) for i in category.path.strip("/").split("/") if i]
-            chain = {c.id: c for c in await Category.filter(id__in=ids)}
-            layers += [chain[i].sla_overrides for i in ids if i in chain]
+        rows = await Province._meta.db.execute_query_dict(_CHAIN, [tenant.id, category_id])
+        chain = rows[0]["chain"]
+        layers += json.loads(chain) if isinstance(chain, str | bytes) else chain
     return effective_sla(*layers)
 
 
@@ -50,7 +63,8 @@ class Clock:
 
 async def clock(tenant_id: int, category_id: int | None) -> Clock:
     tenant = await city(tenant_id)
-    return Clock(await tenant_calendar(tenant), await sla(tenant, category_id))
+    province = await Province.get(id=tenant.province_id)  # read once for both
+    return Clock(await tenant_calendar(tenant, province), await sla(tenant, category_id, province))
 
 
 async def active_category(category_id: int | None) -> Category | None:
@@ -64,6 +78,21 @@ async def active_category(category_id: int | None) -> Category | None:
     return category
 
 
+async def active_departments(wanted: Sequence[tuple[int, str]]) -> list[Department]:
+    """:func:`active_department` of each ``(id, field)`` in one read, in order: the first
+    one missing or deactivated gives its error."""
+    found = {d.id: d for d in await Department.filter(id__in=sorted({i for i, _ in wanted}))}
+    out: list[Department] = []
+    for department_id, field in wanted:
+        department = found.get(department_id)
+        if department is None:
+            raise NotFound("department", field=field)
+        if not department.is_active:
+            raise Invalid("the department is deactivated", field=field)
+        out.append(department)
+    return out
+
+
 async def active_department(department_id: int, field: str) -> Department:
     department = await Department.get_or_none(id=department_id)
     if department is None:
@@ -71,31 +100,6 @@ async def active_department(department_id: int, field: str) -> Department:
     if not department.is_active:
         raise Invalid("the department is deactivated", field=field)
     return department
-
-
-_ACTIVE = """
-SELECT (SELECT is_active FROM categories WHERE tenant_id = $1 AND id = $2) AS category,
-       (SELECT is_active FROM departments WHERE tenant_id = $1 AND id = $3) AS area
-"""
-
-
-async def check_active(
-    conn: BaseDBAsyncClient, tenant_id: int, category_id: int | None, area_id: int | None
-) -> None:
-    """:func:`active_category` and :func:`active_department` (as ``areaId``) in one read."""
-    if category_id is None and area_id is None:
-        return
-    row = (await conn.execute_query_dict(_ACTIVE, [tenant_id, category_id, area_id]))[0]
-    if category_id is not None:
-        if row["category"] is None:
-            raise NotFound("category", field="categoryId")
-        if not row["category"]:
-            raise Invalid("the category is inactive", field="categoryId")
-    if area_id is not None:
-        if row["area"] is None:
-            raise NotFound("department", field="areaId")
-        if not row["area"]:
-            raise Invalid("the department is deactivated", field="areaId")
 
 
 def required(text: str, field: str, what: str = "a reason") -> str:

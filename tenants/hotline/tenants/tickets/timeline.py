@@ -17,6 +17,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from hotline.platform.db.rows import insert_values, written
 from hotline.tenants.tickets.models import Ticket, TimelineEvent
 
 HASHED_FIELDS = (
@@ -132,8 +133,17 @@ RETURNING id, ticket_id, seq
 """
 
 
-async def insert_many(conn: BaseDBAsyncClient, events: Sequence[TimelineEvent]) -> None:
-    """Write prepared events (in the caller's transaction) and give each its id."""
+async def insert_many(
+    conn: BaseDBAsyncClient, events: Sequence[TimelineEvent], tickets: Sequence[Ticket] = ()
+) -> None:
+    """Write prepared events (in the caller's transaction) and give each its id.
+    ``tickets``: new tickets (their ids taken from the sequence) written in the same
+    statement, before their events (their foreign keys are checked when it ends)."""
+    if tickets and not events:
+        insert, values = insert_values(tickets)
+        await conn.execute_query(insert, values)
+        written(tickets)
+        return
     if not events:
         return
     columns = [
@@ -156,7 +166,14 @@ async def insert_many(conn: BaseDBAsyncClient, events: Sequence[TimelineEvent]) 
     ]
     columns.append([json.dumps(e.data, ensure_ascii=False) for e in events])
     columns += [[e.prev_hash for e in events], [e.hash for e in events]]
-    rows = await conn.execute_query_dict(_INSERT, columns)
+    sql = _INSERT
+    if tickets:
+        insert, values = insert_values(tickets, start=len(columns))
+        sql = f"WITH new_tickets AS ({insert}) {_INSERT}"
+        columns += values
+    rows = await conn.execute_query_dict(sql, columns)
+    if tickets:
+        written(tickets)
     ids = {(r["ticket_id"], r["seq"]): r["id"] for r in rows}
     for event in events:
         event.id = ids[(event.ticket_id, event.seq)]

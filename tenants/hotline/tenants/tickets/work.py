@@ -90,11 +90,17 @@ class Change:
 
     async def write_now(self, ticket: Ticket) -> None:
         """Insert a held ticket the change created *now*, as :meth:`finish` would have
-        (version + 1, its chain head as recorded so far), and let go of it: records
-        written before the end (the intake pipeline's) may refer to the row, and no
-        second write of it follows. Only for a ticket the change alters no further."""
+        (version + 1, its chain head as recorded so far), with the events recorded for
+        it so far (one statement), and let go of it: records written before the end (the
+        intake pipeline's) may refer to the row, and no second write of it follows. Only
+        for a ticket the change alters no further."""
         ticket.version += 1
-        await ticket.save(using_db=self.conn, force_create=True)
+        events = [
+            r.event
+            for r in self._recorded
+            if r.event is not None and r.event.id is None and r.ticket is ticket
+        ]
+        await timeline.insert_many(self.conn, events, [ticket])
         del self._tickets[ticket.id]
 
     async def lock(self, ticket_id: int, paths: list[str] | None = None) -> Ticket:
@@ -224,10 +230,9 @@ class Change:
         for ticket in tickets:
             ticket.version += 1
         new = [t for t in tickets if not t._saved_in_db]
-        for ticket in new:
-            await ticket.save(using_db=self.conn, force_create=True)
+        # new tickets and every event in one statement (a ticket before its events)
         await timeline.insert_many(
-            self.conn, [r.event for r in self._recorded if r.event and r.event.id is None]
+            self.conn, [r.event for r in self._recorded if r.event and r.event.id is None], new
         )
         tickets = [t for t in tickets if t not in new]
         if chain_only:
@@ -238,7 +243,7 @@ class Change:
         await publish(await self.snapshots(), self.outbox)
 
     async def snapshots(self) -> list[TicketChanged]:
-        held = await departments_of([r.ticket for r in self._recorded])
+        held = await departments_of([r.ticket for r in self._recorded], settings=True)
         out: list[TicketChanged] = []
         for r in self._recorded:
             lead, departments = held.get(r.ticket.id, (None, ()))
@@ -292,16 +297,18 @@ async def change(
     *,
     checked: bool = False,
     scope: Scope | None = None,
+    now: datetime | None = None,
 ) -> AsyncIterator[Change]:
     """The preamble: permission (unless the caller ``checked`` it), scope, transaction;
     then the tickets saved and the events published. ``scope`` replaces the actor's city
-    (a transfer runs in its province's)."""
+    (a transfer runs in its province's); ``now``: the change's moment, when the caller
+    took it before (a creation's number and first reads)."""
     if not checked:
         require(actor, permission)
     scoped = use_scope(scope) if scope is not None else access.city_scope(actor)
     with scoped:
         async with unit(), in_transaction("default") as conn:
-            work = Change(actor, permission, clock.now(), conn)
+            work = Change(actor, permission, now or clock.now(), conn)
             yield work
             await work.finish()
 
