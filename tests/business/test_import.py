@@ -262,7 +262,10 @@ async def test_chunks_overlap_but_the_import_is_one_transaction(biz: BizWorld) -
             )
         )
         prepared = prepare_batch(again.context, Batch(table[1:], 2, stored))
-        assert [record for _, _, record in prepared.good] == [None] * 21  # the duplicate too
+        # the unchanged rows: no record; the in-file duplicate (other content) has one,
+        # and is rejected by the write, which sees the whole file
+        assert len(prepared.good) == 21
+        assert [(line, uscc) for line, uscc, record in prepared.good if record] == [(24, code(3))]
         assert len(prepared.rejected) == 4
         written, rejected = await write(again, progress, run)
         assert (written.inserted, written.updated, written.unchanged) == (0, 20, 20)
@@ -270,4 +273,4 @@ async def test_chunks_overlap_but_the_import_is_one_transaction(biz: BizWorld) -
         # a row whose stored hash differs is prepared for the merge
         stored[code(4)] = "0" * 64
         prepared = prepare_batch(again.context, Batch(table[1:], 2, stored))
-        assert [uscc for _, uscc, record in prepared.good if record] == [code(4)]
+        assert [uscc for _, uscc, record in prepared.good if record] == [code(4), code(3)]

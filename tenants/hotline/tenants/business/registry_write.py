@@ -82,13 +82,17 @@ _MERGE = (
     " RETURNING (xmax = 0) AS inserted) "
     "SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS written FROM up"
 )
-# The stored hashes of a chunk's USCCs, read before it is prepared (the import's own
-# transaction: its earlier chunks' rows are seen; a USCC is in one chunk only).
+# The stored hashes of a chunk's USCCs, read in the import's transaction before the chunk
+# is prepared (a USCC the file repeats is rejected as a duplicate, whatever was read).
 _STORED = (
     "SELECT uscc, row_hash FROM business_enterprises"
     " WHERE tenant_id = $1 AND uscc = ANY($2::varchar[])"
 )
-AHEAD = registry_prepare.WORKERS + 1  # chunks prepared or being prepared ahead of the merge
+# Chunks prepared or being prepared while the database merges one: in worker processes,
+# one per worker and one queued; in a thread, one (threads share the interpreter's lock:
+# more would only finish together, later).
+AHEAD_PROCESSES = registry_prepare.WORKERS + 1
+AHEAD_THREAD = 1
 
 
 @dataclass
@@ -153,21 +157,29 @@ class Prepare:
         return Chunk(out, rejected, unchanged, self._processed)
 
 
-Run = Callable[[Context, Batch], Awaitable[Prepared]]
+@dataclass(frozen=True)
+class Run:
+    """Where batches are prepared, and how many at once."""
+
+    call: Callable[[Context, Batch], Awaitable[Prepared]]
+    ahead: int
 
 
 def in_processes(pool: Executor) -> Run:
     """Batches prepared in ``pool`` (registry_prepare.workers())."""
 
-    def run(context: Context, batch: Batch) -> Awaitable[Prepared]:
+    def call(context: Context, batch: Batch) -> Awaitable[Prepared]:
         return asyncio.get_running_loop().run_in_executor(pool, prepare, context, batch)
 
-    return run
+    return Run(call, AHEAD_PROCESSES)
 
 
-async def in_thread(context: Context, batch: Batch) -> Prepared:
-    """A batch prepared in a thread of this process (small files, the seed)."""
+async def _in_thread(context: Context, batch: Batch) -> Prepared:
     return await asyncio.to_thread(prepare, context, batch)
+
+
+# a small file's batches prepared in a thread of this process
+in_thread = Run(_in_thread, AHEAD_THREAD)
 
 
 async def write(
@@ -176,7 +188,7 @@ async def write(
     run: Run = in_thread,
 ) -> tuple[Written, list[Rejected]]:
     """Every chunk of ``source`` into the current city's registry in one transaction: up
-    to AHEAD batches prepared (``run``) while the database merges the chunk before them;
+    to ``run.ahead`` batches prepared while the database merges the chunk before them;
     ``progress(rows)`` after each chunk."""
     scope = current_scope()
     written = Written()
@@ -189,16 +201,21 @@ async def write(
         # with this transaction.
         await raw.execute(f"SET LOCAL statement_timeout = '{IMPORT_TIMEOUT_SECONDS}s'")
         await raw.execute(_STAGE)
+
+        async def submit() -> None:  # up to run.ahead batches being prepared
+            while len(pending) < run.ahead and (rows := source.rows()) is not None:
+                found = await raw.fetch(_STORED, scope.tenant_id, source.usccs(rows[0]))
+                batch = Batch(rows[0], rows[1], {r["uscc"]: r["row_hash"] for r in found})
+                pending.append(asyncio.ensure_future(run.call(source.context, batch)))
+
         try:
             while True:
-                while len(pending) < AHEAD and (rows := source.rows()) is not None:
-                    found = await raw.fetch(_STORED, scope.tenant_id, source.usccs(rows[0]))
-                    stored = {r["uscc"]: r["row_hash"] for r in found}
-                    batch = Batch(rows[0], rows[1], stored)
-                    pending.append(asyncio.ensure_future(run(source.context, batch)))
+                await submit()
                 if not pending:
                     break
-                chunk = source.chunk(await pending.popleft())
+                prepared = await pending.popleft()
+                await submit()  # the next ones are prepared while this one is merged
+                chunk = source.chunk(prepared)
                 if chunk.records:
                     await raw.execute("TRUNCATE business_import_stage")
                     await raw.copy_records_to_table(
