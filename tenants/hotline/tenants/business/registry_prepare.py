@@ -17,7 +17,7 @@ import json
 import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -164,6 +164,7 @@ def usccs(rows: Sequence[list[str]], columns: Mapping[str, int]) -> list[str]:
 # loop's threads), kept for the next import, restarted when the HOTLINE_* environment
 # they were started with changed (a test's, a benchmark's) or a worker died.
 _pool: tuple[dict[str, str], ProcessPoolExecutor] | None = None
+_probes: list[Future[bool]] = []  # one per worker: done once it has started
 
 
 def _environment() -> dict[str, str]:
@@ -182,7 +183,7 @@ def _ready() -> bool:
 
 
 def workers() -> Executor:
-    """The pool that prepares chunks."""
+    """The pool that prepares chunks; its workers start now if they have not."""
     global _pool
     environment = _environment()
     if _pool is not None and _pool[0] == environment:
@@ -196,14 +197,19 @@ def workers() -> Executor:
         initargs=(environment,),
     )
     _pool = (environment, pool)
+    _probes[:] = [pool.submit(_ready) for _ in range(count)]
     return pool
 
 
 def warm() -> None:
     """Start the workers ahead of the first chunk (their start is an interpreter's)."""
-    pool = workers()
-    for _ in range(WORKERS):
-        pool.submit(_ready)
+    workers()
+
+
+def started() -> bool:
+    """Whether every worker has started: until then (seconds on a busy machine) chunks
+    are better prepared in the importing process than queued behind the start."""
+    return bool(_probes) and all(p.done() for p in _probes)
 
 
 def discard() -> None:
@@ -212,3 +218,4 @@ def discard() -> None:
     if _pool is not None:
         _pool[1].shutdown(wait=False, cancel_futures=True)
         _pool = None
+        _probes.clear()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
@@ -165,11 +165,17 @@ class Run:
     ahead: int
 
 
+# one thread: the batches prepared here while the workers start finish one after another
+_LOCAL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry-prepare")
+
+
 def in_processes(pool: Executor) -> Run:
-    """Batches prepared in ``pool`` (registry_prepare.workers())."""
+    """Batches prepared in ``pool`` (registry_prepare.workers()) — in a thread of this
+    process while its workers are still starting."""
 
     def call(context: Context, batch: Batch) -> Awaitable[Prepared]:
-        return asyncio.get_running_loop().run_in_executor(pool, prepare, context, batch)
+        here = pool if registry_prepare.started() else _LOCAL
+        return asyncio.get_running_loop().run_in_executor(here, prepare, context, batch)
 
     return Run(call, AHEAD_PROCESSES)
 
