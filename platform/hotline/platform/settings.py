@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # serves, e.g. during the rolling upgrade that introduces it: docs/operations.md).
     outbox_archive_after_minutes: int = 60
     outbox_delivered_retention_months: int = 0
+    # Worker processes a large registry import prepares its chunks in (validation,
+    # encryption); 0: in the job's own process. Worth it only where the job's process has
+    # cores of its own (docs/business.md "Import").
+    import_workers: int = 0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from hotline.platform import clock, jobs, storage
+from hotline.platform.settings import get_settings
 from hotline.tenants.business import registry_prepare
 from hotline.tenants.business.access import city_scope, require_business
 from hotline.tenants.business.models import ImportStatus, RegistryImport
@@ -39,7 +40,8 @@ CONTENT_TYPES = {
 UPLOAD_EXPIRES = timedelta(hours=1)
 REPORT_EXPIRES = timedelta(minutes=15)
 # A file this small (a few hundred rows) is prepared in a thread of the job's process;
-# a larger one in the worker processes (registry_prepare.workers).
+# a larger one in the worker processes (registry_prepare.workers) if there are any
+# (HOTLINE_IMPORT_WORKERS).
 SMALL_FILE_BYTES = 64 * 1024
 
 
@@ -172,7 +174,7 @@ async def run_import(import_id: int) -> RegistryImport:
     try:
         data = await _read(row.object_key)
         # the workers start (an interpreter each) while the file is parsed
-        large = len(data) > SMALL_FILE_BYTES
+        large = len(data) > SMALL_FILE_BYTES and get_settings().import_workers > 0
         if large:
             registry_prepare.warm()
         table, encoding = read_table(data, row.file_name)

@@ -17,20 +17,16 @@ import json
 import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from hotline.platform.crypto import encrypt_many, keyed_hash
-from hotline.platform.settings import reset_settings
+from hotline.platform.settings import get_settings, reset_settings
 from hotline.tenants.business.rows import EnterpriseRow, Rejected, check_rows
 
 ROW_HASH = "business-registry-row"  # the keyed hash's purpose (crypto.keyed_hash)
-# Processes preparing chunks: the import's Python part is CPU-bound (stdnum, Fernet,
-# parsing), so threads would share one core; at most this many, never more than the
-# worker's cores.
-WORKERS = 2
 
 Record = tuple[Any, ...]
 
@@ -182,14 +178,16 @@ def _ready() -> bool:
     return True
 
 
-def workers() -> Executor:
-    """The pool that prepares chunks; its workers start now if they have not."""
+def workers() -> ProcessPoolExecutor:
+    """The pool that prepares chunks (HOTLINE_IMPORT_WORKERS processes, at least one);
+    its workers start now if they have not."""
     global _pool
     environment = _environment()
     if _pool is not None and _pool[0] == environment:
         return _pool[1]
     discard()
-    count = max(1, min(WORKERS, len(os.sched_getaffinity(0))))
+    # the Python part is CPU-bound (stdnum, Fernet, parsing): threads would share one core
+    count = max(1, min(get_settings().import_workers, len(os.sched_getaffinity(0))))
     pool = ProcessPoolExecutor(
         max_workers=count,
         mp_context=multiprocessing.get_context("spawn"),
@@ -204,6 +202,11 @@ def workers() -> Executor:
 def warm() -> None:
     """Start the workers ahead of the first chunk (their start is an interpreter's)."""
     workers()
+
+
+def count() -> int:
+    """How many workers the current pool has (0: none yet)."""
+    return len(_probes)
 
 
 def started() -> bool:

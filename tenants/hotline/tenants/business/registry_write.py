@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
@@ -91,7 +91,6 @@ _STORED = (
 # Chunks prepared or being prepared while the database merges one: in worker processes,
 # one per worker and one queued; in a thread, one (threads share the interpreter's lock:
 # more would only finish together, later).
-AHEAD_PROCESSES = registry_prepare.WORKERS + 1
 AHEAD_THREAD = 1
 
 
@@ -169,7 +168,7 @@ class Run:
 _LOCAL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry-prepare")
 
 
-def in_processes(pool: Executor) -> Run:
+def in_processes(pool: ProcessPoolExecutor) -> Run:
     """Batches prepared in ``pool`` (registry_prepare.workers()) — in a thread of this
     process while its workers are still starting."""
 
@@ -177,7 +176,7 @@ def in_processes(pool: Executor) -> Run:
         here = pool if registry_prepare.started() else _LOCAL
         return asyncio.get_running_loop().run_in_executor(here, prepare, context, batch)
 
-    return Run(call, AHEAD_PROCESSES)
+    return Run(call, registry_prepare.count() + 1)
 
 
 async def _in_thread(context: Context, batch: Batch) -> Prepared:
