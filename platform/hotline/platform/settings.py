@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # serves, e.g. during the rolling upgrade that introduces it: docs/operations.md).
     outbox_archive_after_minutes: int = 60
     outbox_delivered_retention_months: int = 0
+    # Users read their notices for as long as they keep them: none are detached unless
+    # set (a detached month disappears from every inbox and unread count).
+    notices_retention_months: int = 0
     # Worker processes a large registry import prepares its chunks in (validation,
     # encryption); 0: in the job's own process. Worth it only where the job's process has
     # cores of its own (docs/business.md "Import").
