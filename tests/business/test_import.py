@@ -4,12 +4,12 @@ re-imports by USCC."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from openpyxl import Workbook
@@ -17,9 +17,12 @@ from openpyxl import Workbook
 from hotline.platform import clock
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id
+from hotline.tenants.business import registry_prepare
 from hotline.tenants.business.models import Enterprise
 from hotline.tenants.business.registry_import import waiting_imports
-from hotline.tenants.business.registry_write import Chunk, Prepare, write
+from hotline.tenants.business.registry_prepare import Batch
+from hotline.tenants.business.registry_prepare import prepare as prepare_batch
+from hotline.tenants.business.registry_write import Prepare, in_processes, write
 from hotline.tenants.business.rows import read_table
 from hotline.tenants.business.rules import make_uscc
 from hotline.workers.business import import_enterprises
@@ -209,44 +212,36 @@ async def test_only_csv_or_xlsx_and_only_admins(biz: BizWorld) -> None:
 
 
 async def test_chunks_overlap_but_the_import_is_one_transaction(biz: BizWorld) -> None:
-    """The worker's pipeline in chunks of 7 rows: a duplicate of a row of an earlier chunk
-    is still rejected, progress grows per chunk, and a failure after some chunks were
-    merged leaves nothing written (one transaction)."""
-    city = biz.beta.city
+    """The worker's pipeline in chunks of 7 rows prepared in the worker processes: a
+    duplicate of a row of an earlier chunk is still rejected, progress grows per chunk,
+    and a failure after some chunks were merged leaves nothing written (one
+    transaction)."""
+    city, other = biz.beta.city, biz.alpha.city
     text = registry_csv(city, 20, bad=True).replace(
         code(0) + ",文件内重复", code(3) + ",文件内重复"
     )
     table, _ = read_table(text.encode("utf-8"), "r.csv")
     areas = {city.district.name: city.district.id}
     seen: list[int] = []
+    run = in_processes(registry_prepare.workers())
 
     async def progress(rows: int) -> None:
         seen.append(rows)
 
     with use_scope(city.scope()):
         before = await Enterprise.all().count()
-        prepare = Prepare(table, areas, clock.now().date())
-        chunks = 0
-
-        async def failing() -> Chunk:
-            nonlocal chunks
-            chunks += 1
-            if chunks == 2:
-                raise RuntimeError("the worker died")
-            return await asyncio.to_thread(prepare.next, 7)
-
-        with pytest.raises(RuntimeError):
-            await write(prepare.next(7), failing, progress)
+        # from the third chunk on, the rows name a department of another city (one moved
+        # away while the import ran): the same-city foreign key refuses that chunk
+        late = [r if n < 15 else [*r[:6], "elsewhere", *r[7:]] for n, r in enumerate(table)]
+        moved = Prepare(late, {**areas, "elsewhere": other.district.id}, clock.now().date(), size=7)
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await write(moved, progress, run)
         assert seen == [7, 14]  # two chunks merged before the failure…
         assert await Enterprise.all().count() == before  # …and rolled back with it
 
         seen.clear()
-        prepare = Prepare(table, areas, clock.now().date())
-
-        async def following() -> Chunk:
-            return await asyncio.to_thread(prepare.next, 7)
-
-        written, rejected = await write(prepare.next(7), following, progress)
+        prepare = Prepare(table, areas, clock.now().date(), size=7)
+        written, rejected = await write(prepare, progress, run)
         assert (written.inserted, written.updated, written.unchanged) == (20, 0, 0)
         assert seen == [7, 14, 21, 25]
         assert [(r.line, r.field) for r in rejected] == [
@@ -258,3 +253,24 @@ async def test_chunks_overlap_but_the_import_is_one_transaction(biz: BizWorld) -
         ]
         assert rejected[2].reason == "duplicate of row 5"
         assert await Enterprise.all().count() == before + 20
+
+        # the same file again: every good row validated, none encrypted or staged
+        again = Prepare(table, areas, clock.now().date(), size=7)
+        stored = dict(
+            await Enterprise.filter(uscc__in=[code(n) for n in range(20)]).values_list(
+                "uscc", "row_hash"
+            )
+        )
+        prepared = prepare_batch(again.context, Batch(table[1:], 2, stored))
+        # the unchanged rows: no record; the in-file duplicate (other content) has one,
+        # and is rejected by the write, which sees the whole file
+        assert len(prepared.good) == 21
+        assert [(line, uscc) for line, uscc, record in prepared.good if record] == [(24, code(3))]
+        assert len(prepared.rejected) == 4
+        written, rejected = await write(again, progress, run)
+        assert (written.inserted, written.updated, written.unchanged) == (0, 20, 20)
+        assert len(rejected) == 5
+        # a row whose stored hash differs is prepared for the merge
+        stored[code(4)] = "0" * 64
+        prepared = prepare_batch(again.context, Batch(table[1:], 2, stored))
+        assert [uscc for _, uscc, record in prepared.good if record] == [code(4), code(3)]

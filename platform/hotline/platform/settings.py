@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # Users read their notices for as long as they keep them: none are detached unless
     # set (a detached month disappears from every inbox and unread count).
     notices_retention_months: int = 0
+    # Worker processes a large registry import prepares its chunks in (validation,
+    # encryption); 0: in the job's own process. Worth it only where the job's process has
+    # cores of its own (docs/business.md "Import").
+    import_workers: int = 0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so

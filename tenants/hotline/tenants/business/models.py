@@ -47,7 +47,7 @@ class Enterprise(TenantModel):
     status = fields.CharEnumField(EnterpriseStatus, max_length=10, default=EnterpriseStatus.ACTIVE)
     tags: Any = fields.JSONField(default=list)
     updated_at = fields.DatetimeField(auto_now=True)
-    # keyed hash of the content an import wrote (registry_import.row_hash): the next import
+    # keyed hash of the content an import wrote (registry_prepare.row_hash): the next import
     # leaves the row alone when it brings the same. Any other writer of an imported column
     # must set it to None, or a re-import of the old file would not restore the row.
     row_hash = fields.CharField(max_length=64, null=True)

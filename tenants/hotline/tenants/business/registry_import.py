@@ -6,8 +6,8 @@ missing) fails the import and writes nothing; bad rows are rejected with their r
 (``rejected_sample`` and a CSV report in the object store) while the good ones are
 upserted by USCC.
 
-The write — chunks validated in a worker thread while the database merges the previous
-one, all in one transaction, unchanged rows left alone — is ``registry_write``.
+The write — chunks prepared in worker processes while the database merges the one
+before, all in one transaction, unchanged rows left alone — is ``registry_write``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from hotline.platform import clock, jobs, storage
+from hotline.platform.settings import get_settings
+from hotline.tenants.business import registry_prepare
 from hotline.tenants.business.access import city_scope, require_business
 from hotline.tenants.business.models import ImportStatus, RegistryImport
-from hotline.tenants.business.registry_write import Prepare, chunk_of, write
+from hotline.tenants.business.registry_write import Prepare, in_processes, in_thread, write
 from hotline.tenants.business.rows import BadFile, Rejected, read_table
 from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor
@@ -37,6 +39,10 @@ CONTENT_TYPES = {
 }
 UPLOAD_EXPIRES = timedelta(hours=1)
 REPORT_EXPIRES = timedelta(minutes=15)
+# A file this small (a few hundred rows) is prepared in a thread of the job's process;
+# a larger one in the worker processes (registry_prepare.workers) if there are any
+# (HOTLINE_IMPORT_WORKERS).
+SMALL_FILE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -167,20 +173,25 @@ async def run_import(import_id: int) -> RegistryImport:
 
     try:
         data = await _read(row.object_key)
+        # the workers start (an interpreter each) while the file is parsed
+        large = len(data) > SMALL_FILE_BYTES and get_settings().import_workers > 0
+        if large:
+            registry_prepare.warm()
         table, encoding = read_table(data, row.file_name)
         if len(table) < 1:
             raise BadFile("the file is empty")
         await RegistryImport.filter(id=row.id).update(
             total_rows=max(len(table) - 1, 0), encoding=encoding
         )
+        # a bad header fails here, before any write
         prepare = Prepare(table, await _areas(), clock.now().date())
-        first = await chunk_of(prepare)  # a bad header fails here, before any write
     except BadFile as exc:
         await RegistryImport.filter(id=row.id).update(
             status=ImportStatus.FAILED, error=str(exc), finished_at=clock.now()
         )
         return await RegistryImport.get(id=row.id)
-    written, rejected = await write(first, lambda: chunk_of(prepare), progress)
+    run = in_processes(registry_prepare.workers()) if large else in_thread
+    written, rejected = await write(prepare, progress, run)
     report_key = None
     if rejected:
         report_key = storage.tenant_key("business-imports", "rejected")

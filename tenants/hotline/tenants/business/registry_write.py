@@ -1,31 +1,44 @@
-"""The registry import's write (docs/business.md, "Import"): the file's rows validated and
-made into COPY records a chunk at a time, and every chunk merged into the city's
-registry in **one** transaction — a worker thread prepares chunk k+1 while the database
-takes chunk k (COPY into a temporary staging table, then ``INSERT … ON CONFLICT
-(tenant_id, uscc)`` in USCC order), so the Python part and the database's part overlap
-instead of adding up; nothing is visible before the commit.
+"""The registry import's write (docs/business.md, "Import"): the file's rows prepared a
+chunk at a time in worker processes (``registry_prepare``: validated, hashed, the changed
+ones encrypted into COPY records) and every chunk merged into the city's registry in
+**one** transaction — while the database takes chunk k (COPY into a temporary staging
+table, then ``INSERT … ON CONFLICT (tenant_id, uscc)`` in USCC order), the workers
+prepare the chunks after it, so the Python part and the database's part overlap instead
+of adding up; nothing is visible before the commit.
 
-Each row carries a keyed hash of its validated content (``row_hash``): an existing row
-whose hash is the same is left as it is (counted ``unchanged``), so re-importing the same
-file writes nothing but counts. The upload, the job and the report are
-``registry_import``'s.
+Each row carries a keyed hash of its validated content (``row_hash``). Before a chunk is
+prepared the transaction reads the stored hashes of its USCCs, so a row that would not
+change is validated but neither encrypted nor staged (counted ``unchanged``); the merge
+still compares the hashes, for a code the file writes otherwise than canonically.
+Re-importing the same file writes nothing but counts. The upload, the job and the
+report are ``registry_import``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from tortoise import connections
 
-from hotline.platform.crypto import encrypt_many, keyed_hash
 from hotline.platform.tenancy import current_scope
-from hotline.tenants.business.rows import EnterpriseRow, Rejected, validate
+from hotline.tenants.business import registry_prepare
+from hotline.tenants.business.registry_prepare import (
+    Batch,
+    Context,
+    Prepared,
+    Record,
+    prepare,
+    records,
+    row_hash_key,
+    usccs,
+)
+from hotline.tenants.business.rows import EnterpriseRow, Rejected, header_map
 
 CHUNK = 5_000  # rows validated, staged and merged at a time; progress is written per chunk
 IMPORT_TIMEOUT_SECONDS = 900
@@ -69,64 +82,16 @@ _MERGE = (
     " RETURNING (xmax = 0) AS inserted) "
     "SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS written FROM up"
 )
-ROW_HASH = "business-registry-row"  # the keyed hash's purpose (crypto.keyed_hash)
-
-
-def row_hash_key() -> bytes:
-    """The key of the rows' hashes: derived from the platform's hash key for this purpose
-    alone (one HMAC per import, :func:`keyed_hash`)."""
-    return bytes.fromhex(keyed_hash("key", ROW_HASH))
-
-
-def row_hash(row: EnterpriseRow, tag_json: str, key: bytes) -> str:
-    """A keyed hash (BLAKE2b's keyed mode) of everything an import writes of the row, the
-    legal representative in clear (its ciphertext differs on every encryption). Keyed, so
-    the stored hash of a row says nothing of its representative to whoever reads the
-    table; one C call per row, a tenth of an HMAC through :func:`keyed_hash`."""
-    text = (
-        f"{row.uscc}\x1f{row.name}\x1f{row.legal_rep}\x1f{row.industry}\x1f{row.section}"
-        f"\x1f{row.employees}\x1f{row.revenue}\x1f{row.size_class}\x1f{row.area_id}"
-        f"\x1f{row.registered_capital}\x1f{row.founded_on}\x1f{row.status}\x1f{tag_json}"
-    )
-    return hashlib.blake2b(text.encode(), key=key, digest_size=32).hexdigest()
-
-
-def _records(rows: Sequence[EnterpriseRow]) -> list[tuple[Any, ...]]:
-    """COPY records of ``rows``: the legal representatives encrypted in one batch
-    (:func:`encrypt_many`, a fresh IV each), a tag list's JSON written once per list, the
-    row's hash last."""
-    reps = [r.legal_rep for r in rows if r.legal_rep]
-    tokens = iter(encrypt_many(reps))
-    key = row_hash_key()
-    tags: dict[tuple[str, ...], str] = {}
-    out: list[tuple[Any, ...]] = []
-    for row in rows:
-        tag_json = tags.get(row.tags)
-        if tag_json is None:
-            tag_json = tags[row.tags] = _json_tags(row.tags)
-        out.append(
-            (
-                row.uscc,
-                row.name,
-                next(tokens) if row.legal_rep else None,
-                row.industry,
-                row.section,
-                row.employees,
-                row.revenue,
-                row.size_class.value if row.size_class else None,
-                row.area_id,
-                row.registered_capital,
-                row.founded_on,
-                row.status.value,
-                tag_json,
-                row_hash(row, tag_json, key),
-            )
-        )
-    return out
-
-
-def _json_tags(tags: Sequence[str]) -> str:
-    return json.dumps(list(tags), ensure_ascii=False)
+# The stored hashes of a chunk's USCCs, read in the import's transaction before the chunk
+# is prepared (a USCC the file repeats is rejected as a duplicate, whatever was read).
+_STORED = (
+    "SELECT uscc, row_hash FROM business_enterprises"
+    " WHERE tenant_id = $1 AND uscc = ANY($2::varchar[])"
+)
+# Chunks prepared or being prepared while the database merges one: in worker processes,
+# one per worker and one queued; in a thread, one (threads share the interpreter's lock:
+# more would only finish together, later).
+AHEAD_THREAD = 1
 
 
 @dataclass
@@ -138,66 +103,124 @@ class Written:
 
 @dataclass(frozen=True)
 class Chunk:
-    records: list[tuple[Any, ...]]
+    records: list[Record]  # to merge
     rejected: list[Rejected]
+    unchanged: int  # good rows the same as their stored row: not staged
     processed: int  # rows validated so far (good and rejected)
-    last: bool
 
 
 class Prepare:
-    """The file's rows, validated and made into COPY records a chunk at a time (in a worker
-    thread: one call at a time, in order; a duplicate USCC is one of an earlier chunk too).
-    """
+    """An import's file, a chunk at a time: the batches to prepare (in order) and, from
+    each one prepared, the chunk to merge — a USCC already seen in an earlier row of the
+    file is rejected here as its duplicate, whichever worker prepared the rows."""
 
-    def __init__(self, table: list[list[str]], areas: dict[str, int], today: date) -> None:
-        self._results: Iterator[EnterpriseRow | Rejected] = validate(
-            table, areas=areas, today=today
-        )
-        self._seen = 0
+    def __init__(
+        self, table: list[list[str]], areas: dict[str, int], today: date, *, size: int = CHUNK
+    ) -> None:
+        self.context = Context(
+            header_map(table[0] if table else []), areas, today, row_hash_key()
+        )  # a bad header fails here, before any write
+        self._table = table
+        self._size = size
+        self._next = 1  # the table's index of the next batch's first row
+        self._seen: dict[str, int] = {}
+        self._processed = 0
 
-    def next(self, size: int = CHUNK) -> Chunk:
-        good: list[EnterpriseRow] = []
-        rejected: list[Rejected] = []
-        last = True
-        for result in self._results:
-            if isinstance(result, EnterpriseRow):
-                good.append(result)
+    def rows(self) -> tuple[list[list[str]], int] | None:
+        """The next batch's rows and the file's line of its first, or None at the end."""
+        if self._next >= len(self._table):
+            return None
+        start, self._next = self._next, self._next + self._size
+        return self._table[start : self._next], start + 1
+
+    def usccs(self, rows: Sequence[list[str]]) -> list[str]:
+        return usccs(rows, self.context.columns)
+
+    def chunk(self, prepared: Prepared) -> Chunk:
+        """The next chunk from the next batch prepared (called in the batches' order)."""
+        rejected = list(prepared.rejected)
+        out: list[Record] = []
+        unchanged = 0
+        for line, uscc, record in prepared.good:
+            first = self._seen.get(uscc)
+            if first is not None:
+                rejected.append(Rejected(line, uscc, "uscc", f"duplicate of row {first}"))
+                continue
+            self._seen[uscc] = line
+            if record is None:
+                unchanged += 1
             else:
-                rejected.append(result)
-            if len(good) + len(rejected) >= size:
-                last = False
-                break
-        self._seen += len(good) + len(rejected)
-        return Chunk(_records(good), rejected, self._seen, last)
+                out.append(record)
+        rejected.sort(key=lambda r: r.line)
+        self._processed += len(prepared.good) + len(prepared.rejected)
+        return Chunk(out, rejected, unchanged, self._processed)
 
 
-async def chunk_of(prepare: Prepare) -> Chunk:
-    """The next chunk, prepared in a worker thread (the event loop stays free)."""
-    return await asyncio.to_thread(prepare.next)
+@dataclass(frozen=True)
+class Run:
+    """Where batches are prepared, and how many at once."""
+
+    call: Callable[[Context, Batch], Awaitable[Prepared]]
+    ahead: int
+
+
+# one thread: the batches prepared here while the workers start finish one after another
+_LOCAL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry-prepare")
+
+
+def in_processes(pool: ProcessPoolExecutor) -> Run:
+    """Batches prepared in ``pool`` (registry_prepare.workers()) — in a thread of this
+    process while its workers are still starting."""
+
+    def call(context: Context, batch: Batch) -> Awaitable[Prepared]:
+        here = pool if registry_prepare.started() else _LOCAL
+        return asyncio.get_running_loop().run_in_executor(here, prepare, context, batch)
+
+    return Run(call, registry_prepare.count() + 1)
+
+
+async def _in_thread(context: Context, batch: Batch) -> Prepared:
+    return await asyncio.to_thread(prepare, context, batch)
+
+
+# a small file's batches prepared in a thread of this process
+in_thread = Run(_in_thread, AHEAD_THREAD)
 
 
 async def write(
-    first: Chunk,
-    following: Callable[[], Coroutine[Any, Any, Chunk]],
+    source: Prepare,
     progress: Callable[[int], Awaitable[None]],
+    run: Run = in_thread,
 ) -> tuple[Written, list[Rejected]]:
-    """``first`` and every chunk after it (``following()``, until one is the last) into the
-    current city's registry in one transaction, the next chunk prepared while the database
-    takes this one; ``progress(rows)`` after each."""
+    """Every chunk of ``source`` into the current city's registry in one transaction: up
+    to ``run.ahead`` batches prepared while the database merges the chunk before them;
+    ``progress(rows)`` after each chunk."""
     scope = current_scope()
     written = Written()
     rejected: list[Rejected] = []
     client = connections.get("default")
-    chunk, upcoming = first, None
+    pending: deque[asyncio.Future[Prepared]] = deque()
     async with client.acquire_connection() as raw, raw.transaction():
         # A registry of hundreds of thousands of rows: the worker's import may run longer
         # than an API statement (HOTLINE_DATABASE_STATEMENT_TIMEOUT_SECONDS); LOCAL ends
         # with this transaction.
         await raw.execute(f"SET LOCAL statement_timeout = '{IMPORT_TIMEOUT_SECONDS}s'")
         await raw.execute(_STAGE)
+
+        async def submit() -> None:  # up to run.ahead batches being prepared
+            while len(pending) < run.ahead and (rows := source.rows()) is not None:
+                found = await raw.fetch(_STORED, scope.tenant_id, source.usccs(rows[0]))
+                batch = Batch(rows[0], rows[1], {r["uscc"]: r["row_hash"] for r in found})
+                pending.append(asyncio.ensure_future(run.call(source.context, batch)))
+
         try:
             while True:
-                upcoming = None if chunk.last else asyncio.create_task(following())
+                await submit()
+                if not pending:
+                    break
+                prepared = await pending.popleft()
+                await submit()  # the next ones are prepared while this one is merged
+                chunk = source.chunk(prepared)
                 if chunk.records:
                     await raw.execute("TRUNCATE business_import_stage")
                     await raw.copy_records_to_table(
@@ -210,26 +233,31 @@ async def write(
                     written.inserted += inserted
                     written.updated += len(chunk.records) - inserted
                     written.unchanged += len(chunk.records) - changed
+                written.updated += chunk.unchanged
+                written.unchanged += chunk.unchanged
                 rejected += chunk.rejected
                 await progress(chunk.processed)
-                if upcoming is None:
-                    break
-                chunk, upcoming = await upcoming, None
+        except BrokenProcessPool:
+            registry_prepare.discard()  # a worker died: the next import starts new ones
+            raise
         finally:
-            if upcoming is not None:  # failed mid-way: the prepared chunk is not wanted
-                upcoming.cancel()
+            for future in pending:  # failed mid-way: the prepared chunks are not wanted
+                future.cancel()
     return written, rejected
 
 
 async def upsert(rows: Sequence[EnterpriseRow]) -> tuple[int, int]:
     """Rows validated already (the demo seed) into the current city's registry, in one
     transaction: (inserted, updated)."""
-
-    async def nothing(rows: int) -> None:
-        return None
-
-    async def no_more() -> Chunk:
-        raise AssertionError("one chunk only")
-
-    written, _ = await write(Chunk(_records(rows), [], len(rows), True), no_more, nothing)
-    return written.inserted, written.updated
+    scope = current_scope()
+    client = connections.get("default")
+    async with client.acquire_connection() as raw, raw.transaction():
+        await raw.execute(_STAGE)
+        await raw.copy_records_to_table(
+            "business_import_stage",
+            records=records(rows, row_hash_key()),
+            columns=list(_STAGE_COLUMNS),
+        )
+        result = await raw.fetchrow(_MERGE, scope.tenant_id, scope.province_id)
+    assert result is not None
+    return int(result["inserted"]), len(rows) - int(result["inserted"])

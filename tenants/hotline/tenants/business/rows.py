@@ -251,24 +251,38 @@ def check_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     return unique
 
 
+def check_rows(
+    rows: list[list[str]],
+    columns: Mapping[str, int],
+    *,
+    first_line: int,
+    areas: Mapping[str, int],
+    today: date,
+) -> Iterator[tuple[int, EnterpriseRow | Rejected]]:
+    """Each non-blank row of ``rows`` (the file's line ``first_line`` onwards) with its
+    line, validated on its own: a duplicate USCC is the caller's to find (a chunk of a
+    file is checked apart from the others, :func:`validate` checks a whole file)."""
+    for offset, raw in enumerate(rows):
+        line = first_line + offset
+        if not any(c.strip() for c in raw):
+            continue
+        cells = {c: raw[i] if i < len(raw) else "" for c, i in columns.items()}
+        try:
+            yield line, parse_row(cells, areas=areas, today=today)
+        except Invalid as exc:
+            yield line, Rejected(line, cells.get("uscc", "")[:40], exc.field or "", exc.message)
+
+
 def validate(
     rows: list[list[str]], *, areas: Mapping[str, int], today: date
 ) -> Iterator[EnterpriseRow | Rejected]:
     """Every data row, validated; a USCC seen earlier in the file is a rejected duplicate."""
     columns = header_map(rows[0] if rows else [])
     seen: dict[str, int] = {}
-    for offset, raw in enumerate(rows[1:]):
-        line = offset + 2
-        if not any(c.strip() for c in raw):
-            continue
-        cells = {c: raw[i] if i < len(raw) else "" for c, i in columns.items()}
-        try:
-            row = parse_row(cells, areas=areas, today=today)
-        except Invalid as exc:
-            yield Rejected(line, cells.get("uscc", "")[:40], exc.field or "", exc.message)
-            continue
-        if row.uscc in seen:
-            yield Rejected(line, row.uscc, "uscc", f"duplicate of row {seen[row.uscc]}")
-            continue
-        seen[row.uscc] = line
+    for line, row in check_rows(rows[1:], columns, first_line=2, areas=areas, today=today):
+        if isinstance(row, EnterpriseRow):
+            if row.uscc in seen:
+                yield Rejected(line, row.uscc, "uscc", f"duplicate of row {seen[row.uscc]}")
+                continue
+            seen[row.uscc] = line
         yield row
