@@ -13,6 +13,10 @@ Then the creation capacity: one API process, desks that only create work orders 
 pause between requests (``BENCH_LOAD_CAPACITY_SECONDS``, default 120; 0 skips it) — the
 mix above is paced like people, so it cannot show how many creations a process carries.
 
+Each run is preceded by a warm-up of the same mix (``BENCH_LOAD_WARMUP_SECONDS``, default
+60), printed but not measured: a process's first minute loads dictionaries and models and
+fills its pools, and those seconds would otherwise set the p99 of the whole run.
+
 Bounds: ``BENCH_LOAD_SECONDS`` (default 600 per configuration, the issue's ten minutes;
 ``--smoke`` runs 15), ``BENCH_LOAD_USERS`` (default 30 desks), ``BENCH_LOAD_PROCESSES``
 (default "1,2": the API process counts to run).
@@ -81,7 +85,9 @@ async def _exactly_once(numbers: list[str]) -> tuple[int, int, int]:
     return len(numbers), once, len(set(numbers)) - once + (len(numbers) - len(set(numbers)))
 
 
-def _report(label: str, stats_csv: Path, seconds: float, check: tuple[int, int, int]) -> None:
+def _report(
+    label: str, stats_csv: Path, seconds: float, check: tuple[int, int, int] | None
+) -> None:
     print(f"\n{label}: {seconds:.0f} s")
     head = f"{'requests':>9} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}"
     print(f"{'operation':22} {head}")
@@ -94,6 +100,8 @@ def _report(label: str, stats_csv: Path, seconds: float, check: tuple[int, int, 
                 f"{name:22} {int(row['Request Count']):9} {float(row['Requests/s']):7.1f} "
                 f"{row['50%']:>7} {row['99%']:>7} {int(row['Failure Count']):7}"
             )
+    if check is None:
+        return
     acknowledged, once, wrong = check
     print(
         f"work orders acknowledged: {acknowledged}, present exactly once: {once}, "
@@ -102,7 +110,13 @@ def _report(label: str, stats_csv: Path, seconds: float, check: tuple[int, int, 
 
 
 def _configuration(
-    processes: int, seconds: int, users: int, tokens: dict[str, str], capacity: bool = False
+    processes: int,
+    seconds: int,
+    users: int,
+    tokens: dict[str, str],
+    *,
+    warmup: int,
+    capacity: bool = False,
 ) -> None:
     ports = [_free_port() for _ in range(processes)]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -129,41 +143,47 @@ def _configuration(
     try:
         for url, api in zip(urls, apis, strict=True):
             _wait_ready(url, api)
+
+        def locust(name: str, run_seconds: int) -> None:
+            subprocess.run(
+                [
+                    str(BIN / "locust"),
+                    "-f",
+                    str(Path(__file__).with_name("locustfile.py")),
+                    "--headless",
+                    "--only-summary",
+                    "-u",
+                    str(users),
+                    "-r",
+                    str(max(users // 5, 4)),
+                    "-t",
+                    f"{run_seconds}s",
+                    "--stop-timeout",
+                    "10",
+                    "--host",
+                    urls[0],
+                    "--csv",
+                    str(work / name),
+                    "--loglevel",
+                    "WARNING",
+                    *(["--tags", "create"] if capacity else []),
+                ],
+                env={
+                    **env,
+                    "BENCH_LOAD_TOKENS": json.dumps(tokens),
+                    "BENCH_LOAD_CREATED": str(created),
+                    "BENCH_LOAD_HOSTS": ",".join(urls),
+                    "BENCH_LOAD_PAUSE": "0" if capacity else "1",
+                },
+                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=(work / f"{name}.log").open("wb"),
+            )
+
+        if warmup:  # the processes' first minute (models, dictionaries, pools): not measured
+            locust("warmup", warmup)
         started = time.monotonic()
-        subprocess.run(
-            [
-                str(BIN / "locust"),
-                "-f",
-                str(Path(__file__).with_name("locustfile.py")),
-                "--headless",
-                "--only-summary",
-                "-u",
-                str(users),
-                "-r",
-                str(max(users // 5, 4)),
-                "-t",
-                f"{seconds}s",
-                "--stop-timeout",
-                "10",
-                "--host",
-                urls[0],
-                "--csv",
-                str(work / "run"),
-                "--loglevel",
-                "WARNING",
-                *(["--tags", "create"] if capacity else []),
-            ],
-            env={
-                **env,
-                "BENCH_LOAD_TOKENS": json.dumps(tokens),
-                "BENCH_LOAD_CREATED": str(created),
-                "BENCH_LOAD_HOSTS": ",".join(urls),
-                "BENCH_LOAD_PAUSE": "0" if capacity else "1",
-            },
-            check=False,
-            stdout=subprocess.DEVNULL,
-            stderr=(work / "locust.log").open("wb"),
-        )
+        locust("run", seconds)
         elapsed = time.monotonic() - started
     finally:
         for process in (*apis, worker):
@@ -178,6 +198,8 @@ def _configuration(
     label = f"{processes} API process{'es' if processes > 1 else ''} + 1 worker, {users} desks"
     if capacity:
         label = f"creation capacity ({label}, creates only, no pause)"
+    if warmup:
+        _report(f"{label} — warm-up (not measured)", work / "warmup_stats.csv", warmup, None)
     _report(label, work / "run_stats.csv", elapsed, check)
     print(f"(logs and locust's CSV: {work})", flush=True)
 
@@ -185,6 +207,7 @@ def _configuration(
 def main(smoke: bool = False) -> int:
     seconds = 15 if smoke else int(os.environ.get("BENCH_LOAD_SECONDS", "600"))
     users = 4 if smoke else int(os.environ.get("BENCH_LOAD_USERS", "30"))
+    warmup = 0 if smoke else int(os.environ.get("BENCH_LOAD_WARMUP_SECONDS", "60"))
     counts = [int(p) for p in os.environ.get("BENCH_LOAD_PROCESSES", "1,2").split(",")]
     with bench_environment():
         _hotline("migrate")
@@ -194,10 +217,10 @@ def main(smoke: bool = False) -> int:
             for desk, user in DESKS.items()
         }
         for processes in counts[:1] if smoke else counts:
-            _configuration(processes, seconds, users, tokens)
+            _configuration(processes, seconds, users, tokens, warmup=warmup)
         capacity = 10 if smoke else int(os.environ.get("BENCH_LOAD_CAPACITY_SECONDS", "120"))
         if capacity:
-            _configuration(1, capacity, users, tokens, capacity=True)
+            _configuration(1, capacity, users, tokens, warmup=warmup, capacity=True)
     return 0
 
 

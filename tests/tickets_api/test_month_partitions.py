@@ -237,6 +237,7 @@ async def test_audit_rows_by_month_city_and_retention(world: World) -> None:
         "audit_events": 2,  # months -3 and -2
         "call_records": 0,
         "outbox_delivered": 0,
+        "notices": 0,
     }
     attached = await _partitions("audit_events")
     assert _part("audit_events", old) not in attached

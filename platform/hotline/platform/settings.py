@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # serves, e.g. during the rolling upgrade that introduces it: docs/operations.md).
     outbox_archive_after_minutes: int = 60
     outbox_delivered_retention_months: int = 0
+    # Users read their notices for as long as they keep them: none are detached unless
+    # set (a detached month disappears from every inbox and unread count).
+    notices_retention_months: int = 0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key (rate limits, caches, the arq queue) starts with this prefix, so

@@ -7,7 +7,15 @@ Bearer tokens of the same issuer are accepted directly (``accounts.identity``).
 
 from __future__ import annotations
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
+import warnings
+
+import authlib.deprecate  # noqa: F401  (its "always" filter first: the one below wins)
+
+with warnings.catch_warnings():
+    # authlib 1.9 warns on every process start that its httpx fallback will go (httpx2 is
+    # its future); nothing for an operator to act on, so the console stays quiet
+    warnings.filterwarnings("ignore", "The httpx module is deprecated", DeprecationWarning)
+    from authlib.integrations.starlette_client import OAuth, OAuthError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route

@@ -24,6 +24,7 @@ MONTHLY = {
     "audit_events": "audit_retention_months",
     "call_records": "call_records_retention_months",
     "outbox_delivered": "outbox_delivered_retention_months",
+    "notices": "notices_retention_months",
 }
 
 

@@ -12,7 +12,8 @@ so every app's migration can depend on this one):
 - ``hotline_make_month_partitions(parent, ahead, behind)``: makes the missing months from
   ``behind`` months back to ``ahead`` months ahead (UTC months), moving rows of such a
   month out of ``<parent>_default`` first (that partition's user triggers, e.g. the
-  timeline's append-only one, are off for the move only), then attaching the month.
+  timeline's append-only one, are off for the move only), attaching the month, then
+  putting the rows into it (its foreign keys check them one by one).
 - ``hotline_detach_month_partitions_of(parent, keep)``: detaches the months older than the
   ``keep`` most recent; a detached month keeps its rows, outside every query.
 
@@ -79,26 +80,38 @@ BEGIN
         lo := CASE WHEN keytype = 'date' THEN month::text ELSE month::text || ' 00:00:00+00' END;
         hi := CASE WHEN keytype = 'date' THEN (month + interval '1 month')::date::text
                    ELSE (month + interval '1 month')::date::text || ' 00:00:00+00' END;
-        -- made beside the parent, filled from the default partition (rows of a month
-        -- that had no partition yet), then attached: indexes, keys, foreign keys and
+        -- made beside the parent and attached empty: indexes, keys, foreign keys and
         -- triggers are the parent's. Row security is enabled (not forced): the runtime
         -- role reading a partition directly sees nothing; through the parent its
         -- policies hold.
         EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS)', part, parent);
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', part);
+        moving := false;
         IF to_regclass(dflt) IS NOT NULL THEN
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I >= %L AND %I < %L)',
                            dflt, key, lo, key, hi) INTO STRICT moving;
-            IF moving THEN
-                EXECUTE format('ALTER TABLE %I DISABLE TRIGGER USER', dflt);
-                EXECUTE format('WITH m AS (DELETE FROM %I WHERE %I >= %L AND %I < %L RETURNING *) '
-                               'INSERT INTO %I SELECT * FROM m',
-                               dflt, key, lo, key, hi, part);
-                EXECUTE format('ALTER TABLE %I ENABLE TRIGGER USER', dflt);
-            END IF;
+        END IF;
+        IF moving THEN
+            -- rows of the month that had no partition yet leave the default partition
+            -- first (the month cannot be attached while it holds them), aside
+            EXECUTE format('CREATE TEMP TABLE hotline_month_moving (LIKE %I)', parent);
+            EXECUTE format('ALTER TABLE %I DISABLE TRIGGER USER', dflt);
+            EXECUTE format('WITH m AS (DELETE FROM %I WHERE %I >= %L AND %I < %L RETURNING *) '
+                           'INSERT INTO pg_temp.hotline_month_moving SELECT * FROM m',
+                           dflt, key, lo, key, hi);
+            EXECUTE format('ALTER TABLE %I ENABLE TRIGGER USER', dflt);
         END IF;
         EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
                        parent, part, lo, hi);
+        IF moving THEN
+            -- ... and come back into their month once attached, so its foreign keys
+            -- check each row as referential triggers do, past the referenced table's
+            -- forced row security. Filled before attaching, the attach's one-query
+            -- validation would read that table as this owner, whom FORCE shows no
+            -- row unless it has BYPASSRLS.
+            EXECUTE format('INSERT INTO %I SELECT * FROM pg_temp.hotline_month_moving', part);
+            DROP TABLE pg_temp.hotline_month_moving;
+        END IF;
         made := made + 1;
     END LOOP;
     RETURN made;

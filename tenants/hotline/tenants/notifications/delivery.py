@@ -3,7 +3,7 @@
 At-least-once: a message is marked sent only after its channel accepted it, so a crash
 in between sends it again, with the same send key, which the receiver deduplicates
 (webhooks and the SMS gateway: ``Idempotency-Key``; e-mail: ``Message-ID``; in-app:
-a unique key on the notice).
+a unique key on the notice, its send key with its message's time).
 """
 
 from __future__ import annotations
@@ -33,13 +33,22 @@ def notice_channel(tenant_id: int, user_id: int) -> str:
     return tenant_key(tenant_id, "notices", user_id)
 
 
+# The notice's time is its message's own creation time, not this delivery's: every
+# delivery of the message writes the same one, so the key (tenant_id, send_key, created_at)
+# of the month-partitioned table arbitrates a redelivery exactly, in whichever month it
+# runs (docs/operations.md "Partitioning").
+_INSERT_NOTICE = (
+    "INSERT INTO notices (tenant_id, province_id, user_id, event, title, body, ticket_id,"
+    " send_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    " ON CONFLICT (tenant_id, send_key, created_at) DO NOTHING RETURNING id"
+)
+
+
 async def _inapp(message: outbox.OutboxMessage) -> None:
     p = message.payload
     async with in_transaction("default") as conn:
         rows = await conn.execute_query_dict(
-            "INSERT INTO notices (tenant_id, province_id, user_id, event, title, body, ticket_id,"
-            " send_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())"
-            " ON CONFLICT (tenant_id, send_key) DO NOTHING RETURNING id",
+            _INSERT_NOTICE,
             [
                 message.tenant_id,
                 message.province_id,
@@ -49,6 +58,7 @@ async def _inapp(message: outbox.OutboxMessage) -> None:
                 p["body"],
                 p.get("ticket_id"),
                 message.send_key,
+                message.created_at,
             ],
         )
     if rows:  # a redelivery inserted nothing and pushes nothing

@@ -62,7 +62,11 @@ class WebhookEndpoint(TenantModel):
 
 
 class Notice(TenantModel):
-    """An in-app notice for one user; the send key makes a redelivery insert nothing."""
+    """An in-app notice for one user; the send key makes a redelivery insert nothing.
+
+    Partitioned by month of ``created_at`` (docs/operations.md "Partitioning"), which is
+    its outbox message's own creation time: every delivery of the message writes the same
+    one, so ``(tenant_id, send_key, created_at)`` dedupes redeliveries exactly."""
 
     user_id = fields.BigIntField()
     event = fields.CharField(max_length=40)
@@ -74,4 +78,5 @@ class Notice(TenantModel):
 
     class Meta:
         table = "notices"
-        unique_together = (("tenant_id", "send_key"),)
+        # with the partition key (a partitioned table's unique keys must contain it)
+        unique_together = (("tenant_id", "send_key", "created_at"),)

@@ -1,19 +1,24 @@
 """The province-wide function model: trained on every city's closed history labelled
 by function (the lead department's ``function``), the shipped corpus and the
 catalogue's duties; stored per province (``routing_province_models``), newest used.
-A province that never trained one is served the shipped model (corpus + catalogue),
-fitted once per process: a new city gets suggestions on its first day.
+A province that never trained one is served the shipped model (corpus + catalogue): a
+new city gets suggestions on its first day. The first process that needs it fits it and
+stores it as the province's version 0 (a trained version starts at 1 and is preferred),
+so the seconds of fitting are paid once per province, not by every API and worker
+process at every start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from functools import lru_cache
 from typing import Any
 
 import structlog
 from tortoise.transactions import in_transaction
 
+from hotline.platform import clock
 from hotline.platform.tenancy import Scope, current_scope, use_scope
 from hotline.tenants.departments.functions import catalogue
 from hotline.tenants.routing import corpus
@@ -122,12 +127,45 @@ async def current_row(province_id: int | None = None) -> ProvinceRoutingModel | 
     return await ProvinceRoutingModel.filter(province_id=province_id).order_by("-version").first()
 
 
+async def _store_shipped(province_id: int) -> ProvinceRoutingModel:
+    """The shipped model stored as the province's version 0 (fitted here unless another
+    process stored it first). Not under a lock: at a deployment's very first start a few
+    processes may fit at once; one row wins, and every later start loads it."""
+    from hotline.tenants.routing import classifier
+
+    model = await asyncio.to_thread(shipped_model)
+    blob = await asyncio.to_thread(classifier.dumps, model.pipeline)
+    with use_scope(Scope.province(province_id)):
+        async with in_transaction("default") as db:
+            await db.execute_query(
+                "INSERT INTO routing_province_models"
+                " (province_id, version, algorithm, samples, metrics, blob, created_at)"
+                " VALUES ($1, 0, $2, $3, $4::jsonb, $5, $6)"
+                " ON CONFLICT (province_id, version) DO NOTHING",
+                [
+                    province_id,
+                    _fm().ALGORITHM,
+                    model.samples,
+                    json.dumps(model.metrics, ensure_ascii=False),
+                    blob,
+                    clock.now(),
+                ],
+            )
+        row = await current_row(province_id)
+    assert row is not None
+    log.info("routing.shipped_model_stored", province_id=province_id, version=row.version)
+    return row
+
+
 async def province_model(province_id: int | None = None) -> Any:
     """The function model the current city's province routes with: its newest stored
-    version, else the shipped one."""
+    version (the shipped one is stored as version 0 the first time it is needed)."""
+    province_id = province_id if province_id is not None else current_scope().province_id
+    if province_id is None:
+        return await asyncio.to_thread(shipped_model)
     row = await current_row(province_id)
     if row is None:
-        return await asyncio.to_thread(shipped_model)
+        row = await _store_shipped(province_id)
     model = await asyncio.to_thread(
         _loaded, row.province_id, row.version, bytes(row.blob), str(row.version)
     )

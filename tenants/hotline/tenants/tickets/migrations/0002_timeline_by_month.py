@@ -30,10 +30,8 @@ CONVERT = [
     """
 DO $do$
 DECLARE
-    seq text := pg_get_serial_sequence('timeline_events', 'id');
     behind int;
 BEGIN
-    EXECUTE format('ALTER SEQUENCE %s OWNED BY NONE', seq);
     ALTER TABLE timeline_events RENAME TO timeline_events_plain;
     -- the old table forces RLS on its owner too: without this an owner lacking
     -- BYPASSRLS (no scope set here) would read, copy and keep no row at all
@@ -49,22 +47,35 @@ BEGIN
     ALTER TABLE timeline_events_default ENABLE ROW LEVEL SECURITY;
     -- the months of the existing rows and 3 ahead first, so each row is written once
     PERFORM hotline_make_month_partitions('timeline_events', 3, least(greatest(behind, 0), 240));
-    INSERT INTO timeline_events SELECT * FROM timeline_events_plain;
-    IF (SELECT count(*) FROM timeline_events) <> (SELECT count(*) FROM timeline_events_plain) THEN
-        RAISE EXCEPTION 'timeline_events: the copy into partitions lost rows';
-    END IF;
-    DROP TABLE timeline_events_plain;
-    EXECUTE format('ALTER SEQUENCE %s OWNED BY timeline_events.id', seq);
 END
 $do$""",
-    'ALTER TABLE "timeline_events" ADD CONSTRAINT "timeline_events_pkey" PRIMARY KEY (id, created_at)',
-    'CREATE INDEX "idx_timeline_ev_tenant__f5c070" ON "timeline_events" (tenant_id)',
+    # the foreign keys before the copy, which then checks each row as PostgreSQL's
+    # referential triggers do, past the tickets' forced row security. Added after the
+    # copy, their one-query validation reads tickets as the migration owner, whom FORCE
+    # shows no ticket unless it has BYPASSRLS: every event would look orphaned.
     'ALTER TABLE "timeline_events" ADD CONSTRAINT "timeline_events_tenant_fk" FOREIGN KEY (tenant_id) '
     'REFERENCES "tenants" (id) ON DELETE RESTRICT',
     'ALTER TABLE "timeline_events" ADD CONSTRAINT "timeline_events_ticket_id_fkey" '
     'FOREIGN KEY ("ticket_id") REFERENCES "tickets" (id) ON DELETE RESTRICT',
     'ALTER TABLE "timeline_events" ADD CONSTRAINT "timeline_events_ticket_id_same_tenant" '
     'FOREIGN KEY (tenant_id, "ticket_id") REFERENCES "tickets" (tenant_id, id) ON DELETE RESTRICT',
+    """
+DO $do$
+DECLARE
+    seq text := pg_get_serial_sequence('timeline_events_plain', 'id');
+BEGIN
+    INSERT INTO timeline_events SELECT * FROM timeline_events_plain;
+    IF (SELECT count(*) FROM timeline_events) <> (SELECT count(*) FROM timeline_events_plain) THEN
+        RAISE EXCEPTION 'timeline_events: the copy into partitions lost rows';
+    END IF;
+    -- the id sequence (still the old column's) outlives the old table
+    EXECUTE format('ALTER SEQUENCE %s OWNED BY NONE', seq);
+    DROP TABLE timeline_events_plain;
+    EXECUTE format('ALTER SEQUENCE %s OWNED BY timeline_events.id', seq);
+END
+$do$""",
+    'ALTER TABLE "timeline_events" ADD CONSTRAINT "timeline_events_pkey" PRIMARY KEY (id, created_at)',
+    'CREATE INDEX "idx_timeline_ev_tenant__f5c070" ON "timeline_events" (tenant_id)',
     'ALTER TABLE "timeline_events" ENABLE ROW LEVEL SECURITY',
     'ALTER TABLE "timeline_events" FORCE ROW LEVEL SECURITY',
     f'CREATE POLICY "timeline_events_read" ON "timeline_events" FOR SELECT USING {CITY_OR_PROVINCE}',
