@@ -107,8 +107,8 @@ def _register_scalars(ids: list[str]) -> None:
 
 # Generated documents by (operation, mode, count), shared by the two roles: generation
 # is deterministic (or seeded), so both roles were generating the same documents — only
-# which of the world's real ids an ``ID`` names could differ — and generating was most of
-# the test's time. Both roles still send every document.
+# which of the world's real ids an ``ID`` names could differ — at a cost of the order of
+# a role's requests. Both roles still send every document.
 _GENERATED: dict[tuple[str, GenerationMode, int], list[str]] = {}
 
 
