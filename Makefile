@@ -15,8 +15,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Quiet: a first `make run` would otherwise list every one of the ~200 packages before
+# the stack starts; errors are still shown.
 $(BIN)/hotline: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	@echo "Installing Hotline and its dependencies into $(VENV)/ (from uv.lock) …"
+	@$(UV) sync --frozen --quiet --python $(PYTHON)
 	@touch $@
 
 install: $(BIN)/hotline

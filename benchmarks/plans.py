@@ -22,7 +22,6 @@ printed as that role sees it.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 import time
@@ -86,40 +85,6 @@ _TICKETS = (
 )
 
 
-class _Capture(logging.Handler):
-    """The SELECTs Tortoise logs (``<sql>: [params]``), with their parameters."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.sent: list[tuple[str, list[Any]]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.args and len(record.args) == 2:
-            sql, params = record.args
-            if str(sql).lstrip().upper().startswith(("SELECT", "WITH")):
-                self.sent.append(
-                    (str(sql), list(params) if isinstance(params, (list, tuple)) else [])
-                )
-
-
-async def _captured(step: Callable[[], Awaitable[Any]]) -> list[tuple[str, list[Any]]]:
-    capture = _Capture()
-    log = logging.getLogger("tortoise.db_client")
-    log.addHandler(capture)
-    log.setLevel(logging.DEBUG)
-    try:
-        await step()
-    finally:
-        log.removeHandler(capture)
-    return capture.sent
-
-
-_SECONDARY = """
-SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
-FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid
-WHERE i.indrelid = $1::regclass AND c.oid IS NULL ORDER BY 1"""
-
-
 async def _load(owner_url: str, tenant: Tenant, n: int, budget: float) -> int:
     """Chunks of tickets (then assignments) until n or budget, the tickets' and the
     assignments' secondary indexes dropped meanwhile and built again after."""
@@ -127,12 +92,7 @@ async def _load(owner_url: str, tenant: Tenant, n: int, budget: float) -> int:
     loaded = 0
     started = time.perf_counter()
     try:
-        secondary = [
-            *await conn.fetch(_SECONDARY, "tickets"),
-            *await conn.fetch(_SECONDARY, "assignments"),
-        ]
-        for index in secondary:
-            await conn.execute(f"DROP INDEX {index['name']}")
+        secondary = await stats_bench.drop_secondary_indexes(conn)
         # generated rows refer to existing cities, categories and departments: no
         # foreign-key triggers per row (pg_restore --disable-triggers does the same)
         await conn.execute("SET session_replication_role = replica")
@@ -154,14 +114,10 @@ async def _load(owner_url: str, tenant: Tenant, n: int, budget: float) -> int:
                 n,
             )
             loaded += size
-        await conn.execute(stats_bench._ASSIGNMENTS, tenant.id)
+        await conn.execute(stats_bench._ASSIGNMENTS, [tenant.id])
         await conn.execute("RESET session_replication_role")
         print(f"plans: {loaded:,} tickets loaded in {time.perf_counter() - started:.0f} s (SQL)")
-        await conn.execute("SET maintenance_work_mem = '512MB'")
-        for index in secondary:
-            began = time.perf_counter()
-            await conn.execute(index["definition"])
-            print(f"plans: index {index['name']} built in {time.perf_counter() - began:.1f} s")
+        await stats_bench.build_secondary_indexes(conn, secondary)
         await conn.execute("ANALYZE tickets; ANALYZE assignments")
         sizes = await conn.fetchrow(
             "SELECT pg_size_pretty(pg_table_size('tickets')) AS tickets, "
@@ -263,7 +219,7 @@ async def _run(n: int, budget: float) -> None:
             print(f"\nplans at {loaded:,} tickets (EXPLAIN, app role, RLS on)")
             for label, step in steps:
                 began = time.perf_counter()
-                sent = await _captured(step)
+                sent = await stats_bench.captured(step)
                 best = time.perf_counter() - began  # cold; two more runs when short
                 for _ in range(2 if best < 2 else 0):
                     began = time.perf_counter()

@@ -6,9 +6,12 @@ the province's month — each measured in the same run on the same database.
 N tickets (default 5,000,000; ``--smoke`` 5,000) are written straight into the tables
 (``INSERT … SELECT generate_series``, not the ORM) for March 2026, spread evenly over
 C cities of one province (default 14; each: 20 departments, 10 categories, 4
-channels), with their lead assignments; every city's month of aggregates is then built
-by the repair command's function (``recompute_range``, the real recompute path; its
-rate is reported). The baseline connects as the database owner with explicit
+channels), with their lead assignments — the tickets' and assignments' secondary indexes
+dropped first and built after the load, foreign-key triggers off meanwhile, as a restore
+does; every city's month of aggregates is then built by the repair command's function
+(``recompute_range``, the real recompute path; its rate is reported), and one city-day
+is recomputed as the worker does it, timed, with the scan lines of its statements'
+plans. The baseline connects as the database owner with explicit
 ``tenant_id`` filters (no RLS hook): the most favourable raw setup.
 
 The city dashboard (the first city) is measured twice: the **first read** (the closed
@@ -24,6 +27,7 @@ the province's tickets of the month.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -97,7 +101,7 @@ SELECT t.tenant_id, t.province_id, t.received_at + interval '20 minutes', now(),
   CASE WHEN t.status IN ('closed', 'revisit')
        THEN t.received_at + interval '20 minutes' + (t.id % 9) * interval '14 hours' END,
   '', '', 0
-FROM tickets t WHERE t.tenant_id = $1 AND NOT t.direct_answer"""
+FROM tickets t WHERE t.tenant_id = ANY($1::bigint[]) AND NOT t.direct_answer"""
 
 # The baseline: one aggregate a hand-written report would run over the month's tickets.
 _PLAIN = """
@@ -120,6 +124,87 @@ SELECT tenant_id, channel, count(*) AS received,
     AS graded
 FROM tickets WHERE tenant_id = ANY($1::bigint[]) AND received_at >= $2 AND received_at < $3
 GROUP BY tenant_id, channel"""
+
+
+# The tickets' and assignments' indexes other than their constraints' (primary key,
+# unique (tenant_id, id), ...): dropped for a load and built again after it, as a restore
+# does — maintaining them row by row (the keyword search's GIN expression index above
+# all, tickets migration 0003) is most of a load's time.
+_SECONDARY = """
+SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid
+WHERE i.indrelid = $1::regclass AND c.oid IS NULL ORDER BY 1"""
+
+
+async def drop_secondary_indexes(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Drop the tickets' and assignments' secondary indexes (the owner's connection);
+    returns their definitions for :func:`build_secondary_indexes`."""
+    secondary = [
+        *await conn.fetch(_SECONDARY, "tickets"),
+        *await conn.fetch(_SECONDARY, "assignments"),
+    ]
+    for index in secondary:
+        await conn.execute(f"DROP INDEX {index['name']}")
+    return secondary
+
+
+async def build_secondary_indexes(
+    conn: asyncpg.Connection, secondary: list[asyncpg.Record]
+) -> None:
+    await conn.execute("SET maintenance_work_mem = '512MB'")
+    for index in secondary:
+        began = time.perf_counter()
+        await conn.execute(index["definition"])
+        print(f"  index {index['name']} built in {time.perf_counter() - began:.1f} s", flush=True)
+    await conn.execute("RESET maintenance_work_mem")
+
+
+class _Capture(logging.Handler):
+    """The SELECTs Tortoise logs (``<sql>: [params]``), with their parameters."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.sent: list[tuple[str, list[Any]]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.args and len(record.args) == 2:
+            sql, params = record.args
+            if str(sql).lstrip().upper().startswith(("SELECT", "WITH")):
+                self.sent.append(
+                    (str(sql), list(params) if isinstance(params, (list, tuple)) else [])
+                )
+
+
+async def captured(step: Callable[[], Awaitable[Any]]) -> list[tuple[str, list[Any]]]:
+    capture = _Capture()
+    log = logging.getLogger("tortoise.db_client")
+    log.addHandler(capture)
+    log.setLevel(logging.DEBUG)
+    try:
+        await step()
+    finally:
+        log.removeHandler(capture)
+    return capture.sent
+
+
+async def explain_day(tenant: Tenant, day: date) -> float:
+    """One day's recompute of ``tenant`` (the worker's unit), timed, and the plan of
+    each statement it reads with (as the app role, in the city's scope, RLS on): the
+    scan lines, so a sequential read of a big table shows."""
+    with use_scope(Scope.city(tenant.id, tenant.province_id)):
+        clock = await city_clock(tenant)
+        began = time.perf_counter()
+        sent = await captured(lambda: recompute_range(clock, day, day))
+        took = time.perf_counter() - began
+        print(f"  one day's recompute ({day}, {tenant.slug}): {took * 1000:.0f} ms")
+        db = Tenant._meta.db
+        for sql, params in sent:
+            plan = [r["QUERY PLAN"] for r in await db.execute_query_dict("EXPLAIN " + sql, params)]
+            print("    " + " ".join(sql.split())[:110])
+            for line in plan:
+                if "Scan" in line:
+                    print("      " + line.strip()[:130])
+    return took
 
 
 @dataclass
@@ -190,6 +275,10 @@ async def measure(settings: Settings, tickets: int, repeats: int, cities: int) -
     try:
         async with pool.acquire() as conn:
             began = time.perf_counter()
+            secondary = await drop_secondary_indexes(conn)
+            # generated rows refer to existing cities, categories and departments: no
+            # foreign-key triggers per row (pg_restore --disable-triggers does the same)
+            await conn.execute("SET session_replication_role = replica")
             for c in bench:
                 t = c.tenant
                 await conn.execute(
@@ -202,8 +291,11 @@ async def measure(settings: Settings, tickets: int, repeats: int, cities: int) -
                     each,
                     t.number_prefix,
                 )
-                await conn.execute(_ASSIGNMENTS, t.id)
                 print(f"  loaded {t.slug} ({time.perf_counter() - began:.0f} s)", flush=True)
+            await conn.execute(_ASSIGNMENTS, [c.tenant.id for c in bench])
+            await conn.execute("RESET session_replication_role")
+            print(f"  loaded the assignments ({time.perf_counter() - began:.0f} s)", flush=True)
+            await build_secondary_indexes(conn, secondary)
             await conn.execute("ANALYZE tickets; ANALYZE assignments")
             loaded = time.perf_counter() - began
             size = await conn.fetchval(
@@ -218,6 +310,8 @@ async def measure(settings: Settings, tickets: int, repeats: int, cities: int) -
         recompute = time.perf_counter() - began
         async with pool.acquire() as conn:
             await conn.execute("ANALYZE stats_daily; ANALYZE stats_daily_departments")
+        day_s = await explain_day(bench[0].tenant, date(2026, 3, 15))
+        async with pool.acquire() as conn:
             stored = await conn.fetchval("SELECT count(*) FROM stats_daily")
         city = bench[0]
         report = await city_statistics(actor=city.actor, first=FIRST, last=LAST)
@@ -266,6 +360,7 @@ async def measure(settings: Settings, tickets: int, repeats: int, cities: int) -
         "load_s": loaded,
         "recompute_days": days * cities,
         "recompute_s": recompute,
+        "day_s": day_s,
         "stored_rows": float(stored),
         "dashboard_ms": warm * 1000,
         "cold_ms": cold * 1000,
@@ -284,7 +379,8 @@ def report(figures: dict[str, Any]) -> None:
         f"{int(figures['recompute_days'])} city-days recomputed in "
         f"{figures['recompute_s']:.1f} s "
         f"({figures['tickets'] / figures['recompute_s']:,.0f} tickets/s) -> "
-        f"{int(figures['stored_rows']):,} daily rows"
+        f"{int(figures['stored_rows']):,} daily rows; one city-day recomputed in "
+        f"{figures['day_s'] * 1000:.0f} ms"
     )
     plain = figures["plain_ms"]
     print(

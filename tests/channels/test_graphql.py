@@ -107,6 +107,34 @@ async def test_the_admin_sets_the_mailbox(world: World) -> None:
     assert done["data"]["setMailbox"] == {"configured": True, "errors": []}
 
 
+MAILBOXES = "{ mailboxes { host port security username folder isActive authservId lastError } }"
+
+
+async def test_the_admin_reads_the_mailbox_back_without_its_password(world: World) -> None:
+    done = await world.gql(world.alpha, "admin", MAILBOX, {"security": "starttls"})
+    assert done["data"]["setMailbox"] == {"configured": True, "errors": []}
+    body = await world.gql(world.alpha, "admin", MAILBOXES)
+    assert body["data"]["mailboxes"] == [
+        {
+            "host": "imap.example.cn",
+            "port": 993,
+            "security": "starttls",
+            "username": "12345",
+            "folder": "INBOX",
+            "isActive": True,
+            "authservId": "",
+            "lastError": "",
+        }
+    ]
+    password = await world.gql(world.alpha, "admin", "{ mailboxes { password } }")
+    assert "Cannot query field 'password'" in password["errors"][0]["message"]
+    denied = await world.gql(world.alpha, "agent", MAILBOXES)
+    assert denied["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    # another city's admin sees its own (none), never this one
+    other = await world.gql(world.beta, "admin", MAILBOXES)
+    assert other["data"]["mailboxes"] == []
+
+
 WECHAT = """
 mutation ($secret: String!) {
   setWechatAccount(appId: "wx1", appSecret: $secret, templateId: "t1") {

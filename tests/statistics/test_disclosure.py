@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -17,11 +17,13 @@ from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.schema.app import create_app
 from hotline.schema.ids import encode_id
+from hotline.schema.public import render
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Province
 from hotline.tenants.statistics.aggregates import city_clock, recompute_range
 from hotline.tenants.statistics.disclosure import month_bounds
-from hotline.tenants.tickets.models import Status
+from hotline.tenants.statistics.models import PublishedCase
+from hotline.tenants.tickets.models import Kind, Status
 from tests import isolation_registry
 from tests.tickets_api.conftest import World, add_person, make_city, make_ticket
 
@@ -161,3 +163,24 @@ async def test_the_public_page_in_both_languages(world: World) -> None:
     english = (await world.client.get("/public/alpha?lang=en")).text
     assert "Published cases" in english
     assert (await world.client.get("/public/nowhere")).status_code == 404
+
+
+def test_a_case_without_a_title_is_headed_by_its_kind_in_the_page_language() -> None:
+    """The demo's cases (phone calls) have no title: the page names their kind in its own
+    language, never the stored value ("report" on a Chinese page)."""
+    case = PublishedCase(
+        ticket_id=1,
+        month=date(2026, 10, 1),
+        category="道路交通管理",
+        kind=str(Kind.REPORT),
+        title="",
+        content="路口信号灯不亮",
+        published_at=datetime.now(UTC),
+    )
+    chinese = render("济南市", [], [case], "zh-CN")
+    english = render("济南市", [], [case], "en")
+    assert "2026-10 · 道路交通管理 · 举报</h3>" in chinese
+    assert "2026-10 · 道路交通管理 · Report</h3>" in english
+    assert ">report<" not in chinese + english
+    case.title = "信号灯不亮"  # a titled case keeps its title
+    assert "道路交通管理 · 信号灯不亮</h3>" in render("济南市", [], [case], "zh-CN")

@@ -68,12 +68,14 @@ class Env:
     url: str  # ws:// of a real uvicorn server
 
     async def gql(
-        self, who: str, city: City, query: str, variables: dict[str, Any]
+        self, who: str, city: City | None, query: str, variables: dict[str, Any]
     ) -> dict[str, Any]:
+        """As ``who``, in ``city`` (None: no city header, as a province admin may)."""
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        if city is not None:
+            headers["X-Hotline-Tenant"] = city.slug
         response = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.tokens[who]}", "X-Hotline-Tenant": city.slug},
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
@@ -464,6 +466,30 @@ async def test_a_province_admin_exports_the_province_report(env: Env) -> None:
     assert rows[1][1] == "全省 province"
     assert int(rows[1][3]) >= 3  # alpha's and gamma's tickets at least
     assert sorted(r[1] for r in rows[2:]) == sorted([w.alpha.tenant.name, w.gamma.tenant.name])
+
+
+async def test_a_province_admin_exports_the_province_without_a_city_header(env: Env) -> None:
+    """As for ``provinceStatistics``: the one province the admin administers is meant;
+    another province's admin, also without a header, does not find the export."""
+    w = env.world
+    today = str(datetime.now(UTC).astimezone(SH).date())
+    body = await env.gql(
+        "province",
+        None,
+        REQUEST,
+        {"input": {"kind": "PROVINCE_REPORT", "format": "CSV", "from": today, "to": today}},
+    )
+    payload = body["data"]["requestExport"]
+    assert payload["errors"] == [], payload
+    gid = str(payload["export"]["id"])
+    with use_scope(Scope.province(w.shandong.id)):
+        row = await ExportJob.across_tenants().get(id=_key(gid))
+    assert (row.tenant_id, row.province_id) == (None, w.shandong.id)
+    await run_export({}, tenant_id=None, province_id=w.shandong.id, export_id=_key(gid))
+    done = await env.gql("province", None, EXPORT, {"id": gid})
+    assert done["data"]["export"]["status"] == "DONE", done
+    other = await env.gql("jiangsu", None, EXPORT, {"id": gid})
+    assert [e["extensions"]["code"] for e in other["errors"]] == ["NOT_FOUND"], other
 
 
 async def test_city_roles_cannot_export_the_province(env: Env) -> None:

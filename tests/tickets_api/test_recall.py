@@ -18,6 +18,10 @@ RECALL = """mutation($a: ID!, $r: String!) { recallAssignment(assignmentId: $a, 
     assignment { id status } errors { field code message } } }"""
 
 
+TIMELINE = """query($t: ID!) { node(id: $t) { ... on Ticket {
+    timeline { action reason data department { name } } } } }"""
+
+
 def _codes(body: dict[str, Any]) -> list[str]:
     return [e["code"] for e in body["data"]["recallAssignment"]["errors"]]
 
@@ -69,3 +73,18 @@ async def test_the_district_recalls_its_sub_dispatch(
     }
     again = await world.gql(world.alpha, "district", RECALL, {"a": child_id, "r": "x"})
     assert _codes(again) == ["CONFLICT"]
+
+    # the timeline names the parent as every event names objects: by global id
+    read = await world.gql(
+        world.alpha,
+        "district",
+        TIMELINE,
+        {"t": str(encode_id("Ticket", ticket.id))},
+    )
+    [recall] = [e for e in read["data"]["node"]["timeline"] if e["action"] == "recall"]
+    assert recall["reason"] == "区里自办"
+    assert recall["department"] == {"name": city.street.name}
+    assert recall["data"] == {
+        "parent": str(encode_id("Assignment", lead.id)),
+        "parent_department": str(encode_id("Department", city.district.id)),
+    }

@@ -172,3 +172,6 @@ def configure_logging(stream: TextIO | None = None) -> None:
     # httpx logs every request's URL at INFO, query string included (some APIs, WeChat's
     # among them, take their access tokens there): its warnings are enough
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    # tortoise says "Tortoise-ORM shutdown" at INFO as every process, and every CLI
+    # command, ends: noise on a console, nothing an operator acts on
+    logging.getLogger("tortoise").setLevel(max(level, logging.WARNING))

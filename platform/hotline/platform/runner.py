@@ -253,8 +253,8 @@ def run(seed: bool, verbose: bool) -> None:
         if seed:
             steps.append(
                 (
-                    "Seeding the demo province (the first time about a minute: it trains"
-                    " two routing models) …",
+                    "Seeding the demo province (the first time a few minutes: it writes"
+                    " four months of history and trains the routing models) …",
                     ["seed", "--demo"],
                     "seed",
                 )

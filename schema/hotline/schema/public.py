@@ -55,6 +55,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found": "No such city",
     },
 }
+# A published case's kind (a ticket's kind value), named in the page's language: a case
+# without a title is headed by its kind.
+KINDS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "consultation": "咨询",
+        "complaint": "投诉",
+        "help": "求助",
+        "suggestion": "建议",
+        "report": "举报",
+        "praise": "表扬",
+    },
+    "en": {
+        "consultation": "Consultation",
+        "complaint": "Complaint",
+        "help": "Request for help",
+        "suggestion": "Suggestion",
+        "report": "Report",
+        "praise": "Praise",
+    },
+}
 WIDTH, HEIGHT, PAD = 640, 240, 36
 BAR = "#1f6fb2"
 LINE = "#d9822b"
@@ -160,7 +180,8 @@ def render(
         for c in cases:
             body.append(
                 f'<article class="case"><h3>{e(c.month.strftime("%Y-%m"))} · '
-                f"{e(c.category)} · {e(c.title or c.kind)}</h3><p>{e(c.content)}</p>"
+                f"{e(c.category)} · {e(c.title or KINDS[lang].get(c.kind, c.kind))}</h3>"
+                f"<p>{e(c.content)}</p>"
                 + (f"<p><b>{t['reply']}:</b> {e(c.reply)}</p>" if c.reply else "")
                 + "</article>"
             )

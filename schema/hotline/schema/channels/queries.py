@@ -12,7 +12,7 @@ from hotline.schema.context import Info
 from hotline.schema.ids import decode_id, encode_id
 from hotline.schema.permissions import can
 from hotline.schema.tickets.types import Ticket
-from hotline.tenants.channels import calls, proposals
+from hotline.tenants.channels import calls, imap, proposals
 from hotline.tenants.channels.models import DuplicateProposal as ProposalRow
 from hotline.tenants.kernel.access import Action
 from hotline.tenants.tickets import access
@@ -65,8 +65,47 @@ async def with_tickets(info: Info, rows: list[ProposalRow]) -> list[DuplicatePro
     return [DuplicateProposal.build(r, tickets) for r in rows]
 
 
+@strawberry.type(description="A city's mailbox for e-mail intake, as set (no password).")
+class Mailbox:
+    host: str
+    port: int
+    security: str = strawberry.field(description="ssl | starttls")
+    username: str
+    folder: str
+    is_active: bool
+    authserv_id: str = strawberry.field(
+        description="Whose Authentication-Results verdict is trusted; empty: none is, and "
+        "no mail is ever appended to a ticket."
+    )
+    last_polled_at: datetime | None
+    last_error: str = strawberry.field(
+        description="The last poll's failure; empty after one that worked."
+    )
+
+
 @strawberry.type
 class ChannelQueries:
+    @strawberry.field(
+        permission_classes=[can(Action.APIKEY_MANAGE)],
+        description="The city's mailboxes (setMailbox): what the e-mail worker polls, when "
+        "it last did and its last error. City admins only; the password is never shown.",
+    )
+    async def mailboxes(self, info: Info) -> list[Mailbox]:
+        return [
+            Mailbox(
+                host=b.host,
+                port=b.port,
+                security=b.security.value,
+                username=b.username,
+                folder=b.folder,
+                is_active=b.is_active,
+                authserv_id=b.authserv_id,
+                last_polled_at=b.last_polled_at,
+                last_error=b.last_error,
+            )
+            for b in await imap.mailboxes(actor=info.context.actor)
+        ]
+
     @strawberry.field(
         permission_classes=[can(Action.CITIZEN_HISTORY)],
         description=(

@@ -63,6 +63,8 @@ _DATA_IDS = {
     "co": "Department",
     "department": "Department",
     "child": "Assignment",
+    "parent": "Assignment",
+    "parent_department": "Department",
     "request": "ExtensionRequest",
     "supervision": "Supervision",
     "suspension": "Suspension",
@@ -71,6 +73,11 @@ _DATA_IDS = {
     "article_id": "Article",
     "from_tenant": "Tenant",
     "to_tenant": "Tenant",
+    "enterprise": "Enterprise",
+    "business_request": "BusinessRequest",
+    "financing_application": "FinancingApplication",
+    "product": "FinancingProduct",
+    "bank": "Department",
 }
 
 

@@ -103,6 +103,14 @@ async def set_mailbox(
     return box
 
 
+async def mailboxes(*, actor: Actor) -> list[Mailbox]:
+    """The city's mailboxes as configured, with their last poll and error (read back by
+    its admins; the password never leaves the row)."""
+    require(actor, Action.APIKEY_MANAGE)
+    with access.city_scope(actor):
+        return await Mailbox.all().order_by("id")
+
+
 def _fetch(
     box: Mailbox, password: str, context: ssl.SSLContext
 ) -> tuple[int, list[tuple[int, bytes]]]:

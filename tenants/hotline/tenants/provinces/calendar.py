@@ -6,10 +6,12 @@ from the database, writes calendar days, and seeds the official arrangement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from hotline.platform import clock
@@ -85,6 +87,10 @@ async def tenant_calendar(tenant: Tenant) -> WorkCalendar:
     province = await Province.get(id=tenant.province_id)
     base = await province_calendar(province)
     own = await CalendarEntry.filter(province_id=province.id, tenant_id=tenant.id)
+    return _city_layer(base, tenant, own)
+
+
+def _city_layer(base: WorkCalendar, tenant: Tenant, own: list[CalendarEntry]) -> WorkCalendar:
     return effective_calendar(
         base,
         CalendarOverride(
@@ -94,6 +100,29 @@ async def tenant_calendar(tenant: Tenant) -> WorkCalendar:
             rest_day_start=RestDayStart(tenant.rest_day_start),
         ),
     )
+
+
+async def city_calendars(province_id: int, tenants: Sequence[Tenant]) -> dict[int, WorkCalendar]:
+    """:func:`tenant_calendar` of several cities of one province, in two statements
+    however many cities (the province, then every entry of the province's layer and of
+    those cities). Runs in the caller's scope: the province's, or a city's for its own."""
+    if not tenants:
+        return {}
+    if any(t.province_id != province_id for t in tenants):
+        raise ValueError("cities of another province")
+    province = await Province.get(id=province_id)
+    rows = await CalendarEntry.filter(
+        Q(tenant_id=None) | Q(tenant_id__in=[t.id for t in tenants]), province_id=province_id
+    )
+    layers: dict[int | None, list[CalendarEntry]] = {}
+    for row in rows:
+        layers.setdefault(row.tenant_id, []).append(row)
+    base = WorkCalendar.from_entries(
+        _entries(layers.get(None, [])),
+        timezone=province.timezone,
+        weekly_hours=parse_weekly_hours(province.working_hours),
+    )
+    return {t.id: _city_layer(base, t, layers.get(t.id, [])) for t in tenants}
 
 
 async def current_tenant_calendar(actor: Actor) -> WorkCalendar:

@@ -27,11 +27,13 @@ from hotline.tenants.departments.models import Department
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound
 from hotline.tenants.kernel.roles import Role
+from hotline.tenants.provinces.calendar import city_calendars
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import CitySettings, city_settings
 from hotline.tenants.statistics import dashboard_cache
-from hotline.tenants.statistics.aggregates import CityClock, city_clock, compute_days
+from hotline.tenants.statistics.aggregates import CityClock, city_clock, day_bounds
 from hotline.tenants.statistics.calls import CallReport, call_report
+from hotline.tenants.statistics.compute import Window, compute_windows
 from hotline.tenants.statistics.metrics import (
     ACTIVE_ASSIGNMENT,
     COUNTS,
@@ -89,65 +91,151 @@ def _period(first: date, last: date) -> None:
         raise Invalid("a period has at most {max} days", field="to", max=MAX_DAYS)
 
 
-async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str, Any]]:
-    """The city's daily rows of ``[first, last]``: stored for ended, clean days; live
-    for dirty days and today. Runs in the caller's scope (city or province)."""
-    today = city.today()
-    last = min(last, today)
-    if last < first:
-        return []
-    ended = min(last, today - timedelta(days=1))
-    dirty_rows = await read_connection().execute_query_dict(
-        "SELECT day FROM stats_dirty_days WHERE tenant_id = $1 AND day >= $2 AND day <= $3",
-        [city.tenant_id, first, ended],
-    )
-    dirty = sorted(r["day"] for r in dirty_rows)
-    rows: list[dict[str, Any]] = []
-    if first <= ended:
-        rows.extend(await _stored(city.tenant_id, first, ended, dirty))
-    live = [*dirty, *([today] if last == today else [])]
-    for day in live:
-        for (_, department_id, category_id, channel), totals in (
-            await compute_days(city, day, day)
-        ).items():
-            row = totals.as_row()
-            row.update(department_id=department_id, category_id=category_id, channel=channel)
-            rows.append(row)
-    return rows
+@dataclass(frozen=True)
+class _Span:
+    """What a period reads of one city: stored rows of ``[first, ended]`` but the
+    dirty days, live rows of ``live`` (the dirty days and, when asked, today)."""
+
+    city: CityClock
+    ended: date
+    live: list[date]
+
+
+async def _spans(cities: Sequence[CityClock], first: date, last: date) -> list[_Span]:
+    """Each city's span of ``[first, last]``, from one statement however many cities
+    (the dirty days): a city's today and ended days are its own time zone's."""
+    bounds = []
+    for city in cities:
+        today = city.today()
+        until = min(last, today)
+        bounds.append((city, today, until, min(until, today - timedelta(days=1))))
+    dirty: dict[int, list[date]] = defaultdict(list)
+    latest = max((ended for *_, ended in bounds), default=first - timedelta(days=1))
+    if first <= latest:
+        for r in await read_connection().execute_query_dict(
+            "SELECT tenant_id, day FROM stats_dirty_days "
+            "WHERE tenant_id = ANY($1::bigint[]) AND day >= $2 AND day <= $3 ORDER BY day",
+            [[city.tenant_id for city in cities], first, latest],
+        ):
+            dirty[r["tenant_id"]].append(r["day"])
+    spans = []
+    for city, today, until, ended in bounds:
+        own = [d for d in dirty[city.tenant_id] if d <= ended]
+        live = [*own, *([today] if first <= until == today else [])]
+        spans.append(_Span(city, ended, live))
+    return spans
 
 
 _SUMS = ", ".join(
     [*(f"sum({c})::int AS {c}" for c in COUNTS), *(f"sum({c})::bigint AS {c}" for c in SECONDS)]
 )
-_WHERE = "tenant_id = $1 AND day >= $2 AND day <= $3 AND NOT (day = ANY ($4::date[]))"
-_STORED_COUNTS = (
-    f"SELECT department_id, {_SUMS} FROM stats_daily_departments WHERE {_WHERE} GROUP BY 1"
-)
-# The three maps (the breakdown and the two working-time histograms) summed per
-# department and key in one statement: a few rows per department, whatever the volume.
-_STORED_MAPS = " UNION ALL ".join(
-    f"SELECT department_id, '{column}' AS map, e.key, sum(e.value::int)::int AS n "
-    f"FROM stats_daily_departments CROSS JOIN LATERAL jsonb_each_text({column}) e "
-    f"WHERE {_WHERE} GROUP BY 1, 3"
-    for column in ("received_by", "sign_hist", "reply_hist")
-)
+# The stored days of each city ($1 cities, $2 their last stored day) from $3 on, but the
+# dirty ones ($4 cities, $5 days): read from the per-department table, one row per
+# department and day whatever the volume, and summed per department (a city's
+# dashboard) or per city (the province's) — the same statements for 1 or 14 cities.
+_STORED_FROM = """
+FROM unnest($1::bigint[], $2::date[]) AS c(tenant_id, ended)
+JOIN stats_daily_departments s ON s.tenant_id = c.tenant_id AND s.day >= $3 AND s.day <= c.ended"""
+_STORED_WHERE = """
+WHERE NOT EXISTS (SELECT FROM unnest($4::bigint[], $5::date[]) AS d(tenant_id, day)
+                  WHERE d.tenant_id = s.tenant_id AND d.day = s.day)"""
 
 
-async def _stored(
-    tenant_id: int, first: date, last: date, dirty: list[date]
-) -> list[dict[str, Any]]:
-    """The stored days of ``[first, last]`` but ``dirty``, summed per department from the
-    per-department table (one row per department and day, whatever the volume)."""
+def _stored_counts(by: str) -> str:
+    return f"SELECT s.{by} AS grp, {_SUMS} {_STORED_FROM} {_STORED_WHERE} GROUP BY 1"
+
+
+# The three maps (the breakdown and the two working-time histograms) summed per group
+# and key in one statement: a few rows per group, whatever the volume.
+def _stored_maps(by: str) -> str:
+    return " UNION ALL ".join(
+        f"SELECT s.{by} AS grp, '{column}' AS map, e.key, sum(e.value::int)::int AS n "
+        f"{_STORED_FROM} CROSS JOIN LATERAL jsonb_each_text(s.{column}) e {_STORED_WHERE} "
+        "GROUP BY 1, 3"
+        for column in ("received_by", "sign_hist", "reply_hist")
+    )
+
+
+_STORED_BY = {by: (_stored_counts(by), _stored_maps(by)) for by in ("department_id", "tenant_id")}
+
+
+async def _stored(spans: Sequence[_Span], first: date, by: str) -> dict[Any, dict[str, Any]]:
+    """The stored days of the spans summed per ``by`` (``department_id`` or
+    ``tenant_id``): two statements however many cities, none when nothing is stored."""
+    stored = [s for s in spans if first <= s.ended]
+    if not stored:
+        return {}
     db = read_connection()
-    params: list[Any] = [tenant_id, first, last, dirty]
-    rows = {
-        r["department_id"]: dict(r) for r in await db.execute_query_dict(_STORED_COUNTS, params)
+    dirty = [(s.city.tenant_id, d) for s in stored for d in s.live if d <= s.ended]
+    params: list[Any] = [
+        [s.city.tenant_id for s in stored],
+        [s.ended for s in stored],
+        first,
+        [t for t, _ in dirty],
+        [d for _, d in dirty],
+    ]
+    counts, maps = _STORED_BY[by]
+    rows: dict[Any, dict[str, Any]] = {}
+    for r in await db.execute_query_dict(counts, params):
+        row = dict(r)
+        key = row.pop("grp")
+        rows[key] = {**row, by: key, "received_by": {}, "sign_hist": {}, "reply_hist": {}}
+    for r in await db.execute_query_dict(maps, params):
+        rows[r["grp"]][r["map"]][r["key"]] = r["n"]
+    return rows
+
+
+async def _live(spans: Sequence[_Span]) -> dict[int, list[dict[str, Any]]]:
+    """The live days of the spans (dirty days and today), computed like the worker's
+    rows: a window per day, every city's in the same statements (compute_windows), and
+    the calendars of the cities that have one in two statements (city_calendars)."""
+    windows: list[Window] = []
+    for span in spans:
+        for day in span.live:
+            start, end = day_bounds(day, day, span.city.timezone)
+            windows.append(Window(span.city.tenant_id, span.city.timezone, start, end))
+    if not windows:
+        return {}
+    cities = [s.city.tenant for s in spans if s.live]
+    calendars = await city_calendars(cities[0].province_id, cities)
+    computed = await compute_windows(windows, calendars, now=clock.now())
+    out: dict[int, list[dict[str, Any]]] = {}
+    for tenant_id, keyed in computed.items():
+        rows = out.setdefault(tenant_id, [])
+        for (_, department_id, category_id, channel), totals in keyed.items():
+            row = totals.as_row()
+            row.update(department_id=department_id, category_id=category_id, channel=channel)
+            rows.append(row)
+    return out
+
+
+async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str, Any]]:
+    """The city's daily rows of ``[first, last]``, summed per department for the stored
+    days: stored for ended, clean days; live for dirty days and today. Runs in the
+    caller's scope (city or province)."""
+    [span] = await _spans([city], first, last)
+    rows = list((await _stored([span], first, "department_id")).values())
+    rows.extend((await _live([span])).get(city.tenant_id, []))
+    return rows
+
+
+async def province_rows(
+    cities: Sequence[CityClock], first: date, last: date
+) -> dict[int, list[dict[str, Any]]]:
+    """Every city's rows of ``[first, last]`` (stored days summed per city, live rows as
+    computed), under the province scope: a constant number of statements — the dirty
+    days, two for the stored days, and for live days two for the calendars and the
+    computation's — whatever the number of cities, never a statement per city."""
+    spans = await _spans(cities, first, last)
+    stored = await _stored(spans, first, "tenant_id")
+    live = await _live(spans)
+    return {
+        c.tenant_id: [
+            *([stored[c.tenant_id]] if c.tenant_id in stored else []),
+            *live.get(c.tenant_id, []),
+        ]
+        for c in cities
     }
-    for r in rows.values():
-        r.update(received_by={}, sign_hist={}, reply_hist={})
-    for r in await db.execute_query_dict(_STORED_MAPS, params):
-        rows[r["department_id"]][r["map"]][r["key"]] = r["n"]
-    return list(rows.values())
 
 
 _OVERDUE_NOW = f"""
@@ -158,21 +246,32 @@ WHERE a.tenant_id = $1 AND a.is_lead AND a.parent_id IS NULL AND a.paused_at IS 
   AND ($3::text[] IS NULL OR d.path LIKE ANY ($3::text[]))"""
 
 
-_OVERDUE_NOW_CITY = f"""
-SELECT count(*) AS n FROM assignments a
-WHERE a.tenant_id = $1 AND a.is_lead AND a.parent_id IS NULL AND a.paused_at IS NULL
-  AND a.status IN ({", ".join(f"'{s}'" for s in ACTIVE_ASSIGNMENT)}) AND a.reply_deadline < $2"""
+_OVERDUE_NOW_CITIES = f"""
+SELECT a.tenant_id, count(*) AS n FROM assignments a
+WHERE a.tenant_id = ANY($1::bigint[]) AND a.is_lead AND a.parent_id IS NULL
+  AND a.paused_at IS NULL AND a.reply_deadline < $2
+  AND a.status IN ({", ".join(f"'{s}'" for s in ACTIVE_ASSIGNMENT)})
+GROUP BY 1"""
 
 
 async def overdue_now(tenant_id: int, paths: Sequence[str] | None) -> int:
     """Open top-level lead assignments past their reply deadline now (not suspended)."""
-    db = read_connection()
     if paths is None:  # the whole city: no department to match
-        rows = await db.execute_query_dict(_OVERDUE_NOW_CITY, [tenant_id, clock.now()])
-    else:
-        patterns = [f"{p}%" for p in paths]
-        rows = await db.execute_query_dict(_OVERDUE_NOW, [tenant_id, clock.now(), patterns])
+        return (await overdue_by_city([tenant_id])).get(tenant_id, 0)
+    patterns = [f"{p}%" for p in paths]
+    rows = await read_connection().execute_query_dict(
+        _OVERDUE_NOW, [tenant_id, clock.now(), patterns]
+    )
     return int(rows[0]["n"])
+
+
+async def overdue_by_city(tenant_ids: Sequence[int]) -> dict[int, int]:
+    """:func:`overdue_now` of whole cities, one statement for all (a city with none is
+    absent)."""
+    rows = await read_connection().execute_query_dict(
+        _OVERDUE_NOW_CITIES, [list(tenant_ids), clock.now()]
+    )
+    return {int(r["tenant_id"]): int(r["n"]) for r in rows}
 
 
 async def _stored_figures(
@@ -305,21 +404,20 @@ async def province_statistics(
         # one connection for the whole read, as for a city
         async with read_transaction():
             tenants = await Tenant.filter(province_id=chosen).order_by("id")
-            everything: list[dict[str, Any]] = []
-            cities: list[tuple[int, str, Figures]] = []
-            overdue_total = 0
-            for tenant in tenants:
-                rows = await period_rows(await city_clock(tenant), first, last)
-                overdue = await overdue_now(tenant.id, None)
-                overdue_total += overdue
-                everything.extend(rows)
-                cities.append((tenant.id, tenant.name, figures(total(rows), overdue_now=overdue)))
+            clocks = [await city_clock(tenant) for tenant in tenants]  # no statement
+            rows = await province_rows(clocks, first, last)
+            overdue = await overdue_by_city([t.id for t in tenants])
+            everything = [row for tenant in tenants for row in rows[tenant.id]]
+            cities = [
+                (t.id, t.name, figures(total(rows[t.id]), overdue_now=overdue.get(t.id, 0)))
+                for t in tenants
+            ]
             calls = await call_report(first=first, last=last, province_id=chosen)
     return ProvinceReport(
         province_id=chosen,
         first=first,
         last=last,
-        figures=figures(total(everything), overdue_now=overdue_total),
+        figures=figures(total(everything), overdue_now=sum(overdue.values())),
         cities=_ranked(cities, weights),
         weights=dict(weights),
         calls=calls,

@@ -142,19 +142,31 @@ async def request_export(*, actor: Actor, request: ExportRequest) -> ExportJob:
     return job
 
 
+def _export_province(actor: Actor) -> int | None:
+    """The province of a province-wide export: the selected city's or province's, else
+    the one province the actor administers (no city header needed, as for
+    ``provinceStatistics``); None when there is neither, or several to choose from."""
+    if actor.province_id is not None:
+        return actor.province_id
+    if len(actor.province_admin_of) == 1:
+        return next(iter(actor.province_admin_of))
+    return None
+
+
 async def _request_province_export(actor: Actor, request: ExportRequest, user_id: int) -> ExportJob:
     """A province-wide export: only a province admin of the actor's province (a city's
     admin, leader or supervisor is refused), recorded and run under the province scope."""
-    if actor.province_id is None:
+    province_id = _export_province(actor)
+    if province_id is None:
         raise NotFound("province")
-    require(actor, Action.EXPORT_PROVINCE, province_id=actor.province_id)
+    require(actor, Action.EXPORT_PROVINCE, province_id=province_id)
     if request.department_id is not None:
         raise Invalid("a province export covers every city", field="departmentId")
     params = await _check(actor, request)
-    with use_scope(Scope.province(actor.province_id, user_id)):
+    with use_scope(Scope.province(province_id, user_id)):
         job = await ExportJob.create(
             tenant_id=None,
-            province_id=actor.province_id,
+            province_id=province_id,
             requested_by=user_id,
             kind=request.kind.value,
             format=request.format.value,
@@ -164,7 +176,7 @@ async def _request_province_export(actor: Actor, request: ExportRequest, user_id
     await jobs.enqueue_recorded(
         "run_export",
         tenant_id=None,
-        province_id=actor.province_id,
+        province_id=province_id,
         export_id=job.id,
         job_id=export_runs.job_id(job.id),
     )
@@ -186,11 +198,12 @@ async def access_export(*, actor: Actor, export_id: int) -> ExportJob:
     if actor.tenant_id is not None:
         require(actor, Action.EXPORT_CREATE)
         job = await ExportJob.get_or_none(id=export_id)
-    if job is None and actor.province_id is not None:
+    province_id = _export_province(actor)
+    if job is None and province_id is not None:
         if actor.tenant_id is None:
-            require(actor, Action.EXPORT_PROVINCE, province_id=actor.province_id)
-        if allowed(actor, Action.EXPORT_PROVINCE, province_id=actor.province_id):
-            with use_scope(Scope.province(actor.province_id, actor.user_id)):
+            require(actor, Action.EXPORT_PROVINCE, province_id=province_id)
+        if allowed(actor, Action.EXPORT_PROVINCE, province_id=province_id):
+            with use_scope(Scope.province(province_id, actor.user_id)):
                 job = await _find(export_id)
     if job is None or actor.user_id is None or job.requested_by != actor.user_id:
         raise NotFound("export", field="exportId")

@@ -13,6 +13,15 @@ partition wait in ``call_records_default`` and move when it is made — and deta
 for retention. The existing rows are copied into the partitioned table in this
 migration's transaction.
 
+Corrected after its release, for the databases that had not run it yet (where it ran, it
+succeeded as a superuser or an owner with BYPASSRLS, and nothing changes): run by an
+owner without BYPASSRLS, the old table's forced row security let the copy read no row
+and the table was dropped — every call record lost — and the foreign key to tickets,
+validated after the copy, could not see a ticket. Now the old table is ``NO FORCE``
+before the copy, the months are made before the rows go in, the keys come before the
+copy (each row checked by the referential triggers) and a count check stands before
+the drop (tests/upgrade/test_call_records_conversion.py).
+
 Expand/contract: the previous release upserts with ``ON CONFLICT (tenant_id, call_id)``,
 which this table can no longer arbitrate; its ``pushCallRecords`` fails until its pods are
 replaced (a CTI retries; the push is idempotent). Land the code's conflict target one
@@ -105,11 +114,19 @@ CONVERT = [
     """
 DO $do$
 DECLARE
-    seq text := pg_get_serial_sequence('call_records', 'id');
     behind int;
+    c record;
 BEGIN
-    EXECUTE format('ALTER SEQUENCE %s OWNED BY NONE', seq);
     ALTER TABLE call_records RENAME TO call_records_plain;
+    -- its keys' index names are the new table's until it is dropped after the copy
+    FOR c IN SELECT conname FROM pg_constraint
+             WHERE conrelid = 'call_records_plain'::regclass AND contype IN ('p', 'u') LOOP
+        EXECUTE format('ALTER TABLE call_records_plain RENAME CONSTRAINT %I TO %I',
+                       c.conname, left(c.conname, 50) || '_plain');
+    END LOOP;
+    -- the old table forces row security on its owner too: an owner without BYPASSRLS
+    -- would read no row, copy nothing and drop them all
+    ALTER TABLE call_records_plain NO FORCE ROW LEVEL SECURITY;
     CREATE TABLE call_records (LIKE call_records_plain INCLUDING DEFAULTS)
         PARTITION BY RANGE (day);
     SELECT coalesce((extract(year FROM age(date_trunc('month', current_date),
@@ -119,11 +136,9 @@ BEGIN
       INTO behind FROM call_records_plain;
     CREATE TABLE call_records_default PARTITION OF call_records DEFAULT;
     ALTER TABLE call_records_default ENABLE ROW LEVEL SECURITY;
-    INSERT INTO call_records SELECT * FROM call_records_plain;
-    -- the months of the existing rows (moved out of the default partition) and 3 ahead
+    -- the months of the existing rows and 3 ahead, made empty: nothing waits in the
+    -- default partition, so nothing is moved or validated in one query at an attach
     PERFORM hotline_month_partitions('call_records', 3, least(greatest(behind, 0), 240));
-    DROP TABLE call_records_plain;
-    EXECUTE format('ALTER SEQUENCE %s OWNED BY call_records.id', seq);
 END
 $do$""",
     'ALTER TABLE "call_records" ADD CONSTRAINT "call_records_pkey" PRIMARY KEY (id, day)',
@@ -131,9 +146,30 @@ $do$""",
     'REFERENCES "tenants" (id) ON DELETE RESTRICT',
     'ALTER TABLE "call_records" ADD CONSTRAINT "call_records_tenant_id_id_key" '
     "UNIQUE (tenant_id, id, day)",
+    # the keys come before the rows: each copied row is then checked by the referential
+    # triggers, past the tickets' forced row security (a validation after the copy reads
+    # tickets in one query as this owner, and an owner without BYPASSRLS sees none)
     'ALTER TABLE "call_records" ADD CONSTRAINT "call_records_ticket_id_same_tenant" '
     'FOREIGN KEY (tenant_id, "ticket_id") REFERENCES "tickets" (tenant_id, id) '
     "ON DELETE RESTRICT",
+    """
+DO $do$
+DECLARE
+    seq text := pg_get_serial_sequence('call_records_plain', 'id');
+    copied bigint;
+    kept bigint;
+BEGIN
+    INSERT INTO call_records SELECT * FROM call_records_plain;
+    GET DIAGNOSTICS copied = ROW_COUNT;
+    SELECT count(*) INTO kept FROM call_records_plain;
+    IF copied <> kept THEN
+        RAISE EXCEPTION 'call_records: % rows copied of %; nothing dropped', copied, kept;
+    END IF;
+    -- the ids' sequence goes with the new table, not with the old one's drop
+    EXECUTE format('ALTER SEQUENCE %s OWNED BY call_records.id', seq);
+    DROP TABLE call_records_plain;
+END
+$do$""",
     'ALTER TABLE "call_records" ENABLE ROW LEVEL SECURITY',
     'ALTER TABLE "call_records" FORCE ROW LEVEL SECURITY',
     f'CREATE POLICY "call_records_read" ON "call_records" FOR SELECT USING {_CITY_OR_PROVINCE}',

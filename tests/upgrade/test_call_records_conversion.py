@@ -1,0 +1,97 @@
+"""statistics 0006 (call records partitioned by month), released before its conversion
+could run as a production owner, keeps every call record — as the superuser and as an
+owner without BYPASSRLS (the old table forces row security on its owner: a copy without
+``NO FORCE`` read no row, and the table was dropped with every record in it; the foreign
+key to tickets, validated after the copy, saw no ticket)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from hotline.platform.db.migrate import drop_database, ensure_database
+from hotline.platform.settings import Settings
+from tests.upgrade.test_month_conversions import (
+    NOW,
+    _drop_role,
+    _insert,
+    _migrate,
+    _month,
+    _owner_without_bypass,
+    _url,
+)
+
+BEFORE = ("platform.0003_month_partitions", "statistics.0005_province_exports")
+
+
+@pytest_asyncio.fixture(loop_scope="session", params=["superuser", "owner without BYPASSRLS"])
+async def before(
+    services: dict[str, str], request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[str, str | None]]:
+    server = services["HOTLINE_DATABASE_URL"]
+    name = f"hotline_calls_{secrets.token_hex(4)}"
+    await ensure_database(Settings(database_url=_url(server, name)))
+    role = None
+    try:
+        if request.param != "superuser":
+            admin = await asyncpg.connect(_url(server, "postgres"))
+            try:
+                role = await _owner_without_bypass(admin, name)
+            finally:
+                await admin.close()
+        for target in BEFORE:
+            await _migrate(_url(server, name, role), target)
+        yield name, role
+    finally:
+        await drop_database(server, name)
+        if role is not None:
+            await _drop_role(server, role)
+
+
+async def test_the_call_records_conversion_keeps_every_record_in_its_month(
+    services: dict[str, str], before: tuple[str, str | None]
+) -> None:
+    name, role = before
+    server = services["HOTLINE_DATABASE_URL"]
+    conn = await asyncpg.connect(_url(server, name))  # the superuser: sees every row
+    try:
+        province = await _insert(conn, "provinces", code="370000", slug="sd", name="山东省")
+        city = await _insert(
+            conn, "tenants", province_id=province, code="370100", slug="a", name="A"
+        )
+        ticket = await _insert(conn, "tickets", tenant_id=city, province_id=province, number="A1")
+        days = [_month(NOW.date(), -4) + timedelta(days=3), NOW.date()]
+        records = {
+            await _insert(
+                conn, "call_records", tenant_id=city, province_id=province,
+                call_id=f"c{i}", day=day, ticket_id=ticket if i == 0 else None,
+            ): day
+            for i, day in enumerate(days)
+        }  # fmt: skip
+
+        await _migrate(_url(server, name, role), "statistics.0006_call_records_by_month")
+
+        found = await conn.fetch(
+            "SELECT id, day, tableoid::regclass::text AS p, ticket_id FROM call_records"
+        )
+        assert {r["id"]: (r["day"], r["p"]) for r in found} == {
+            i: (day, f"call_records_p{day:%Y%m}") for i, day in records.items()
+        }
+        assert sorted(r["ticket_id"] for r in found if r["ticket_id"]) == [ticket]
+        assert await conn.fetchval(
+            "SELECT relforcerowsecurity FROM pg_class WHERE oid = 'call_records'::regclass"
+        )
+        assert await conn.fetchval("SELECT to_regclass('call_records_plain')") is None
+        # the tickets key holds on the converted table
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await _insert(
+                conn, "call_records", tenant_id=city, province_id=province, call_id="x",
+                day=NOW.date(), ticket_id=ticket + 999,
+            )  # fmt: skip
+    finally:
+        await conn.close()
