@@ -43,12 +43,13 @@ typecheck: install
 	$(BIN)/mypy
 
 # Test modules are isolated (own database, Redis prefix, bucket), so they run on
-# PYTEST_WORKERS processes, a module per process at a time. Coverage is measured on
+# PYTEST_WORKERS processes, a module per process at a time, the slowest modules first
+# (tests/conftest.py SLOW_MODULES; collection order, not xdist's). Coverage is measured on
 # the four source roots and its total printed.
 # pytest exits 5 when it collected nothing: we always have tests, so that fails too.
 PYTEST_WORKERS ?= 2
 pytest: install
-	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=; rc=$$?; \
+	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --cov --cov-report=; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests" >&2; exit 1; fi; \
 	if [ $$rc -eq 0 ]; then printf 'coverage: %s%%\n' "$$($(BIN)/coverage report --format=total)"; fi; \
 	exit $$rc

@@ -50,6 +50,28 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[isolation_registry.LOG_ENV] = path
 
 
+# The modules that take longest (their setup included), longest first. `make pytest`
+# hands out whole modules to its workers in collection order (``--dist loadfile
+# --no-loadscope-reorder``), so these start first and the rest fill in around them; in
+# xdist's own order (most tests first) they came late, and a run could end with one
+# worker busy for minutes on one of them while the other sat idle.
+SLOW_MODULES = (
+    "tests/statistics/test_exports.py",
+    "tests/cli/test_run.py",
+    "tests/seed/test_demo.py",
+    "tests/api/test_fuzz.py",
+    "tests/replica/test_replica.py",
+    "tests/platform/test_faults.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow modules first (SLOW_MODULES); every module's tests keep their order."""
+    rank = {path: i for i, path in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 def _whole_suite(config: pytest.Config) -> bool:
     chosen = [Path(a.split("::")[0]).resolve() for a in config.args]
     whole = chosen == [Path(config.rootpath, "tests").resolve()]
@@ -218,13 +240,17 @@ async def db(module_settings: Settings) -> AsyncIterator[Settings]:
     At the module's end the enqueueing pool its jobs opened is closed too: it is keyed
     by the module's Redis prefix, so no later module uses it, and left open it was
     collected at interpreter exit ("unclosed Connection" ResourceWarning tracebacks
-    after the run's summary, one connection per module that enqueued)."""
+    after the run's summary, one connection per module that enqueued). So is the
+    loop's shared Redis client (``redis_client()``) when a module's code opened it
+    and no fixture of the module closed it: tests/seed/test_demo.py (tokens, the API,
+    the public page) left it, run alone, to interpreter exit ("unclosed" ResourceWarning)."""
     await init_orm(module_settings)
     try:
         yield module_settings
     finally:
         await Tortoise.close_connections()
         await close_pools()
+        await close_redis()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -105,8 +105,19 @@ def _register_scalars(ids: list[str]) -> None:
     schemathesis.graphql.scalar("JSON", _JSON.map(_json_node))
 
 
+# Generated documents by (operation, mode, count), shared by the two roles: generation
+# is deterministic (or seeded), so both roles were generating the same documents — only
+# which of the world's real ids an ``ID`` names could differ — at a cost of the order of
+# a role's requests. Both roles still send every document.
+_GENERATED: dict[tuple[str, GenerationMode, int], list[str]] = {}
+
+
 def _cases(operation: Any, mode: GenerationMode, count: int) -> list[str]:
-    """``count`` generated documents for one operation (generation only, no I/O)."""
+    """``count`` generated documents for one operation (generation only, no I/O), made
+    once per run (``_GENERATED``)."""
+    key = (str(operation.label), mode, count)
+    if key in _GENERATED:
+        return _GENERATED[key]
     bodies: list[str] = []
 
     @settings(
@@ -124,6 +135,7 @@ def _cases(operation: Any, mode: GenerationMode, count: int) -> list[str]:
     if SEED is not None:
         collect = seed(int(SEED))(collect)
     collect()
+    _GENERATED[key] = bodies
     return bodies
 
 

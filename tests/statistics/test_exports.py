@@ -216,7 +216,15 @@ async def test_an_expired_export_has_no_link(ew: ExportWorld) -> None:
     assert body["data"]["export"]["download"] is None
 
 
-# One million tickets written by SQL (the benchmark's way), then exported.
+# One million tickets written by SQL (the benchmark's way), then exported. In this
+# module's own database the load is done the way benchmarks/plans.py (and a restore) does
+# it: the keyword index (tickets_terms, a GIN index over every ticket's character
+# bigrams) is dropped — no export reads it; keyword search is tested in tests/tickets_api
+# and measured at scale by benchmarks/plans.py — and, where the owner is a superuser, the
+# foreign-key triggers are off for the statement (its rows refer to the mega city's own
+# category and street). Measured on 50,000 of these rows in one run: 18.7 s with both,
+# 13.2 s without the index, 3.8 s without either.
+_NO_KEYWORD_INDEX = "DROP INDEX tickets_terms"
 _BULK = """
 INSERT INTO tickets (tenant_id, province_id, created_at, updated_at, number, query_code_hash,
   channel, kind, priority, status, title, content, anonymous, confidential, address,
@@ -252,6 +260,9 @@ async def test_a_million_rows_stream_under_a_fixed_memory_ceiling(ew: ExportWorl
     began = time.perf_counter()
     conn = await asyncpg.connect(**credentials(ew.settings.database_url))
     try:
+        await conn.execute(_NO_KEYWORD_INDEX)
+        if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+            await conn.execute("SET session_replication_role = replica")
         await conn.execute(
             _BULK,
             mega.tenant.id,

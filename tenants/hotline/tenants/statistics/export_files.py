@@ -226,7 +226,7 @@ async def stream(
     async with db.acquire_connection() as conn, conn.transaction(readonly=True):
         # each FETCH is short, but the first one sorts the whole selection
         await conn.execute("SET LOCAL statement_timeout = '30min'")
-        cursor = conn.cursor(sql, *params)
+        cursor = conn.cursor(sql, *params, prefetch=BATCH)
         async for record in cursor:
             sink.row(tuple(record))
             done += 1
