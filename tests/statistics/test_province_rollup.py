@@ -5,14 +5,11 @@ and the same statements for one city as for three (never a statement per city)."
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
@@ -26,6 +23,7 @@ from hotline.tenants.statistics.aggregates import city_clock, recompute_range
 from hotline.tenants.statistics.dashboard import city_statistics, province_statistics
 from hotline.tenants.statistics.models import DailyStat, DepartmentDay, DirtyDay
 from hotline.tenants.tickets.models import Assignment, Ticket
+from tests.statements import counting
 from tests.tickets_api.conftest import City, make_city
 
 DAYS = 6  # days of history: the five days before today, and today
@@ -161,21 +159,6 @@ async def test_the_roll_up_gives_each_city_its_own_dashboards_figures(
     # every ticket of the period is counted once: stored, dirty and today's days alike
     assert received == report.figures.totals.received == DAYS * (4 + 5 + 6)
     assert report.figures.overdue_now == sum(c.figures.overdue_now or 0 for c in report.cities)
-
-
-@contextmanager
-def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    sent: list[str] = []
-    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany"):
-        original = getattr(asyncpg.connection.Connection, name)
-
-        def wrapper(self: Any, query: str, *args: Any, _o: Any = original, **kw: Any) -> Any:
-            sent.append(query)
-            return _o(self, query, *args, **kw)
-
-        monkeypatch.setattr(asyncpg.connection.Connection, name, wrapper)
-    yield sent
-    monkeypatch.undo()
 
 
 async def test_the_roll_up_costs_the_same_statements_for_one_city_or_three(

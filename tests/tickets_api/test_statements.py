@@ -13,11 +13,10 @@ each request sends by itself."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import pytest
 
 from hotline.platform import clock
@@ -29,6 +28,7 @@ from hotline.tenants.accounts import revocation
 from hotline.tenants.categories.models import Category
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.tickets.models import Assignment, AssignmentStatus, Status
+from tests.statements import counting
 
 if TYPE_CHECKING:
     from tests.tickets_api.conftest import World
@@ -49,21 +49,6 @@ BOOKKEEPING = ("RESET ALL; SELECT set_config('app.scope'", "SELECT pg_advisory_u
 def _city_reads(sent: list[str]) -> int:
     """Statements that read the city row (the statistics' zone subquery is not one)."""
     return sum(q.lstrip().startswith("SELECT") and 'FROM "tenants"' in q for q in sent)
-
-
-@contextmanager
-def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    sent: list[str] = []
-    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany"):
-        original = getattr(asyncpg.connection.Connection, name)
-
-        def wrapper(self: Any, query: str, *args: Any, _o: Any = original, **kw: Any) -> Any:
-            sent.append(query)
-            return _o(self, query, *args, **kw)
-
-        monkeypatch.setattr(asyncpg.connection.Connection, name, wrapper)
-    yield sent
-    monkeypatch.undo()
 
 
 @asynccontextmanager

@@ -6,7 +6,6 @@ key to tickets, validated after the copy, saw no ticket)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -14,43 +13,26 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from hotline.platform.db.migrate import drop_database, ensure_database
-from hotline.platform.settings import Settings
 from tests.upgrade.test_month_conversions import (
     NOW,
-    _drop_role,
+    OWNERS,
     _insert,
     _migrate,
     _month,
-    _owner_without_bypass,
     _url,
+    database_before,
 )
 
 BEFORE = ("platform.0003_month_partitions", "statistics.0005_province_exports")
 
 
-@pytest_asyncio.fixture(loop_scope="session", params=["superuser", "owner without BYPASSRLS"])
+@pytest_asyncio.fixture(loop_scope="session", params=OWNERS)
 async def before(
     services: dict[str, str], request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[str, str | None]]:
     server = services["HOTLINE_DATABASE_URL"]
-    name = f"hotline_calls_{secrets.token_hex(4)}"
-    await ensure_database(Settings(database_url=_url(server, name)))
-    role = None
-    try:
-        if request.param != "superuser":
-            admin = await asyncpg.connect(_url(server, "postgres"))
-            try:
-                role = await _owner_without_bypass(admin, name)
-            finally:
-                await admin.close()
-        for target in BEFORE:
-            await _migrate(_url(server, name, role), target)
-        yield name, role
-    finally:
-        await drop_database(server, name)
-        if role is not None:
-            await _drop_role(server, role)
+    async with database_before(server, request.param, "hotline_calls", BEFORE) as made:
+        yield made
 
 
 async def test_the_call_records_conversion_keeps_every_record_in_its_month(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -163,30 +164,43 @@ async def _drop_role(server: str, role: str) -> None:
         await conn.close()
 
 
-@pytest_asyncio.fixture(loop_scope="session", params=["superuser", "owner without BYPASSRLS"])
-async def before(
-    services: dict[str, str], request: pytest.FixtureRequest
+@asynccontextmanager
+async def database_before(
+    server: str, owner: str, prefix: str, targets: tuple[str, ...]
 ) -> AsyncIterator[tuple[str, str | None]]:
-    """A database migrated to just before the conversions by the parametrized owner:
-    its name and the owner role (None: the superuser)."""
-    server = services["HOTLINE_DATABASE_URL"]
-    name = f"hotline_conv_{secrets.token_hex(4)}"
+    """A database migrated to ``targets`` by ``owner`` ("superuser", or a production
+    owner without BYPASSRLS made for it): its name and the owner role (None: the
+    superuser); dropped, with the role, afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     await ensure_database(Settings(database_url=_url(server, name)))
     role = None
     try:
-        if request.param != "superuser":
+        if owner != "superuser":
             admin = await asyncpg.connect(_url(server, "postgres"))
             try:
                 role = await _owner_without_bypass(admin, name)
             finally:
                 await admin.close()
-        for target in BEFORE:
+        for target in targets:
             await _migrate(_url(server, name, role), target)
         yield name, role
     finally:
         await drop_database(server, name)  # the role owns nothing after that
         if role is not None:
             await _drop_role(server, role)
+
+
+OWNERS = ["superuser", "owner without BYPASSRLS"]
+
+
+@pytest_asyncio.fixture(loop_scope="session", params=OWNERS)
+async def before(
+    services: dict[str, str], request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[str, str | None]]:
+    """A database migrated to just before the conversions by the parametrized owner."""
+    server = services["HOTLINE_DATABASE_URL"]
+    async with database_before(server, request.param, "hotline_conv", BEFORE) as made:
+        yield made
 
 
 def _part(table: str, at: datetime) -> str:

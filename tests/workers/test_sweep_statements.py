@@ -4,13 +4,10 @@ statistics marks of a whole batch are one statement each (no per-ticket round tr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 
 from hotline.platform.tenancy import Scope, use_scope
@@ -18,26 +15,12 @@ from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.tickets.models import AssignmentStatus, Supervision, Ticket, TimelineEvent
 from hotline.tenants.tickets.sweep import sweep_deadlines
 from hotline.tenants.tickets.timeline import verify_chain
+from tests.statements import counting
 
 if TYPE_CHECKING:
     from tests.workers.conftest import World
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@contextmanager
-def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    sent: list[str] = []
-    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany"):
-        original = getattr(asyncpg.connection.Connection, name)
-
-        def wrapper(self: Any, query: str, *args: Any, _o: Any = original, **kw: Any) -> Any:
-            sent.append(query)
-            return _o(self, query, *args, **kw)
-
-        monkeypatch.setattr(asyncpg.connection.Connection, name, wrapper)
-    yield sent
-    monkeypatch.undo()
 
 
 async def test_a_sweep_batch_costs_the_same_statements_at_any_size(
