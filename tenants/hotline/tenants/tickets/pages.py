@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pypika_tortoise.queries import Table
 from tortoise.queryset import QuerySet
 
 from hotline.platform import clock
@@ -227,13 +226,15 @@ def _with_categories(query: Any, *, parents: bool) -> Any:
     and their order stay the query's), their columns named ``page_category__<field>`` /
     ``page_parent__<field>``."""
     tickets = Ticket._meta.basetable
-    category = Table("categories").as_("page_category")
+    # the ORM's own table of categories, aliased (pypika's builders copy: the model's
+    # table keeps no alias)
+    category = Category._meta.basetable.as_("page_category")
     query = query.left_join(category).on(
         (category.tenant_id == tickets.tenant_id) & (category.id == tickets.category_id)
     )
     joins = [(category, _CATEGORY)]
     if parents:
-        parent = Table("categories").as_("page_parent")
+        parent = Category._meta.basetable.as_("page_parent")
         query = query.left_join(parent).on(
             (parent.tenant_id == category.tenant_id) & (parent.id == category.parent_id)
         )
