@@ -4,6 +4,7 @@ re-imports by USCC."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -15,6 +16,8 @@ import pytest
 from openpyxl import Workbook
 
 from hotline.platform import clock
+from hotline.platform.db.config import credentials
+from hotline.platform.settings import Settings
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id
 from hotline.tenants.business import registry_prepare
@@ -22,7 +25,7 @@ from hotline.tenants.business.models import Enterprise
 from hotline.tenants.business.registry_import import waiting_imports
 from hotline.tenants.business.registry_prepare import Batch
 from hotline.tenants.business.registry_prepare import prepare as prepare_batch
-from hotline.tenants.business.registry_write import Prepare, in_processes, write
+from hotline.tenants.business.registry_write import IMPORT_LOCK, Prepare, in_processes, write
 from hotline.tenants.business.rows import read_table
 from hotline.tenants.business.rules import make_uscc
 from hotline.workers.business import import_enterprises
@@ -274,3 +277,40 @@ async def test_chunks_overlap_but_the_import_is_one_transaction(biz: BizWorld) -
         stored[code(4)] = "0" * 64
         prepared = prepare_batch(again.context, Batch(table[1:], 2, stored))
         assert [uscc for _, uscc, record in prepared.good if record] == [code(4), code(3)]
+
+
+async def test_two_imports_of_a_city_run_one_after_the_other(biz: BizWorld, db: Settings) -> None:
+    """An import skips rows by hashes it read before merging: a second import of the
+    city waits for the first to end instead of interleaving with it."""
+    city = biz.beta.city
+    table, _ = read_table(registry_csv(city, 3).encode("utf-8"), "r.csv")
+    areas = {city.district.name: city.district.id}
+
+    async def progress(rows: int) -> None:
+        return None
+
+    holder = await asyncpg.connect(**credentials(db.database_url))
+    try:
+        async with holder.transaction():  # an import of this city in progress
+            await holder.execute(IMPORT_LOCK, city.tenant.id)
+            with use_scope(city.scope()):
+                second = asyncio.ensure_future(
+                    write(Prepare(table, areas, clock.now().date(), size=7), progress)
+                )
+            waiting = 0
+            for _ in range(600):  # until PostgreSQL shows it waiting on the import lock
+                # (the activity view is a snapshot kept for the transaction: a fresh one)
+                await holder.execute("SELECT pg_stat_clear_snapshot()")
+                waiting = await holder.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND wait_event = 'advisory' AND query LIKE '%registry import%'"
+                )
+                if waiting or second.done():
+                    break
+                await asyncio.sleep(0.05)
+            assert not second.done(), second.exception()
+            assert waiting == 1
+        written, _ = await second  # the first ended: the second runs
+    finally:
+        await holder.close()
+    assert written.inserted + written.updated == 3

@@ -42,6 +42,9 @@ from hotline.tenants.business.rows import EnterpriseRow, Rejected, header_map
 
 CHUNK = 5_000  # rows validated, staged and merged at a time; progress is written per chunk
 IMPORT_TIMEOUT_SECONDS = 900
+IMPORT_LOCK = (
+    "SELECT pg_advisory_xact_lock(hashtextextended('hotline registry import ' || $1::bigint, 0))"
+)
 
 _STAGE_COLUMNS = (
     "uscc",
@@ -205,6 +208,11 @@ async def write(
         # than an API statement (HOTLINE_DATABASE_STATEMENT_TIMEOUT_SECONDS); LOCAL ends
         # with this transaction.
         await raw.execute(f"SET LOCAL statement_timeout = '{IMPORT_TIMEOUT_SECONDS}s'")
+        # One import of a city at a time: an import skips the rows whose stored hash
+        # matches, read before its merge, so one committing in between would leave its
+        # rows as they were while this one reports them unchanged. The lock ends with
+        # the transaction.
+        await raw.execute(IMPORT_LOCK, scope.tenant_id)
         await raw.execute(_STAGE)
 
         async def submit() -> None:  # up to run.ahead batches being prepared
