@@ -150,6 +150,18 @@ async def test_the_shipped_model_is_fitted_once_and_stored_for_the_province(
     assert loaded.metrics["version"] == 0
     texts = ["家里的自来水放出来发黄，还有一股铁锈味", "个税APP上有一笔不认识的公司给我发的收入"]
     assert loaded.rank(texts) == fitted.rank(texts)
+    # a release whose corpus, catalogue or algorithm differ refits and replaces it
+    with use_scope(Scope.province(province_id)):
+        await ProvinceRoutingModel.filter(province_id=province_id, version=0).update(
+            metrics={**rows[0].metrics, "fingerprint": "an older release"}
+        )
+    with use_scope(tagged.scope()):
+        await province.province_model()
+    with use_scope(Scope.province(province_id)):
+        rows = await ProvinceRoutingModel.filter(province_id=province_id).order_by("version")
+    assert [(r.version, r.metrics["fingerprint"]) for r in rows] == [
+        (0, province.shipped_fingerprint())
+    ]
 
 
 async def test_a_trained_province_model_is_stored_and_used(

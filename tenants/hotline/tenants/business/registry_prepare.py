@@ -183,7 +183,9 @@ def workers() -> ProcessPoolExecutor:
     its workers start now if they have not."""
     global _pool
     environment = _environment()
-    if _pool is not None and _pool[0] == environment:
+    # a worker process that died broke the pool (the import it served failed and is
+    # retried by its job): the next import gets a new one
+    if _pool is not None and _pool[0] == environment and not _pool[1]._broken:
         return _pool[1]
     discard()
     # the Python part is CPU-bound (stdnum, Fernet, parsing): threads would share one core

@@ -11,6 +11,7 @@ process at every start.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from functools import lru_cache
 from typing import Any
@@ -20,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from hotline.platform import clock
 from hotline.platform.tenancy import Scope, current_scope, use_scope
-from hotline.tenants.departments.functions import catalogue
+from hotline.tenants.departments.functions import CATALOGUE_FILE, catalogue
 from hotline.tenants.routing import corpus
 from hotline.tenants.routing.places_models import ProvinceRoutingModel
 
@@ -68,10 +69,25 @@ def measure(model: Any) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
+def shipped_fingerprint() -> str:
+    """What the shipped model is fitted from: the algorithm, the corpus and the catalogue
+    (a release that changes one of them makes every stored version 0 stale)."""
+    digest = hashlib.sha256(_fm().ALGORITHM.encode())
+    for path in [*sorted(corpus.HERE.glob("*.jsonl")), CATALOGUE_FILE]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
 def shipped_model() -> Any:
     """The corpus + catalogue model (no history), with its held-out figures."""
     model = _fm().fit()
-    model.metrics = {**measure(model), "history": 0, "version": 0}
+    model.metrics = {
+        **measure(model),
+        "history": 0,
+        "version": 0,
+        "fingerprint": shipped_fingerprint(),
+    }
     return model
 
 
@@ -129,8 +145,9 @@ async def current_row(province_id: int | None = None) -> ProvinceRoutingModel | 
 
 async def _store_shipped(province_id: int) -> ProvinceRoutingModel:
     """The shipped model stored as the province's version 0 (fitted here unless another
-    process stored it first). Not under a lock: at a deployment's very first start a few
-    processes may fit at once; one row wins, and every later start loads it."""
+    process stored it first), replacing a version 0 of another fingerprint. Not under a
+    lock: at a deployment's very first start a few processes may fit at once; one row
+    wins, and every later start loads it."""
     from hotline.tenants.routing import classifier
 
     model = await asyncio.to_thread(shipped_model)
@@ -141,7 +158,10 @@ async def _store_shipped(province_id: int) -> ProvinceRoutingModel:
                 "INSERT INTO routing_province_models"
                 " (province_id, version, algorithm, samples, metrics, blob, created_at)"
                 " VALUES ($1, 0, $2, $3, $4::jsonb, $5, $6)"
-                " ON CONFLICT (province_id, version) DO NOTHING",
+                " ON CONFLICT (province_id, version) DO UPDATE SET algorithm = EXCLUDED.algorithm,"
+                " samples = EXCLUDED.samples, metrics = EXCLUDED.metrics, blob = EXCLUDED.blob,"
+                " created_at = EXCLUDED.created_at WHERE routing_province_models.metrics"
+                " ->> 'fingerprint' IS DISTINCT FROM EXCLUDED.metrics ->> 'fingerprint'",
                 [
                     province_id,
                     _fm().ALGORITHM,
@@ -164,7 +184,9 @@ async def province_model(province_id: int | None = None) -> Any:
     if province_id is None:
         return await asyncio.to_thread(shipped_model)
     row = await current_row(province_id)
-    if row is None:
+    if row is None or (
+        row.version == 0 and row.metrics.get("fingerprint") != shipped_fingerprint()
+    ):
         row = await _store_shipped(province_id)
     model = await asyncio.to_thread(
         _loaded, row.province_id, row.version, bytes(row.blob), str(row.version)

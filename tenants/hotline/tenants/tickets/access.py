@@ -173,9 +173,11 @@ async def lock_for_handling(
     assignment inside one of the actor's own subtrees; deciding on it (supervisors) only
     needs the ticket to be readable. Anything else: NotFound("assignment")."""
     # Its ticket, its department's path and the paths of the actor's departments in one
-    # read: neither of the first two changes for an assignment, so reading them before
-    # the locks is safe; the actor's paths are its reading paths (unless it sees the
-    # whole city) and its handling paths.
+    # read, before the locks: an assignment's ticket never changes; its department's
+    # path changes only when an admin moves the department (departments.service), and a
+    # check racing that move decides on the path just before it — as it did when the
+    # path was read separately. The actor's paths are its reading paths (unless it sees
+    # the whole city) and its handling paths.
     found = await Assignment._meta.db.execute_query_dict(
         _HANDLED, [current_tenant_id(), assignment_id, sorted(actor.department_ids)]
     )

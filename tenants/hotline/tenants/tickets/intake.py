@@ -85,7 +85,7 @@ WITH checks AS (
 ), counter AS (
   INSERT INTO ticket_counters (tenant_id, province_id, day, last_number, created_at)
   SELECT $1, $2, $3, 1, now() FROM checks
-  WHERE ($4::int IS NULL OR checks.category) AND ($5::int IS NULL OR checks.area)
+  WHERE ($4::bigint IS NULL OR checks.category) AND ($5::bigint IS NULL OR checks.area)
   ON CONFLICT (tenant_id, day)
   DO UPDATE SET last_number = ticket_counters.last_number + 1 RETURNING last_number
 )
