@@ -142,14 +142,6 @@ async def test_the_shipped_model_is_fitted_once_and_stored_for_the_province(
     assert [r.version for r in rows] == [0]
     assert rows[0].metrics["history"] == 0
     assert rows[0].metrics["top1"] > 0.7
-    # a second process (nothing fitted in it) loads the stored row and fits nothing
-    province.shipped_model.cache_clear()
-    with use_scope(tagged.scope()):
-        loaded = await province.province_model()
-    assert province.shipped_model.cache_info().currsize == 0
-    assert loaded.metrics["version"] == 0
-    texts = ["家里的自来水放出来发黄，还有一股铁锈味", "个税APP上有一笔不认识的公司给我发的收入"]
-    assert loaded.rank(texts) == fitted.rank(texts)
     # a release whose corpus, catalogue or algorithm differ refits and replaces it
     with use_scope(Scope.province(province_id)):
         await ProvinceRoutingModel.filter(province_id=province_id, version=0).update(
@@ -162,6 +154,14 @@ async def test_the_shipped_model_is_fitted_once_and_stored_for_the_province(
     assert [(r.version, r.metrics["fingerprint"]) for r in rows] == [
         (0, province.shipped_fingerprint())
     ]
+    # a second process (nothing fitted in it) loads the stored row and fits nothing
+    province.shipped_model.cache_clear()
+    with use_scope(tagged.scope()):
+        loaded = await province.province_model()
+    assert province.shipped_model.cache_info().currsize == 0
+    assert loaded.metrics["version"] == 0
+    texts = ["家里的自来水放出来发黄，还有一股铁锈味", "个税APP上有一笔不认识的公司给我发的收入"]
+    assert loaded.rank(texts) == fitted.rank(texts)
 
 
 async def test_a_trained_province_model_is_stored_and_used(
