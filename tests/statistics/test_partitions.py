@@ -9,19 +9,16 @@ past retention."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
-import asyncpg
 import pytest
 from tortoise import connections
 
 from hotline.platform import clock
 from hotline.platform.db import partitions
-from hotline.platform.db.config import credentials
-from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.statistics.models import CallRecord
 from hotline.workers import tasks
+from tests.partitions import attached_partitions, owner_fetch
 from tests.statistics.test_calls import SH, START, CtiWorld, _at, _calls
 from tests.statistics.test_calls import cti as cti
 from tests.tickets_api.conftest import make_ticket
@@ -38,31 +35,14 @@ def _part(month: date) -> str:
     return f"call_records_p{month:%Y%m}"
 
 
-async def _owner(sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(**credentials(get_settings().database_url))
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
-
-
-async def _partitions() -> dict[str, bool]:
-    """Attached partitions of call_records and whether row security is on for each."""
-    rows = await _owner(
-        "SELECT c.relname, c.relrowsecurity FROM pg_inherits i JOIN pg_class c"
-        " ON c.oid = i.inhrelid WHERE i.inhparent = 'call_records'::regclass"
-    )
-    return {r["relname"]: r["relrowsecurity"] for r in rows}
-
-
 async def test_pushed_calls_land_in_their_month_and_tenancy_holds(cti: CtiWorld) -> None:
-    [parent] = await _owner(
+    [parent] = await owner_fetch(
         "SELECT c.relkind::text AS kind, c.relrowsecurity AS rls, c.relforcerowsecurity AS force"
         " FROM pg_class c WHERE c.oid = 'call_records'::regclass"
     )
     assert dict(parent) == {"kind": "p", "rls": True, "force": True}
     today = clock.now().date()
-    found = await _partitions()
+    found = await attached_partitions("call_records")
     for shift in range(4):  # this month and three ahead, made by the migration
         assert found[_part(_month(today, shift))] is True
     assert found["call_records_default"] is True
@@ -71,7 +51,7 @@ async def test_pushed_calls_land_in_their_month_and_tenancy_holds(cti: CtiWorld)
     result = await cti.push("alpha", _calls(cti.ticket_number))
     assert result["created"] == 4, result
     await cti.push("beta", _calls("BE-none")[:2])
-    placed = await _owner(
+    placed = await owner_fetch(
         "SELECT tableoid::regclass::text AS part, day FROM call_records WHERE call_id = 'c1'"
     )
     assert {r["part"] for r in placed} == {_part(_month(r["day"])) for r in placed}
@@ -138,7 +118,7 @@ async def test_the_worker_makes_months_ahead_and_detaches_past_retention(cti: Ct
         [dict(_calls("")[3], callId="future", startedAt=f"{ahead.isoformat()}T12:00:00+08:00",
               endedAt=f"{ahead.isoformat()}T12:01:00+08:00")],
     )  # fmt: skip
-    [where] = await _owner(
+    [where] = await owner_fetch(
         "SELECT tableoid::regclass::text AS p FROM call_records WHERE call_id = 'future'"
     )
     assert where["p"] == "call_records_default"
@@ -146,11 +126,13 @@ async def test_the_worker_makes_months_ahead_and_detaches_past_retention(cti: Ct
     assert await tasks.maintain_partitions({}) == 0  # the nightly cron: 3 ahead exist
     done = await partitions.maintain(months_ahead=6, retention={})  # as the runtime role
     assert [(d.made, d.detached) for d in done if d.table == "call_records"] == [(3, 0)]
-    [where] = await _owner(
+    [where] = await owner_fetch(
         "SELECT tableoid::regclass::text AS p FROM call_records WHERE call_id = 'future'"
     )
     assert where["p"] == _part(ahead)  # moved out of the default partition
-    assert (await _partitions())[_part(ahead)] is True  # row security on the new one
+    assert (await attached_partitions("call_records"))[
+        _part(ahead)
+    ] is True  # row security on the new one
 
     # three months back, an old call in the oldest; retention of two months detaches it
     db = connections.get("default")
@@ -165,12 +147,12 @@ async def test_the_worker_makes_months_ahead_and_detaches_past_retention(cti: Ct
         assert await CallRecord.filter(call_id="old").exists()
     done = await partitions.maintain(months_ahead=6, retention={"call_records": 2})
     assert [(d.made, d.detached) for d in done if d.table == "call_records"] == [(0, 2)]
-    attached = await _partitions()
+    attached = await attached_partitions("call_records")
     assert _part(_month(today, -3)) not in attached
     assert _part(_month(today, -1)) in attached
     with use_scope(alpha.scope()):
         assert not await CallRecord.filter(call_id="old").exists()  # out of every query
-    [kept] = await _owner(f'SELECT count(*) AS n FROM "{_part(_month(today, -3))}"')  # noqa: S608
+    [kept] = await owner_fetch(f'SELECT count(*) AS n FROM "{_part(_month(today, -3))}"')  # noqa: S608
     assert kept["n"] == 1  # detached, not dropped: the operator archives it
 
     # the runtime role cannot partition any other table through the functions

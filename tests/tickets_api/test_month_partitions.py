@@ -12,7 +12,6 @@ keeps every monthly table and detaches audit months past retention."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 import asyncpg
 import pytest
@@ -20,12 +19,11 @@ from tortoise import connections
 
 from hotline.platform import clock
 from hotline.platform.db import partitions
-from hotline.platform.db.config import credentials
-from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.kernel.audit import AuditEvent, record_audit
 from hotline.tenants.tickets import timeline
 from hotline.tenants.tickets.models import Ticket, TimelineEvent
+from tests.partitions import attached_partitions, owner_fetch
 from tests.tickets_api.conftest import World, make_ticket
 
 TABLES = ("timeline_events", "audit_events")
@@ -44,26 +42,8 @@ def _mid(month: date) -> datetime:
     return datetime(month.year, month.month, 15, 12, tzinfo=UTC)
 
 
-async def _owner(sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(**credentials(get_settings().database_url))
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
-
-
-async def _partitions(table: str) -> dict[str, bool]:
-    """Attached partitions of ``table`` and whether row security is on for each."""
-    rows = await _owner(
-        "SELECT c.relname, c.relrowsecurity FROM pg_inherits i JOIN pg_class c"
-        " ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass",
-        table,
-    )
-    return {r["relname"]: r["relrowsecurity"] for r in rows}
-
-
 async def _where(table: str, column: str, value: object) -> list[str]:
-    rows = await _owner(
+    rows = await owner_fetch(
         f"SELECT tableoid::regclass::text AS p FROM {table} WHERE {column} = $1",  # noqa: S608
         value,
     )
@@ -88,19 +68,19 @@ async def _append(ticket: Ticket, at: datetime, action: str) -> None:
 async def test_the_table_is_a_partitioned_parent_with_forced_row_security(
     world: World, table: str
 ) -> None:
-    [parent] = await _owner(
+    [parent] = await owner_fetch(
         "SELECT c.relkind::text AS kind, c.relrowsecurity AS rls, c.relforcerowsecurity AS force,"
         " pg_get_partkeydef(c.oid) AS key FROM pg_class c WHERE c.oid = $1::regclass",
         table,
     )
     assert dict(parent) == {"kind": "p", "rls": True, "force": True, "key": "RANGE (created_at)"}
-    found = await _partitions(table)
+    found = await attached_partitions(table)
     today = clock.now().date()
     for shift in range(4):  # this month and three ahead, made by the migration
         assert found[_part(table, _month(today, shift))] is True
     assert found[f"{table}_default"] is True
     assert all(found.values())  # row security on every partition
-    [pkey] = await _owner(
+    [pkey] = await owner_fetch(
         "SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint"
         " WHERE conrelid = $1::regclass AND contype = 'p'",
         table,
@@ -143,9 +123,9 @@ async def test_timeline_events_land_in_their_month_and_tenancy_holds(world: Worl
 
     # append-only on every partition, for the owner too
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
-        await _owner("UPDATE timeline_events SET reason = 'x' WHERE ticket_id = $1", ticket.id)
+        await owner_fetch("UPDATE timeline_events SET reason = 'x' WHERE ticket_id = $1", ticket.id)
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
-        await _owner(f'DELETE FROM "{part}" WHERE ticket_id = $1', ticket.id)  # noqa: S608
+        await owner_fetch(f'DELETE FROM "{part}" WHERE ticket_id = $1', ticket.id)  # noqa: S608
 
 
 async def test_a_chain_verifies_across_months_and_after_a_move(world: World) -> None:
@@ -158,7 +138,7 @@ async def test_a_chain_verifies_across_months_and_after_a_move(world: World) -> 
     with use_scope(alpha.scope()):
         await _append(ticket, _mid(later), "urge")
         await _append(ticket, _mid(far), "urge")
-    placed = await _owner(
+    placed = await owner_fetch(
         "SELECT seq, tableoid::regclass::text AS p FROM timeline_events"
         " WHERE ticket_id = $1 ORDER BY seq",
         ticket.id,
@@ -184,14 +164,14 @@ async def test_a_chain_verifies_across_months_and_after_a_move(world: World) -> 
     # trigger of the default partition, which is back on afterwards) and the chain holds
     done = await partitions.maintain(months_ahead=8, retention={})
     assert {d.table: d.made for d in done}["timeline_events"] == 5  # months 4 to 8
-    [moved] = await _owner(
+    [moved] = await owner_fetch(
         "SELECT tableoid::regclass::text AS p FROM timeline_events WHERE ticket_id = $1"
         " AND seq = 3",
         ticket.id,
     )
     assert moved["p"] == _part("timeline_events", far)
     assert await verified()
-    triggers = await _owner(
+    triggers = await owner_fetch(
         "SELECT tgname, tgenabled::text AS on FROM pg_trigger"
         " WHERE tgrelid = 'timeline_events_default'::regclass AND NOT tgisinternal"
     )
@@ -239,12 +219,12 @@ async def test_audit_rows_by_month_city_and_retention(world: World) -> None:
         "outbox_delivered": 0,
         "notices": 0,
     }
-    attached = await _partitions("audit_events")
+    attached = await attached_partitions("audit_events")
     assert _part("audit_events", old) not in attached
     assert _part("audit_events", _month(today, -1)) in attached
     with use_scope(alpha.scope()):
         assert not await AuditEvent.filter(action="partition.old").exists()
-    kept = await _owner(f'SELECT count(*) AS n FROM "{_part("audit_events", old)}"')  # noqa: S608
+    kept = await owner_fetch(f'SELECT count(*) AS n FROM "{_part("audit_events", old)}"')  # noqa: S608
     assert kept[0]["n"] == 1  # detached, not dropped
 
     with pytest.raises(Exception, match="not a month-partitioned table"):

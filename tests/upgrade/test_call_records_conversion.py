@@ -13,13 +13,13 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from tests.channels.test_migration_0003 import _url
 from tests.upgrade.test_month_conversions import (
     NOW,
     OWNERS,
     _insert,
     _migrate,
     _month,
-    _url,
     database_before,
 )
 

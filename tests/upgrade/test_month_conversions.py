@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -31,6 +30,8 @@ from tortoise.migrations.api import migrate
 from hotline.platform.db.config import tortoise_config
 from hotline.platform.db.migrate import drop_database, ensure_database
 from hotline.platform.settings import Settings
+from tests.channels.test_migration_0003 import _drop_role as drop_role
+from tests.channels.test_migration_0003 import _url
 
 BEFORE = (
     "platform.0003_month_partitions",
@@ -45,12 +46,6 @@ CONVERSIONS = (
 )
 TABLES = ("timeline_events", "audit_events", "notices")
 NOW = datetime.now(UTC)
-
-
-def _url(server: str, database: str, user: str | None = None) -> str:
-    parts = urlsplit(server)
-    netloc = parts.netloc if user is None else f"{user}@{parts.netloc.rsplit('@', 1)[-1]}"
-    return urlunsplit((parts.scheme, netloc, "/" + database, parts.query, parts.fragment))
 
 
 def _month(day: date, shift: int = 0) -> date:
@@ -156,14 +151,6 @@ async def _owner_without_bypass(admin: asyncpg.Connection, database: str) -> str
     return role
 
 
-async def _drop_role(server: str, role: str) -> None:
-    conn = await asyncpg.connect(_url(server, "postgres"))
-    try:
-        await conn.execute(f"DROP ROLE IF EXISTS {role}")
-    finally:
-        await conn.close()
-
-
 @asynccontextmanager
 async def database_before(
     server: str, owner: str, prefix: str, targets: tuple[str, ...]
@@ -187,7 +174,7 @@ async def database_before(
     finally:
         await drop_database(server, name)  # the role owns nothing after that
         if role is not None:
-            await _drop_role(server, role)
+            await drop_role(server, role)
 
 
 OWNERS = ["superuser", "owner without BYPASSRLS"]

@@ -15,19 +15,18 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import pytest
 from tortoise import connections
 
 from hotline.platform import clock, outbox
 from hotline.platform.db import partitions
-from hotline.platform.db.config import credentials
 from hotline.platform.redis import redis_client
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.notifications.delivery import deliver_outbox, notice_channel
 from hotline.tenants.notifications.models import Notice
 from hotline.workers import tasks
+from tests.partitions import attached_partitions, owner_fetch
 
 if TYPE_CHECKING:
     from tests.workers.conftest import World
@@ -46,25 +45,8 @@ def _start(month: date) -> datetime:
     return datetime(month.year, month.month, 1, tzinfo=UTC)
 
 
-async def _owner(sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(**credentials(get_settings().database_url))
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
-
-
-async def _partitions() -> dict[str, bool]:
-    """Attached partitions of ``notices`` and whether row security is on for each."""
-    rows = await _owner(
-        "SELECT c.relname, c.relrowsecurity FROM pg_inherits i JOIN pg_class c"
-        " ON c.oid = i.inhrelid WHERE i.inhparent = 'notices'::regclass"
-    )
-    return {r["relname"]: r["relrowsecurity"] for r in rows}
-
-
 async def _where(send_key: str) -> list[tuple[str, datetime]]:
-    rows = await _owner(
+    rows = await owner_fetch(
         "SELECT tableoid::regclass::text AS p, created_at FROM notices WHERE send_key = $1",
         send_key,
     )
@@ -72,18 +54,18 @@ async def _where(send_key: str) -> list[tuple[str, datetime]]:
 
 
 async def test_notices_are_a_partitioned_parent_with_forced_row_security(world: World) -> None:
-    [parent] = await _owner(
+    [parent] = await owner_fetch(
         "SELECT c.relkind::text AS kind, c.relrowsecurity AS rls, c.relforcerowsecurity AS force,"
         " pg_get_partkeydef(c.oid) AS key FROM pg_class c WHERE c.oid = 'notices'::regclass"
     )
     assert dict(parent) == {"kind": "p", "rls": True, "force": True, "key": "RANGE (created_at)"}
-    found = await _partitions()
+    found = await attached_partitions("notices")
     today = clock.now().date()
     for shift in range(4):  # this month and three ahead, made by the migration
         assert found[_part(_month(today, shift))] is True
     assert found["notices_default"] is True
     assert all(found.values())  # row security on every partition
-    keys = await _owner(
+    keys = await owner_fetch(
         "SELECT contype::text AS t, pg_get_constraintdef(oid) AS d FROM pg_constraint"
         " WHERE conrelid = 'notices'::regclass AND contype IN ('p', 'u') ORDER BY contype"
     )
@@ -206,15 +188,15 @@ async def test_the_maintenance_keeps_notice_months_and_detaches_only_when_config
     # the nightly cron with the defaults: users read their notices, none is detached
     assert get_settings().notices_retention_months == 0
     await tasks.maintain_partitions({})
-    assert _part(old) in await _partitions()
+    assert _part(old) in await attached_partitions("notices")
 
     done = await partitions.maintain(months_ahead=5, retention={"notices": 2})
     assert [(d.made, d.detached) for d in done if d.table == "notices"] == [(2, 2)]
-    attached = await _partitions()
+    attached = await attached_partitions("notices")
     assert _part(_month(today, 5)) in attached  # made ahead
     assert _part(old) not in attached  # months -3 and -2 detached
     assert _part(_month(today, -1)) in attached
     with use_scope(alpha.scope()):
         assert not await Notice.filter(send_key="old:1").exists()  # out of every inbox
-    [kept] = await _owner(f'SELECT count(*) AS n FROM "{_part(old)}"')  # noqa: S608
+    [kept] = await owner_fetch(f'SELECT count(*) AS n FROM "{_part(old)}"')  # noqa: S608
     assert kept["n"] == 1  # detached, not dropped
