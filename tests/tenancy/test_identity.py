@@ -5,9 +5,13 @@ way to tell them apart; a disabled account is AuthFailed."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from tortoise.models import Model
 
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts.identity import actor_for_bearer
@@ -59,31 +63,28 @@ async def test_a_province_admin_enters_its_provinces_cities_only(world: World) -
     await _refused(token, world.beta.slug)  # Jiangsu's
 
 
+@asynccontextmanager
+async def switched_off(model: type[Model], scope: Scope, **rows: Any) -> AsyncIterator[None]:
+    """``rows`` of ``model`` inactive for the block, active after it (the world is shared)."""
+    with use_scope(scope):
+        await model.filter(**rows).update(is_active=False)
+    try:
+        yield
+    finally:
+        with use_scope(scope):
+            await model.filter(**rows).update(is_active=True)
+
+
 async def test_inactive_memberships_cities_and_accounts_do_not_enter(world: World) -> None:
     alpha = world.alpha
     auditor = await alpha.user(alpha.auditor)
     token = await _token(auditor.username)
     assert Role.AUDITOR in (await actor_for_bearer(token=token, tenant_ref=alpha.slug)).roles
-    with use_scope(alpha.scope()):
-        await Membership.filter(user_id=auditor.id).update(is_active=False)
-    try:
+    async with switched_off(Membership, alpha.scope(), user_id=auditor.id):
         await _refused(token, alpha.slug)
-    finally:
-        with use_scope(alpha.scope()):
-            await Membership.filter(user_id=auditor.id).update(is_active=True)
-    with use_scope(Scope.platform()):
-        await Tenant.filter(id=alpha.id).update(is_active=False)
-    try:
+    async with switched_off(Tenant, Scope.platform(), id=alpha.id):
         await _refused(token, alpha.slug)
-    finally:
-        with use_scope(Scope.platform()):
-            await Tenant.filter(id=alpha.id).update(is_active=True)
-    with use_scope(Scope.platform()):
-        await User.filter(id=auditor.id).update(is_active=False)
-    try:
+    async with switched_off(User, Scope.platform(), id=auditor.id):
         with pytest.raises(AuthFailed):
             await actor_for_bearer(token=token, tenant_ref=alpha.slug)
-    finally:
-        with use_scope(Scope.platform()):
-            await User.filter(id=auditor.id).update(is_active=True)
     assert (await actor_for_bearer(token=token, tenant_ref=alpha.slug)).tenant_id == alpha.id
