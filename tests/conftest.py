@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from tests.world import World
 
 RUN_ID = secrets.token_hex(3)
+# A test process starts many apps, each warming up; freezing everything alive at each
+# (HOTLINE_GC_FREEZE, a serving process's setting) would keep the garbage of earlier
+# tests' cycles for the rest of the run. tests/knowledge/test_warmup.py turns it on.
+os.environ.setdefault("HOTLINE_GC_FREEZE", "false")
 
 
 def pytest_configure(config: pytest.Config) -> None:
