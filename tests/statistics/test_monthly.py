@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import pytest_asyncio
 
 from hotline.platform.redis import redis_client, tenant_key
@@ -23,7 +24,7 @@ from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
-from hotline.tenants.statistics.aggregates import city_clock, recompute_range
+from hotline.tenants.statistics.aggregates import city_clock, recompute_range, refresh_dirty_days
 from hotline.tenants.statistics.dashboard import (
     CityReport,
     city_statistics,
@@ -32,6 +33,7 @@ from hotline.tenants.statistics.dashboard import (
 from hotline.tenants.statistics.metrics import SUMMED, total
 from hotline.tenants.statistics.models import DepartmentDay, DepartmentMonth, DirtyDay
 from hotline.tenants.tickets.models import Assignment, Ticket
+from tests.statements import counting
 from tests.tickets_api.conftest import City, make_city
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -241,3 +243,45 @@ async def test_a_city_reads_only_its_own_months(months: Months) -> None:
     assert (await _uncached(second)).figures.totals.received == 5 * (
         (PERIOD[1] - PERIOD[0]).days + 1
     )
+
+
+async def test_a_month_missing_a_departments_row_is_read_from_its_days(months: Months) -> None:
+    """Every monthly row carries the days' version, so a month that lost one (a hand
+    edit, a partial restore) would pass a check of any one row: the check counts them."""
+    city = months.cities[0]
+    whole = await _uncached(city)
+    with use_scope(city.scope()):
+        saved = await DepartmentMonth.filter(month=FEB).values()
+        # the bureau's row planted (it would show if read), the district's row lost
+        await DepartmentMonth.filter(month=FEB, department_id=city.bureau.id).update(
+            received=10_000
+        )
+        await DepartmentMonth.filter(month=FEB, department_id=city.district.id).delete()
+    try:
+        assert (await _uncached(city)).figures == whole.figures
+    finally:
+        with use_scope(city.scope()):
+            await DepartmentMonth.filter(month=FEB).delete()
+            await DepartmentMonth.bulk_create(
+                [DepartmentMonth(**{k: v for k, v in r.items() if k != "id"}) for r in saved]
+            )
+    assert await _uncached(city) == whole
+
+
+async def test_a_backlog_of_a_months_days_sums_the_month_once(
+    months: Months, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's refresh recomputes consecutive dirty days of one month together:
+    each recompute sums its months again, once per run of days, not once per day."""
+    city = months.cities[1]
+    before = await _uncached(city)
+    with use_scope(city.scope()):
+        for day in (date(2026, 2, 3), date(2026, 2, 4), date(2026, 2, 5), date(2026, 2, 20)):
+            await DirtyDay.create(day=day, marked_at=datetime.now(UTC))
+        clock_ = await city_clock(await Tenant.get(id=city.tenant.id))
+        with counting(monkeypatch) as sent:
+            assert await refresh_dirty_days(clock_) == 4
+        assert not await DirtyDay.filter(day__gte=FEB, day__lte=FEB_END).exists()
+    rolls = [q for q in sent if q.startswith("DELETE FROM stats_monthly_departments")]
+    assert len(rolls) == 2  # 3–5 February together, 20 February alone
+    assert (await _uncached(city)).figures == before.figures

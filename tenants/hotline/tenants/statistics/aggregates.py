@@ -314,12 +314,26 @@ async def refresh_dirty_days(city: CityClock) -> int:
         "ORDER BY day",
         [city.tenant_id, today],
     )
+    # consecutive dirty days of one month in one recompute: each recompute sums its
+    # months again, so a backlog of a month's days would sum that month once per day
+    runs: list[list[dict[str, Any]]] = []
     for row in dirty:
-        await recompute_day(city, row["day"])
-        await db.execute_query(
-            "DELETE FROM stats_dirty_days WHERE tenant_id = $1 AND day = $2 AND marked_at = $3",
-            [city.tenant_id, row["day"], row["marked_at"]],
-        )
+        previous = runs[-1][-1]["day"] if runs else None
+        if (
+            previous is not None
+            and row["day"] == previous + timedelta(days=1)
+            and (month_of(row["day"]) == month_of(previous))
+        ):
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    for run in runs:
+        await _recompute(city, run[0]["day"], run[-1]["day"])
+        for row in run:
+            await db.execute_query(
+                "DELETE FROM stats_dirty_days WHERE tenant_id = $1 AND day = $2 AND marked_at = $3",
+                [city.tenant_id, row["day"], row["marked_at"]],
+            )
     return len(dirty)
 
 

@@ -113,22 +113,28 @@ class _Span:
 
 
 # Of the candidate months ($1 cities, $2 months: whole, ended, none dirty), those whose
-# monthly rows sum exactly the daily rows stored now: the version the rows carry (how
-# many daily rows, the sum of the transaction ids that wrote them) is the days' own. A
-# day written without its month (the previous release's worker during a roll-out) makes
-# the month fall back to its days.
+# monthly rows sum exactly the daily rows stored now: every monthly row of the month
+# carries the days' own version (how many daily rows, the sum of the transaction ids
+# that wrote them), and there is one per department the days name. A day written
+# without its month (the previous release's worker during a roll-out), or a month
+# missing a department's row (a hand edit, a partial restore), makes the month fall
+# back to its days.
 _CURRENT_MONTHS = """
 SELECT c.tenant_id, c.month
 FROM unnest($1::bigint[], $2::date[]) AS c(tenant_id, month)
 CROSS JOIN LATERAL (
-  SELECT m.days, m.written FROM stats_monthly_departments m
-  WHERE m.tenant_id = c.tenant_id AND m.month = c.month LIMIT 1) m
+  SELECT count(*) AS departments, min(m.days) AS days_low, max(m.days) AS days_high,
+    min(m.written) AS written_low, max(m.written) AS written_high
+  FROM stats_monthly_departments m
+  WHERE m.tenant_id = c.tenant_id AND m.month = c.month) m
 CROSS JOIN LATERAL (
-  SELECT count(*)::int AS days, coalesce(sum(s.xmin::text::bigint), 0)::bigint AS written
+  SELECT count(*)::int AS days, coalesce(sum(s.xmin::text::bigint), 0)::bigint AS written,
+    count(DISTINCT coalesce(s.department_id, 0)) AS departments
   FROM stats_daily_departments s
   WHERE s.tenant_id = c.tenant_id AND s.day >= c.month
     AND s.day <= (c.month + interval '1 month' - interval '1 day')::date) d
-WHERE m.days = d.days AND m.written = d.written"""
+WHERE m.days_low = d.days AND m.days_high = d.days AND m.written_low = d.written
+  AND m.written_high = d.written AND m.departments = d.departments"""
 
 
 def _candidate_months(first: date, ended: date, dirty: Sequence[date]) -> list[date]:
