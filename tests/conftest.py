@@ -75,7 +75,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _whole_suite(config: pytest.Config) -> bool:
     chosen = [Path(a.split("::")[0]).resolve() for a in config.args]
     whole = chosen == [Path(config.rootpath, "tests").resolve()]
-    narrowed = config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False)
+    narrowed = (
+        config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False)
+    )
     return whole and not narrowed and not config.getoption("deselect", None)
 
 
