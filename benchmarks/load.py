@@ -34,9 +34,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+import psutil
 
 from benchmarks.environment import bench_environment
 from hotline.platform.db.config import credentials
@@ -83,6 +85,78 @@ async def _exactly_once(numbers: list[str]) -> tuple[int, int, int]:
         await conn.close()
     once = sum(1 for r in rows if r["n"] == 1)
     return len(numbers), once, len(set(numbers)) - once + (len(numbers) - len(set(numbers)))
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _servers(database: str) -> dict[str, list[psutil.Process]]:
+    """PostgreSQL's processes serving ``database`` (and its shared background ones) and
+    Redis's, when they run on this machine: other databases' sessions are not counted."""
+    found: dict[str, list[psutil.Process]] = {"PostgreSQL": [], "Redis": []}
+    for process in psutil.process_iter(["name", "cmdline"]):
+        name = process.info["name"] or ""
+        title = " ".join(process.info["cmdline"] or [])
+        if name.startswith("postgres"):
+            session = "(" in title  # "postgres: user database host(port) state"
+            if not session or f" {database} " in title:
+                found["PostgreSQL"].append(process)
+        elif name.startswith("redis-server"):
+            found["Redis"].append(process)
+    return found
+
+
+class CpuAccount:
+    """CPU seconds each part of the system spent during a run: the API processes, the
+    worker, PostgreSQL and Redis when local, and the load generator — where a request's
+    cost goes when the cores are shared."""
+
+    def __init__(self, apis: list[subprocess.Popen[bytes]], worker: subprocess.Popen[bytes]):
+        self.parts = {
+            "API": [psutil.Process(a.pid) for a in apis],
+            "worker": [psutil.Process(worker.pid)],
+        }
+
+    def start(self) -> None:
+        database = urlsplit(get_settings().database_url).path.lstrip("/")
+        self.parts.update(_servers(database))
+        self.before = {k: _cpu_seconds(v) for k, v in self.parts.items()}
+        self.children = _children_cpu()
+
+    def stop(self) -> None:
+        self.spent = {k: _cpu_seconds(v) - self.before[k] for k, v in self.parts.items()}
+        self.spent["locust"] = _children_cpu() - self.children
+
+    def report(self, requests: int, seconds: float) -> None:
+        total = sum(self.spent.values())
+        parts = ", ".join(
+            f"{k} {v:.0f} s ({v / max(total, 1e-9):.0%})" for k, v in self.spent.items() if v
+        )
+        print(
+            f"CPU: {parts}; {total / max(seconds, 1e-9):.2f} cores busy, "
+            f"{1000 * total / max(requests, 1):.1f} ms of CPU per request"
+        )
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _requests(stats_csv: Path) -> int:
+    with stats_csv.open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"]
+    return int(rows[0]["Request Count"]) if rows else 0
 
 
 def _report(
@@ -182,9 +256,12 @@ def _configuration(
 
         if warmup:  # the processes' first minute (models, dictionaries, pools): not measured
             locust("warmup", warmup)
+        cpu = CpuAccount(apis, worker)
+        cpu.start()
         started = time.monotonic()
         locust("run", seconds)
         elapsed = time.monotonic() - started
+        cpu.stop()
     finally:
         for process in (*apis, worker):
             process.terminate()
@@ -201,6 +278,7 @@ def _configuration(
     if warmup:
         _report(f"{label} — warm-up (not measured)", work / "warmup_stats.csv", warmup, None)
     _report(label, work / "run_stats.csv", elapsed, check)
+    cpu.report(_requests(work / "run_stats.csv"), elapsed)
     print(f"(logs and locust's CSV: {work})", flush=True)
 
 

@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from tests.world import World
 
 RUN_ID = secrets.token_hex(3)
+# A test process starts many apps, each warming up; freezing everything alive at each
+# (HOTLINE_GC_FREEZE, a serving process's setting) would keep the garbage of earlier
+# tests' cycles for the rest of the run. tests/knowledge/test_warmup.py turns it on.
+os.environ.setdefault("HOTLINE_GC_FREEZE", "false")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,9 +79,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _whole_suite(config: pytest.Config) -> bool:
     chosen = [Path(a.split("::")[0]).resolve() for a in config.args]
     whole = chosen == [Path(config.rootpath, "tests").resolve()]
-    narrowed = (
-        config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False)
-    )
+    last_failed = getattr(config.option, "lf", False)  # the cache plugin's option
+    narrowed = config.option.keyword or config.option.markexpr or last_failed
     return whole and not narrowed and not config.getoption("deselect", None)
 
 

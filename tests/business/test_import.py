@@ -314,3 +314,26 @@ async def test_two_imports_of_a_city_run_one_after_the_other(biz: BizWorld, db: 
     finally:
         await holder.close()
     assert written.inserted + written.updated == 3
+
+
+async def test_a_new_looking_row_the_registry_holds_is_merged(biz: BizWorld) -> None:
+    """A chunk's rows whose USCC was not found are inserted without the upsert; one the
+    registry holds after all (the file writes it in lower case, so the hash read missed
+    it) fails that insert and the chunk is merged by the upsert instead, in the same
+    transaction."""
+    city = biz.beta.city
+    table, _ = read_table(registry_csv(city, 53).encode("utf-8"), "r.csv")
+    table = [table[0], *table[51:54]]  # code(50), code(51), code(52)
+    table[1][0] = table[1][0].lower()
+    areas = {city.district.name: city.district.id}
+
+    async def progress(rows: int) -> None:
+        return None
+
+    with use_scope(city.scope()):
+        await Enterprise.create(uscc=code(50), name="手工登记", industry="65", section="I")
+        written, rejected = await write(Prepare(table, areas, clock.now().date()), progress)
+        assert rejected == []
+        assert (written.inserted, written.updated, written.unchanged) == (2, 1, 0)
+        assert (await Enterprise.get(uscc=code(50))).name == "泉城企业50有限公司"
+        assert await Enterprise.filter(uscc__in=[code(51), code(52)]).count() == 2

@@ -3,7 +3,10 @@ cities' own dictionaries are loaded, before any search asks for them."""
 
 from __future__ import annotations
 
-from hotline.platform.settings import Settings
+import gc
+import os
+
+from hotline.platform.settings import Settings, reset_settings
 from hotline.schema.app import create_app
 from hotline.tenants.knowledge import search, segmentation
 from hotline.tenants.warmup import warm_up
@@ -33,3 +36,28 @@ async def test_the_worker_warm_up_with_no_routing_model_yet(db: Settings, world:
     await warm_up(routing=True)  # no city has a model yet: only the dictionaries load
     assert segmentation.base_loaded()
     assert segmentation.city_loaded(world.alpha.id)
+
+
+async def test_the_warm_up_freezes_what_is_alive_then(db: Settings, world: World) -> None:
+    """A serving process (HOTLINE_GC_FREEZE, on by default) keeps what the warm-up left
+    alive out of the collector's walks: a full collection of a warmed process walked
+    hundreds of thousands of objects with the event loop stopped."""
+    saved = os.environ.get("HOTLINE_GC_FREEZE")
+    os.environ["HOTLINE_GC_FREEZE"] = "true"
+    reset_settings()
+    gc.unfreeze()
+    try:
+        await warm_up(routing=False)
+        assert gc.get_freeze_count() > 10_000  # modules and jieba's dictionary at least
+        frozen = gc.get_freeze_count()
+        gc.collect()
+        assert gc.get_freeze_count() == frozen  # later collections leave them be
+    finally:
+        gc.unfreeze()
+        if saved is None:
+            del os.environ["HOTLINE_GC_FREEZE"]
+        else:
+            os.environ["HOTLINE_GC_FREEZE"] = saved
+        reset_settings()
+    await warm_up(routing=False)  # the suite's own setting: nothing frozen
+    assert gc.get_freeze_count() == 0

@@ -24,7 +24,12 @@ from hotline.tenants.kernel.errors import DomainError
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.aggregates import city_clock, compute_days, refresh_dirty_days
 from hotline.tenants.statistics.metrics import total
-from hotline.tenants.statistics.models import DailyStat, DepartmentDay, DirtyDay
+from hotline.tenants.statistics.models import (
+    DailyStat,
+    DepartmentDay,
+    DepartmentMonth,
+    DirtyDay,
+)
 from hotline.tenants.tickets import center, dispatch, extensions, review
 from hotline.tenants.tickets.models import Assignment, Satisfaction, Ticket
 from tests.statistics.conftest import StatsWorld
@@ -185,6 +190,25 @@ async def test_aggregates_equal_a_full_recompute(stats_world: StatsWorld) -> Non
                     for column, value in total(rows).as_row().items():
                         assert summed[department][column] == value, (day, department, column)
                 day += timedelta(days=1)
+            # each month's rows are its stored days summed per department (so a full
+            # recomputation's, checked above), with the version of those days
+            month = first.replace(day=1)
+            while month <= last:
+                end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+                days = await DepartmentDay.filter(day__gte=month, day__lte=end).values()
+                parts = {}
+                for r in days:
+                    parts.setdefault(r["department_id"], []).append(r)
+                rolled = {
+                    r["department_id"]: r
+                    for r in await DepartmentMonth.filter(month=month).values()
+                }
+                assert set(rolled) == set(parts), month
+                for department, rows in parts.items():
+                    assert rolled[department]["days"] == len(days), (month, department)
+                    for column, value in total(rows).as_row().items():
+                        assert rolled[department][column] == value, (month, department, column)
+                month = end + timedelta(days=1)
 
     @settings(
         max_examples=12,

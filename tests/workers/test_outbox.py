@@ -25,7 +25,7 @@ from hotline.platform.senders.config import reset_delivery_settings
 from hotline.platform.settings import reset_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.events import TicketEvent
-from hotline.tenants.notifications.delivery import deliver_outbox, notice_channel
+from hotline.tenants.notifications.delivery import deliver_batch, deliver_outbox, notice_channel
 from hotline.tenants.notifications.models import Notice, NotificationPreference, WebhookEndpoint
 from hotline.tenants.notifications.rules import on_ticket_events
 from hotline.tenants.tickets.models import Assignment, Ticket
@@ -278,25 +278,32 @@ async def test_a_worker_killed_mid_delivery_applies_the_message_once(
 async def test_citizen_sms_waits_for_the_morning(
     world: World, new_ticket: Any, new_worker: Any, burst: Any
 ) -> None:
-    with use_scope(world.alpha.scope()):
-        ticket, _ = await new_ticket(world.alpha)
-        async with in_transaction():
-            await on_ticket_event(ticket=ticket, event="create")
-    [row] = await _rows(payload__contains={"ticket_id": ticket.id}, kind="sms")
+    rows = []
+    for _ in range(3):
+        with use_scope(world.alpha.scope()):
+            ticket, _ = await new_ticket(world.alpha)
+            async with in_transaction():
+                await on_ticket_event(ticket=ticket, event="create")
+        rows += await _rows(payload__contains={"ticket_id": ticket.id}, kind="sms")
     night = datetime(2026, 3, 2, 23, 30, tzinfo=UTC) - timedelta(hours=8)  # 23:30 Shanghai
     os.environ["HOTLINE_SMS_QUIET_START"] = "21:30"
     os.environ["HOTLINE_SMS_QUIET_END"] = "08:00"
     reset_delivery_settings()
     try:
         with use_scope(world.alpha.scope()):
-            assert await deliver_outbox(outbox_id=row.id, now=night) == "deferred"
+            assert await deliver_outbox(outbox_id=rows[0].id, now=night) == "deferred"
+            # a batch's night SMS are held back together
+            held = await deliver_batch(outbox_ids=[r.id for r in rows[1:]], now=night)
+            assert held == {"settled": 0, "deferred": 2}
     finally:
         os.environ["HOTLINE_SMS_QUIET_START"] = "00:00"
         os.environ["HOTLINE_SMS_QUIET_END"] = "00:00"
         reset_delivery_settings()
-    [row] = await _rows(id=row.id)
-    assert row.attempts == 0
-    assert row.next_attempt_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 Shanghai
+    for row in rows:
+        [row] = await _rows(id=row.id)
+        assert row.status is OutboxStatus.PENDING
+        assert row.attempts == 0
+        assert row.next_attempt_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 Shanghai
 
 
 async def test_a_message_whose_worker_vanished_is_delivered_after_the_short_lease(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import pytest_asyncio
 
 from hotline.platform.outbox.models import OutboxMessage
@@ -21,6 +22,7 @@ from hotline.tenants.routing.places_models import ProvinceRoutingModel
 from hotline.tenants.tickets import intake
 from hotline.tenants.tickets.autodispatch import score_ticket
 from hotline.tenants.tickets.models import Assignment, Channel, Kind, Status, Ticket, TimelineEvent
+from tests.statements import counting
 
 if TYPE_CHECKING:
     from tests.workers.conftest import City, World
@@ -130,7 +132,7 @@ async def test_an_urgent_matter_goes_to_the_duty_room_at_once(
 
 
 async def test_the_shipped_model_is_fitted_once_and_stored_for_the_province(
-    tagged: City,
+    tagged: City, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     province_id = tagged.tenant.province_id
     with use_scope(Scope.province(province_id)):
@@ -162,6 +164,11 @@ async def test_the_shipped_model_is_fitted_once_and_stored_for_the_province(
     assert loaded.metrics["version"] == 0
     texts = ["家里的自来水放出来发黄，还有一股铁锈味", "个税APP上有一笔不认识的公司给我发的收入"]
     assert loaded.rank(texts) == fitted.rank(texts)
+    # and routes with it from then on reading the version, not the megabytes again
+    with counting(monkeypatch) as sent, use_scope(tagged.scope()):
+        again = await province.province_model()
+    assert again is loaded
+    assert [q for q in sent if "routing_province_models" in q and "blob" in q] == []
 
 
 async def test_a_trained_province_model_is_stored_and_used(

@@ -208,6 +208,12 @@ class Settings(BaseSettings):
     # finish for up to worker_drain_seconds, then cancels them, and arq queues them again.
     shutdown_grace_seconds: float = 30.0
     worker_drain_seconds: int = 25
+    # After the start-up warm-up (dictionaries, routing models) the API and the worker
+    # move every object alive then out of the garbage collector's sight (gc.freeze): a
+    # warmed process holds hundreds of thousands of long-lived objects, and each full
+    # collection walked them all — 0.2–0.4 s with the event loop stopped, every request
+    # in flight waiting (docs/performance.md "Garbage collection pauses").
+    gc_freeze: bool = True
 
     metrics_enabled: bool = True
     metrics_token: SecretStr | None = None

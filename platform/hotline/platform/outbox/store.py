@@ -338,9 +338,19 @@ async def mark_failed(
 
 async def defer(message: OutboxMessage, until: datetime) -> None:
     """Postpone without counting an attempt (an SMS held back by a citizen's quiet hours)."""
-    await OutboxMessage.filter(id=message.id, status=OutboxStatus.PENDING).update(
-        next_attempt_at=until
-    )
+    await defer_many({message.id: until})
+
+
+async def defer_many(until: dict[int, datetime]) -> None:
+    """:func:`defer` for several messages: one statement per distinct time (a batch's
+    SMS held back at night share their city's morning)."""
+    ids_by_time: dict[datetime, list[int]] = {}
+    for outbox_id, at in until.items():
+        ids_by_time.setdefault(at, []).append(outbox_id)
+    for at, ids in ids_by_time.items():
+        await OutboxMessage.filter(id__in=ids, status=OutboxStatus.PENDING).update(
+            next_attempt_at=at
+        )
 
 
 async def dead_letters(

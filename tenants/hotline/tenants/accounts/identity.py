@@ -12,12 +12,14 @@ import json
 import time
 
 from hotline.platform.auth.tokens import TokenError, verify_external_token
+from hotline.platform.db.rows import Hydrator, read_session
 from hotline.platform.settings import get_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.accounts import api_keys, memberships, sessions
 from hotline.tenants.accounts.models import ApiKey, User
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.kernel.errors import AuthFailed, NotFound
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.current import remember
 from hotline.tenants.provinces.models import Province, Tenant
 
@@ -33,19 +35,63 @@ async def find_tenant(tenant_ref: str) -> Tenant:
     return tenant
 
 
+TENANTS = Hydrator(Tenant)
+# A signed-in caller entering a city, in one statement: the city (active, by code or
+# slug), the user (active), the provinces it administers and its active memberships in
+# that city. Run under a platform scope naming the user: memberships are row-level
+# secured with an own-rows clause; users, tenants and province roles are not.
+_ENTER = """
+SELECT {tenant}, u.username AS "user_name", u.is_platform_operator AS "user_operator",
+  ARRAY(SELECT pr.province_id FROM province_roles pr
+        WHERE pr.user_id = u.id AND pr.role = 'province_admin') AS "admin_of",
+  ARRAY(SELECT m.role FROM memberships m
+        WHERE m.user_id = u.id AND m.tenant_id = t.id AND m.is_active
+        ORDER BY m.id) AS "member_roles",
+  ARRAY(SELECT m.department_id FROM memberships m
+        WHERE m.user_id = u.id AND m.tenant_id = t.id AND m.is_active
+          AND m.department_id IS NOT NULL) AS "member_departments"
+FROM (SELECT 1) one
+LEFT JOIN tenants t ON t.is_active AND (t.code = $2 OR t.slug = $3)
+LEFT JOIN users u ON u.id = $1 AND u.is_active
+"""
+
+
+async def _enter_city(user_id: int, tenant_ref: str) -> Actor:
+    """:func:`memberships.load_actor` for a city named by the caller, in one round trip:
+    a city that does not exist, is inactive or is not the caller's (no membership, not
+    its province's admin) is NotFound("city") alike; a disabled account is AuthFailed."""
+    code, slug = (tenant_ref, None) if tenant_ref.isdigit() else (None, tenant_ref)
+    with use_scope(Scope.platform(user_id=user_id)):
+        async with read_session() as reads:
+            row = (
+                await reads.fetch(_ENTER.format(tenant=TENANTS.select("t")), user_id, code, slug)
+            )[0]
+    tenant = TENANTS.part(row)
+    if tenant is None:
+        raise NotFound("city")
+    remember(tenant)  # the request's later reads of this row (provinces.current)
+    if row["user_name"] is None:
+        raise AuthFailed("the account is disabled")
+    admin_of = frozenset(int(p) for p in row["admin_of"])
+    roles = row["member_roles"]
+    if not roles and tenant.province_id not in admin_of:
+        raise NotFound("city")
+    return Actor(
+        user_id=user_id,
+        tenant_id=tenant.id,
+        province_id=tenant.province_id,
+        roles=frozenset(Role(r) for r in roles),
+        department_ids=frozenset(int(d) for d in row["member_departments"]),
+        province_admin_of=admin_of,
+        platform_operator=row["user_operator"],
+        username=row["user_name"],
+    )
+
+
 async def _enter(user_id: int, tenant_ref: str | None) -> Actor:
     if tenant_ref is None:
         return await memberships.load_actor(user_id=user_id, tenant_id=None, province_id=None)
-    tenant = await find_tenant(tenant_ref)
-    # load_actor answers NotFound for a city the user is not a member of; answer it
-    # with the very error of a city that does not exist (find_tenant's).
-    with use_scope(Scope.city(tenant.id, tenant.province_id, user_id)):
-        try:
-            return await memberships.load_actor(
-                user_id=user_id, tenant_id=tenant.id, province_id=tenant.province_id
-            )
-        except NotFound:
-            raise NotFound("city") from None
+    return await _enter_city(user_id, tenant_ref)
 
 
 def _unverified_issuer(token: str) -> str | None:

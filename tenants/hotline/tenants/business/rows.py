@@ -221,7 +221,7 @@ def parse_row(cells: Mapping[str, str], *, areas: Mapping[str, int], today: date
         )
     except ValueError:
         raise Invalid("unknown status", field="status") from None
-    tags = tuple(t for t in (_text(x) for x in _TAG_SPLIT.split(cells.get("tags", ""))) if t)
+    tags = tuple(filter(None, map(_text, _TAG_SPLIT.split(cells.get("tags", "")))))
     return EnterpriseRow(
         uscc=uscc,
         name=name,
@@ -264,9 +264,10 @@ def check_rows(
     file is checked apart from the others, :func:`validate` checks a whole file)."""
     for offset, raw in enumerate(rows):
         line = first_line + offset
-        if not any(c.strip() for c in raw):
+        if not "".join(raw).strip():  # a blank row (every cell empty or spaces)
             continue
-        cells = {c: raw[i] if i < len(raw) else "" for c, i in columns.items()}
+        width = len(raw)
+        cells = {c: raw[i] if i < width else "" for c, i in columns.items()}
         try:
             yield line, parse_row(cells, areas=areas, today=today)
         except Invalid as exc:

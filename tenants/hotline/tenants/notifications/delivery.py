@@ -122,14 +122,20 @@ async def _attempt(
         return await _attempt_untraced(message, at, endpoints)
 
 
+def _held_until(message: outbox.OutboxMessage, at: datetime) -> datetime | None:
+    """When an SMS held back by the citizen's quiet hours may go; None: now."""
+    if message.kind != Channel.SMS.value:
+        return None
+    return quiet_until(at, message.payload.get("timezone", "Asia/Shanghai"))
+
+
 async def _attempt_untraced(
     message: outbox.OutboxMessage, at: datetime, endpoints: dict[int, Hook] | None
 ) -> str:
-    if message.kind == Channel.SMS.value:
-        morning = quiet_until(at, message.payload.get("timezone", "Asia/Shanghai"))
-        if morning is not None:
-            await outbox.defer(message, morning)
-            return "deferred"
+    morning = _held_until(message, at)
+    if morning is not None:
+        await outbox.defer(message, morning)
+        return "deferred"
     try:
         if message.kind in _CHANNELS:  # ours: with the batch's endpoints read once
             await _send(message, endpoints)
@@ -188,6 +194,12 @@ async def deliver_batch(
         {int(m.payload["endpoint_id"]) for m in messages if m.kind == Channel.WEBHOOK}
     )
     at = now or clock.now()
+    # SMS held back by quiet hours (all of a night's): postponed together, not one by one
+    held = {m.id: until for m in messages if (until := _held_until(m, at)) is not None}
+    if held:
+        await outbox.defer_many(held)
+        counts["deferred"] = len(held)
+        messages = [m for m in messages if m.id not in held]
     gate = asyncio.Semaphore(concurrency or BATCH_CONCURRENCY)
 
     async def one(message: outbox.OutboxMessage) -> str:

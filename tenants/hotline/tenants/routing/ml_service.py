@@ -11,16 +11,19 @@ suggestion is ``hotline.tenants.tickets.autodispatch``.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
 import structlog
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, jobs
-from hotline.platform.tenancy import Scope, current_tenant_id, use_scope
+from hotline.platform.db.rows import Hydrator
+from hotline.platform.tenancy import Scope, current_scope, current_tenant_id, use_scope
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid
@@ -295,8 +298,42 @@ async def score(
                 and may_auto_dispatch
             ),
         }
-    row, _ = await RoutingSuggestion.update_or_create(defaults=fields, ticket_id=ticket_id)
-    return row
+    return await _store_suggestion(ticket_id, fields)
+
+
+SUGGESTIONS = Hydrator(RoutingSuggestion)
+_STORE = """
+INSERT INTO routing_suggestions (created_at, tenant_id, province_id, ticket_id, source,
+  department_id, confidence, suggestions, model_version, auto_dispatch)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
+ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET source = EXCLUDED.source,
+  department_id = EXCLUDED.department_id, confidence = EXCLUDED.confidence,
+  suggestions = EXCLUDED.suggestions, model_version = EXCLUDED.model_version,
+  auto_dispatch = EXCLUDED.auto_dispatch
+RETURNING {columns}
+"""
+
+
+async def _store_suggestion(ticket_id: int, fields: dict[str, Any]) -> RoutingSuggestion:
+    """The ticket's suggestion, written or replaced in one statement (a re-score keeps
+    the row and its creation time)."""
+    scope = current_scope()
+    rows = await connections.get("default").execute_query_dict(
+        _STORE.format(columns=SUGGESTIONS.columns),
+        [
+            clock.now(),
+            scope.tenant_id,
+            scope.province_id,
+            ticket_id,
+            fields["source"],
+            fields["department_id"],
+            fields["confidence"],
+            json.dumps(fields["suggestions"]),
+            fields["model_version"],
+            fields["auto_dispatch"],
+        ],
+    )
+    return SUGGESTIONS.one(rows[0])
 
 
 async def request_retrain(*, actor: Actor) -> bool:

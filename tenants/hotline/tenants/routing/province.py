@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -128,12 +129,16 @@ async def train_province_model(province_id: int) -> ProvinceRoutingModel:
     return row
 
 
-@lru_cache(maxsize=8)
-def _loaded(province_id: int, version: int, blob: bytes, metrics_key: str) -> Any:
+# loaded stored models by (province, version, stored at): a version 0 replaced by a refit
+# keeps its number but not its time. Small: a process serves a province or a few.
+_LOADED: dict[tuple[int, int, datetime], Any] = {}
+_LOADED_MAX = 8
+
+
+def _load(blob: bytes) -> Any:
     from hotline.tenants.routing import classifier
 
-    pipeline = classifier.loads(blob)
-    return _fm().FunctionModel(pipeline=pipeline, samples=0)
+    return _fm().FunctionModel(pipeline=classifier.loads(blob), samples=0)
 
 
 async def current_row(province_id: int | None = None) -> ProvinceRoutingModel | None:
@@ -183,16 +188,29 @@ async def province_model(province_id: int | None = None) -> Any:
     province_id = province_id if province_id is not None else current_scope().province_id
     if province_id is None:
         return await asyncio.to_thread(shipped_model)
-    row = await current_row(province_id)
-    if row is None or (
-        row.version == 0 and row.metrics.get("fingerprint") != shipped_fingerprint()
+    head = await (
+        ProvinceRoutingModel.filter(province_id=province_id)
+        .order_by("-version")
+        .first()
+        .values("version", "created_at", "samples", "metrics")
+    )
+    if head is None or (
+        head["version"] == 0 and head["metrics"].get("fingerprint") != shipped_fingerprint()
     ):
         row = await _store_shipped(province_id)
-    if row.version == 0 and shipped_model.cache_info().currsize:
+        head = {k: getattr(row, k) for k in ("version", "created_at", "samples", "metrics")}
+    if head["version"] == 0 and shipped_model.cache_info().currsize:
         return shipped_model()  # fitted in this process: the same model, no load
-    model = await asyncio.to_thread(
-        _loaded, row.province_id, row.version, bytes(row.blob), str(row.version)
-    )
-    model.samples = row.samples
-    model.metrics = {**row.metrics, "version": row.version}
+    key = (province_id, head["version"], head["created_at"])
+    model: Any = _LOADED.get(key)
+    if model is None:  # the blob (megabytes) is read only when this version is new here
+        blobs = await ProvinceRoutingModel.filter(
+            province_id=province_id, version=head["version"]
+        ).values_list("blob", flat=True)
+        model = await asyncio.to_thread(_load, bytes(blobs[0]))
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = model
+    model.samples = head["samples"]
+    model.metrics = {**head["metrics"], "version": head["version"]}
     return model

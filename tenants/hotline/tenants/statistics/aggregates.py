@@ -30,7 +30,7 @@ from hotline.tenants.kernel.events import Bus, TicketChanged, TicketEvent
 from hotline.tenants.provinces.calendar import tenant_calendar
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.compute import TICKET_FACTS, compute_rows
-from hotline.tenants.statistics.metrics import SUMMED, Totals, total
+from hotline.tenants.statistics.metrics import COUNTS, SECONDS, SUMMED, Totals, total
 from hotline.tenants.statistics.models import DailyStat
 
 # Events that change no figure (warnings of the sweep, comments, urging, supplements).
@@ -173,6 +173,57 @@ _INSERT_DAILY = _insert("stats_daily", ("department_id", "category_id", "channel
 _INSERT_DEPARTMENTS = _insert("stats_daily_departments", ("department_id",))
 
 
+# A city's months of [$2, $3] summed per department from their stored days ($1 the city,
+# $4 its province, $5 now), each row with the version of the days it sums (how many, the
+# sum of the transaction ids that wrote them): docs/statistics.md, "Monthly rows". One
+# statement; the maps summed per key in SQL. Migration 0011 fills the months stored
+# before it with a frozen copy of this statement.
+_MAPS = ("received_by", "sign_hist", "reply_hist")
+_ROLL_MONTHS = f"""
+WITH d AS (
+  SELECT s.*, s.xmin::text::bigint AS xid, date_trunc('month', s.day)::date AS month
+  FROM stats_daily_departments s WHERE s.tenant_id = $1 AND s.day >= $2 AND s.day <= $3),
+v AS (SELECT month, count(*)::int AS days, sum(xid)::bigint AS written FROM d GROUP BY 1),
+e AS (SELECT d.month, d.department_id, x.map, x.key, sum(x.n)::int AS n
+      FROM d CROSS JOIN LATERAL ({
+    " UNION ALL ".join(f"SELECT '{m}', key, value::int FROM jsonb_each_text(d.{m})" for m in _MAPS)
+}) AS x(map, key, n) GROUP BY 1, 2, 3, 4),
+j AS (SELECT month, department_id, {
+    ", ".join(
+        f"coalesce(jsonb_object_agg(key, n) FILTER (WHERE map = '{m}'), '{{}}'::jsonb) AS {m}"
+        for m in _MAPS
+    )
+} FROM e GROUP BY 1, 2),
+g AS (SELECT month, department_id, {
+    ", ".join(
+        [*(f"sum({c})::int AS {c}" for c in COUNTS), *(f"sum({c})::bigint AS {c}" for c in SECONDS)]
+    )
+} FROM d GROUP BY 1, 2)
+INSERT INTO stats_monthly_departments (tenant_id, province_id, created_at, month, department_id,
+  days, written, {", ".join((*SUMMED, *_MAPS))})
+SELECT $1, $4, $5, g.month, g.department_id, v.days, v.written, {
+    ", ".join((*(f"g.{c}" for c in SUMMED), *(f"coalesce(j.{m}, '{{}}'::jsonb)" for m in _MAPS)))
+}
+FROM g JOIN v ON v.month = g.month
+LEFT JOIN j ON j.month = g.month AND j.department_id IS NOT DISTINCT FROM g.department_id"""  # noqa: S608
+# One recompute of a city at a time (worker, repair command): a month's rows are summed
+# from every day of the month, so two transactions writing two days of it must not each
+# sum without the other's days.
+_CITY_LOCK = (
+    "SELECT pg_advisory_xact_lock(hashtextextended('hotline stats city ' || $1::bigint, 0))"
+)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    """The last day of ``day``'s month."""
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
 def _figures(totals: Totals) -> list[Any]:
     return _row_figures(totals.as_row())
 
@@ -228,7 +279,9 @@ async def _recompute(city: CityClock, first: date, last: date) -> int:
             by_department.items(), key=lambda kv: _order(kv[0])
         )
     ]
+    months = (month_of(first), month_end(last))
     async with in_transaction("default") as conn:
+        await conn.execute_query(_CITY_LOCK, [city.tenant_id])
         for table in ("stats_daily", "stats_daily_departments"):
             await conn.execute_query(
                 f"DELETE FROM {table} WHERE tenant_id = $1 AND day BETWEEN $2 AND $3",  # noqa: S608
@@ -238,6 +291,16 @@ async def _recompute(city: CityClock, first: date, last: date) -> int:
             await conn.execute_many(_INSERT_DAILY, daily)
         if departments:
             await conn.execute_many(_INSERT_DEPARTMENTS, departments)
+        # the months holding these days, summed again from their stored days (this
+        # transaction's included): a month's rows always equal its days' sum
+        await conn.execute_query(
+            "DELETE FROM stats_monthly_departments WHERE tenant_id = $1 "
+            "AND month BETWEEN $2 AND $3",
+            [city.tenant_id, *months],
+        )
+        await conn.execute_query(
+            _ROLL_MONTHS, [city.tenant_id, *months, city.province_id, clock.now()]
+        )
     return len(rows)
 
 

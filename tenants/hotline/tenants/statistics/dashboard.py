@@ -12,9 +12,10 @@ A city dashboard of a **closed period** is answered from Redis when it was asked
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,13 +32,20 @@ from hotline.tenants.provinces.calendar import city_calendars
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.provinces.settings import CitySettings, city_settings
 from hotline.tenants.statistics import dashboard_cache
-from hotline.tenants.statistics.aggregates import CityClock, city_clock, day_bounds
+from hotline.tenants.statistics.aggregates import (
+    CityClock,
+    city_clock,
+    day_bounds,
+    month_end,
+    month_of,
+)
 from hotline.tenants.statistics.calls import CallReport, call_report
 from hotline.tenants.statistics.compute import Window, compute_windows
 from hotline.tenants.statistics.metrics import (
     ACTIVE_ASSIGNMENT,
     COUNTS,
     SECONDS,
+    SUMMED,
     Figures,
     figures,
     total,
@@ -94,16 +102,50 @@ def _period(first: date, last: date) -> None:
 @dataclass(frozen=True)
 class _Span:
     """What a period reads of one city: stored rows of ``[first, ended]`` but the
-    dirty days, live rows of ``live`` (the dirty days and, when asked, today)."""
+    dirty days — the whole calendar months among them (``months``) from their monthly
+    rows, the other days from the daily ones —, live rows of ``live`` (the dirty days
+    and, when asked, today)."""
 
     city: CityClock
     ended: date
     live: list[date]
+    months: list[date] = field(default_factory=list)
+
+
+# Of the candidate months ($1 cities, $2 months: whole, ended, none dirty), those whose
+# monthly rows sum exactly the daily rows stored now: the version the rows carry (how
+# many daily rows, the sum of the transaction ids that wrote them) is the days' own. A
+# day written without its month (the previous release's worker during a roll-out) makes
+# the month fall back to its days.
+_CURRENT_MONTHS = """
+SELECT c.tenant_id, c.month
+FROM unnest($1::bigint[], $2::date[]) AS c(tenant_id, month)
+CROSS JOIN LATERAL (
+  SELECT m.days, m.written FROM stats_monthly_departments m
+  WHERE m.tenant_id = c.tenant_id AND m.month = c.month LIMIT 1) m
+CROSS JOIN LATERAL (
+  SELECT count(*)::int AS days, coalesce(sum(s.xmin::text::bigint), 0)::bigint AS written
+  FROM stats_daily_departments s
+  WHERE s.tenant_id = c.tenant_id AND s.day >= c.month
+    AND s.day <= (c.month + interval '1 month' - interval '1 day')::date) d
+WHERE m.days = d.days AND m.written = d.written"""
+
+
+def _candidate_months(first: date, ended: date, dirty: Sequence[date]) -> list[date]:
+    """The calendar months wholly inside ``[first, ended]`` with no dirty day."""
+    out = []
+    month = month_of(first) if first.day == 1 else month_end(first) + timedelta(days=1)
+    while month_end(month) <= ended:
+        if not any(month <= d <= month_end(month) for d in dirty):
+            out.append(month)
+        month = month_end(month) + timedelta(days=1)
+    return out
 
 
 async def _spans(cities: Sequence[CityClock], first: date, last: date) -> list[_Span]:
     """Each city's span of ``[first, last]``, from one statement however many cities
-    (the dirty days): a city's today and ended days are its own time zone's."""
+    (the dirty days) and one more when whole months are stored (which of them are
+    current): a city's today and ended days are its own time zone's."""
     bounds = []
     for city in cities:
         today = city.today()
@@ -111,70 +153,120 @@ async def _spans(cities: Sequence[CityClock], first: date, last: date) -> list[_
         bounds.append((city, today, until, min(until, today - timedelta(days=1))))
     dirty: dict[int, list[date]] = defaultdict(list)
     latest = max((ended for *_, ended in bounds), default=first - timedelta(days=1))
+    db = read_connection()
     if first <= latest:
-        for r in await read_connection().execute_query_dict(
+        for r in await db.execute_query_dict(
             "SELECT tenant_id, day FROM stats_dirty_days "
             "WHERE tenant_id = ANY($1::bigint[]) AND day >= $2 AND day <= $3 ORDER BY day",
             [[city.tenant_id for city in cities], first, latest],
         ):
             dirty[r["tenant_id"]].append(r["day"])
+    candidates = [
+        (city.tenant_id, month)
+        for city, _, _, ended in bounds
+        for month in _candidate_months(first, ended, dirty[city.tenant_id])
+    ]
+    current: dict[int, list[date]] = defaultdict(list)
+    if candidates:
+        for r in await db.execute_query_dict(
+            _CURRENT_MONTHS, [[t for t, _ in candidates], [m for _, m in candidates]]
+        ):
+            current[r["tenant_id"]].append(r["month"])
     spans = []
     for city, today, until, ended in bounds:
         own = [d for d in dirty[city.tenant_id] if d <= ended]
         live = [*own, *([today] if first <= until == today else [])]
-        spans.append(_Span(city, ended, live))
+        spans.append(_Span(city, ended, live, sorted(current[city.tenant_id])))
     return spans
+
+
+def _day_ranges(span: _Span, first: date) -> list[tuple[date, date]]:
+    """The stored days of ``span`` read from the daily rows: ``[first, ended]`` but its
+    months read from the monthly rows."""
+    ranges = []
+    lo = first
+    for month in span.months:
+        if lo < month:
+            ranges.append((lo, month - timedelta(days=1)))
+        lo = month_end(month) + timedelta(days=1)
+    if lo <= span.ended:
+        ranges.append((lo, span.ended))
+    return ranges
 
 
 _SUMS = ", ".join(
     [*(f"sum({c})::int AS {c}" for c in COUNTS), *(f"sum({c})::bigint AS {c}" for c in SECONDS)]
 )
-# The stored days of each city ($1 cities, $2 their last stored day) from $3 on, but the
-# dirty ones ($4 cities, $5 days): read from the per-department table, one row per
-# department and day whatever the volume, and summed per department (a city's
-# dashboard) or per city (the province's) — the same statements for 1 or 14 cities.
-_STORED_FROM = """
-FROM unnest($1::bigint[], $2::date[]) AS c(tenant_id, ended)
-JOIN stats_daily_departments s ON s.tenant_id = c.tenant_id AND s.day >= $3 AND s.day <= c.ended"""
-_STORED_WHERE = """
+_MAPS = ("received_by", "sign_hist", "reply_hist")
+# The stored days of each city but its whole months — day ranges ($1 cities, $2 first
+# days, $3 last days) but the dirty days ($4 cities, $5 days) — from the per-department
+# daily table: one row per department and day whatever the volume, summed per department
+# (a city's dashboard) or per city (the province's) — the same statements for 1 or 14
+# cities.
+_DAYS_FROM = """
+FROM unnest($1::bigint[], $2::date[], $3::date[]) AS c(tenant_id, lo, hi)
+JOIN stats_daily_departments s ON s.tenant_id = c.tenant_id AND s.day >= c.lo AND s.day <= c.hi"""
+_DAYS_WHERE = """
 WHERE NOT EXISTS (SELECT FROM unnest($4::bigint[], $5::date[]) AS d(tenant_id, day)
                   WHERE d.tenant_id = s.tenant_id AND d.day = s.day)"""
 
 
-def _stored_counts(by: str) -> str:
-    return f"SELECT s.{by} AS grp, {_SUMS} {_STORED_FROM} {_STORED_WHERE} GROUP BY 1"
+def _days_counts(by: str) -> str:
+    return f"SELECT s.{by} AS grp, {_SUMS} {_DAYS_FROM} {_DAYS_WHERE} GROUP BY 1"
 
 
 # The three maps (the breakdown and the two working-time histograms) summed per group
 # and key in one statement: a few rows per group, whatever the volume.
-def _stored_maps(by: str) -> str:
+def _days_maps(by: str) -> str:
     return " UNION ALL ".join(
         f"SELECT s.{by} AS grp, '{column}' AS map, e.key, sum(e.value::int)::int AS n "
-        f"{_STORED_FROM} CROSS JOIN LATERAL jsonb_each_text(s.{column}) e {_STORED_WHERE} "
+        f"{_DAYS_FROM} CROSS JOIN LATERAL jsonb_each_text(s.{column}) e {_DAYS_WHERE} "
         "GROUP BY 1, 3"
-        for column in ("received_by", "sign_hist", "reply_hist")
+        for column in _MAPS
     )
 
 
-_STORED_BY = {by: (_stored_counts(by), _stored_maps(by)) for by in ("department_id", "tenant_id")}
+_DAYS_BY = {by: (_days_counts(by), _days_maps(by)) for by in ("department_id", "tenant_id")}
+# The whole months ($1 cities, $2 months): their monthly rows as they are, one per
+# department — already sums, so summed further in Python with the rest (a city-month is
+# 21 rows; a plain read of the table's key, no grouping or map exploding in SQL).
+_MONTHS = f"""
+SELECT {", ".join(f"s.{c}" for c in ("tenant_id", "department_id", *SUMMED, *_MAPS))}
+FROM unnest($1::bigint[], $2::date[]) AS c(tenant_id, month)
+JOIN stats_monthly_departments s ON s.tenant_id = c.tenant_id AND s.month = c.month"""
 
 
-async def _stored(spans: Sequence[_Span], first: date, by: str) -> dict[Any, dict[str, Any]]:
-    """The stored days of the spans summed per ``by`` (``department_id`` or
-    ``tenant_id``): two statements however many cities, none when nothing is stored."""
+async def _stored(spans: Sequence[_Span], first: date, by: str) -> list[dict[str, Any]]:
+    """The stored rows of the spans: their whole current months' monthly rows (one per
+    department and month) and their other stored days summed per ``by``
+    (``department_id`` or ``tenant_id``) — at most three statements however many cities,
+    none when nothing is stored. Every row carries ``department_id`` or ``tenant_id``
+    as ``by`` asks."""
     stored = [s for s in spans if first <= s.ended]
-    if not stored:
-        return {}
+    ranges = [(s.city.tenant_id, r) for s in stored for r in _day_ranges(s, first)]
+    months = [(s.city.tenant_id, m) for s in stored for m in s.months]
     db = read_connection()
+    out: list[dict[str, Any]] = []
+    if months:
+        for r in await db.execute_query_dict(
+            _MONTHS, [[t for t, _ in months], [m for _, m in months]]
+        ):
+            row = dict(r)
+            for column in _MAPS:
+                value = row[column]
+                row[column] = json.loads(value) if isinstance(value, str) else value
+            out.append(row)
+    if not ranges:
+        return out
     dirty = [(s.city.tenant_id, d) for s in stored for d in s.live if d <= s.ended]
     params: list[Any] = [
-        [s.city.tenant_id for s in stored],
-        [s.ended for s in stored],
-        first,
+        [t for t, _ in ranges],
+        [lo for _, (lo, _) in ranges],
+        [hi for _, (_, hi) in ranges],
         [t for t, _ in dirty],
         [d for _, d in dirty],
     ]
-    counts, maps = _STORED_BY[by]
+    counts, maps = _DAYS_BY[by]
     rows: dict[Any, dict[str, Any]] = {}
     for r in await db.execute_query_dict(counts, params):
         row = dict(r)
@@ -182,7 +274,8 @@ async def _stored(spans: Sequence[_Span], first: date, by: str) -> dict[Any, dic
         rows[key] = {**row, by: key, "received_by": {}, "sign_hist": {}, "reply_hist": {}}
     for r in await db.execute_query_dict(maps, params):
         rows[r["grp"]][r["map"]][r["key"]] = r["n"]
-    return rows
+    out.extend(rows.values())
+    return out
 
 
 async def _live(spans: Sequence[_Span]) -> dict[int, list[dict[str, Any]]]:
@@ -210,11 +303,12 @@ async def _live(spans: Sequence[_Span]) -> dict[int, list[dict[str, Any]]]:
 
 
 async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str, Any]]:
-    """The city's daily rows of ``[first, last]``, summed per department for the stored
-    days: stored for ended, clean days; live for dirty days and today. Runs in the
-    caller's scope (city or province)."""
+    """The city's rows of ``[first, last]``: its whole current months' monthly rows, its
+    other ended, clean days summed per department, live rows for dirty days and today
+    (sum them per department for the figures). Runs in the caller's scope (city or
+    province)."""
     [span] = await _spans([city], first, last)
-    rows = list((await _stored([span], first, "department_id")).values())
+    rows = await _stored([span], first, "department_id")
     rows.extend((await _live([span])).get(city.tenant_id, []))
     return rows
 
@@ -222,20 +316,18 @@ async def period_rows(city: CityClock, first: date, last: date) -> list[dict[str
 async def province_rows(
     cities: Sequence[CityClock], first: date, last: date
 ) -> dict[int, list[dict[str, Any]]]:
-    """Every city's rows of ``[first, last]`` (stored days summed per city, live rows as
-    computed), under the province scope: a constant number of statements — the dirty
-    days, two for the stored days, and for live days two for the calendars and the
-    computation's — whatever the number of cities, never a statement per city."""
+    """Every city's rows of ``[first, last]`` (its current months' monthly rows, its
+    other stored days summed per city, live rows as computed), under the province scope:
+    a constant number of statements — the dirty days, the current months, one for the
+    monthly rows and two for the other stored days, and for live days two for the
+    calendars and the computation's — whatever the number of cities, never a statement
+    per city."""
     spans = await _spans(cities, first, last)
-    stored = await _stored(spans, first, "tenant_id")
+    stored: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in await _stored(spans, first, "tenant_id"):
+        stored[row["tenant_id"]].append(row)
     live = await _live(spans)
-    return {
-        c.tenant_id: [
-            *([stored[c.tenant_id]] if c.tenant_id in stored else []),
-            *live.get(c.tenant_id, []),
-        ]
-        for c in cities
-    }
+    return {c.tenant_id: [*stored[c.tenant_id], *live.get(c.tenant_id, [])] for c in cities}
 
 
 _OVERDUE_NOW = f"""

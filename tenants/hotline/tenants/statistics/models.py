@@ -2,12 +2,13 @@
 
 ``stats_daily`` holds one row per city × department × category × channel × city-local
 day, ``stats_daily_departments`` the same day summed per department (what dashboards
-read). Each column is one metric's numerator or denominator for that day, written only
-by :func:`hotline.tenants.statistics.aggregates.recompute_day` (delete + insert of the
-day: re-running it changes nothing). ``stats_dirty_days`` lists the days a ticket change
-touched and the worker has not recomputed yet; ``stats_ticket_days`` remembers the days
-each ticket counted in at its last change, so a moved deadline or a re-dispatch also
-refreshes the day it left.
+read), ``stats_monthly_departments`` a calendar month of those summed per department
+(what a month's dashboard reads). Each column is one metric's numerator or denominator,
+written only by :func:`hotline.tenants.statistics.aggregates.recompute_day` (delete +
+insert of the day and its month: re-running it changes nothing). ``stats_dirty_days``
+lists the days a ticket change touched and the worker has not recomputed yet;
+``stats_ticket_days`` remembers the days each ticket counted in at its last change, so a
+moved deadline or a re-dispatch also refreshes the day it left.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from hotline.platform.db.models import TenantModel
 from hotline.platform.tenancy import ScopeKind, current_scope
 
 
-class Figures(TenantModel):
-    """The columns of one day's figures (an abstract base of the two aggregate tables)."""
+class Sums(TenantModel):
+    """The summed columns of a day's or a month's figures (an abstract base)."""
 
-    day = fields.DateField()
     department_id = fields.BigIntField(null=True)  # the lead department; NULL = the center
     # Flows: what happened on the day (stage timestamps on that city-local day).
     received = fields.IntField(default=0)
@@ -36,14 +36,10 @@ class Figures(TenantModel):
     # database defaults, so the previous release's INSERTs (which name neither) still work
     sign_seconds_sum = fields.BigIntField(default=0, db_default=0)
     sign_hist: Any = fields.JSONField(default=dict, db_default={})
-    # the previous release's every single working time: no longer written (its database
-    # default []) nor read; kept while that release may still serve, dropped in the next
-    sign_seconds: Any = fields.JSONField(default=list, db_default=[])
     replied = fields.IntField(default=0)
     replied_on_time = fields.IntField(default=0)
     reply_seconds_sum = fields.BigIntField(default=0, db_default=0)  # the same for replies
     reply_hist: Any = fields.JSONField(default=dict, db_default={})
-    reply_seconds: Any = fields.JSONField(default=list, db_default=[])  # as sign_seconds
     overdue = fields.IntField(default=0)
     returned = fields.IntField(default=0)
     extended = fields.IntField(default=0)
@@ -66,6 +62,19 @@ class Figures(TenantModel):
         abstract = True
 
 
+class Figures(Sums):
+    """The columns of one day's figures (an abstract base of the two daily tables)."""
+
+    day = fields.DateField()
+    # the previous release's every single working time: no longer written (its database
+    # default []) nor read; kept while that release may still serve, dropped in the next
+    sign_seconds: Any = fields.JSONField(default=list, db_default=[])
+    reply_seconds: Any = fields.JSONField(default=list, db_default=[])  # as sign_seconds
+
+    class Meta:
+        abstract = True
+
+
 class DailyStat(Figures):
     """One city × department × category × channel × city-local day of figures."""
 
@@ -82,6 +91,22 @@ class DepartmentDay(Figures):
 
     class Meta:
         table = "stats_daily_departments"
+
+
+class DepartmentMonth(Sums):
+    """A calendar month's stored days summed per department, written in the transaction
+    that writes any of its days (``aggregates._recompute``): a month's dashboard and the
+    province roll-up read these rows instead of every day's. ``days`` and ``written``
+    are the version of the daily rows summed (how many, the sum of the transaction ids
+    that wrote them, as the dashboard cache's version): a reader uses the month only
+    while its daily rows still have that version."""
+
+    month = fields.DateField()  # the first day of the month
+    days = fields.IntField()  # stats_daily_departments rows of the city's month summed
+    written = fields.BigIntField()  # the sum of their xmin
+
+    class Meta:
+        table = "stats_monthly_departments"
 
 
 class DirtyDay(TenantModel):

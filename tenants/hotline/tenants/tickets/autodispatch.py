@@ -8,20 +8,22 @@ Safe to run again: a ticket a person (or an earlier run) has dispatched stays as
 from __future__ import annotations
 
 import contextlib
+import json
 
 from hotline.platform import outbox
-from hotline.platform.tenancy import Scope, use_scope
+from hotline.platform.db.rows import read_session
+from hotline.platform.tenancy import current_scope
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import NotFound
 from hotline.tenants.kernel.roles import Role
-from hotline.tenants.provinces.models import Tenant
-from hotline.tenants.provinces.settings import city_settings
+from hotline.tenants.provinces.settings import CitySettings
 from hotline.tenants.routing.ml_models import RoutingSuggestion
 from hotline.tenants.routing.ml_service import score
 from hotline.tenants.tickets import access
 from hotline.tenants.tickets.dispatch import dispatch_ticket
 from hotline.tenants.tickets.flow import IllegalTransition
 from hotline.tenants.tickets.models import Status, Ticket
+from hotline.tenants.tickets.pages import TICKETS
 
 
 def _router(ticket: Ticket) -> Actor:
@@ -34,20 +36,32 @@ def _router(ticket: Ticket) -> Actor:
     )
 
 
+_TICKET = """
+SELECT {columns}, (SELECT settings FROM tenants WHERE id = t.tenant_id) AS city_settings
+FROM tickets t WHERE t.tenant_id = $1 AND t.id = $2
+"""
+
+
 async def score_ticket(*, ticket_id: int) -> RoutingSuggestion:
     """Score one ticket of the current city and store the suggestion."""
-    ticket = await Ticket.get_or_none(id=ticket_id)
-    if ticket is None:
+    async with read_session() as reads:  # the ticket and its city's settings: one read
+        rows = await reads.fetch(
+            _TICKET.format(columns=TICKETS.select("t")), current_scope().tenant_id, ticket_id
+        )
+    if not rows:
         raise NotFound("ticket")
-    with use_scope(Scope.platform()):
-        tenant = await Tenant.get(id=ticket.tenant_id)
+    ticket = TICKETS.one(rows[0], drop="city_settings")
+    stored = rows[0]["city_settings"]
+    settings = CitySettings.model_validate(
+        (json.loads(stored) if isinstance(stored, str) else stored) or {}
+    )
     return await score(
         ticket_id=ticket.id,
         title=ticket.title,
         content=ticket.content,
         category_id=ticket.category_id,
         area_id=ticket.area_id,
-        threshold=city_settings(tenant).auto_dispatch_threshold,
+        threshold=settings.auto_dispatch_threshold,
         may_auto_dispatch=ticket.status is Status.RECEIVED,
         address=ticket.address,
     )
