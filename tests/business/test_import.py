@@ -20,7 +20,7 @@ from hotline.platform.db.config import credentials
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import use_scope
 from hotline.schema.ids import decode_id
-from hotline.tenants.business import registry_prepare
+from hotline.tenants.business import registry_prepare, registry_write
 from hotline.tenants.business.models import Enterprise
 from hotline.tenants.business.registry_import import waiting_imports
 from hotline.tenants.business.registry_prepare import Batch
@@ -30,6 +30,7 @@ from hotline.tenants.business.rows import read_table
 from hotline.tenants.business.rules import make_uscc
 from hotline.workers.business import import_enterprises
 from tests.business.conftest import BizWorld
+from tests.statements import counting
 from tests.tickets_api.conftest import City
 
 CREATE = """mutation($f: String!, $s: Int!) {
@@ -316,11 +317,14 @@ async def test_two_imports_of_a_city_run_one_after_the_other(biz: BizWorld, db: 
     assert written.inserted + written.updated == 3
 
 
-async def test_a_new_looking_row_the_registry_holds_is_merged(biz: BizWorld) -> None:
+async def test_a_new_looking_row_the_registry_holds_is_merged(
+    biz: BizWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A chunk's rows whose USCC was not found are inserted without the upsert; one the
     registry holds after all (the file writes it in lower case, so the hash read missed
     it) fails that insert and the chunk is merged by the upsert instead, in the same
-    transaction."""
+    transaction (the statements show that path: the plain insert, its savepoint rolled
+    back, the upsert)."""
     city = biz.beta.city
     table, _ = read_table(registry_csv(city, 53).encode("utf-8"), "r.csv")
     table = [table[0], *table[51:54]]  # code(50), code(51), code(52)
@@ -332,8 +336,20 @@ async def test_a_new_looking_row_the_registry_holds_is_merged(biz: BizWorld) -> 
 
     with use_scope(city.scope()):
         await Enterprise.create(uscc=code(50), name="手工登记", industry="65", section="I")
-        written, rejected = await write(Prepare(table, areas, clock.now().date()), progress)
+        with counting(monkeypatch) as sent:
+            written, rejected = await write(Prepare(table, areas, clock.now().date()), progress)
         assert rejected == []
+        path = [
+            step
+            for q in sent
+            for step, marks in (
+                ("insert", registry_write._INSERT),
+                ("rollback", "ROLLBACK TO "),
+                ("merge", registry_write._MERGE),
+            )
+            if q.startswith(marks)
+        ]
+        assert path == ["insert", "rollback", "merge"], sent
         assert (written.inserted, written.updated, written.unchanged) == (2, 1, 0)
         assert (await Enterprise.get(uscc=code(50))).name == "泉城企业50有限公司"
         assert await Enterprise.filter(uscc__in=[code(51), code(52)]).count() == 2

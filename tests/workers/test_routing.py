@@ -27,6 +27,7 @@ from hotline.tenants.seed.tickets_demo import TOPICS, seed_closed_tickets
 from hotline.tenants.tickets import intake
 from hotline.tenants.tickets.autodispatch import score_ticket
 from hotline.tenants.tickets.models import Assignment, Channel, Kind, Status, Ticket, TimelineEvent
+from tests.statements import counting
 
 if TYPE_CHECKING:
     from tests.workers.conftest import City, World
@@ -108,7 +109,7 @@ async def test_the_model_suggests_the_top_three_and_auto_dispatch_needs_a_thresh
 
 
 async def test_rules_beat_the_model(
-    world: World, trained: RoutingModelVersion, new_ticket: Any
+    world: World, trained: RoutingModelVersion, new_ticket: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alpha = world.alpha
     with use_scope(alpha.scope()):
@@ -118,11 +119,17 @@ async def test_rules_beat_the_model(
             department_id=alpha.depts["power"].id,
         )
         ticket, _ = await new_ticket(alpha, content="小区里有燃气泄漏的味道，很担心安全。")
-        decided = await score_ticket(ticket_id=ticket.id)
+        with counting(monkeypatch) as sent:
+            decided = await score_ticket(ticket_id=ticket.id)
         await rule.delete()
     assert decided.source == "rule"
     assert decided.department_id == alpha.depts["power"].id
     assert decided.model_version is None
+    # a rule-routed ticket: the ticket with its city's settings, the matching rules, the
+    # suggestion's upsert — each on its own pooled connection (its scope set first)
+    statements = [q for q in sent if not q.startswith("RESET ALL")]
+    assert len(statements) == 3, statements
+    assert len(sent) == 6, sent
 
 
 async def test_a_city_without_a_model_gets_no_suggestion_and_a_job_scores_it(
