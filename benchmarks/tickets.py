@@ -709,10 +709,9 @@ CREATE_WHY = [
 ]
 INBOX_WHY = [
     ("SELECT d.path", "the page (keyset by deadline) and its department's path, checked once"),
-    ("SELECT … FROM tickets", "their tickets (one statement)"),
+    ("SELECT … FROM tickets", "their tickets, their categories and the parents joined"),
     ("SELECT … FROM assignments", "every assignment of those tickets (one statement)"),
     ("SELECT … FROM departments", "the departments named on the page (one statement)"),
-    ("SELECT … FROM categories", "the categories and their parents (one statement)"),
 ]
 LIST_WHY = [
     (

@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from tortoise.transactions import in_transaction
+
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.tickets import center, dispatch, intake
 from hotline.tenants.tickets.flow import IllegalTransition
@@ -176,3 +178,18 @@ async def test_a_creation_held_open_does_not_hold_up_the_next_in_its_city(world:
     with use_scope(city.scope()):  # both committed, each with its own number
         stored = await Ticket.filter(id__in=[held.ticket.id, second.ticket.id])
     assert {t.number for t in stored} == {held.ticket.number, second.ticket.number}
+
+
+async def test_the_openings_unflushed_commit_stays_its_own(world: World) -> None:
+    """The opening commits without waiting for the WAL flush (the ticket's commit flushes
+    it), a setting local to its own statement's transaction. Run inside a caller's
+    transaction, the opening must not set it: it would last until that commit."""
+    city = world.beta
+    with use_scope(city.scope()):
+        async with in_transaction("default") as conn:
+            made = await intake.create_ticket(
+                actor=city.agent, channel=Channel.WEB, kind=Kind.HELP, content="求助 外层事务"
+            )
+            shown = await conn.execute_query_dict("SHOW synchronous_commit")
+    assert made.created
+    assert shown == [{"synchronous_commit": "on"}]

@@ -74,12 +74,34 @@ class _Literals(Visitor):
         return None
 
 
-def unstorable_field(document: DocumentNode, variables: dict[str, Any] | None) -> str | None:
-    """The argument or variable path of the first unstorable string, if any."""
+# The literals' verdict by the query's text (the document is the text's): a walk over
+# the whole document per request otherwise. Bounded like the guard's caches.
+_literal_verdicts: dict[str, str | None] = {}
+_VERDICTS_MAX = 1000
+
+
+def _unstorable_literal(document: DocumentNode) -> str | None:
     literals = _Literals()
     visit(document, literals)
-    if literals.found is not None:
-        return literals.found
+    return literals.found
+
+
+def unstorable_field(
+    document: DocumentNode, variables: dict[str, Any] | None, query: str | None = None
+) -> str | None:
+    """The argument or variable path of the first unstorable string, if any (``query``:
+    the document's text, to remember the literals' verdict by)."""
+    if query is None:
+        found = _unstorable_literal(document)
+    elif query in _literal_verdicts:
+        found = _literal_verdicts[query]
+    else:
+        found = _unstorable_literal(document)
+        if len(_literal_verdicts) >= _VERDICTS_MAX:
+            _literal_verdicts.clear()
+        _literal_verdicts[query] = found
+    if found is not None:
+        return found
     for name, value in (variables or {}).items():
         for path in _bad_strings(value, name):
             return path
@@ -93,7 +115,7 @@ class StorableText(SchemaExtension):
         ctx = self.execution_context
         document = ctx.graphql_document
         if document is not None and not ctx.pre_execution_errors:
-            field = unstorable_field(document, ctx.variables)
+            field = unstorable_field(document, ctx.variables, ctx.query)
             if field is not None:
                 error = Invalid(_MESSAGE, field=field)
                 ctx.pre_execution_errors = [

@@ -26,8 +26,9 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 import asyncpg
@@ -79,6 +80,9 @@ class Hydrator(Generic[M]):
         self._names: list[str] | None = None
         self._convert: list[tuple[str, Callable[[Any], Any]]] = []
         self._custom_pk = False
+        self._pk = ""
+        # per prefix of a joined row: (field name, its column in the record) pairs
+        self._prefixed: dict[str, list[tuple[str, str]]] = {}
 
     def _plan(self) -> list[str]:
         if self._names is None:
@@ -89,6 +93,7 @@ class Hydrator(Generic[M]):
                 if (convert := _converter(meta.fields_map[name])) is not None
             ]
             self._custom_pk = meta.db_pk_column not in meta.generated_db_fields
+            self._pk = meta.pk_attr
             self._names = list(meta.fields_db_projection)
         return self._names
 
@@ -97,11 +102,46 @@ class Hydrator(Generic[M]):
         """The select list: every column under its field's name."""
         return self.select()
 
-    def select(self, alias: str = "") -> str:
-        """The select list, ``alias.``-qualified when given."""
+    def select(self, alias: str = "", prefix: str = "") -> str:
+        """The select list, ``alias.``-qualified when given, each column named ``prefix``
+        + its field's name (a joined row's columns, for :meth:`part`)."""
         projection = self.model._meta.fields_db_projection
-        prefix = f"{alias}." if alias else ""
-        return ", ".join(f'{prefix}"{projection[n]}" AS "{n}"' for n in self._plan())
+        table = f"{alias}." if alias else ""
+        return ", ".join(f'{table}"{projection[n]}" AS "{prefix}{n}"' for n in self._plan())
+
+    def _made(self, values: dict[str, Any]) -> M:
+        """The instance holding ``values`` (a fresh dict of every field, taken over)."""
+        for name, convert in self._convert:
+            values[name] = convert(values[name])
+        values["_partial"] = False
+        values["_saved_in_db"] = True
+        values["_custom_generated_pk"] = self._custom_pk
+        values["_await_when_save"] = {}
+        row = self.model.__new__(self.model)
+        object.__setattr__(row, "__dict__", values)  # not through Model.__setattr__
+        return row
+
+    def _layout(
+        self, record: Mapping[str, Any], prefix: str = "", drop: str | None = None
+    ) -> tuple[list[str], Callable[[Any], Any]]:
+        """Where the fields sit in records shaped like ``record`` (every record of one
+        statement): their names and a getter of their values, by position (an asyncpg
+        record copies out by position several times faster than by name)."""
+        names = self._plan()
+        wanted = {prefix + n: n for n in names}
+        fields: list[str] = []
+        positions: list[int] = []
+        for position, column in enumerate(record.keys()):
+            if column != drop and column in wanted:
+                fields.append(wanted[column])
+                positions.append(position)
+        if len(fields) != len(names):
+            missing = sorted(set(names) - set(fields))
+            raise KeyError(f"{self.model.__name__}: columns missing from the row: {missing}")
+        if len(positions) == 1:  # itemgetter of one position answers the value itself
+            only = positions[0]
+            return fields, lambda record: (record[only],)
+        return fields, itemgetter(*positions)
 
     def one(self, record: Mapping[str, Any], drop: str | None = None) -> M:
         """The instance of one record (``drop``: a column that is not the model's)."""
@@ -110,27 +150,42 @@ class Hydrator(Generic[M]):
         values = dict(record)
         if drop is not None:
             del values[drop]
-        for name, convert in self._convert:
-            values[name] = convert(values[name])
-        row = self.model.__new__(self.model)
-        values["_partial"] = False
-        values["_saved_in_db"] = True
-        values["_custom_generated_pk"] = self._custom_pk
-        values["_await_when_save"] = {}
-        row.__dict__.update(values)
-        return row
+        return self._made(values)
+
+    def key(self, record: Mapping[str, Any], prefix: str = "") -> Any:
+        """The primary key held by the columns ``prefix`` + field name of a wider record
+        (None: an outer join that found nothing), without making the instance."""
+        if self._names is None:
+            self._plan()
+        return record[prefix + self._pk]
 
     def part(self, record: Mapping[str, Any], prefix: str = "") -> M | None:
         """The instance held by the columns ``prefix`` + field name of a wider record (a
         joined row); None when its key is NULL (an outer join that found nothing)."""
-        names = self._plan()
-        values = {name: record[prefix + name] for name in names}
-        if values[self.model._meta.pk_attr] is None:
+        if self.key(record, prefix) is None:
             return None
-        return self.one(values)
+        return self._made({name: record[prefix + name] for name in self._plan()})
 
-    def many(self, records: Iterable[Mapping[str, Any]], drop: str | None = None) -> list[M]:
-        return [self.one(r, drop) for r in records]
+    def parts(self, records: Sequence[Mapping[str, Any]], prefix: str = "") -> list[M | None]:
+        """:meth:`part` of each record of one statement."""
+        if not records:
+            return []
+        fields, values = self._layout(records[0], prefix)
+        key = fields.index(self._pk)
+        made: list[M | None] = []
+        for record in records:
+            row = values(record)
+            made.append(
+                None if row[key] is None else self._made(dict(zip(fields, row, strict=True)))
+            )
+        return made
+
+    def many(self, records: Sequence[Mapping[str, Any]], drop: str | None = None) -> list[M]:
+        """The instances of the records of one statement (``drop`` as in :meth:`one`)."""
+        if not records:
+            return []
+        fields, values = self._layout(records[0], drop=drop)
+        return [self._made(dict(zip(fields, values(record), strict=True))) for record in records]
 
 
 def insert_values(rows: Sequence[Model], start: int = 0) -> tuple[str, list[Any]]:

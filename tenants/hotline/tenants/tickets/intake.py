@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
@@ -78,10 +79,15 @@ Within = Callable[[Change, Ticket, list[Earlier]], Awaitable[None]]
 # pipeline, the duplicate candidates. The counter row is locked for this statement only,
 # not until the creation commits, so creations in a city do not queue behind each other;
 # a creation that fails afterwards leaves a gap (docs/tickets.md "Numbers").
+# Its commit does not wait for the WAL flush (``<lazy_commit>``, when it runs on its own):
+# the bump only matters with the ticket that carries the number, and the ticket's
+# commit, written after it, flushes it too; a crash before then loses a number no
+# committed ticket holds. One synchronous flush per creation, not two.
 _OPENING = """
 WITH checks AS (
   SELECT (SELECT is_active FROM categories WHERE tenant_id = $1 AND id = $4) AS category,
          (SELECT is_active FROM departments WHERE tenant_id = $1 AND id = $5) AS area
+         <lazy_commit>
 ), counter AS (
   INSERT INTO ticket_counters (tenant_id, province_id, day, last_number, created_at)
   SELECT $1, $2, $3, 1, now() FROM checks
@@ -121,6 +127,8 @@ LEFT JOIN LATERAL (
 ) repeats ON true
 """
 _REPEATS = ", repeats.*"
+# the statement's own (implicit) transaction only: set_config's third argument is "local"
+_LAZY_COMMIT = ", set_config('synchronous_commit', 'off', true) AS lazy_commit"
 
 
 async def _opening(
@@ -150,7 +158,10 @@ async def _opening(
         ]
     else:
         sql = sql.replace("<repeats_from>", "").replace("<repeats>", "")
-    row = (await connections.get("default").execute_query_dict(sql, args))[0]
+    conn = connections.get("default")
+    # inside a caller's transaction the setting would last until that one commits
+    lazy = "" if isinstance(conn, TransactionalDBClient) else _LAZY_COMMIT
+    row = (await conn.execute_query_dict(sql.replace("<lazy_commit>", lazy), args))[0]
     if category_id is not None:
         if row["category"] is None:
             raise NotFound("category", field="categoryId")

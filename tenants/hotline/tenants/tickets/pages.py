@@ -163,18 +163,28 @@ async def department_inbox(
             )
             if not found or (paths is not None and not within(found[0][_PATH], paths)):
                 raise NotFound("department")
-            page = ASSIGNMENTS.many((r for r in found if r["id"] is not None), drop=_PATH)
+            page = ASSIGNMENTS.many([r for r in found if r["id"] is not None], drop=_PATH)
             related = Related()
             if not page:
                 return InboxPage(rows=page, related=related)
             own = {a.department_id for a in page} if wanted.departments else set()
             if wanted.tickets:
-                rows = await reads.fetch(
-                    f"SELECT {TICKETS.columns} FROM tickets WHERE tenant_id = $1 AND id = ANY($2)",
+                # their categories (and parents) joined, as the ticket lists do
+                joined = wanted.categories and allowed(actor, Action.CATEGORY_READ)
+                found = await reads.fetch(
+                    _tickets_with_categories(parents=wanted.parents)
+                    if joined
+                    else f"SELECT {TICKETS.columns} FROM tickets WHERE tenant_id = $1 "
+                    "AND id = ANY($2)",
                     tenant_id,
                     sorted({a.ticket_id for a in page}),
                 )
-                related.tickets = {t.id: t for t in TICKETS.many(rows)}
+                made = TICKETS.parts(found) if joined else TICKETS.many(found)
+                related.tickets = {t.id: t for t in made if t is not None}
+                if joined:
+                    require(actor, Action.TICKET_READ)  # as _relations does
+                    related.categories = _joined_categories(found, parents=wanted.parents)
+                    wanted = replace(wanted, categories=False)
                 tickets = list(related.tickets.values())
                 await _relations(reads, actor, tenant_id, tickets, wanted, related, own)
             elif own:
@@ -193,23 +203,19 @@ async def ticket_page(
     # the categories (and their parents) joined into the page's own statement: one
     # statement fewer, and a category row per ticket row (a handful of short columns)
     joined = wanted.categories and allowed(actor, Action.CATEGORY_READ)
-    built = _with_categories(limited.query, parents=wanted.parents) if joined else limited.query
-    sql, params = built.get_parameterized_sql()
+    sql, params = limited.query.get_parameterized_sql()
+    if joined:
+        sql = _joined_sql(limited.query, sql, len(params), parents=wanted.parents)
     with city_scope(actor):
         tenant_id = _tenant(actor)
         async with read_session() as reads:
             found = await reads.fetch(sql, *params)
-            rows = [TICKETS.part(r) for r in found] if joined else TICKETS.many(found)
+            rows = TICKETS.parts(found) if joined else TICKETS.many(found)
             tickets = [t for t in rows if t is not None]
             related = Related(tickets={t.id: t for t in tickets})
             if joined and tickets:
                 require(actor, Action.TICKET_READ)  # as _relations does
-                related.categories = {}
-                for record in found:
-                    for prefix in (_CATEGORY, _PARENT) if wanted.parents else (_CATEGORY,):
-                        category = CATEGORIES.part(record, prefix)
-                        if category is not None:
-                            related.categories[category.id] = category
+                related.categories = _joined_categories(found, parents=wanted.parents)
                 wanted = replace(wanted, categories=False)
             if tickets and (wanted.assignments or wanted.areas or wanted.categories):
                 await _relations(reads, actor, tenant_id, tickets, wanted, related, set())
@@ -218,6 +224,63 @@ async def ticket_page(
 
 _CATEGORY = "page_category__"
 _PARENT = "page_parent__"
+
+
+def _joined_categories(found: list[Any], *, parents: bool) -> dict[int, Category]:
+    """The categories (and parents) of joined ticket rows (``_CATEGORY`` / ``_PARENT``
+    columns): a page names the same few on every row, each is made once."""
+    categories: dict[int, Category] = {}
+    for record in found:
+        for prefix in (_CATEGORY, _PARENT) if parents else (_CATEGORY,):
+            key = CATEGORIES.key(record, prefix)
+            if key is not None and key not in categories:
+                made = CATEGORIES.part(record, prefix)
+                assert made is not None  # its key is not NULL
+                categories[key] = made
+    return categories
+
+
+_TICKETS_BY_ID: dict[bool, str] = {}
+
+
+def _tickets_with_categories(*, parents: bool) -> str:
+    """Tickets by id ($1 the city, $2 the ids) with their categories and, if ``parents``,
+    the categories' parents LEFT JOINed (columns named as in :func:`_with_categories`)."""
+    sql = _TICKETS_BY_ID.get(parents)
+    if sql is None:
+        columns = [TICKETS.select("t"), CATEGORIES.select("c", _CATEGORY)]
+        joins = "LEFT JOIN categories c ON c.tenant_id = t.tenant_id AND c.id = t.category_id"
+        if parents:
+            columns.append(CATEGORIES.select("p", _PARENT))
+            joins += " LEFT JOIN categories p ON p.tenant_id = c.tenant_id AND p.id = c.parent_id"
+        sql = _TICKETS_BY_ID[parents] = (
+            f"SELECT {', '.join(columns)} FROM tickets t {joins} "
+            "WHERE t.tenant_id = $1 AND t.id = ANY($2)"
+        )
+    return sql
+
+
+# The joined statement of a list's statement, by its text (parameters apart: the joins
+# add none, so the list's parameters are the joined one's): building and rendering the
+# joins through pypika cost more than the rest of the page's statement. Statements of
+# the same filters, sort and reading paths share one text; bounded all the same.
+_JOINED: dict[tuple[str, bool], str] = {}
+_JOINED_MAX = 512
+
+
+def _joined_sql(query: Any, sql: str, parameters: int, *, parents: bool) -> str:
+    """The statement of ``query`` (its text ``sql``, with ``parameters`` parameters) with
+    the categories joined (:func:`_with_categories`)."""
+    key = (sql, parents)
+    joined = _JOINED.get(key)
+    if joined is None:
+        joined, params = _with_categories(query, parents=parents).get_parameterized_sql()
+        if len(params) != parameters:  # the joins took a parameter: not reusable
+            raise ValueError("the categories' joins must not take parameters")
+        if len(_JOINED) >= _JOINED_MAX:
+            _JOINED.clear()
+        _JOINED[key] = joined
+    return joined
 
 
 def _with_categories(query: Any, *, parents: bool) -> Any:
