@@ -6,33 +6,24 @@ key to tickets, validated after the copy, saw no ticket)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from tests.channels.test_migration_0003 import _url
 from tests.upgrade.test_month_conversions import (
     NOW,
-    OWNERS,
     _insert,
     _migrate,
     _month,
-    database_before,
+    databases_before,
 )
 
 BEFORE = ("platform.0003_month_partitions", "statistics.0005_province_exports")
 
 
-@pytest_asyncio.fixture(loop_scope="session", params=OWNERS)
-async def before(
-    services: dict[str, str], request: pytest.FixtureRequest
-) -> AsyncIterator[tuple[str, str | None]]:
-    server = services["HOTLINE_DATABASE_URL"]
-    async with database_before(server, request.param, "hotline_calls", BEFORE) as made:
-        yield made
+before = databases_before("hotline_calls", BEFORE)
 
 
 async def test_the_call_records_conversion_keeps_every_record_in_its_month(

@@ -180,14 +180,23 @@ async def database_before(
 OWNERS = ["superuser", "owner without BYPASSRLS"]
 
 
-@pytest_asyncio.fixture(loop_scope="session", params=OWNERS)
-async def before(
-    services: dict[str, str], request: pytest.FixtureRequest
-) -> AsyncIterator[tuple[str, str | None]]:
-    """A database migrated to just before the conversions by the parametrized owner."""
-    server = services["HOTLINE_DATABASE_URL"]
-    async with database_before(server, request.param, "hotline_conv", BEFORE) as made:
-        yield made
+def databases_before(prefix: str, targets: tuple[str, ...]) -> Any:
+    """A module's ``before`` fixture: a database migrated to ``targets`` by each owner of
+    :data:`OWNERS` in turn (its name and the owner role, as :func:`database_before`)."""
+
+    @pytest_asyncio.fixture(loop_scope="session", params=OWNERS)
+    async def before(
+        services: dict[str, str], request: pytest.FixtureRequest
+    ) -> AsyncIterator[tuple[str, str | None]]:
+        server = services["HOTLINE_DATABASE_URL"]
+        async with database_before(server, request.param, prefix, targets) as made:
+            yield made
+
+    return before
+
+
+# a database migrated to just before the conversions
+before = databases_before("hotline_conv", BEFORE)
 
 
 def _part(table: str, at: datetime) -> str:

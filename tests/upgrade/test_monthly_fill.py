@@ -11,24 +11,20 @@ current (``dashboard._CURRENT_MONTHS``): a read of those months uses the monthly
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
-import pytest_asyncio
 
 from hotline.tenants.statistics import aggregates, dashboard
 from hotline.tenants.statistics.metrics import COUNTS, SUMMED, Totals
 from tests.channels.test_migration_0003 import _url
 from tests.upgrade.test_month_conversions import (
     NOW,
-    OWNERS,
     _insert,
     _migrate,
     _month,
-    database_before,
+    databases_before,
 )
 
 BEFORE = ("platform.0003_month_partitions", "statistics.0010_drop_old_partition_functions")
@@ -36,13 +32,7 @@ AFTER = ("statistics.0011_monthly_departments", "statistics.0012_overdue_now_ind
 MONTHS = (_month(NOW.date(), -3), _month(NOW.date(), -2))  # ended in every time zone
 
 
-@pytest_asyncio.fixture(loop_scope="session", params=OWNERS)
-async def before(
-    services: dict[str, str], request: pytest.FixtureRequest
-) -> AsyncIterator[tuple[str, str | None]]:
-    server = services["HOTLINE_DATABASE_URL"]
-    async with database_before(server, request.param, "hotline_fill", BEFORE) as made:
-        yield made
+before = databases_before("hotline_fill", BEFORE)
 
 
 def _day_row(seed: int) -> list[Any]:
