@@ -106,7 +106,9 @@ async def test_sigterm_lets_the_running_job_finish(
             await worker.wait()
     [row] = await _rows(id=row_id)
     assert row.status is OutboxStatus.SENT
-    assert len(receiver.requests) == 1  # delivered once, by the draining worker
+    # delivered once, by the draining worker (a cron sweep of the worker may deliver the
+    # city's other events to the same endpoint meanwhile: only this message counts)
+    assert len([r for r in receiver.requests if r["key"] == row.send_key]) == 1
 
 
 async def test_a_job_outlasting_the_drain_is_queued_again(
@@ -130,4 +132,6 @@ async def test_a_job_outlasting_the_drain_is_queued_again(
     await burst()  # the queued-again job, in a new worker
     [row] = await _rows(id=row_id)
     assert row.status is OutboxStatus.SENT
-    assert receiver.applications == {row.send_key: 1}  # the receiver applied it once
+    # the receiver applied it once (the workers' cron sweeps may deliver the city's other
+    # events, e.g. a supervision opened on an overdue ticket, to the same endpoint)
+    assert receiver.applications[row.send_key] == 1
