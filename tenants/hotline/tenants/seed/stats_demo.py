@@ -4,8 +4,9 @@ written by SQL in a few statements per city; then the days' aggregates, the ende
 months published, and a few closed cases published with their text redacted.
 
 The figures are made to look like a city hotline's: a quarter to a third answered
-directly, most of the rest dispatched, replied within days and graded, a few cancelled,
-the last week's work partly open; calls mostly answered within a minute. Each demo city
+directly, most of the rest dispatched, replied within days and graded — a few signed
+or replied late —, a few cancelled, the last week's work partly open and a few older
+work orders past their deadline; calls mostly answered within a minute. Each demo city
 has its own profile (:data:`PROFILES`): Jinan, the provincial capital, takes more
 tickets and calls than Dezhou, and their rates differ, so the province's ranking and the
 two cities' pages tell different stories.
@@ -137,18 +138,25 @@ SELECT $1, $2, $3 || lpad(i::text, 8, '0'), 'demo-history',
     CASE WHEN direct THEN r + interval '8 minutes' END,
     CASE WHEN NOT direct THEN r + interval '30 minutes' END,
     CASE WHEN NOT direct AND NOT fresh
-         THEN r + interval '30 minutes' + (i % 5) * interval '1 hour' END,
-    CASE WHEN NOT direct AND NOT fresh THEN r + (1 + i % $11) * interval '1 day' END,
-    CASE WHEN NOT direct AND NOT fresh THEN r + (2 + i % $11) * interval '1 day' END,
+         THEN r + interval '30 minutes' + (i % 5 + late_sign) * interval '1 hour' END,
+    CASE WHEN NOT direct AND NOT fresh THEN r + (1 + i % $11 + late_reply) * interval '1 day' END,
+    CASE WHEN NOT direct AND NOT fresh THEN r + (2 + i % $11 + late_reply) * interval '1 day' END,
     CASE WHEN i % $10 = 0 THEN r + interval '1 hour'
          WHEN direct THEN r + interval '10 minutes'
-         WHEN NOT fresh THEN r + (2 + i % $11) * interval '1 day' END,
+         WHEN NOT fresh THEN r + (2 + i % $11 + late_reply) * interval '1 day' END,
     CASE WHEN NOT direct AND NOT fresh AND i % $10 <> 0
          THEN ($12::text[])[1 + (i / 7) % cardinality($12::text[])] END,
     CASE WHEN NOT direct AND NOT fresh AND i % $10 <> 0 THEN 'center' END,
     r, r, ($5::bigint[])[1 + (i / 11) % cardinality($5::bigint[])]
-FROM (SELECT i, r, i % $9 = 0 AS direct, r > $7::timestamptz - interval '7 days' AND i % 3 = 0
-             AS fresh
+FROM (SELECT i, r, i % $9 = 0 AS direct,
+             -- part of the last week still open, and a few older ones past their deadline
+             (r > $7::timestamptz - interval '7 days' AND i % 3 = 0)
+             OR (r > $7::timestamptz - interval '12 days' AND i % 37 = 0) AS fresh,
+             -- every 23rd signed 5–9 hours after dispatch, past its 4-hour deadline; every
+             -- 13th replied four days later than the rest, past the 7-day deadline when it
+             -- came late already
+             CASE WHEN i % 23 = 0 THEN 5 ELSE 0 END AS late_sign,
+             CASE WHEN i % 13 = 0 THEN 4 ELSE 0 END AS late_reply
       FROM (SELECT i, $6::timestamptz + (i - 1) * ($7::timestamptz - $6::timestamptz) / $8
                    + (i * 7919 % 1800) * interval '1 second' AS r
             FROM generate_series(1, $8) AS i) g) s"""
