@@ -19,14 +19,7 @@ from hotline.platform.outbox import OutboxMessage, OutboxStatus
 from hotline.platform.settings import Settings, get_settings, reset_settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.workers import tasks
-
-
-async def _owner(sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(**credentials(get_settings().database_url))
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
+from tests.partitions import owner_fetch
 
 
 async def _add(key: str) -> int | None:
@@ -40,7 +33,7 @@ async def _sent(key: str) -> None:
 
 
 async def _where(key: str) -> list[str]:
-    rows = await _owner(
+    rows = await owner_fetch(
         "SELECT 'outbox' AS p FROM outbox WHERE send_key = $1 UNION ALL"
         " SELECT tableoid::regclass::text FROM outbox_delivered WHERE send_key = $1",
         key,
@@ -53,7 +46,7 @@ def _later() -> datetime:
 
 
 async def test_delivered_rows_move_to_their_month_and_keys_stay_unique(db: Settings) -> None:
-    [parent] = await _owner(
+    [parent] = await owner_fetch(
         "SELECT relkind::text AS kind, pg_get_partkeydef(oid) AS key FROM pg_class"
         " WHERE oid = 'outbox_delivered'::regclass"
     )
