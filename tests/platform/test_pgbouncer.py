@@ -59,6 +59,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _let_nobody_reach(host: str) -> None:
+    """The embedded test stack's PostgreSQL listens on a Unix socket in a private temporary
+    directory (mode 0700, root's): PgBouncer, dropped to nobody, was refused it
+    ("sbuf_connect failed: Permission denied"). Let others traverse the directories from
+    the temporary root down to the socket (search only, not list)."""
+    if not host.startswith("/"):
+        return  # TCP: nothing to reach on disk
+    root = Path(tempfile.gettempdir()).resolve()
+    directory = Path(host).resolve()
+    while directory != root and root in directory.parents:
+        directory.chmod(directory.stat().st_mode | 0o001)
+        directory = directory.parent
+
+
 @pytest.fixture(scope="module")
 def bouncer(module_settings: Settings) -> Iterator[str]:
     """A transaction-mode PgBouncer before the module's database: its runtime URL."""
@@ -90,6 +104,7 @@ logfile = {home}/pgbouncer.log
         shutil.chown(home, user="nobody")
         for path in home.iterdir():
             shutil.chown(path, user="nobody")
+        _let_nobody_reach(str(app["host"]))
     command = [PGBOUNCER, *(["-u", "nobody"] if as_root else []), str(home / "pgbouncer.ini")]
     with (home / "stdout.txt").open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
