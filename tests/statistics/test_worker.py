@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from hotline.platform.clock import travel
 from hotline.platform.tenancy import use_scope
-from hotline.tenants.statistics.models import DailyStat, DirtyDay
+from hotline.tenants.statistics.models import DailyStat, DirtyDay, TicketDays
+from hotline.tenants.tickets.models import Assignment, Priority, Status
 from hotline.workers.statistics import refresh_statistics
 from tests.statistics.conftest import StatsWorld
 
@@ -34,3 +35,26 @@ async def test_a_change_reaches_the_aggregates_through_the_job(stats_world: Stat
         assert not await DirtyDay.all().exists()
     with use_scope(beta.scope()):
         assert not await DailyStat.all().exists()
+
+
+async def test_a_creation_marks_its_local_day_of_receipt(stats_world: StatsWorld) -> None:
+    """A new ticket counts on the city-local day it was received (its own short marking,
+    :data:`~hotline.tenants.statistics.aggregates._MARK_NEW`): 00:10 on the 7th in
+    Shanghai is 16:10 UTC on the 6th, and the day is the 7th. An emergency — created and
+    dispatched in one change — takes the full marking and counts on the same day."""
+    alpha = stats_world.alpha.city
+    with travel(datetime(2026, 5, 7, 0, 10, tzinfo=SH)):
+        plain = await alpha.ticket()
+        urgent = await alpha.ticket(content="燃气泄漏，味道很大", priority=Priority.EMERGENCY)
+    with use_scope(alpha.scope()):
+        dirty = {d.day for d in await DirtyDay.all()}
+        stored = {
+            t.ticket_id: t.days
+            for t in await TicketDays.filter(ticket_id__in=[plain.id, urgent.id])
+        }
+        deadline = await Assignment.get(ticket_id=urgent.id)
+    assert urgent.status is not Status.RECEIVED  # it went to the duty room in that change
+    due = deadline.reply_deadline.astimezone(SH).date()  # the full marking counts it too
+    assert {date(2026, 5, 7), due} <= dirty
+    assert date(2026, 5, 6) not in dirty
+    assert stored == {plain.id: ["2026-05-07"], urgent.id: ["2026-05-07", due.isoformat()]}

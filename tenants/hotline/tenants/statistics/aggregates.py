@@ -88,21 +88,56 @@ FROM unnest($2::bigint[]) AS i
 ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET days = EXCLUDED.days
 """.replace("<facts>", TICKET_FACTS)
 
+# The same for a batch of tickets only just created (the hot path: every creation): a
+# new ticket counts on its day of receipt alone — the moment of its ``created`` event —
+# and counted nowhere before, so nothing is read but the city's zone.
+_MARK_NEW = """
+WITH zone AS (SELECT timezone AS tz FROM tenants WHERE id = $1),
+new AS (
+  SELECT i AS ticket_id, (at AT TIME ZONE (SELECT tz FROM zone))::date AS day
+  FROM unnest($2::bigint[], $4::timestamptz[]) AS u(i, at)
+),
+marked AS (
+  INSERT INTO stats_dirty_days (tenant_id, province_id, day, marked_at, created_at)
+  SELECT DISTINCT $1::bigint, $3::bigint, day, $5::timestamptz, $5::timestamptz FROM new
+  ON CONFLICT (tenant_id, day) DO UPDATE SET marked_at = EXCLUDED.marked_at
+)
+INSERT INTO stats_ticket_days (tenant_id, province_id, ticket_id, days, created_at)
+SELECT $1, $3, ticket_id, jsonb_build_array(to_char(day, 'YYYY-MM-DD')), $5 FROM new
+ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET days = EXCLUDED.days
+"""
+
+
+@dataclass
+class _CityBatch:
+    province_id: int
+    moments: set[datetime]
+    # each changed ticket: the moment it was created, if its only events here are that
+    tickets: dict[int, datetime | None]
+
 
 async def on_ticket_events(events: Sequence[TicketChanged]) -> None:
     """In-transaction handler: mark the days these changes touched (one statement per
     city, however many tickets the batch changed)."""
-    cities: dict[int, tuple[int, set[int], set[datetime]]] = {}
+    cities: dict[int, _CityBatch] = {}
     for event in events:
         if event.kind in _SILENT:
             continue
-        _, tickets, moments = cities.setdefault(event.tenant_id, (event.province_id, set(), set()))
-        tickets.add(event.ticket_id)
-        moments.add(event.occurred_at)
-    for tenant_id, (province_id, tickets, moments) in cities.items():
-        await DailyStat._meta.db.execute_query(
-            _MARK, [tenant_id, sorted(tickets), province_id, sorted(moments), clock.now()]
-        )
+        city = cities.setdefault(event.tenant_id, _CityBatch(event.province_id, set(), {}))
+        city.moments.add(event.occurred_at)
+        created = event.occurred_at if event.kind is TicketEvent.CREATED else None
+        if event.ticket_id in city.tickets:
+            created = None  # its creation and more, or only later changes
+        city.tickets[event.ticket_id] = created
+    for tenant_id, city in cities.items():
+        ids = sorted(city.tickets)
+        born = [city.tickets[i] for i in ids]
+        if all(at is not None for at in born):
+            args = [tenant_id, ids, city.province_id, born, clock.now()]
+            await DailyStat._meta.db.execute_query(_MARK_NEW, args)
+        else:
+            args = [tenant_id, ids, city.province_id, sorted(city.moments), clock.now()]
+            await DailyStat._meta.db.execute_query(_MARK, args)
 
 
 def register(bus: Bus) -> None:
