@@ -223,6 +223,24 @@ async def test_pubsub_pauses_while_redis_is_away_and_resumes(redis_up: OwnRedis)
         assert received["n"] >= 2
 
 
+async def test_announcements_while_redis_is_away_are_dropped_not_queued_forever(
+    redis_up: OwnRedis,
+) -> None:
+    async with pubsub.subscribe("outage:announce") as notices:
+        redis_up.pause()
+        pubsub.announce([("outage:announce", {"n": 1})])  # returns at once: nobody waits
+        await asyncio.sleep(1.5)  # its send times out (0.5 s) and is logged
+        redis_up.resume()
+        received = None
+        for n in range(2, 40):  # the sender is not stuck: later notices go out
+            pubsub.announce([("outage:announce", {"n": n})])
+            received = await notices.get(wait=0.5)
+            if received is not None:
+                break
+        assert received is not None
+        assert received["n"] >= 2
+
+
 async def test_what_needs_redis_answers_503_quickly(
     admin: dict[str, Any], redis_up: OwnRedis
 ) -> None:

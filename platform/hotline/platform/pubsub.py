@@ -18,13 +18,15 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import structlog
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from hotline.platform.redis import redis_client
+from hotline.platform.redis import in_background, redis_client
 
 log = structlog.get_logger(__name__)
 _LOST = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -44,6 +46,45 @@ async def publish_many(notices: list[tuple[str, dict[str, Any]]]) -> None:
         for channel, payload in notices:
             pipe.publish(channel, json.dumps(payload, default=str))
         await pipe.execute()
+
+
+# Notices given to :func:`announce` and not yet sent, per event loop (sent in order).
+_unsent: WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[str, dict[str, Any]]]] = (
+    WeakKeyDictionary()
+)
+# Beyond this many unsent notices (Redis slow or away) the oldest are dropped: they are
+# best effort, and a subscriber that misses one re-reads on the next.
+MAX_UNSENT = 10_000
+
+
+def announce(notices: list[tuple[str, dict[str, Any]]]) -> None:
+    """:func:`publish_many` without waiting: the caller (a request that has committed)
+    goes on at once, and one sender per event loop sends everything announced meanwhile
+    in one round trip, in the order announced. A failure is logged, not raised."""
+    if not notices:
+        return
+    loop = asyncio.get_running_loop()
+    unsent = _unsent.get(loop)
+    if unsent is not None:  # the loop's sender is running: it takes these next
+        unsent.extend(notices)
+        if len(unsent) > MAX_UNSENT:
+            log.warning("dropped unsent notices", notices=len(unsent) - MAX_UNSENT)
+            del unsent[:-MAX_UNSENT]
+        return
+    _unsent[loop] = list(notices)
+    in_background(_send_unsent(loop))
+
+
+async def _send_unsent(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        while batch := _unsent[loop]:
+            _unsent[loop] = []
+            try:
+                await publish_many(batch)
+            except RedisError:  # committed already; a lost notice only delays a view
+                log.warning("could not announce changes", notices=len(batch), exc_info=True)
+    finally:
+        _unsent.pop(loop, None)
 
 
 class Notices:

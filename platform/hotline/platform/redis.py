@@ -16,6 +16,7 @@ flight (which degrade as above), not a restart.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 from weakref import WeakKeyDictionary
@@ -107,8 +108,27 @@ async def close_client(client: Redis) -> None:
         await node.aclose()
 
 
+# Sends of this loop's client that nobody awaits (pubsub.announce): closing waits for them.
+_background: WeakKeyDictionary[asyncio.AbstractEventLoop, set[asyncio.Task[None]]] = (
+    WeakKeyDictionary()
+)
+
+
+def in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` — a send on this loop's client — without waiting for it;
+    :func:`close_redis` lets it finish before the client closes. ``work`` handles its
+    own errors (nobody is there to hear them)."""
+    tasks = _background.setdefault(asyncio.get_running_loop(), set())
+    task = asyncio.get_running_loop().create_task(work)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
 async def close_redis() -> None:
     loop = asyncio.get_running_loop()
+    pending = _background.pop(loop, set())
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
     client = _clients.pop(loop, None)
     if client is not None:
         await close_client(client)

@@ -6,20 +6,17 @@ events, so a worker's change (auto-dispatch, the sweep) reaches them like a pers
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-
-from redis.exceptions import RedisError
 
 from hotline.platform import pubsub
 from hotline.tenants.kernel.events import Bus, TicketChanged
 from hotline.tenants.tickets.reads import inbox_channel, timeline_channel
 
-log = logging.getLogger(__name__)
-
 
 async def push(events: Sequence[TicketChanged]) -> None:
-    """One notice per channel, all sent in one round trip (a sweep batch tells hundreds)."""
+    """One notice per channel, handed to the process's sender (:func:`pubsub.announce`):
+    the request that made the change does not wait for Redis, and what many changes
+    announce meanwhile goes out in one round trip (a sweep batch tells hundreds)."""
     told: dict[str, int] = {}
     for event in events:
         channels = [timeline_channel(event.tenant_id, event.ticket_id)] + [
@@ -27,11 +24,7 @@ async def push(events: Sequence[TicketChanged]) -> None:
         ]
         for channel in channels:
             told.setdefault(channel, event.ticket_id)
-    try:
-        await pubsub.publish_many([(c, {"ticket_id": t}) for c, t in told.items()])
-    except RedisError:
-        # committed already; a lost notice only delays a live view (it re-reads)
-        log.warning("could not announce a change of tickets %s", sorted(set(told.values())))
+    pubsub.announce([(c, {"ticket_id": t}) for c, t in told.items()])
 
 
 def register(bus: Bus) -> None:
