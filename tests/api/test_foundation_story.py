@@ -485,7 +485,8 @@ async def test_api_keys(gql: Gql, world: World) -> None:
     payload = created.ok()["createApiKey"]
     key, secret = payload["apiKey"], payload["secret"]
     assert secret.startswith(f"hk_{key['prefix']}_")
-    assert key["roles"] == ["agent"]
+    # the same Role enum (and casing) as me.roles and createApiKey's argument
+    assert key["roles"] == ["AGENT"]
     listed = await gql("{ apiKeys { id prefix lastUsedAt } }", token=admin.token, tenant=CITY)
     assert [k["id"] for k in listed.ok()["apiKeys"]] == [key["id"]]
     assert "secret" not in listed.body["data"]["apiKeys"][0]  # never shown again

@@ -16,6 +16,7 @@ from hotline.tenants.kernel import audit, roles
 
 Role = roles.Role
 strawberry.enum(roles.Role, name="Role")
+_KNOWN_ROLES = frozenset(role.value for role in Role)
 
 
 @strawberry.type
@@ -94,7 +95,9 @@ class ApiKey(relay.Node):
     id: relay.NodeID[int]
     name: str
     prefix: str
-    roles: list[str]
+    roles: list[Role] = strawberry.field(
+        description="The key's roles, in the same enum as `me.roles`."
+    )
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
@@ -105,7 +108,9 @@ class ApiKey(relay.Node):
             id=row.id,
             name=row.name,
             prefix=row.prefix,
-            roles=list(row.roles),
+            # Stored as the enum's values; a role no longer known grants nothing
+            # (actor_for_api_key skips it too), so it is not shown.
+            roles=sorted(Role(r) for r in row.roles if r in _KNOWN_ROLES),
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             revoked_at=row.revoked_at,
