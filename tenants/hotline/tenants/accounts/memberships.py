@@ -117,6 +117,29 @@ async def grant_province_role(
     return granted
 
 
+async def check_city_access(*, user_id: int, username: str, tenant_ref: str) -> Tenant:
+    """The active city ``tenant_ref`` (slug or code) names, if the user may work in it:
+    an active membership there, or administering its province — what
+    :func:`load_actor` asks of a request. For trusted callers (the ``hotline token``
+    CLI), so a refusal says why instead of reading as NotFound."""
+    query = Tenant.filter(is_active=True)
+    tenant = await (
+        query.filter(code=tenant_ref) if tenant_ref.isdigit() else query.filter(slug=tenant_ref)
+    ).first()
+    if tenant is None:
+        raise NotFound("city", field="tenant")
+    if not await own_memberships(user_id, tenant_id=tenant.id) and (
+        tenant.province_id not in await province_admin_of(user_id)
+    ):
+        raise PermissionDenied(
+            "{user} is neither a member of {city} nor an administrator of its province",
+            field="tenant",
+            user=username,
+            city=tenant.slug,
+        )
+    return tenant
+
+
 async def load_actor(*, user_id: int, tenant_id: int | None, province_id: int | None) -> Actor:
     """The actor of an authenticated user in the selected city or province.
 

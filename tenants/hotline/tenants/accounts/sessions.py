@@ -39,6 +39,7 @@ from hotline.platform.redis import redis_client
 from hotline.platform.settings import get_settings
 from hotline.tenants.accounts import revocation
 from hotline.tenants.accounts.common import normalize_username, now_utc, own_memberships
+from hotline.tenants.accounts.memberships import check_city_access
 from hotline.tenants.accounts.models import ProvinceRole, RefreshToken, User
 from hotline.tenants.accounts.totp import totp_deadline, totp_matches
 from hotline.tenants.kernel.audit import record_audit
@@ -259,12 +260,15 @@ async def start_external_session(*, external_id: str) -> TokenPair:
     return await _token_pair(user, family, await _new_refresh_token(user.id, family))
 
 
-async def issue_token_for(*, username: str, ttl: timedelta) -> str:
+async def issue_token_for(*, username: str, ttl: timedelta, tenant_ref: str | None = None) -> str:
     """An access token for a trusted caller (the ``hotline token`` CLI), as a session of
-    its own that logout-everywhere and password changes revoke like any other."""
+    its own that logout-everywhere and password changes revoke like any other. With
+    ``tenant_ref``, only for a user who may work in that city (nothing issued otherwise)."""
     user = await User.get_or_none(username=normalize_username(username), is_active=True)
     if user is None:
         raise NotFound("user", field="username")
+    if tenant_ref is not None:
+        await check_city_access(user_id=user.id, username=user.username, tenant_ref=tenant_ref)
     family = uuid.uuid4()
     # A refresh row nobody holds the plaintext of: it only makes the session findable.
     await RefreshToken.create(

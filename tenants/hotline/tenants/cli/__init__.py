@@ -196,7 +196,11 @@ def seed(demo: bool) -> None:
 
 @click.command()
 @click.option("--user", "username", required=True)
-@click.option("--tenant", default=None, help="City slug for X-Hotline-Tenant (e.g. jinan).")
+@click.option(
+    "--tenant",
+    default=None,
+    help="City slug for X-Hotline-Tenant (e.g. jinan); refused unless USER works there.",
+)
 @click.option("--minutes", type=int, default=None, help="Lifetime; default the configured one.")
 @click.option("--raw", is_flag=True, help="Print the bare token (scripts).")
 def token(username: str, tenant: str | None, minutes: int | None, raw: bool) -> None:
@@ -211,6 +215,7 @@ def token(username: str, tenant: str | None, minutes: int | None, raw: bool) -> 
             return await issue_token_for(
                 username=username,
                 ttl=timedelta(minutes=minutes or get_settings().access_token_minutes),
+                tenant_ref=tenant,
             )
 
     access = _run(work)

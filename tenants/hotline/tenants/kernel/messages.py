@@ -68,6 +68,9 @@ MESSAGES_ZH: dict[str, str] = {
     "invalid access token: unknown issuer": "访问令牌无效：签发方未知",
     "no account is linked to this identity": "没有与此身份关联的账户",
     "invalid API key": "API 密钥无效",
+    "{user} is neither a member of {city} nor an administrator of its province": (
+        "{user}既不是{city}的成员，也不是其所在省份的管理员"
+    ),
     "the password {problems}": "密码不符合要求：{problems}",
     "the reset link is invalid, used or expired": "重置链接无效、已使用或已过期",
     "two-factor authentication is already on": "双重验证已开启",
