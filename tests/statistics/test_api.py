@@ -212,3 +212,32 @@ async def test_the_city_sets_its_ranking_weights(api: tuple[World, City]) -> Non
     ]
     # the open work of today is not handled yet: every department scores 0 on handling
     assert {r["score"] for r in stats["departmentRanking"]} == {0.0}
+
+
+RANKING = """query($from: Date!, $to: Date!) {
+  provinceStatistics(from: $from, to: $to) {
+    cityRanking { name rank score unrankedReason figures { received } }
+  }
+}"""
+
+
+async def test_a_city_without_work_orders_is_listed_last_and_says_why(
+    api: tuple[World, City],
+) -> None:
+    world, _ = api
+    with use_scope(Scope.platform()):
+        shandong = await Province.get(id=world.alpha.tenant.province_id)
+    await make_city(shandong, "371500", "aaquiet")  # first by name; no tickets at all
+    body = await world.gql(world.alpha, "province", RANKING, _today())
+    ranking = body["data"]["provinceStatistics"]["cityRanking"]
+    assert [c["name"] for c in ranking] == ["Alpha", "Gamma", "Aaquiet"], ranking
+    scored, quiet = ranking[:2], ranking[2]
+    assert all(c["score"] is not None and c["unrankedReason"] is None for c in scored)
+    assert [c["rank"] for c in scored] == [1, 2]
+    assert quiet == {
+        "name": "Aaquiet",
+        "rank": 3,
+        "score": None,
+        "unrankedReason": "NO_WORK_ORDERS",
+        "figures": {"received": 0},
+    }

@@ -6,7 +6,7 @@ import pytest
 
 from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.provinces.settings import CitySettings, _validated
-from hotline.tenants.statistics.metrics import Totals, figures, p90, score
+from hotline.tenants.statistics.metrics import Totals, Unranked, figures, p90, score, unranked
 
 
 def test_p90_is_the_nearest_rank() -> None:
@@ -27,6 +27,16 @@ def test_score_weighs_only_defined_rates() -> None:
     )
     assert score(f, {"satisfaction": 3}) is None
     assert score(f, {"signed_on_time": 0, "completion": 1}) == 50.0
+
+
+def test_an_unscored_entry_says_why() -> None:
+    weights = {"signed_on_time": 1, "satisfaction": 3}
+    assert unranked(figures(Totals(signed=4, signed_on_time=3)), weights) is None
+    # work in the period, but nothing signed or graded yet: no weighted rate is defined
+    assert unranked(figures(Totals(received=2, dispatched=2)), weights) is (
+        Unranked.NOTHING_TO_SCORE
+    )
+    assert unranked(figures(Totals()), weights) is Unranked.NO_WORK_ORDERS
 
 
 def test_ranking_weights_are_validated() -> None:

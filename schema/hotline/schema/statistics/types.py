@@ -92,13 +92,29 @@ class StatisticsFigures:
         )
 
 
+UnrankedReason = metrics.Unranked
+strawberry.enum(
+    metrics.Unranked,
+    name="UnrankedReason",
+    description="Why a ranking's entry has no score (docs/statistics.md, Composite score).",
+)
+
+
 @strawberry.type(description="A department or city in a ranking (rank 1 = best score).")
 class RankedFigures:
     id: relay.GlobalID
     name: str
-    rank: int
+    rank: int = strawberry.field(
+        description="The place; entries without a score follow every scored one, by name, "
+        "and their place ranks nothing (see unrankedReason)."
+    )
     score: float | None = strawberry.field(
         description="Composite score 0–100: the weighted mean of the weighted rates."
+    )
+    unranked_reason: UnrankedReason | None = strawberry.field(
+        description="Null when scored; else why not: NO_WORK_ORDERS (nothing at all in the "
+        "period) or NOTHING_TO_SCORE (work, but none of the weighted rates had anything to "
+        "count yet)."
     )
     figures: StatisticsFigures
 
@@ -109,6 +125,7 @@ class RankedFigures:
             name=r.name,
             rank=r.rank,
             score=r.score,
+            unranked_reason=r.unranked,
             figures=StatisticsFigures.from_figures(r.figures),
         )
 

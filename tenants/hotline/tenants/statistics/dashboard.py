@@ -47,8 +47,10 @@ from hotline.tenants.statistics.metrics import (
     SECONDS,
     SUMMED,
     Figures,
+    Unranked,
     figures,
     total,
+    unranked,
 )
 from hotline.tenants.statistics.metrics import score as composite
 
@@ -60,13 +62,15 @@ _WHOLE_CITY = frozenset({Role.TENANT_ADMIN, Role.CITY_LEADER, Role.SUPERVISOR})
 
 @dataclass(frozen=True)
 class Ranked:
-    """A department or a city with its figures, composite score and place (1 = best)."""
+    """A department or a city with its figures, composite score and place (1 = best).
+    One without a score comes after every scored one, with the reason in ``unranked``."""
 
     id: int
     name: str
     figures: Figures
     score: float | None
     rank: int
+    unranked: Unranked | None = None
 
 
 @dataclass(frozen=True)
@@ -410,7 +414,10 @@ def _ranked(
 ) -> list[Ranked]:
     scored = [(i, n, f, composite(f, weights)) for i, n, f in entries]
     scored.sort(key=lambda e: (e[3] is None, -(e[3] or 0.0), e[1], e[0]))
-    return [Ranked(i, n, f, s, place) for place, (i, n, f, s) in enumerate(scored, start=1)]
+    return [
+        Ranked(i, n, f, s, place, None if s is not None else unranked(f, weights))
+        for place, (i, n, f, s) in enumerate(scored, start=1)
+    ]
 
 
 async def _reading_paths(

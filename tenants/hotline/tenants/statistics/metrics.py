@@ -8,6 +8,7 @@ functions answer for a day, a month, a department subtree, a city or a province.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -219,3 +220,19 @@ def score(figs: Figures, weights: Mapping[str, float]) -> float | None:
     if not weight:
         return None
     return 100 * sum(w * r for w, r in used if r is not None) / weight
+
+
+class Unranked(enum.StrEnum):
+    """Why an entry of a ranking has no score: listed after the scored ones."""
+
+    NO_WORK_ORDERS = "no_work_orders"  # nothing counted in the period at all
+    NOTHING_TO_SCORE = "nothing_to_score"  # work, but no weighted rate had anything to count
+
+
+def unranked(figs: Figures, weights: Mapping[str, float]) -> Unranked | None:
+    """Why ``figs`` have no composite score (:func:`score`), or None when they have one."""
+    if score(figs, weights) is not None:
+        return None
+    if any(getattr(figs.totals, name) for name in COUNTS):
+        return Unranked.NOTHING_TO_SCORE
+    return Unranked.NO_WORK_ORDERS
