@@ -87,3 +87,35 @@ async def test_categories_and_rules_crud_and_isolation(world: World) -> None:
     assert body["data"]["updateRoutingRule"]["routingRule"] == {"priority": 1, "area": None}
     body = await world.gql(a, "agent", "{ routingRules { name } }")
     assert world.codes(body) == ["PERMISSION_DENIED"]
+
+
+CREATE_CODED = f"""mutation($n: String!, $c: String, $p: ID) {{ createCategory(input: {{
+  name: $n, code: $c, parentId: $p }}) {{ category {{ id }} {ERR} }} }}"""
+
+
+async def test_categories_are_ordered_by_code_at_every_level(world: World) -> None:
+    a = world.alpha
+    made: dict[str, str] = {}
+    # created out of code order, so neither id nor name order gives the code order
+    for name, code, parent in (
+        ("c3", "T03", None),
+        ("c1", "T01", None),
+        ("c2", "T02", None),
+        ("c2-b", "T0202", "c2"),
+        ("c2-uncoded", None, "c2"),
+        ("c2-a", "T0201", "c2"),
+    ):
+        variables = {"n": name, "c": code, "p": made.get(parent) if parent else None}
+        body = await world.gql(a, "admin", CREATE_CODED, variables)
+        assert body["data"]["createCategory"]["errors"] == [], body
+        made[name] = body["data"]["createCategory"]["category"]["id"]
+    body = await world.gql(a, "agent", "{ categories { name code depth } }")
+    tree = [c["name"] for c in body["data"]["categories"]]
+    assert [n for n in tree if n in made] == ["c1", "c2", "c2-a", "c2-b", "c2-uncoded", "c3"]
+    # the city's uncoded root (urban management, with its child) comes after the coded ones
+    assert tree.index("urban management") > tree.index("c3")
+    assert tree.index("illegal construction") == tree.index("urban management") + 1
+    body = await world.gql(
+        a, "agent", "query($p: ID!) { categories(parentId: $p) { name } }", {"p": made["c2"]}
+    )
+    assert [c["name"] for c in body["data"]["categories"]] == ["c2-a", "c2-b", "c2-uncoded"]

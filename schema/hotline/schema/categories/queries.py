@@ -16,7 +16,8 @@ from hotline.tenants.routing import service as routing
 class CategoryQueries:
     @strawberry.field(
         permission_classes=[can(Action.CATEGORY_READ)],
-        description="The city's categories in tree order, or the children of parentId.",
+        description="The city's categories in tree order (depth first), or the children of "
+        "parentId; siblings by code at every level (uncoded ones last), then by id.",
     )
     async def categories(
         self, info: Info, parent_id: relay.GlobalID | None = None, include_inactive: bool = False
