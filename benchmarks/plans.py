@@ -9,10 +9,12 @@ printed. The tickets' secondary indexes are dropped for the load and built again
 it, and foreign-key triggers are off meanwhile, as a restore does (each build's time
 printed; the owner must be a superuser, as the benchmark's databases are). Then the
 statements our code sends for keyword searches (rare, rarer, common, one character), a
-number lookup, the newest tickets, a department inbox page, a month's city dashboard and
-one day's recomputation are captured (as the app role, in the city's scope, RLS
-included) and their ``EXPLAIN`` printed, with each step's time (best of three) and a
-line saying whether any reads the tickets or assignments table sequentially. The keyword
+number lookup, the newest tickets, a department inbox page, a month's city dashboard,
+one day's recomputation and a creation in a busy category (its duplicate candidates)
+are captured (as the app role, in the city's scope, RLS included) and their ``EXPLAIN``
+printed (``BENCH_PLANS_LINES`` lines of each, default 24), with each step's time
+(best of three) and a line saying whether any reads the tickets or assignments table
+sequentially. The keyword
 search's candidate function runs as its own role: its query's ``EXPLAIN ANALYZE`` is
 printed as that role sees it.
 
@@ -26,6 +28,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -34,18 +37,23 @@ from tortoise import Tortoise
 
 from benchmarks import statistics as stats_bench
 from benchmarks.environment import bench_environment
+from hotline.platform.clock import travel
 from hotline.platform.db.config import credentials, init_orm
 from hotline.platform.db.migrate import ensure_app_role, run_migrations
 from hotline.platform.redis import close_redis
 from hotline.platform.tenancy import Scope, use_scope
+from hotline.tenants.channels import duplicates
+from hotline.tenants.kernel.access import Actor
+from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.statistics.aggregates import city_clock, recompute_range
 from hotline.tenants.statistics.dashboard import city_statistics
-from hotline.tenants.tickets import lists, pages, search
-from hotline.tenants.tickets.models import Ticket
+from hotline.tenants.tickets import intake, lists, pages, search
+from hotline.tenants.tickets.models import Channel, Kind, Ticket
 
 TICKETS = 5_000_000
 CHUNK = 500_000
+LINES = int(os.environ.get("BENCH_PLANS_LINES", "24"))  # of each plan, printed
 
 # The statistics benchmark's tickets, with text to search: 10 phrases, 16 districts
 # × 997 house numbers, "燃气表" in one ticket of 5,000 and "鑫源小区" in one of 250,000.
@@ -168,6 +176,24 @@ async def _explain(sql: str, params: list[Any]) -> list[str]:
     return [r["QUERY PLAN"] for r in rows]
 
 
+async def _create(actor: Actor, category_id: int, area_id: int) -> None:
+    """A phone call on the last day of the generated month, in a category with a tenth
+    of its tickets (a tenth of those open): the candidates' reads must stay on their
+    indexes, LIMITed, however busy the category."""
+    with travel(datetime(2026, 3, 31, 12, tzinfo=stats_bench.SH)):
+        await intake.create_ticket(
+            actor=replace(actor, roles=frozenset({Role.AGENT})),
+            channel=Channel.PHONE,
+            kind=Kind.COMPLAINT,
+            content=_PHRASES[0],
+            address="泉城路 12 号",
+            category_id=category_id,
+            area_id=area_id,
+            citizen_phone="13800001111",
+            repeats=duplicates.REPEATS,
+        )
+
+
 async def _run(n: int, budget: float) -> None:
     from hotline.platform.settings import get_settings
 
@@ -215,6 +241,11 @@ async def _run(n: int, budget: float) -> None:
                     ),
                 ),
                 ("recompute one day", lambda: recompute_range(clock, day, day)),
+                (
+                    "ticket creation in a busy category (the opening reads the"
+                    " duplicate candidates)",
+                    lambda: _create(actor, city.categories[0], departments[1]),
+                ),
             ]
             print(f"\nplans at {loaded:,} tickets (EXPLAIN, app role, RLS on)")
             for label, step in steps:
@@ -240,7 +271,7 @@ async def _run(n: int, budget: float) -> None:
                         for line in plan
                     )
                     print("    " + " ".join(sql.split())[:140])
-                    for line in plan[:24]:
+                    for line in plan[:LINES]:
                         print("      " + line[:150])
                 print(
                     f"    sequential read of tickets/assignments: {'YES' if sequential else 'no'}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 from redis.asyncio import Redis
@@ -27,16 +28,17 @@ async def _received(raw: Any, count: int) -> list[dict[str, Any]]:
 
 
 async def test_announced_notices_arrive_in_order_and_close_waits_for_them(db: Settings) -> None:
+    channel = f"announce:{uuid.uuid4().hex}"  # PUBLISH reaches every database of the server
     listener = Redis.from_url(db.redis_url, decode_responses=True)
     raw = listener.pubsub()
-    await raw.subscribe("announce:probe")
+    await raw.subscribe(channel)
     try:
         for n in range(30):  # thirty changes committing one after another
-            pubsub.announce([("announce:probe", {"n": n})])
+            pubsub.announce([(channel, {"n": n})])
         assert [m["n"] for m in await _received(raw, 30)] == list(range(30))
 
         async def last_request_then_shutdown() -> None:
-            pubsub.announce([("announce:probe", {"n": "last"})])
+            pubsub.announce([(channel, {"n": "last"})])
             await close_redis()  # the client closes after the send, not before
 
         # a process of its own, whose loop ends (cancelling what is left) after closing

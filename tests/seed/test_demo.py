@@ -5,7 +5,9 @@ the slowest thing the suite does, so every check of the demo lives here):
 * routing: the README tour's work order gets rule suggestions in Jinan, a fitting one
   in Dezhou, the demo history is filed under the categories, every department carries
   a catalogue function;
-* statistics: months of figures and a public page;
+* statistics: months of figures and a public page whose published cases read like a
+  real center's: category fits the text, places are the city's own, no text twice,
+  whole sentences, replies that answer each case;
 * the business extension: a registry of valid USCCs in both cities, managers with
   portfolios and unassigned enterprises, a published policy the demo enterprise
   qualifies for or misses with reasons, and the whole request story through GraphQL in
@@ -40,6 +42,8 @@ from hotline.tenants.provinces.models import Tenant
 from hotline.tenants.routing.models import RoutingRule
 from hotline.tenants.seed.data import PROVINCE_SYNONYMS
 from hotline.tenants.seed.demo import SeedReport, seed_demo
+from hotline.tenants.seed.places_demo import ROADS, demo_places
+from hotline.tenants.seed.routing_demo import CATEGORIES, Cat
 from hotline.tenants.statistics.models import CallRecord, PublishedCase, PublishedMonth
 from hotline.tenants.tickets.models import Ticket
 
@@ -290,6 +294,55 @@ async def test_the_demo_cities_have_months_of_figures_and_a_public_page(api: Api
     assert jinan["received"] > 1.5 * dezhou["received"]
     for rate in ("satisfaction_rate", "connection_rate"):
         assert jinan[rate] != dezhou[rate], rate
+
+
+def _place_terms(slug: str) -> set[str]:
+    """Every name of the city's places: its gazetteer (units, short names, landmarks and
+    their aliases) and the roads its demo texts name."""
+    _, gazetteer = demo_places(slug)
+    return {t for p in gazetteer for t in p.terms() if t} | set(ROADS[slug])
+
+
+def _without(text: str, terms: set[str]) -> str:
+    """``text`` with ``terms`` blanked, longest first (黄河涯镇 before a 黄河 elsewhere)."""
+    for term in sorted(terms, key=len, reverse=True):
+        text = text.replace(term, "□")
+    return text
+
+
+def _categories(nodes: tuple[Cat, ...]) -> dict[str, Cat]:
+    out: dict[str, Cat] = {}
+    for node in nodes:
+        out[node.name] = node
+        out.update(_categories(node.children))
+    return out
+
+
+@pytest.mark.parametrize(("slug", "other"), [("jinan", "dezhou"), ("dezhou", "jinan")])
+async def test_the_published_cases_read_like_the_citys_own(api: Api, slug: str, other: str) -> None:
+    with use_scope(Scope.platform()):
+        tenant = await Tenant.get(slug=slug)
+    with use_scope(Scope.city(tenant.id, tenant.province_id)):
+        cases = await PublishedCase.all().order_by("id")
+    assert len(cases) >= 8
+    texts = [c.content for c in cases]
+    assert len(set(texts)) == len(texts), "a case text published twice"
+    own, foreign = _place_terms(slug), _place_terms(other) - _place_terms(slug)
+    categories = _categories(CATEGORIES)
+    for case in cases:
+        text = case.content
+        assert text.endswith(("。", "！", "？")), f"cut mid-sentence: {text}"
+        assert case.reply.endswith(("。", "！", "？")), f"cut mid-sentence: {case.reply}"
+        assert any(t in text for t in own), f"names no place of {slug}: {text}"
+        said = _without(f"{case.title} {text} {case.reply}", own)
+        named = [t for t in foreign if t in said]
+        assert not named, f"{slug} case names {other}'s {named}: {said}"
+        cat = categories.get(case.category)
+        assert cat is not None, case.category
+        assert cat.keywords, case.category
+        assert any(k in text for k in cat.keywords), f"{case.category} does not fit: {text}"
+    replies = {c.reply for c in cases}
+    assert len(replies) >= 0.8 * len(cases), "the same reply for many cases"
 
 
 @pytest.mark.parametrize("slug", ["jinan", "dezhou"])

@@ -185,8 +185,9 @@ async def _city(province: Province, city: CityDemo, report: SeedReport, progress
         written = await seed_history(
             actor=actor,
             tenant=tenant,
-            departments=[i for code, i in codes.items() if code != "center"],
-            categories=sorted(category_ids.values()),
+            city=city,
+            departments=codes,
+            categories=category_ids,
         )
         report.created += written
 

@@ -37,6 +37,14 @@ LANDMARKS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     ),
 }
 
+# Roads and places the demo texts name besides the tree's units and the landmarks (not
+# gazetteer rows: they imply no one unit). Jinan's are what its routing corpus has always
+# drawn from; Dezhou's are its own, so no Dezhou text names a Jinan road.
+ROADS: dict[str, tuple[str, ...]] = {
+    "jinan": ("经十路", "二环东路", "解放路", "和平路", "火车站", "人民公园", "开发区"),
+    "dezhou": ("东风路", "三八路", "湖滨大道", "天衢路", "德州大道", "长河公园", "德州火车站"),
+}
+
 CITIES: dict[str, CityDemo] = {"jinan": JINAN, "dezhou": DEZHOU}
 
 

@@ -1,7 +1,8 @@
 """Months of history for the dashboards and the public page (docs/statistics.md,
 "Demo history"): tickets with their lead assignments and outcomes, and call records,
 written by SQL in a few statements per city; then the days' aggregates, the ended
-months published, and a few closed cases published with their text redacted.
+months published, and the city's typical cases (:mod:`.cases_demo`) published with
+their text redacted.
 
 The figures are made to look like a city hotline's: a quarter to a third answered
 directly, most of the rest dispatched, replied within days and graded — a few signed
@@ -10,6 +11,11 @@ work orders past their deadline; calls mostly answered within a minute. Each dem
 has its own profile (:data:`PROFILES`): Jinan, the provincial capital, takes more
 tickets and calls than Dezhou, and their rates differ, so the province's ranking and the
 two cities' pages tell different stories.
+
+The tickets' texts are the routing demo's (:func:`.tickets_demo.generate`), naming the
+city's own places, each filed under the category its words fit; the last closed ones
+take the city's typical cases (text, category, lead department, reply) before they are
+published, so the public page reads like a real center's 典型案例.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from hotline.platform import clock
@@ -25,14 +32,17 @@ from hotline.platform.db.migrate import analyze
 from hotline.platform.settings import get_settings
 from hotline.tenants.kernel.access import Actor
 from hotline.tenants.provinces.models import Tenant
+from hotline.tenants.seed.cases_demo import CASES
+from hotline.tenants.seed.data import CityDemo
+from hotline.tenants.seed.routing_demo import category_of
 from hotline.tenants.seed.tickets_demo import generate
 from hotline.tenants.statistics.aggregates import city_clock, recompute_range
 from hotline.tenants.statistics.disclosure import month_bounds, publish_case, publish_month
 from hotline.tenants.statistics.models import PublishedMonth
-from hotline.tenants.tickets.models import Ticket
+from hotline.tenants.tickets.models import Assignment, Ticket
 
 DAYS = 120
-CASES = 6
+TEXTS_PER_TOPIC = 20  # the history's pool of texts: 15 topics × 20
 
 
 @dataclass(frozen=True)
@@ -147,7 +157,7 @@ SELECT $1, $2, $3 || lpad(i::text, 8, '0'), 'demo-history',
     CASE WHEN NOT direct AND NOT fresh AND i % $10 <> 0
          THEN ($12::text[])[1 + (i / 7) % cardinality($12::text[])] END,
     CASE WHEN NOT direct AND NOT fresh AND i % $10 <> 0 THEN 'center' END,
-    r, r, ($5::bigint[])[1 + (i / 11) % cardinality($5::bigint[])]
+    r, r, ($5::bigint[])[1 + i % cardinality($5::bigint[])]
 FROM (SELECT i, r, i % $9 = 0 AS direct,
              -- part of the last week still open, and a few older ones past their deadline
              (r > $7::timestamptz - interval '7 days' AND i % 3 = 0)
@@ -193,11 +203,51 @@ FROM (SELECT i, s, CASE WHEN i % $7 = 0 THEN 'abandoned' WHEN i % 31 = 0 THEN 'o
 ON CONFLICT (tenant_id, call_id, day) DO NOTHING"""
 
 
+async def _take_cases(
+    db: BaseDBAsyncClient, *, slug: str, departments: dict[str, int], categories: dict[str, int]
+) -> list[int]:
+    """The city's last closed dispatched tickets take its typical cases: text, title, kind,
+    category, public reply and the lead's department and reply. Answer their ids."""
+    cases = CASES.get(slug, ())
+    ids = (
+        await Ticket.filter(query_code_hash="demo-history", status="closed", direct_answer=False)
+        .using_db(db)
+        .order_by("-closed_at", "-id")
+        .limit(len(cases))
+        .values_list("id", flat=True)
+    )
+    taken = [int(str(i)) for i in ids]
+    for ticket_id, case in zip(taken, cases, strict=False):
+        await (
+            Ticket.filter(id=ticket_id)
+            .using_db(db)
+            .update(
+                kind=case.kind,
+                title=case.title,
+                content=case.content,
+                public_reply=case.reply,
+                category_id=categories[case.category],
+            )
+        )
+        await (
+            Assignment.filter(ticket_id=ticket_id, is_lead=True)
+            .using_db(db)
+            .update(department_id=departments[case.department], reply=case.reply)
+        )
+    return taken
+
+
 async def seed_history(
-    *, actor: Actor, tenant: Tenant, departments: list[int], categories: list[int]
+    *,
+    actor: Actor,
+    tenant: Tenant,
+    city: CityDemo,
+    departments: dict[str, int],
+    categories: dict[str, int],
 ) -> int:
     """Write DAYS days of history in the city's scope (set by the caller), unless the
-    city has published figures already; answer the tickets written."""
+    city has published figures already; answer the tickets written. ``departments`` and
+    ``categories`` are the city's, code → id."""
     if await PublishedMonth.exists():
         return 0
     zone = ZoneInfo(str(tenant.timezone))
@@ -205,7 +255,9 @@ async def seed_history(
     first = today - timedelta(days=DAYS)
     start = datetime.combine(first, time(8), tzinfo=zone)
     end = clock.now() - timedelta(minutes=5)
-    texts = [t.content for t in generate(per_topic=3, seed=tenant.id)]
+    pool = generate(per_topic=TEXTS_PER_TOPIC, seed=tenant.id, city=city, noise=False)
+    texts = [t.content for t in pool]
+    filed = [categories[category_of(t.department, t.content)] for t in pool]
     profile = profile_of(tenant)
     n = DAYS * profile.per_day
     # A bulk load in steps, each idempotent: the planner needs fresh statistics of the
@@ -221,7 +273,7 @@ async def seed_history(
                     tenant.province_id,
                     f"H{tenant.number_prefix}",
                     texts,
-                    categories,
+                    filed,
                     start,
                     end,
                     n,
@@ -234,7 +286,8 @@ async def seed_history(
     await analyze(get_settings(), ["tickets"])
     async with in_transaction("default") as db:
         await db.execute_script("SET LOCAL statement_timeout = '10min'")
-        await db.execute_query(_LEADS, [tenant.id, departments])
+        leads = [i for code, i in departments.items() if code != "center"]
+        await db.execute_query(_LEADS, [tenant.id, leads])
         calls = [tenant.id, tenant.province_id, start, end, str(tenant.timezone)]
         await db.execute_query(
             _CALLS,
@@ -245,18 +298,15 @@ async def seed_history(
                 profile.ivr_every,
             ],
         )
+        cases = await _take_cases(
+            db, slug=str(tenant.slug), departments=departments, categories=categories
+        )
     await analyze(get_settings(), ["assignments", "call_records"])
     await recompute_range(await city_clock(tenant), first, today - timedelta(days=1))
     month = first.replace(day=1)
     while month_bounds(month)[1] < today:
         await publish_month(actor=actor, month=month)
         month = month_bounds(month)[1] + timedelta(days=1)
-    closed = (
-        await Ticket.filter(query_code_hash="demo-history", status="closed", direct_answer=False)
-        .order_by("-closed_at")
-        .limit(CASES)
-        .values_list("id", flat=True)
-    )
-    for ticket_id in closed:
-        await publish_case(actor=actor, ticket_id=int(str(ticket_id)))
+    for ticket_id in cases:
+        await publish_case(actor=actor, ticket_id=ticket_id)
     return n

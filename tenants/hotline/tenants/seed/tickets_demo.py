@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hotline.tenants.seed.data import JINAN, CityDemo, Dept
+from hotline.tenants.seed.places_demo import ROADS
 
 
 @dataclass(frozen=True)
@@ -341,7 +342,7 @@ def _places(city: CityDemo) -> list[str]:
             walk(node.children)
 
     walk(city.departments)
-    return [*names, "经十路", "二环东路", "解放路", "和平路", "火车站", "人民公园", "开发区"]
+    return [*names, *ROADS.get(city.slug, ROADS["jinan"])]
 
 
 @dataclass(frozen=True)
@@ -350,23 +351,31 @@ class DemoTicket:
     department: str  # department code
 
 
-def generate(*, per_topic: int, seed: int = 2026, city: CityDemo = JINAN) -> list[DemoTicket]:
-    """``per_topic`` varied tickets for each topic, reproducible from ``seed``."""
+def generate(
+    *, per_topic: int, seed: int = 2026, city: CityDemo = JINAN, noise: bool = True
+) -> list[DemoTicket]:
+    """``per_topic`` varied tickets for each topic, reproducible from ``seed``, naming
+    ``city``'s places; each text a whole sentence. Without ``noise``, no confusable
+    phrase and no misrouted label: each text is its topic's, as its category must fit
+    (the statistics history, :mod:`.stats_demo`)."""
     rng = random.Random(seed)  # noqa: S311 — demo data, not security
     places = _places(city)
     codes = [t.department for t in TOPICS]
+    confusable, misrouted = (CONFUSABLE_SHARE, MISROUTED_SHARE) if noise else (0.0, 0.0)
     out: list[DemoTicket] = []
     for topic in TOPICS:
         shared = [p for p, owners in CONFUSABLE.items() if topic.department in owners]
         for _ in range(per_topic):
             detail = rng.choice(topic.details)
-            if shared and rng.random() < CONFUSABLE_SHARE:
+            if shared and rng.random() < confusable:
                 detail = rng.choice(shared)
             body = rng.choice(topic.templates).format(
                 place=rng.choice(places), detail=detail, duration=rng.choice(DURATIONS)
             )
-            label = rng.choice(codes) if rng.random() < MISROUTED_SHARE else topic.department
-            out.append(DemoTicket(rng.choice(OPENERS) + body + rng.choice(CLOSERS), label))
+            label = rng.choice(codes) if rng.random() < misrouted else topic.department
+            text = rng.choice(OPENERS) + body + rng.choice(CLOSERS)
+            # the templates end on a comma; with no closer the sentence ends there
+            out.append(DemoTicket(text[:-1] + "。" if text.endswith("，") else text, label))
     rng.shuffle(out)
     return out
 
