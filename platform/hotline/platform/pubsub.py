@@ -23,7 +23,6 @@ from weakref import WeakKeyDictionary
 import structlog
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hotline.platform.redis import in_background, redis_client
@@ -55,6 +54,7 @@ _unsent: WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[str, dict[str, 
 # Beyond this many unsent notices (Redis slow or away) the oldest are dropped: they are
 # best effort, and a subscriber that misses one re-reads on the next.
 MAX_UNSENT = 10_000
+_dropped: WeakKeyDictionary[asyncio.AbstractEventLoop, int] = WeakKeyDictionary()
 
 
 def announce(notices: list[tuple[str, dict[str, Any]]]) -> None:
@@ -68,11 +68,11 @@ def announce(notices: list[tuple[str, dict[str, Any]]]) -> None:
     if unsent is not None:  # the loop's sender is running: it takes these next
         unsent.extend(notices)
         if len(unsent) > MAX_UNSENT:
-            log.warning("dropped unsent notices", notices=len(unsent) - MAX_UNSENT)
+            _dropped[loop] = _dropped.get(loop, 0) + len(unsent) - MAX_UNSENT
             del unsent[:-MAX_UNSENT]
         return
-    _unsent[loop] = list(notices)
     in_background(_send_unsent(loop))
+    _unsent[loop] = list(notices)
 
 
 async def _send_unsent(loop: asyncio.AbstractEventLoop) -> None:
@@ -81,8 +81,10 @@ async def _send_unsent(loop: asyncio.AbstractEventLoop) -> None:
             _unsent[loop] = []
             try:
                 await publish_many(batch)
-            except RedisError:  # committed already; a lost notice only delays a view
-                log.warning("could not announce changes", notices=len(batch), exc_info=True)
+            except Exception as exc:  # committed already; a lost notice only delays a view
+                log.warning("could not announce changes", notices=len(batch), error=repr(exc))
+            if dropped := _dropped.pop(loop, 0):
+                log.warning("dropped unsent notices", notices=dropped)
     finally:
         _unsent.pop(loop, None)
 

@@ -16,6 +16,7 @@ flight (which degrade as above), not a restart.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -115,20 +116,30 @@ _background: WeakKeyDictionary[asyncio.AbstractEventLoop, set[asyncio.Task[None]
 
 
 def in_background(work: Coroutine[Any, Any, None]) -> None:
-    """Run ``work`` — a send on this loop's client — without waiting for it;
+    """Run ``work`` — a send on this loop's client — without waiting for it, in a
+    context of its own (not the caller's: its logs are not the request's);
     :func:`close_redis` lets it finish before the client closes. ``work`` handles its
     own errors (nobody is there to hear them)."""
-    tasks = _background.setdefault(asyncio.get_running_loop(), set())
-    task = asyncio.get_running_loop().create_task(work)
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(work, context=contextvars.Context())
+    tasks = _background.setdefault(loop, set())
     tasks.add(task)
     task.add_done_callback(tasks.discard)
 
 
+# How long closing waits for the background sends (each has the reply timeout already).
+CLOSE_WAIT_SECONDS = 5.0
+
+
 async def close_redis() -> None:
+    """Close this loop's client, once the sends in background are done — also those
+    started while waiting for the first (a request that ended meanwhile); what is still
+    running after :data:`CLOSE_WAIT_SECONDS` is cancelled."""
     loop = asyncio.get_running_loop()
-    pending = _background.pop(loop, set())
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
+    while pending := _background.pop(loop, None):
+        _, late = await asyncio.wait(pending, timeout=CLOSE_WAIT_SECONDS)
+        for task in late:
+            task.cancel()
     client = _clients.pop(loop, None)
     if client is not None:
         await close_client(client)

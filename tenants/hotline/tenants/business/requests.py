@@ -120,6 +120,8 @@ async def submit_request(
                 content=content,
                 area_id=enterprise.area_id,
                 created_by_id=actor.user_id,
+                # = the create event's moment, which statistics count it by
+                # (statistics.aggregates._MARK_NEW)
                 received_at=c.now,
             )
         )

@@ -324,6 +324,8 @@ async def create_ticket(
                         area_id=area_id,
                         idempotency_key=idempotency_key,
                         created_by_id=actor.user_id,
+                        # = the create event's moment, which statistics count it by
+                        # (statistics.aggregates._MARK_NEW)
                         received_at=c.now,
                     )
                 )
