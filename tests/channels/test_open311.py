@@ -26,10 +26,12 @@ from hotline.platform.settings import reset_settings
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.accounts import memberships
 from hotline.tenants.accounts.api_keys import authenticate_api_key
+from hotline.tenants.categories.models import Category
 from hotline.tenants.channels import open311
 from hotline.tenants.channels.models import DuplicateProposal
 from hotline.tenants.evidence.models import Evidence
 from hotline.tenants.tickets.models import Channel, Ticket
+from tests import world as shared
 from tests.channels.conftest import Served
 from tests.tickets_api.conftest import City
 
@@ -118,6 +120,24 @@ async def test_services_and_definition_from_the_citys_categories(served: Served,
     values = values if isinstance(values, list) else [values]
     assert [v["name"] for v in values] == ["illegal construction"]
     assert attributes[1]["code"] == "kind"
+
+
+async def test_services_are_listed_in_the_order_of_the_category_tree(served: Served) -> None:
+    """By code (as categoryTree lists them), uncoded ones last, then by id — not by id."""
+    alpha = served.world.alpha
+    with use_scope(alpha.scope()):
+        later = await shared.category(None, "sanitation")
+        earlier = await shared.category(None, "transport")
+        later.code, earlier.code = "03", "02"
+        await later.save(update_fields=["code"])
+        await earlier.save(update_fields=["code"])
+    try:
+        services = await asyncio.to_thread(_client(served, alpha).get_service_list)
+        codes = [s["service_code"] for s in services]
+        assert codes == ["02", "03", str(alpha.category.id)]
+    finally:
+        with use_scope(alpha.scope()):
+            await Category.filter(id__in=[later.id, earlier.id]).update(is_active=False)
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

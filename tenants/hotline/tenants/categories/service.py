@@ -24,7 +24,7 @@ async def access_category(*, actor: Actor, category_id: int) -> Category:
     return category
 
 
-def _sibling_order(row: Category) -> tuple[bool, str, int]:
+def sibling_order(row: Category) -> tuple[bool, str, int]:
     """Siblings by code (``02`` before ``0204`` before ``03``), uncoded ones last, then id."""
     return (row.code is None, row.code or "", row.id)
 
@@ -33,7 +33,7 @@ async def list_categories(
     *, actor: Actor, parent_id: int | None = None, include_inactive: bool = False
 ) -> list[Category]:
     """The whole tree depth first, or the children of ``parent_id``; siblings in
-    :func:`_sibling_order` at every level. Sorted here, not by the database, so the
+    :func:`sibling_order` at every level. Sorted here, not by the database, so the
     order is the code points' whatever the database's collation (a city has hundreds)."""
     require(actor, Action.CATEGORY_READ)
     if parent_id is not None:
@@ -41,13 +41,13 @@ async def list_categories(
         query = Category.filter(parent_id=parent_id)
         if not include_inactive:
             query = query.filter(is_active=True)
-        return sorted(await query, key=_sibling_order)
+        return sorted(await query, key=sibling_order)
     # every row, inactive ones too: an active category's place needs its ancestors' codes
     rows = await Category.all()
     by_id = {row.id: row for row in rows}
 
     def place(row: Category) -> list[tuple[bool, str, int]]:
-        return [_sibling_order(by_id[int(i)]) for i in row.path.strip("/").split("/")]
+        return [sibling_order(by_id[int(i)]) for i in row.path.strip("/").split("/")]
 
     return sorted((r for r in rows if include_inactive or r.is_active), key=place)
 

@@ -24,6 +24,7 @@ from tortoise.queryset import QuerySet
 from hotline.platform import clock
 from hotline.platform.crypto import decrypt
 from hotline.tenants.categories.models import Category
+from hotline.tenants.categories.service import sibling_order
 from hotline.tenants.channels import media
 from hotline.tenants.channels.models import InboundMessage
 from hotline.tenants.channels.pipeline import Submission, submit
@@ -122,8 +123,8 @@ def service_code(category: Category) -> str:
 
 
 async def _roots() -> list[Category]:
-    found: list[Category] = await Category.filter(parent_id=None, is_active=True).order_by("id")
-    return found
+    # in the order of the city's category tree (categoryTree): by code, uncoded last
+    return sorted(await Category.filter(parent_id=None, is_active=True), key=sibling_order)
 
 
 async def _service(code: str) -> Category:
@@ -136,7 +137,7 @@ async def _service(code: str) -> Category:
 async def _service_with_children(code: str) -> tuple[Category, list[Category]]:
     """A service and its active subcategories in one read (roots are depth 0, their
     children depth 1): what ``POST requests`` needs, one round trip instead of two."""
-    rows: list[Category] = await Category.filter(is_active=True, depth__lte=1).order_by("id")
+    rows = sorted(await Category.filter(is_active=True, depth__lte=1), key=sibling_order)
     root = next((r for r in rows if r.parent_id is None and service_code(r) == code), None)
     if root is None:
         raise NotFound("service", field="service_code")
@@ -144,8 +145,7 @@ async def _service_with_children(code: str) -> tuple[Category, list[Category]]:
 
 
 async def _children(root: Category) -> list[Category]:
-    found: list[Category] = await Category.filter(parent_id=root.id, is_active=True).order_by("id")
-    return found
+    return sorted(await Category.filter(parent_id=root.id, is_active=True), key=sibling_order)
 
 
 async def services() -> list[Service]:
