@@ -468,6 +468,17 @@ async def test_a_province_admin_exports_the_province_report(env: Env) -> None:
     assert sorted(r[1] for r in rows[2:]) == sorted([w.alpha.tenant.name, w.gamma.tenant.name])
 
 
+async def test_a_city_without_work_orders_is_exported_unranked(env: Env) -> None:
+    """A period with no work order anywhere: every city is listed, none with a place."""
+    w = env.world
+    quiet = {"kind": "PROVINCE_REPORT", "format": "CSV", "from": "2020-01-06", "to": "2020-01-06"}
+    gid = await _request(env, "province", w.gamma, quiet)
+    await run_export({}, tenant_id=None, province_id=w.shandong.id, export_id=_key(gid))
+    rows = await _download_csv(env, "province", w.gamma, gid)
+    assert sorted(r[1] for r in rows[2:]) == sorted([w.alpha.tenant.name, w.gamma.tenant.name])
+    assert {r[0] for r in rows[2:]} == {"未排名：无工单 unranked: no work orders"}
+
+
 async def test_a_province_admin_exports_the_province_without_a_city_header(env: Env) -> None:
     """As for ``provinceStatistics``: the one province the admin administers is meant;
     another province's admin, also without a header, does not find the export."""

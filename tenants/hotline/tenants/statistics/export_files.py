@@ -21,6 +21,7 @@ import xlsxwriter
 from hotline.platform import pubsub
 from hotline.platform.redis import key as redis_key
 from hotline.platform.redis import tenant_key
+from hotline.tenants.statistics.metrics import Unranked
 from hotline.tenants.statistics.models import ExportJob
 from hotline.tenants.tickets.lists import TicketFilter
 from hotline.tenants.tickets.models import Channel, Kind, Status
@@ -189,6 +190,18 @@ REPORT_HEADER = (
     "平均签收工时 sign hours",
     "平均答复工时 reply hours",
 )
+
+
+# A ranking's entry without a score (dashboard.Ranked.unranked) is not given a place.
+_UNRANKED = {
+    Unranked.NO_WORK_ORDERS: "未排名：无工单 unranked: no work orders",
+    Unranked.NOTHING_TO_SCORE: "未排名：无可评分项 unranked: nothing to score",
+}
+
+
+def place(rank: int, unranked: Unranked | None) -> int | str:
+    """The rank column of a ranking's entry: its place, or why it has none."""
+    return rank if unranked is None else _UNRANKED[unranked]
 
 
 def report_row(rank: int | str, name: str, score: float | None, f: Any) -> list[Any]:

@@ -47,6 +47,7 @@ from hotline.tenants.statistics.export_files import (
     filter_of,
     filter_params,
     open_sink,
+    place,
     report_row,
     stream,
 )
@@ -250,7 +251,7 @@ async def _write_report(job: ExportJob, actor: Actor, sink: Sink) -> int:
     )
     sink.row(report_row("", "全部 all", None, report.figures))
     for r in report.departments:
-        sink.row(report_row(r.rank, r.name, r.score, r.figures))
+        sink.row(report_row(place(r.rank, r.unranked), r.name, r.score, r.figures))
     return 1 + len(report.departments)
 
 

@@ -17,6 +17,7 @@ from hotline.tenants.statistics.export_files import (
     TICKET_HEADER,
     Sink,
     filter_of,
+    place,
     report_row,
     stream,
 )
@@ -84,5 +85,5 @@ async def write_report(job: ExportJob, actor: Actor, sink: Sink) -> int:
     )
     sink.row(report_row("", "全省 province", None, report.figures))
     for r in report.cities:
-        sink.row(report_row(r.rank, r.name, r.score, r.figures))
+        sink.row(report_row(place(r.rank, r.unranked), r.name, r.score, r.figures))
     return 1 + len(report.cities)
