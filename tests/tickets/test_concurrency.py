@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+import pytest
 from tortoise.transactions import in_transaction
 
+from hotline.platform.clock import travel
 from hotline.platform.tenancy import use_scope
 from hotline.tenants.tickets import center, dispatch, intake
 from hotline.tenants.tickets.flow import IllegalTransition
@@ -193,3 +197,30 @@ async def test_the_openings_unflushed_commit_stays_its_own(world: World) -> None
             shown = await conn.execute_query_dict("SHOW synchronous_commit")
     assert made.created
     assert shown == [{"synchronous_commit": "on"}]
+
+
+async def test_a_creation_that_fails_after_its_opening_leaves_a_gap(world: World) -> None:
+    """The opening commits on its own before the ticket's transaction (docs/tickets.md
+    "Numbers"): a creation that fails afterwards has used its number, and nothing else
+    of it is kept."""
+    city = world.alpha
+
+    async def create(content: str, within: Any = None) -> intake.CreatedTicket:
+        return await intake.create_ticket(
+            actor=city.agent, channel=Channel.PHONE, kind=Kind.REPORT, content=content,
+            within=within,
+        )  # fmt: skip
+
+    async def fail(*_: Any) -> None:
+        raise RuntimeError("the intake pipeline's record failed")
+
+    with travel(datetime(2026, 6, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai"))):  # one day
+        before = await create("井盖缺失 之前")
+        with use_scope(city.scope()):
+            count = await Ticket.all().count()
+        with pytest.raises(RuntimeError, match="record failed"):
+            await create("井盖缺失 失败", fail)
+        after = await create("井盖缺失 之后")
+    with use_scope(city.scope()):
+        assert await Ticket.all().count() == count + 1  # the failed one left no ticket
+    assert int(after.ticket.number[-6:]) == int(before.ticket.number[-6:]) + 2

@@ -14,8 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from tortoise import connections
-from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
@@ -71,6 +70,7 @@ class Earlier(NamedTuple):
 
 
 Within = Callable[[Change, Ticket, list[Earlier]], Awaitable[None]]
+Opened = tuple[int, int, list[Earlier]]  # the day's serial, the ticket's id, candidates
 
 # A creation's one statement before its transaction (autocommit): the category and the
 # area checked, and only when both are usable (no row: a typed error, nothing changed)
@@ -132,6 +132,8 @@ _LAZY_COMMIT = ", set_config('synchronous_commit', 'off', true) AS lazy_commit"
 
 
 async def _opening(
+    conn: BaseDBAsyncClient,
+    alone: bool,
     *,
     tenant_id: int,
     province_id: int,
@@ -141,8 +143,9 @@ async def _opening(
     phone_hash: str | None,
     at: datetime,
     repeats: Repeats | None,
-) -> tuple[int, int, list[Earlier]]:
-    """The opening statement: (the day's serial, the ticket's id, the candidates)."""
+) -> Opened:
+    """The opening statement: (the day's serial, the ticket's id, the candidates); on
+    ``conn``, committing on its own when ``alone``."""
     args: list[Any] = [tenant_id, province_id, day, category_id, area_id]
     sql = _OPENING
     wanted = repeats is not None and (phone_hash is not None or category_id is not None)
@@ -158,9 +161,8 @@ async def _opening(
         ]
     else:
         sql = sql.replace("<repeats_from>", "").replace("<repeats>", "")
-    conn = connections.get("default")
     # inside a caller's transaction the setting would last until that one commits
-    lazy = "" if isinstance(conn, TransactionalDBClient) else _LAZY_COMMIT
+    lazy = _LAZY_COMMIT if alone else ""
     row = (await conn.execute_query_dict(sql.replace("<lazy_commit>", lazy), args))[0]
     if category_id is not None:
         if row["category"] is None:
@@ -264,17 +266,21 @@ async def create_ticket(
     at = wall.now()  # the number's day, the ticket's receipt, the candidates' window
     try:
         async with unit():  # the city row is read once, here, for the transaction too
-            # Before the transaction, each in its own autocommit statement: the repeat
-            # lookup, then the opening (checks, number and id, what the notifier and the
-            # duplicate detector read). No connection is held while another is taken.
+            # Before the transaction: the repeat lookup (autocommit), then the opening
+            # (checks, number and id, what the notifier and the duplicate detector read),
+            # committed on its own on the transaction's connection before its BEGIN.
             with access.city_scope(actor):
                 tenant = await policy.city(current_tenant_id())
                 if idempotency_key is not None:
                     existing = await Ticket.get_or_none(idempotency_key=idempotency_key)
                     if existing is not None:
                         return _repeat(existing, idempotency_key)
-                day = numbering.local_day(at, tenant.timezone)
-                serial, ticket_id, earlier = await _opening(
+            day = numbering.local_day(at, tenant.timezone)
+
+            async def opening(conn: BaseDBAsyncClient, alone: bool) -> Opened:
+                return await _opening(
+                    conn,
+                    alone,
                     tenant_id=tenant.id,
                     province_id=tenant.province_id,
                     day=day,
@@ -284,9 +290,13 @@ async def create_ticket(
                     at=at,
                     repeats=repeats,
                 )
+
+            # One transaction (one pool acquire, the opening's too) for every write.
+            async with change(
+                actor, Action.TICKET_CREATE, checked=True, now=at, opening=opening
+            ) as c:
+                serial, ticket_id, earlier = c.opened
                 number = numbering.format_number(tenant.number_prefix, day, serial)
-            # One transaction (one pool acquire) for every write.
-            async with change(actor, Action.TICKET_CREATE, checked=True, now=at) as c:
                 duty_room = None
                 if priority is Priority.EMERGENCY:
                     duty_room = (

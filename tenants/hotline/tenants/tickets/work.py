@@ -30,9 +30,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from hotline.platform import clock, outbox
+from hotline.platform.db.transactions import First, transaction_after
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import NotFound
@@ -79,6 +79,7 @@ class Change:
         self._tickets: dict[int, Ticket] = {}
         self._recorded: list[_Recorded] = []
         self.outbox: list[outbox.NewMessage] = []  # written with the handlers' rows
+        self.opened: Any = None  # what the change's opening statement returned, if any
 
     # --- what the change holds -----------------------------------------------------
 
@@ -298,17 +299,22 @@ async def change(
     checked: bool = False,
     scope: Scope | None = None,
     now: datetime | None = None,
+    opening: First[Any] | None = None,
 ) -> AsyncIterator[Change]:
     """The preamble: permission (unless the caller ``checked`` it), scope, transaction;
     then the tickets saved and the events published. ``scope`` replaces the actor's city
     (a transfer runs in its province's); ``now``: the change's moment, when the caller
-    took it before (a creation's number and first reads)."""
+    took it before (a creation's number and first reads). ``opening``: a statement that
+    commits on its own before the transaction, on its connection
+    (:func:`~hotline.platform.db.transactions.transaction_after`; a creation's number) —
+    what it returned is :attr:`Change.opened`; when it raises, nothing began."""
     if not checked:
         require(actor, permission)
     scoped = use_scope(scope) if scope is not None else access.city_scope(actor)
     with scoped:
-        async with unit(), in_transaction("default") as conn:
+        async with unit(), transaction_after(opening) as (conn, opened):
             work = Change(actor, permission, now or clock.now(), conn)
+            work.opened = opened
             yield work
             await work.finish()
 
