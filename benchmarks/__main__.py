@@ -45,7 +45,9 @@ BENCHMARKS: list[Bench] = [
         workers.main,
         lambda: workers.main(tickets=2_000, messages=100, latency_samples=10),
     ),
-    Bench("tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10)),
+    Bench(
+        "tickets", tickets.main, lambda: tickets.main(creations=10, inbox_queries=10, backlog=1_000)
+    ),
     Bench("statistics", statistics.main, lambda: statistics.main(smoke=True)),
     Bench("routing", routing.main, lambda: routing.main(cities=2, per_city=500, requests=20)),
     Bench("business", business.main, lambda: business.main(smoke=True)),
