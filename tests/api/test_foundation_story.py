@@ -478,15 +478,18 @@ async def test_api_keys(gql: Gql, world: World) -> None:
     admin = await _admin(gql, world)
     created = await gql(
         """mutation { createApiKey(name: "CTI telephony", roles: [AGENT]) {
-             apiKey { id prefix roles lastUsedAt revokedAt } secret errors { code } } }""",
+             apiKey { id prefix roles grantedRoles lastUsedAt revokedAt }
+             secret errors { code } } }""",
         token=admin.token,
         tenant=CITY,
     )
     payload = created.ok()["createApiKey"]
     key, secret = payload["apiKey"], payload["secret"]
     assert secret.startswith(f"hk_{key['prefix']}_")
-    # the same Role enum (and casing) as me.roles and createApiKey's argument
-    assert key["roles"] == ["AGENT"]
+    # grantedRoles: the same Role enum (and casing) as me.roles and createApiKey's
+    # argument; roles, deprecated, answers the stored values as it always did
+    assert key["grantedRoles"] == ["AGENT"]
+    assert key["roles"] == ["agent"]
     listed = await gql("{ apiKeys { id prefix lastUsedAt } }", token=admin.token, tenant=CITY)
     assert [k["id"] for k in listed.ok()["apiKeys"]] == [key["id"]]
     assert "secret" not in listed.body["data"]["apiKeys"][0]  # never shown again

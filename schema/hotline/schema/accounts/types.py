@@ -95,8 +95,12 @@ class ApiKey(relay.Node):
     id: relay.NodeID[int]
     name: str
     prefix: str
-    roles: list[Role] = strawberry.field(
-        description="The key's roles, in the same enum as `me.roles`."
+    roles: list[str] = strawberry.field(
+        description="The key's roles as stored (lower case, `agent`).",
+        deprecation_reason="Use grantedRoles: the Role enum, as me.roles answers.",
+    )
+    granted_roles: list[Role] = strawberry.field(
+        description="The key's roles, in the same enum as `me.roles` (`AGENT`)."
     )
     created_at: datetime
     last_used_at: datetime | None
@@ -108,9 +112,10 @@ class ApiKey(relay.Node):
             id=row.id,
             name=row.name,
             prefix=row.prefix,
+            roles=list(row.roles),
             # Stored as the enum's values; a role no longer known grants nothing
             # (actor_for_api_key skips it too), so it is not shown.
-            roles=sorted(Role(r) for r in row.roles if r in _KNOWN_ROLES),
+            granted_roles=sorted(Role(r) for r in row.roles if r in _KNOWN_ROLES),
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             revoked_at=row.revoked_at,
