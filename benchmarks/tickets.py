@@ -650,8 +650,8 @@ async def measure(
                     stats_bench._TICKETS,
                     city.tenant_id,
                     city.province_id,
-                    [city.category.id],
-                    [city.district.id],
+                    [city.category.id] * 10,  # the generator picks among 10 and 20
+                    [city.district.id] * 20,
                     datetime(2026, 3, 1, tzinfo=UTC),
                     backlog,
                     "BK",

@@ -67,3 +67,18 @@ async def test_a_failing_first_begins_nothing_and_gives_the_connection_back(
     async with transaction_after(None) as (conn, nothing):
         assert nothing is None
         assert (await conn.execute_query_dict("SELECT 1 AS one")) == [{"one": 1}]
+
+
+async def test_a_failing_begin_gives_the_connection_back(db: Settings) -> None:
+    """``BEGIN`` after the opening fails (here: the opening left a transaction open, so
+    asyncpg refuses to start one): the connection is not kept."""
+
+    async def first(conn: BaseDBAsyncClient, alone: bool) -> None:
+        await conn.execute_script("BEGIN")
+
+    for _ in range(db.database_pool_max * 2):
+        with pytest.raises(Exception, match="manually started transaction"):
+            async with asyncio.timeout(10), transaction_after(first):
+                pytest.fail("the transaction must not begin")
+    async with transaction_after(None) as (conn, _):
+        assert (await conn.execute_query_dict("SELECT 1 AS one")) == [{"one": 1}]

@@ -15,18 +15,20 @@ the transaction's own connection, acquired once, before ``BEGIN``:
 - inside a caller's transaction there is nothing to commit alone: the statement runs in
   it and the block is a savepoint, as :func:`tortoise.transactions.in_transaction`'s.
 
-When the statement (or ``first``, around it) raises, no transaction is begun and the
-connection goes back to the pool.
+When the statement (or ``first``, around it) or the ``BEGIN`` after it fails — or the
+task is cancelled meanwhile — no transaction is left and the connection goes back to the
+pool.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import (
     BaseDBAsyncClient,
+    NestedTransactionContext,
     TransactionalDBClient,
     TransactionContextPooled,
 )
@@ -35,7 +37,8 @@ from tortoise.transactions import in_transaction
 
 T = TypeVar("T")
 # ``first(conn, alone)``: ``alone`` is True when what it runs on ``conn`` commits on its
-# own (not inside a caller's transaction)
+# own (not inside a caller's transaction). It sends its statements through ``conn`` only:
+# the ORM's connection of the task is not yet the transaction's while it runs.
 First = Callable[[BaseDBAsyncClient, bool], Awaitable[T]]
 
 
@@ -51,14 +54,17 @@ class _FirstThenBegin(TransactionContextPooled):
     async def __aenter__(self) -> TransactionalDBClient:
         await self.ensure_connection()
         pool = self.client._parent._pool
-        self.client._connection = await pool.acquire()
+        connection = self.client._connection = await pool.acquire()
         try:
             self.value = await self._first(self.client, True)
+            await self.client.begin()
         except BaseException:
-            await pool.release(self.client._connection)
+            # no transaction to exit: the connection goes back (a half-begun transaction
+            # is rolled back by the pool's reset), and the first error is what is raised
+            with suppress(Exception):
+                await pool.release(connection)
             raise
         self.token = get_connections().set(self.connection_name, self.client)
-        await self.client.begin()
         return self.client
 
 
@@ -77,7 +83,9 @@ async def transaction_after(
         opened = _FirstThenBegin(context, first)
         async with opened as conn:
             yield conn, opened.value
-    else:
-        value = await first(get_connections().get(connection_name), False)  # a caller's
+    elif isinstance(context, NestedTransactionContext):  # inside a caller's transaction
+        value = await first(get_connections().get(connection_name), False)
         async with context as conn:
             yield conn, value
+    else:
+        raise TypeError(f"no pooled or nested transaction for {connection_name!r}")
