@@ -11,11 +11,10 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.channels.test_migration_0003 import _url
 from tests.upgrade.test_month_conversions import (
     NOW,
+    Before,
     _insert,
-    _migrate,
     _month,
     databases_before,
 )
@@ -27,12 +26,9 @@ before = databases_before("hotline_calls", BEFORE)
 
 
 async def test_the_call_records_conversion_keeps_every_record_in_its_month(
-    services: dict[str, str], before: tuple[str, str | None]
+    before: Before,
 ) -> None:
-    name, role = before
-    server = services["HOTLINE_DATABASE_URL"]
-    conn = await asyncpg.connect(_url(server, name))  # the superuser: sees every row
-    try:
+    async with before.superuser() as conn:
         province = await _insert(conn, "provinces", code="370000", slug="sd", name="山东省")
         city = await _insert(
             conn, "tenants", province_id=province, code="370100", slug="a", name="A"
@@ -47,7 +43,7 @@ async def test_the_call_records_conversion_keeps_every_record_in_its_month(
             for i, day in enumerate(days)
         }  # fmt: skip
 
-        await _migrate(_url(server, name, role), "statistics.0006_call_records_by_month")
+        await before.migrate("statistics.0006_call_records_by_month")
 
         found = await conn.fetch(
             "SELECT id, day, tableoid::regclass::text AS p, ticket_id FROM call_records"
@@ -66,5 +62,3 @@ async def test_the_call_records_conversion_keeps_every_record_in_its_month(
                 conn, "call_records", tenant_id=city, province_id=province, call_id="x",
                 day=NOW.date(), ticket_id=ticket + 999,
             )  # fmt: skip
-    finally:
-        await conn.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -151,13 +152,39 @@ async def _owner_without_bypass(admin: asyncpg.Connection, database: str) -> str
     return role
 
 
+@dataclass(frozen=True)
+class Before:
+    """A database migrated to just before a change, by its owner (``role``; None: the
+    superuser)."""
+
+    server: str
+    name: str
+    role: str | None
+
+    @property
+    def owner_url(self) -> str:
+        return _url(self.server, self.name, self.role)
+
+    @asynccontextmanager
+    async def superuser(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection as the superuser, which sees every row (to fill and to check)."""
+        conn = await asyncpg.connect(_url(self.server, self.name))
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    async def migrate(self, target: str) -> None:
+        """Migrate on to ``target`` as the owner, as a release's migration Job does."""
+        await _migrate(self.owner_url, target)
+
+
 @asynccontextmanager
 async def database_before(
     server: str, owner: str, prefix: str, targets: tuple[str, ...]
-) -> AsyncIterator[tuple[str, str | None]]:
+) -> AsyncIterator[Before]:
     """A database migrated to ``targets`` by ``owner`` ("superuser", or a production
-    owner without BYPASSRLS made for it): its name and the owner role (None: the
-    superuser); dropped, with the role, afterwards."""
+    owner without BYPASSRLS made for it); dropped, with the role, afterwards."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     await ensure_database(Settings(database_url=_url(server, name)))
     role = None
@@ -168,9 +195,10 @@ async def database_before(
                 role = await _owner_without_bypass(admin, name)
             finally:
                 await admin.close()
+        made = Before(server, name, role)
         for target in targets:
-            await _migrate(_url(server, name, role), target)
-        yield name, role
+            await made.migrate(target)
+        yield made
     finally:
         await drop_database(server, name)  # the role owns nothing after that
         if role is not None:
@@ -182,12 +210,12 @@ OWNERS = ["superuser", "owner without BYPASSRLS"]
 
 def databases_before(prefix: str, targets: tuple[str, ...]) -> Any:
     """A module's ``before`` fixture: a database migrated to ``targets`` by each owner of
-    :data:`OWNERS` in turn (its name and the owner role, as :func:`database_before`)."""
+    :data:`OWNERS` in turn (:func:`database_before`)."""
 
     @pytest_asyncio.fixture(loop_scope="session", params=OWNERS)
     async def before(
         services: dict[str, str], request: pytest.FixtureRequest
-    ) -> AsyncIterator[tuple[str, str | None]]:
+    ) -> AsyncIterator[Before]:
         server = services["HOTLINE_DATABASE_URL"]
         async with database_before(server, request.param, prefix, targets) as made:
             yield made
@@ -204,12 +232,9 @@ def _part(table: str, at: datetime) -> str:
 
 
 async def test_the_conversions_keep_every_row_in_its_month(
-    services: dict[str, str], before: tuple[str, str | None]
+    before: Before,
 ) -> None:
-    name, role = before
-    server = services["HOTLINE_DATABASE_URL"]
-    conn = await asyncpg.connect(_url(server, name))  # the superuser: sees every row
-    try:
+    async with before.superuser() as conn:
         rows = await _fill(conn)
         # a's "sent" notice was delivered by the previous release, which died before
         # settling its message (pending); b's message was settled (sent)
@@ -227,9 +252,9 @@ async def test_the_conversions_keep_every_row_in_its_month(
         rows["notices"][a_sent] = waiting  # takes its message's time
 
         for target in CONVERSIONS:
-            await _migrate(_url(server, name, role), target)
+            await before.migrate(target)
 
-        owner = role or await conn.fetchval("SELECT current_user")
+        owner = before.role or await conn.fetchval("SELECT current_user")
         for table, expected in rows.items():
             [parent] = await conn.fetch(
                 "SELECT c.relkind::text AS kind, c.relforcerowsecurity AS force,"
@@ -290,7 +315,7 @@ async def test_the_conversions_keep_every_row_in_its_month(
         )  # fmt: skip
         where = "SELECT tableoid::regclass::text FROM timeline_events WHERE id = $1"
         assert await conn.fetchval(where, event) == "timeline_events_default"
-        keeper = await asyncpg.connect(_url(server, name, role))
+        keeper = await asyncpg.connect(before.owner_url)
         try:
             assert (
                 await keeper.fetchval("SELECT hotline_make_month_partitions('timeline_events', 8)")
@@ -299,5 +324,3 @@ async def test_the_conversions_keep_every_row_in_its_month(
         finally:
             await keeper.close()
         assert await conn.fetchval(where, event) == _part("timeline_events", far)
-    finally:
-        await conn.close()

@@ -18,11 +18,10 @@ import asyncpg
 
 from hotline.tenants.statistics import aggregates, dashboard
 from hotline.tenants.statistics.metrics import COUNTS, SUMMED, Totals
-from tests.channels.test_migration_0003 import _url
 from tests.upgrade.test_month_conversions import (
     NOW,
+    Before,
     _insert,
-    _migrate,
     _month,
     databases_before,
 )
@@ -49,12 +48,9 @@ def _day_row(seed: int) -> list[Any]:
 
 
 async def test_0011_fills_the_stored_months_as_the_worker_rolls_them(
-    services: dict[str, str], before: tuple[str, str | None]
+    before: Before,
 ) -> None:
-    name, role = before
-    server = services["HOTLINE_DATABASE_URL"]
-    conn = await asyncpg.connect(_url(server, name))  # the superuser: sees every row
-    try:
+    async with before.superuser() as conn:
         province = await _insert(conn, "provinces", code="370000", slug="sd", name="山东省")
         cities: dict[int, list[int | None]] = {}
         for code, slug in (("370100", "a"), ("370200", "b")):
@@ -87,7 +83,7 @@ async def test_0011_fills_the_stored_months_as_the_worker_rolls_them(
         )
 
         for target in AFTER:
-            await _migrate(_url(server, name, role), target)
+            await before.migrate(target)
 
         columns = "tenant_id, province_id, month, department_id, days, written, " + ", ".join(
             (*SUMMED, *aggregates._MAPS)
@@ -119,7 +115,7 @@ async def test_0011_fills_the_stored_months_as_the_worker_rolls_them(
         assert {r["days"] for r in filled if r["month"] in MONTHS} == {9}
 
         # the dashboard takes the filled rows as current: those months are read from them
-        reader = await asyncpg.connect(_url(server, name, role))  # the owner: scoped
+        reader = await asyncpg.connect(before.owner_url)  # the owner: scoped
         try:
             await reader.execute(
                 "SELECT set_config('app.scope', 'province', false),"
@@ -132,5 +128,3 @@ async def test_0011_fills_the_stored_months_as_the_worker_rolls_them(
         finally:
             await reader.close()
         assert sorted((r["tenant_id"], r["month"]) for r in current) == sorted(pairs)
-    finally:
-        await conn.close()
