@@ -21,7 +21,6 @@ from hotline.platform.redis import redis_client, tenant_key
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Actor
-from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.statistics.aggregates import city_clock, recompute_range, refresh_dirty_days
@@ -112,12 +111,11 @@ async def _tenants_seen() -> set[int]:
     return {r["tenant_id"] for r in rows}
 
 
-def _leader(city: City) -> Actor:
-    return Actor(
-        user_id=1,
-        tenant_id=city.tenant.id,
-        province_id=city.tenant.province_id,
-        roles=frozenset({Role.CITY_LEADER}),
+async def _restore_february(saved: list[dict[str, Any]]) -> None:
+    """Put back the current city's February rows as ``saved`` (``.values()``) held them."""
+    await DepartmentMonth.filter(month=FEB).delete()
+    await DepartmentMonth.bulk_create(
+        [DepartmentMonth(**{k: v for k, v in r.items() if k != "id"}) for r in saved]
     )
 
 
@@ -125,7 +123,7 @@ async def _uncached(city: City, department_id: int | None = None) -> CityReport:
     async for key in redis_client().scan_iter(match=tenant_key(city.tenant.id, "stats", "*")):
         await redis_client().delete(key)
     return await city_statistics(
-        actor=_leader(city), first=PERIOD[0], last=PERIOD[1], department_id=department_id
+        actor=city.leader(), first=PERIOD[0], last=PERIOD[1], department_id=department_id
     )
 
 
@@ -176,9 +174,7 @@ async def test_dashboards_read_from_months_equal_those_read_from_days(months: Mo
     assert len(whole.departments) >= 3  # the ranking: every department of the period
     assert subtree.figures.totals.received < whole.figures.totals.received
     with use_scope(city.scope()):
-        await DepartmentMonth.bulk_create(
-            [DepartmentMonth(**{k: v for k, v in r.items() if k != "id"}) for r in saved]
-        )
+        await _restore_february(saved)
         # and February is read from its monthly rows, not its days (a planted count shows)
         [bureau] = [r for r in saved if r["department_id"] == city.bureau.id]
         await DepartmentMonth.filter(month=FEB, department_id=city.bureau.id).update(
@@ -187,10 +183,7 @@ async def test_dashboards_read_from_months_equal_those_read_from_days(months: Mo
     planted = await _uncached(city)
     assert planted.figures.totals.received == whole.figures.totals.received + 10_000
     with use_scope(city.scope()):
-        await DepartmentMonth.filter(month=FEB).delete()
-        await DepartmentMonth.bulk_create(
-            [DepartmentMonth(**{k: v for k, v in r.items() if k != "id"}) for r in saved]
-        )
+        await _restore_february(saved)
     assert await _uncached(city) == whole
 
 
@@ -262,10 +255,7 @@ async def test_a_month_missing_a_departments_row_is_read_from_its_days(months: M
         assert (await _uncached(city)).figures == whole.figures
     finally:
         with use_scope(city.scope()):
-            await DepartmentMonth.filter(month=FEB).delete()
-            await DepartmentMonth.bulk_create(
-                [DepartmentMonth(**{k: v for k, v in r.items() if k != "id"}) for r in saved]
-            )
+            await _restore_february(saved)
     assert await _uncached(city) == whole
 
 

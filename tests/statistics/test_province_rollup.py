@@ -16,7 +16,6 @@ import pytest_asyncio
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, use_scope
 from hotline.tenants.kernel.access import Actor
-from hotline.tenants.kernel.roles import Role
 from hotline.tenants.provinces.calendar import seed_official_calendar
 from hotline.tenants.provinces.models import Province, Tenant
 from hotline.tenants.statistics.aggregates import city_clock, recompute_range
@@ -132,15 +131,6 @@ def _admin(province: Province) -> Actor:
     return Actor(user_id=1, province_admin_of=frozenset({province.id}))
 
 
-def _leader(city: City) -> Actor:
-    return Actor(
-        user_id=1,
-        tenant_id=city.tenant.id,
-        province_id=city.tenant.province_id,
-        roles=frozenset({Role.CITY_LEADER}),
-    )
-
-
 async def test_the_roll_up_gives_each_city_its_own_dashboards_figures(
     provinces: Provinces,
 ) -> None:
@@ -150,7 +140,7 @@ async def test_the_roll_up_gives_each_city_its_own_dashboards_figures(
     assert {c.id for c in report.cities} == {c.tenant.id for c in cities}  # Hebei's is not
     received = 0
     for city in cities:
-        own = await city_statistics(actor=_leader(city), first=first, last=last)
+        own = await city_statistics(actor=city.leader(), first=first, last=last)
         [ranked] = [c for c in report.cities if c.id == city.tenant.id]
         assert ranked.figures == own.figures, city.slug
         assert own.figures.totals.signed > 0

@@ -64,6 +64,15 @@ class City:
     def scope(self, user_id: int | None = None) -> Scope:
         return Scope.city(self.tenant.id, self.tenant.province_id, user_id)
 
+    def leader(self) -> Actor:
+        """The city's leader, who reads every figure of it (no user row needed)."""
+        return Actor(
+            user_id=1,
+            tenant_id=self.tenant.id,
+            province_id=self.tenant.province_id,
+            roles=frozenset({Role.CITY_LEADER}),
+        )
+
 
 async def make_city(province: Province, code: str, slug: str) -> City:
     """A bare city (center, district, street, bureau, two categories, nobody in it) for
