@@ -42,7 +42,7 @@ async def test_a_creation_marks_its_local_day_of_receipt(stats_world: StatsWorld
     :data:`~hotline.tenants.statistics.aggregates._MARK_NEW`): 00:10 on the 7th in
     Shanghai is 16:10 UTC on the 6th, and the day is the 7th. An emergency — created and
     dispatched in one change — takes the full marking and counts on the same day."""
-    alpha = stats_world.alpha.city
+    alpha, beta = stats_world.alpha.city, stats_world.beta.city
     with travel(datetime(2026, 5, 7, 0, 10, tzinfo=SH)):
         plain = await alpha.ticket()
         urgent = await alpha.ticket(content="燃气泄漏，味道很大", priority=Priority.EMERGENCY)
@@ -58,3 +58,6 @@ async def test_a_creation_marks_its_local_day_of_receipt(stats_world: StatsWorld
     assert {date(2026, 5, 7), due} <= dirty
     assert date(2026, 5, 6) not in dirty
     assert stored == {plain.id: ["2026-05-07"], urgent.id: ["2026-05-07", due.isoformat()]}
+    with use_scope(beta.scope()):  # another city sees none of it
+        assert not await TicketDays.filter(ticket_id__in=[plain.id, urgent.id]).exists()
+        assert not await DirtyDay.filter(day=date(2026, 5, 7)).exists()
