@@ -161,14 +161,17 @@ SELECT $1, $2, $3 || lpad(i::text, 8, '0'), 'demo-history',
 FROM (SELECT i, r, i % $9 = 0 AS direct,
              -- part of the last week still open, and a few older ones past their deadline
              (r > $7::timestamptz - interval '7 days' AND i % 3 = 0)
-             OR (r > $7::timestamptz - interval '12 days' AND i % 37 = 0) AS fresh,
+             OR (r > $7::timestamptz - interval '12 days' AND i % 37 = 0)
+             -- and every one whose reply and closing would still be to come
+             OR r + (2 + i % $11 + CASE WHEN i % 13 = 0 THEN 4 ELSE 0 END)
+                    * interval '1 day' > $7::timestamptz AS fresh,
              -- every 23rd signed 5–9 hours after dispatch, past its 4-hour deadline; every
              -- 13th replied four days later than the rest, past the 7-day deadline when it
              -- came late already
              CASE WHEN i % 23 = 0 THEN 5 ELSE 0 END AS late_sign,
              CASE WHEN i % 13 = 0 THEN 4 ELSE 0 END AS late_reply
-      FROM (SELECT i, $6::timestamptz + (i - 1) * ($7::timestamptz - $6::timestamptz) / $8
-                   + (i * 7919 % 1800) * interval '1 second' AS r
+      FROM (SELECT i, LEAST($6::timestamptz + (i - 1) * ($7::timestamptz - $6::timestamptz)
+                   / $8 + (i * 7919 % 1800) * interval '1 second', $7::timestamptz) AS r
             FROM generate_series(1, $8) AS i) g) s"""
 
 _LEADS = """
@@ -254,7 +257,9 @@ async def seed_history(
     today = clock.now().astimezone(zone).date()
     first = today - timedelta(days=DAYS)
     start = datetime.combine(first, time(8), tzinfo=zone)
-    end = clock.now() - timedelta(minutes=5)
+    # the last receipt: its first hour's handling (a cancellation, a direct answer, the
+    # dispatch) is over by now, and what would come later is left open (``fresh``)
+    end = clock.now() - timedelta(hours=2)
     pool = generate(per_topic=TEXTS_PER_TOPIC, seed=tenant.id, city=city, noise=False)
     texts = [t.content for t in pool]
     filed = [categories[category_of(t.department, t.content)] for t in pool]
