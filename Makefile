@@ -45,11 +45,13 @@ typecheck: install
 # Test modules are isolated (own database, Redis prefix, bucket), so they run on
 # PYTEST_WORKERS processes, a module per process at a time, the slowest modules first
 # (tests/conftest.py SLOW_MODULES; collection order, not xdist's). Coverage is measured on
-# the four source roots and its total printed.
+# the four source roots and its total printed; pytest lists the ten slowest tests (a
+# module's setup counts as its first test's): where to look when the suite nears its
+# 10-minute budget.
 # pytest exits 5 when it collected nothing: we always have tests, so that fails too.
 PYTEST_WORKERS ?= 2
 pytest: install
-	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --cov --cov-report=; rc=$$?; \
+	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=10 --cov --cov-report=; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests" >&2; exit 1; fi; \
 	if [ $$rc -eq 0 ]; then printf 'coverage: %s%%\n' "$$($(BIN)/coverage report --format=total)"; fi; \
 	exit $$rc
