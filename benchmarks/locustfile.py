@@ -1,11 +1,18 @@
 """The busy center's mix for ``make bench-load`` (driven by :mod:`benchmarks.load`).
 
-One locust user is one desk: agents create work orders (phone complaints, an idempotency
-key each) and read them back, a district's handlers read their inbox, dispatchers
+One locust user is one desk: agents create work orders (phone calls, an idempotency key
+each) and read them back, a district's handlers read their inbox, dispatchers
 search, agents look up the knowledge base, citizens look their tickets up by number and
 query code. Tokens come from the driver (``BENCH_LOAD_TOKENS``); every acknowledged
 creation (``created`` true, a number returned) is appended to ``BENCH_LOAD_CREATED``
 so the driver can check afterwards that each exists exactly once.
+
+The calls are a center's, not one caller's: each creation's text is a held-out request of
+the routing corpus (heldout2.jsonl: Shandong callers' own words, never trained on, none
+written for this benchmark) and most callers are new — a new number each call — while
+:data:`REPEAT_SHARE` of the calls come again from a caller the desk already took, with
+the same request (the duplicate detector's proposals). One number for every call, as
+this file had, made every creation a repeat caller's with five proposals.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from typing import Any
 from locust import between, constant, tag, task
 from locust.contrib.fasthttp import FastHttpUser
 
+from hotline.tenants.routing import corpus
+
 TOKENS: dict[str, str] = json.loads(os.environ.get("BENCH_LOAD_TOKENS", "{}"))
 CREATED = os.environ.get("BENCH_LOAD_CREATED", "")
 TENANT = os.environ.get("BENCH_LOAD_TENANT", "jinan")
@@ -27,10 +36,12 @@ TENANT = os.environ.get("BENCH_LOAD_TENANT", "jinan")
 HOSTS = [h for h in os.environ.get("BENCH_LOAD_HOSTS", "").split(",") if h]
 _desks = itertools.count()
 
-CREATE = """mutation($k: String!, $a: ID) { createTicket(input: {
-  channel: PHONE, kind: COMPLAINT, content: "小区门口路灯不亮，夜间出行不便", citizenName: "李四",
-  citizenPhone: "13900005678", address: "泉城路 1 号", areaId: $a, idempotencyKey: $k }) {
+CREATE = """mutation($k: String!, $a: ID, $c: String!, $p: String!, $at: String) {
+  createTicket(input: { channel: PHONE, kind: COMPLAINT, content: $c, citizenName: "李四",
+  citizenPhone: $p, address: $at, areaId: $a, idempotencyKey: $k }) {
   ticket { id number status } queryCode created errors { code message } } }"""
+REQUESTS = [(r["text"], r.get("place")) for r in corpus.heldout2() if r["voice"] != "summary"]
+REPEAT_SHARE = 0.15  # calls from a caller the desk took before (our assumption, not a measure)
 INBOX = """query($d: ID!) { inbox(departmentId: $d, box: TO_SIGN, first: 50) { edges { node {
   id status replyDeadline signDeadline overdue dueSoon department { name }
   ticket { number status replyDeadline category { name } area { name }
@@ -59,6 +70,7 @@ class Desk(FastHttpUser):
         # per-address lookup limit (a guard against guessing query codes) would refuse it
         self.citizen = f"198.51.100.{desk % 250 + 1}"
         self.tickets: list[tuple[str, str, str]] = []  # (id, number, query code)
+        self.callers: list[tuple[str, str, str | None]] = []  # (phone, request, place)
         found = self._gql("setup: department", DEPARTMENT, {}, "agent")
         edges = (found or {}).get("departments", {}).get("edges", [])
         self.department = edges[0]["node"]["id"] if edges else None
@@ -92,9 +104,14 @@ class Desk(FastHttpUser):
     @tag("create")
     @task(4)
     def create(self) -> None:
-        data = self._gql(
-            "createTicket", CREATE, {"k": uuid.uuid4().hex, "a": self.department}, "agent"
-        )
+        if self.callers and random.random() < REPEAT_SHARE:
+            phone, text, place = random.choice(self.callers)
+        else:
+            phone = f"13{random.randrange(10**9):09d}"
+            text, place = random.choice(REQUESTS)
+            self.callers.append((phone, text, place))
+        variables = {"k": uuid.uuid4().hex, "a": self.department, "c": text, "p": phone}
+        data = self._gql("createTicket", CREATE, {**variables, "at": place}, "agent")
         payload = (data or {}).get("createTicket") or {}
         ticket = payload.get("ticket")
         if ticket and payload.get("created") and not payload.get("errors"):
