@@ -13,6 +13,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError, OperationalError
 
 from hotline.platform.db.config import credentials
+from hotline.platform.db.rls import each_alone, rescope_policies
 from hotline.platform.settings import Settings
 from hotline.platform.tenancy import Scope, TenantNotSet, use_scope
 from hotline.tenants.departments.models import Department, DepartmentKind
@@ -166,3 +167,23 @@ async def test_a_city_read_is_planned_for_the_city_rows(
     # 301 and 1 rows; the former shape planned every city at ~1 % of the table (3 rows)
     assert estimated[0] > 150
     assert estimated[1] < 20
+
+
+async def test_a_statement_alone_gives_up_on_a_lock_held_by_a_serving_query(
+    db: Settings,
+) -> None:
+    """``rls.each_alone``: the lock timeout holds inside the statement's own implicit
+    transaction (one simple-protocol query, as a non-atomic migration runs it)."""
+    same = rescope_policies("departments")[-1]  # what it already is: nothing changes
+    [bounded] = each_alone([same], lock_timeout="50ms")
+    serving = await asyncpg.connect(**credentials(db.database_url))
+    owner = await asyncpg.connect(**credentials(db.database_url))
+    try:
+        async with serving.transaction():
+            await serving.execute("LOCK TABLE departments IN ACCESS SHARE MODE")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await owner.execute(bounded, timeout=30)
+        assert await owner.fetchval("SHOW lock_timeout") == "0"
+    finally:
+        await serving.close()
+        await owner.close()

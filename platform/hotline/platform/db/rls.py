@@ -10,19 +10,20 @@ a new function (tests/architecture/test_migrations_match_models.py).
 Two shapes, the same rows. The first, ``CITY_OR_PROVINCE``, tests the scope beside the
 column: ``(scope = 'city' AND tenant_id = T) OR (scope = 'province' AND province_id =
 P)``. PostgreSQL cannot estimate ``scope = 'city'`` (no column in it: 0.5 %), so every
-city read was planned for about 1 % of its rows — a page of the newest tickets sorted
-all of a city's tickets instead of reading the newest few off an index. The second,
+city read was planned for 0.5-1 % of the table, whatever the city's share of it. The second,
 ``IN_SCOPE``, moves the scope into the compared value: ``tenant_id = CASE WHEN scope =
 'city' THEN T END OR province_id = CASE WHEN scope = 'province' THEN P END``. The
 planner evaluates the settings when it estimates, so it sees ``tenant_id = 7 OR
 province_id = NULL`` and uses the column's statistics; at run time the unset side is
 NULL and admits nothing, exactly as before. A new table takes
 ``enable_tenant_rls`` and then ``rescope_policies`` in the same migration; the tables
-made with the first shape were moved to the second by ``rescope_policies``
-(tests/tenancy/test_rls.py holds every policy to it).
+made with the first shape were moved to the second by each app's
+``*_estimable_policies`` migration (tests/tenancy/test_rls.py holds every policy to it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 _SCOPE = "current_setting('app.scope', true)"
 _TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::bigint"
@@ -110,3 +111,12 @@ def rescope_shared_policies(table: str) -> list[str]:
         f'ALTER POLICY "{table}_read" ON "{table}" USING ({IN_SCOPE} OR {province_shared_rows()})',
         f'ALTER POLICY "{table}_write" ON "{table}" USING {write} WITH CHECK {write}',
     ]
+
+
+def each_alone(statements: Iterable[str], *, lock_timeout: str = "5s") -> list[str]:
+    """Each statement as one query of its own — its own (implicit) transaction — that waits
+    at most ``lock_timeout`` for its locks: for a non-atomic migration altering tables the
+    serving release uses. A lock is then held for one statement, not to the end of the
+    migration, and a long query of the serving release makes the statement fail instead
+    of queueing every request behind its waiting lock for longer than that."""
+    return [f"SET LOCAL lock_timeout = '{lock_timeout}'; {sql}" for sql in statements]
