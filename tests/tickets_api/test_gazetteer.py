@@ -82,11 +82,16 @@ async def test_the_gazetteer_is_the_city_s_own(world: World) -> None:
     assert codes(other["data"]["saveGazetteerPlace"]) == ["NOT_FOUND"]
     other = await world.gql(b, "admin", DELETE, {"id": pid})
     assert codes(other["data"]["deleteGazetteerPlace"]) == ["NOT_FOUND"]
-    # alpha changes and removes it
+    # alpha changes and removes it, and resolution follows at once (the places routing
+    # keeps per process and city are read again when a place changes)
     changed = await world.gql(a, "admin", SAVE, {"id": pid, "d": street, "n": "大学城", "a": []})
     assert changed["data"]["saveGazetteerPlace"]["place"]["aliases"] == []
+    body = await world.gql(a, "agent", RESOLVE, {"t": "住在长清大学城，门口摊贩太多"})
+    assert body["data"]["resolvePlace"]["matched"] == ["大学城"]
     gone = await world.gql(a, "admin", DELETE, {"id": pid})
     assert gone["data"]["deleteGazetteerPlace"] == {"deleted": True, "errors": []}
+    body = await world.gql(a, "agent", RESOLVE, {"t": "住在长清大学城，门口摊贩太多"})
+    assert body["data"]["resolvePlace"]["department"] is None
 
 
 async def test_the_deployed_routing_evaluated_through_graphql(world: World) -> None:

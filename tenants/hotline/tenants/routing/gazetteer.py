@@ -3,13 +3,16 @@
 A city's places are its tree's districts, streets and communities (derived, always
 current) plus the rows of ``gazetteer_places`` its admin edits: landmarks, old names,
 extra aliases (``saveGazetteerPlace``). ``city_tree`` and ``city_places`` feed the
-routing engine (engine.py).
+routing engine (engine.py), through ``city_routing``: both kept per process and city
+and read again only when a department or a place has changed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from hotline.platform.db.rows import read_session
+from hotline.platform.tenancy import current_tenant_id
 from hotline.tenants.departments.models import Department, DepartmentKind
 from hotline.tenants.kernel.access import Action, Actor, require
 from hotline.tenants.kernel.errors import Invalid, NotFound
@@ -38,6 +41,37 @@ async def city_places(tree: CityTree) -> list[places.Place]:
     rows = await GazetteerPlace.filter(department_id__not_isnull=True).order_by("id")
     edited = [(r.name, r.department_id, tuple(r.aliases)) for r in rows if r.department_id]
     return gazetteer_from_tree(tree, edited)
+
+
+# Whether the city's departments or places changed: how many rows, and the sum of their
+# row versions (``xmin`` is the writing transaction's id: any insert, update — ORM,
+# bulk or SQL — or delete changes one of the two). Aggregates only: no row leaves the
+# server.
+_CHANGED = """
+SELECT (SELECT count(*) FROM departments WHERE tenant_id = $1) AS departments,
+       (SELECT sum(xmin::text::bigint) FROM departments WHERE tenant_id = $1) AS d_versions,
+       (SELECT count(*) FROM gazetteer_places WHERE tenant_id = $1) AS places,
+       (SELECT sum(xmin::text::bigint) FROM gazetteer_places WHERE tenant_id = $1) AS p_versions
+"""
+_ROUTING: dict[int, tuple[tuple[Any, ...], CityTree, list[places.Place]]] = {}
+
+
+async def city_routing() -> tuple[CityTree, list[places.Place]]:
+    """The current city's tree and places for routing, kept per process and city. Read
+    and built on every routed ticket they cost a large city 0.5 s (thousands of
+    communities: docs/performance.md); now one aggregate statement says whether they are
+    still current."""
+    tenant_id = current_tenant_id()
+    async with read_session() as reads:
+        [row] = await reads.fetch(_CHANGED, tenant_id)
+    version = tuple(row.values())
+    kept = _ROUTING.get(tenant_id)
+    if kept is not None and kept[0] == version:
+        return kept[1], kept[2]
+    tree = await city_tree()
+    found = await city_places(tree)
+    _ROUTING[tenant_id] = (version, tree, found)
+    return tree, found
 
 
 async def known_names() -> list[str]:
@@ -134,8 +168,8 @@ async def resolve_place(
 ) -> tuple[Department | None, tuple[str, ...]]:
     """The unit a request's text and location resolve to, and the names matched."""
     require(actor, Action.TICKET_QUEUE_READ)
-    tree = await city_tree()
-    found = places.resolve(await city_places(tree), text, location)
+    _, known = await city_routing()
+    found = places.resolve(known, text, location)
     if found is None:
         return None, ()
     return await Department.get_or_none(id=found.unit_id), found.matched

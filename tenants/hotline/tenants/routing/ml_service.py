@@ -182,7 +182,7 @@ async def city_engine() -> Any:
     from hotline.tenants.routing import gazetteer, province
     from hotline.tenants.routing.engine import Engine
 
-    tree = await gazetteer.city_tree()
+    tree, known = await gazetteer.city_routing()
     if not any(
         n.kind in ("bureau", "utility") for nodes in tree.by_function.values() for n in nodes
     ):
@@ -199,7 +199,7 @@ async def city_engine() -> Any:
     return Engine(
         model=model,
         tree=tree,
-        places=await gazetteer.city_places(tree),
+        places=known,
         city_pipeline=pipeline,
         city_samples=city.samples if city is not None else 0,
     )
