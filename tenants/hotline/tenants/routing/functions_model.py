@@ -67,43 +67,13 @@ class FunctionModel:
 
     def rank(self, texts: Sequence[str]) -> list[Ranked]:
         """Per text, every function with its probability, best first."""
-        probabilities = calibrated_proba(self.pipeline, list(texts))
+        probabilities = classifier.calibrated_proba(self.pipeline, list(texts))
         classes = self.pipeline.classes_
         out: list[Ranked] = []
         for row in probabilities:
             order = np.argsort(row)[::-1]
             out.append([(str(classes[i]), float(row[i])) for i in order])
         return out
-
-
-def calibrated_proba(pipeline: Any, texts: list[str]) -> Any:
-    """``pipeline.predict_proba`` computed in a few array operations: scikit-learn
-    validates the input of each of the (classes × folds) sigmoid calibrators one by one,
-    which made one request cost tens of milliseconds. Same figures (the test compares);
-    falls back to scikit-learn for anything but sigmoid-calibrated multiclass models."""
-    features = pipeline[:-1].transform(texts)
-    calibrated = pipeline[-1]
-    folds = getattr(calibrated, "calibrated_classifiers_", None)
-    classes = len(calibrated.classes_)
-    if not folds or classes < 3 or getattr(calibrated, "method", "") != "sigmoid":
-        return pipeline.predict_proba(texts)
-    total = np.zeros((features.shape[0], classes))
-    for fold in folds:
-        scores = fold.estimator.decision_function(features)
-        if scores.shape[1] != classes or len(fold.calibrators) != classes:
-            return pipeline.predict_proba(texts)
-        a = np.array([c.a_ for c in fold.calibrators])
-        b = np.array([c.b_ for c in fold.calibrators])
-        proba = 1.0 / (1.0 + np.exp(a * scores + b))
-        denominator = proba.sum(axis=1, keepdims=True)
-        proba = np.divide(
-            proba,
-            denominator,
-            out=np.full_like(proba, 1 / classes),
-            where=denominator != 0,
-        )
-        total += proba
-    return total / len(folds)
 
 
 def fit(
