@@ -57,10 +57,11 @@ _ROUTING: dict[int, tuple[tuple[Any, ...], CityTree, list[places.Place]]] = {}
 
 
 async def city_routing() -> tuple[CityTree, list[places.Place]]:
-    """The current city's tree and places for routing, kept per process and city. Read
-    and built for every routed ticket, they were most of its cost in a city of thousands
-    of communities (docs/performance.md); now one aggregate statement says whether they
-    are still current. Shared, so read only: nothing here or in the engine changes them."""
+    """The current city's tree and places for routing, kept per process and city: read
+    and built for every routed ticket before (a real city's tree holds thousands of
+    communities and villages; docs/performance.md), now only when one aggregate
+    statement says they changed. Shared, so read only: nothing here or in the engine
+    changes them."""
     tenant_id = current_tenant_id()
     async with read_session() as reads:
         [row] = await reads.fetch(_CHANGED, tenant_id)
