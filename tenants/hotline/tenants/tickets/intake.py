@@ -109,7 +109,7 @@ FROM checks LEFT JOIN counter ON true <repeats_from>
 # in it. Read through the full (category, received) index, the busy category of a large
 # city had a week's closed tickets filtered out row by row: 113,000 rows, 64 ms a
 # creation at 5,000,000 tickets (docs/performance.md).
-OPEN_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + ")"
+_OPEN_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + ")"
 _REPEATS_FROM = """
 LEFT JOIN LATERAL (
   SELECT array_agg(id ORDER BY received_at DESC, id DESC) AS r_id,
@@ -132,7 +132,7 @@ LEFT JOIN LATERAL (
      ORDER BY received_at DESC, id DESC LIMIT $10)
   ) candidates
 ) repeats ON true
-""".replace("<open>", OPEN_SQL)
+""".replace("<open>", _OPEN_SQL)
 _REPEATS = ", repeats.*"
 # the statement's own (implicit) transaction only: set_config's third argument is "local"
 _LAZY_COMMIT = ", set_config('synchronous_commit', 'off', true) AS lazy_commit"
