@@ -190,13 +190,16 @@ async def test_the_worker_warm_up_preloads_the_current_models(
     from hotline.tenants.routing import ml_service
     from hotline.tenants.warmup import warm_up
 
-    ml_service._pipeline.cache_clear()
+    ml_service._PIPELINES.clear()
     await warm_up(routing=True)
-    assert ml_service._pipeline.cache_info().currsize == 1  # alpha's; the others have none
+    assert len(ml_service._PIPELINES) == 1  # alpha's; the others have none
+    [loaded] = ml_service._PIPELINES.values()
     with use_scope(world.alpha.scope()):
         # the first scoring uses the loaded model: no load, a cache hit
-        await ml_service.suggest(text="燃气表走字异常")
-    assert ml_service._pipeline.cache_info().hits >= 1
+        version, _ = await ml_service.suggest(text="燃气表走字异常")
+    assert version is not None
+    assert list(ml_service._PIPELINES) == [(world.alpha.id, version)]
+    assert ml_service._PIPELINES[(world.alpha.id, version)] is loaded
 
 
 class Gadget:

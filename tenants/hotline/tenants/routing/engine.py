@@ -33,6 +33,7 @@ class Engine:
     places: list[Place]
     city_pipeline: Any = None  # the city's own department classifier, if any
     city_samples: int = 0
+    city_version: int | None = None  # the city model's, stored with a suggestion
     use_places: bool = True
 
     def predict_many(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -29,7 +28,6 @@ from hotline.tenants.kernel.audit import record_audit
 from hotline.tenants.kernel.errors import Invalid
 from hotline.tenants.provinces.current import forget
 from hotline.tenants.provinces.models import Tenant
-from hotline.tenants.routing import urgent
 from hotline.tenants.routing.ml_models import RoutingModelVersion, RoutingSuggestion
 from hotline.tenants.routing.service import matching_rules, request_text, urgent_duty_room
 
@@ -114,9 +112,32 @@ async def active_model(*, actor: Actor | None = None) -> RoutingModelVersion | N
     return await RoutingModelVersion.filter(is_active=True).order_by("-version").first()
 
 
-@lru_cache(maxsize=32)
-def _pipeline(tenant_id: int, version: int, blob: bytes) -> Any:
-    return _classifier().loads(blob)
+async def _active_head() -> RoutingModelVersion | None:
+    """The active model's row without its blob (megabytes): routing reads it per ticket."""
+    return (
+        await RoutingModelVersion.filter(is_active=True)
+        .order_by("-version")
+        .only("id", "tenant_id", "version", "samples")
+        .first()
+    )
+
+
+# The loaded pipelines by (city, version): a stored model never changes, so its blob is
+# read and loaded once per process; a city's older versions go when a newer one loads.
+_PIPELINES: dict[tuple[int, int], Any] = {}
+
+
+async def _pipeline(model: RoutingModelVersion) -> Any:
+    """``model``'s pipeline, its blob read and loaded only the first time (raises the
+    classifier's ``UnsafeModel`` for a blob it will not load)."""
+    key = (model.tenant_id, model.version)
+    if key not in _PIPELINES:
+        blob = await RoutingModelVersion.filter(id=model.id).values_list("blob", flat=True)
+        loaded = await asyncio.to_thread(_classifier().loads, bytes(blob[0]))
+        for old in [k for k in _PIPELINES if k[0] == model.tenant_id]:
+            del _PIPELINES[old]
+        _PIPELINES[key] = loaded
+    return _PIPELINES[key]
 
 
 async def preload_models() -> int:
@@ -131,20 +152,20 @@ async def preload_models() -> int:
     for city in cities:
         with use_scope(Scope.city(city.id, city.province_id)):
             await province.province_model()
-            model = await active_model()
-        if model is not None:
-            await asyncio.to_thread(_pipeline, model.tenant_id, model.version, bytes(model.blob))
-            loaded += 1
+            model = await _active_head()
+            if model is not None:
+                await _pipeline(model)
+                loaded += 1
     return loaded
 
 
 async def suggest(*, text: str) -> tuple[int | None, list[Suggestion]]:
     """The active model's version and its top 3 for ``text`` (none without a model)."""
-    model = await active_model()
+    model = await _active_head()
     if model is None:
         return None, []
     try:
-        pipeline = _pipeline(model.tenant_id, model.version, bytes(model.blob))
+        pipeline = await _pipeline(model)
     except _classifier().UnsafeModel as exc:
         await _refuse_model(model, str(exc))
         return None, []
@@ -188,11 +209,11 @@ async def city_engine() -> Any:
     ):
         return None
     model = await province.province_model()
-    city = await active_model()
+    city = await _active_head()
     pipeline = None
     if city is not None:
         try:
-            pipeline = _pipeline(city.tenant_id, city.version, bytes(city.blob))
+            pipeline = await _pipeline(city)
         except _classifier().UnsafeModel as exc:
             await _refuse_model(city, str(exc))
             city = None
@@ -202,25 +223,26 @@ async def city_engine() -> Any:
         places=known,
         city_pipeline=pipeline,
         city_samples=city.samples if city is not None else 0,
+        city_version=city.version if city is not None else None,
     )
 
 
 async def _engine_suggestions(
     text: str, address: str, area_id: int | None
-) -> tuple[list[Suggestion], str | None]:
-    """The engine's top 3 departments and the urgent kind, if any."""
+) -> tuple[list[Suggestion], int | None]:
+    """The engine's top 3 departments and the version of the city model blended in."""
     from hotline.tenants.routing.places import Resolution
 
     engine = await city_engine()
     if engine is None:
-        return [], urgent.detect(text)
+        return [], None
     prediction = await asyncio.to_thread(engine.predict, text, address or None)
     ranked = prediction.departments
     area = engine.tree.by_id.get(area_id) if area_id is not None else None
     if area is not None and area.kind in ("district", "street", "community"):
         # the ticket's recorded area is the place: it beats what the words suggest
         ranked = engine.tree.rank(prediction.functions, Resolution(area.id, area.path, ()), text)
-    return [Suggestion(d, round(p, 4)) for d, p, _ in ranked], prediction.urgent
+    return [Suggestion(d, round(p, 4)) for d, p, _ in ranked], engine.city_version
 
 
 async def score(
@@ -253,8 +275,9 @@ async def score(
         else await rule_department(content=content, category_id=category_id, area_id=area_id)
     )
     engine_ranked: list[Suggestion] = []
+    engine_version: int | None = None
     if department is None:
-        engine_ranked, _ = await _engine_suggestions(text, address, area_id)
+        engine_ranked, engine_version = await _engine_suggestions(text, address, area_id)
     if department is not None:
         fields = {
             "source": "rule",
@@ -279,9 +302,10 @@ async def score(
             "auto_dispatch": may_auto_dispatch,
         }
     else:
-        version, ranked = await suggest(text=text)
-        if engine_ranked:
-            ranked = engine_ranked
+        # the engine blended the city's model in already: scored again only without it
+        version, ranked = (
+            (engine_version, engine_ranked) if engine_ranked else await suggest(text=text)
+        )
         best = ranked[0] if ranked else None
         fields = {
             "source": "model" if best else "none",
